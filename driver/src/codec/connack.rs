@@ -1,0 +1,75 @@
+//! CONNACK: session-present flag and the six 3.1.1 return codes.
+
+use core::fmt;
+
+use super::{DecodeError, EncodeError, Reader, Writer};
+
+/// CONNACK return codes (MQTT 3.1.1 section 3.2.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum ConnectReturnCode {
+    Accepted = 0,
+    UnacceptableProtocolVersion = 1,
+    IdentifierRejected = 2,
+    ServerUnavailable = 3,
+    BadUserNameOrPassword = 4,
+    NotAuthorized = 5,
+}
+
+impl ConnectReturnCode {
+    /// The code for 0..=5.
+    pub fn from_u8(n: u8) -> Option<Self> {
+        use ConnectReturnCode::*;
+        Some(match n {
+            0 => Accepted,
+            1 => UnacceptableProtocolVersion,
+            2 => IdentifierRejected,
+            3 => ServerUnavailable,
+            4 => BadUserNameOrPassword,
+            5 => NotAuthorized,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ConnectReturnCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectReturnCode::Accepted => "accepted",
+            ConnectReturnCode::UnacceptableProtocolVersion => "unacceptable protocol version",
+            ConnectReturnCode::IdentifierRejected => "identifier rejected",
+            ConnectReturnCode::ServerUnavailable => "server unavailable",
+            ConnectReturnCode::BadUserNameOrPassword => "bad user name or password",
+            ConnectReturnCode::NotAuthorized => "not authorized",
+        })
+    }
+}
+
+/// CONNACK packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnAck {
+    pub session_present: bool,
+    pub code: ConnectReturnCode,
+}
+
+impl ConnAck {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.u8()?;
+        let code = r.u8()?;
+        let rc = ConnectReturnCode::from_u8(code);
+        match (flags, rc) {
+            (0 | 1, Some(code)) if !(flags == 1 && code != ConnectReturnCode::Accepted) => {
+                Ok(ConnAck {
+                    session_present: flags == 1,
+                    code,
+                })
+            }
+            _ => Err(DecodeError::InvalidConnAck { flags, code }),
+        }
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        w.u8(self.session_present as u8)?;
+        w.u8(self.code as u8)
+    }
+}

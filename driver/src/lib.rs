@@ -1,0 +1,28 @@
+//! `resilient-mqtt`: an MQTT 3.1.1 client for devices on unreliable links,
+//! the Rust counterpart of MicroPython's `mqtt_as`.
+//!
+//! Three layers, each usable alone:
+//!
+//! - [`codec`]: encode and decode every MQTT 3.1.1 packet. `no_std`, no
+//!   allocation: decoded packets borrow from the input slice, encoding writes
+//!   into a caller's slice.
+//! - `session` (feature `alloc`): a sans-IO state machine holding all the
+//!   resilience logic: keepalive, outage detection, QoS 1 retransmission,
+//!   reconnect backoff. Bytes and time go in; bytes, events and the next
+//!   deadline come out. It needs `alloc` because it owns copies of the
+//!   payloads it may have to resend and of the subscriptions it restores,
+//!   and keeps a bounded queue of incoming messages; all of these are bounded
+//!   by the configuration.
+//! - `client` (feature `tokio`): a thin async shell over any transport and
+//!   any link (WiFi) abstraction.
+//!
+//! The crate is `#![no_std]`; `std` is only linked with the `std` feature.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod codec;
