@@ -1,0 +1,1 @@
+//! The harness: scenario model, trace, oracles and the `hil` command.
