@@ -1,0 +1,1131 @@
+//! The broker as a sans-IO state machine: every connection's bytes and the
+//! current time go in; bytes to send, close requests, deadlines, packet-log
+//! entries and events come out. No socket, no clock, no thread: the async
+//! shell in [`crate::broker`] only moves bytes and time, and the same inputs
+//! always give the same outputs.
+//!
+//! Behaviour follows mosquitto 2.0 for MQTT 3.1.1: persistent sessions keep
+//! subscriptions and QoS 1/2 messages (packet ids given when a message is
+//! queued, an in-flight window of 20, a queue of 1000, then drops counted);
+//! in-flight messages are resent with DUP on resume; incoming QoS 2 messages
+//! are routed at PUBREL; wills are published when a connection ends without
+//! DISCONNECT (including protocol errors and keepalive expiry at 1.5 x the
+//! keepalive); on takeover the old connection is closed and its will is
+//! published only if either session is clean.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use resilient_mqtt::codec::{
+    decode, ConnAck, Connect, ConnectReturnCode, DecodeError, Decoded, List, Packet, Pid, PubAck,
+    PubComp, PubRec, PubRel, Publish, QoS, QosPid, SubAck, SubAckCode, UnsubAck,
+};
+
+use crate::config::BrokerConfig;
+use crate::connection::{Connected, Connection, OutFrame, Phase};
+use crate::fault::{DropKind, Fault, FaultTable, FaultTarget};
+use crate::log::{
+    summarize, BrokerEvent, Direction, DisconnectReason, EventEntry, LogRecord, PacketLogEntry,
+};
+use crate::rng::SplitMix64;
+use crate::state::{BrokerState, Message, OutPhase, Outgoing, SessionState};
+use crate::topic;
+
+/// A connection, numbered from 1 in the order connections were opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// Counters for the control channel and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub connections_opened: u64,
+    pub connections_open: usize,
+    pub clients_connected: usize,
+    pub sessions: usize,
+    pub retained: usize,
+    pub publishes_received: u64,
+    pub publishes_sent: u64,
+    pub messages_dropped: u64,
+    pub wills_published: u64,
+    pub faults_injected: u64,
+}
+
+/// A session and who, if anyone, is attached to it.
+#[derive(Debug)]
+struct Session {
+    state: SessionState,
+    online: Option<ConnId>,
+    clean: bool,
+}
+
+/// The broker. See the module documentation.
+pub struct Core {
+    config: BrokerConfig,
+    sessions: BTreeMap<String, Session>,
+    retained: BTreeMap<String, Message>,
+    conns: BTreeMap<ConnId, Connection>,
+    faults: FaultTable,
+    next_conn: u64,
+    rng: SplitMix64,
+    packet_log: VecDeque<PacketLogEntry>,
+    events: VecDeque<EventEntry>,
+    records: Vec<LogRecord>,
+    dirty: BTreeSet<ConnId>,
+    stats: Stats,
+}
+
+impl Core {
+    /// A broker with no sessions. The configuration must be valid
+    /// ([`BrokerConfig::validate`]).
+    pub fn new(config: BrokerConfig) -> Self {
+        let rng = SplitMix64::new(config.seed);
+        Core {
+            config,
+            sessions: BTreeMap::new(),
+            retained: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            faults: FaultTable::default(),
+            next_conn: 1,
+            rng,
+            packet_log: VecDeque::new(),
+            events: VecDeque::new(),
+            records: Vec::new(),
+            dirty: BTreeSet::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// A broker restarted from a snapshot: every session offline.
+    pub fn from_state(config: BrokerConfig, state: BrokerState) -> Self {
+        let mut core = Core::new(config);
+        // Messages in flight when the snapshot was taken are resent on resume.
+        for (id, s) in state.sessions {
+            core.sessions.insert(
+                id,
+                Session {
+                    state: s,
+                    online: None,
+                    clean: false,
+                },
+            );
+        }
+        core.retained = state.retained;
+        core
+    }
+
+    /// The state a restart with persistence keeps.
+    pub fn snapshot(&self) -> BrokerState {
+        BrokerState {
+            sessions: self
+                .sessions
+                .iter()
+                .filter(|(_, s)| !s.clean)
+                .map(|(id, s)| (id.clone(), s.state.clone()))
+                .collect(),
+            retained: self.retained.clone(),
+        }
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    // ----- connections -------------------------------------------------
+
+    /// Registers a new connection.
+    pub fn open(&mut self, now: Duration) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.insert(id, Connection::new(now));
+        self.stats.connections_opened += 1;
+        id
+    }
+
+    /// Bytes received on a connection.
+    pub fn handle_input(&mut self, id: ConnId, data: &[u8], now: Duration) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.is_closing() {
+            return;
+        }
+        conn.inbuf.extend_from_slice(data);
+        self.process(id, now);
+    }
+
+    /// The transport of a connection ended (EOF, error, or the shell closed
+    /// it after [`Core::should_close`]). Publishes the will if the client
+    /// had not disconnected. Forgets the connection.
+    pub fn handle_closed(&mut self, id: ConnId, now: Duration) {
+        if let Some(conn) = self.conns.get(&id) {
+            if !conn.is_closing() {
+                self.close(id, DisconnectReason::ConnectionLost, true, now);
+            }
+        }
+        self.conns.remove(&id);
+        self.dirty.remove(&id);
+    }
+
+    /// Serves every deadline that has passed: held CONNECTs, keepalives.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            match &conn.phase {
+                Phase::DelayingConnect { until } if *until <= now => {
+                    conn.phase = Phase::AwaitConnect;
+                    conn.delay_done = true;
+                    self.dirty.insert(id);
+                    self.process(id, now);
+                }
+                Phase::Connected(c) if c.keep_alive > 0 => {
+                    let hung = self.faults.is_hung(Some(&c.client_id));
+                    if !hung && keepalive_deadline(conn.last_in, c.keep_alive) <= now {
+                        self.close(id, DisconnectReason::KeepaliveTimeout, true, now);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The next time [`Core::handle_timeout`] must run for this connection.
+    pub fn poll_timeout(&self, id: ConnId) -> Option<Duration> {
+        let conn = self.conns.get(&id)?;
+        match &conn.phase {
+            Phase::DelayingConnect { until } => Some(*until),
+            Phase::Connected(c) if c.keep_alive > 0 && !self.faults.is_hung(Some(&c.client_id)) => {
+                Some(keepalive_deadline(conn.last_in, c.keep_alive))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the shell should read more input for this connection (not
+    /// while hung, closing, or holding a full buffer).
+    pub fn wants_read(&self, id: ConnId) -> bool {
+        let Some(conn) = self.conns.get(&id) else {
+            return false;
+        };
+        !conn.is_closing()
+            && !self.is_hung(conn)
+            && conn.inbuf.len() < self.config.max_packet_size.saturating_add(65_536)
+    }
+
+    /// Whether a hang fault holds this connection now.
+    pub fn is_connection_hung(&self, id: ConnId) -> bool {
+        self.conns.get(&id).is_some_and(|c| self.is_hung(c))
+    }
+
+    /// Bytes to send on the connection now, if any. Applies hang (nothing)
+    /// and close-after-bytes (cut, then close); logs each packet as it
+    /// leaves.
+    pub fn poll_transmit(&mut self, id: ConnId, now: Duration) -> Option<Vec<u8>> {
+        let conn = self.conns.get(&id)?;
+        if conn.outq.is_empty() || (self.is_hung(conn) && !conn.is_closing()) {
+            return None;
+        }
+        let limit = self.faults.close_after(conn.client_id.as_deref());
+        let conn_no = id.0;
+        let client_id = conn.client_id.clone();
+        let mut out = Vec::new();
+        let mut cut = None;
+        let mut entries = Vec::new();
+        let conn = self.conns.get_mut(&id)?;
+        while let Some(frame) = conn.outq.pop_front() {
+            let allowed = limit.map(|l| l.saturating_sub(conn.sent_bytes));
+            match allowed {
+                Some(a) if (frame.bytes.len() as u64) > a => {
+                    let a = a as usize;
+                    out.extend_from_slice(&frame.bytes[..a]);
+                    conn.sent_bytes += a as u64;
+                    if a > 0 {
+                        entries.push(format!(
+                            "{} (cut after {a} of {} bytes)",
+                            frame.summary,
+                            frame.bytes.len()
+                        ));
+                    }
+                    cut = limit;
+                    conn.outq.clear();
+                    break;
+                }
+                _ => {
+                    conn.sent_bytes += frame.bytes.len() as u64;
+                    out.extend_from_slice(&frame.bytes);
+                    entries.push(frame.summary);
+                }
+            }
+        }
+        for summary in entries {
+            self.log_packet(now, Direction::Out, conn_no, client_id.clone(), summary);
+        }
+        if let Some(limit) = cut {
+            self.fault_injected(id, format!("closed after {limit} bytes sent"), now);
+            self.close(
+                id,
+                DisconnectReason::Fault(format!("close-after {limit}")),
+                true,
+                now,
+            );
+        }
+        if out.is_empty() {
+            None
+        } else {
+            Some(out)
+        }
+    }
+
+    /// Whether the shell should close the transport now (closing and all
+    /// output handed over).
+    pub fn should_close(&self, id: ConnId) -> bool {
+        self.conns
+            .get(&id)
+            .is_none_or(|c| c.is_closing() && c.outq.is_empty())
+    }
+
+    /// Connections whose state changed since the last call (their tasks
+    /// should wake: output, close, fault change).
+    pub fn take_dirty(&mut self) -> BTreeSet<ConnId> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Packet-log entries and events since the last call, in order.
+    pub fn take_records(&mut self) -> Vec<LogRecord> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// The kept packet log (the last `log_capacity` entries).
+    pub fn packet_log(&self) -> Vec<PacketLogEntry> {
+        self.packet_log.iter().cloned().collect()
+    }
+
+    /// The kept events (the last `log_capacity` entries).
+    pub fn events(&self) -> Vec<EventEntry> {
+        self.events.iter().cloned().collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.connections_open = self.conns.len();
+        s.clients_connected = self
+            .conns
+            .values()
+            .filter(|c| matches!(c.phase, Phase::Connected(_)))
+            .count();
+        s.sessions = self.sessions.len();
+        s.retained = self.retained.len();
+        s
+    }
+
+    /// The client ids with a session, and whether each is online.
+    pub fn sessions(&self) -> Vec<(String, bool)> {
+        self.sessions
+            .iter()
+            .map(|(id, s)| (id.clone(), s.online.is_some()))
+            .collect()
+    }
+
+    // ----- faults ------------------------------------------------------
+
+    /// Activates a fault (forget-sessions acts at once).
+    pub fn set_fault(&mut self, target: FaultTarget, fault: Fault, now: Duration) {
+        self.event(
+            now,
+            BrokerEvent::FaultSet {
+                target: target.to_string(),
+                fault: fault.to_string(),
+            },
+        );
+        match fault {
+            Fault::ForgetSessions(_) => self.forget_sessions(&target, now),
+            other => self.faults.set(target, other),
+        }
+        self.after_fault_change(now);
+    }
+
+    /// Clears all faults, or those of one target.
+    pub fn clear_faults(&mut self, target: Option<&FaultTarget>, now: Duration) {
+        self.faults.clear(target);
+        self.event(
+            now,
+            BrokerEvent::FaultsCleared {
+                target: target.map(|t| t.to_string()),
+            },
+        );
+        self.after_fault_change(now);
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Vec<(FaultTarget, Fault)> {
+        self.faults.list()
+    }
+
+    /// Resumes connections a hang released (their keepalive clock restarts
+    /// now, as a process resumed after SIGCONT reads before it judges),
+    /// processes what they had buffered, and wakes every task.
+    fn after_fault_change(&mut self, now: Duration) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            let Some(conn) = self.conns.get(&id) else {
+                continue;
+            };
+            let hung = self.is_hung(conn);
+            let conn = self.conns.get_mut(&id).expect("present");
+            if conn.was_hung && !hung {
+                conn.last_in = now;
+            }
+            conn.was_hung = hung;
+            self.dirty.insert(id);
+            if !hung {
+                self.process(id, now);
+            }
+        }
+    }
+
+    fn forget_sessions(&mut self, target: &FaultTarget, now: Duration) {
+        let ids: Vec<String> = self
+            .sessions
+            .keys()
+            .filter(|id| target.matches(Some(id)))
+            .cloned()
+            .collect();
+        for id in &ids {
+            if let Some(conn_id) = self.sessions.get(id).and_then(|s| s.online) {
+                if let Some(conn) = self.conns.get_mut(&conn_id) {
+                    conn.outq.clear();
+                }
+                self.close(
+                    conn_id,
+                    DisconnectReason::Fault("forget-sessions".into()),
+                    false,
+                    now,
+                );
+            }
+            self.sessions.remove(id);
+        }
+        self.event(now, BrokerEvent::SessionsForgotten { count: ids.len() });
+    }
+
+    fn is_hung(&self, conn: &Connection) -> bool {
+        self.faults.is_hung(conn.client_id.as_deref())
+    }
+
+    // ----- input -------------------------------------------------------
+
+    /// Consumes as many buffered packets as the connection's state allows.
+    fn process(&mut self, id: ConnId, now: Duration) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let buf = std::mem::take(&mut conn.inbuf);
+        let mut pos = 0;
+        loop {
+            let Some(conn) = self.conns.get(&id) else {
+                break;
+            };
+            let ready = match conn.phase {
+                Phase::AwaitConnect | Phase::Connected(_) => true,
+                Phase::DelayingConnect { .. } | Phase::Closing => false,
+            };
+            if !ready || self.is_hung(conn) || pos >= buf.len() {
+                break;
+            }
+            match decode(&buf[pos..], self.config.max_packet_size) {
+                Ok(Decoded::Incomplete { .. }) => break,
+                Ok(Decoded::Packet { packet, len }) => {
+                    if !self.handle_packet(id, packet, now) {
+                        break;
+                    }
+                    pos += len;
+                }
+                Err(e) => {
+                    self.decode_error(id, e, &buf[pos..], now);
+                    break;
+                }
+            }
+        }
+        if let Some(conn) = self.conns.get_mut(&id) {
+            if conn.is_closing() {
+                conn.inbuf = Vec::new();
+            } else {
+                let mut rest = buf;
+                rest.drain(..pos);
+                conn.inbuf = rest;
+            }
+        }
+    }
+
+    /// Handles one packet; false when it must stay buffered (CONNECT held
+    /// by a hang or delay fault).
+    fn handle_packet(&mut self, id: ConnId, packet: Packet<'_>, now: Duration) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        match (&conn.phase, packet) {
+            (Phase::AwaitConnect, Packet::Connect(c)) => {
+                if !conn.connect_logged {
+                    conn.connect_logged = true;
+                    conn.client_id = Some(c.client_id.to_string());
+                    let summary = summarize(&Packet::Connect(c));
+                    let cid = conn.client_id.clone();
+                    self.log_packet(now, Direction::In, id.0, cid, summary);
+                }
+                let conn = self.conns.get_mut(&id).expect("present");
+                conn.last_in = now;
+                if self.faults.is_hung(Some(c.client_id)) {
+                    return false;
+                }
+                if !conn.delay_done {
+                    if let Some(delay) = self.faults.connack_delay(Some(c.client_id)) {
+                        conn.phase = Phase::DelayingConnect {
+                            until: now.checked_add(delay).unwrap_or(Duration::MAX),
+                        };
+                        self.fault_injected(id, format!("CONNACK delayed {}ms", delay.as_millis()), now);
+                        return false;
+                    }
+                }
+                self.handle_connect(id, c, now);
+                true
+            }
+            (Phase::AwaitConnect, other) => {
+                let summary = summarize(&other);
+                self.log_packet(now, Direction::In, id.0, None, summary);
+                let reason = format!("first packet is {}, not CONNECT", other.packet_type().name());
+                self.close(id, DisconnectReason::ProtocolError(reason), false, now);
+                true
+            }
+            (Phase::Connected(c), packet) => {
+                let client_id = c.client_id.clone();
+                conn.last_in = now;
+                self.log_packet(now, Direction::In, id.0, Some(client_id.clone()), summarize(&packet));
+                self.handle_connected(id, &client_id, packet, now);
+                true
+            }
+            (Phase::DelayingConnect { .. } | Phase::Closing, _) => false,
+        }
+    }
+
+    fn decode_error(&mut self, id: ConnId, e: DecodeError, raw: &[u8], now: Duration) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        let client_id = conn.client_id.clone();
+        let awaiting = matches!(conn.phase, Phase::AwaitConnect);
+        self.log_packet(now, Direction::In, id.0, client_id, format!("MALFORMED {e}"));
+        // A CONNECT for another protocol version is answered with return
+        // code 1 before closing, as mosquitto does.
+        let wrong_version = matches!(e, DecodeError::UnsupportedProtocolLevel(_))
+            || (matches!(e, DecodeError::InvalidProtocolName) && is_mqisdp_connect(raw));
+        if awaiting && wrong_version {
+            self.send(
+                id,
+                Packet::ConnAck(ConnAck {
+                    session_present: false,
+                    code: ConnectReturnCode::UnacceptableProtocolVersion,
+                }),
+            );
+            self.close(id, DisconnectReason::Refused(1), false, now);
+            return;
+        }
+        self.close(id, DisconnectReason::ProtocolError(e.to_string()), true, now);
+    }
+
+    fn handle_connect(&mut self, id: ConnId, c: Connect<'_>, now: Duration) {
+        // Client id: generated for an empty one with a clean session.
+        let client_id = if c.client_id.is_empty() {
+            if !c.clean_session {
+                return self.refuse(id, "", ConnectReturnCode::IdentifierRejected, now);
+            }
+            let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
+            format!(
+                "auto-{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xffff,
+                b >> 48,
+                b & 0xffff_ffff_ffff
+            )
+        } else {
+            c.client_id.to_string()
+        };
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.client_id = Some(client_id.clone());
+        }
+        if let Some(code) = self.faults.refuse_code(Some(&client_id)) {
+            self.fault_injected(id, format!("CONNECT refused with code {}", code as u8), now);
+            return self.refuse(id, &client_id, code, now);
+        }
+        if let Some(users) = &self.config.users {
+            let ok = match (c.username, c.password) {
+                (Some(u), Some(p)) => users.get(u).is_some_and(|want| want.as_slice() == p),
+                _ => false,
+            };
+            if !ok {
+                return self.refuse(id, &client_id, ConnectReturnCode::NotAuthorized, now);
+            }
+        }
+
+        // Takeover: close the old connection of this client id.
+        let old = self.sessions.get(&client_id).and_then(|s| s.online.map(|o| (o, s.clean)));
+        if let Some((old_id, old_clean)) = old {
+            if let Some(conn) = self.conns.get_mut(&old_id) {
+                conn.outq.clear();
+            }
+            self.event(
+                now,
+                BrokerEvent::SessionTakenOver {
+                    client_id: client_id.clone(),
+                },
+            );
+            // mosquitto: the old will goes out if either session is clean.
+            let will = old_clean || c.clean_session;
+            self.close(old_id, DisconnectReason::TakenOver, will, now);
+        }
+
+        let existing_persistent = self.sessions.get(&client_id).is_some_and(|s| !s.clean);
+        let session_present = !c.clean_session && existing_persistent;
+        if !session_present {
+            self.sessions.insert(
+                client_id.clone(),
+                Session {
+                    state: SessionState::default(),
+                    online: None,
+                    clean: c.clean_session,
+                },
+            );
+        }
+        let session = self.sessions.get_mut(&client_id).expect("inserted");
+        session.online = Some(id);
+        session.clean = c.clean_session;
+
+        let will = c.will.map(|w| Message {
+            topic: w.topic.to_string(),
+            payload: w.message.to_vec(),
+            qos: w.qos,
+            retain: w.retain,
+        });
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.phase = Phase::Connected(Connected {
+                client_id: client_id.clone(),
+                keep_alive: c.keep_alive,
+                will,
+            });
+        }
+        self.send(
+            id,
+            Packet::ConnAck(ConnAck {
+                session_present,
+                code: ConnectReturnCode::Accepted,
+            }),
+        );
+        self.event(
+            now,
+            BrokerEvent::ClientConnected {
+                client_id: client_id.clone(),
+                clean_session: c.clean_session,
+                session_present,
+            },
+        );
+        if session_present {
+            self.resume(id, &client_id, now);
+        }
+    }
+
+    fn refuse(&mut self, id: ConnId, client_id: &str, code: ConnectReturnCode, now: Duration) {
+        self.send(
+            id,
+            Packet::ConnAck(ConnAck {
+                session_present: false,
+                code,
+            }),
+        );
+        self.event(
+            now,
+            BrokerEvent::ConnectRefused {
+                client_id: client_id.to_string(),
+                code: code as u8,
+            },
+        );
+        self.close(id, DisconnectReason::Refused(code as u8), false, now);
+    }
+
+    /// On session resume: resend what was in flight (DUP if it had been
+    /// sent, PUBREL for QoS 2 awaiting PUBCOMP), then fill the window.
+    fn resume(&mut self, id: ConnId, client_id: &str, now: Duration) {
+        let Some(session) = self.sessions.get(client_id) else {
+            return;
+        };
+        let inflight = session.state.inflight.clone();
+        for o in &inflight {
+            match o.phase {
+                OutPhase::AwaitComp => {
+                    if let Some(pid) = Pid::new(o.pid) {
+                        self.send(id, Packet::PubRel(PubRel(pid)));
+                    }
+                }
+                _ => self.send_publish(id, client_id, o, now),
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(client_id) {
+            for o in &mut s.state.inflight {
+                if o.phase == OutPhase::Queued {
+                    o.phase = OutPhase::AwaitAck;
+                }
+                o.sent = true;
+            }
+        }
+        self.fill_window(client_id, now);
+    }
+
+    fn handle_connected(&mut self, id: ConnId, client_id: &str, packet: Packet<'_>, now: Duration) {
+        match packet {
+            Packet::Publish(p) => self.handle_publish(id, client_id, p, now),
+            Packet::PubAck(PubAck(pid)) => {
+                self.complete_outgoing(client_id, pid, QoS::AtLeastOnce, OutPhase::AwaitAck, now)
+            }
+            Packet::PubRec(PubRec(pid)) => {
+                if let Some(s) = self.sessions.get_mut(client_id) {
+                    if let Some(o) = s.state.inflight.iter_mut().find(|o| {
+                        o.pid == pid.get() && o.message.qos == QoS::ExactlyOnce
+                    }) {
+                        o.phase = OutPhase::AwaitComp;
+                    }
+                }
+                // mosquitto answers PUBREL even for an unknown id.
+                self.send(id, Packet::PubRel(PubRel(pid)));
+            }
+            Packet::PubRel(PubRel(pid)) => {
+                let msg = self
+                    .sessions
+                    .get_mut(client_id)
+                    .and_then(|s| s.state.awaiting_pubrel.remove(&pid.get()));
+                if let Some(msg) = msg {
+                    self.route(msg, now);
+                }
+                self.send_droppable(id, Packet::PubComp(PubComp(pid)), DropKind::PubComp, now);
+            }
+            Packet::PubComp(PubComp(pid)) => {
+                self.complete_outgoing(client_id, pid, QoS::ExactlyOnce, OutPhase::AwaitComp, now)
+            }
+            Packet::Subscribe(s) => {
+                let mut codes = Vec::new();
+                let mut filters = Vec::new();
+                if let Some(session) = self.sessions.get_mut(client_id) {
+                    for t in s.topics.iter() {
+                        session.state.subscriptions.insert(t.filter.to_string(), t.qos);
+                        codes.push(SubAckCode::Granted(t.qos));
+                        filters.push((t.filter.to_string(), t.qos));
+                    }
+                }
+                self.send_droppable(
+                    id,
+                    Packet::SubAck(SubAck {
+                        pid: s.pid,
+                        codes: List::new(&codes),
+                    }),
+                    DropKind::SubAck,
+                    now,
+                );
+                // Retained messages, after the SUBACK, with RETAIN set.
+                for (filter, qos) in filters {
+                    let matching: Vec<Message> = self
+                        .retained
+                        .values()
+                        .filter(|m| topic::matches(&filter, &m.topic))
+                        .cloned()
+                        .collect();
+                    for mut m in matching {
+                        m.qos = m.qos.min(qos);
+                        m.retain = true;
+                        self.deliver(client_id, m, now);
+                    }
+                }
+            }
+            Packet::Unsubscribe(u) => {
+                if let Some(session) = self.sessions.get_mut(client_id) {
+                    for f in u.topics.iter() {
+                        session.state.subscriptions.remove(f);
+                    }
+                }
+                self.send_droppable(id, Packet::UnsubAck(UnsubAck(u.pid)), DropKind::UnsubAck, now);
+            }
+            Packet::PingReq => self.send_droppable(id, Packet::PingResp, DropKind::PingResp, now),
+            Packet::Disconnect => self.close(id, DisconnectReason::ClientDisconnect, false, now),
+            Packet::Connect(_) => self.close(
+                id,
+                DisconnectReason::ProtocolError("second CONNECT".into()),
+                true,
+                now,
+            ),
+            other @ (Packet::ConnAck(_)
+            | Packet::SubAck(_)
+            | Packet::UnsubAck(_)
+            | Packet::PingResp) => {
+                let reason = format!("{} sent by a client", other.packet_type().name());
+                self.close(id, DisconnectReason::ProtocolError(reason), true, now)
+            }
+        }
+    }
+
+    fn handle_publish(&mut self, id: ConnId, client_id: &str, p: Publish<'_>, now: Duration) {
+        self.stats.publishes_received += 1;
+        let msg = Message {
+            topic: p.topic.to_string(),
+            payload: p.payload.to_vec(),
+            qos: p.qospid.qos(),
+            retain: p.retain,
+        };
+        match p.qospid {
+            QosPid::AtMostOnce => self.route(msg, now),
+            QosPid::AtLeastOnce(pid) => {
+                self.route(msg, now);
+                self.send_droppable(id, Packet::PubAck(PubAck(pid)), DropKind::PubAck, now);
+            }
+            QosPid::ExactlyOnce(pid) => {
+                if let Some(s) = self.sessions.get_mut(client_id) {
+                    // A resend of a message not yet released is stored once.
+                    s.state.awaiting_pubrel.entry(pid.get()).or_insert(msg);
+                }
+                self.send_droppable(id, Packet::PubRec(PubRec(pid)), DropKind::PubRec, now);
+            }
+        }
+    }
+
+    fn complete_outgoing(&mut self, client_id: &str, pid: Pid, qos: QoS, phase: OutPhase, now: Duration) {
+        let Some(s) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let before = s.state.inflight.len();
+        s.state
+            .inflight
+            .retain(|o| !(o.pid == pid.get() && o.message.qos == qos && o.phase == phase));
+        if s.state.inflight.len() != before {
+            self.fill_window(client_id, now);
+        }
+    }
+
+    // ----- routing -----------------------------------------------------
+
+    /// Stores or clears the retained copy, then delivers to every matching
+    /// session at the lower of the two QoS levels, RETAIN cleared.
+    fn route(&mut self, msg: Message, now: Duration) {
+        // mosquitto's default ACL refuses client publishes to $SYS.
+        if msg.topic.starts_with("$SYS") {
+            return;
+        }
+        if msg.retain {
+            if msg.payload.is_empty() {
+                self.retained.remove(&msg.topic);
+            } else {
+                self.retained.insert(msg.topic.clone(), msg.clone());
+            }
+        }
+        let targets: Vec<(String, QoS)> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| {
+                s.state
+                    .subscriptions
+                    .iter()
+                    .filter(|(f, _)| topic::matches(f, &msg.topic))
+                    .map(|(_, q)| *q)
+                    .max()
+                    .map(|q| (id.clone(), q))
+            })
+            .collect();
+        for (client_id, sub_qos) in targets {
+            let m = Message {
+                topic: msg.topic.clone(),
+                payload: msg.payload.clone(),
+                qos: msg.qos.min(sub_qos),
+                retain: false,
+            };
+            self.deliver(&client_id, m, now);
+        }
+    }
+
+    /// Delivers one message to one session: sent at once if online and the
+    /// window has room, queued (QoS 1/2) otherwise, dropped when full.
+    /// QoS 0 messages for offline sessions are discarded, as mosquitto does.
+    fn deliver(&mut self, client_id: &str, msg: Message, now: Duration) {
+        let max_inflight = self.config.max_inflight;
+        let max_queued = self.config.max_queued;
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let online = session.online.filter(|c| {
+            self.conns
+                .get(c)
+                .is_some_and(|c| matches!(c.phase, Phase::Connected(_)))
+        });
+        if msg.qos == QoS::AtMostOnce {
+            if let Some(conn) = online {
+                let o = Outgoing {
+                    pid: 0,
+                    message: msg,
+                    phase: OutPhase::AwaitAck,
+                    sent: false,
+                };
+                self.send_publish(conn, client_id, &o, now);
+            }
+            return;
+        }
+        let st = &mut session.state;
+        let room_inflight = online.is_some() && st.inflight.len() < max_inflight && st.queued.is_empty();
+        if !room_inflight && st.queued.len() >= max_queued {
+            st.dropped += 1;
+            self.stats.messages_dropped += 1;
+            let topic = msg.topic;
+            self.event(
+                now,
+                BrokerEvent::MessageDropped {
+                    client_id: client_id.to_string(),
+                    topic,
+                },
+            );
+            return;
+        }
+        let Some(pid) = next_pid(st) else {
+            st.dropped += 1;
+            self.stats.messages_dropped += 1;
+            return;
+        };
+        let mut o = Outgoing {
+            pid,
+            message: msg,
+            phase: OutPhase::Queued,
+            sent: false,
+        };
+        match online {
+            Some(conn) if room_inflight => {
+                o.phase = OutPhase::AwaitAck;
+                let copy = o.clone();
+                st.inflight.push(o);
+                self.send_publish(conn, client_id, &copy, now);
+                if let Some(s) = self.sessions.get_mut(client_id) {
+                    if let Some(last) = s.state.inflight.last_mut() {
+                        last.sent = true;
+                    }
+                }
+            }
+            _ => st.queued.push_back(o),
+        }
+    }
+
+    /// Moves queued messages into the window while there is room.
+    fn fill_window(&mut self, client_id: &str, now: Duration) {
+        let max_inflight = self.config.max_inflight;
+        loop {
+            let Some(session) = self.sessions.get_mut(client_id) else {
+                return;
+            };
+            let Some(conn) = session.online else {
+                return;
+            };
+            if session.state.inflight.len() >= max_inflight {
+                return;
+            }
+            let Some(mut o) = session.state.queued.pop_front() else {
+                return;
+            };
+            o.phase = OutPhase::AwaitAck;
+            let copy = o.clone();
+            o.sent = true;
+            session.state.inflight.push(o);
+            self.send_publish(conn, client_id, &copy, now);
+        }
+    }
+
+    // ----- output ------------------------------------------------------
+
+    fn send_publish(&mut self, conn: ConnId, client_id: &str, o: &Outgoing, now: Duration) {
+        let qospid = match Pid::new(o.pid) {
+            Some(pid) => QosPid::from_qos(o.message.qos, pid),
+            None => QosPid::AtMostOnce,
+        };
+        let mut p = Publish {
+            dup: o.sent && qospid != QosPid::AtMostOnce,
+            qospid,
+            retain: o.message.retain,
+            topic: &o.message.topic,
+            payload: &o.message.payload,
+        };
+        self.send(conn, Packet::Publish(p));
+        self.stats.publishes_sent += 1;
+        if self.faults.take_duplicate(Some(client_id)) {
+            p.dup = qospid != QosPid::AtMostOnce;
+            self.send(conn, Packet::Publish(p));
+            self.stats.publishes_sent += 1;
+            self.fault_injected(conn, format!("PUBLISH to {} sent twice", o.message.topic), now);
+        }
+    }
+
+    /// Sends an acknowledgement unless a drop fault swallows it.
+    fn send_droppable(&mut self, id: ConnId, p: Packet<'_>, kind: DropKind, now: Duration) {
+        let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
+        if self.faults.take_drop(kind, client_id.as_deref()) {
+            let s = summarize(&p);
+            self.fault_injected(id, format!("dropped {s}"), now);
+            return;
+        }
+        self.send(id, p);
+    }
+
+    /// Queues a packet for the connection.
+    fn send(&mut self, id: ConnId, p: Packet<'_>) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.is_closing() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        // Every packet the broker builds is valid: topics come from valid
+        // packets, lists are non-empty. A failure here would be a broker bug;
+        // the packet is then skipped rather than sent broken.
+        if p.encode_to_vec(&mut bytes).is_err() {
+            return;
+        }
+        conn.outq.push_back(OutFrame {
+            bytes,
+            summary: summarize(&p),
+        });
+        self.dirty.insert(id);
+    }
+
+    /// Ends a connection from the broker's side: detaches its session
+    /// (removed if clean), publishes its will if asked, and marks it closing
+    /// so the shell flushes and closes it.
+    fn close(&mut self, id: ConnId, reason: DisconnectReason, publish_will: bool, now: Duration) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.is_closing() {
+            return;
+        }
+        let phase = std::mem::replace(&mut conn.phase, Phase::Closing);
+        conn.close_reason = Some(reason.clone());
+        conn.inbuf = Vec::new();
+        let client_id = conn.client_id.clone();
+        self.dirty.insert(id);
+        if let Phase::Connected(c) = phase {
+            if let Some(s) = self.sessions.get_mut(&c.client_id) {
+                if s.online == Some(id) {
+                    s.online = None;
+                    if s.clean {
+                        self.sessions.remove(&c.client_id);
+                    }
+                }
+            }
+            if publish_will {
+                if let Some(will) = c.will {
+                    self.stats.wills_published += 1;
+                    self.event(
+                        now,
+                        BrokerEvent::WillPublished {
+                            client_id: c.client_id.clone(),
+                            topic: will.topic.clone(),
+                        },
+                    );
+                    self.route(will, now);
+                }
+            }
+        }
+        self.event(
+            now,
+            BrokerEvent::ClientDisconnected {
+                conn: id.0,
+                client_id,
+                reason,
+            },
+        );
+    }
+
+    // ----- records -----------------------------------------------------
+
+    fn log_packet(
+        &mut self,
+        at: Duration,
+        direction: Direction,
+        conn: u64,
+        client_id: Option<String>,
+        summary: String,
+    ) {
+        let e = PacketLogEntry {
+            at,
+            direction,
+            conn,
+            client_id,
+            summary,
+        };
+        if self.packet_log.len() >= self.config.log_capacity {
+            self.packet_log.pop_front();
+        }
+        if self.config.log_capacity > 0 {
+            self.packet_log.push_back(e.clone());
+        }
+        self.records.push(LogRecord::Packet(e));
+    }
+
+    fn event(&mut self, at: Duration, event: BrokerEvent) {
+        let e = EventEntry { at, event };
+        if self.events.len() >= self.config.log_capacity {
+            self.events.pop_front();
+        }
+        if self.config.log_capacity > 0 {
+            self.events.push_back(e.clone());
+        }
+        self.records.push(LogRecord::Event(e));
+    }
+
+    fn fault_injected(&mut self, id: ConnId, action: String, now: Duration) {
+        self.stats.faults_injected += 1;
+        let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
+        self.event(
+            now,
+            BrokerEvent::FaultInjected {
+                conn: id.0,
+                client_id,
+                action,
+            },
+        );
+    }
+}
+
+/// When a client with this keepalive has been silent too long (1.5 x).
+fn keepalive_deadline(last_in: Duration, keep_alive: u16) -> Duration {
+    last_in + Duration::from_millis(keep_alive as u64 * 1500)
+}
+
+/// The next free packet id of a session (ids in use are skipped).
+fn next_pid(st: &mut SessionState) -> Option<u16> {
+    let in_use: BTreeSet<u16> = st
+        .inflight
+        .iter()
+        .chain(st.queued.iter())
+        .map(|o| o.pid)
+        .collect();
+    let mut pid = Pid::new(st.last_pid).unwrap_or(Pid::MIN);
+    if st.last_pid != 0 {
+        pid = pid.next();
+    }
+    for _ in 0..u16::MAX {
+        if !in_use.contains(&pid.get()) {
+            st.last_pid = pid.get();
+            return Some(pid.get());
+        }
+        pid = pid.next();
+    }
+    None
+}
+
+/// Whether the bytes start a CONNECT for MQTT 3.1 ("MQIsdp").
+fn is_mqisdp_connect(raw: &[u8]) -> bool {
+    let Ok(Some(h)) = resilient_mqtt::codec::check(raw, usize::MAX) else {
+        return false;
+    };
+    raw.get(h.header_len..h.header_len + 8) == Some(b"\x00\x06MQIsdp".as_slice())
+}

@@ -1,0 +1,379 @@
+//! Faults the broker injects on command, one file per kind behind the one
+//! [`Fault`] enum (mini-redis style: adding a kind touches its file, one line
+//! here and the hook where it acts). Each kind parses itself from control
+//! words and prints itself back in the same form.
+//!
+//! A fault applies to a [`FaultTarget`]: every connection, or the
+//! connections of one client id. Faults stay active until cleared, except
+//! that counted ones (drop, duplicate) retire when their count is used up and
+//! forget-sessions acts once when it is set.
+
+mod close_after_bytes;
+mod delay_connack;
+mod drop_packets;
+mod duplicate;
+mod forget_sessions;
+mod hang;
+mod refuse;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use resilient_mqtt::codec::ConnectReturnCode;
+
+pub use close_after_bytes::CloseAfterBytes;
+pub use delay_connack::DelayConnack;
+pub use drop_packets::{DropKind, DropPackets};
+pub use duplicate::Duplicate;
+pub use forget_sessions::ForgetSessions;
+pub use hang::Hang;
+pub use refuse::Refuse;
+
+/// Who a fault applies to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultTarget {
+    All,
+    Client(String),
+}
+
+impl FaultTarget {
+    /// Whether a connection with this client id (None before CONNECT) is hit.
+    pub fn matches(&self, client_id: Option<&str>) -> bool {
+        match self {
+            FaultTarget::All => true,
+            FaultTarget::Client(id) => client_id == Some(id.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for FaultTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultTarget::All => write!(f, "all"),
+            FaultTarget::Client(id) => write!(f, "client {id}"),
+        }
+    }
+}
+
+/// One misbehaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer CONNECT with this non-zero return code, then close.
+    Refuse(Refuse),
+    /// Hold CONNECT (and everything after it) this long before answering.
+    DelayConnack(DelayConnack),
+    /// Swallow the next N packets of one kind the broker would send.
+    DropPackets(DropPackets),
+    /// Stop reading and answering; keep the socket open.
+    Hang(Hang),
+    /// Close the connection once the broker has sent N bytes on it.
+    CloseAfterBytes(CloseAfterBytes),
+    /// Send each of the next N PUBLISHes twice.
+    Duplicate(Duplicate),
+    /// Forget sessions at once (closing their connections).
+    ForgetSessions(ForgetSessions),
+}
+
+/// Why control words are not a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultParseError(pub String);
+
+impl fmt::Display for FaultParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FaultParseError {}
+
+/// The fault words the control channel accepts, for help and errors.
+pub const FAULT_USAGE: &str = "refuse <1-5> | delay-connack <ms|Ns|Nms> | \
+drop <puback|pubrec|pubcomp|suback|unsuback|pingresp> <n> | hang | close-after <bytes> | \
+duplicate <n> | forget-sessions";
+
+impl Fault {
+    /// Parses `kind args...` (the words after the target).
+    pub fn parse(words: &[&str]) -> Result<Fault, FaultParseError> {
+        let Some((kind, args)) = words.split_first() else {
+            return Err(FaultParseError(format!(
+                "missing fault kind; expected one of: {FAULT_USAGE}"
+            )));
+        };
+        match *kind {
+            "refuse" => Refuse::parse(args).map(Fault::Refuse),
+            "delay-connack" => DelayConnack::parse(args).map(Fault::DelayConnack),
+            "drop" => DropPackets::parse(args).map(Fault::DropPackets),
+            "hang" => Hang::parse(args).map(Fault::Hang),
+            "close-after" => CloseAfterBytes::parse(args).map(Fault::CloseAfterBytes),
+            "duplicate" => Duplicate::parse(args).map(Fault::Duplicate),
+            "forget-sessions" => ForgetSessions::parse(args).map(Fault::ForgetSessions),
+            other => Err(FaultParseError(format!(
+                "unknown fault kind `{}`; expected one of: {FAULT_USAGE}",
+                other.escape_debug()
+            ))),
+        }
+    }
+
+    /// Which slot of the table the fault occupies: a new fault replaces the
+    /// one in the same slot for the same target.
+    fn slot(&self) -> Slot {
+        match self {
+            Fault::Refuse(_) => Slot::Refuse,
+            Fault::DelayConnack(_) => Slot::DelayConnack,
+            Fault::DropPackets(d) => Slot::Drop(d.kind),
+            Fault::Hang(_) => Slot::Hang,
+            Fault::CloseAfterBytes(_) => Slot::CloseAfterBytes,
+            Fault::Duplicate(_) => Slot::Duplicate,
+            Fault::ForgetSessions(_) => Slot::ForgetSessions,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Refuse(x) => x.fmt(f),
+            Fault::DelayConnack(x) => x.fmt(f),
+            Fault::DropPackets(x) => x.fmt(f),
+            Fault::Hang(x) => x.fmt(f),
+            Fault::CloseAfterBytes(x) => x.fmt(f),
+            Fault::Duplicate(x) => x.fmt(f),
+            Fault::ForgetSessions(x) => x.fmt(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Refuse,
+    DelayConnack,
+    Drop(DropKind),
+    Hang,
+    CloseAfterBytes,
+    Duplicate,
+    ForgetSessions,
+}
+
+/// The active faults, in a deterministic order. Lookups prefer a fault for
+/// the client id over one for all clients.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FaultTable {
+    active: BTreeMap<(Slot, FaultTarget), Fault>,
+}
+
+impl FaultTable {
+    pub(crate) fn set(&mut self, target: FaultTarget, fault: Fault) {
+        self.active.insert((fault.slot(), target), fault);
+    }
+
+    pub(crate) fn clear(&mut self, target: Option<&FaultTarget>) {
+        match target {
+            None => self.active.clear(),
+            Some(t) => self.active.retain(|(_, tt), _| tt != t),
+        }
+    }
+
+    pub(crate) fn list(&self) -> Vec<(FaultTarget, Fault)> {
+        self.active
+            .iter()
+            .map(|((_, t), f)| (t.clone(), f.clone()))
+            .collect()
+    }
+
+    /// The entry of `slot` that applies to `client`, client-specific first.
+    fn find_mut(&mut self, slot: Slot, client: Option<&str>) -> Option<&mut Fault> {
+        let key = client
+            .map(|c| (slot, FaultTarget::Client(c.to_string())))
+            .filter(|k| self.active.contains_key(k))
+            .unwrap_or((slot, FaultTarget::All));
+        self.active.get_mut(&key)
+    }
+
+    fn find(&self, slot: Slot, client: Option<&str>) -> Option<&Fault> {
+        if let Some(c) = client {
+            if let Some(f) = self.active.get(&(slot, FaultTarget::Client(c.to_string()))) {
+                return Some(f);
+            }
+        }
+        self.active.get(&(slot, FaultTarget::All))
+    }
+
+    fn retire_if_spent(&mut self, slot: Slot, client: Option<&str>) {
+        self.active.retain(|(s, t), f| {
+            !(*s == slot
+                && t.matches(client)
+                && match f {
+                    Fault::DropPackets(d) => d.count == 0,
+                    Fault::Duplicate(d) => d.count == 0,
+                    _ => false,
+                })
+        });
+    }
+
+    pub(crate) fn refuse_code(&self, client: Option<&str>) -> Option<ConnectReturnCode> {
+        match self.find(Slot::Refuse, client) {
+            Some(Fault::Refuse(r)) => Some(r.code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn connack_delay(&self, client: Option<&str>) -> Option<Duration> {
+        match self.find(Slot::DelayConnack, client) {
+            Some(Fault::DelayConnack(d)) => Some(d.delay),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_hung(&self, client: Option<&str>) -> bool {
+        matches!(self.find(Slot::Hang, client), Some(Fault::Hang(_)))
+    }
+
+    pub(crate) fn close_after(&self, client: Option<&str>) -> Option<u64> {
+        match self.find(Slot::CloseAfterBytes, client) {
+            Some(Fault::CloseAfterBytes(c)) => Some(c.bytes),
+            _ => None,
+        }
+    }
+
+    /// Uses one drop of `kind` if a drop fault applies; true means drop.
+    pub(crate) fn take_drop(&mut self, kind: DropKind, client: Option<&str>) -> bool {
+        let slot = Slot::Drop(kind);
+        let taken = match self.find_mut(slot, client) {
+            Some(Fault::DropPackets(d)) => d.take(),
+            _ => false,
+        };
+        if taken {
+            self.retire_if_spent(slot, client);
+        }
+        taken
+    }
+
+    /// Uses one duplication if a duplicate fault applies.
+    pub(crate) fn take_duplicate(&mut self, client: Option<&str>) -> bool {
+        let taken = match self.find_mut(Slot::Duplicate, client) {
+            Some(Fault::Duplicate(d)) => d.take(),
+            _ => false,
+        };
+        if taken {
+            self.retire_if_spent(Slot::Duplicate, client);
+        }
+        taken
+    }
+}
+
+/// Parses a count argument (at least 1).
+pub(crate) fn parse_count(what: &str, arg: Option<&&str>) -> Result<u32, FaultParseError> {
+    let Some(arg) = arg else {
+        return Err(FaultParseError(format!("{what}: missing count")));
+    };
+    match arg.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(FaultParseError(format!(
+            "{what}: `{}` is not a count from 1 to {}",
+            arg.escape_debug(),
+            u32::MAX
+        ))),
+    }
+}
+
+/// Fails if words are left over.
+pub(crate) fn no_more(what: &str, rest: &[&str]) -> Result<(), FaultParseError> {
+    match rest.first() {
+        None => Ok(()),
+        Some(w) => Err(FaultParseError(format!(
+            "{what}: unexpected `{}`",
+            w.escape_debug()
+        ))),
+    }
+}
+
+/// Parses `250ms`, `2s` or a bare number of milliseconds.
+pub(crate) fn parse_duration(arg: &str) -> Option<Duration> {
+    if let Some(ms) = arg.strip_suffix("ms") {
+        return ms.parse::<u64>().ok().map(Duration::from_millis);
+    }
+    if let Some(s) = arg.strip_suffix('s') {
+        return s
+            .parse::<u64>()
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .map(Duration::from_millis);
+    }
+    arg.parse::<u64>().ok().map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn client_fault_wins_over_all() {
+        let mut t = FaultTable::default();
+        t.set(FaultTarget::All, Fault::parse(&["refuse", "3"]).unwrap());
+        t.set(
+            FaultTarget::Client("d".into()),
+            Fault::parse(&["refuse", "5"]).unwrap(),
+        );
+        assert_eq!(t.refuse_code(Some("d")), Some(ConnectReturnCode::NotAuthorized));
+        assert_eq!(t.refuse_code(Some("e")), Some(ConnectReturnCode::ServerUnavailable));
+        t.clear(Some(&FaultTarget::All));
+        assert_eq!(t.refuse_code(Some("e")), None);
+    }
+
+    #[test]
+    fn counted_drops_retire() {
+        let mut t = FaultTable::default();
+        t.set(FaultTarget::All, Fault::parse(&["drop", "puback", "2"]).unwrap());
+        assert!(!t.take_drop(DropKind::PingResp, Some("x")));
+        assert!(t.take_drop(DropKind::PubAck, Some("x")));
+        assert!(t.take_drop(DropKind::PubAck, None));
+        assert!(!t.take_drop(DropKind::PubAck, Some("x")));
+        assert!(t.list().is_empty());
+    }
+
+    #[test]
+    fn parse_errors_are_clear() {
+        let e = Fault::parse(&["explode"]).unwrap_err();
+        assert!(e.0.starts_with("unknown fault kind `explode`"), "{e}");
+        let e = Fault::parse(&["drop", "puback"]).unwrap_err();
+        assert_eq!(e.0, "drop: missing count");
+        let e = Fault::parse(&["refuse", "0"]).unwrap_err();
+        assert!(e.0.contains("1 to 5"), "{e}");
+        let e = Fault::parse(&["hang", "now"]).unwrap_err();
+        assert_eq!(e.0, "hang: unexpected `now`");
+    }
+
+    fn any_fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            (1u8..=5).prop_map(|c| Fault::parse(&["refuse", &c.to_string()]).unwrap()),
+            (0u64..100_000).prop_map(|ms| Fault::DelayConnack(DelayConnack {
+                delay: Duration::from_millis(ms)
+            })),
+            (0usize..6, 1u32..1000).prop_map(|(k, n)| Fault::DropPackets(DropPackets {
+                kind: DropKind::ALL[k],
+                count: n
+            })),
+            Just(Fault::Hang(Hang)),
+            any::<u64>().prop_map(|b| Fault::CloseAfterBytes(CloseAfterBytes { bytes: b })),
+            (1u32..1000).prop_map(|n| Fault::Duplicate(Duplicate { count: n })),
+            Just(Fault::ForgetSessions(ForgetSessions)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn display_parses_back(f in any_fault()) {
+            let text = f.to_string();
+            let words: Vec<&str> = text.split_whitespace().collect();
+            prop_assert_eq!(Fault::parse(&words).unwrap(), f);
+        }
+
+        #[test]
+        fn parse_never_panics(words in proptest::collection::vec(".{0,12}", 0..5)) {
+            let w: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+            let _ = Fault::parse(&w);
+        }
+    }
+}
