@@ -26,3 +26,5 @@ extern crate alloc;
 extern crate std;
 
 pub mod codec;
+#[cfg(feature = "alloc")]
+pub mod session;

@@ -1,0 +1,224 @@
+//! What the session tells its shell: application events (connect results,
+//! up/down notifications, completed publishes, messages), and diagnostic
+//! events that the simulator turns into trace lines. None carries a secret.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::codec::{ConnectReturnCode, Pid, QoS};
+
+/// Identifies one application request (publish, subscribe, unsubscribe,
+/// broker_up) so its completion can be matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Token(pub u64);
+
+/// A message received from the broker (S2-S4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: QoS,
+    /// S4: the broker sent it as a retained message.
+    pub retained: bool,
+    /// The broker marked it as a possible duplicate.
+    pub dup: bool,
+}
+
+/// Why the first connect failed (K1). Refusals 1-5 are distinct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The link (WiFi) did not come up within `link_timeout`.
+    LinkTimeout,
+    /// K2: the link went down during the integrity period.
+    LinkUnstable,
+    /// The transport could not connect (refused, unreachable, timed out).
+    Transport(String),
+    /// No CONNACK within `response_time`.
+    Timeout,
+    /// The broker answered with a refusal code (1-5).
+    Refused(ConnectReturnCode),
+    /// The broker sent something that is not valid MQTT.
+    Protocol(String),
+    /// `connect()` was called again while a connect is under way or done.
+    AlreadyConnecting,
+    /// `disconnect()` or `close()` was called during the attempt.
+    Aborted,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::LinkTimeout => f.write_str("the link did not come up in time"),
+            ConnectError::LinkUnstable => {
+                f.write_str("the link went down during the integrity check")
+            }
+            ConnectError::Transport(e) => write!(f, "transport: {e}"),
+            ConnectError::Timeout => f.write_str("no CONNACK within response_time"),
+            ConnectError::Refused(c) => write!(f, "broker refused the connection: {c}"),
+            ConnectError::Protocol(e) => write!(f, "protocol error: {e}"),
+            ConnectError::AlreadyConnecting => f.write_str("connect() was already called"),
+            ConnectError::Aborted => f.write_str("aborted by disconnect() or close()"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConnectError {}
+
+/// Why a request failed. Outages never fail a request; only the end of the
+/// session does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// `connect()` has not succeeded yet.
+    NotConnected,
+    /// `disconnect()` or `close()` ended the session.
+    Closed,
+    /// The topic or filter is not valid.
+    InvalidTopic,
+    /// The broker refused the subscription (SUBACK 0x80).
+    SubscriptionRefused,
+    /// The packet would exceed the protocol's limits.
+    TooLarge,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestError::NotConnected => "not connected: connect() has not succeeded",
+            RequestError::Closed => "the client was disconnected or closed",
+            RequestError::InvalidTopic => "invalid topic or topic filter",
+            RequestError::SubscriptionRefused => "the broker refused the subscription",
+            RequestError::TooLarge => "packet too large",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for RequestError {}
+
+/// Why a connection ended (D2-D4, B2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownReason {
+    /// D2: the link reported down.
+    LinkDown,
+    /// D3: a ping went unanswered for `response_time`.
+    PingTimeout,
+    /// P3: a publish went unacknowledged after `max_repubs` resends.
+    MaxRepubs,
+    /// S1: a SUBACK or UNSUBACK did not come within `response_time`.
+    AckTimeout,
+    /// B2: the broker closed the connection (FIN or RST).
+    ClosedByBroker,
+    /// A read or write failed or took longer than `response_time`.
+    Transport(String),
+    /// The broker sent bytes that are not valid MQTT.
+    Protocol(String),
+}
+
+impl fmt::Display for DownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownReason::LinkDown => f.write_str("link down"),
+            DownReason::PingTimeout => f.write_str("ping timeout"),
+            DownReason::MaxRepubs => f.write_str("publish unacknowledged after max_repubs"),
+            DownReason::AckTimeout => f.write_str("SUBACK/UNSUBACK timeout"),
+            DownReason::ClosedByBroker => f.write_str("closed by broker"),
+            DownReason::Transport(e) => write!(f, "transport: {e}"),
+            DownReason::Protocol(e) => write!(f, "protocol: {e}"),
+        }
+    }
+}
+
+/// What the session asks its shell to do with the outside world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open the transport to the broker; report with
+    /// `handle_transport_connected` or `handle_transport_failed`.
+    OpenTransport,
+    /// Close the transport now; bytes still queued are dropped.
+    CloseTransport,
+    /// Bring the link (WiFi) up; report with `handle_link`.
+    BringLinkUp,
+    /// Take the link down (O4 `close()`).
+    TakeLinkDown,
+}
+
+/// Events from the session, for the application and for diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// K1: the outcome of `connect()`.
+    ConnectResult(Result<(), ConnectError>),
+    /// D5: a connection to the broker is up (after every (re)connect).
+    Up { session_present: bool },
+    /// D4: the connection went down; the driver reconnects by itself.
+    Down { reason: DownReason },
+    /// P1-P3: a publish completed (QoS 0: sent; QoS 1: PUBACK received).
+    PublishDone { token: Token },
+    /// A publish will never complete (the session ended).
+    PublishFailed { token: Token, error: RequestError },
+    /// S1: SUBACK received; the granted QoS or an error.
+    SubscribeDone {
+        token: Token,
+        result: Result<QoS, RequestError>,
+    },
+    /// S1: UNSUBACK received (or the session ended: `result` is an error).
+    UnsubscribeDone {
+        token: Token,
+        result: Result<(), RequestError>,
+    },
+    /// O2: the answer to `broker_up`.
+    BrokerUp { token: Token, up: bool },
+    /// C7/S3: a message for the callback interface (`queue_len == 0`).
+    /// With the event interface, messages go to the bounded queue instead
+    /// and this event is not emitted.
+    Message(Message),
+    /// S3: a message was queued (event interface); `discarded` is true when
+    /// the queue was full and the oldest message was dropped to make room.
+    MessageQueued { discarded: bool },
+
+    // Diagnostics (O5): what the simulator and debug logging show.
+    /// The link was seen going up or down.
+    Link { up: bool },
+    /// A connection attempt starts (1 = first after an outage).
+    Connecting { attempt: u32 },
+    /// A reconnect attempt failed; the next one is after `retry_in_ms`.
+    AttemptFailed { reason: String, retry_in_ms: u64 },
+    /// A PUBLISH went out.
+    PublishSent {
+        token: Token,
+        pid: Option<Pid>,
+        qos: QoS,
+        dup: bool,
+        topic: String,
+    },
+    /// P3: a PUBLISH was resent with DUP.
+    Retransmit { token: Token, pid: Pid },
+    /// A PUBACK/PUBCOMP arrived for a publish in flight.
+    Acked { pid: Pid },
+    /// B1: an ack arrived for a packet id not in flight; it was ignored.
+    StrayAck { pid: Pid },
+    /// D1: a PINGREQ went out.
+    PingSent,
+    /// A PINGRESP arrived.
+    PingResp,
+    /// A SUBSCRIBE went out.
+    SubscribeSent { topic: String, qos: QoS },
+}
+
+/// O5: counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// All resends (DUP publishes) since start.
+    pub resends: u64,
+    /// Successful connections, the first included.
+    pub connections: u64,
+    /// Outages (down events).
+    pub outages: u64,
+    /// Incoming messages dropped from a full queue (S3).
+    pub discards: u64,
+    /// Connection attempts that failed.
+    pub failed_attempts: u64,
+    /// Acks for unknown packet ids that were ignored (B1).
+    pub stray_acks: u64,
+}

@@ -1,0 +1,1175 @@
+//! The sans-IO session: all of the driver's resilience logic, with no
+//! runtime, no socket and no clock (the quinn-proto pattern).
+//!
+//! Inputs: the application's calls (`connect`, `publish`, `subscribe`, ...),
+//! bytes from the broker (`handle_bytes`), transport and link reports
+//! (`handle_transport_*`, `handle_link`) and time (`handle_timeout(now)`).
+//! Outputs: bytes to send (`poll_transmit`), actions on the transport and
+//! link (`poll_action`), events (`poll_event`) and the next deadline
+//! (`poll_timeout`). A shell (the tokio client, the embedded client, a
+//! test) pumps them; this module decides everything else.
+//!
+//! The connection's life is an explicit state ([`state::Conn`]) so that
+//! illegal combinations (a ping outstanding while not connected, a CONNACK
+//! deadline while backing off) cannot be represented.
+
+mod config;
+mod event;
+mod outbox;
+mod rng;
+mod state;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::time::Duration;
+
+pub use config::{Backoff, Config, ConfigError, WifiCredentials, WillConfig};
+pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
+pub use time::Instant;
+
+use crate::codec::{
+    self, ConnAck, Connect, ConnectReturnCode, Decoded, List, Packet, Pid, PubAck, PubComp, PubRec,
+    PubRel, Publish, QoS, QosPid, SubAckCode, Subscribe, SubscribeTopic, Unsubscribe, Will,
+};
+use outbox::{Op, OpKind, OutPublish, OutState, Outbox};
+use rng::Rng;
+use state::{Conn, Live, Phase};
+
+/// How recent received data must be for `broker_up` to answer at once (O2).
+const BROKER_UP_FRESH: Duration = Duration::from_secs(1);
+
+/// The MQTT session state machine. See the module docs.
+pub struct Session {
+    config: Config,
+    client_id: String,
+    rng: Rng,
+    phase: Phase,
+    conn: Conn,
+    /// The link state as last reported by the shell.
+    link_up: bool,
+    /// Reconnect attempts since the last successful connection.
+    attempt: u32,
+    /// K4: the clean connect at power-up is still to be followed by a
+    /// disconnect and an unclean connect.
+    k4_pending: bool,
+    /// A CONNACK has accepted us at least once (C5: clean_init applies
+    /// before, clean after).
+    ever_connected: bool,
+    outbox: Outbox,
+    /// Subscriptions granted, for D5 restore.
+    subscriptions: BTreeMap<String, QoS>,
+    /// Incoming QoS 2 packet ids received but not yet released.
+    incoming_qos2: BTreeSet<Pid>,
+    /// S3: the bounded incoming queue (event interface).
+    queue: VecDeque<Message>,
+    /// O2: outstanding broker_up queries and their deadlines.
+    broker_up: Vec<(Token, Instant)>,
+    next_token: u64,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("client_id", &self.client_id)
+            .field("phase", &self.phase)
+            .field("conn", &self.conn)
+            .field("link_up", &self.link_up)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A new session; nothing happens until [`Session::connect`].
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut rng = Rng::new(config.seed);
+        let client_id = if config.client_id.is_empty() {
+            format!("rmqtt-{:012x}", rng.next_u64() & 0xffff_ffff_ffff)
+        } else {
+            config.client_id.clone()
+        };
+        Ok(Session {
+            k4_pending: config.clean_init && !config.clean,
+            ever_connected: false,
+            config,
+            client_id,
+            rng,
+            phase: Phase::NotStarted,
+            conn: Conn::Idle,
+            link_up: false,
+            attempt: 0,
+            outbox: Outbox::default(),
+            subscriptions: BTreeMap::new(),
+            incoming_qos2: BTreeSet::new(),
+            queue: VecDeque::new(),
+            broker_up: Vec::new(),
+            next_token: 0,
+            rx: Vec::new(),
+            tx: Vec::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    // ----- queries -------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The client id in use (C1: generated from the seed when not given).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// O1: whether a broker connection is up now.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.conn, Conn::Up(_))
+    }
+
+    /// O5: counters since start.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Whether `disconnect()` or `close()` ended the session.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
+    /// S3: takes the oldest queued message (event interface).
+    pub fn pop_message(&mut self) -> Option<Message> {
+        self.queue.pop_front()
+    }
+
+    /// Messages waiting in the queue.
+    pub fn queued_messages(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Publishes not yet completed (queued or in flight).
+    pub fn pending_publishes(&self) -> usize {
+        self.outbox.publishes.len()
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    /// Bytes to write to the transport, all at once.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.tx.is_empty() {
+            None
+        } else {
+            Some(core::mem::take(&mut self.tx))
+        }
+    }
+
+    /// The next thing to do to the transport or link. The shell writes the
+    /// pending transmit first, then performs actions in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let rt = self.config.response_time;
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        match &self.conn {
+            Conn::Idle | Conn::Closed => {}
+            Conn::AwaitLink { deadline, retry_at } => {
+                consider(*retry_at);
+                if let Some(d) = deadline {
+                    consider(*d);
+                }
+            }
+            Conn::LinkSettling { until } => consider(*until),
+            Conn::Opening { deadline } | Conn::AwaitConnAck { deadline } => consider(*deadline),
+            Conn::Backoff { until } => consider(*until),
+            Conn::Up(live) => {
+                if let Some(t) = self.ping_deadline(live) {
+                    consider(t);
+                }
+                for p in &self.outbox.publishes {
+                    if let Some(s) = p.sent_at() {
+                        consider(s + rt);
+                    }
+                }
+                for o in &self.outbox.ops {
+                    if let Some((_, s)) = o.sent {
+                        consider(s + rt);
+                    }
+                }
+                for (_, d) in &self.broker_up {
+                    consider(*d);
+                }
+            }
+        }
+        next
+    }
+
+    /// When the ping timer fires: a reply deadline when a ping is out,
+    /// otherwise when the connection has been idle for the ping interval.
+    fn ping_deadline(&self, live: &Live) -> Option<Instant> {
+        match live.ping_sent {
+            Some(sent) => Some(sent + self.config.response_time),
+            None => {
+                let pi = self.config.effective_ping_interval()?;
+                Some(live.last_rx.min(live.last_tx) + pi)
+            }
+        }
+    }
+
+    // ----- application calls --------------------------------------------
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// K1: starts the first connection. The outcome arrives as
+    /// [`Event::ConnectResult`]; a failure does not retry by itself.
+    /// `quick` skips the link integrity period (K2).
+    pub fn connect(&mut self, now: Instant, quick: bool) -> Result<(), ConnectError> {
+        match self.phase {
+            Phase::NotStarted | Phase::Failed => {}
+            Phase::Initial { .. } | Phase::Running => return Err(ConnectError::AlreadyConnecting),
+            Phase::Ended => return Err(ConnectError::Aborted),
+        }
+        self.phase = Phase::Initial { quick };
+        self.attempt = 0;
+        self.k4_pending = self.config.clean_init && !self.config.clean;
+        self.need_link_or_open(now, true);
+        Ok(())
+    }
+
+    /// P1-P4: queues a publish. It is sent at once when connected, after
+    /// the outage otherwise; completion is [`Event::PublishDone`].
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Token, RequestError> {
+        self.check_open()?;
+        if !codec::valid_topic_name(topic) {
+            return Err(RequestError::InvalidTopic);
+        }
+        let probe = Publish {
+            dup: false,
+            qospid: QosPid::from_qos(qos, Pid::MIN),
+            retain,
+            topic,
+            payload,
+        };
+        match Packet::Publish(probe).encoded_len() {
+            Ok(n) if n <= codec::MAX_REMAINING_LENGTH => {}
+            _ => return Err(RequestError::TooLarge),
+        }
+        let token = self.token();
+        self.outbox.publishes.push_back(OutPublish {
+            token,
+            topic: topic.to_string(),
+            payload: payload.to_vec(),
+            qos,
+            retain,
+            state: OutState::Queued,
+        });
+        self.flush(now);
+        Ok(token)
+    }
+
+    /// S1: subscribes; completion is [`Event::SubscribeDone`] after SUBACK.
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        filter: &str,
+        qos: QoS,
+    ) -> Result<Token, RequestError> {
+        self.check_open()?;
+        if !codec::valid_topic_filter(filter) {
+            return Err(RequestError::InvalidTopic);
+        }
+        let token = self.token();
+        self.outbox.ops.push_back(Op {
+            token: Some(token),
+            kind: OpKind::Subscribe {
+                filter: filter.to_string(),
+                qos,
+            },
+            sent: None,
+        });
+        self.flush(now);
+        Ok(token)
+    }
+
+    /// S1: unsubscribes; completion is [`Event::UnsubscribeDone`] after
+    /// UNSUBACK, also for a topic that was never subscribed.
+    pub fn unsubscribe(&mut self, now: Instant, filter: &str) -> Result<Token, RequestError> {
+        self.check_open()?;
+        if !codec::valid_topic_filter(filter) {
+            return Err(RequestError::InvalidTopic);
+        }
+        let token = self.token();
+        self.outbox.ops.push_back(Op {
+            token: Some(token),
+            kind: OpKind::Unsubscribe {
+                filter: filter.to_string(),
+            },
+            sent: None,
+        });
+        self.flush(now);
+        Ok(token)
+    }
+
+    /// O2: asks whether the broker answers. Unless data arrived in the last
+    /// second, pings and waits up to `response_time`; the answer is
+    /// [`Event::BrokerUp`].
+    pub fn broker_up(&mut self, now: Instant) -> Token {
+        let token = self.token();
+        let deadline = now + self.config.response_time;
+        match &mut self.conn {
+            Conn::Up(live) if now.saturating_since(live.last_rx) < BROKER_UP_FRESH => {
+                self.events.push_back(Event::BrokerUp { token, up: true });
+            }
+            Conn::Up(live) => {
+                if live.ping_sent.is_none() {
+                    live.ping_sent = Some(now);
+                    live.last_tx = now;
+                    Self::encode(&mut self.tx, &Packet::PingReq);
+                    self.events.push_back(Event::PingSent);
+                }
+                self.broker_up.push((token, deadline));
+            }
+            _ => self.events.push_back(Event::BrokerUp { token, up: false }),
+        }
+        token
+    }
+
+    /// O3: sends DISCONNECT (so the broker does not publish the will),
+    /// closes, and stops reconnecting.
+    pub fn disconnect(&mut self, _now: Instant) {
+        if let Conn::Up(_) = self.conn {
+            Self::encode(&mut self.tx, &Packet::Disconnect);
+        }
+        self.end(false);
+    }
+
+    /// O4: closes the socket and the link at once; stops reconnecting.
+    pub fn close(&mut self, _now: Instant) {
+        self.tx.clear();
+        self.end(true);
+    }
+
+    fn end(&mut self, take_link_down: bool) {
+        if let Phase::Initial { .. } = self.phase {
+            self.events
+                .push_back(Event::ConnectResult(Err(ConnectError::Aborted)));
+        }
+        if !matches!(self.conn, Conn::Idle | Conn::Closed) {
+            self.actions.push_back(Action::CloseTransport);
+        }
+        if take_link_down {
+            self.actions.push_back(Action::TakeLinkDown);
+        }
+        self.conn = Conn::Closed;
+        self.phase = Phase::Ended;
+        for p in core::mem::take(&mut self.outbox.publishes) {
+            self.events.push_back(Event::PublishFailed {
+                token: p.token,
+                error: RequestError::Closed,
+            });
+        }
+        for o in core::mem::take(&mut self.outbox.ops) {
+            if let Some(token) = o.token {
+                self.events.push_back(match o.kind {
+                    OpKind::Subscribe { .. } => Event::SubscribeDone {
+                        token,
+                        result: Err(RequestError::Closed),
+                    },
+                    OpKind::Unsubscribe { .. } => Event::UnsubscribeDone {
+                        token,
+                        result: Err(RequestError::Closed),
+                    },
+                });
+            }
+        }
+        for (token, _) in core::mem::take(&mut self.broker_up) {
+            self.events.push_back(Event::BrokerUp { token, up: false });
+        }
+    }
+
+    fn check_open(&self) -> Result<(), RequestError> {
+        match self.phase {
+            Phase::Running => Ok(()),
+            Phase::Ended => Err(RequestError::Closed),
+            Phase::NotStarted | Phase::Failed | Phase::Initial { .. } => {
+                Err(RequestError::NotConnected)
+            }
+        }
+    }
+
+    // ----- reports from the shell ---------------------------------------
+
+    /// D2: the link went up or down (report every change, and the initial
+    /// state before `connect`). Duplicate reports are harmless.
+    pub fn handle_link(&mut self, now: Instant, up: bool) {
+        let changed = up != self.link_up;
+        self.link_up = up;
+        if changed {
+            self.events.push_back(Event::Link { up });
+        }
+        if up {
+            if let Conn::AwaitLink { .. } = self.conn {
+                let quick = matches!(self.phase, Phase::Initial { quick: true });
+                if quick || self.config.link_integrity.is_zero() {
+                    self.open(now);
+                } else {
+                    self.conn = Conn::LinkSettling {
+                        until: now + self.config.link_integrity,
+                    };
+                }
+            }
+            return;
+        }
+        match self.conn {
+            Conn::Up(_) => self.lost(now, DownReason::LinkDown),
+            Conn::LinkSettling { .. } => {
+                self.attempt_failed(now, ConnectError::LinkUnstable, false)
+            }
+            Conn::Opening { .. } | Conn::AwaitConnAck { .. } => {
+                self.attempt_failed(now, ConnectError::Transport("link down".into()), false)
+            }
+            _ => {}
+        }
+    }
+
+    /// The transport asked for by [`Action::OpenTransport`] is connected.
+    pub fn handle_transport_connected(&mut self, now: Instant) {
+        if !matches!(self.conn, Conn::Opening { .. }) {
+            return;
+        }
+        let clean = if self.ever_connected {
+            self.config.clean
+        } else {
+            self.config.clean_init
+        };
+        let will = self.config.will.as_ref().map(|w| Will {
+            topic: &w.topic,
+            message: &w.message,
+            qos: w.qos,
+            retain: w.retain,
+        });
+        let connect = Connect {
+            client_id: &self.client_id,
+            keep_alive: self.config.keepalive.as_secs() as u16,
+            clean_session: clean,
+            will,
+            username: self.config.user.as_deref(),
+            password: self.config.password.as_deref(),
+        };
+        self.rx.clear();
+        Self::encode(&mut self.tx, &Packet::Connect(connect));
+        self.conn = Conn::AwaitConnAck {
+            deadline: now + self.config.response_time,
+        };
+    }
+
+    /// Opening the transport failed.
+    pub fn handle_transport_failed(&mut self, now: Instant, reason: &str) {
+        if matches!(self.conn, Conn::Opening { .. }) {
+            self.attempt_failed(now, ConnectError::Transport(reason.to_string()), false);
+        }
+    }
+
+    /// B2: the broker closed the connection (read returned 0 or reset).
+    pub fn handle_transport_closed(&mut self, now: Instant) {
+        match self.conn {
+            Conn::Up(_) => self.lost(now, DownReason::ClosedByBroker),
+            Conn::AwaitConnAck { .. } => self.attempt_failed(
+                now,
+                ConnectError::Transport("closed by broker before CONNACK".into()),
+                false,
+            ),
+            _ => {}
+        }
+    }
+
+    /// C3: a read or write failed or took longer than `response_time`.
+    pub fn handle_transport_error(&mut self, now: Instant, reason: &str) {
+        match self.conn {
+            Conn::Up(_) => self.lost(now, DownReason::Transport(reason.to_string())),
+            Conn::Opening { .. } | Conn::AwaitConnAck { .. } => {
+                self.attempt_failed(now, ConnectError::Transport(reason.to_string()), false)
+            }
+            _ => {}
+        }
+    }
+
+    /// Bytes read from the transport.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        if !matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
+            return;
+        }
+        self.rx.extend_from_slice(bytes);
+        let mut consumed = 0;
+        let rx = core::mem::take(&mut self.rx);
+        loop {
+            if !matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
+                break;
+            }
+            match codec::decode(&rx[consumed..], self.config.max_packet_size) {
+                Ok(Decoded::Incomplete { .. }) => break,
+                Ok(Decoded::Packet { packet, len }) => {
+                    consumed += len;
+                    self.handle_packet(now, packet);
+                }
+                Err(e) => {
+                    consumed = rx.len();
+                    self.protocol_error(now, e.to_string());
+                    break;
+                }
+            }
+        }
+        if matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
+            self.rx = rx;
+            self.rx.drain(..consumed);
+        }
+        self.flush(now);
+    }
+
+    /// Processes every deadline that has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.conn {
+            Conn::Idle | Conn::Closed => {}
+            Conn::AwaitLink { deadline, retry_at } => {
+                if deadline.is_some_and(|d| now >= d) {
+                    self.attempt_failed(now, ConnectError::LinkTimeout, false);
+                } else if now >= retry_at {
+                    self.actions.push_back(Action::BringLinkUp);
+                    let retry_at = now + self.config.backoff.max;
+                    self.conn = Conn::AwaitLink { deadline, retry_at };
+                }
+            }
+            Conn::LinkSettling { until } => {
+                if now >= until {
+                    self.open(now);
+                }
+            }
+            Conn::Opening { deadline } => {
+                if now >= deadline {
+                    self.attempt_failed(
+                        now,
+                        ConnectError::Transport("connect timed out".into()),
+                        false,
+                    );
+                }
+            }
+            Conn::AwaitConnAck { deadline } => {
+                if now >= deadline {
+                    self.attempt_failed(now, ConnectError::Timeout, false);
+                }
+            }
+            Conn::Backoff { until } => {
+                if now >= until {
+                    self.need_link_or_open(now, false);
+                }
+            }
+            Conn::Up(_) => self.timeout_up(now),
+        }
+    }
+
+    fn timeout_up(&mut self, now: Instant) {
+        let rt = self.config.response_time;
+        // O2: unanswered broker_up queries.
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            self.broker_up.drain(..).partition(|(_, d)| now >= *d);
+        self.broker_up = kept;
+        for (token, _) in expired {
+            self.events.push_back(Event::BrokerUp { token, up: false });
+        }
+        // D1/D3: ping when idle; down when a ping stays unanswered.
+        let Conn::Up(live) = &mut self.conn else {
+            return;
+        };
+        match live.ping_sent {
+            Some(sent) if now >= sent + rt => {
+                self.lost(now, DownReason::PingTimeout);
+                return;
+            }
+            Some(_) => {}
+            None => {
+                if let Some(pi) = self.config.effective_ping_interval() {
+                    if now >= live.last_rx.min(live.last_tx) + pi {
+                        live.ping_sent = Some(now);
+                        live.last_tx = now;
+                        Self::encode(&mut self.tx, &Packet::PingReq);
+                        self.events.push_back(Event::PingSent);
+                    }
+                }
+            }
+        }
+        // S1: subscribe/unsubscribe acks.
+        if self
+            .outbox
+            .ops
+            .iter()
+            .any(|o| o.sent.is_some_and(|(_, s)| now >= s + rt))
+        {
+            self.lost(now, DownReason::AckTimeout);
+            return;
+        }
+        // P3: resend unacknowledged publishes, up to max_repubs.
+        let mut resend = Vec::new();
+        for (i, p) in self.outbox.publishes.iter().enumerate() {
+            if p.sent_at().is_some_and(|s| now >= s + rt) {
+                let resends = match p.state {
+                    OutState::AwaitAck { resends, .. } | OutState::AwaitComp { resends, .. } => {
+                        resends
+                    }
+                    OutState::Queued => 0,
+                };
+                if resends >= self.config.max_repubs {
+                    self.lost(now, DownReason::MaxRepubs);
+                    return;
+                }
+                resend.push(i);
+            }
+        }
+        for i in resend {
+            self.resend(now, i);
+        }
+    }
+
+    // ----- internals -----------------------------------------------------
+
+    fn encode(tx: &mut Vec<u8>, packet: &Packet<'_>) {
+        // Every packet built here was validated when it was requested, so
+        // encoding cannot fail; if it ever did, nothing is sent and the
+        // missing reply leads to a resend or an outage, never a panic.
+        let _ = packet.encode_to_vec(tx);
+    }
+
+    /// Goes to the link wait if the link is down, else opens the transport.
+    fn need_link_or_open(&mut self, now: Instant, first: bool) {
+        if self.link_up && !first {
+            self.open(now);
+            return;
+        }
+        let deadline = match self.phase {
+            Phase::Initial { .. } => Some(now + self.config.link_timeout),
+            _ => None,
+        };
+        self.conn = Conn::AwaitLink {
+            deadline,
+            retry_at: now + self.config.backoff.max,
+        };
+        if self.link_up {
+            // K2: first connect with the link already up still checks its
+            // integrity (unless quick).
+            self.handle_link(now, true);
+        } else {
+            self.actions.push_back(Action::BringLinkUp);
+        }
+    }
+
+    fn open(&mut self, now: Instant) {
+        self.attempt += 1;
+        self.events.push_back(Event::Connecting {
+            attempt: self.attempt,
+        });
+        self.actions.push_back(Action::OpenTransport);
+        self.conn = Conn::Opening {
+            deadline: now + self.config.response_time,
+        };
+    }
+
+    /// A connection attempt failed (transport, CONNACK refusal, timeout).
+    fn attempt_failed(&mut self, now: Instant, error: ConnectError, refused: bool) {
+        if !matches!(
+            self.conn,
+            Conn::AwaitLink { .. } | Conn::LinkSettling { .. }
+        ) {
+            self.actions.push_back(Action::CloseTransport);
+        }
+        self.tx.clear();
+        self.rx.clear();
+        self.stats.failed_attempts += 1;
+        if let Phase::Initial { .. } = self.phase {
+            // K1: the first connect reports its failure and does not retry.
+            self.phase = Phase::Failed;
+            self.conn = Conn::Idle;
+            self.events.push_back(Event::ConnectResult(Err(error)));
+            return;
+        }
+        let delay = self.backoff_delay(refused);
+        self.events.push_back(Event::AttemptFailed {
+            reason: error.to_string(),
+            retry_in_ms: delay.as_millis() as u64,
+        });
+        self.conn = Conn::Backoff { until: now + delay };
+    }
+
+    /// D4 beyond: exponential backoff with seeded jitter, bounded.
+    fn backoff_delay(&mut self, refused: bool) -> Duration {
+        let b = self.config.backoff;
+        let exp = self.attempt.saturating_sub(1).min(20);
+        let base = b.initial.saturating_mul(1u32 << exp).min(b.max);
+        let cut = base.mul_f64(b.jitter * self.rng.next_f64());
+        let delay = base.saturating_sub(cut);
+        if refused {
+            delay.max(b.refused)
+        } else {
+            delay
+        }
+    }
+
+    /// D4: an established connection is lost. Notify, then reconnect: at
+    /// once if the link is up (B3: no WiFi cycle), else wait for the link.
+    fn lost(&mut self, now: Instant, reason: DownReason) {
+        self.actions.push_back(Action::CloseTransport);
+        self.tx.clear();
+        self.rx.clear();
+        self.stats.outages += 1;
+        self.events.push_back(Event::Down { reason });
+        for (token, _) in core::mem::take(&mut self.broker_up) {
+            self.events.push_back(Event::BrokerUp { token, up: false });
+        }
+        for o in self.outbox.ops.iter_mut() {
+            o.sent = None;
+        }
+        self.attempt = 0;
+        self.need_link_or_open(now, false);
+    }
+
+    fn protocol_error(&mut self, now: Instant, what: String) {
+        match self.conn {
+            Conn::Up(_) => self.lost(now, DownReason::Protocol(what)),
+            _ => self.attempt_failed(now, ConnectError::Protocol(what), false),
+        }
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet<'_>) {
+        if let Conn::AwaitConnAck { .. } = self.conn {
+            match packet {
+                Packet::ConnAck(ack) => self.handle_connack(now, ack),
+                other => self.protocol_error(
+                    now,
+                    format!("{} before CONNACK", other.packet_type().name()),
+                ),
+            }
+            return;
+        }
+        let Conn::Up(live) = &mut self.conn else {
+            return;
+        };
+        live.last_rx = now;
+        // Any packet from the broker answers an outstanding ping: it is alive.
+        live.ping_sent = None;
+        match packet {
+            Packet::PingResp => {
+                self.events.push_back(Event::PingResp);
+                for (token, _) in core::mem::take(&mut self.broker_up) {
+                    self.events.push_back(Event::BrokerUp { token, up: true });
+                }
+            }
+            Packet::Publish(p) => self.handle_incoming(p),
+            Packet::PubAck(PubAck(pid)) => self.handle_ack(pid, QoS::AtLeastOnce),
+            Packet::PubRec(PubRec(pid)) => self.handle_pubrec(now, pid),
+            Packet::PubComp(PubComp(pid)) => self.handle_ack(pid, QoS::ExactlyOnce),
+            Packet::PubRel(PubRel(pid)) => {
+                self.incoming_qos2.remove(&pid);
+                Self::encode(&mut self.tx, &Packet::PubComp(PubComp(pid)));
+            }
+            Packet::SubAck(ack) => {
+                let code = ack.codes.iter().next();
+                self.handle_op_ack(ack.pid, code);
+            }
+            Packet::UnsubAck(codec::UnsubAck(pid)) => self.handle_op_ack(pid, None),
+            other => {
+                self.protocol_error(
+                    now,
+                    format!("unexpected {} from broker", other.packet_type().name()),
+                );
+            }
+        }
+    }
+
+    fn handle_connack(&mut self, now: Instant, ack: ConnAck) {
+        if ack.code != ConnectReturnCode::Accepted {
+            self.attempt_failed(now, ConnectError::Refused(ack.code), true);
+            return;
+        }
+        self.ever_connected = true;
+        if let Phase::Initial { .. } = self.phase {
+            if self.k4_pending {
+                // K4: the clean connect discarded the old session; now
+                // disconnect and connect unclean so outages keep it.
+                self.k4_pending = false;
+                Self::encode(&mut self.tx, &Packet::Disconnect);
+                self.actions.push_back(Action::CloseTransport);
+                self.open(now);
+                return;
+            }
+            self.phase = Phase::Running;
+            self.events.push_back(Event::ConnectResult(Ok(())));
+        }
+        self.attempt = 0;
+        self.stats.connections += 1;
+        self.conn = Conn::Up(Live {
+            last_rx: now,
+            last_tx: now,
+            ping_sent: None,
+        });
+        if !ack.session_present {
+            self.incoming_qos2.clear();
+        }
+        self.resume_outbox(now, ack.session_present);
+        self.events.push_back(Event::Up {
+            session_present: ack.session_present,
+        });
+        if self.config.restore_subscriptions && !ack.session_present {
+            // D5 beyond: put the granted subscriptions back.
+            let restore: Vec<Op> = self
+                .subscriptions
+                .iter()
+                .filter(|(f, _)| {
+                    !self
+                        .outbox
+                        .ops
+                        .iter()
+                        .any(|o| o.kind_filter() == Some(f.as_str()))
+                })
+                .map(|(filter, qos)| Op {
+                    token: None,
+                    kind: OpKind::Subscribe {
+                        filter: filter.clone(),
+                        qos: *qos,
+                    },
+                    sent: None,
+                })
+                .collect();
+            for op in restore.into_iter().rev() {
+                self.outbox.ops.push_front(op);
+            }
+        }
+        self.flush(now);
+    }
+
+    /// After CONNACK: with the session kept, resend what was in flight with
+    /// the same ids and DUP; with a new session, publish it again as new
+    /// messages (B6: never lost).
+    fn resume_outbox(&mut self, now: Instant, session_present: bool) {
+        let mut done = Vec::new();
+        for i in 0..self.outbox.publishes.len() {
+            let state = self.outbox.publishes[i].state;
+            match (state, session_present) {
+                (OutState::Queued, _) => {}
+                (OutState::AwaitAck { .. } | OutState::AwaitComp { .. }, true) => {
+                    self.resend(now, i)
+                }
+                (OutState::AwaitAck { .. }, false) => {
+                    self.outbox.publishes[i].state = OutState::Queued
+                }
+                // The broker took the QoS 2 message (PUBREC came); with the
+                // session gone there is nothing to release: it is done.
+                (OutState::AwaitComp { .. }, false) => done.push(i),
+            }
+        }
+        for i in done.into_iter().rev() {
+            if let Some(p) = self.outbox.publishes.remove(i) {
+                self.events.push_back(Event::PublishDone { token: p.token });
+            }
+        }
+    }
+
+    fn resend(&mut self, now: Instant, i: usize) {
+        let Some(p) = self.outbox.publishes.get_mut(i) else {
+            return;
+        };
+        self.stats.resends += 1;
+        match p.state {
+            OutState::AwaitAck { pid, resends, .. } => {
+                p.state = OutState::AwaitAck {
+                    pid,
+                    sent_at: now,
+                    resends: resends.saturating_add(1),
+                };
+                let packet = Publish {
+                    dup: true,
+                    qospid: QosPid::from_qos(p.qos, pid),
+                    retain: p.retain,
+                    topic: &p.topic,
+                    payload: &p.payload,
+                };
+                Self::encode(&mut self.tx, &Packet::Publish(packet));
+                self.events.push_back(Event::Retransmit {
+                    token: p.token,
+                    pid,
+                });
+                self.events.push_back(Event::PublishSent {
+                    token: p.token,
+                    pid: Some(pid),
+                    qos: p.qos,
+                    dup: true,
+                    topic: p.topic.clone(),
+                });
+            }
+            OutState::AwaitComp { pid, resends, .. } => {
+                p.state = OutState::AwaitComp {
+                    pid,
+                    sent_at: now,
+                    resends: resends.saturating_add(1),
+                };
+                Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+                self.events.push_back(Event::Retransmit {
+                    token: p.token,
+                    pid,
+                });
+            }
+            OutState::Queued => {}
+        }
+        if let Conn::Up(live) = &mut self.conn {
+            live.last_tx = now;
+        }
+    }
+
+    fn handle_incoming(&mut self, p: Publish<'_>) {
+        let deliver = match p.qospid {
+            QosPid::AtMostOnce => true,
+            QosPid::AtLeastOnce(pid) => {
+                Self::encode(&mut self.tx, &Packet::PubAck(PubAck(pid)));
+                true
+            }
+            QosPid::ExactlyOnce(pid) => {
+                Self::encode(&mut self.tx, &Packet::PubRec(PubRec(pid)));
+                self.incoming_qos2.insert(pid)
+            }
+        };
+        if !deliver {
+            return;
+        }
+        let msg = Message {
+            topic: p.topic.to_string(),
+            payload: p.payload.to_vec(),
+            qos: p.qospid.qos(),
+            retained: p.retain,
+            dup: p.dup,
+        };
+        if self.config.queue_len == 0 {
+            self.events.push_back(Event::Message(msg));
+            return;
+        }
+        let discarded = self.queue.len() >= self.config.queue_len;
+        if discarded {
+            self.queue.pop_front();
+            self.stats.discards += 1;
+        }
+        self.queue.push_back(msg);
+        self.events.push_back(Event::MessageQueued { discarded });
+    }
+
+    fn handle_ack(&mut self, pid: Pid, qos: QoS) {
+        let found = self.outbox.find(pid).filter(|&i| {
+            let p = &self.outbox.publishes[i];
+            match (qos, p.state) {
+                (QoS::AtLeastOnce, OutState::AwaitAck { .. }) => p.qos == QoS::AtLeastOnce,
+                (QoS::ExactlyOnce, OutState::AwaitComp { .. }) => true,
+                _ => false,
+            }
+        });
+        match found.and_then(|i| self.outbox.publishes.remove(i)) {
+            Some(p) => {
+                self.events.push_back(Event::Acked { pid });
+                self.events.push_back(Event::PublishDone { token: p.token });
+            }
+            None => {
+                // B1: an ack for an id not in flight (e.g. the original and
+                // its DUP resend both acknowledged) is ignored.
+                self.stats.stray_acks += 1;
+                self.events.push_back(Event::StrayAck { pid });
+            }
+        }
+    }
+
+    fn handle_pubrec(&mut self, now: Instant, pid: Pid) {
+        match self.outbox.find(pid) {
+            Some(i) if self.outbox.publishes[i].qos == QoS::ExactlyOnce => {
+                let p = &mut self.outbox.publishes[i];
+                if let OutState::AwaitAck { .. } = p.state {
+                    p.state = OutState::AwaitComp {
+                        pid,
+                        sent_at: now,
+                        resends: 0,
+                    };
+                }
+                Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+            }
+            _ => {
+                self.stats.stray_acks += 1;
+                self.events.push_back(Event::StrayAck { pid });
+            }
+        }
+    }
+
+    fn handle_op_ack(&mut self, pid: Pid, code: Option<SubAckCode>) {
+        let Some(i) = self.outbox.find_op(pid) else {
+            self.stats.stray_acks += 1;
+            self.events.push_back(Event::StrayAck { pid });
+            return;
+        };
+        let Some(op) = self.outbox.ops.remove(i) else {
+            return;
+        };
+        match op.kind {
+            OpKind::Subscribe { filter, .. } => {
+                let result = match code {
+                    Some(SubAckCode::Granted(q)) => {
+                        self.subscriptions.insert(filter, q);
+                        Ok(q)
+                    }
+                    _ => Err(RequestError::SubscriptionRefused),
+                };
+                if let Some(token) = op.token {
+                    self.events
+                        .push_back(Event::SubscribeDone { token, result });
+                }
+            }
+            OpKind::Unsubscribe { filter } => {
+                self.subscriptions.remove(&filter);
+                if let Some(token) = op.token {
+                    self.events.push_back(Event::UnsubscribeDone {
+                        token,
+                        result: Ok(()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends what can be sent now: operations, then publishes in order, up
+    /// to the in-flight window.
+    fn flush(&mut self, now: Instant) {
+        if !matches!(self.conn, Conn::Up(_)) {
+            return;
+        }
+        let mut sent_any = false;
+        for i in 0..self.outbox.ops.len() {
+            if self.outbox.ops[i].sent.is_some() {
+                continue;
+            }
+            let pid = self.outbox.alloc_pid();
+            let op = &mut self.outbox.ops[i];
+            op.sent = Some((pid, now));
+            match &op.kind {
+                OpKind::Subscribe { filter, qos } => {
+                    let topics = [SubscribeTopic { filter, qos: *qos }];
+                    Self::encode(
+                        &mut self.tx,
+                        &Packet::Subscribe(Subscribe {
+                            pid,
+                            topics: List::new(&topics),
+                        }),
+                    );
+                    self.events.push_back(Event::SubscribeSent {
+                        topic: filter.clone(),
+                        qos: *qos,
+                    });
+                }
+                OpKind::Unsubscribe { filter } => {
+                    let topics = [filter.as_str()];
+                    Self::encode(
+                        &mut self.tx,
+                        &Packet::Unsubscribe(Unsubscribe {
+                            pid,
+                            topics: List::new(&topics),
+                        }),
+                    );
+                }
+            }
+            sent_any = true;
+        }
+        let mut completed = Vec::new();
+        let mut inflight = self.outbox.inflight();
+        for i in 0..self.outbox.publishes.len() {
+            if self.outbox.publishes[i].state != OutState::Queued {
+                continue;
+            }
+            let qos = self.outbox.publishes[i].qos;
+            if qos != QoS::AtMostOnce && inflight >= self.config.max_inflight {
+                continue;
+            }
+            let pid = if qos == QoS::AtMostOnce {
+                Pid::MIN
+            } else {
+                self.outbox.alloc_pid()
+            };
+            let p = &mut self.outbox.publishes[i];
+            let packet = Publish {
+                dup: false,
+                qospid: QosPid::from_qos(qos, pid),
+                retain: p.retain,
+                topic: &p.topic,
+                payload: &p.payload,
+            };
+            Self::encode(&mut self.tx, &Packet::Publish(packet));
+            self.events.push_back(Event::PublishSent {
+                token: p.token,
+                pid: packet.qospid.pid(),
+                qos,
+                dup: false,
+                topic: p.topic.clone(),
+            });
+            if qos == QoS::AtMostOnce {
+                // P2: QoS 0 is done once sent.
+                completed.push(i);
+            } else {
+                p.state = OutState::AwaitAck {
+                    pid,
+                    sent_at: now,
+                    resends: 0,
+                };
+                inflight += 1;
+            }
+            sent_any = true;
+        }
+        for i in completed.into_iter().rev() {
+            if let Some(p) = self.outbox.publishes.remove(i) {
+                self.events.push_back(Event::PublishDone { token: p.token });
+            }
+        }
+        if sent_any {
+            if let Conn::Up(live) = &mut self.conn {
+                live.last_tx = now;
+            }
+        }
+    }
+}
+
+impl Op {
+    fn kind_filter(&self) -> Option<&str> {
+        match &self.kind {
+            OpKind::Subscribe { filter, .. } | OpKind::Unsubscribe { filter } => Some(filter),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Outgoing publishes and subscription requests, from the application's call
+//! to their acknowledgement, across any number of reconnects (P1-P4, S1,
+//! B5, B6). Nothing here touches time or I/O: the session decides when to
+//! send and resend; this module keeps the books.
+
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::{Instant, Token};
+use crate::codec::{Pid, QoS};
+
+/// Where one outgoing publish stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutState {
+    /// Waiting for a connection or for room in the in-flight window.
+    Queued,
+    /// QoS 1 sent, waiting for PUBACK; QoS 2 sent, waiting for PUBREC.
+    AwaitAck {
+        pid: Pid,
+        sent_at: Instant,
+        resends: u8,
+    },
+    /// QoS 2: PUBREL sent, waiting for PUBCOMP.
+    AwaitComp {
+        pid: Pid,
+        sent_at: Instant,
+        resends: u8,
+    },
+}
+
+/// One publish the application asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct OutPublish {
+    pub token: Token,
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: QoS,
+    pub retain: bool,
+    pub state: OutState,
+}
+
+impl OutPublish {
+    pub fn pid(&self) -> Option<Pid> {
+        match self.state {
+            OutState::Queued => None,
+            OutState::AwaitAck { pid, .. } | OutState::AwaitComp { pid, .. } => Some(pid),
+        }
+    }
+
+    /// When a reply is due, if one is awaited.
+    pub fn sent_at(&self) -> Option<Instant> {
+        match self.state {
+            OutState::Queued => None,
+            OutState::AwaitAck { sent_at, .. } | OutState::AwaitComp { sent_at, .. } => {
+                Some(sent_at)
+            }
+        }
+    }
+}
+
+/// A subscribe or unsubscribe request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpKind {
+    Subscribe { filter: String, qos: QoS },
+    Unsubscribe { filter: String },
+}
+
+/// One subscribe/unsubscribe, with the application's token (`None` for the
+/// driver's own resubscriptions, D5 beyond).
+#[derive(Debug, Clone)]
+pub(crate) struct Op {
+    pub token: Option<Token>,
+    pub kind: OpKind,
+    /// `Some` once sent on the current connection.
+    pub sent: Option<(Pid, Instant)>,
+}
+
+/// The books: publishes in submission order, operations, and packet ids.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub publishes: VecDeque<OutPublish>,
+    pub ops: VecDeque<Op>,
+    next_pid: u16,
+}
+
+impl Outbox {
+    /// Packet ids in use by publishes in flight and operations sent.
+    fn used_pids(&self) -> BTreeSet<Pid> {
+        self.publishes
+            .iter()
+            .filter_map(OutPublish::pid)
+            .chain(self.ops.iter().filter_map(|o| o.sent.map(|(p, _)| p)))
+            .collect()
+    }
+
+    /// The next free packet id, skipping ids in use (at most 65535 can be in
+    /// use, and the in-flight window is smaller, so one is always free).
+    pub fn alloc_pid(&mut self) -> Pid {
+        let used = self.used_pids();
+        loop {
+            self.next_pid = self.next_pid.wrapping_add(1);
+            if let Some(pid) = Pid::new(self.next_pid) {
+                if !used.contains(&pid) {
+                    return pid;
+                }
+            }
+        }
+    }
+
+    /// How many publishes are in flight (awaiting an ack).
+    pub fn inflight(&self) -> usize {
+        self.publishes
+            .iter()
+            .filter(|p| p.state != OutState::Queued)
+            .count()
+    }
+
+    /// Index of the in-flight publish with `pid`.
+    pub fn find(&self, pid: Pid) -> Option<usize> {
+        self.publishes.iter().position(|p| p.pid() == Some(pid))
+    }
+
+    /// Index of the sent operation with `pid`.
+    pub fn find_op(&self, pid: Pid) -> Option<usize> {
+        self.ops
+            .iter()
+            .position(|o| o.sent.map(|(p, _)| p) == Some(pid))
+    }
+}
