@@ -72,6 +72,8 @@ pub struct Core {
     records: Vec<LogRecord>,
     dirty: BTreeSet<ConnId>,
     stats: Stats,
+    /// The time of the current input (packets queued now are logged at it).
+    now: Duration,
 }
 
 impl Core {
@@ -92,6 +94,7 @@ impl Core {
             records: Vec::new(),
             dirty: BTreeSet::new(),
             stats: Stats::default(),
+            now: Duration::ZERO,
         }
     }
 
@@ -134,6 +137,7 @@ impl Core {
 
     /// Registers a new connection.
     pub fn open(&mut self, now: Duration) -> ConnId {
+        self.now = now;
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
         self.conns.insert(id, Connection::new(now));
@@ -143,6 +147,7 @@ impl Core {
 
     /// Bytes received on a connection.
     pub fn handle_input(&mut self, id: ConnId, data: &[u8], now: Duration) {
+        self.now = now;
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -157,6 +162,7 @@ impl Core {
     /// it after [`Core::should_close`]). Publishes the will if the client
     /// had not disconnected. Forgets the connection.
     pub fn handle_closed(&mut self, id: ConnId, now: Duration) {
+        self.now = now;
         if let Some(conn) = self.conns.get(&id) {
             if !conn.is_closing() {
                 self.close(id, DisconnectReason::ConnectionLost, true, now);
@@ -168,6 +174,7 @@ impl Core {
 
     /// Serves every deadline that has passed: held CONNECTs, keepalives.
     pub fn handle_timeout(&mut self, now: Duration) {
+        self.now = now;
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
             let Some(conn) = self.conns.get_mut(&id) else {
@@ -220,20 +227,17 @@ impl Core {
     }
 
     /// Bytes to send on the connection now, if any. Applies hang (nothing)
-    /// and close-after-bytes (cut, then close); logs each packet as it
-    /// leaves.
+    /// and close-after-bytes (cut, then close).
     pub fn poll_transmit(&mut self, id: ConnId, now: Duration) -> Option<Vec<u8>> {
+        self.now = now;
         let conn = self.conns.get(&id)?;
         if conn.outq.is_empty() || (self.is_hung(conn) && !conn.is_closing()) {
             return None;
         }
         let limit = self.faults.close_after(conn.client_id.as_deref());
-        let conn_no = id.0;
-        let client_id = conn.client_id.clone();
+        let conn = self.conns.get_mut(&id)?;
         let mut out = Vec::new();
         let mut cut = None;
-        let mut entries = Vec::new();
-        let conn = self.conns.get_mut(&id)?;
         while let Some(frame) = conn.outq.pop_front() {
             let allowed = limit.map(|l| l.saturating_sub(conn.sent_bytes));
             match allowed {
@@ -241,29 +245,23 @@ impl Core {
                     let a = a as usize;
                     out.extend_from_slice(&frame.bytes[..a]);
                     conn.sent_bytes += a as u64;
-                    if a > 0 {
-                        entries.push(format!(
-                            "{} (cut after {a} of {} bytes)",
-                            frame.summary,
-                            frame.bytes.len()
-                        ));
-                    }
-                    cut = limit;
+                    cut = Some(format!(
+                        "cut {} after {a} of {} bytes; closed",
+                        frame.summary,
+                        frame.bytes.len()
+                    ));
                     conn.outq.clear();
                     break;
                 }
                 _ => {
                     conn.sent_bytes += frame.bytes.len() as u64;
                     out.extend_from_slice(&frame.bytes);
-                    entries.push(frame.summary);
                 }
             }
         }
-        for summary in entries {
-            self.log_packet(now, Direction::Out, conn_no, client_id.clone(), summary);
-        }
-        if let Some(limit) = cut {
-            self.fault_injected(id, format!("closed after {limit} bytes sent"), now);
+        if let Some(action) = cut {
+            let limit = limit.unwrap_or_default();
+            self.fault_injected(id, action, now);
             self.close(
                 id,
                 DisconnectReason::Fault(format!("close-after {limit}")),
@@ -332,6 +330,7 @@ impl Core {
 
     /// Activates a fault (forget-sessions acts at once).
     pub fn set_fault(&mut self, target: FaultTarget, fault: Fault, now: Duration) {
+        self.now = now;
         self.event(
             now,
             BrokerEvent::FaultSet {
@@ -348,6 +347,7 @@ impl Core {
 
     /// Clears all faults, or those of one target.
     pub fn clear_faults(&mut self, target: Option<&FaultTarget>, now: Duration) {
+        self.now = now;
         self.faults.clear(target);
         self.event(
             now,
@@ -989,11 +989,14 @@ impl Core {
         if p.encode_to_vec(&mut bytes).is_err() {
             return;
         }
+        let summary = summarize(&p);
+        let client_id = conn.client_id.clone();
         conn.outq.push_back(OutFrame {
             bytes,
-            summary: summarize(&p),
+            summary: summary.clone(),
         });
         self.dirty.insert(id);
+        self.log_packet(self.now, Direction::Out, id.0, client_id, summary);
     }
 
     /// Ends a connection from the broker's side: detaches its session
