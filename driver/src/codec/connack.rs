@@ -48,6 +48,8 @@ impl fmt::Display for ConnectReturnCode {
 /// CONNACK packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnAck {
+    /// Only with [`ConnectReturnCode::Accepted`]; encoding refuses it with
+    /// any other code ([`EncodeError::SessionPresentWithError`]).
     pub session_present: bool,
     pub code: ConnectReturnCode,
 }
@@ -68,7 +70,17 @@ impl ConnAck {
         }
     }
 
+    /// The decoder rejects session present with a refusal (MQTT-3.2.2-4),
+    /// so the encoder does not produce it.
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        if self.session_present && self.code != ConnectReturnCode::Accepted {
+            return Err(EncodeError::SessionPresentWithError);
+        }
+        Ok(())
+    }
+
     pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.validate()?;
         w.u8(self.session_present as u8)?;
         w.u8(self.code as u8)
     }

@@ -103,6 +103,17 @@ impl<'a> Connect<'a> {
         Ok(len)
     }
 
+    /// The rules the decoder enforces: a valid will topic, no password
+    /// without a user name, no U+0000 in the strings.
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        self.flags()?;
+        let has_nul = |s: &str| s.contains('\0');
+        if has_nul(self.client_id) || self.username.is_some_and(has_nul) {
+            return Err(EncodeError::InvalidString);
+        }
+        Ok(())
+    }
+
     fn flags(&self) -> Result<u8, EncodeError> {
         let mut flags = 0u8;
         if self.clean_session {

@@ -118,6 +118,11 @@ pub enum EncodeError {
     PasswordWithoutUsername,
     /// SUBSCRIBE, SUBACK or UNSUBSCRIBE with no entries.
     EmptyList,
+    /// DUP set on a QoS 0 PUBLISH (MQTT-3.3.1-2).
+    DupWithQoS0,
+    /// CONNACK with session-present set and a non-zero return code
+    /// (MQTT-3.2.2-4).
+    SessionPresentWithError,
 }
 
 impl fmt::Display for EncodeError {
@@ -135,6 +140,10 @@ impl fmt::Display for EncodeError {
                 write!(f, "a password needs a user name in MQTT 3.1.1")
             }
             EncodeError::EmptyList => write!(f, "list needs at least one entry"),
+            EncodeError::DupWithQoS0 => write!(f, "DUP flag set on a QoS 0 PUBLISH"),
+            EncodeError::SessionPresentWithError => {
+                write!(f, "CONNACK with session present and a non-zero return code")
+            }
         }
     }
 }

@@ -5,11 +5,17 @@
 
 use super::{DecodeError, EncodeError, Reader, Writer};
 
-/// One entry type of a [`List`]: how it is read, written and sized.
+/// One entry type of a [`List`]: how it is read, checked, written and sized.
 pub trait Entry<'a>: Sized + Copy {
+    /// Reads and validates one entry.
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError>;
+    /// The rules [`Entry::read`] enforces, checked before encoding.
+    fn validate(&self) -> Result<(), EncodeError> {
+        Ok(())
+    }
     fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError>;
-    fn len(&self) -> Result<usize, EncodeError>;
+    /// The number of bytes [`Entry::write`] writes.
+    fn encoded_len(&self) -> Result<usize, EncodeError>;
 }
 
 /// Entries of one packet: validated raw bytes, or typed items.
@@ -65,10 +71,14 @@ impl<'a, T: Entry<'a>> List<'a, T> {
         }
     }
 
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        self.iter().try_for_each(|item| item.validate())
+    }
+
     pub(crate) fn encoded_len(&self) -> Result<usize, EncodeError> {
         let mut total = 0usize;
         for item in self.iter() {
-            total = total.saturating_add(item.len()?);
+            total = total.saturating_add(item.encoded_len()?);
         }
         Ok(total)
     }

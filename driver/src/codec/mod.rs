@@ -9,7 +9,10 @@
 //! bounds or unwraps.
 //!
 //! Encoding writes into a caller-provided slice ([`Packet::encode`]) after
-//! [`Packet::encoded_len`] says how much room is needed.
+//! [`Packet::encoded_len`] says how much room is needed. The encoder refuses
+//! (with an [`EncodeError`]) every packet the decoder would reject, so
+//! whatever encodes decodes back to the same packet; the tests in `tests/`
+//! and the fuzz target in `driver/fuzz/` check both directions.
 
 mod ack;
 mod connack;
@@ -303,14 +306,40 @@ impl<'a> Packet<'a> {
         Ok(len)
     }
 
-    /// The number of bytes [`Packet::encode`] will write.
+    /// Checks every rule the decoder enforces, so that whatever encodes
+    /// also decodes back to the same packet.
+    fn validate(&self) -> Result<(), EncodeError> {
+        match self {
+            Packet::Connect(c) => c.validate(),
+            Packet::ConnAck(c) => c.validate(),
+            Packet::Publish(p) => p.validate(),
+            Packet::Subscribe(s) => s.validate(),
+            Packet::SubAck(s) => s.validate(),
+            Packet::Unsubscribe(u) => u.validate(),
+            Packet::PubAck(_)
+            | Packet::PubRec(_)
+            | Packet::PubRel(_)
+            | Packet::PubComp(_)
+            | Packet::UnsubAck(_)
+            | Packet::PingReq
+            | Packet::PingResp
+            | Packet::Disconnect => Ok(()),
+        }
+    }
+
+    /// The number of bytes [`Packet::encode`] will write, after checking
+    /// the packet: when this is `Ok(n)`, `encode` into `n` bytes succeeds,
+    /// and when it is an error, `encode` fails with the same error.
     pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        self.validate()?;
         let rem = self.remaining_len()?;
         Ok(1 + length_bytes(rem) + rem)
     }
 
     /// Encodes the packet at the start of `buf`; returns the bytes written.
+    /// On error the contents of `buf` are unspecified.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        self.validate()?;
         let rem = self.remaining_len()?;
         let total = 1 + length_bytes(rem) + rem;
         if buf.len() < total {
@@ -339,13 +368,18 @@ impl<'a> Packet<'a> {
         Ok(w.position())
     }
 
-    /// Encodes onto the end of a vector.
+    /// Encodes onto the end of a vector. On error the vector is left as it
+    /// was: nothing half-written is ever queued for sending.
     #[cfg(feature = "alloc")]
     pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
         let start = out.len();
         out.resize(start + len, 0);
-        self.encode(&mut out[start..])
+        let result = self.encode(&mut out[start..]);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
     }
 }
 

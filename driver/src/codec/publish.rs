@@ -42,7 +42,8 @@ impl QosPid {
 /// PUBLISH packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Publish<'a> {
-    /// Set on resends; never with QoS 0.
+    /// Set on resends; never with QoS 0 (encoding refuses it with
+    /// [`EncodeError::DupWithQoS0`]).
     pub dup: bool,
     pub qospid: QosPid,
     pub retain: bool,
@@ -52,8 +53,7 @@ pub struct Publish<'a> {
 
 impl<'a> Publish<'a> {
     pub(crate) fn flags(&self) -> u8 {
-        let dup = self.dup && self.qospid != QosPid::AtMostOnce;
-        ((dup as u8) << 3) | ((self.qospid.qos() as u8) << 1) | self.retain as u8
+        ((self.dup as u8) << 3) | ((self.qospid.qos() as u8) << 1) | self.retain as u8
     }
 
     pub(crate) fn read(flags: u8, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -81,10 +81,20 @@ impl<'a> Publish<'a> {
         Ok(field_len(self.topic.len())? + pid + self.payload.len())
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    /// The rules the decoder enforces. DUP on QoS 0 is refused rather than
+    /// silently cleared: whatever encodes decodes back to the same packet.
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        if self.dup && self.qospid == QosPid::AtMostOnce {
+            return Err(EncodeError::DupWithQoS0);
+        }
         if !valid_topic_name(self.topic) {
             return Err(EncodeError::InvalidTopicName);
         }
+        Ok(())
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.validate()?;
         w.string(self.topic)?;
         if let Some(pid) = self.qospid.pid() {
             pid.write(w)?;

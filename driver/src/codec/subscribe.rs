@@ -22,14 +22,18 @@ impl<'a> Entry<'a> for SubscribeTopic<'a> {
         let qos = QoS::from_u8(q).ok_or(DecodeError::InvalidQoS(q))?;
         Ok(SubscribeTopic { filter, qos })
     }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         if !valid_topic_filter(self.filter) {
             return Err(EncodeError::InvalidTopicFilter);
         }
+        Ok(())
+    }
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.validate()?;
         w.string(self.filter)?;
         w.u8(self.qos as u8)
     }
-    fn len(&self) -> Result<usize, EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
         Ok(field_len(self.filter.len())? + 1)
     }
 }
@@ -43,13 +47,17 @@ impl<'a> Entry<'a> for &'a str {
         }
         Ok(filter)
     }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         if !valid_topic_filter(self) {
             return Err(EncodeError::InvalidTopicFilter);
         }
+        Ok(())
+    }
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.validate()?;
         w.string(self)
     }
-    fn len(&self) -> Result<usize, EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
         field_len(str::len(self))
     }
 }
@@ -76,7 +84,7 @@ impl<'a> Entry<'a> for SubAckCode {
             SubAckCode::Failure => 0x80,
         })
     }
-    fn len(&self) -> Result<usize, EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
         Ok(1)
     }
 }
@@ -115,6 +123,14 @@ fn read_list<'a, T: Entry<'a>>(
     Ok((pid, list))
 }
 
+/// Checks a list before encoding: not empty, every entry valid.
+fn validate_list<'a, T: Entry<'a>>(list: &List<'a, T>) -> Result<(), EncodeError> {
+    if list.is_empty() {
+        return Err(EncodeError::EmptyList);
+    }
+    list.validate()
+}
+
 fn list_body_len<'a, T: Entry<'a>>(list: &List<'a, T>) -> Result<usize, EncodeError> {
     if list.is_empty() {
         return Err(EncodeError::EmptyList);
@@ -136,6 +152,9 @@ impl<'a> Subscribe<'a> {
         let (pid, topics) = read_list(r, PacketType::Subscribe)?;
         Ok(Subscribe { pid, topics })
     }
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        validate_list(&self.topics)
+    }
     pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
         list_body_len(&self.topics)
     }
@@ -149,6 +168,9 @@ impl<'a> SubAck<'a> {
         let (pid, codes) = read_list(r, PacketType::SubAck)?;
         Ok(SubAck { pid, codes })
     }
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        validate_list(&self.codes)
+    }
     pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
         list_body_len(&self.codes)
     }
@@ -161,6 +183,9 @@ impl<'a> Unsubscribe<'a> {
     pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let (pid, topics) = read_list(r, PacketType::Unsubscribe)?;
         Ok(Unsubscribe { pid, topics })
+    }
+    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+        validate_list(&self.topics)
     }
     pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
         list_body_len(&self.topics)
