@@ -538,3 +538,103 @@ async fn protocol_errors_close() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn takeover_will_rules() {
+    differential(
+        |addr| async move {
+            let mut t = Transcript::default();
+            let mut w = connected(addr, &mut t, "w", "diff-tw", true).await;
+            w.subscribe(1, &[("will/#", 0)]).await;
+            t.next("w", &mut w).await;
+            // Persistent taken over by persistent: the old will is not sent.
+            let mut con = connect("diff-tk", false, 60);
+            con.will = Some(will("will/persistent", b"p", 0, false));
+            let mut old = tcp_client(addr).await;
+            old.send(Packet::Connect(con)).await;
+            t.next("old", &mut old).await;
+            let mut new = tcp_client(addr).await;
+            new.send(Packet::Connect(connect("diff-tk", false, 60))).await;
+            t.next("new", &mut new).await;
+            t.next("old", &mut old).await;
+            t.quiet("w", &mut w).await;
+            // Clean taken over by clean: it is.
+            let mut con = connect("diff-tc", true, 60);
+            con.will = Some(will("will/clean", b"c", 0, false));
+            let mut old = tcp_client(addr).await;
+            old.send(Packet::Connect(con)).await;
+            t.next("old", &mut old).await;
+            let mut new = tcp_client(addr).await;
+            new.send(Packet::Connect(connect("diff-tc", true, 60))).await;
+            t.next("new", &mut new).await;
+            t.next("old", &mut old).await;
+            t.next("w", &mut w).await;
+            t.0
+        },
+        &[
+            "w: CONNACK sp=0 rc=0",
+            "w: SUBACK pid=1 codes=0",
+            "old: CONNACK sp=0 rc=0",
+            "new: CONNACK sp=1 rc=0",
+            "old: closed",
+            "w: silent",
+            "old: CONNACK sp=0 rc=0",
+            "new: CONNACK sp=0 rc=0",
+            "old: closed",
+            "w: PUBLISH qos=0 dup=0 retain=0 topic=will/clean len=1 payload=c",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn qos2_outbound_and_self_delivery() {
+    differential(
+        |addr| async move {
+            let mut t = Transcript::default();
+            // A client subscribed to what it publishes: delivery and ack order.
+            let mut c = connected(addr, &mut t, "c", "diff-self", true).await;
+            c.subscribe(1, &[("self", 2)]).await;
+            t.next("c", &mut c).await;
+            c.publish("self", b"1", 1, 7, false).await;
+            t.next_n("c", &mut c, 2).await;
+            c.puback(1).await;
+            // Outbound QoS 2.
+            let mut s = connected(addr, &mut t, "s", "diff-q2s", true).await;
+            s.subscribe(1, &[("q2", 2)]).await;
+            t.next("s", &mut s).await;
+            c.publish("q2", b"x", 2, 8, false).await;
+            t.next("c", &mut c).await;
+            c.pubrel(8).await;
+            t.next("c", &mut c).await;
+            t.next("s", &mut s).await;
+            s.pubrec(1).await;
+            t.next("s", &mut s).await;
+            s.pubcomp(1).await;
+            // PUBREL and PUBREC for unknown ids.
+            c.pubrel(99).await;
+            t.next("c", &mut c).await;
+            s.pubrec(77).await;
+            t.next("s", &mut s).await;
+            s.ping().await;
+            t.next("s", &mut s).await;
+            t.0
+        },
+        &[
+            "c: CONNACK sp=0 rc=0",
+            "c: SUBACK pid=1 codes=2",
+            "c: PUBLISH pid=1 qos=1 dup=0 retain=0 topic=self len=1 payload=1",
+            "c: PUBACK pid=7",
+            "s: CONNACK sp=0 rc=0",
+            "s: SUBACK pid=1 codes=2",
+            "c: PUBREC pid=8",
+            "c: PUBCOMP pid=8",
+            "s: PUBLISH pid=1 qos=2 dup=0 retain=0 topic=q2 len=1 payload=x",
+            "s: PUBREL pid=1",
+            "c: PUBCOMP pid=99",
+            "s: PUBREL pid=77",
+            "s: PINGRESP",
+        ],
+    )
+    .await;
+}
