@@ -2,16 +2,14 @@
 //! mqtt-v3.1.1-os, 29 October 2014). Each one: encoding gives exactly these
 //! bytes, and decoding them gives the packet back.
 //!
-//! Sources: Table 2.4 (remaining length), Figure 1.3 (UTF-8 string), the
-//! SUBACK payload example (Table 3.6 / Figure 3.27: 0, 2, 128) were checked
-//! against the specification's text (a published translation of it, via the
-//! search tool). The CONNECT variable header example (Figure 3.6), the
-//! PUBLISH variable header example (Figure 3.11), the SUBSCRIBE and
-//! UNSUBSCRIBE payload examples (Figures 3.22 and 3.30, "a/b" and "c/d")
-//! are written from the specification as remembered: the figures' values are
-//! given beside each vector. Where the specification shows only a variable
-//! header or a payload, the rest of the packet (fixed header, other fields)
-//! is completed here and marked as such.
+//! Each vector was checked against the specification's text (a copy of
+//! mqtt-v3.1.1-os found with the search tool, and a translation that keeps
+//! the figures): Figure 1.2 (1.5.3.1), section 2.2.3 and Table 2.4, Figure
+//! 3.6 (3.1.2.11), Figure 3.11 (3.3.2.3), Figures 3.21 and 3.23 (3.8.2,
+//! 3.8.3.1), Table 3.6 / Figure 3.27 (3.9.3.1), Figure 3.30 (3.10.3.1), and
+//! the fixed headers of sections 3.4 to 3.14. Where the specification shows
+//! only a variable header or a payload, the rest of the packet (fixed
+//! header, other fields) is completed here and marked as such.
 
 // The crate is no_std; `std` comes from `extern crate std` in tests/mod.rs.
 use super::std;
@@ -28,10 +26,13 @@ fn assert_vector(p: &Packet<'_>, bytes: &[u8]) {
     assert_eq!(&decode_whole(bytes), p, "decoding of {bytes:02X?}");
 }
 
-/// Section 2.2.3, Table 2.4: the smallest and largest value of each size.
+/// Section 2.2.3: the examples of the text (64 is 0x40; 321 is 0xC1 0x02)
+/// and Table 2.4, the smallest and largest value of each size.
 #[test]
 fn table_2_4_remaining_length() {
-    let table: [(usize, &[u8]); 8] = [
+    let table: [(usize, &[u8]); 10] = [
+        (64, &[0x40]),
+        (321, &[0xC1, 0x02]),
         (0, &[0x00]),
         (127, &[0x7F]),
         (128, &[0x80, 0x01]),
@@ -52,10 +53,10 @@ fn table_2_4_remaining_length() {
     assert_eq!(MAX_REMAINING_LENGTH, 268_435_455);
 }
 
-/// Section 1.5.3, Figure 1.3: "A" followed by U+2A6D4 (an ideograph
+/// Section 1.5.3.1, Figure 1.2: "A" followed by U+2A6D4 (a CJK ideograph
 /// outside the Basic Multilingual Plane) is 00 05 41 F0 AA 9B 94.
 #[test]
-fn figure_1_3_utf8_string() {
+fn figure_1_2_utf8_string() {
     const BYTES: [u8; 7] = [0x00, 0x05, 0x41, 0xF0, 0xAA, 0x9B, 0x94];
     let mut buf = [0u8; 7];
     let mut w = Writer::new(&mut buf);
@@ -89,7 +90,7 @@ fn byte_order_mark_is_kept() {
     assert_eq!(encode(&Packet::Publish(p)), bytes);
 }
 
-/// Section 3.1.2.10, Figure 3.6: protocol name 00 04 'M' 'Q' 'T' 'T',
+/// Section 3.1.2.11, Figure 3.6: protocol name 00 04 'M' 'Q' 'T' 'T',
 /// level 4, flags: user name 1, password 1, will retain 0, will QoS 01,
 /// will 1, clean session 1, reserved 0 (0xCE), keep alive 00 0A (10).
 /// The fixed header and payload (client id, will, user name, password) are
@@ -201,11 +202,11 @@ fn figure_3_11_publish_variable_header() {
     assert_vector(&p, &[0x30, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, b'h', b'i']);
 }
 
-/// Section 3.8.3, Figure 3.22: topic filter "a/b" with QoS 1, then "c/d"
-/// with QoS 2. Fixed header 82 (flags 0010) and packet identifier 10
-/// (Figure 3.21's example value) complete it.
+/// Section 3.8.3.1, Table 3.5 and Figure 3.23: topic filter "a/b" with
+/// QoS 1, then "c/d" with QoS 2; Figure 3.21: packet identifier 10. The
+/// fixed header 82 (flags 0010, section 3.8.1) completes it.
 #[test]
-fn figure_3_22_subscribe_payload() {
+fn figure_3_23_subscribe_payload() {
     const PAYLOAD: [u8; 12] = [
         0x00, 0x03, 0x61, 0x2F, 0x62, 0x01, 0x00, 0x03, 0x63, 0x2F, 0x64, 0x02,
     ];
@@ -228,7 +229,7 @@ fn figure_3_22_subscribe_payload() {
     assert_vector(&p, &expected);
 }
 
-/// Section 3.9.3, Table 3.6 and Figure 3.27: return codes "Success -
+/// Section 3.9.3.1, Table 3.6 and Figure 3.27: return codes "Success -
 /// Maximum QoS 0" (0), "Success - Maximum QoS 2" (2) and "Failure" (128).
 /// Fixed header 90 and packet identifier 10 complete it.
 #[test]
@@ -245,7 +246,8 @@ fn figure_3_27_suback_payload() {
     assert_vector(&p, &[0x90, 0x05, 0x00, 0x0A, 0x00, 0x02, 0x80]);
 }
 
-/// Section 3.10.3, Figure 3.30: topic filters "a/b" and "c/d". Fixed header
+/// Section 3.10.3.1, Table 3.7 and Figure 3.30: topic filters "a/b" and
+/// "c/d". Fixed header
 /// A2 (flags 0010) and packet identifier 10 complete it.
 #[test]
 fn figure_3_30_unsubscribe_payload() {
