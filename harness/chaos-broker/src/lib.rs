@@ -28,6 +28,8 @@ pub mod state;
 pub mod topic;
 
 mod connection;
+#[doc(hidden)]
+pub mod isolation;
 mod rng;
 
 pub use broker::{Broker, ConnectionEnd};
