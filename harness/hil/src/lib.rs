@@ -1,1 +1,32 @@
-//! The harness: scenario model, trace, oracles and the `hil` command.
+//! The harness: scenario model, trace, oracles, transcripts, the backend
+//! seam, and the `hil` command.
+//!
+//! Data flows one way (see ARCHITECTURE.md):
+//!
+//! ```text
+//! scenario.toml --scenario::load--> Scenario
+//! Scenario + dyn Backend --run--> trace (JSON Lines, streamed to disk)
+//! trace --oracle--> verdicts      trace --transcript--> stable text
+//! ```
+//!
+//! - [`scenario`]: reading and checking scenario files; faults; schedule.
+//! - [`trace`]: the event vocabulary every backend emits, sinks, reader.
+//! - [`oracle`]: checks over a trace.
+//! - [`transcript`]: a trace as stable text, for snapshots.
+//! - [`backend`]: the `Backend` trait that the simulator (and later live
+//!   and board backends) implement.
+//! - [`run`]: one scenario x one seed -> run directory with trace,
+//!   transcript and verdicts.
+//! - [`cli`]: the `hil` command's subcommands.
+
+pub mod backend;
+pub mod cli;
+pub mod diag;
+pub mod discover;
+pub mod duration;
+pub mod oracle;
+pub mod run;
+pub mod scenario;
+pub mod seeds;
+pub mod trace;
+pub mod transcript;

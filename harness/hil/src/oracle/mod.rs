@@ -1,0 +1,382 @@
+//! Oracles: checks that read only the trace and say whether the device
+//! behaved.
+//!
+//! One file per oracle, each a struct implementing [`OracleSpec`] (name,
+//! parameters, the prerequisites it needs in a scenario, and `check`),
+//! gathered into [`Oracle`] by the `oracles!` list below. Adding an oracle =
+//! one new file, its `mod` line, and one line in that list.
+//!
+//! Every failure names the trace records that broke the rule
+//! ([`EventRef`]: index in the trace and time), so a developer can jump to
+//! them in `trace.jsonl` (line = index + 1) or the transcript.
+//!
+//! An oracle with nothing to judge in a trace (say, no silent fault because
+//! the backend could not apply an optional one) is *inconclusive*: reported,
+//! but not a failure. Scenario checks make sure a scenario gives each of its
+//! oracles something to judge.
+
+mod conformance;
+mod connect_returns_within;
+mod detects_outage_within;
+mod discards_counted;
+mod duplicates_at_most;
+mod never_stalls;
+mod no_reconnect_after_disconnect;
+mod publish_completes_within;
+mod qos1_no_loss;
+mod reconnect_attempts_at_most;
+mod recovers_within;
+mod resubscribed_after_reconnect;
+mod retransmits_at_most;
+mod will_not_published;
+mod will_published;
+
+pub use conformance::Conformance;
+pub use connect_returns_within::ConnectReturnsWithin;
+pub use detects_outage_within::DetectsOutageWithin;
+pub use discards_counted::DiscardsCounted;
+pub use duplicates_at_most::DuplicatesAtMost;
+pub use never_stalls::NeverStalls;
+pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
+pub use publish_completes_within::PublishCompletesWithin;
+pub use qos1_no_loss::Qos1NoLoss;
+pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
+pub use recovers_within::RecoversWithin;
+pub use resubscribed_after_reconnect::ResubscribedAfterReconnect;
+pub use retransmits_at_most::RetransmitsAtMost;
+pub use will_not_published::WillNotPublished;
+pub use will_published::WillPublished;
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Diagnostic;
+use crate::duration::Dur;
+use crate::scenario::fields::Fields;
+use crate::scenario::Scenario;
+use crate::trace::{Actor, Event, EventRef, Record};
+
+/// What one oracle is.
+pub trait OracleSpec: Sized {
+    /// The `oracle = "..."` name.
+    const NAME: &'static str;
+    /// Its parameters.
+    const FIELDS: &'static [&'static str];
+    /// One line for help and the README.
+    const SUMMARY: &'static str;
+
+    /// Reads the parameters.
+    fn parse(f: &mut Fields) -> Result<Self, Diagnostic>;
+    /// The parameters as `key=value` words.
+    fn params(&self) -> String;
+    /// Whether `scenario` gives this oracle something to judge; the error
+    /// says what is missing ("needs ...").
+    fn requires(&self, _scenario: &Scenario) -> Result<(), String> {
+        Ok(())
+    }
+    /// Judges a trace.
+    fn check(&self, trace: &Trace<'_>) -> Outcome;
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub message: String,
+    /// The records that broke it.
+    pub events: Vec<EventRef>,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, events: Vec<EventRef>) -> Failure {
+        Failure { message: message.into(), events }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if !self.events.is_empty() {
+            let refs: Vec<String> = self.events.iter().map(|e| e.to_string()).collect();
+            write!(f, " [events {}]", refs.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// An oracle's judgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail(Vec<Failure>),
+    /// Nothing to judge, and why.
+    Inconclusive(String),
+}
+
+impl Outcome {
+    /// `Pass` if `failures` is empty.
+    pub fn from_failures(failures: Vec<Failure>) -> Outcome {
+        if failures.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail(failures)
+        }
+    }
+}
+
+/// Status word of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// One oracle's verdict on one run (what `verdicts.json` lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub oracle: String,
+    pub params: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A read-only view of a trace with the helpers oracles share.
+pub struct Trace<'a> {
+    pub records: &'a [Record],
+}
+
+impl<'a> Trace<'a> {
+    pub fn new(records: &'a [Record]) -> Trace<'a> {
+        Trace { records }
+    }
+
+    /// The reference to record `i`.
+    pub fn r(&self, i: usize) -> EventRef {
+        EventRef { index: i, t_ms: self.records[i].t_ms }
+    }
+
+    /// Records with their indexes.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &'a Record)> {
+        self.records.iter().enumerate()
+    }
+
+    /// Events of one actor with their indexes.
+    pub fn of(&self, actor: Actor) -> impl Iterator<Item = (usize, &'a Event)> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.actor == actor)
+            .map(|(i, r)| (i, &r.event))
+    }
+
+    /// When the run ended: `run_end`'s time, else the last record's.
+    pub fn end_ms(&self) -> u64 {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| matches!(r.event, Event::RunEnd))
+            .or(self.records.last())
+            .map(|r| r.t_ms)
+            .unwrap_or(0)
+    }
+
+    /// The DUT's `up` / `down` notifications: (index, time, is_up).
+    pub fn dut_updown(&self) -> Vec<(usize, u64, bool)> {
+        self.of(Actor::Dut)
+            .filter_map(|(i, e)| match e {
+                Event::Up => Some((i, self.records[i].t_ms, true)),
+                Event::Down => Some((i, self.records[i].t_ms, false)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The last up/down notification at or before `t` (None: not yet up).
+    pub fn dut_state_at(&self, updown: &[(usize, u64, bool)], t: u64) -> Option<(usize, u64, bool)> {
+        updown.iter().rev().find(|(_, ti, _)| *ti <= t).copied()
+    }
+
+    /// Times of `dut_reboot` faults.
+    pub fn reboots(&self) -> Vec<u64> {
+        self.of(Actor::Faults)
+            .filter_map(|(i, e)| match e {
+                Event::Fault { kind, .. } if kind == "dut_reboot" => Some(self.records[i].t_ms),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Milliseconds as `12.340s`.
+pub fn secs(ms: u64) -> String {
+    Dur::from_millis(ms).secs_string()
+}
+
+/// Reads a positive number of seconds (integer or decimal) into whole ms.
+pub(crate) fn seconds_field(f: &mut Fields, key: &'static str) -> Result<u64, Diagnostic> {
+    let s: f64 = f.req(key)?;
+    if !(s > 0.0 && s < 1e9) {
+        return Err(f.invalid(key, format!("must be a positive number of seconds, not {s}")));
+    }
+    Ok((s * 1000.0).round() as u64)
+}
+
+/// Reads a non-negative integer.
+pub(crate) fn count_field(f: &mut Fields, key: &'static str) -> Result<u64, Diagnostic> {
+    let n: i64 = f.req(key)?;
+    u64::try_from(n).map_err(|_| f.invalid(key, format!("must be 0 or more, not {n}")))
+}
+
+/// `20s` for 20_000 ms, `2.5s` for 2_500.
+pub(crate) fn fmt_seconds(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{}", ms / 1000)
+    } else {
+        format!("{}", ms as f64 / 1000.0)
+    }
+}
+
+macro_rules! oracles {
+    ($($ty:ident,)*) => {
+        /// One oracle, of any kind, with its parameters.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Oracle {
+            $($ty($ty),)*
+        }
+
+        /// Every oracle's name.
+        pub const ORACLES: &[&str] = &[$($ty::NAME,)*];
+
+        impl Oracle {
+            /// Reads an oracle called `name`; `None` for an unknown name.
+            pub fn parse(name: &str, f: &mut Fields) -> Option<Result<Oracle, Diagnostic>> {
+                $(
+                    if name == $ty::NAME {
+                        let r = f
+                            .expect_only(format!("oracle `{}`", $ty::NAME), $ty::FIELDS)
+                            .and_then(|()| $ty::parse(f))
+                            .map(Oracle::$ty);
+                        return Some(r);
+                    }
+                )*
+                None
+            }
+
+            pub fn name(&self) -> &'static str {
+                match self { $(Oracle::$ty(_) => $ty::NAME,)* }
+            }
+
+            pub fn params(&self) -> String {
+                match self { $(Oracle::$ty(o) => o.params(),)* }
+            }
+
+            pub fn requires(&self, s: &Scenario) -> Result<(), String> {
+                match self { $(Oracle::$ty(o) => o.requires(s),)* }
+            }
+
+            pub fn check(&self, t: &Trace<'_>) -> Outcome {
+                match self { $(Oracle::$ty(o) => o.check(t),)* }
+            }
+
+            /// (name, fields, summary) of every oracle.
+            pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
+                vec![$(($ty::NAME, $ty::FIELDS, $ty::SUMMARY),)*]
+            }
+        }
+    };
+}
+
+oracles! {
+    Qos1NoLoss,
+    DuplicatesAtMost,
+    RecoversWithin,
+    DetectsOutageWithin,
+    NeverStalls,
+    WillPublished,
+    WillNotPublished,
+    ResubscribedAfterReconnect,
+    Conformance,
+    ReconnectAttemptsAtMost,
+    ConnectReturnsWithin,
+    DiscardsCounted,
+    PublishCompletesWithin,
+    NoReconnectAfterDisconnect,
+    RetransmitsAtMost,
+}
+
+/// An `[[expect]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OracleEntry {
+    pub oracle: Oracle,
+    /// Where it is in its file.
+    pub span: Range<usize>,
+}
+
+impl Oracle {
+    /// Judges `records` and wraps the outcome as a [`Verdict`].
+    pub fn verdict(&self, records: &[Record]) -> Verdict {
+        let (status, failures, note) = match self.check(&Trace::new(records)) {
+            Outcome::Pass => (Status::Pass, vec![], None),
+            Outcome::Fail(f) => (Status::Fail, f, None),
+            Outcome::Inconclusive(why) => (Status::Inconclusive, vec![], Some(why)),
+        };
+        Verdict {
+            oracle: self.name().to_string(),
+            params: self.params(),
+            status,
+            failures,
+            note,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! Hand-written traces for oracle tests.
+    use crate::trace::{Actor, Event, Record};
+
+    /// Builds a trace from (t_ms, actor, event) triples.
+    pub fn trace(items: Vec<(u64, Actor, Event)>) -> Vec<Record> {
+        items.into_iter().map(|(t, a, e)| Record::new(t, a, e)).collect()
+    }
+
+    pub fn s(x: &str) -> String {
+        x.to_string()
+    }
+
+    /// Parses an oracle from a TOML `[[expect]]` body.
+    pub fn oracle(body: &str) -> super::Oracle {
+        let src = format!(
+            "name = \"t\"\nduration = \"10m\"\n[workload]\nheartbeat = \"1s\"\ndisconnect_at = \"9m\"\nobserver = [{{ topic = \"c\", qos = 1, interval = \"1s\" }}]\npublish = [{{ topic = \"t\", qos = 1, interval = \"1s\" }}]\nsubscribe = [{{ topic = \"c\", qos = 1 }}]\n[dut]\nwill = {{ topic = \"w\", message = \"x\", retain = false, qos = 1 }}\nqueue_len = 2\n[[timeline]]\nat = \"1m\"\nkind = \"link_blackhole\"\nfor = \"1m\"\n[[expect]]\n{body}\n"
+        );
+        match crate::scenario::parse(&src) {
+            Ok((s, _)) => s.expect[0].oracle.clone(),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// The failure messages, or a panic if the outcome is not a failure.
+    pub fn failures(o: &super::Oracle, records: &[Record]) -> Vec<super::Failure> {
+        match o.check(&super::Trace::new(records)) {
+            super::Outcome::Fail(f) => f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    pub fn passes(o: &super::Oracle, records: &[Record]) {
+        let out = o.check(&super::Trace::new(records));
+        assert_eq!(out, super::Outcome::Pass);
+    }
+
+    pub use Actor::{App, Broker, Dut, Faults, Harness, Observer};
+
+    pub fn run_end(t: u64) -> (u64, Actor, Event) {
+        (t, Harness, Event::RunEnd)
+    }
+}

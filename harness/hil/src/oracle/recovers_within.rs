@@ -1,0 +1,128 @@
+//! `recovers_within{seconds}`: after every disruption ends (`fault_end`),
+//! the DUT is up (its last up/down notification is `up`) `seconds` later at
+//! the latest (K3, D4).
+//!
+//! A disruption whose window overlaps the start of a later fault is not
+//! judged (the next fault may legitimately keep the DUT down), nor one whose
+//! window runs past the end of the run while the DUT is still recovering.
+
+use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use crate::diag::Diagnostic;
+use crate::scenario::fields::Fields;
+use crate::scenario::Scenario;
+use crate::trace::{Actor, Event};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoversWithin {
+    pub ms: u64,
+}
+
+impl OracleSpec for RecoversWithin {
+    const NAME: &'static str = "recovers_within";
+    const FIELDS: &'static [&'static str] = &["seconds"];
+    const SUMMARY: &'static str = "the DUT is up again at most `seconds` after each fault ends";
+
+    fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
+        Ok(RecoversWithin { ms: seconds_field(f, "seconds")? })
+    }
+
+    fn params(&self) -> String {
+        format!("seconds={}", fmt_seconds(self.ms))
+    }
+
+    fn requires(&self, s: &Scenario) -> Result<(), String> {
+        if s.schedule.ends().next().is_some() {
+            Ok(())
+        } else {
+            Err("needs a fault in the timeline that ends (a `for`, a restore, a reboot...)".into())
+        }
+    }
+
+    fn check(&self, t: &Trace<'_>) -> Outcome {
+        let end = t.end_ms();
+        let updown = t.dut_updown();
+        let starts: Vec<u64> = t
+            .of(Actor::Faults)
+            .filter(|(_, e)| matches!(e, Event::Fault { .. }))
+            .map(|(i, _)| t.records[i].t_ms)
+            .collect();
+        let mut failures = Vec::new();
+        let mut judged = 0;
+        for (i, e) in t.of(Actor::Faults) {
+            let Event::FaultEnd { kind } = e else { continue };
+            let te = t.records[i].t_ms;
+            let deadline = te + self.ms;
+            if starts.iter().any(|&s| s > te && s <= deadline) {
+                continue;
+            }
+            let judge_at = deadline.min(end);
+            let state = t.dut_state_at(&updown, judge_at);
+            if state.is_some_and(|s| s.2) {
+                judged += 1;
+                continue;
+            }
+            if deadline > end {
+                continue; // still recovering when the run ended
+            }
+            judged += 1;
+            let next_up = updown.iter().find(|(_, ti, up)| *up && *ti > deadline);
+            let mut events = vec![t.r(i)];
+            if let Some(s) = state {
+                events.push(t.r(s.0));
+            }
+            let later = match next_up {
+                Some(u) => {
+                    events.push(t.r(u.0));
+                    format!("up only at {}", secs(u.1))
+                }
+                None => "never up again".to_string(),
+            };
+            failures.push(Failure::new(
+                format!(
+                    "{kind} ended at {}; the DUT was still down {}s later ({later})",
+                    secs(te),
+                    fmt_seconds(self.ms)
+                ),
+                events,
+            ));
+        }
+        if judged == 0 {
+            return Outcome::Inconclusive("no fault ended with time left to judge recovery".into());
+        }
+        Outcome::from_failures(failures)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::trace::Event::*;
+
+    fn t(up_again: u64) -> Vec<crate::trace::Record> {
+        trace(vec![
+            (0, Dut, Up),
+            (30_000, Faults, Fault { kind: s("wifi_down"), detail: s("") }),
+            (30_000, Dut, Down),
+            (60_000, Faults, Fault { kind: s("wifi_up"), detail: s("") }),
+            (60_000, Faults, FaultEnd { kind: s("wifi_down") }),
+            (up_again, Dut, Up),
+            run_end(200_000),
+        ])
+    }
+
+    #[test]
+    fn passes_when_up_in_time() {
+        passes(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t(75_000));
+    }
+
+    #[test]
+    fn names_the_fault_end_and_the_late_up() {
+        let f = failures(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t(95_000));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "wifi_down ended at 60.000s; the DUT was still down 20s later (up only at 95.000s)"
+        );
+        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![4, 2, 5]);
+    }
+}

@@ -1,0 +1,180 @@
+//! The device under test's configuration, as a scenario file writes it
+//! (`[dut]`): the driver's own settings with `mqtt_as`'s defaults
+//! (MQTT_AS_BEHAVIOUR.md C1-C7), plus `quick` (K2). The simulator maps this
+//! onto `resilient_mqtt::session::Config`.
+//!
+//! ```toml
+//! [dut]
+//! client_id = "dut-1"          # default: generated from the seed
+//! user = "device"
+//! password = { env = "MQTT_PASSWORD" }   # or an inline string (warned about)
+//! keepalive = "60s"
+//! ping_interval = "0s"         # 0 = keepalive / 4
+//! response_time = "10s"
+//! max_repubs = 4
+//! clean_init = true
+//! clean = true
+//! queue_len = 0                # 0 = callback interface
+//! quick = false                # true skips the 5 s WiFi integrity check
+//! restore_subscriptions = false
+//! will = { topic = "dut/status", message = "offline", retain = true, qos = 1 }
+//! backoff = { min = "500ms", max = "5s", jitter = 0.25, refused = "30s" }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::types::{Qos, Secret, TopicName};
+use crate::duration::Dur;
+
+/// `[dut]`: the driver's configuration. Every field has `mqtt_as`'s default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DutConfig {
+    /// C1: client id; `None` = generated from the seed.
+    pub client_id: Option<String>,
+    /// C1: user name.
+    pub user: Option<String>,
+    /// C1: password (a secret: never written to traces or reports). Needs
+    /// `user`.
+    pub password: Option<Secret>,
+    /// C2: keepalive, whole seconds, at most 65535 s. Default 60 s; 0 = off.
+    pub keepalive: Dur,
+    /// C2: ping interval; 0 = keepalive / 4. Default 0.
+    pub ping_interval: Dur,
+    /// C3: reply timeout and QoS 1 resend interval. Default 10 s.
+    pub response_time: Dur,
+    /// C4: resends of one publish before the link is declared down. Default 4.
+    pub max_repubs: u8,
+    /// C5: clean session on the very first connect. Default true.
+    pub clean_init: bool,
+    /// C5: clean session on reconnects. Default true.
+    pub clean: bool,
+    /// C6: last will.
+    pub will: Option<Will>,
+    /// C7: 0 = callback interface; > 0 = bounded incoming queue. Default 0.
+    pub queue_len: usize,
+    /// K2: skip the 5 s WiFi integrity check on the first connect.
+    pub quick: bool,
+    /// D5 beyond: the driver restores subscriptions itself. Default false.
+    pub restore_subscriptions: bool,
+    /// D4 beyond: reconnect backoff.
+    pub backoff: Backoff,
+}
+
+impl Default for DutConfig {
+    fn default() -> Self {
+        DutConfig {
+            client_id: None,
+            user: None,
+            password: None,
+            keepalive: Dur::from_secs(60),
+            ping_interval: Dur::ZERO,
+            response_time: Dur::from_secs(10),
+            max_repubs: 4,
+            clean_init: true,
+            clean: true,
+            will: None,
+            queue_len: 0,
+            quick: false,
+            restore_subscriptions: false,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// C6: the last will; all four fields are required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Will {
+    pub topic: TopicName,
+    pub message: String,
+    pub retain: bool,
+    pub qos: Qos,
+}
+
+/// D4 beyond: reconnect backoff, exponential from `min` to `max`, each delay
+/// shortened by up to `jitter` (a fraction) drawn from the seed; after a
+/// refused CONNACK the driver waits at least `refused`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Backoff {
+    /// Default 500 ms.
+    pub min: Dur,
+    /// Default 5 s.
+    pub max: Dur,
+    /// 0.0..=1.0. Default 0.25.
+    pub jitter: f64,
+    /// Default 30 s.
+    pub refused: Dur,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            min: Dur::from_millis(500),
+            max: Dur::from_secs(5),
+            jitter: 0.25,
+            refused: Dur::from_secs(30),
+        }
+    }
+}
+
+impl DutConfig {
+    /// The ping interval in force: `ping_interval` if non-zero and smaller
+    /// than keepalive / 4... as `mqtt_as` computes it (C2).
+    pub fn effective_ping_interval(&self) -> Dur {
+        let quarter = Dur::from_millis(self.keepalive.as_millis() / 4);
+        if self.ping_interval.is_zero() || (!quarter.is_zero() && self.ping_interval > quarter) {
+            quarter
+        } else {
+            self.ping_interval
+        }
+    }
+
+    /// Checks that the fields fit together. Returns (field, message) pairs;
+    /// `warnings` collects advice that does not invalidate the file.
+    pub fn check(&self, warnings: &mut Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+        let mut errors = Vec::new();
+        if self.password.is_some() && self.user.is_none() {
+            errors.push(("password", "a password needs a `user` (C1)".to_string()));
+        }
+        if matches!(self.password, Some(Secret::Inline(_))) {
+            warnings.push((
+                "password",
+                "the password is written in the file; prefer `password = { env = \"VARIABLE\" }`"
+                    .to_string(),
+            ));
+        }
+        if self.keepalive.as_millis() % 1000 != 0 {
+            errors.push(("keepalive", format!("keepalive must be whole seconds, not {}", self.keepalive)));
+        }
+        if self.keepalive > Dur::from_secs(65535) {
+            errors.push(("keepalive", "keepalive must be at most 65535s".to_string()));
+        }
+        if self.response_time.is_zero() {
+            errors.push(("response_time", "response_time must be greater than zero".to_string()));
+        }
+        if !self.keepalive.is_zero() && self.ping_interval > self.keepalive {
+            warnings.push((
+                "ping_interval",
+                format!(
+                    "ping_interval {} is longer than keepalive {}: keepalive / 4 is used instead",
+                    self.ping_interval, self.keepalive
+                ),
+            ));
+        }
+        if let Some(id) = &self.client_id {
+            if id.is_empty() || id.len() > 65535 {
+                errors.push(("client_id", "client_id must be 1 to 65535 bytes (omit it to generate one)".to_string()));
+            }
+        }
+        let b = &self.backoff;
+        if b.min.is_zero() || b.min > b.max {
+            errors.push(("backoff", format!("backoff needs 0 < min <= max (min {}, max {})", b.min, b.max)));
+        }
+        if !(0.0..=1.0).contains(&b.jitter) {
+            errors.push(("backoff", format!("backoff jitter must be in 0..=1, not {}", b.jitter)));
+        }
+        errors
+    }
+}

@@ -1,0 +1,271 @@
+//! Fault kinds: what a scenario's timeline can do to the world.
+//!
+//! One file per kind, each a struct implementing [`FaultSpec`] (its name,
+//! fields, how to read them, and the primitive [`Action`]s it expands to),
+//! gathered into the [`Fault`] enum by the `fault_kinds!` list below. Adding
+//! a kind = one new file, its `mod` line, and one line in that list.
+//!
+//! A timeline entry in a scenario file:
+//!
+//! ```toml
+//! [[timeline]]
+//! at = "30s"          # simulated time since the run started
+//! kind = "wifi_down"  # one of KINDS
+//! for = "90s"         # the kind's own fields
+//! optional = true     # a backend that cannot apply it records `unsupported`
+//! ```
+//!
+//! Backends do not interpret kinds: they execute the [`Action`]s of the
+//! schedule (`scenario::schedule`), which also says which `fault` /
+//! `fault_end` trace events to emit.
+
+mod broker_crash;
+mod broker_drop;
+mod broker_hang;
+mod broker_power_loss;
+mod broker_refuse;
+mod broker_restart;
+mod dut_reboot;
+mod latency;
+mod link_blackhole;
+mod link_hold;
+mod link_release;
+mod link_restore;
+mod wifi_down;
+mod wifi_flap;
+mod wifi_up;
+
+pub use broker_crash::BrokerCrash;
+pub use broker_drop::BrokerDrop;
+pub use broker_hang::BrokerHang;
+pub use broker_power_loss::BrokerPowerLoss;
+pub use broker_refuse::BrokerRefuse;
+pub use broker_restart::BrokerRestart;
+pub use dut_reboot::DutReboot;
+pub use latency::Latency;
+pub use link_blackhole::LinkBlackhole;
+pub use link_hold::LinkHold;
+pub use link_release::LinkRelease;
+pub use link_restore::LinkRestore;
+pub use wifi_down::WifiDown;
+pub use wifi_flap::WifiFlap;
+pub use wifi_up::WifiUp;
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::fields::Fields;
+use super::network::Link;
+use crate::diag::Diagnostic;
+use crate::duration::Dur;
+
+/// What one fault kind is: its name, its fields, and what it does.
+pub trait FaultSpec: Sized {
+    /// The `kind = "..."` name.
+    const KIND: &'static str;
+    /// Its own fields (besides `at`, `kind`, `optional`).
+    const FIELDS: &'static [&'static str];
+    /// One line for `hil` help and the README.
+    const SUMMARY: &'static str;
+    /// True for silent outages: the link stays up but nothing gets through,
+    /// so the driver must notice by itself (`detects_outage_within`).
+    const SILENT: bool = false;
+
+    /// Reads the fields.
+    fn parse(f: &mut Fields) -> Result<Self, Diagnostic>;
+    /// The parameters as `key=value` words, for the trace's `fault.detail`.
+    fn detail(&self) -> String;
+    /// The primitive actions, relative to the entry's `at`.
+    fn expand(&self, x: &mut Expansion);
+}
+
+/// Packets the broker can be told to drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Packet {
+    Puback,
+    Pingresp,
+    Suback,
+}
+
+impl fmt::Display for Packet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Packet::Puback => "puback",
+            Packet::Pingresp => "pingresp",
+            Packet::Suback => "suback",
+        })
+    }
+}
+
+/// A primitive change to the world; backends implement these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// The DUT's WiFi loses signal: the driver sees the link go down; packets
+    /// in flight vanish.
+    WifiDown,
+    /// The DUT's WiFi signal is back (the driver reconnects it).
+    WifiUp,
+    /// Packets on `link` vanish silently; the link stays up (no reset).
+    Blackhole(Link),
+    /// Ends a blackhole.
+    Restore(Link),
+    /// Packets on `link` are held (delayed), not lost: TCP survives.
+    Hold(Link),
+    /// Delivers what was held, in order, and ends the hold.
+    Release(Link),
+    /// Sets `link`'s latency range.
+    SetLatency { link: Link, min: Dur, max: Dur },
+    /// Returns `link`'s latency to the scenario's `[network]` setting.
+    ResetLatency(Link),
+    /// The broker process dies; peers see their connections closed.
+    BrokerCrash,
+    /// The broker's host loses power: connections go silent (no FIN/RST),
+    /// and state since its last save is lost.
+    BrokerPowerLoss,
+    /// The broker starts again; with `persist` it restores sessions,
+    /// subscriptions and queued messages, else it starts empty.
+    BrokerRestart { persist: bool },
+    /// Every CONNECT is answered with CONNACK return code `code` (1-5).
+    BrokerRefuse { code: u8 },
+    /// Ends a refusal.
+    BrokerAccept,
+    /// The broker drops the next `count` packets of this type to the DUT.
+    BrokerDrop { packet: Packet, count: u32 },
+    /// The broker stops answering (sockets stay open), like SIGSTOP.
+    BrokerHang,
+    /// Ends a hang, like SIGCONT.
+    BrokerResume,
+    /// The DUT loses power and boots again (its application restarts).
+    DutReboot,
+}
+
+/// The actions one entry expands to, relative to its `at`.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    pub(crate) actions: Vec<(Dur, Action)>,
+    pub(crate) ends_at: Option<Dur>,
+}
+
+impl Expansion {
+    /// Adds an action `offset` after the entry's `at`.
+    pub fn act(&mut self, offset: Dur, action: Action) {
+        self.actions.push((offset, action));
+    }
+
+    /// The disruption this entry started ends at `offset` (emits
+    /// `fault_end{kind}` with the action at that offset, which must exist).
+    pub fn ends_at(&mut self, offset: Dur) {
+        self.ends_at = Some(offset);
+    }
+}
+
+/// Reads an optional `link` field (default `dut`).
+pub(crate) fn link_field(f: &mut Fields) -> Result<Link, Diagnostic> {
+    Ok(f.opt::<Link>("link")?.unwrap_or_default())
+}
+
+/// Reads a duration field that must be positive.
+pub(crate) fn positive(f: &mut Fields, key: &'static str, d: Option<Dur>) -> Result<Option<Dur>, Diagnostic> {
+    match d {
+        Some(d) if d.is_zero() => Err(f.invalid(key, "must be greater than zero")),
+        other => Ok(other),
+    }
+}
+
+macro_rules! fault_kinds {
+    ($($ty:ident,)*) => {
+        /// One fault, of any kind.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Fault {
+            $($ty($ty),)*
+        }
+
+        /// Every fault kind's name, in documentation order.
+        pub const KINDS: &[&str] = &[$($ty::KIND,)*];
+
+        impl Fault {
+            /// Reads a fault of `kind`; `None` for an unknown kind.
+            pub fn parse(kind: &str, f: &mut Fields) -> Option<Result<Fault, Diagnostic>> {
+                $(
+                    if kind == $ty::KIND {
+                        let r = f
+                            .expect_only(format!("fault `{}`", $ty::KIND), $ty::FIELDS)
+                            .and_then(|()| $ty::parse(f))
+                            .map(Fault::$ty);
+                        return Some(r);
+                    }
+                )*
+                None
+            }
+
+            /// The kind's name.
+            pub fn kind(&self) -> &'static str {
+                match self { $(Fault::$ty(_) => $ty::KIND,)* }
+            }
+
+            /// The parameters, for the trace.
+            pub fn detail(&self) -> String {
+                match self { $(Fault::$ty(x) => x.detail(),)* }
+            }
+
+            /// The primitive actions.
+            pub fn expand(&self) -> Expansion {
+                let mut x = Expansion::default();
+                match self { $(Fault::$ty(f) => f.expand(&mut x),)* }
+                x
+            }
+
+            /// True when faults of `kind` are silent outages.
+            pub fn is_silent(kind: &str) -> bool {
+                $(if kind == $ty::KIND { return $ty::SILENT; })*
+                false
+            }
+
+            /// (name, fields, summary) of every kind.
+            pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
+                vec![$(($ty::KIND, $ty::FIELDS, $ty::SUMMARY),)*]
+            }
+        }
+    };
+}
+
+fault_kinds! {
+    WifiDown,
+    WifiUp,
+    WifiFlap,
+    LinkBlackhole,
+    LinkRestore,
+    LinkHold,
+    LinkRelease,
+    Latency,
+    BrokerCrash,
+    BrokerRestart,
+    BrokerPowerLoss,
+    BrokerRefuse,
+    BrokerDrop,
+    BrokerHang,
+    DutReboot,
+}
+
+/// A timeline entry: a fault at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultEntry {
+    pub at: Dur,
+    /// A backend that cannot apply it records `unsupported` and goes on.
+    pub optional: bool,
+    pub fault: Fault,
+    /// Where the entry is in its file (for messages).
+    pub span: Range<usize>,
+}
+
+/// Joins `key=value` words, skipping `None`s.
+pub(crate) fn words(parts: &[(&str, Option<String>)]) -> String {
+    parts
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,286 @@
+//! The timeline compiled into the exact steps a backend executes.
+//!
+//! [`Schedule::build`] expands every timeline entry into primitive
+//! [`Action`]s at absolute times, orders them, and replays them against a
+//! model of the world's state (WiFi up or down, each link blackholed or
+//! held, the broker running, down or hung, refusing or not) to reject
+//! timelines that make no sense: a `wifi_up` while the WiFi is up, a
+//! `broker_restart` of a running broker, overlapping flaps, a `for` that
+//! runs past the end of the run. Only the first such problem is reported
+//! (later ones are often its consequence).
+//!
+//! It also decides the trace contract for faults: each [`Step`] lists the
+//! events the executor emits (actor `faults`) just before applying its
+//! action:
+//!
+//! - the first step of an entry emits `fault{kind, detail}`;
+//! - the step where a disruption ends emits `fault_end{kind}` with the kind
+//!   that started it: the last step of a self-ending fault (`for`, a flap,
+//!   `broker_drop` and `dut_reboot` at once), or a restoring fault
+//!   (`wifi_up` ends `wifi_down`, `link_restore` ends `link_blackhole`,
+//!   `link_release` ends `link_hold`, `broker_restart` ends `broker_crash`
+//!   or `broker_power_loss`).
+//!
+//! Order: by time; at one time, steps that continue or end earlier entries
+//! come before new entries; then file order.
+//!
+//! A backend that cannot apply an action of an `optional` entry emits
+//! `unsupported{kind, backend}` once, instead of that entry's events, and
+//! skips the entry's remaining steps. For an entry that is not optional it
+//! fails the run as an infrastructure error.
+
+use super::fault::{Action, FaultEntry};
+use super::network::Link;
+use crate::duration::Dur;
+use crate::trace::Event;
+
+/// One thing to do at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub at: Dur,
+    /// Index of the timeline entry this step belongs to.
+    pub entry: usize,
+    /// That entry's fault kind.
+    pub kind: &'static str,
+    /// That entry's `optional` flag.
+    pub optional: bool,
+    pub action: Action,
+    /// Events to emit (actor `faults`) before applying the action.
+    pub announce: Vec<Event>,
+}
+
+/// The whole timeline as steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schedule {
+    pub steps: Vec<Step>,
+}
+
+/// A timeline problem: the entry it is about, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError {
+    pub entry: usize,
+    pub message: String,
+}
+
+#[derive(Clone, Copy)]
+struct Owner {
+    entry: usize,
+    kind: &'static str,
+    at: Dur,
+    self_ending: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Broker {
+    Running,
+    Down(Owner),
+    Hung(Owner),
+}
+
+struct State {
+    wifi_down: Option<Owner>,
+    blackhole: [Option<Owner>; 2],
+    hold: [Option<Owner>; 2],
+    latency: [Option<Owner>; 2],
+    broker: Broker,
+    refusing: Option<Owner>,
+}
+
+fn li(link: Link) -> usize {
+    match link {
+        Link::Dut => 0,
+        Link::Observer => 1,
+    }
+}
+
+fn since(o: &Owner) -> String {
+    format!("the {} at {}", o.kind, o.at)
+}
+
+impl Schedule {
+    /// Compiles `timeline` for a run of `duration`.
+    pub fn build(timeline: &[FaultEntry], duration: Dur) -> Result<Schedule, ScheduleError> {
+        struct Raw {
+            at: Dur,
+            phase: u8,
+            entry: usize,
+            seq: usize,
+            action: Action,
+            first: bool,
+            ends: bool,
+        }
+        let mut raw = Vec::new();
+        for (i, e) in timeline.iter().enumerate() {
+            if e.at >= duration {
+                return Err(ScheduleError {
+                    entry: i,
+                    message: format!("at {} is not before the end of the run ({duration})", e.at),
+                });
+            }
+            let x = e.fault.expand();
+            let mut ends_marked = false;
+            for (seq, (offset, action)) in x.actions.iter().enumerate() {
+                let at = Dur::from_millis(e.at.as_millis().saturating_add(offset.as_millis()));
+                if at > duration {
+                    return Err(ScheduleError {
+                        entry: i,
+                        message: format!(
+                            "this {} lasts until {at}, after the end of the run ({duration})",
+                            e.fault.kind()
+                        ),
+                    });
+                }
+                // The end is marked on the last action at the end offset.
+                let ends = !ends_marked
+                    && x.ends_at == Some(*offset)
+                    && !x.actions[seq + 1..].iter().any(|(o, _)| o == offset);
+                ends_marked |= ends;
+                raw.push(Raw {
+                    at,
+                    phase: u8::from(offset.is_zero()),
+                    entry: i,
+                    seq,
+                    action: *action,
+                    first: seq == 0,
+                    ends,
+                });
+            }
+        }
+        raw.sort_by_key(|r| (r.at, r.phase, r.entry, r.seq));
+
+        let mut st = State {
+            wifi_down: None,
+            blackhole: [None; 2],
+            hold: [None; 2],
+            latency: [None; 2],
+            broker: Broker::Running,
+            refusing: None,
+        };
+        let mut steps = Vec::with_capacity(raw.len());
+        for r in raw {
+            let entry = &timeline[r.entry];
+            let kind = entry.fault.kind();
+            let self_ending = entry.fault.expand().ends_at.is_some();
+            let me = Owner { entry: r.entry, kind, at: entry.at, self_ending };
+            let err = |message: String| ScheduleError { entry: r.entry, message };
+            let mut announce = Vec::new();
+            if r.first {
+                announce.push(Event::Fault { kind: kind.to_string(), detail: entry.fault.detail() });
+            }
+            // A restore that is its own entry ends the fault that it restores.
+            let restores = |owner: Option<Owner>, what: &str, restorer: &str| -> Result<Option<Owner>, ScheduleError> {
+                match owner {
+                    None => Err(err(format!("{restorer} without a prior {what}"))),
+                    Some(o) if o.entry == r.entry => Ok(Some(o)),
+                    Some(o) if o.self_ending => Err(err(format!(
+                        "{} already ends by itself; remove this {restorer} or its `for`",
+                        since(&o)
+                    ))),
+                    Some(o) => Ok(Some(o)),
+                }
+            };
+            let mut ended: Option<Owner> = None;
+            match r.action {
+                Action::WifiDown => {
+                    if let Some(o) = st.wifi_down {
+                        return Err(err(format!("the WiFi is already down ({} has it down)", since(&o))));
+                    }
+                    st.wifi_down = Some(me);
+                }
+                Action::WifiUp => {
+                    ended = restores(st.wifi_down, "wifi_down", "wifi_up")?;
+                    st.wifi_down = None;
+                }
+                Action::Blackhole(l) => {
+                    if let Some(o) = st.blackhole[li(l)] {
+                        return Err(err(format!("link {l} is already blackholed by {}", since(&o))));
+                    }
+                    st.blackhole[li(l)] = Some(me);
+                }
+                Action::Restore(l) => {
+                    ended = restores(st.blackhole[li(l)], &format!("link_blackhole on link {l}"), "link_restore")?;
+                    st.blackhole[li(l)] = None;
+                }
+                Action::Hold(l) => {
+                    if let Some(o) = st.hold[li(l)] {
+                        return Err(err(format!("link {l} is already held by {}", since(&o))));
+                    }
+                    st.hold[li(l)] = Some(me);
+                }
+                Action::Release(l) => {
+                    ended = restores(st.hold[li(l)], &format!("link_hold on link {l}"), "link_release")?;
+                    st.hold[li(l)] = None;
+                }
+                Action::SetLatency { link, .. } => {
+                    if let Some(o) = st.latency[li(link)] {
+                        return Err(err(format!(
+                            "{} still sets link {link}'s latency (its `for` has not ended)",
+                            since(&o)
+                        )));
+                    }
+                    if self_ending {
+                        st.latency[li(link)] = Some(me);
+                    }
+                }
+                Action::ResetLatency(link) => st.latency[li(link)] = None,
+                Action::BrokerCrash | Action::BrokerPowerLoss => match st.broker {
+                    Broker::Running => st.broker = Broker::Down(me),
+                    Broker::Down(o) => return Err(err(format!("the broker is already down ({})", since(&o)))),
+                    Broker::Hung(o) => return Err(err(format!("the broker is hung by {} until its `for` ends", since(&o)))),
+                },
+                Action::BrokerRestart { .. } => match st.broker {
+                    Broker::Down(o) => {
+                        ended = Some(o);
+                        st.broker = Broker::Running;
+                    }
+                    _ => {
+                        return Err(err(
+                            "broker_restart of a running broker: it needs a broker_crash or broker_power_loss before it"
+                                .to_string(),
+                        ))
+                    }
+                },
+                Action::BrokerHang => match st.broker {
+                    Broker::Running => st.broker = Broker::Hung(me),
+                    Broker::Down(o) => return Err(err(format!("the broker is down ({})", since(&o)))),
+                    Broker::Hung(o) => return Err(err(format!("the broker is already hung by {}", since(&o)))),
+                },
+                Action::BrokerResume => st.broker = Broker::Running,
+                Action::BrokerRefuse { .. } => {
+                    if let Some(o) = st.refusing {
+                        return Err(err(format!("the broker is already refusing connections ({})", since(&o))));
+                    }
+                    st.refusing = Some(me);
+                }
+                Action::BrokerAccept => st.refusing = None,
+                Action::BrokerDrop { .. } | Action::DutReboot => {}
+            }
+            if r.ends {
+                announce.push(Event::FaultEnd { kind: kind.to_string() });
+            } else if let Some(o) = ended {
+                if o.entry != r.entry {
+                    announce.push(Event::FaultEnd { kind: o.kind.to_string() });
+                }
+            }
+            steps.push(Step {
+                at: r.at,
+                entry: r.entry,
+                kind,
+                optional: entry.optional,
+                action: r.action,
+                announce,
+            });
+        }
+        Ok(Schedule { steps })
+    }
+
+    /// The `fault_end` times: when each disruption ends, with its kind.
+    pub fn ends(&self) -> impl Iterator<Item = (Dur, &str)> {
+        self.steps.iter().flat_map(|s| {
+            s.announce.iter().filter_map(move |e| match e {
+                Event::FaultEnd { kind } => Some((s.at, kind.as_str())),
+                _ => None,
+            })
+        })
+    }
+}

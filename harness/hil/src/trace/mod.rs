@@ -1,0 +1,337 @@
+//! The trace: the contract between a backend (the simulated world, a live
+//! broker, a board) and everything downstream of it (oracles, transcripts,
+//! reports).
+//!
+//! A trace is a sequence of [`Record`]s, one JSON object per line
+//! (JSON Lines), written as it happens by a [`sink::JsonlWriter`] that
+//! flushes every line, so a killed run still leaves a readable file (the
+//! [`reader`] tolerates a cut-off last line). Each record is
+//!
+//! ```json
+//! {"t_ms":12340,"actor":"dut","event":"connected","session_present":false,"keepalive_s":60}
+//! ```
+//!
+//! `t_ms` is simulated time (or wall time since the run started on live
+//! backends) and never goes backwards; `actor` says who emitted it
+//! ([`Actor`]); `event` and the remaining fields are one [`Event`]. The
+//! meaning of every event, and who must emit it when, is documented on the
+//! variants below; oracles rely on exactly that.
+//!
+//! Message identities: every payload the workload publishes starts with a
+//! unique id ([`payload`]), and events about application messages carry it
+//! as `msg`, so an oracle can follow one message from the DUT's application
+//! to the observer and back.
+
+pub mod payload;
+pub mod reader;
+pub mod sink;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Dur;
+
+/// Who emitted an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The driver under test (`resilient-mqtt`, or a board's driver).
+    Dut,
+    /// The DUT's application: the scenario's workload running on the DUT.
+    App,
+    /// The broker (its view of clients and packets).
+    Broker,
+    /// The observer client(s) on the other side of the broker.
+    Observer,
+    /// The fault executor (the scenario's timeline).
+    Faults,
+    /// The harness itself (start and end of the run).
+    Harness,
+}
+
+impl Actor {
+    /// The name as written in traces and transcripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Dut => "dut",
+            Actor::App => "app",
+            Actor::Broker => "broker",
+            Actor::Observer => "observer",
+            Actor::Faults => "faults",
+            Actor::Harness => "harness",
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Direction of a packet in the broker's packet log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dir {
+    /// Received by the broker.
+    In,
+    /// Sent by the broker.
+    Out,
+}
+
+/// One thing that happened. Field names are part of the file format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    // ---- DUT driver (actor `dut`) ----
+    /// The DUT's WiFi link came up (link layer; before any broker traffic).
+    WifiUp,
+    /// The DUT's WiFi link went down (signal lost or taken down by the driver).
+    WifiDown,
+    /// The driver starts a connection attempt to the broker (TCP + CONNECT).
+    /// `attempt` counts from 1 since the last successful connection.
+    Connecting { attempt: u32 },
+    /// CONNACK accepted. `keepalive_s` is the keepalive in force for this
+    /// connection (0 = off).
+    Connected { session_present: bool, keepalive_s: u16 },
+    /// A connection attempt failed (refused CONNACK, TCP error, timeout).
+    ConnectFailed { reason: String },
+    /// An established connection ended (reset, timeout, ping unanswered...).
+    ConnectionLost { reason: String },
+    /// A PUBLISH left the DUT. `pid` is absent for QoS 0. A resend carries the
+    /// same pid with `dup = true`.
+    PublishSent {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u16>,
+        qos: u8,
+        dup: bool,
+        topic: String,
+        msg: String,
+    },
+    /// A PUBACK (or PUBCOMP for QoS 2) completed the publish with this pid.
+    Puback { pid: u16 },
+    /// The driver is about to resend the unacknowledged publish `pid`
+    /// (followed by its `publish_sent` with `dup = true`).
+    Retransmit { pid: u16 },
+    /// PINGREQ sent.
+    PingSent,
+    /// PINGRESP received.
+    Pingresp,
+    /// An incoming PUBLISH was handed to the application.
+    Message {
+        topic: String,
+        qos: u8,
+        retain: bool,
+        dup: bool,
+        msg: String,
+    },
+    /// The incoming queue (event interface, `queue_len > 0`) overflowed and
+    /// dropped its oldest message `msg`; `total` is the driver's discard
+    /// counter after this drop (S3).
+    Discarded { msg: String, total: u64 },
+    /// SUBACK received for this subscription (the granted qos).
+    Subscribed { topic: String, qos: u8 },
+    /// The driver's *up* notification (D5): connected and ready.
+    Up,
+    /// The driver's *down* notification (D4): an outage was detected.
+    Down,
+
+    // ---- DUT application (actor `app`) ----
+    /// The application calls `connect()` (K1) at boot (or again, per
+    /// `workload.connect_retry`).
+    AppConnectStart,
+    /// `connect()` returned: `ok`, or the error it returned.
+    AppConnectDone {
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The application calls `publish()` for message `msg`.
+    AppPublishStart { msg: String, topic: String, qos: u8 },
+    /// That `publish()` call returned (for QoS 1: a PUBACK arrived).
+    AppPublishDone { msg: String },
+    /// The application calls `disconnect()` (O3).
+    AppDisconnect,
+    /// The application's heartbeat task ran (it runs every
+    /// `workload.heartbeat`; gaps show a blocked executor).
+    Heartbeat,
+
+    // ---- Broker (actor `broker`) ----
+    /// The broker accepted a CONNECT from `client_id`.
+    ClientConnected {
+        client_id: String,
+        clean: bool,
+        session_present: bool,
+    },
+    /// The broker dropped or lost the client's connection.
+    ClientDisconnected { client_id: String, reason: String },
+    /// The broker published a client's will to `topic`.
+    WillPublished { topic: String },
+    /// One MQTT packet in the broker's log, e.g. `PUBLISH pid=3 qos=1 dup`.
+    BrokerPacket {
+        dir: Dir,
+        client_id: String,
+        summary: String,
+    },
+
+    // ---- Observers (actor `observer`) ----
+    /// The observer received message `msg`.
+    Delivered {
+        topic: String,
+        msg: String,
+        qos: u8,
+        retain: bool,
+        dup: bool,
+    },
+    /// The observer published message `msg` (towards the DUT's
+    /// subscriptions), and the broker accepted it (PUBACK for qos > 0).
+    ObserverPublish { topic: String, msg: String, qos: u8 },
+
+    // ---- Fault executor (actor `faults`) ----
+    /// A timeline entry was applied. `kind` is the fault kind as written in
+    /// the scenario; `detail` its parameters (`for=90s link=dut`).
+    Fault { kind: String, detail: String },
+    /// The disruption started by a fault of `kind` is over (its `for`
+    /// elapsed, or the matching restore was applied, see
+    /// `scenario::schedule`).
+    FaultEnd { kind: String },
+    /// This backend cannot apply the optional fault `kind`; it was skipped.
+    Unsupported { kind: String, backend: String },
+
+    // ---- Harness (actor `harness`) ----
+    /// First record of every trace.
+    RunStart {
+        scenario: String,
+        seed: u64,
+        backend: String,
+    },
+    /// Last record of a complete trace (absent when the run was killed).
+    RunEnd,
+}
+
+impl Event {
+    /// The event's name as written in the `event` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::WifiUp => "wifi_up",
+            Event::WifiDown => "wifi_down",
+            Event::Connecting { .. } => "connecting",
+            Event::Connected { .. } => "connected",
+            Event::ConnectFailed { .. } => "connect_failed",
+            Event::ConnectionLost { .. } => "connection_lost",
+            Event::PublishSent { .. } => "publish_sent",
+            Event::Puback { .. } => "puback",
+            Event::Retransmit { .. } => "retransmit",
+            Event::PingSent => "ping_sent",
+            Event::Pingresp => "pingresp",
+            Event::Message { .. } => "message",
+            Event::Discarded { .. } => "discarded",
+            Event::Subscribed { .. } => "subscribed",
+            Event::Up => "up",
+            Event::Down => "down",
+            Event::AppConnectStart => "app_connect_start",
+            Event::AppConnectDone { .. } => "app_connect_done",
+            Event::AppPublishStart { .. } => "app_publish_start",
+            Event::AppPublishDone { .. } => "app_publish_done",
+            Event::AppDisconnect => "app_disconnect",
+            Event::Heartbeat => "heartbeat",
+            Event::ClientConnected { .. } => "client_connected",
+            Event::ClientDisconnected { .. } => "client_disconnected",
+            Event::WillPublished { .. } => "will_published",
+            Event::BrokerPacket { .. } => "broker_packet",
+            Event::Delivered { .. } => "delivered",
+            Event::ObserverPublish { .. } => "observer_publish",
+            Event::Fault { .. } => "fault",
+            Event::FaultEnd { .. } => "fault_end",
+            Event::Unsupported { .. } => "unsupported",
+            Event::RunStart { .. } => "run_start",
+            Event::RunEnd => "run_end",
+        }
+    }
+}
+
+/// One line of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Milliseconds since the run started (simulated time in the simulator).
+    pub t_ms: u64,
+    pub actor: Actor,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Record {
+    /// A record at `t_ms`.
+    pub fn new(t_ms: u64, actor: Actor, event: Event) -> Record {
+        Record { t_ms, actor, event }
+    }
+
+    /// The time as a [`Dur`].
+    pub fn at(&self) -> Dur {
+        Dur::from_millis(self.t_ms)
+    }
+
+    /// One JSON line (without the newline).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).expect("a trace record always serializes")
+    }
+}
+
+/// A reference to one record of a trace, by position and time, as oracles
+/// name the events that broke them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventRef {
+    /// 0-based position in the trace (= line number - 1 in `trace.jsonl`).
+    pub index: usize,
+    pub t_ms: u64,
+}
+
+impl fmt::Display for EventRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} at {}", self.index, Dur::from_millis(self.t_ms).secs_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_flat_json_objects_with_the_event_tag() {
+        let r = Record::new(
+            12_340,
+            Actor::Dut,
+            Event::Connected {
+                session_present: false,
+                keepalive_s: 60,
+            },
+        );
+        let line = r.to_json_line();
+        assert_eq!(
+            line,
+            r#"{"t_ms":12340,"actor":"dut","event":"connected","session_present":false,"keepalive_s":60}"#
+        );
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.event.name(), "connected");
+    }
+
+    #[test]
+    fn qos0_publish_has_no_pid_field() {
+        let r = Record::new(
+            1,
+            Actor::Dut,
+            Event::PublishSent {
+                pid: None,
+                qos: 0,
+                dup: false,
+                topic: "t".into(),
+                msg: "dut-0:1".into(),
+            },
+        );
+        let line = r.to_json_line();
+        assert!(!line.contains("pid"), "{line}");
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+    }
+}
