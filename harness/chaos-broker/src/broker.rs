@@ -204,10 +204,7 @@ impl Broker {
         loop {
             let (wants_read, deadline) = {
                 let shared = self.lock();
-                (
-                    shared.core.wants_read(id),
-                    shared.core.poll_timeout(id),
-                )
+                (shared.core.wants_read(id), shared.core.poll_timeout(id))
             };
             // A deadline beyond what the clock can express never comes.
             let sleep_until = deadline.and_then(|d| self.inner.start.checked_add(d));

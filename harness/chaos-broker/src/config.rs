@@ -78,7 +78,10 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::ZeroInflight => write!(f, "max_inflight must be at least 1"),
             ConfigError::PacketSizeTooSmall(n) => {
-                write!(f, "max_packet_size {n} is below the 14 bytes of the smallest CONNECT")
+                write!(
+                    f,
+                    "max_packet_size {n} is below the 14 bytes of the smallest CONNECT"
+                )
             }
             ConfigError::BadPasswordLine { line } => {
                 write!(f, "password file line {line}: expected `user:password`")

@@ -17,7 +17,9 @@ pub(crate) enum Phase {
     AwaitConnect,
     /// A delay-connack fault holds the CONNECT (still in the input buffer)
     /// until this time.
-    DelayingConnect { until: Duration },
+    DelayingConnect {
+        until: Duration,
+    },
     Connected(Connected),
     /// No more input is read; output is flushed, then the shell closes.
     Closing,

@@ -79,9 +79,7 @@ impl Command {
     pub fn parse(line: &str) -> Result<Command, ControlError> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let Some((cmd, args)) = words.split_first() else {
-            return Err(ControlError(
-                "empty command; try `help`".into(),
-            ));
+            return Err(ControlError("empty command; try `help`".into()));
         };
         match *cmd {
             "fault" => {
@@ -147,12 +145,9 @@ fn parse_target<'a, 'b>(args: &'b [&'a str]) -> Result<(FaultTarget, &'b [&'a st
 fn parse_tail(what: &str, args: &[&str]) -> Result<usize, ControlError> {
     match args {
         [] => Ok(DEFAULT_TAIL),
-        [n] => n.parse::<usize>().map_err(|_| {
-            ControlError(format!(
-                "{what}: `{}` is not a count",
-                n.escape_debug()
-            ))
-        }),
+        [n] => n
+            .parse::<usize>()
+            .map_err(|_| ControlError(format!("{what}: `{}` is not a count", n.escape_debug()))),
         [_, extra, ..] => Err(ControlError(format!(
             "{what}: unexpected `{}`",
             extra.escape_debug()
@@ -222,7 +217,9 @@ pub fn execute(broker: &Broker, cmd: &Command) -> Reply {
         Command::Events(n) => {
             let events = broker.events();
             for e in &events[events.len().saturating_sub(*n)..] {
-                lines.push(serde_json::to_string(e).unwrap_or_else(|e| format!("unprintable event: {e}")));
+                lines.push(
+                    serde_json::to_string(e).unwrap_or_else(|e| format!("unprintable event: {e}")),
+                );
             }
         }
         Command::Stats => {
@@ -236,7 +233,10 @@ pub fn execute(broker: &Broker, cmd: &Command) -> Reply {
         }
         Command::Sessions => {
             for (id, online) in broker.sessions() {
-                lines.push(format!("{id} {}", if online { "online" } else { "offline" }));
+                lines.push(format!(
+                    "{id} {}",
+                    if online { "online" } else { "offline" }
+                ));
             }
         }
         Command::Help => lines.extend(HELP.iter().map(|s| s.to_string())),
@@ -254,17 +254,23 @@ mod tests {
     #[test]
     fn parses_the_examples() {
         assert_eq!(
-            Command::parse("fault all drop puback 3").unwrap().to_string(),
+            Command::parse("fault all drop puback 3")
+                .unwrap()
+                .to_string(),
             "fault all drop puback 3"
         );
         assert_eq!(
-            Command::parse("  fault client dev1 refuse 5 ").unwrap().to_string(),
+            Command::parse("  fault client dev1 refuse 5 ")
+                .unwrap()
+                .to_string(),
             "fault client dev1 refuse 5"
         );
         assert_eq!(Command::parse("clear").unwrap(), Command::Clear(None));
         assert_eq!(Command::parse("log").unwrap(), Command::Log(DEFAULT_TAIL));
         assert_eq!(
-            Command::parse("fault all delay-connack 2s").unwrap().to_string(),
+            Command::parse("fault all delay-connack 2s")
+                .unwrap()
+                .to_string(),
             "fault all delay-connack 2000ms"
         );
     }
@@ -276,11 +282,20 @@ mod tests {
         assert!(e("launch").starts_with("unknown command `launch`; expected fault"));
         assert!(e("fault everyone hang").starts_with("unknown target `everyone`"));
         assert_eq!(e("fault client"), "missing client id after `client`");
-        assert_eq!(e("fault all"), format!("missing fault kind; expected one of: {FAULT_USAGE}"));
-        assert_eq!(e("fault all drop puback x"), "drop: `x` is not a count from 1 to 4294967295");
+        assert_eq!(
+            e("fault all"),
+            format!("missing fault kind; expected one of: {FAULT_USAGE}")
+        );
+        assert_eq!(
+            e("fault all drop puback x"),
+            "drop: `x` is not a count from 1 to 4294967295"
+        );
         assert_eq!(e("log many"), "log: `many` is not a count");
         assert_eq!(e("stats now"), "stats: unexpected `now`");
-        assert_eq!(e("fault all refuse 9"), "refuse: `9` is not a CONNACK return code from 1 to 5");
+        assert_eq!(
+            e("fault all refuse 9"),
+            "refuse: `9` is not a CONNACK return code from 1 to 5"
+        );
     }
 
     fn word() -> impl Strategy<Value = String> {

@@ -422,10 +422,7 @@ impl Core {
         };
         let buf = std::mem::take(&mut conn.inbuf);
         let mut pos = 0;
-        loop {
-            let Some(conn) = self.conns.get(&id) else {
-                break;
-            };
+        while let Some(conn) = self.conns.get(&id) {
             let ready = match conn.phase {
                 Phase::AwaitConnect | Phase::Connected(_) => true,
                 Phase::DelayingConnect { .. } | Phase::Closing => false,
@@ -483,7 +480,11 @@ impl Core {
                         conn.phase = Phase::DelayingConnect {
                             until: now.checked_add(delay).unwrap_or(Duration::MAX),
                         };
-                        self.fault_injected(id, format!("CONNACK delayed {}ms", delay.as_millis()), now);
+                        self.fault_injected(
+                            id,
+                            format!("CONNACK delayed {}ms", delay.as_millis()),
+                            now,
+                        );
                         return false;
                     }
                 }
@@ -493,14 +494,23 @@ impl Core {
             (Phase::AwaitConnect, other) => {
                 let summary = summarize(&other);
                 self.log_packet(now, Direction::In, id.0, None, summary);
-                let reason = format!("first packet is {}, not CONNECT", other.packet_type().name());
+                let reason = format!(
+                    "first packet is {}, not CONNECT",
+                    other.packet_type().name()
+                );
                 self.close(id, DisconnectReason::ProtocolError(reason), false, now);
                 true
             }
             (Phase::Connected(c), packet) => {
                 let client_id = c.client_id.clone();
                 conn.last_in = now;
-                self.log_packet(now, Direction::In, id.0, Some(client_id.clone()), summarize(&packet));
+                self.log_packet(
+                    now,
+                    Direction::In,
+                    id.0,
+                    Some(client_id.clone()),
+                    summarize(&packet),
+                );
                 self.handle_connected(id, &client_id, packet, now);
                 true
             }
@@ -514,7 +524,13 @@ impl Core {
         };
         let client_id = conn.client_id.clone();
         let awaiting = matches!(conn.phase, Phase::AwaitConnect);
-        self.log_packet(now, Direction::In, id.0, client_id, format!("MALFORMED {e}"));
+        self.log_packet(
+            now,
+            Direction::In,
+            id.0,
+            client_id,
+            format!("MALFORMED {e}"),
+        );
         // A CONNECT for another protocol version is answered with return
         // code 1 before closing, as mosquitto does.
         let wrong_version = matches!(e, DecodeError::UnsupportedProtocolLevel(_))
@@ -530,7 +546,12 @@ impl Core {
             self.close(id, DisconnectReason::Refused(1), false, now);
             return;
         }
-        self.close(id, DisconnectReason::ProtocolError(e.to_string()), true, now);
+        self.close(
+            id,
+            DisconnectReason::ProtocolError(e.to_string()),
+            true,
+            now,
+        );
     }
 
     fn handle_connect(&mut self, id: ConnId, c: Connect<'_>, now: Duration) {
@@ -569,7 +590,10 @@ impl Core {
         }
 
         // Takeover: close the old connection of this client id.
-        let old = self.sessions.get(&client_id).and_then(|s| s.online.map(|o| (o, s.clean)));
+        let old = self
+            .sessions
+            .get(&client_id)
+            .and_then(|s| s.online.map(|o| (o, s.clean)));
         if let Some((old_id, old_clean)) = old {
             if let Some(conn) = self.conns.get_mut(&old_id) {
                 conn.outq.clear();
@@ -688,9 +712,12 @@ impl Core {
             }
             Packet::PubRec(PubRec(pid)) => {
                 if let Some(s) = self.sessions.get_mut(client_id) {
-                    if let Some(o) = s.state.inflight.iter_mut().find(|o| {
-                        o.pid == pid.get() && o.message.qos == QoS::ExactlyOnce
-                    }) {
+                    if let Some(o) = s
+                        .state
+                        .inflight
+                        .iter_mut()
+                        .find(|o| o.pid == pid.get() && o.message.qos == QoS::ExactlyOnce)
+                    {
                         o.phase = OutPhase::AwaitComp;
                     }
                 }
@@ -715,7 +742,10 @@ impl Core {
                 let mut filters = Vec::new();
                 if let Some(session) = self.sessions.get_mut(client_id) {
                     for t in s.topics.iter() {
-                        session.state.subscriptions.insert(t.filter.to_string(), t.qos);
+                        session
+                            .state
+                            .subscriptions
+                            .insert(t.filter.to_string(), t.qos);
                         codes.push(SubAckCode::Granted(t.qos));
                         filters.push((t.filter.to_string(), t.qos));
                     }
@@ -750,7 +780,12 @@ impl Core {
                         session.state.subscriptions.remove(f);
                     }
                 }
-                self.send_droppable(id, Packet::UnsubAck(UnsubAck(u.pid)), DropKind::UnsubAck, now);
+                self.send_droppable(
+                    id,
+                    Packet::UnsubAck(UnsubAck(u.pid)),
+                    DropKind::UnsubAck,
+                    now,
+                );
             }
             Packet::PingReq => self.send_droppable(id, Packet::PingResp, DropKind::PingResp, now),
             Packet::Disconnect => self.close(id, DisconnectReason::ClientDisconnect, false, now),
@@ -796,7 +831,14 @@ impl Core {
         }
     }
 
-    fn complete_outgoing(&mut self, client_id: &str, pid: Pid, qos: QoS, phase: OutPhase, now: Duration) {
+    fn complete_outgoing(
+        &mut self,
+        client_id: &str,
+        pid: Pid,
+        qos: QoS,
+        phase: OutPhase,
+        now: Duration,
+    ) {
         let Some(s) = self.sessions.get_mut(client_id) else {
             return;
         };
@@ -876,7 +918,8 @@ impl Core {
             return;
         }
         let st = &mut session.state;
-        let room_inflight = online.is_some() && st.inflight.len() < max_inflight && st.queued.is_empty();
+        let room_inflight =
+            online.is_some() && st.inflight.len() < max_inflight && st.queued.is_empty();
         if !room_inflight && st.queued.len() >= max_queued {
             st.dropped += 1;
             self.stats.messages_dropped += 1;
@@ -961,7 +1004,11 @@ impl Core {
             p.dup = qospid != QosPid::AtMostOnce;
             self.send(conn, Packet::Publish(p));
             self.stats.publishes_sent += 1;
-            self.fault_injected(conn, format!("PUBLISH to {} sent twice", o.message.topic), now);
+            self.fault_injected(
+                conn,
+                format!("PUBLISH to {} sent twice", o.message.topic),
+                now,
+            );
         }
     }
 

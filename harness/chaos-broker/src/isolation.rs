@@ -122,11 +122,12 @@ pub fn check_isolation(data: &[u8]) -> Result<(), String> {
         return Err(format!("probe publisher got {acks:?}"));
     }
     let got = drain(&mut core, good, now)?;
-    if !got
-        .iter()
-        .any(|(s, p)| s.starts_with("PUBLISH qos=0") && s.contains("topic=probe/x") && p == b"still here")
-    {
-        return Err(format!("well-behaved client got {got:?} instead of the probe"));
+    if !got.iter().any(|(s, p)| {
+        s.starts_with("PUBLISH qos=0") && s.contains("topic=probe/x") && p == b"still here"
+    }) {
+        return Err(format!(
+            "well-behaved client got {got:?} instead of the probe"
+        ));
     }
     Ok(())
 }

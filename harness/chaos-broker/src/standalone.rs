@@ -61,7 +61,10 @@ pub enum StandaloneError {
         source: std::io::Error,
     },
     /// The state file is not a broker state.
-    ParseState { path: PathBuf, error: String },
+    ParseState {
+        path: PathBuf,
+        error: String,
+    },
     WriteState {
         path: PathBuf,
         source: std::io::Error,
@@ -85,10 +88,18 @@ impl fmt::Display for StandaloneError {
                 write!(f, "cannot read {}: {source}", path.display())
             }
             StandaloneError::ParseState { path, error } => {
-                write!(f, "{} is not a chaos-broker state file: {error}", path.display())
+                write!(
+                    f,
+                    "{} is not a chaos-broker state file: {error}",
+                    path.display()
+                )
             }
             StandaloneError::WriteState { path, source } => {
-                write!(f, "cannot save the broker state to {}: {source}", path.display())
+                write!(
+                    f,
+                    "cannot save the broker state to {}: {source}",
+                    path.display()
+                )
             }
             StandaloneError::Config(e) => write!(f, "{e}"),
             StandaloneError::Signal(e) => write!(f, "cannot wait for Ctrl-C: {e}"),
@@ -114,10 +125,11 @@ impl Standalone {
             ..BrokerConfig::default()
         };
         if let Some(path) = &args.password_file {
-            let text = std::fs::read_to_string(path).map_err(|source| StandaloneError::ReadFile {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(path).map_err(|source| StandaloneError::ReadFile {
+                    path: path.clone(),
+                    source,
+                })?;
             config.users = Some(BrokerConfig::parse_users(&text).map_err(StandaloneError::Config)?);
         }
         let state = if args.persist {
@@ -141,13 +153,14 @@ impl Standalone {
             (None, p) => p.checked_add(1).ok_or(StandaloneError::NoControlPort)?,
         };
         let control_addr = SocketAddr::new(args.bind, control_port);
-        let control = TcpListener::bind(control_addr)
-            .await
-            .map_err(|source| StandaloneError::Bind {
-                what: "control commands",
-                addr: control_addr,
-                source,
-            })?;
+        let control =
+            TcpListener::bind(control_addr)
+                .await
+                .map_err(|source| StandaloneError::Bind {
+                    what: "control commands",
+                    addr: control_addr,
+                    source,
+                })?;
         Ok(Standalone {
             broker,
             mqtt,
@@ -169,7 +182,10 @@ impl Standalone {
     }
 
     /// Serves until `shutdown` completes, then saves the state (--persist).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), StandaloneError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StandaloneError> {
         let Standalone {
             broker,
             mqtt,
@@ -215,7 +231,11 @@ pub async fn run(args: BrokerArgs) -> Result<(), StandaloneError> {
     let s = Standalone::bind(args.clone()).await?;
     let mqtt = s.mqtt_addr().map_err(StandaloneError::Signal)?;
     let control = s.control_addr().map_err(StandaloneError::Signal)?;
-    eprintln!("chaos broker: MQTT on {mqtt}, control on {control} (try `echo help | nc {} {}`)", control.ip(), control.port());
+    eprintln!(
+        "chaos broker: MQTT on {mqtt}, control on {control} (try `echo help | nc {} {}`)",
+        control.ip(),
+        control.port()
+    );
     if args.persist {
         eprintln!("chaos broker: state kept in {}", args.state_file.display());
     }

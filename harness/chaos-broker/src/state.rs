@@ -80,7 +80,8 @@ mod qos_serde {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<QoS, D::Error> {
         let n = u8::deserialize(d)?;
-        QoS::from_u8(n).ok_or_else(|| D::Error::custom(format!("invalid QoS {n}, expected 0, 1 or 2")))
+        QoS::from_u8(n)
+            .ok_or_else(|| D::Error::custom(format!("invalid QoS {n}, expected 0, 1 or 2")))
     }
 }
 

@@ -46,20 +46,32 @@ const QUIET: Duration = Duration::from_millis(300);
 async fn session_present_only_for_a_resumed_persistent_session() {
     let b = broker();
     let mut c = attach(&b);
-    assert_eq!(c.connect(connect("dev", false, 60)).await, "CONNACK sp=0 rc=0");
+    assert_eq!(
+        c.connect(connect("dev", false, 60)).await,
+        "CONNACK sp=0 rc=0"
+    );
     c.disconnect().await;
     c.expect_closed().await;
     let mut c = attach(&b);
-    assert_eq!(c.connect(connect("dev", false, 60)).await, "CONNACK sp=1 rc=0");
+    assert_eq!(
+        c.connect(connect("dev", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
     c.disconnect().await;
     c.expect_closed().await;
     // A clean connect discards it; the next persistent one starts afresh.
     let mut c = attach(&b);
-    assert_eq!(c.connect(connect("dev", true, 60)).await, "CONNACK sp=0 rc=0");
+    assert_eq!(
+        c.connect(connect("dev", true, 60)).await,
+        "CONNACK sp=0 rc=0"
+    );
     c.disconnect().await;
     c.expect_closed().await;
     let mut c = attach(&b);
-    assert_eq!(c.connect(connect("dev", false, 60)).await, "CONNACK sp=0 rc=0");
+    assert_eq!(
+        c.connect(connect("dev", false, 60)).await,
+        "CONNACK sp=0 rc=0"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -109,7 +121,8 @@ async fn reserved_flag_bits_close_the_connection() {
     let b = broker();
     let mut c = online(&b, "dev", true).await;
     // SUBSCRIBE must carry flags 0b0010; 0b0000 is a protocol error.
-    c.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00]).await;
+    c.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00])
+        .await;
     c.expect_closed().await;
     // PINGREQ with a flag bit set.
     let mut c = online(&b, "dev2", true).await;
@@ -202,7 +215,8 @@ async fn qos_is_downgraded_to_the_subscription_and_retain_cleared_live() {
     s1.puback(1).await;
     p.publish("t/a/b", b"x", 1, 8, false).await;
     p.expect("PUBACK pid=8").await;
-    s0.expect("PUBLISH qos=0 dup=0 retain=0 topic=t/a/b len=1").await;
+    s0.expect("PUBLISH qos=0 dup=0 retain=0 topic=t/a/b len=1")
+        .await;
     s1.expect_silence(QUIET).await;
 }
 
@@ -215,7 +229,8 @@ async fn overlapping_subscriptions_deliver_once_at_the_highest_qos() {
     let mut p = online(&b, "p", true).await;
     p.publish("a/b", b"x", 1, 1, false).await;
     p.expect("PUBACK pid=1").await;
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=a/b len=1").await;
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=a/b len=1")
+        .await;
     s.expect_silence(QUIET).await;
 }
 
@@ -226,7 +241,9 @@ async fn dollar_topics_are_not_matched_by_first_level_wildcards() {
     let mut dollar = subscriber(&b, "dollar", "$app/+", 0).await;
     let mut p = online(&b, "p", true).await;
     p.publish("$app/x", b"1", 0, 0, false).await;
-    dollar.expect("PUBLISH qos=0 dup=0 retain=0 topic=$app/x len=1").await;
+    dollar
+        .expect("PUBLISH qos=0 dup=0 retain=0 topic=$app/x len=1")
+        .await;
     all.expect_silence(QUIET).await;
     // $SYS is the broker's: client publishes there are not routed.
     let mut sys = subscriber(&b, "sys", "$SYS/#", 0).await;
@@ -247,17 +264,23 @@ async fn retained_set_replace_clear() {
     s.subscribe(1, &[("r/#", 1)]).await;
     s.expect("SUBACK pid=1 codes=1").await;
     let g = s.recv_got().await;
-    assert_eq!(g.summary, "PUBLISH pid=1 qos=1 dup=0 retain=1 topic=r/1 len=7");
+    assert_eq!(
+        g.summary,
+        "PUBLISH pid=1 qos=1 dup=0 retain=1 topic=r/1 len=7"
+    );
     assert_eq!(g.payload, b"second!");
-    s.expect("PUBLISH qos=0 dup=0 retain=1 topic=r/2 len=5").await;
+    s.expect("PUBLISH qos=0 dup=0 retain=1 topic=r/2 len=5")
+        .await;
     s.puback(1).await;
     // An empty retained payload clears it (and is delivered live, once).
     p.publish("r/1", b"", 0, 0, true).await;
-    s.expect("PUBLISH qos=0 dup=0 retain=0 topic=r/1 len=0").await;
+    s.expect("PUBLISH qos=0 dup=0 retain=0 topic=r/1 len=0")
+        .await;
     let mut s2 = online(&b, "s2", true).await;
     s2.subscribe(1, &[("r/#", 1)]).await;
     s2.expect("SUBACK pid=1 codes=1").await;
-    s2.expect("PUBLISH qos=0 dup=0 retain=1 topic=r/2 len=5").await;
+    s2.expect("PUBLISH qos=0 dup=0 retain=1 topic=r/2 len=5")
+        .await;
     s2.expect_silence(QUIET).await;
     assert_eq!(b.snapshot().retained.len(), 1);
 }
@@ -289,7 +312,8 @@ async fn qos2_outbound_flow() {
     s.expect_silence(QUIET).await; // routed at PUBREL, as mosquitto does
     p.pubrel(1).await;
     p.expect("PUBCOMP pid=1").await;
-    s.expect("PUBLISH pid=1 qos=2 dup=0 retain=0 topic=q2 len=1").await;
+    s.expect("PUBLISH pid=1 qos=2 dup=0 retain=0 topic=q2 len=1")
+        .await;
     s.pubrec(1).await;
     s.expect("PUBREL pid=1").await;
     s.pubcomp(1).await;
@@ -318,9 +342,14 @@ async fn offline_persistent_session_gets_its_backlog() {
     p.pubrel(2).await;
     p.expect("PUBCOMP pid=2").await;
     let mut s = attach(&b);
-    assert_eq!(s.connect(connect("s", false, 60)).await, "CONNACK sp=1 rc=0");
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=b/1 len=3").await;
-    s.expect("PUBLISH pid=2 qos=2 dup=0 retain=0 topic=b/2 len=3").await;
+    assert_eq!(
+        s.connect(connect("s", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=b/1 len=3")
+        .await;
+    s.expect("PUBLISH pid=2 qos=2 dup=0 retain=0 topic=b/2 len=3")
+        .await;
     s.expect_silence(QUIET).await;
 }
 
@@ -337,15 +366,21 @@ async fn inflight_messages_are_resent_with_dup_on_resume() {
     p.expect("PUBREC pid=2").await;
     p.pubrel(2).await;
     p.expect("PUBCOMP pid=2").await;
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=d len=1").await;
-    s.expect("PUBLISH pid=2 qos=2 dup=0 retain=0 topic=d len=1").await;
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=d len=1")
+        .await;
+    s.expect("PUBLISH pid=2 qos=2 dup=0 retain=0 topic=d len=1")
+        .await;
     s.pubrec(2).await;
     s.expect("PUBREL pid=2").await;
     drop(s); // vanish without acknowledging
     tokio::time::sleep(QUIET).await;
     let mut s = attach(&b);
-    assert_eq!(s.connect(connect("s", false, 60)).await, "CONNACK sp=1 rc=0");
-    s.expect("PUBLISH pid=1 qos=1 dup=1 retain=0 topic=d len=1").await;
+    assert_eq!(
+        s.connect(connect("s", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
+    s.expect("PUBLISH pid=1 qos=1 dup=1 retain=0 topic=d len=1")
+        .await;
     s.expect("PUBREL pid=2").await;
     s.puback(1).await;
     s.pubcomp(2).await;
@@ -353,7 +388,8 @@ async fn inflight_messages_are_resent_with_dup_on_resume() {
     // Packet ids go on from where the session was.
     p.publish("d", b"3", 1, 3, false).await;
     p.expect("PUBACK pid=3").await;
-    s.expect("PUBLISH pid=3 qos=1 dup=0 retain=0 topic=d len=1").await;
+    s.expect("PUBLISH pid=3 qos=1 dup=0 retain=0 topic=d len=1")
+        .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -383,12 +419,17 @@ async fn queue_is_bounded_and_drops_are_counted() {
         .count();
     assert_eq!(drops, 2);
     let mut s = attach(&b);
-    assert_eq!(s.connect(connect("s", false, 60)).await, "CONNACK sp=1 rc=0");
+    assert_eq!(
+        s.connect(connect("s", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
     // One in flight at a time: the second waits for the first's PUBACK.
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=q len=1").await;
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=q len=1")
+        .await;
     s.expect_silence(QUIET).await;
     s.puback(1).await;
-    s.expect("PUBLISH pid=2 qos=1 dup=0 retain=0 topic=q len=1").await;
+    s.expect("PUBLISH pid=2 qos=1 dup=0 retain=0 topic=q len=1")
+        .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -400,7 +441,10 @@ async fn takeover_closes_the_old_connection() {
     con.will = Some(will("will/dev", b"x", 0, false));
     assert_eq!(old.connect(con).await, "CONNACK sp=0 rc=0");
     let mut new = attach(&b);
-    assert_eq!(new.connect(connect("dev", false, 60)).await, "CONNACK sp=1 rc=0");
+    assert_eq!(
+        new.connect(connect("dev", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
     old.expect_closed().await;
     // Persistent to persistent: mosquitto does not publish the old will.
     watcher.expect_silence(QUIET).await;
@@ -410,15 +454,18 @@ async fn takeover_closes_the_old_connection() {
     con.will = Some(will("will/dev2", b"x", 0, false));
     old2.connect(con).await;
     let mut new2 = attach(&b);
-    assert_eq!(new2.connect(connect("dev2", true, 60)).await, "CONNACK sp=0 rc=0");
+    assert_eq!(
+        new2.connect(connect("dev2", true, 60)).await,
+        "CONNACK sp=0 rc=0"
+    );
     old2.expect_closed().await;
     watcher
         .expect("PUBLISH qos=0 dup=0 retain=0 topic=will/dev2 len=1")
         .await;
-    assert!(b
-        .events()
-        .iter()
-        .any(|e| e.event == BrokerEvent::SessionTakenOver { client_id: "dev".into() }));
+    assert!(b.events().iter().any(|e| e.event
+        == BrokerEvent::SessionTakenOver {
+            client_id: "dev".into()
+        }));
 }
 
 // ----- wills and keepalive ---------------------------------------------------
@@ -436,7 +483,10 @@ async fn will_on_abrupt_close_not_after_disconnect() {
         .expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=will/a len=3")
         .await;
     watcher.puback(1).await;
-    assert!(b.snapshot().retained.contains_key("will/a"), "will retain flag honoured");
+    assert!(
+        b.snapshot().retained.contains_key("will/a"),
+        "will retain flag honoured"
+    );
     let mut c = attach(&b);
     let mut con = connect("b", true, 60);
     con.will = Some(will("will/b", b"bye", 0, false));
@@ -465,13 +515,20 @@ async fn keepalive_expires_at_one_and_a_half_times() {
     assert_eq!(c.next_within(Duration::from_secs(60)).await, Event::Closed);
     let silent = silent_from.elapsed();
     assert!(start.elapsed() >= Duration::from_secs(27));
-    assert_eq!(silent, Duration::from_secs(15), "closed after 1.5 x keepalive of silence");
+    assert_eq!(
+        silent,
+        Duration::from_secs(15),
+        "closed after 1.5 x keepalive of silence"
+    );
     watcher
         .expect("PUBLISH qos=0 dup=0 retain=0 topic=will/k len=1")
         .await;
     assert!(b.events().iter().any(|e| matches!(
         &e.event,
-        BrokerEvent::ClientDisconnected { reason: DisconnectReason::KeepaliveTimeout, .. }
+        BrokerEvent::ClientDisconnected {
+            reason: DisconnectReason::KeepaliveTimeout,
+            ..
+        }
     )));
 }
 
@@ -507,15 +564,21 @@ async fn snapshot_survives_a_restart() {
 
     let b2 = Broker::from_snapshot(serde_json::from_str(&json).unwrap());
     let mut s = attach(&b2);
-    assert_eq!(s.connect(connect("s", false, 60)).await, "CONNACK sp=1 rc=0");
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=p/kept len=6").await;
+    assert_eq!(
+        s.connect(connect("s", false, 60)).await,
+        "CONNACK sp=1 rc=0"
+    );
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=p/kept len=6")
+        .await;
     s.puback(1).await;
     // The subscription survived too.
     let mut p = online(&b2, "p", true).await;
     p.publish("p/new", b"n", 0, 0, false).await;
-    s.expect("PUBLISH qos=0 dup=0 retain=0 topic=p/new len=1").await;
+    s.expect("PUBLISH qos=0 dup=0 retain=0 topic=p/new len=1")
+        .await;
     let mut s3 = subscriber(&b2, "s3", "p/ret", 0).await;
-    s3.expect("PUBLISH qos=0 dup=0 retain=1 topic=p/ret len=8").await;
+    s3.expect("PUBLISH qos=0 dup=0 retain=1 topic=p/ret len=8")
+        .await;
 }
 
 // ----- faults -----------------------------------------------------------------
@@ -523,9 +586,15 @@ async fn snapshot_survives_a_restart() {
 #[tokio::test(start_paused = true)]
 async fn fault_refuse_for_one_client() {
     let b = broker();
-    b.set_fault(FaultTarget::Client("dev1".into()), Fault::parse(&["refuse", "3"]).unwrap());
+    b.set_fault(
+        FaultTarget::Client("dev1".into()),
+        Fault::parse(&["refuse", "3"]).unwrap(),
+    );
     let mut c = attach(&b);
-    assert_eq!(c.connect(connect("dev1", true, 60)).await, "CONNACK sp=0 rc=3");
+    assert_eq!(
+        c.connect(connect("dev1", true, 60)).await,
+        "CONNACK sp=0 rc=3"
+    );
     c.expect_closed().await;
     online(&b, "dev2", true).await;
     b.clear_faults();
@@ -535,7 +604,10 @@ async fn fault_refuse_for_one_client() {
 #[tokio::test(start_paused = true)]
 async fn fault_delay_connack() {
     let b = broker();
-    b.set_fault(FaultTarget::All, Fault::parse(&["delay-connack", "2500ms"]).unwrap());
+    b.set_fault(
+        FaultTarget::All,
+        Fault::parse(&["delay-connack", "2500ms"]).unwrap(),
+    );
     let mut c = attach(&b);
     let start = tokio::time::Instant::now();
     c.send(Packet::Connect(connect("d", true, 60))).await;
@@ -551,10 +623,19 @@ async fn fault_drop_pubacks_pingresps_subacks() {
     let mut c = online(&b, "d", true).await;
     b.set_fault(
         FaultTarget::Client("d".into()),
-        Fault::DropPackets(DropPackets { kind: DropKind::PubAck, count: 2 }),
+        Fault::DropPackets(DropPackets {
+            kind: DropKind::PubAck,
+            count: 2,
+        }),
     );
-    b.set_fault(FaultTarget::All, Fault::parse(&["drop", "pingresp", "1"]).unwrap());
-    b.set_fault(FaultTarget::All, Fault::parse(&["drop", "suback", "1"]).unwrap());
+    b.set_fault(
+        FaultTarget::All,
+        Fault::parse(&["drop", "pingresp", "1"]).unwrap(),
+    );
+    b.set_fault(
+        FaultTarget::All,
+        Fault::parse(&["drop", "suback", "1"]).unwrap(),
+    );
     let mut s = online(&b, "s", true).await;
     s.subscribe(1, &[("x", 1)]).await;
     s.expect_silence(QUIET).await;
@@ -564,22 +645,32 @@ async fn fault_drop_pubacks_pingresps_subacks() {
         c.publish("x", b"m", 1, i, false).await;
     }
     c.expect("PUBACK pid=3").await; // the first two were swallowed
-    // ... but all three messages were routed.
+                                    // ... but all three messages were routed.
     for i in 1..=3 {
-        s.expect(&format!("PUBLISH pid={i} qos=1 dup=0 retain=0 topic=x len=1")).await;
+        s.expect(&format!(
+            "PUBLISH pid={i} qos=1 dup=0 retain=0 topic=x len=1"
+        ))
+        .await;
     }
     c.ping().await;
     c.expect_silence(QUIET).await;
     c.ping().await;
     c.expect("PINGRESP").await;
-    assert!(b.faults().is_empty(), "counted faults retire: {:?}", b.faults());
+    assert!(
+        b.faults().is_empty(),
+        "counted faults retire: {:?}",
+        b.faults()
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn fault_hang_keeps_the_socket_open_and_resumes() {
     let b = broker();
     let mut c = online(&b, "d", true).await;
-    b.set_fault(FaultTarget::Client("d".into()), Fault::parse(&["hang"]).unwrap());
+    b.set_fault(
+        FaultTarget::Client("d".into()),
+        Fault::parse(&["hang"]).unwrap(),
+    );
     c.ping().await;
     // Long past keepalive: no answer, no close.
     c.expect_silence(Duration::from_secs(300)).await;
@@ -590,7 +681,10 @@ async fn fault_hang_keeps_the_socket_open_and_resumes() {
     b.clear_faults();
     c.expect("PINGRESP").await;
     // A new connection of a hung client id gets no CONNACK either.
-    b.set_fault(FaultTarget::Client("d".into()), Fault::parse(&["hang"]).unwrap());
+    b.set_fault(
+        FaultTarget::Client("d".into()),
+        Fault::parse(&["hang"]).unwrap(),
+    );
     let mut again = attach(&b);
     again.send(Packet::Connect(connect("d", true, 60))).await;
     again.expect_silence(QUIET).await;
@@ -603,7 +697,10 @@ async fn fault_hang_keeps_the_socket_open_and_resumes() {
 async fn fault_close_after_bytes_cuts_mid_packet() {
     let b = broker();
     let mut s = subscriber(&b, "s", "c", 0).await; // 4 + 5 bytes sent so far
-    b.set_fault(FaultTarget::Client("s".into()), Fault::parse(&["close-after", "12"]).unwrap());
+    b.set_fault(
+        FaultTarget::Client("s".into()),
+        Fault::parse(&["close-after", "12"]).unwrap(),
+    );
     let mut p = online(&b, "p", true).await;
     p.publish("c", b"payload", 0, 0, false).await;
     // 3 bytes of the 12-byte PUBLISH, then the close.
@@ -619,7 +716,10 @@ async fn fault_close_after_bytes_cuts_mid_packet() {
             _ => None,
         })
         .expect("cut reported");
-    assert_eq!(cut, "cut PUBLISH qos=0 dup=0 retain=0 topic=c len=7 after 3 of 12 bytes; closed");
+    assert_eq!(
+        cut,
+        "cut PUBLISH qos=0 dup=0 retain=0 topic=c len=7 after 3 of 12 bytes; closed"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -629,10 +729,13 @@ async fn fault_duplicate_delivers_twice() {
     b.set_fault(FaultTarget::All, Fault::parse(&["duplicate", "1"]).unwrap());
     let mut p = online(&b, "p", true).await;
     p.publish("dup", b"m", 1, 1, false).await;
-    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=dup len=1").await;
-    s.expect("PUBLISH pid=1 qos=1 dup=1 retain=0 topic=dup len=1").await;
+    s.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=dup len=1")
+        .await;
+    s.expect("PUBLISH pid=1 qos=1 dup=1 retain=0 topic=dup len=1")
+        .await;
     p.publish("dup", b"m", 1, 2, false).await;
-    s.expect("PUBLISH pid=2 qos=1 dup=0 retain=0 topic=dup len=1").await;
+    s.expect("PUBLISH pid=2 qos=1 dup=0 retain=0 topic=dup len=1")
+        .await;
     s.expect_silence(QUIET).await;
 }
 
@@ -645,11 +748,17 @@ async fn fault_forget_sessions() {
     let mut off = online(&b, "off", false).await;
     off.disconnect().await;
     off.expect_closed().await;
-    b.set_fault(FaultTarget::All, Fault::parse(&["forget-sessions"]).unwrap());
+    b.set_fault(
+        FaultTarget::All,
+        Fault::parse(&["forget-sessions"]).unwrap(),
+    );
     s.expect_closed().await;
     assert!(b.sessions().is_empty());
     let mut s = attach(&b);
-    assert_eq!(s.connect(connect("s", false, 60)).await, "CONNACK sp=0 rc=0");
+    assert_eq!(
+        s.connect(connect("s", false, 60)).await,
+        "CONNACK sp=0 rc=0"
+    );
     let mut p = online(&b, "p", true).await;
     p.publish("f", b"m", 1, 1, false).await;
     p.expect("PUBACK pid=1").await;
@@ -698,7 +807,9 @@ async fn packet_log_events_and_tap() {
             client_id: "obs".into(), clean_session: true, session_present: false
         }
     )));
-    assert!(log.iter().all(|e| e.direction == Direction::In || e.direction == Direction::Out));
+    assert!(log
+        .iter()
+        .all(|e| e.direction == Direction::In || e.direction == Direction::Out));
 }
 
 #[tokio::test(start_paused = true)]
@@ -710,7 +821,9 @@ async fn garbage_from_one_client_does_not_disturb_another() {
         &[0x10, 0x00],
         &[0x30, 0x80, 0x80, 0x80, 0x80, 0x80],
         b"GET / HTTP/1.1\r\n\r\n",
-        &[0x10, 0x0c, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x01, 0, 0, 0, 0],
+        &[
+            0x10, 0x0c, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x01, 0, 0, 0, 0,
+        ],
     ];
     for g in garbage {
         let mut bad = attach(&b);
@@ -720,7 +833,8 @@ async fn garbage_from_one_client_does_not_disturb_another() {
     let mut p = online(&b, "p", true).await;
     p.publish("g", b"ok", 1, 1, false).await;
     p.expect("PUBACK pid=1").await;
-    good.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=g len=2").await;
+    good.expect("PUBLISH pid=1 qos=1 dup=0 retain=0 topic=g len=2")
+        .await;
 }
 
 async fn scripted_run() -> Vec<String> {
@@ -728,7 +842,8 @@ async fn scripted_run() -> Vec<String> {
     let mut s = subscriber(&b, "s", "#", 2).await;
     let mut p = online(&b, "", true).await;
     for i in 1..=5u16 {
-        p.publish(&format!("t/{i}"), &[i as u8], (i % 2) as u8, i, i == 2).await;
+        p.publish(&format!("t/{i}"), &[i as u8], (i % 2) as u8, i, i == 2)
+            .await;
         tokio::time::sleep(Duration::from_millis(7)).await;
     }
     p.close().await;
@@ -737,7 +852,12 @@ async fn scripted_run() -> Vec<String> {
     }
     b.packet_log()
         .into_iter()
-        .map(|e| format!("{:?} {:?} {} {:?} {}", e.at, e.direction, e.conn, e.client_id, e.summary))
+        .map(|e| {
+            format!(
+                "{:?} {:?} {} {:?} {}",
+                e.at, e.direction, e.conn, e.client_id, e.summary
+            )
+        })
         .collect()
 }
 

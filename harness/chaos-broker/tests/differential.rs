@@ -74,11 +74,23 @@ where
     drop(mosquitto);
     let (addr, _broker) = serve_ours(BrokerConfig::default()).await;
     let ours = script(addr).await;
-    assert_eq!(ours, theirs, "chaos broker (left) differs from mosquitto (right)");
-    assert_eq!(ours, expected, "both brokers differ from the expected transcript");
+    assert_eq!(
+        ours, theirs,
+        "chaos broker (left) differs from mosquitto (right)"
+    );
+    assert_eq!(
+        ours, expected,
+        "both brokers differ from the expected transcript"
+    );
 }
 
-async fn connected(addr: SocketAddr, t: &mut Transcript, name: &str, id: &str, clean: bool) -> Client<TcpStream> {
+async fn connected(
+    addr: SocketAddr,
+    t: &mut Transcript,
+    name: &str,
+    id: &str,
+    clean: bool,
+) -> Client<TcpStream> {
     let mut c = tcp_client(addr).await;
     c.send(Packet::Connect(connect(id, clean, 60))).await;
     t.next(name, &mut c).await;
@@ -282,7 +294,8 @@ async fn will_on_abrupt_close_not_after_disconnect() {
             con.will = Some(will("will/d", b"d-gone", 0, false));
             d.send(Packet::Connect(con)).await;
             t.next("d", &mut d).await;
-            d.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00]).await;
+            d.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00])
+                .await;
             t.next("d", &mut d).await;
             t.quiet("w", &mut w).await;
             let mut e = tcp_client(addr).await;
@@ -473,7 +486,8 @@ async fn wildcards_dollar_topics_and_overlaps() {
         |addr| async move {
             let mut t = Transcript::default();
             let mut s = connected(addr, &mut t, "s", "diff-wc", true).await;
-            s.subscribe(1, &[("#", 0), ("w/+/x", 1), ("$dollar/#", 0)]).await;
+            s.subscribe(1, &[("#", 0), ("w/+/x", 1), ("$dollar/#", 0)])
+                .await;
             t.next("s", &mut s).await;
             let mut p = connected(addr, &mut t, "p", "diff-wp", true).await;
             p.publish("w/a/x", b"both", 1, 1, false).await;
@@ -510,7 +524,8 @@ async fn protocol_errors_close() {
             t.next("a", &mut a).await;
             // Reserved flag bits on SUBSCRIBE.
             let mut b = connected(addr, &mut t, "b", "diff-pe-b", true).await;
-            b.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00]).await;
+            b.send_raw(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00])
+                .await;
             t.next("b", &mut b).await;
             // A fifth remaining-length byte.
             let mut c = connected(addr, &mut t, "c", "diff-pe-c", true).await;
@@ -519,8 +534,8 @@ async fn protocol_errors_close() {
             // An unknown protocol level.
             let mut d = tcp_client(addr).await;
             d.send_raw(&[
-                0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x07, 0x02, 0x00, 0x3c, 0x00,
-                0x01, b'x',
+                0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x07, 0x02, 0x00, 0x3c, 0x00, 0x01,
+                b'x',
             ])
             .await;
             t.next_n("d", &mut d, 2).await;
@@ -554,7 +569,8 @@ async fn takeover_will_rules() {
             old.send(Packet::Connect(con)).await;
             t.next("old", &mut old).await;
             let mut new = tcp_client(addr).await;
-            new.send(Packet::Connect(connect("diff-tk", false, 60))).await;
+            new.send(Packet::Connect(connect("diff-tk", false, 60)))
+                .await;
             t.next("new", &mut new).await;
             t.next("old", &mut old).await;
             t.quiet("w", &mut w).await;
@@ -565,7 +581,8 @@ async fn takeover_will_rules() {
             old.send(Packet::Connect(con)).await;
             t.next("old", &mut old).await;
             let mut new = tcp_client(addr).await;
-            new.send(Packet::Connect(connect("diff-tc", true, 60))).await;
+            new.send(Packet::Connect(connect("diff-tc", true, 60)))
+                .await;
             t.next("new", &mut new).await;
             t.next("old", &mut old).await;
             t.next("w", &mut w).await;

@@ -18,10 +18,28 @@ use support::client::{connect, Client};
 /// An owned description of a packet, so strategies can build them.
 #[derive(Debug, Clone)]
 enum P {
-    Connect { id: String, clean: bool, ka: u16, will: Option<(String, u8, bool)> },
-    Publish { topic: String, qos: u8, pid: u16, retain: bool, dup: bool, payload: Vec<u8> },
-    Subscribe { pid: u16, filters: Vec<(String, u8)> },
-    Unsubscribe { pid: u16, filters: Vec<String> },
+    Connect {
+        id: String,
+        clean: bool,
+        ka: u16,
+        will: Option<(String, u8, bool)>,
+    },
+    Publish {
+        topic: String,
+        qos: u8,
+        pid: u16,
+        retain: bool,
+        dup: bool,
+        payload: Vec<u8>,
+    },
+    Subscribe {
+        pid: u16,
+        filters: Vec<(String, u8)>,
+    },
+    Unsubscribe {
+        pid: u16,
+        filters: Vec<String>,
+    },
     PubAck(u16),
     PubRec(u16),
     PubRel(u16),
@@ -35,7 +53,12 @@ fn encode(p: &P) -> Vec<u8> {
     let pid = |n: u16| Pid::new(n.max(1)).expect("non-zero");
     let q = |n: u8| QoS::from_u8(n % 3).expect("0..=2");
     let r = match p {
-        P::Connect { id, clean, ka, will } => Packet::Connect(Connect {
+        P::Connect {
+            id,
+            clean,
+            ka,
+            will,
+        } => Packet::Connect(Connect {
             client_id: id,
             keep_alive: *ka,
             clean_session: *clean,
@@ -49,22 +72,49 @@ fn encode(p: &P) -> Vec<u8> {
             password: None,
         })
         .encode_to_vec(&mut v),
-        P::Publish { topic, qos, pid: n, retain, dup, payload } => {
+        P::Publish {
+            topic,
+            qos,
+            pid: n,
+            retain,
+            dup,
+            payload,
+        } => {
             let qospid = match qos % 3 {
                 0 => QosPid::AtMostOnce,
                 1 => QosPid::AtLeastOnce(pid(*n)),
                 _ => QosPid::ExactlyOnce(pid(*n)),
             };
-            Packet::Publish(Publish { dup: *dup && qospid != QosPid::AtMostOnce, qospid, retain: *retain, topic, payload })
-                .encode_to_vec(&mut v)
+            Packet::Publish(Publish {
+                dup: *dup && qospid != QosPid::AtMostOnce,
+                qospid,
+                retain: *retain,
+                topic,
+                payload,
+            })
+            .encode_to_vec(&mut v)
         }
         P::Subscribe { pid: n, filters } => {
-            let t: Vec<SubscribeTopic> = filters.iter().map(|(f, qq)| SubscribeTopic { filter: f, qos: q(*qq) }).collect();
-            Packet::Subscribe(Subscribe { pid: pid(*n), topics: List::new(&t) }).encode_to_vec(&mut v)
+            let t: Vec<SubscribeTopic> = filters
+                .iter()
+                .map(|(f, qq)| SubscribeTopic {
+                    filter: f,
+                    qos: q(*qq),
+                })
+                .collect();
+            Packet::Subscribe(Subscribe {
+                pid: pid(*n),
+                topics: List::new(&t),
+            })
+            .encode_to_vec(&mut v)
         }
         P::Unsubscribe { pid: n, filters } => {
             let t: Vec<&str> = filters.iter().map(|s| s.as_str()).collect();
-            Packet::Unsubscribe(Unsubscribe { pid: pid(*n), topics: List::new(&t) }).encode_to_vec(&mut v)
+            Packet::Unsubscribe(Unsubscribe {
+                pid: pid(*n),
+                topics: List::new(&t),
+            })
+            .encode_to_vec(&mut v)
         }
         P::PubAck(n) => Packet::PubAck(PubAck(pid(*n))).encode_to_vec(&mut v),
         P::PubRec(n) => Packet::PubRec(PubRec(pid(*n))).encode_to_vec(&mut v),
@@ -99,11 +149,38 @@ fn filter() -> impl Strategy<Value = String> {
 
 fn packet() -> impl Strategy<Value = P> {
     prop_oneof![
-        (prop_oneof![Just("well-behaved".to_string()), Just("x".to_string()), Just(String::new())],
-         any::<bool>(), 0u16..5, proptest::option::of((topic(), 0u8..3, any::<bool>())))
-            .prop_map(|(id, clean, ka, will)| P::Connect { id, clean, ka, will }),
-        (topic(), 0u8..3, 1u16..5, any::<bool>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..8))
-            .prop_map(|(topic, qos, pid, retain, dup, payload)| P::Publish { topic, qos, pid, retain, dup, payload }),
+        (
+            prop_oneof![
+                Just("well-behaved".to_string()),
+                Just("x".to_string()),
+                Just(String::new())
+            ],
+            any::<bool>(),
+            0u16..5,
+            proptest::option::of((topic(), 0u8..3, any::<bool>()))
+        )
+            .prop_map(|(id, clean, ka, will)| P::Connect {
+                id,
+                clean,
+                ka,
+                will
+            }),
+        (
+            topic(),
+            0u8..3,
+            1u16..5,
+            any::<bool>(),
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..8)
+        )
+            .prop_map(|(topic, qos, pid, retain, dup, payload)| P::Publish {
+                topic,
+                qos,
+                pid,
+                retain,
+                dup,
+                payload
+            }),
         (1u16..5, proptest::collection::vec((filter(), 0u8..3), 1..3))
             .prop_map(|(pid, filters)| P::Subscribe { pid, filters }),
         (1u16..5, proptest::collection::vec(filter(), 1..3))
@@ -128,7 +205,12 @@ fn session_bytes() -> impl Strategy<Value = Vec<u8>> {
     )
         .prop_map(|(chunk, step, packets, corrupt)| {
             let mut v = vec![chunk, step];
-            v.extend(encode(&P::Connect { id: "fuzz".into(), clean: false, ka: 2, will: None }));
+            v.extend(encode(&P::Connect {
+                id: "fuzz".into(),
+                clean: false,
+                ka: 2,
+                will: None,
+            }));
             for p in &packets {
                 v.extend(encode(p));
             }

@@ -316,8 +316,14 @@ mod tests {
             FaultTarget::Client("d".into()),
             Fault::parse(&["refuse", "5"]).unwrap(),
         );
-        assert_eq!(t.refuse_code(Some("d")), Some(ConnectReturnCode::NotAuthorized));
-        assert_eq!(t.refuse_code(Some("e")), Some(ConnectReturnCode::ServerUnavailable));
+        assert_eq!(
+            t.refuse_code(Some("d")),
+            Some(ConnectReturnCode::NotAuthorized)
+        );
+        assert_eq!(
+            t.refuse_code(Some("e")),
+            Some(ConnectReturnCode::ServerUnavailable)
+        );
         t.clear(Some(&FaultTarget::All));
         assert_eq!(t.refuse_code(Some("e")), None);
     }
@@ -325,7 +331,10 @@ mod tests {
     #[test]
     fn counted_drops_retire() {
         let mut t = FaultTable::default();
-        t.set(FaultTarget::All, Fault::parse(&["drop", "puback", "2"]).unwrap());
+        t.set(
+            FaultTarget::All,
+            Fault::parse(&["drop", "puback", "2"]).unwrap(),
+        );
         assert!(!t.take_drop(DropKind::PingResp, Some("x")));
         assert!(t.take_drop(DropKind::PubAck, Some("x")));
         assert!(t.take_drop(DropKind::PubAck, None));

@@ -18,7 +18,9 @@ impl Refuse {
     /// `refuse <1-5>`.
     pub fn parse(args: &[&str]) -> Result<Self, FaultParseError> {
         let Some((code, rest)) = args.split_first() else {
-            return Err(FaultParseError("refuse: missing return code (1 to 5)".into()));
+            return Err(FaultParseError(
+                "refuse: missing return code (1 to 5)".into(),
+            ));
         };
         let code = code
             .parse::<u8>()

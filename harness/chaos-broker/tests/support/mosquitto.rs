@@ -34,7 +34,12 @@ impl Mosquitto {
     /// A mosquitto with extra configuration lines.
     pub fn start_with(extra_config: &str) -> Mosquitto {
         let binary = std::env::var("MOSQUITTO").unwrap_or_else(|_| "mosquitto".into());
-        if let Err(e) = Command::new(&binary).arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        if let Err(e) = Command::new(&binary)
+            .arg("-h")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
             panic!(
                 "mosquitto is needed by this test and could not be run ({binary}: {e}). \
                  Install it with `apt-get install -y mosquitto` (the README's test command does), \
@@ -107,7 +112,9 @@ impl Mosquitto {
                     // The line is printed just before listen(): wait until a
                     // connection is accepted.
                     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-                    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+                    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                        .is_err()
+                    {
                         if Instant::now() >= deadline {
                             panic!("mosquitto said it listens on {port} but refuses connections");
                         }
