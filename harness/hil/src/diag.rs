@@ -119,6 +119,7 @@ pub fn render(path: &str, src: &str, diag: &Diagnostic) -> String {
             }
         }
     }
+    out.push('\n');
     out
 }
 
@@ -144,7 +145,7 @@ mod tests {
             .with_help("expected one of: wifi_down");
         assert_eq!(
             render("f.toml", src, &d),
-            "error: unknown fault kind `wifi_dwn`\n  --> f.toml:2:8\n  |\n2 | kind = \"wifi_dwn\"\n  |        ^^^^^^^^^^\n  = help: expected one of: wifi_down\n"
+            "error: unknown fault kind `wifi_dwn`\n  --> f.toml:2:8\n  |\n2 | kind = \"wifi_dwn\"\n  |        ^^^^^^^^^^\n  = help: expected one of: wifi_down\n\n"
         );
     }
 }

@@ -1,1 +1,65 @@
-//! placeholder
+//! The `hil` command: one file per subcommand, each with its clap `Args`
+//! and an `execute` function writing to the given outputs and returning the
+//! exit code, so tests run commands in-process with their own backends.
+//!
+//! Exit codes: 0 ok; 1 the device failed an oracle (`run`) or a file is
+//! invalid (`check`); 2 bad input (command line, invalid scenarios given to
+//! `run` or `list`); 3 infrastructure (a backend missing or failing, a run
+//! directory that cannot be written, a broker that cannot start).
+
+pub mod broker;
+pub mod check;
+pub mod list;
+pub mod run;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::backend::BackendFactory;
+
+/// Success.
+pub const EXIT_OK: i32 = 0;
+/// The device failed (run) / a file is invalid (check).
+pub const EXIT_FAILED: i32 = 1;
+/// Bad input.
+pub const EXIT_USAGE: i32 = 2;
+/// Infrastructure failure.
+pub const EXIT_INFRA: i32 = 3;
+
+/// The `hil` command line.
+#[derive(Debug, Parser)]
+#[command(name = "hil", version, about = "Scenario runner for the resilient MQTT driver: check, list and run scenarios; serve the chaos broker.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files without running them.
+    Check(check::CheckArgs),
+    /// List scenarios: name, tags, duration, faults.
+    List(list::ListArgs),
+    /// Run scenarios with one or more seeds and judge them.
+    Run(run::RunArgs),
+    /// Serve the chaos broker on real TCP, with a control port for faults.
+    Broker(chaos_broker::standalone::BrokerArgs),
+}
+
+/// Where a command writes.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn execute(cli: Cli, io: &mut Io<'_>, backends: BackendFactory<'_>) -> i32 {
+    match cli.command {
+        Command::Check(a) => check::execute(&a, io),
+        Command::List(a) => list::execute(&a, io),
+        Command::Run(a) => run::execute(&a, io, backends),
+        Command::Broker(a) => broker::execute(a, io),
+    }
+}

@@ -15,6 +15,7 @@
 //! but not a failure. Scenario checks make sure a scenario gives each of its
 //! oracles something to judge.
 
+mod boot_session_present;
 mod conformance;
 mod connect_returns_within;
 mod detects_outage_within;
@@ -31,6 +32,7 @@ mod retransmits_at_most;
 mod will_not_published;
 mod will_published;
 
+pub use boot_session_present::BootSessionPresent;
 pub use conformance::Conformance;
 pub use connect_returns_within::ConnectReturnsWithin;
 pub use detects_outage_within::DetectsOutageWithin;
@@ -308,6 +310,7 @@ oracles! {
     PublishCompletesWithin,
     NoReconnectAfterDisconnect,
     RetransmitsAtMost,
+    BootSessionPresent,
 }
 
 /// An `[[expect]]` entry.

@@ -2,12 +2,16 @@
 //! the DUT is up (its last up/down notification is `up`) `seconds` later at
 //! the latest (K3, D4).
 //!
-//! A disruption whose window overlaps the start of a later fault is not
-//! judged (the next fault may legitimately keep the DUT down), nor one whose
-//! window runs past the end of the run while the DUT is still recovering.
+//! Not judged: a disruption whose window overlaps another disruption (one
+//! still going on, or starting within the window, may legitimately keep the
+//! DUT down), nor one whose window runs past the end of the run while the
+//! DUT is still recovering. Disruptions are `fault`..`fault_end` intervals
+//! of kinds that disrupt (not `wifi_up`, `link_restore`, `link_release`,
+//! `broker_restart`, `latency`); one without a `fault_end` lasts to the end.
 
 use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
+use crate::scenario::fault::Fault;
 use crate::scenario::fields::Fields;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event};
@@ -41,18 +45,31 @@ impl OracleSpec for RecoversWithin {
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let end = t.end_ms();
         let updown = t.dut_updown();
-        let starts: Vec<u64> = t
-            .of(Actor::Faults)
-            .filter(|(_, e)| matches!(e, Event::Fault { .. }))
-            .map(|(i, _)| t.records[i].t_ms)
-            .collect();
+        // (start, end, index of the fault_end) of every disruption.
+        let mut intervals: Vec<(u64, u64, Option<usize>)> = Vec::new();
+        for (i, e) in t.of(Actor::Faults) {
+            let Event::Fault { kind, .. } = e else { continue };
+            if !Fault::disrupts(kind) {
+                continue;
+            }
+            let end = t.records[i..].iter().enumerate().find(|(_, r)| {
+                r.actor == Actor::Faults && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
+            });
+            match end {
+                Some((j, r)) => intervals.push((t.records[i].t_ms, r.t_ms, Some(i + j))),
+                None => intervals.push((t.records[i].t_ms, u64::MAX, None)),
+            }
+        }
         let mut failures = Vec::new();
         let mut judged = 0;
         for (i, e) in t.of(Actor::Faults) {
             let Event::FaultEnd { kind } = e else { continue };
             let te = t.records[i].t_ms;
             let deadline = te + self.ms;
-            if starts.iter().any(|&s| s > te && s <= deadline) {
+            let overlaps = intervals
+                .iter()
+                .any(|&(s, e, j)| j != Some(i) && s <= deadline && e >= te && !(e == te && s < te));
+            if overlaps {
                 continue;
             }
             let judge_at = deadline.min(end);
@@ -108,6 +125,25 @@ mod tests {
             (up_again, Dut, Up),
             run_end(200_000),
         ])
+    }
+
+    #[test]
+    fn overlapping_disruptions_are_not_judged() {
+        let t = trace(vec![
+            (0, Dut, Up),
+            (30_000, Faults, Fault { kind: s("broker_refuse"), detail: s("code=5 for=3m") }),
+            (31_000, Faults, Fault { kind: s("broker_crash"), detail: s("") }),
+            (31_000, Dut, Down),
+            (32_000, Faults, Fault { kind: s("broker_restart"), detail: s("persist=true") }),
+            (32_000, Faults, FaultEnd { kind: s("broker_crash") }),
+            (210_000, Faults, FaultEnd { kind: s("broker_refuse") }),
+            (240_000, Dut, Up),
+            run_end(300_000),
+        ]);
+        passes(&oracle("oracle = \"recovers_within\"\nseconds = 40"), &t);
+        let f = failures(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.starts_with("broker_refuse ended at 210.000s"), "{}", f[0]);
     }
 
     #[test]

@@ -249,7 +249,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             Err(e) => {
                 errors.push(Diagnostic::error(
                     format!("timeline: {}", e.message),
-                    Some(timeline[e.entry].span.clone()),
+                    Some(timeline[e.entry].kind_span.clone()),
                 ));
                 Schedule::default()
             }
@@ -335,6 +335,7 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
         optional: optional.map(|o| o.0).unwrap_or(false),
         fault,
         span,
+        kind_span,
     })
 }
 

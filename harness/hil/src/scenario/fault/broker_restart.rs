@@ -16,6 +16,7 @@ impl FaultSpec for BrokerRestart {
     const FIELDS: &'static [&'static str] = &["persist"];
     const SUMMARY: &'static str =
         "the broker starts again (ends `broker_crash`/`broker_power_loss`); `persist` keeps sessions";
+    const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(BrokerRestart { persist: f.req("persist")? })

@@ -18,6 +18,7 @@ impl FaultSpec for Latency {
     const KIND: &'static str = "latency";
     const FIELDS: &'static [&'static str] = &["link", "min", "max", "for"];
     const SUMMARY: &'static str = "sets `link`'s one-way latency to `min`..`max`; optional `for`";
+    const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let link = link_field(f)?;

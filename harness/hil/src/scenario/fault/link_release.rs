@@ -15,6 +15,7 @@ impl FaultSpec for LinkRelease {
     const KIND: &'static str = "link_release";
     const FIELDS: &'static [&'static str] = &["link"];
     const SUMMARY: &'static str = "ends a `link_hold` on `link`; held packets arrive in order";
+    const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(LinkRelease { link: link_field(f)? })

@@ -14,6 +14,7 @@ impl FaultSpec for LinkRestore {
     const KIND: &'static str = "link_restore";
     const FIELDS: &'static [&'static str] = &["link"];
     const SUMMARY: &'static str = "ends a `link_blackhole` on `link`";
+    const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(LinkRestore { link: link_field(f)? })

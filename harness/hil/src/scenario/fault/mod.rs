@@ -72,6 +72,10 @@ pub trait FaultSpec: Sized {
     /// True for silent outages: the link stays up but nothing gets through,
     /// so the driver must notice by itself (`detects_outage_within`).
     const SILENT: bool = false;
+    /// False for faults that only restore or tune (`wifi_up`,
+    /// `link_restore`, `link_release`, `broker_restart`, `latency`): they do
+    /// not start a disruption the DUT must recover from.
+    const DISRUPTS: bool = true;
 
     /// Reads the fields.
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic>;
@@ -224,6 +228,13 @@ macro_rules! fault_kinds {
                 false
             }
 
+            /// True when faults of `kind` start a disruption (see
+            /// [`FaultSpec::DISRUPTS`]); false for unknown kinds.
+            pub fn disrupts(kind: &str) -> bool {
+                $(if kind == $ty::KIND { return $ty::DISRUPTS; })*
+                false
+            }
+
             /// (name, fields, summary) of every kind.
             pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
                 vec![$(($ty::KIND, $ty::FIELDS, $ty::SUMMARY),)*]
@@ -259,6 +270,8 @@ pub struct FaultEntry {
     pub fault: Fault,
     /// Where the entry is in its file (for messages).
     pub span: Range<usize>,
+    /// Where its `kind` value is (timeline errors point there).
+    pub kind_span: Range<usize>,
 }
 
 /// Joins `key=value` words, skipping `None`s.

@@ -12,6 +12,7 @@ impl FaultSpec for WifiUp {
     const KIND: &'static str = "wifi_up";
     const FIELDS: &'static [&'static str] = &[];
     const SUMMARY: &'static str = "the DUT's WiFi signal comes back (ends a `wifi_down`)";
+    const DISRUPTS: bool = false;
 
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(WifiUp)
