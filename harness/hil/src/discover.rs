@@ -16,7 +16,10 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             walk(p, &mut found)?;
             found.sort();
             if found.is_empty() {
-                return Err(format!("{}: no scenario files (*.toml) in this directory", p.display()));
+                return Err(format!(
+                    "{}: no scenario files (*.toml) in this directory",
+                    p.display()
+                ));
             }
             for f in found {
                 if !out.contains(&f) {
@@ -35,7 +38,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = entry.path();
-        let ty = entry.file_type().map_err(|e| format!("{}: {e}", path.display()))?;
+        let ty = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if ty.is_dir() {
             walk(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {
@@ -68,7 +73,11 @@ mod tests {
     #[test]
     fn missing_paths_and_empty_directories_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(scenario_files(&[dir.path().join("nope")]).unwrap_err().contains("nope"));
-        assert!(scenario_files(&[dir.path().to_path_buf()]).unwrap_err().contains("no scenario files"));
+        assert!(scenario_files(&[dir.path().join("nope")])
+            .unwrap_err()
+            .contains("nope"));
+        assert!(scenario_files(&[dir.path().to_path_buf()])
+            .unwrap_err()
+            .contains("no scenario files"));
     }
 }

@@ -96,15 +96,21 @@ impl Dur {
                 return Err(bad("units must go from largest to smallest, each once"));
             }
             last_unit = unit;
-            let int: u64 = int_part.parse().map_err(|_| bad("the number is too large"))?;
-            let mut ms = int.checked_mul(unit).ok_or_else(|| bad("the number is too large"))?;
+            let int: u64 = int_part
+                .parse()
+                .map_err(|_| bad("the number is too large"))?;
+            let mut ms = int
+                .checked_mul(unit)
+                .ok_or_else(|| bad("the number is too large"))?;
             if !frac_part.is_empty() {
                 if frac_part.len() > 9 {
                     return Err(bad("too many decimal places"));
                 }
                 let frac: u64 = frac_part.parse().map_err(|_| bad("bad fraction"))?;
                 let scale = 10u64.pow(frac_part.len() as u32);
-                let num = frac.checked_mul(unit).ok_or_else(|| bad("the number is too large"))?;
+                let num = frac
+                    .checked_mul(unit)
+                    .ok_or_else(|| bad("the number is too large"))?;
                 if num % scale != 0 {
                     return Err(bad("it is not a whole number of milliseconds"));
                 }
@@ -189,11 +195,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms_with_the_expected_form() {
-        for bad in ["", "5", "5x", "s", "-1s", "1s2m", "1s1s", "1.s", "0.0001s", "1 s", "1.5ms"] {
+        for bad in [
+            "", "5", "5x", "s", "-1s", "1s2m", "1s1s", "1.s", "0.0001s", "1 s", "1.5ms",
+        ] {
             let e = Dur::parse(bad).unwrap_err();
-            assert!(e.contains("expected a number followed by a unit"), "{bad}: {e}");
+            assert!(
+                e.contains("expected a number followed by a unit"),
+                "{bad}: {e}"
+            );
         }
-        assert!(Dur::parse("99999999999999999999h").unwrap_err().contains("too large"));
+        assert!(Dur::parse("99999999999999999999h")
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]

@@ -6,7 +6,10 @@ fn main() {
     let cli = hil::cli::Cli::parse();
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    let mut io = hil::cli::Io { out: &mut out, err: &mut err };
+    let mut io = hil::cli::Io {
+        out: &mut out,
+        err: &mut err,
+    };
     let code = hil::cli::execute(cli, &mut io, &hil::backend::create);
     std::process::exit(code);
 }

@@ -145,7 +145,12 @@ pub fn run(req: &RunRequest<'_>) -> io::Result<RunReport> {
     let records = sink.into_records();
     std::fs::write(dir.join("transcript.txt"), Transcript::render(&records))?;
     if report.error.is_none() {
-        report.verdicts = req.scenario.expect.iter().map(|e| e.oracle.verdict(&records)).collect();
+        report.verdicts = req
+            .scenario
+            .expect
+            .iter()
+            .map(|e| e.oracle.verdict(&records))
+            .collect();
         report.status = if report.verdicts.iter().any(|v| v.status == Status::Fail) {
             RunStatus::Fail
         } else {

@@ -18,7 +18,10 @@ pub struct SeedRange {
 impl SeedRange {
     /// One seed.
     pub fn single(seed: u64) -> SeedRange {
-        SeedRange { start: seed, end: seed + 1 }
+        SeedRange {
+            start: seed,
+            end: seed + 1,
+        }
     }
 
     /// The seeds in order.
@@ -48,10 +51,15 @@ const FORM: &str = "expected `A..B` (B excluded) or `A..=B` (B included), e.g. `
 fn number(s: &str, which: &str, whole: &str) -> Result<u64, String> {
     let t = s.trim();
     if t.is_empty() {
-        return Err(format!("invalid seed range `{whole}`: the {which} is missing; {FORM}"));
+        return Err(format!(
+            "invalid seed range `{whole}`: the {which} is missing; {FORM}"
+        ));
     }
     t.parse::<u64>().map_err(|_| {
-        format!("invalid seed range `{whole}`: the {which} `{t}` is not a number from 0 to {}; {FORM}", u64::MAX)
+        format!(
+            "invalid seed range `{whole}`: the {which} `{t}` is not a number from 0 to {}; {FORM}",
+            u64::MAX
+        )
     })
 }
 
@@ -73,7 +81,9 @@ pub fn parse_range(s: &str) -> Result<SeedRange, String> {
         end
     };
     if end <= start {
-        return Err(format!("invalid seed range `{s}`: it is empty (the end must be greater than the start)"));
+        return Err(format!(
+            "invalid seed range `{s}`: it is empty (the end must be greater than the start)"
+        ));
     }
     if end - start > MAX_SEEDS {
         return Err(format!(
@@ -86,9 +96,12 @@ pub fn parse_range(s: &str) -> Result<SeedRange, String> {
 
 /// Parses one seed (`--seed N`).
 pub fn parse_seed(s: &str) -> Result<u64, String> {
-    s.trim()
-        .parse::<u64>()
-        .map_err(|_| format!("invalid seed `{s}`: expected a number from 0 to {}", u64::MAX))
+    s.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "invalid seed `{s}`: expected a number from 0 to {}",
+            u64::MAX
+        )
+    })
 }
 
 #[cfg(test)]
@@ -100,7 +113,10 @@ mod tests {
     fn parses_both_forms() {
         assert_eq!(parse_range("1..4"), Ok(SeedRange { start: 1, end: 4 }));
         assert_eq!(parse_range("1..=4"), Ok(SeedRange { start: 1, end: 5 }));
-        assert_eq!(parse_range("1..=4").unwrap().iter().collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            parse_range("1..=4").unwrap().iter().collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
     }
 
     #[test]
@@ -110,10 +126,18 @@ mod tests {
             "invalid seed range `5..3`: it is empty (the end must be greater than the start)"
         );
         assert!(parse_range("5").unwrap_err().contains("expected `A..B`"));
-        assert!(parse_range("..5").unwrap_err().contains("the start is missing"));
-        assert!(parse_range("a..5").unwrap_err().contains("the start `a` is not a number"));
-        assert!(parse_range("0..2000000").unwrap_err().contains("more than the limit"));
-        assert!(parse_range(&format!("0..={}", u64::MAX)).unwrap_err().contains("too large"));
+        assert!(parse_range("..5")
+            .unwrap_err()
+            .contains("the start is missing"));
+        assert!(parse_range("a..5")
+            .unwrap_err()
+            .contains("the start `a` is not a number"));
+        assert!(parse_range("0..2000000")
+            .unwrap_err()
+            .contains("more than the limit"));
+        assert!(parse_range(&format!("0..={}", u64::MAX))
+            .unwrap_err()
+            .contains("too large"));
         assert!(parse_seed("x").unwrap_err().contains("invalid seed `x`"));
     }
 

@@ -52,8 +52,14 @@ fn value_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => {
             let plain = !s.is_empty()
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=');
-            Some(if plain { s.clone() } else { serde_json::to_string(s).unwrap_or_default() })
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=');
+            Some(if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).unwrap_or_default()
+            })
         }
         other => Some(other.to_string()),
     }
@@ -97,11 +103,17 @@ impl Transcript {
     pub fn render_live(records: &[Record]) -> String {
         let mut lines: Vec<(String, u64)> = Vec::new();
         let mut counts: BTreeMap<(Actor, &'static str), u64> = BTreeMap::new();
-        fn flush(counts: &mut BTreeMap<(Actor, &'static str), u64>, lines: &mut Vec<(String, u64)>) {
+        fn flush(
+            counts: &mut BTreeMap<(Actor, &'static str), u64>,
+            lines: &mut Vec<(String, u64)>,
+        ) {
             if counts.is_empty() {
                 return;
             }
-            let words: Vec<String> = counts.iter().map(|((a, n), c)| format!("{a}.{n}={c}")).collect();
+            let words: Vec<String> = counts
+                .iter()
+                .map(|((a, n), c)| format!("{a}.{n}={c}"))
+                .collect();
             lines.push((format!("         counts: {}", words.join(" ")), 1));
             counts.clear();
         }
@@ -143,32 +155,128 @@ mod tests {
     fn sample() -> Vec<Record> {
         use Actor::*;
         vec![
-            Record::new(0, Harness, RunStart { scenario: s("demo"), seed: 7, backend: s("sim") }),
+            Record::new(
+                0,
+                Harness,
+                RunStart {
+                    scenario: s("demo"),
+                    seed: 7,
+                    backend: s("sim"),
+                },
+            ),
             Record::new(0, App, AppConnectStart),
             Record::new(5, Dut, WifiUp),
             Record::new(5_010, Dut, Connecting { attempt: 1 }),
-            Record::new(5_030, Broker, ClientConnected { client_id: s("dut-7"), clean: true, session_present: false }),
-            Record::new(5_040, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            Record::new(
+                5_030,
+                Broker,
+                ClientConnected {
+                    client_id: s("dut-7"),
+                    clean: true,
+                    session_present: false,
+                },
+            ),
+            Record::new(
+                5_040,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
             Record::new(5_040, Dut, Up),
-            Record::new(5_041, App, AppConnectDone { ok: true, error: None }),
+            Record::new(
+                5_041,
+                App,
+                AppConnectDone {
+                    ok: true,
+                    error: None,
+                },
+            ),
             Record::new(6_000, App, Heartbeat),
-            Record::new(6_000, App, AppPublishStart { msg: s("dut-0:1"), topic: s("dut/t"), qos: 1 }),
-            Record::new(6_001, Dut, PublishSent { pid: Some(1), qos: 1, dup: false, topic: s("dut/t"), msg: s("dut-0:1") }),
-            Record::new(6_020, Observer, Delivered { topic: s("dut/t"), msg: s("dut-0:1"), qos: 1, retain: false, dup: false }),
+            Record::new(
+                6_000,
+                App,
+                AppPublishStart {
+                    msg: s("dut-0:1"),
+                    topic: s("dut/t"),
+                    qos: 1,
+                },
+            ),
+            Record::new(
+                6_001,
+                Dut,
+                PublishSent {
+                    pid: Some(1),
+                    qos: 1,
+                    dup: false,
+                    topic: s("dut/t"),
+                    msg: s("dut-0:1"),
+                },
+            ),
+            Record::new(
+                6_020,
+                Observer,
+                Delivered {
+                    topic: s("dut/t"),
+                    msg: s("dut-0:1"),
+                    qos: 1,
+                    retain: false,
+                    dup: false,
+                },
+            ),
             Record::new(6_030, Dut, Puback { pid: 1 }),
             Record::new(6_030, App, AppPublishDone { msg: s("dut-0:1") }),
             Record::new(7_000, App, Heartbeat),
-            Record::new(12_340, Faults, Fault { kind: s("wifi_down"), detail: s("for=30s") }),
+            Record::new(
+                12_340,
+                Faults,
+                Fault {
+                    kind: s("wifi_down"),
+                    detail: s("for=30s"),
+                },
+            ),
             Record::new(12_340, Dut, WifiDown),
-            Record::new(12_340, Dut, ConnectionLost { reason: s("wifi lost") }),
+            Record::new(
+                12_340,
+                Dut,
+                ConnectionLost {
+                    reason: s("wifi lost"),
+                },
+            ),
             Record::new(12_340, Dut, Down),
-            Record::new(42_340, Faults, FaultEnd { kind: s("wifi_down") }),
+            Record::new(
+                42_340,
+                Faults,
+                FaultEnd {
+                    kind: s("wifi_down"),
+                },
+            ),
             Record::new(42_400, Dut, Connecting { attempt: 1 }),
-            Record::new(42_500, Dut, ConnectFailed { reason: s("connection refused (os error 111)") }),
+            Record::new(
+                42_500,
+                Dut,
+                ConnectFailed {
+                    reason: s("connection refused (os error 111)"),
+                },
+            ),
             Record::new(43_500, Dut, Connecting { attempt: 2 }),
-            Record::new(43_600, Dut, ConnectFailed { reason: s("timeout") }),
+            Record::new(
+                43_600,
+                Dut,
+                ConnectFailed {
+                    reason: s("timeout"),
+                },
+            ),
             Record::new(45_000, Dut, Connecting { attempt: 3 }),
-            Record::new(45_040, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            Record::new(
+                45_040,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
             Record::new(45_040, Dut, Up),
             Record::new(60_000, Harness, RunEnd),
         ]
@@ -186,9 +294,21 @@ mod tests {
 
     #[test]
     fn odd_strings_are_quoted() {
-        let r = Record::new(1, Actor::Dut, ConnectionLost { reason: s("reset by peer") });
-        assert_eq!(Transcript::render(&[r]), "     0.001s dut      connection_lost reason=\"reset by peer\"\n");
+        let r = Record::new(
+            1,
+            Actor::Dut,
+            ConnectionLost {
+                reason: s("reset by peer"),
+            },
+        );
+        assert_eq!(
+            Transcript::render(&[r]),
+            "     0.001s dut      connection_lost reason=\"reset by peer\"\n"
+        );
         let r = Record::new(1, Actor::Dut, ConnectionLost { reason: s("") });
-        assert_eq!(Transcript::render(&[r]), "     0.001s dut      connection_lost reason=\"\"\n");
+        assert_eq!(
+            Transcript::render(&[r]),
+            "     0.001s dut      connection_lost reason=\"\"\n"
+        );
     }
 }

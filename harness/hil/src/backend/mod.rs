@@ -54,9 +54,16 @@ pub struct RunOutcome {
 #[derive(Debug)]
 pub enum BackendError {
     /// This backend is not part of this build yet.
-    NotBuilt { backend: &'static str, detail: &'static str },
+    NotBuilt {
+        backend: &'static str,
+        detail: &'static str,
+    },
     /// A fault that is not `optional` cannot be applied by this backend.
-    Unsupported { kind: String, backend: String, at: Dur },
+    Unsupported {
+        kind: String,
+        backend: String,
+        at: Dur,
+    },
     /// The backend's own machinery failed (broker binary missing, port
     /// gone, simulation panicked...).
     Infrastructure(String),
@@ -95,7 +102,12 @@ pub trait Backend {
 
     /// Runs `scenario` with `seed`, emitting the world's events into `sink`
     /// as they happen (see the module documentation for the contract).
-    fn run(&self, scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError>;
+    fn run(
+        &self,
+        scenario: &Scenario,
+        seed: u64,
+        sink: &mut dyn TraceSink,
+    ) -> Result<RunOutcome, BackendError>;
 }
 
 /// The backends `hil run --backend` knows.

@@ -22,12 +22,18 @@ impl ReplayBackend {
     /// Reads the trace at `path` (a cut-off last line is tolerated).
     pub fn from_file(path: &Path) -> Result<ReplayBackend, BackendError> {
         let loaded = reader::read(path).map_err(|e| BackendError::Infrastructure(e.to_string()))?;
-        Ok(ReplayBackend { records: loaded.records, source: path.to_path_buf() })
+        Ok(ReplayBackend {
+            records: loaded.records,
+            source: path.to_path_buf(),
+        })
     }
 
     /// Replays `records`.
     pub fn from_records(records: Vec<Record>) -> ReplayBackend {
-        ReplayBackend { records, source: PathBuf::from("<memory>") }
+        ReplayBackend {
+            records,
+            source: PathBuf::from("<memory>"),
+        }
     }
 
     /// Where the trace came from.
@@ -41,7 +47,12 @@ impl Backend for ReplayBackend {
         "replay"
     }
 
-    fn run(&self, _scenario: &Scenario, _seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError> {
+    fn run(
+        &self,
+        _scenario: &Scenario,
+        _seed: u64,
+        sink: &mut dyn TraceSink,
+    ) -> Result<RunOutcome, BackendError> {
         let mut end = 0;
         for r in &self.records {
             match r.event {

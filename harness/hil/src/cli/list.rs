@@ -18,7 +18,12 @@ pub struct ListArgs {
 
 /// The table for `scenarios` (no trailing spaces).
 pub fn table(scenarios: &[Scenario]) -> String {
-    let mut rows: Vec<[String; 4]> = vec![["NAME".into(), "DURATION".into(), "TAGS".into(), "FAULTS".into()]];
+    let mut rows: Vec<[String; 4]> = vec![[
+        "NAME".into(),
+        "DURATION".into(),
+        "TAGS".into(),
+        "FAULTS".into(),
+    ]];
     for s in scenarios {
         let mut kinds: Vec<&str> = Vec::new();
         for e in &s.timeline {
@@ -42,7 +47,16 @@ pub fn table(scenarios: &[Scenario]) -> String {
     }
     let mut out = String::new();
     for r in &rows {
-        let line = format!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2]);
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -50,7 +64,11 @@ pub fn table(scenarios: &[Scenario]) -> String {
 }
 
 pub fn execute(args: &ListArgs, io: &mut Io<'_>) -> i32 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
     let files = match discover::scenario_files(&paths) {
         Ok(f) => f,
         Err(e) => {

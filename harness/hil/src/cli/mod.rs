@@ -29,7 +29,11 @@ pub const EXIT_INFRA: i32 = 3;
 
 /// The `hil` command line.
 #[derive(Debug, Parser)]
-#[command(name = "hil", version, about = "Scenario runner for the resilient MQTT driver: check, list and run scenarios; serve the chaos broker.")]
+#[command(
+    name = "hil",
+    version,
+    about = "Scenario runner for the resilient MQTT driver: check, list and run scenarios; serve the chaos broker."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -73,7 +73,10 @@ pub fn execute(args: &RunArgs, io: &mut Io<'_>, backends: BackendFactory<'_>) ->
         }
     }
     if bad {
-        let _ = writeln!(io.err, "error: nothing was run: fix the scenario files above (`hil check` checks them)");
+        let _ = writeln!(
+            io.err,
+            "error: nothing was run: fix the scenario files above (`hil check` checks them)"
+        );
         return EXIT_USAGE;
     }
     let backend = match backends(args.backend) {
@@ -137,7 +140,11 @@ pub fn execute(args: &RunArgs, io: &mut Io<'_>, backends: BackendFactory<'_>) ->
                 }
             }
             for v in &report.verdicts {
-                let name = if v.params.is_empty() { v.oracle.clone() } else { format!("{} {}", v.oracle, v.params) };
+                let name = if v.params.is_empty() {
+                    v.oracle.clone()
+                } else {
+                    format!("{} {}", v.oracle, v.params)
+                };
                 match v.status {
                     Status::Pass => {}
                     Status::Inconclusive => {

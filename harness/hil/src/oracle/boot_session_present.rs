@@ -21,7 +21,9 @@ impl OracleSpec for BootSessionPresent {
         "the first connection after each boot (run start, dut_reboot) has session_present = `present`";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(BootSessionPresent { present: f.req("present")? })
+        Ok(BootSessionPresent {
+            present: f.req("present")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -34,8 +36,15 @@ impl OracleSpec for BootSessionPresent {
         let mut failures = Vec::new();
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => boot = Some(i),
-                (Actor::Dut, Event::Connected { session_present, .. }) => {
+                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+                    boot = Some(i)
+                }
+                (
+                    Actor::Dut,
+                    Event::Connected {
+                        session_present, ..
+                    },
+                ) => {
                     if let Some(b) = boot.take() {
                         judged += 1;
                         if *session_present != self.present {
@@ -68,24 +77,72 @@ mod tests {
 
     fn t(after_reboot: bool) -> Vec<crate::trace::Record> {
         trace(vec![
-            (0, Harness, RunStart { scenario: s("x"), seed: 1, backend: s("sim") }),
-            (100, Dut, Connected { session_present: false, keepalive_s: 60 }),
-            (5000, Faults, Fault { kind: s("dut_reboot"), detail: s("") }),
-            (9000, Dut, Connected { session_present: after_reboot, keepalive_s: 60 }),
-            (20000, Dut, Connected { session_present: true, keepalive_s: 60 }),
+            (
+                0,
+                Harness,
+                RunStart {
+                    scenario: s("x"),
+                    seed: 1,
+                    backend: s("sim"),
+                },
+            ),
+            (
+                100,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
+            (
+                5000,
+                Faults,
+                Fault {
+                    kind: s("dut_reboot"),
+                    detail: s(""),
+                },
+            ),
+            (
+                9000,
+                Dut,
+                Connected {
+                    session_present: after_reboot,
+                    keepalive_s: 60,
+                },
+            ),
+            (
+                20000,
+                Dut,
+                Connected {
+                    session_present: true,
+                    keepalive_s: 60,
+                },
+            ),
             run_end(30_000),
         ])
     }
 
     #[test]
     fn passes_a_clean_boot() {
-        passes(&oracle("oracle = \"boot_session_present\"\npresent = false"), &t(false));
+        passes(
+            &oracle("oracle = \"boot_session_present\"\npresent = false"),
+            &t(false),
+        );
     }
 
     #[test]
     fn names_the_reboot_and_the_stale_session() {
-        let f = failures(&oracle("oracle = \"boot_session_present\"\npresent = false"), &t(true));
-        assert_eq!(f[0].message, "first connection after the boot at 5.000s had session_present=true, expected false");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![2, 3]);
+        let f = failures(
+            &oracle("oracle = \"boot_session_present\"\npresent = false"),
+            &t(true),
+        );
+        assert_eq!(
+            f[0].message,
+            "first connection after the boot at 5.000s had session_present=true, expected false"
+        );
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
     }
 }

@@ -43,7 +43,11 @@ impl OracleSpec for Conformance {
         let mut last_send: (usize, u64) = (0, 0);
         let mut inflight: BTreeMap<u16, (&str, usize)> = BTreeMap::new();
         let mut any = false;
-        let gap = |failures: &mut Vec<Failure>, ka: u16, from: (usize, u64), to_t: u64, to: Option<EventRef>| {
+        let gap = |failures: &mut Vec<Failure>,
+                   ka: u16,
+                   from: (usize, u64),
+                   to_t: u64,
+                   to: Option<EventRef>| {
             let k = u64::from(ka) * 1000;
             if ka > 0 && to_t.saturating_sub(from.1) > k {
                 let mut events = vec![t.r(from.0)];
@@ -61,7 +65,8 @@ impl OracleSpec for Conformance {
         };
         for (i, r) in t.iter() {
             let ev = &r.event;
-            let is_reboot = r.actor == Actor::Faults && matches!(ev, Event::Fault { kind, .. } if kind == "dut_reboot");
+            let is_reboot = r.actor == Actor::Faults
+                && matches!(ev, Event::Fault { kind, .. } if kind == "dut_reboot");
             if is_reboot {
                 if let Some((_, ka)) = connected.take() {
                     gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
@@ -73,7 +78,10 @@ impl OracleSpec for Conformance {
                 continue;
             }
             match ev {
-                Event::Connected { session_present, keepalive_s } => {
+                Event::Connected {
+                    session_present,
+                    keepalive_s,
+                } => {
                     any = true;
                     connected = Some((i, *keepalive_s));
                     last_send = (i, r.t_ms);
@@ -81,15 +89,23 @@ impl OracleSpec for Conformance {
                         inflight.clear();
                     }
                 }
-                Event::Connecting { .. } | Event::ConnectionLost { .. } | Event::Down | Event::WifiDown => {
+                Event::Connecting { .. }
+                | Event::ConnectionLost { .. }
+                | Event::Down
+                | Event::WifiDown => {
                     if let Some((_, ka)) = connected.take() {
                         gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
                     }
                 }
-                Event::PublishSent { pid, qos, dup, msg, .. } => {
+                Event::PublishSent {
+                    pid, qos, dup, msg, ..
+                } => {
                     let Some((_, ka)) = connected else {
                         failures.push(Failure::new(
-                            format!("publish {msg} sent at {} outside a connection (before CONNACK)", secs(r.t_ms)),
+                            format!(
+                                "publish {msg} sent at {} outside a connection (before CONNACK)",
+                                secs(r.t_ms)
+                            ),
                             vec![t.r(i)],
                         ));
                         continue;
@@ -99,18 +115,27 @@ impl OracleSpec for Conformance {
                     match (qos, pid) {
                         (0, None) if !dup => {}
                         (0, _) => failures.push(Failure::new(
-                            format!("qos 0 publish {msg} at {} has a packet id or DUP", secs(r.t_ms)),
+                            format!(
+                                "qos 0 publish {msg} at {} has a packet id or DUP",
+                                secs(r.t_ms)
+                            ),
                             vec![t.r(i)],
                         )),
                         (_, None | Some(0)) => failures.push(Failure::new(
-                            format!("qos {qos} publish {msg} at {} has no packet id", secs(r.t_ms)),
+                            format!(
+                                "qos {qos} publish {msg} at {} has no packet id",
+                                secs(r.t_ms)
+                            ),
                             vec![t.r(i)],
                         )),
                         (_, Some(p)) => match inflight.get(p) {
                             Some((m, first)) if *m == msg.as_str() => {
                                 if !dup {
                                     failures.push(Failure::new(
-                                        format!("resend of {msg} (pid {p}) at {} without DUP", secs(r.t_ms)),
+                                        format!(
+                                            "resend of {msg} (pid {p}) at {} without DUP",
+                                            secs(r.t_ms)
+                                        ),
                                         vec![t.r(*first), t.r(i)],
                                     ));
                                 }
@@ -125,7 +150,10 @@ impl OracleSpec for Conformance {
                             None => {
                                 if *dup {
                                     failures.push(Failure::new(
-                                        format!("first send of {msg} (pid {p}) at {} has DUP set", secs(r.t_ms)),
+                                        format!(
+                                            "first send of {msg} (pid {p}) at {} has DUP set",
+                                            secs(r.t_ms)
+                                        ),
                                         vec![t.r(i)],
                                     ));
                                 }
@@ -179,14 +207,27 @@ mod tests {
     use crate::trace::Event::*;
 
     fn publish(pid: Option<u16>, qos: u8, dup: bool, msg: &str) -> crate::trace::Event {
-        PublishSent { pid, qos, dup, topic: s("t"), msg: s(msg) }
+        PublishSent {
+            pid,
+            qos,
+            dup,
+            topic: s("t"),
+            msg: s(msg),
+        }
     }
 
     #[test]
     fn passes_a_well_behaved_dut() {
         let t = trace(vec![
             (0, Dut, Connecting { attempt: 1 }),
-            (10, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            (
+                10,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
             (100, Dut, publish(Some(1), 1, false, "dut-0:1")),
             (10_100, Dut, Retransmit { pid: 1 }),
             (10_100, Dut, publish(Some(1), 1, true, "dut-0:1")),
@@ -205,7 +246,14 @@ mod tests {
     fn names_each_violation() {
         let t = trace(vec![
             (0, Dut, publish(Some(1), 1, false, "dut-0:1")),
-            (10, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            (
+                10,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
             (100, Dut, publish(Some(2), 1, false, "dut-0:2")),
             (10_100, Dut, publish(Some(2), 1, false, "dut-0:2")),
             (10_200, Dut, publish(Some(2), 1, false, "dut-0:3")),
@@ -223,7 +271,13 @@ mod tests {
                 "nothing sent for 89800 ms while connected with keepalive 60s: from 10.200s to 100.000s",
             ]
         );
-        assert_eq!(f[1].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![2, 3]);
-        assert_eq!(f[3].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            f[1].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert_eq!(
+            f[3].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
     }
 }

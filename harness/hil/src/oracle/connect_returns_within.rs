@@ -31,13 +31,20 @@ impl OracleSpec for ConnectReturnsWithin {
         "every application connect() returns within `seconds`; optional `first` = \"ok\" | \"error\"";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(ConnectReturnsWithin { ms: seconds_field(f, "seconds")?, first: f.opt("first")? })
+        Ok(ConnectReturnsWithin {
+            ms: seconds_field(f, "seconds")?,
+            first: f.opt("first")?,
+        })
     }
 
     fn params(&self) -> String {
         let mut p = format!("seconds={}", fmt_seconds(self.ms));
         if let Some(e) = self.first {
-            p.push_str(if e == Expected::Ok { " first=ok" } else { " first=error" });
+            p.push_str(if e == Expected::Ok {
+                " first=ok"
+            } else {
+                " first=error"
+            });
         }
         p
     }
@@ -52,7 +59,11 @@ impl OracleSpec for ConnectReturnsWithin {
             let ts = t.records[s].t_ms;
             if until.saturating_sub(ts) > self.ms {
                 failures.push(Failure::new(
-                    format!("connect() called at {} had not returned {}s later", secs(ts), fmt_seconds(self.ms)),
+                    format!(
+                        "connect() called at {} had not returned {}s later",
+                        secs(ts),
+                        fmt_seconds(self.ms)
+                    ),
                     vec![t.r(s)],
                 ));
             }
@@ -84,7 +95,14 @@ impl OracleSpec for ConnectReturnsWithin {
                                 None => "succeeded".to_string(),
                             };
                             failures.push(Failure::new(
-                                format!("the first connect() {how}; expected {}", if want == Expected::Ok { "success" } else { "an error" }),
+                                format!(
+                                    "the first connect() {how}; expected {}",
+                                    if want == Expected::Ok {
+                                        "success"
+                                    } else {
+                                        "an error"
+                                    }
+                                ),
                                 vec![t.r(s), t.r(i)],
                             ));
                         }
@@ -97,7 +115,10 @@ impl OracleSpec for ConnectReturnsWithin {
             judge_open(&mut failures, s, end);
         }
         if calls == 0 {
-            return Outcome::Fail(vec![Failure::new("the application never called connect()", vec![])]);
+            return Outcome::Fail(vec![Failure::new(
+                "the application never called connect()",
+                vec![],
+            )]);
         }
         Outcome::from_failures(failures)
     }
@@ -112,25 +133,65 @@ mod tests {
     fn passes_a_prompt_error() {
         let t = trace(vec![
             (0, App, AppConnectStart),
-            (5_000, App, AppConnectDone { ok: false, error: Some(s("connection refused")) }),
+            (
+                5_000,
+                App,
+                AppConnectDone {
+                    ok: false,
+                    error: Some(s("connection refused")),
+                },
+            ),
             run_end(60_000),
         ]);
-        passes(&oracle("oracle = \"connect_returns_within\"\nseconds = 10\nfirst = \"error\""), &t);
+        passes(
+            &oracle("oracle = \"connect_returns_within\"\nseconds = 10\nfirst = \"error\""),
+            &t,
+        );
     }
 
     #[test]
     fn names_a_hanging_connect() {
-        let t = trace(vec![(0, App, AppConnectStart), (100, Dut, Connecting { attempt: 1 }), run_end(60_000)]);
-        let f = failures(&oracle("oracle = \"connect_returns_within\"\nseconds = 10"), &t);
-        assert_eq!(f[0].message, "connect() called at 0.000s had not returned 10s later");
+        let t = trace(vec![
+            (0, App, AppConnectStart),
+            (100, Dut, Connecting { attempt: 1 }),
+            run_end(60_000),
+        ]);
+        let f = failures(
+            &oracle("oracle = \"connect_returns_within\"\nseconds = 10"),
+            &t,
+        );
+        assert_eq!(
+            f[0].message,
+            "connect() called at 0.000s had not returned 10s later"
+        );
         assert_eq!(f[0].events[0].index, 0);
     }
 
     #[test]
     fn names_a_wrong_first_result() {
-        let t = trace(vec![(0, App, AppConnectStart), (50, App, AppConnectDone { ok: true, error: None }), run_end(100)]);
-        let f = failures(&oracle("oracle = \"connect_returns_within\"\nseconds = 10\nfirst = \"error\""), &t);
-        assert_eq!(f[0].message, "the first connect() succeeded; expected an error");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![0, 1]);
+        let t = trace(vec![
+            (0, App, AppConnectStart),
+            (
+                50,
+                App,
+                AppConnectDone {
+                    ok: true,
+                    error: None,
+                },
+            ),
+            run_end(100),
+        ]);
+        let f = failures(
+            &oracle("oracle = \"connect_returns_within\"\nseconds = 10\nfirst = \"error\""),
+            &t,
+        );
+        assert_eq!(
+            f[0].message,
+            "the first connect() succeeded; expected an error"
+        );
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
     }
 }

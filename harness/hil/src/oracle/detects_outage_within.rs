@@ -23,10 +23,13 @@ pub struct DetectsOutageWithin {
 impl OracleSpec for DetectsOutageWithin {
     const NAME: &'static str = "detects_outage_within";
     const FIELDS: &'static [&'static str] = &["seconds"];
-    const SUMMARY: &'static str = "the DUT reports *down* at most `seconds` after a silent fault starts";
+    const SUMMARY: &'static str =
+        "the DUT reports *down* at most `seconds` after a silent fault starts";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(DetectsOutageWithin { ms: seconds_field(f, "seconds")? })
+        Ok(DetectsOutageWithin {
+            ms: seconds_field(f, "seconds")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -51,7 +54,9 @@ impl OracleSpec for DetectsOutageWithin {
         let mut failures = Vec::new();
         let mut judged = 0;
         for (i, e) in t.of(Actor::Faults) {
-            let Event::Fault { kind, detail } = e else { continue };
+            let Event::Fault { kind, detail } = e else {
+                continue;
+            };
             if !Fault::is_silent(kind) || detail.split(' ').any(|w| w == "link=observer") {
                 continue;
             }
@@ -66,7 +71,8 @@ impl OracleSpec for DetectsOutageWithin {
                 continue;
             }
             let ended = t.records[i + 1..].iter().find(|r| {
-                r.actor == Actor::Faults && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
+                r.actor == Actor::Faults
+                    && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
             });
             if ended.is_some_and(|r| r.t_ms < deadline) {
                 continue;
@@ -107,36 +113,68 @@ mod tests {
     fn t(down_at: u64) -> Vec<crate::trace::Record> {
         trace(vec![
             (0, Dut, Up),
-            (60_000, Faults, Fault { kind: s("link_blackhole"), detail: s("link=dut for=1m") }),
+            (
+                60_000,
+                Faults,
+                Fault {
+                    kind: s("link_blackhole"),
+                    detail: s("link=dut for=1m"),
+                },
+            ),
             (down_at, Dut, Down),
-            (120_000, Faults, FaultEnd { kind: s("link_blackhole") }),
+            (
+                120_000,
+                Faults,
+                FaultEnd {
+                    kind: s("link_blackhole"),
+                },
+            ),
             run_end(200_000),
         ])
     }
 
     #[test]
     fn passes_when_detected_in_time() {
-        passes(&oracle("oracle = \"detects_outage_within\"\nseconds = 25"), &t(84_000));
+        passes(
+            &oracle("oracle = \"detects_outage_within\"\nseconds = 25"),
+            &t(84_000),
+        );
     }
 
     #[test]
     fn names_the_fault_and_the_late_down() {
-        let f = failures(&oracle("oracle = \"detects_outage_within\"\nseconds = 25"), &t(110_000));
+        let f = failures(
+            &oracle("oracle = \"detects_outage_within\"\nseconds = 25"),
+            &t(110_000),
+        );
         assert_eq!(
             f[0].message,
             "silent fault link_blackhole at 60.000s: no DUT down within 25s (first down at 110.000s)"
         );
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 
     #[test]
     fn observer_link_faults_are_not_judged() {
         let t = trace(vec![
             (0, Dut, Up),
-            (60_000, Faults, Fault { kind: s("link_blackhole"), detail: s("link=observer") }),
+            (
+                60_000,
+                Faults,
+                Fault {
+                    kind: s("link_blackhole"),
+                    detail: s("link=observer"),
+                },
+            ),
             run_end(200_000),
         ]);
         let o = oracle("oracle = \"detects_outage_within\"\nseconds = 25");
-        assert!(matches!(o.check(&super::Trace::new(&t)), super::Outcome::Inconclusive(_)));
+        assert!(matches!(
+            o.check(&super::Trace::new(&t)),
+            super::Outcome::Inconclusive(_)
+        ));
     }
 }

@@ -17,10 +17,13 @@ pub struct DiscardsCounted {
 impl OracleSpec for DiscardsCounted {
     const NAME: &'static str = "discards_counted";
     const FIELDS: &'static [&'static str] = &["min"];
-    const SUMMARY: &'static str = "at least `min` incoming messages were discarded, each counted by the driver";
+    const SUMMARY: &'static str =
+        "at least `min` incoming messages were discarded, each counted by the driver";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(DiscardsCounted { min: count_field(f, "min")? })
+        Ok(DiscardsCounted {
+            min: count_field(f, "min")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -58,7 +61,13 @@ impl OracleSpec for DiscardsCounted {
             }
         }
         if count < self.min {
-            failures.insert(0, Failure::new(format!("{count} discards, expected at least {}", self.min), vec![]));
+            failures.insert(
+                0,
+                Failure::new(
+                    format!("{count} discards, expected at least {}", self.min),
+                    vec![],
+                ),
+            );
         }
         Outcome::from_failures(failures)
     }
@@ -72,8 +81,22 @@ mod tests {
     #[test]
     fn passes_counted_discards() {
         let t = trace(vec![
-            (1, Dut, Discarded { msg: s("obs-0:1"), total: 1 }),
-            (2, Dut, Discarded { msg: s("obs-0:2"), total: 2 }),
+            (
+                1,
+                Dut,
+                Discarded {
+                    msg: s("obs-0:1"),
+                    total: 1,
+                },
+            ),
+            (
+                2,
+                Dut,
+                Discarded {
+                    msg: s("obs-0:2"),
+                    total: 2,
+                },
+            ),
             run_end(3),
         ]);
         passes(&oracle("oracle = \"discards_counted\"\nmin = 2"), &t);
@@ -82,13 +105,30 @@ mod tests {
     #[test]
     fn names_a_miscounted_discard() {
         let t = trace(vec![
-            (1, Dut, Discarded { msg: s("obs-0:1"), total: 1 }),
-            (2, Dut, Discarded { msg: s("obs-0:2"), total: 1 }),
+            (
+                1,
+                Dut,
+                Discarded {
+                    msg: s("obs-0:1"),
+                    total: 1,
+                },
+            ),
+            (
+                2,
+                Dut,
+                Discarded {
+                    msg: s("obs-0:2"),
+                    total: 1,
+                },
+            ),
             run_end(3),
         ]);
         let f = failures(&oracle("oracle = \"discards_counted\"\nmin = 3"), &t);
         assert_eq!(f[0].message, "2 discards, expected at least 3");
-        assert_eq!(f[1].message, "discard of obs-0:2 reported total 1, expected 2");
+        assert_eq!(
+            f[1].message,
+            "discard of obs-0:2 reported total 1, expected 2"
+        );
         assert_eq!(f[1].events[0].index, 1);
     }
 }

@@ -19,10 +19,13 @@ pub struct DuplicatesAtMost {
 impl OracleSpec for DuplicatesAtMost {
     const NAME: &'static str = "duplicates_at_most";
     const FIELDS: &'static [&'static str] = &["n"];
-    const SUMMARY: &'static str = "at most `n` duplicate deliveries (observer and DUT, retained copies excluded)";
+    const SUMMARY: &'static str =
+        "at most `n` duplicate deliveries (observer and DUT, retained copies excluded)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(DuplicatesAtMost { n: count_field(f, "n")? })
+        Ok(DuplicatesAtMost {
+            n: count_field(f, "n")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -34,8 +37,18 @@ impl OracleSpec for DuplicatesAtMost {
         let mut any = false;
         for (i, r) in t.iter() {
             let key = match (&r.actor, &r.event) {
-                (Actor::Observer, Event::Delivered { msg, retain: false, .. }) => ("observer", msg.as_str()),
-                (Actor::Dut, Event::Message { msg, retain: false, .. }) => ("dut", msg.as_str()),
+                (
+                    Actor::Observer,
+                    Event::Delivered {
+                        msg, retain: false, ..
+                    },
+                ) => ("observer", msg.as_str()),
+                (
+                    Actor::Dut,
+                    Event::Message {
+                        msg, retain: false, ..
+                    },
+                ) => ("dut", msg.as_str()),
                 _ => continue,
             };
             any = true;
@@ -59,7 +72,10 @@ impl OracleSpec for DuplicatesAtMost {
             })
             .collect::<Vec<_>>();
         let mut all = vec![Failure::new(
-            format!("{total} duplicate deliveries, more than the {} allowed", self.n),
+            format!(
+                "{total} duplicate deliveries, more than the {} allowed",
+                self.n
+            ),
             vec![],
         )];
         all.extend(failures);
@@ -73,12 +89,27 @@ mod tests {
     use crate::trace::Event::*;
 
     fn d(t: u64, msg: &str, retain: bool) -> (u64, crate::trace::Actor, crate::trace::Event) {
-        (t, Observer, Delivered { topic: s("t"), msg: s(msg), qos: 1, retain, dup: false })
+        (
+            t,
+            Observer,
+            Delivered {
+                topic: s("t"),
+                msg: s(msg),
+                qos: 1,
+                retain,
+                dup: false,
+            },
+        )
     }
 
     #[test]
     fn passes_within_the_limit() {
-        let t = trace(vec![d(1, "dut-0:1", false), d(2, "dut-0:1", false), d(3, "dut-0:2", false), d(4, "dut-0:2", true)]);
+        let t = trace(vec![
+            d(1, "dut-0:1", false),
+            d(2, "dut-0:1", false),
+            d(3, "dut-0:2", false),
+            d(4, "dut-0:2", true),
+        ]);
         passes(&oracle("oracle = \"duplicates_at_most\"\nn = 1"), &t);
     }
 
@@ -87,14 +118,47 @@ mod tests {
         let t = trace(vec![
             d(1, "dut-0:1", false),
             d(2, "dut-0:1", false),
-            (3, Dut, Message { topic: s("c"), qos: 1, retain: false, dup: true, msg: s("obs-0:1") }),
-            (4, Dut, Message { topic: s("c"), qos: 1, retain: false, dup: true, msg: s("obs-0:1") }),
+            (
+                3,
+                Dut,
+                Message {
+                    topic: s("c"),
+                    qos: 1,
+                    retain: false,
+                    dup: true,
+                    msg: s("obs-0:1"),
+                },
+            ),
+            (
+                4,
+                Dut,
+                Message {
+                    topic: s("c"),
+                    qos: 1,
+                    retain: false,
+                    dup: true,
+                    msg: s("obs-0:1"),
+                },
+            ),
         ]);
         let f = failures(&oracle("oracle = \"duplicates_at_most\"\nn = 1"), &t);
-        assert!(f[0].message.starts_with("2 duplicate deliveries"), "{}", f[0]);
+        assert!(
+            f[0].message.starts_with("2 duplicate deliveries"),
+            "{}",
+            f[0]
+        );
         assert_eq!(f[1].message, "obs-0:1 was delivered to the dut 2 times");
-        assert_eq!(f[1].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![2, 3]);
-        assert_eq!(f[2].message, "dut-0:1 was delivered to the observer 2 times");
-        assert_eq!(f[2].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            f[1].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert_eq!(
+            f[2].message,
+            "dut-0:1 was delivered to the observer 2 times"
+        );
+        assert_eq!(
+            f[2].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
     }
 }

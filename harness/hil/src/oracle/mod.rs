@@ -92,7 +92,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>, events: Vec<EventRef>) -> Failure {
-        Failure { message: message.into(), events }
+        Failure {
+            message: message.into(),
+            events,
+        }
     }
 }
 
@@ -160,7 +163,10 @@ impl<'a> Trace<'a> {
 
     /// The reference to record `i`.
     pub fn r(&self, i: usize) -> EventRef {
-        EventRef { index: i, t_ms: self.records[i].t_ms }
+        EventRef {
+            index: i,
+            t_ms: self.records[i].t_ms,
+        }
     }
 
     /// Records with their indexes.
@@ -200,7 +206,11 @@ impl<'a> Trace<'a> {
     }
 
     /// The last up/down notification at or before `t` (None: not yet up).
-    pub fn dut_state_at(&self, updown: &[(usize, u64, bool)], t: u64) -> Option<(usize, u64, bool)> {
+    pub fn dut_state_at(
+        &self,
+        updown: &[(usize, u64, bool)],
+        t: u64,
+    ) -> Option<(usize, u64, bool)> {
         updown.iter().rev().find(|(_, ti, _)| *ti <= t).copied()
     }
 
@@ -224,7 +234,10 @@ pub fn secs(ms: u64) -> String {
 pub(crate) fn seconds_field(f: &mut Fields, key: &'static str) -> Result<u64, Diagnostic> {
     let s: f64 = f.req(key)?;
     if !(s > 0.0 && s < 1e9) {
-        return Err(f.invalid(key, format!("must be a positive number of seconds, not {s}")));
+        return Err(f.invalid(
+            key,
+            format!("must be a positive number of seconds, not {s}"),
+        ));
     }
     Ok((s * 1000.0).round() as u64)
 }
@@ -346,7 +359,10 @@ pub(crate) mod testkit {
 
     /// Builds a trace from (t_ms, actor, event) triples.
     pub fn trace(items: Vec<(u64, Actor, Event)>) -> Vec<Record> {
-        items.into_iter().map(|(t, a, e)| Record::new(t, a, e)).collect()
+        items
+            .into_iter()
+            .map(|(t, a, e)| Record::new(t, a, e))
+            .collect()
     }
 
     pub fn s(x: &str) -> String {

@@ -49,7 +49,10 @@ impl OracleSpec for NeverStalls {
             .map(|(i, _)| i)
             .collect();
         let Some(&first) = beats.first() else {
-            return Outcome::Fail(vec![Failure::new("no heartbeat in the trace: the application never ran", vec![])]);
+            return Outcome::Fail(vec![Failure::new(
+                "no heartbeat in the trace: the application never ran",
+                vec![],
+            )]);
         };
         let reboots = t.reboots();
         let mut failures = Vec::new();
@@ -95,25 +98,42 @@ mod tests {
 
     #[test]
     fn passes_with_regular_heartbeats() {
-        let t = trace(vec![(0, App, Heartbeat), (100, App, Heartbeat), (200, App, Heartbeat), run_end(250)]);
+        let t = trace(vec![
+            (0, App, Heartbeat),
+            (100, App, Heartbeat),
+            (200, App, Heartbeat),
+            run_end(250),
+        ]);
         passes(&oracle("oracle = \"never_stalls\"\nms = 1500"), &t);
     }
 
     #[test]
     fn names_the_heartbeats_around_the_stall() {
-        let t = trace(vec![(0, App, Heartbeat), (1000, App, Heartbeat), (4000, App, Heartbeat), run_end(4100)]);
+        let t = trace(vec![
+            (0, App, Heartbeat),
+            (1000, App, Heartbeat),
+            (4000, App, Heartbeat),
+            run_end(4100),
+        ]);
         let f = failures(&oracle("oracle = \"never_stalls\"\nms = 1500"), &t);
         assert_eq!(
             f[0].message,
             "the application stalled for 3000 ms (> 1500 ms): heartbeat at 1.000s, the next at 4.000s"
         );
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 
     #[test]
     fn a_silent_end_is_a_stall() {
         let t = trace(vec![(0, App, Heartbeat), run_end(5000)]);
         let f = failures(&oracle("oracle = \"never_stalls\"\nms = 1500"), &t);
-        assert!(f[0].message.contains("none until the end at 5.000s"), "{}", f[0]);
+        assert!(
+            f[0].message.contains("none until the end at 5.000s"),
+            "{}",
+            f[0]
+        );
     }
 }

@@ -14,7 +14,8 @@ pub struct NoReconnectAfterDisconnect;
 impl OracleSpec for NoReconnectAfterDisconnect {
     const NAME: &'static str = "no_reconnect_after_disconnect";
     const FIELDS: &'static [&'static str] = &[];
-    const SUMMARY: &'static str = "after the application's disconnect() the driver never tries to connect";
+    const SUMMARY: &'static str =
+        "after the application's disconnect() the driver never tries to connect";
 
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(NoReconnectAfterDisconnect)
@@ -71,15 +72,30 @@ mod tests {
 
     #[test]
     fn passes_when_quiet_after_disconnect() {
-        let t = trace(vec![(0, Dut, Connecting { attempt: 1 }), (50, App, AppDisconnect), run_end(1000)]);
+        let t = trace(vec![
+            (0, Dut, Connecting { attempt: 1 }),
+            (50, App, AppDisconnect),
+            run_end(1000),
+        ]);
         passes(&oracle("oracle = \"no_reconnect_after_disconnect\""), &t);
     }
 
     #[test]
     fn names_the_disconnect_and_the_attempt() {
-        let t = trace(vec![(0, Dut, Connecting { attempt: 1 }), (50, App, AppDisconnect), (900, Dut, Connecting { attempt: 1 }), run_end(1000)]);
+        let t = trace(vec![
+            (0, Dut, Connecting { attempt: 1 }),
+            (50, App, AppDisconnect),
+            (900, Dut, Connecting { attempt: 1 }),
+            run_end(1000),
+        ]);
         let f = failures(&oracle("oracle = \"no_reconnect_after_disconnect\""), &t);
-        assert_eq!(f[0].message, "connection attempt at 0.900s after disconnect() at 0.050s");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            f[0].message,
+            "connection attempt at 0.900s after disconnect() at 0.050s"
+        );
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 }

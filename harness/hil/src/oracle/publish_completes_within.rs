@@ -90,7 +90,15 @@ mod tests {
     use crate::trace::Event::*;
 
     fn start(t: u64, m: &str) -> (u64, crate::trace::Actor, crate::trace::Event) {
-        (t, App, AppPublishStart { msg: s(m), topic: s("t"), qos: 1 })
+        (
+            t,
+            App,
+            AppPublishStart {
+                msg: s(m),
+                topic: s("t"),
+                qos: 1,
+            },
+        )
     }
 
     fn done(t: u64, m: &str) -> (u64, crate::trace::Actor, crate::trace::Event) {
@@ -99,17 +107,42 @@ mod tests {
 
     #[test]
     fn passes_overlapping_quick_publishes() {
-        let t = trace(vec![start(0, "dut-0:1"), start(0, "dut-0:2"), done(300, "dut-0:1"), done(310, "dut-0:2"), run_end(1000)]);
-        passes(&oracle("oracle = \"publish_completes_within\"\nms = 500"), &t);
+        let t = trace(vec![
+            start(0, "dut-0:1"),
+            start(0, "dut-0:2"),
+            done(300, "dut-0:1"),
+            done(310, "dut-0:2"),
+            run_end(1000),
+        ]);
+        passes(
+            &oracle("oracle = \"publish_completes_within\"\nms = 500"),
+            &t,
+        );
     }
 
     #[test]
     fn names_slow_and_stuck_publishes() {
-        let t = trace(vec![start(0, "dut-0:1"), start(0, "dut-0:2"), done(300, "dut-0:1"), done(1500, "dut-0:2"), start(2000, "dut-0:3"), run_end(5000)]);
-        let f = failures(&oracle("oracle = \"publish_completes_within\"\nms = 500"), &t);
+        let t = trace(vec![
+            start(0, "dut-0:1"),
+            start(0, "dut-0:2"),
+            done(300, "dut-0:1"),
+            done(1500, "dut-0:2"),
+            start(2000, "dut-0:3"),
+            run_end(5000),
+        ]);
+        let f = failures(
+            &oracle("oracle = \"publish_completes_within\"\nms = 500"),
+            &t,
+        );
         assert_eq!(f[0].message, "publish dut-0:2 took 1500 ms (> 500 ms)");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 3]);
-        assert_eq!(f[1].message, "publish dut-0:3 started at 2.000s never completed");
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        assert_eq!(
+            f[1].message,
+            "publish dut-0:3 started at 2.000s never completed"
+        );
         assert_eq!(f[1].events[0].index, 4);
     }
 }

@@ -37,7 +37,9 @@ impl OracleSpec for Qos1NoLoss {
         "every completed qos>=1 app publish reaches the observer, every qos>=1 message to the DUT reaches it while its session lives";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(Qos1NoLoss { grace: f.opt("grace")?.unwrap_or(Dur::from_secs(2)) })
+        Ok(Qos1NoLoss {
+            grace: f.opt("grace")?.unwrap_or(Dur::from_secs(2)),
+        })
     }
 
     fn params(&self) -> String {
@@ -47,7 +49,10 @@ impl OracleSpec for Qos1NoLoss {
     fn requires(&self, s: &Scenario) -> Result<(), String> {
         let out = s.workload.publish.iter().any(|p| p.qos.get() >= 1);
         let inc = s.workload.observer.iter().any(|o| {
-            o.qos.get() >= 1 && s.workload.dut_subscribes_to(o.topic.as_str()).is_some_and(|sub| sub.qos.get() >= 1)
+            o.qos.get() >= 1
+                && s.workload
+                    .dut_subscribes_to(o.topic.as_str())
+                    .is_some_and(|sub| sub.qos.get() >= 1)
         });
         if out || inc {
             Ok(())
@@ -78,7 +83,9 @@ impl OracleSpec for Qos1NoLoss {
         }
         for (i, r) in t.iter() {
             if let (Actor::App, Event::AppPublishDone { msg }) = (&r.actor, &r.event) {
-                let Some(&(si, qos)) = starts.get(msg.as_str()) else { continue };
+                let Some(&(si, qos)) = starts.get(msg.as_str()) else {
+                    continue;
+                };
                 if qos == 0 || r.t_ms > cutoff {
                     continue;
                 }
@@ -110,9 +117,17 @@ impl OracleSpec for Qos1NoLoss {
                 (Actor::Dut, Event::Subscribed { topic, qos }) => {
                     subs.insert(topic, *qos);
                 }
-                (Actor::Dut, Event::Connected { session_present: false, .. }) => subs.clear(),
+                (
+                    Actor::Dut,
+                    Event::Connected {
+                        session_present: false,
+                        ..
+                    },
+                ) => subs.clear(),
                 (Actor::Observer, Event::ObserverPublish { topic, msg, qos }) if *qos >= 1 => {
-                    let subscribed = subs.iter().any(|(f, q)| *q >= 1 && filter_matches(f, topic));
+                    let subscribed = subs
+                        .iter()
+                        .any(|(f, q)| *q >= 1 && filter_matches(f, topic));
                     if !subscribed || r.t_ms > cutoff || received.contains(msg.as_str()) {
                         if subscribed && r.t_ms <= cutoff {
                             judged += 1;
@@ -121,11 +136,20 @@ impl OracleSpec for Qos1NoLoss {
                     }
                     // Lost session after the publish?
                     let session_lost = t.records[i + 1..].iter().any(|x| {
-                        x.actor == Actor::Dut && matches!(x.event, Event::Connected { session_present: false, .. })
+                        x.actor == Actor::Dut
+                            && matches!(
+                                x.event,
+                                Event::Connected {
+                                    session_present: false,
+                                    ..
+                                }
+                            )
                     });
                     // Was the DUT ever up between the publish and the cutoff?
                     let up_later = t.dut_state_at(&updown, r.t_ms).is_some_and(|s| s.2)
-                        || updown.iter().any(|(_, ti, up)| *up && *ti > r.t_ms && *ti <= cutoff);
+                        || updown
+                            .iter()
+                            .any(|(_, ti, up)| *up && *ti > r.t_ms && *ti <= cutoff);
                     if session_lost || !up_later {
                         continue;
                     }
@@ -155,21 +179,71 @@ mod tests {
 
     fn base() -> Vec<(u64, crate::trace::Actor, crate::trace::Event)> {
         vec![
-            (0, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            (
+                0,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
             (0, Dut, Up),
-            (10, Dut, Subscribed { topic: s("c"), qos: 1 }),
-            (100, App, AppPublishStart { msg: s("dut-0:1"), topic: s("t"), qos: 1 }),
+            (
+                10,
+                Dut,
+                Subscribed {
+                    topic: s("c"),
+                    qos: 1,
+                },
+            ),
+            (
+                100,
+                App,
+                AppPublishStart {
+                    msg: s("dut-0:1"),
+                    topic: s("t"),
+                    qos: 1,
+                },
+            ),
             (150, App, AppPublishDone { msg: s("dut-0:1") }),
-            (1000, Observer, ObserverPublish { topic: s("c"), msg: s("obs-0:1"), qos: 1 }),
+            (
+                1000,
+                Observer,
+                ObserverPublish {
+                    topic: s("c"),
+                    msg: s("obs-0:1"),
+                    qos: 1,
+                },
+            ),
         ]
     }
 
     #[test]
     fn passes_when_everything_arrives() {
         let mut t = base();
-        t.push((160, Observer, Delivered { topic: s("t"), msg: s("dut-0:1"), qos: 1, retain: false, dup: false }));
+        t.push((
+            160,
+            Observer,
+            Delivered {
+                topic: s("t"),
+                msg: s("dut-0:1"),
+                qos: 1,
+                retain: false,
+                dup: false,
+            },
+        ));
         t.sort_by_key(|x| x.0);
-        t.push((1010, Dut, Message { topic: s("c"), qos: 1, retain: false, dup: false, msg: s("obs-0:1") }));
+        t.push((
+            1010,
+            Dut,
+            Message {
+                topic: s("c"),
+                qos: 1,
+                retain: false,
+                dup: false,
+                msg: s("obs-0:1"),
+            },
+        ));
         t.push(run_end(10_000));
         passes(&oracle("oracle = \"qos1_no_loss\""), &trace(t));
     }
@@ -181,18 +255,42 @@ mod tests {
         let f = failures(&oracle("oracle = \"qos1_no_loss\""), &trace(t));
         assert_eq!(f.len(), 2, "{f:?}");
         assert!(f[0].message.contains("app publish dut-0:1"), "{}", f[0]);
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![3, 4]);
-        assert!(f[1].message.contains("observer message obs-0:1"), "{}", f[1]);
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert!(
+            f[1].message.contains("observer message obs-0:1"),
+            "{}",
+            f[1]
+        );
         assert_eq!(f[1].events[0].index, 5);
     }
 
     #[test]
     fn a_lost_session_excuses_incoming_messages() {
         let mut t = base();
-        t.push((160, Observer, Delivered { topic: s("t"), msg: s("dut-0:1"), qos: 1, retain: false, dup: false }));
+        t.push((
+            160,
+            Observer,
+            Delivered {
+                topic: s("t"),
+                msg: s("dut-0:1"),
+                qos: 1,
+                retain: false,
+                dup: false,
+            },
+        ));
         t.sort_by_key(|x| x.0);
         t.push((2000, Dut, Down));
-        t.push((3000, Dut, Connected { session_present: false, keepalive_s: 60 }));
+        t.push((
+            3000,
+            Dut,
+            Connected {
+                session_present: false,
+                keepalive_s: 60,
+            },
+        ));
         t.push((3000, Dut, Up));
         t.push(run_end(10_000));
         passes(&oracle("oracle = \"qos1_no_loss\""), &trace(t));

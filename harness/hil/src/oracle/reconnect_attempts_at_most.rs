@@ -17,7 +17,8 @@ pub struct ReconnectAttemptsAtMost {
 impl OracleSpec for ReconnectAttemptsAtMost {
     const NAME: &'static str = "reconnect_attempts_at_most";
     const FIELDS: &'static [&'static str] = &["n", "window"];
-    const SUMMARY: &'static str = "at most `n` connection attempts in any `window` (no reconnect storm)";
+    const SUMMARY: &'static str =
+        "at most `n` connection attempts in any `window` (no reconnect storm)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let n = count_field(f, "n")?;
@@ -78,7 +79,10 @@ mod tests {
     use crate::trace::Event::*;
 
     fn attempts(times: &[u64]) -> Vec<crate::trace::Record> {
-        let mut v: Vec<_> = times.iter().map(|&t| (t, Dut, Connecting { attempt: 1 })).collect();
+        let mut v: Vec<_> = times
+            .iter()
+            .map(|&t| (t, Dut, Connecting { attempt: 1 }))
+            .collect();
         v.push(run_end(1_000_000));
         trace(v)
     }
@@ -97,7 +101,13 @@ mod tests {
             &oracle("oracle = \"reconnect_attempts_at_most\"\nn = 2\nwindow = \"1m\""),
             &attempts(&[0, 100_000, 101_000, 102_000]),
         );
-        assert_eq!(f[0].message, "3 connection attempts within 2000 ms (from 100.000s to 102.000s), more than 2 in 1m");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            f[0].message,
+            "3 connection attempts within 2000 ms (from 100.000s to 102.000s), more than 2 in 1m"
+        );
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
     }
 }

@@ -27,7 +27,9 @@ impl OracleSpec for RecoversWithin {
     const SUMMARY: &'static str = "the DUT is up again at most `seconds` after each fault ends";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(RecoversWithin { ms: seconds_field(f, "seconds")? })
+        Ok(RecoversWithin {
+            ms: seconds_field(f, "seconds")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -48,12 +50,15 @@ impl OracleSpec for RecoversWithin {
         // (start, end, index of the fault_end) of every disruption.
         let mut intervals: Vec<(u64, u64, Option<usize>)> = Vec::new();
         for (i, e) in t.of(Actor::Faults) {
-            let Event::Fault { kind, .. } = e else { continue };
+            let Event::Fault { kind, .. } = e else {
+                continue;
+            };
             if !Fault::disrupts(kind) {
                 continue;
             }
             let end = t.records[i..].iter().enumerate().find(|(_, r)| {
-                r.actor == Actor::Faults && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
+                r.actor == Actor::Faults
+                    && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
             });
             match end {
                 Some((j, r)) => intervals.push((t.records[i].t_ms, r.t_ms, Some(i + j))),
@@ -63,7 +68,9 @@ impl OracleSpec for RecoversWithin {
         let mut failures = Vec::new();
         let mut judged = 0;
         for (i, e) in t.of(Actor::Faults) {
-            let Event::FaultEnd { kind } = e else { continue };
+            let Event::FaultEnd { kind } = e else {
+                continue;
+            };
             let te = t.records[i].t_ms;
             let deadline = te + self.ms;
             let overlaps = intervals
@@ -118,10 +125,30 @@ mod tests {
     fn t(up_again: u64) -> Vec<crate::trace::Record> {
         trace(vec![
             (0, Dut, Up),
-            (30_000, Faults, Fault { kind: s("wifi_down"), detail: s("") }),
+            (
+                30_000,
+                Faults,
+                Fault {
+                    kind: s("wifi_down"),
+                    detail: s(""),
+                },
+            ),
             (30_000, Dut, Down),
-            (60_000, Faults, Fault { kind: s("wifi_up"), detail: s("") }),
-            (60_000, Faults, FaultEnd { kind: s("wifi_down") }),
+            (
+                60_000,
+                Faults,
+                Fault {
+                    kind: s("wifi_up"),
+                    detail: s(""),
+                },
+            ),
+            (
+                60_000,
+                Faults,
+                FaultEnd {
+                    kind: s("wifi_down"),
+                },
+            ),
             (up_again, Dut, Up),
             run_end(200_000),
         ])
@@ -131,34 +158,80 @@ mod tests {
     fn overlapping_disruptions_are_not_judged() {
         let t = trace(vec![
             (0, Dut, Up),
-            (30_000, Faults, Fault { kind: s("broker_refuse"), detail: s("code=5 for=3m") }),
-            (31_000, Faults, Fault { kind: s("broker_crash"), detail: s("") }),
+            (
+                30_000,
+                Faults,
+                Fault {
+                    kind: s("broker_refuse"),
+                    detail: s("code=5 for=3m"),
+                },
+            ),
+            (
+                31_000,
+                Faults,
+                Fault {
+                    kind: s("broker_crash"),
+                    detail: s(""),
+                },
+            ),
             (31_000, Dut, Down),
-            (32_000, Faults, Fault { kind: s("broker_restart"), detail: s("persist=true") }),
-            (32_000, Faults, FaultEnd { kind: s("broker_crash") }),
-            (210_000, Faults, FaultEnd { kind: s("broker_refuse") }),
+            (
+                32_000,
+                Faults,
+                Fault {
+                    kind: s("broker_restart"),
+                    detail: s("persist=true"),
+                },
+            ),
+            (
+                32_000,
+                Faults,
+                FaultEnd {
+                    kind: s("broker_crash"),
+                },
+            ),
+            (
+                210_000,
+                Faults,
+                FaultEnd {
+                    kind: s("broker_refuse"),
+                },
+            ),
             (240_000, Dut, Up),
             run_end(300_000),
         ]);
         passes(&oracle("oracle = \"recovers_within\"\nseconds = 40"), &t);
         let f = failures(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].message.starts_with("broker_refuse ended at 210.000s"), "{}", f[0]);
+        assert!(
+            f[0].message.starts_with("broker_refuse ended at 210.000s"),
+            "{}",
+            f[0]
+        );
     }
 
     #[test]
     fn passes_when_up_in_time() {
-        passes(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t(75_000));
+        passes(
+            &oracle("oracle = \"recovers_within\"\nseconds = 20"),
+            &t(75_000),
+        );
     }
 
     #[test]
     fn names_the_fault_end_and_the_late_up() {
-        let f = failures(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t(95_000));
+        let f = failures(
+            &oracle("oracle = \"recovers_within\"\nseconds = 20"),
+            &t(95_000),
+        );
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
             "wifi_down ended at 60.000s; the DUT was still down 20s later (up only at 95.000s)"
         );
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![4, 2, 5]);
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![4, 2, 5]
+        );
     }
 }

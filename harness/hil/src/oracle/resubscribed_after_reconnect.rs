@@ -27,7 +27,9 @@ impl OracleSpec for ResubscribedAfterReconnect {
         "after a reconnect without session, every earlier subscription is renewed within `within` (default 5s)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(ResubscribedAfterReconnect { within: f.opt("within")?.unwrap_or(Dur::from_secs(5)) })
+        Ok(ResubscribedAfterReconnect {
+            within: f.opt("within")?.unwrap_or(Dur::from_secs(5)),
+        })
     }
 
     fn params(&self) -> String {
@@ -57,7 +59,10 @@ impl OracleSpec for ResubscribedAfterReconnect {
                 Event::Subscribed { topic, .. } => {
                     known.insert(topic);
                 }
-                Event::Connected { session_present: false, .. } if !known.is_empty() => {
+                Event::Connected {
+                    session_present: false,
+                    ..
+                } if !known.is_empty() => {
                     let deadline = r.t_ms + self.within.as_millis();
                     let mut renewed: BTreeSet<&str> = BTreeSet::new();
                     let mut cut_short = deadline > end;
@@ -79,7 +84,11 @@ impl OracleSpec for ResubscribedAfterReconnect {
                             _ => {}
                         }
                     }
-                    let missing: Vec<&str> = known.iter().filter(|k| !renewed.contains(*k)).copied().collect();
+                    let missing: Vec<&str> = known
+                        .iter()
+                        .filter(|k| !renewed.contains(*k))
+                        .copied()
+                        .collect();
                     if missing.is_empty() {
                         judged += 1;
                     } else if !cut_short {
@@ -99,7 +108,9 @@ impl OracleSpec for ResubscribedAfterReconnect {
             }
         }
         if judged == 0 {
-            return Outcome::Inconclusive("no reconnection without a session after a subscription".into());
+            return Outcome::Inconclusive(
+                "no reconnection without a session after a subscription".into(),
+            );
         }
         Outcome::from_failures(failures)
     }
@@ -112,13 +123,41 @@ mod tests {
 
     fn t(resub: bool) -> Vec<crate::trace::Record> {
         let mut v = vec![
-            (0, Dut, Connected { session_present: false, keepalive_s: 60 }),
-            (10, Dut, Subscribed { topic: s("c"), qos: 1 }),
+            (
+                0,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
+            (
+                10,
+                Dut,
+                Subscribed {
+                    topic: s("c"),
+                    qos: 1,
+                },
+            ),
             (1000, Dut, ConnectionLost { reason: s("reset") }),
-            (2000, Dut, Connected { session_present: false, keepalive_s: 60 }),
+            (
+                2000,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
         ];
         if resub {
-            v.push((2100, Dut, Subscribed { topic: s("c"), qos: 1 }));
+            v.push((
+                2100,
+                Dut,
+                Subscribed {
+                    topic: s("c"),
+                    qos: 1,
+                },
+            ));
         }
         v.push(run_end(60_000));
         trace(v)
@@ -126,13 +165,22 @@ mod tests {
 
     #[test]
     fn passes_when_renewed() {
-        passes(&oracle("oracle = \"resubscribed_after_reconnect\""), &t(true));
+        passes(
+            &oracle("oracle = \"resubscribed_after_reconnect\""),
+            &t(true),
+        );
     }
 
     #[test]
     fn names_the_reconnection_and_the_topics() {
-        let f = failures(&oracle("oracle = \"resubscribed_after_reconnect\""), &t(false));
-        assert_eq!(f[0].message, "reconnected without a session at 2.000s but did not renew `c` within 5s");
+        let f = failures(
+            &oracle("oracle = \"resubscribed_after_reconnect\""),
+            &t(false),
+        );
+        assert_eq!(
+            f[0].message,
+            "reconnected without a session at 2.000s but did not renew `c` within 5s"
+        );
         assert_eq!(f[0].events[0].index, 3);
     }
 }

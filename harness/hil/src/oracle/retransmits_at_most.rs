@@ -18,7 +18,9 @@ impl OracleSpec for RetransmitsAtMost {
     const SUMMARY: &'static str = "at most `n` publish resends in the run";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(RetransmitsAtMost { n: count_field(f, "n")? })
+        Ok(RetransmitsAtMost {
+            n: count_field(f, "n")?,
+        })
     }
 
     fn params(&self) -> String {
@@ -35,7 +37,11 @@ impl OracleSpec for RetransmitsAtMost {
             return Outcome::Pass;
         }
         Outcome::Fail(vec![Failure::new(
-            format!("{} resends, more than the {} allowed", resends.len(), self.n),
+            format!(
+                "{} resends, more than the {} allowed",
+                resends.len(),
+                self.n
+            ),
             resends,
         )])
     }
@@ -48,14 +54,25 @@ mod tests {
 
     #[test]
     fn passes_within_the_limit() {
-        passes(&oracle("oracle = \"retransmits_at_most\"\nn = 1"), &trace(vec![(5, Dut, Retransmit { pid: 1 }), run_end(10)]));
+        passes(
+            &oracle("oracle = \"retransmits_at_most\"\nn = 1"),
+            &trace(vec![(5, Dut, Retransmit { pid: 1 }), run_end(10)]),
+        );
     }
 
     #[test]
     fn names_every_resend() {
-        let t = trace(vec![(5, Dut, Retransmit { pid: 1 }), (6, Dut, Up), (7, Dut, Retransmit { pid: 2 }), run_end(10)]);
+        let t = trace(vec![
+            (5, Dut, Retransmit { pid: 1 }),
+            (6, Dut, Up),
+            (7, Dut, Retransmit { pid: 2 }),
+            run_end(10),
+        ]);
         let f = failures(&oracle("oracle = \"retransmits_at_most\"\nn = 1"), &t);
         assert_eq!(f[0].message, "2 resends, more than the 1 allowed");
-        assert_eq!(f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(
+            f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
     }
 }

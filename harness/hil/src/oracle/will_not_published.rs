@@ -54,12 +54,19 @@ mod tests {
 
     #[test]
     fn passes_without_wills() {
-        passes(&oracle("oracle = \"will_not_published\""), &trace(vec![(0, Dut, Up), run_end(10)]));
+        passes(
+            &oracle("oracle = \"will_not_published\""),
+            &trace(vec![(0, Dut, Up), run_end(10)]),
+        );
     }
 
     #[test]
     fn names_the_will_events() {
-        let t = trace(vec![(0, Dut, Up), (5, Broker, WillPublished { topic: s("w") }), run_end(10)]);
+        let t = trace(vec![
+            (0, Dut, Up),
+            (5, Broker, WillPublished { topic: s("w") }),
+            run_end(10),
+        ]);
         let f = failures(&oracle("oracle = \"will_not_published\""), &t);
         assert_eq!(f[0].message, "the broker published the will 1 time(s)");
         assert_eq!(f[0].events[0].index, 1);

@@ -19,11 +19,16 @@ impl OracleSpec for WillPublished {
     const SUMMARY: &'static str = "the broker published the DUT's will (optionally: to `topic`)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(WillPublished { topic: f.opt("topic")? })
+        Ok(WillPublished {
+            topic: f.opt("topic")?,
+        })
     }
 
     fn params(&self) -> String {
-        self.topic.as_ref().map(|t| format!("topic={t}")).unwrap_or_default()
+        self.topic
+            .as_ref()
+            .map(|t| format!("topic={t}"))
+            .unwrap_or_default()
     }
 
     fn requires(&self, s: &Scenario) -> Result<(), String> {
@@ -40,8 +45,15 @@ impl OracleSpec for WillPublished {
         if found {
             Outcome::Pass
         } else {
-            let to = self.topic.as_ref().map(|w| format!(" to `{w}`")).unwrap_or_default();
-            Outcome::Fail(vec![Failure::new(format!("the broker never published the will{to}"), vec![])])
+            let to = self
+                .topic
+                .as_ref()
+                .map(|w| format!(" to `{w}`"))
+                .unwrap_or_default();
+            Outcome::Fail(vec![Failure::new(
+                format!("the broker never published the will{to}"),
+                vec![],
+            )])
         }
     }
 }
@@ -53,14 +65,20 @@ mod tests {
 
     #[test]
     fn passes_when_published() {
-        let t = trace(vec![(5, Broker, WillPublished { topic: s("w") }), run_end(10)]);
+        let t = trace(vec![
+            (5, Broker, WillPublished { topic: s("w") }),
+            run_end(10),
+        ]);
         passes(&oracle("oracle = \"will_published\""), &t);
         passes(&oracle("oracle = \"will_published\"\ntopic = \"w\""), &t);
     }
 
     #[test]
     fn fails_when_absent_or_elsewhere() {
-        let t = trace(vec![(5, Broker, WillPublished { topic: s("other") }), run_end(10)]);
+        let t = trace(vec![
+            (5, Broker, WillPublished { topic: s("other") }),
+            run_end(10),
+        ]);
         let f = failures(&oracle("oracle = \"will_published\"\ntopic = \"w\""), &t);
         assert_eq!(f[0].message, "the broker never published the will to `w`");
     }

@@ -146,13 +146,19 @@ impl DutConfig {
             ));
         }
         if self.keepalive.as_millis() % 1000 != 0 {
-            errors.push(("keepalive", format!("keepalive must be whole seconds, not {}", self.keepalive)));
+            errors.push((
+                "keepalive",
+                format!("keepalive must be whole seconds, not {}", self.keepalive),
+            ));
         }
         if self.keepalive > Dur::from_secs(65535) {
             errors.push(("keepalive", "keepalive must be at most 65535s".to_string()));
         }
         if self.response_time.is_zero() {
-            errors.push(("response_time", "response_time must be greater than zero".to_string()));
+            errors.push((
+                "response_time",
+                "response_time must be greater than zero".to_string(),
+            ));
         }
         if !self.keepalive.is_zero() && self.ping_interval > self.keepalive {
             warnings.push((
@@ -165,15 +171,27 @@ impl DutConfig {
         }
         if let Some(id) = &self.client_id {
             if id.is_empty() || id.len() > 65535 {
-                errors.push(("client_id", "client_id must be 1 to 65535 bytes (omit it to generate one)".to_string()));
+                errors.push((
+                    "client_id",
+                    "client_id must be 1 to 65535 bytes (omit it to generate one)".to_string(),
+                ));
             }
         }
         let b = &self.backoff;
         if b.min.is_zero() || b.min > b.max {
-            errors.push(("backoff", format!("backoff needs 0 < min <= max (min {}, max {})", b.min, b.max)));
+            errors.push((
+                "backoff",
+                format!(
+                    "backoff needs 0 < min <= max (min {}, max {})",
+                    b.min, b.max
+                ),
+            ));
         }
         if !(0.0..=1.0).contains(&b.jitter) {
-            errors.push(("backoff", format!("backoff jitter must be in 0..=1, not {}", b.jitter)));
+            errors.push((
+                "backoff",
+                format!("backoff jitter must be in 0..=1, not {}", b.jitter),
+            ));
         }
         errors
     }

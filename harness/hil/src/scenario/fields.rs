@@ -104,12 +104,20 @@ impl Fields {
     ) -> Result<(), Diagnostic> {
         self.what = what;
         self.allowed = allowed;
-        if let Some(f) = self.fields.iter().find(|f| !allowed.contains(&f.key.as_str())) {
+        if let Some(f) = self
+            .fields
+            .iter()
+            .find(|f| !allowed.contains(&f.key.as_str()))
+        {
             return Err(Diagnostic::error(
                 format!("unknown field `{}` in {}", f.key, self.what),
                 Some(f.key_span.clone()),
             )
-            .with_help(format!("the fields of {} are: {}", self.what, list(allowed))));
+            .with_help(format!(
+                "the fields of {} are: {}",
+                self.what,
+                list(allowed)
+            )));
         }
         Ok(())
     }
@@ -146,7 +154,11 @@ impl Fields {
                 format!("{} needs the field `{key}`", self.what),
                 Some(self.entry_span.clone()),
             )
-            .with_help(format!("the fields of {} are: {}", self.what, list(self.allowed)))),
+            .with_help(format!(
+                "the fields of {} are: {}",
+                self.what,
+                list(self.allowed)
+            ))),
         }
     }
 

@@ -132,7 +132,7 @@ pub struct LoadError {
     pub path: PathBuf,
     /// The file's text (empty when it could not be read).
     pub source: String,
-    /// Errors first, then warnings.
+    /// The errors (warnings are reported for valid files only).
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -156,7 +156,10 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
             return Err(LoadError {
                 path: path.to_path_buf(),
                 source: String::new(),
-                diagnostics: vec![Diagnostic::error(format!("cannot read the file: {e}"), None)],
+                diagnostics: vec![Diagnostic::error(
+                    format!("cannot read the file: {e}"),
+                    None,
+                )],
             })
         }
     };
@@ -185,10 +188,11 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 /// Parses and checks scenario text. `Ok` carries the warnings; `Err` every
-/// error found (then the warnings).
+/// error found.
 pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> {
     let raw: RawScenario = toml::from_str(src).map_err(|e| {
-        vec![Diagnostic::error(e.message().trim_end().to_string(), e.span())
+        let message = e.message().trim_end().replace('\n', "; ");
+        vec![Diagnostic::error(message, e.span())
             .with_help(format!("the scenario format is described in {FORMAT_DOC}"))]
     })?;
     let spans = Spans::parse(src);
@@ -205,13 +209,18 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
     }
     let duration = *raw.duration.get_ref();
     if duration.is_zero() {
-        errors.push(Diagnostic::error("duration must be greater than zero", Some(raw.duration.span())));
+        errors.push(Diagnostic::error(
+            "duration must be greater than zero",
+            Some(raw.duration.span()),
+        ));
     }
     let tick = *raw.tick.get_ref();
     let tick_span = (raw.tick.span() != (0..0)).then(|| raw.tick.span());
     if tick.is_zero() || tick > duration {
         errors.push(Diagnostic::error(
-            format!("tick must be greater than zero and at most the duration ({duration}), not {tick}"),
+            format!(
+                "tick must be greater than zero and at most the duration ({duration}), not {tick}"
+            ),
             tick_span,
         ));
     }
@@ -219,20 +228,35 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
     // ---- [dut], [network], [workload] ----
     let mut dut_warnings = Vec::new();
     for (field, message) in raw.dut.check(&mut dut_warnings) {
-        errors.push(Diagnostic::error(format!("[dut] {message}"), at(&format!("dut.{field}"))));
+        errors.push(Diagnostic::error(
+            format!("[dut] {message}"),
+            at(&format!("dut.{field}")),
+        ));
     }
     for (field, message) in dut_warnings {
-        warnings.push(Diagnostic::warning(format!("[dut] {message}"), at(&format!("dut.{field}"))));
+        warnings.push(Diagnostic::warning(
+            format!("[dut] {message}"),
+            at(&format!("dut.{field}")),
+        ));
     }
     for (link, message) in raw.network.check() {
-        errors.push(Diagnostic::error(format!("[network.{link}] {message}"), at(&format!("network.{link}"))));
+        errors.push(Diagnostic::error(
+            format!("[network.{link}] {message}"),
+            at(&format!("network.{link}")),
+        ));
     }
     let mut wl_warnings = Vec::new();
     for (path, message) in raw.workload.check(duration, &mut wl_warnings) {
-        errors.push(Diagnostic::error(format!("[workload] {path}: {message}"), at(&workload_path(&path))));
+        errors.push(Diagnostic::error(
+            format!("[workload] {path}: {message}"),
+            at(&workload_path(&path)),
+        ));
     }
     for (path, message) in wl_warnings {
-        warnings.push(Diagnostic::warning(format!("[workload] {path}: {message}"), at(&workload_path(&path))));
+        warnings.push(Diagnostic::warning(
+            format!("[workload] {path}: {message}"),
+            at(&workload_path(&path)),
+        ));
     }
 
     // ---- [[timeline]] ----
@@ -290,16 +314,18 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
     if errors.is_empty() {
         for e in &scenario.expect {
             if let Err(message) = e.oracle.requires(&scenario) {
-                errors.push(
-                    Diagnostic::error(format!("oracle `{}` {message}", e.oracle.name()), Some(e.span.clone())),
-                );
+                errors.push(Diagnostic::error(
+                    format!("oracle `{}` {message}", e.oracle.name()),
+                    Some(e.span.clone()),
+                ));
             }
         }
     }
+    // Warnings are reported for valid files only: next to errors they are
+    // noise (and often a consequence).
     if errors.is_empty() {
         Ok((scenario, warnings))
     } else {
-        errors.extend(warnings);
         Err(errors)
     }
 }
@@ -314,21 +340,28 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
     let span = f.entry_span();
     let kind: Option<(String, Range<usize>)> = f.take("kind", "timeline entry")?;
     let Some((kind, kind_span)) = kind else {
-        return Err(Diagnostic::error("a timeline entry needs `kind`", Some(span))
-            .with_help(format!("the fault kinds are: {}", KINDS.join(", "))));
+        return Err(
+            Diagnostic::error("a timeline entry needs `kind`", Some(span))
+                .with_help(format!("the fault kinds are: {}", KINDS.join(", "))),
+        );
     };
     let at: Option<(Dur, Range<usize>)> = f.take("at", &format!("fault `{kind}`"))?;
     let optional: Option<(bool, Range<usize>)> = f.take("optional", &format!("fault `{kind}`"))?;
     let fault = match Fault::parse(&kind, &mut f) {
         None => {
-            return Err(Diagnostic::error(format!("unknown fault kind `{kind}`"), Some(kind_span))
-                .with_help(format!("expected one of: {}", KINDS.join(", "))))
+            return Err(
+                Diagnostic::error(format!("unknown fault kind `{kind}`"), Some(kind_span))
+                    .with_help(format!("expected one of: {}", KINDS.join(", "))),
+            )
         }
         Some(r) => r?,
     };
     let Some((at, _)) = at else {
-        return Err(Diagnostic::error(format!("fault `{kind}` needs `at` (when it happens)"), Some(span))
-            .with_help("e.g. at = \"30s\""));
+        return Err(Diagnostic::error(
+            format!("fault `{kind}` needs `at` (when it happens)"),
+            Some(span),
+        )
+        .with_help("e.g. at = \"30s\""));
     };
     Ok(FaultEntry {
         at,
@@ -344,13 +377,16 @@ fn parse_oracle(raw: &RawEntry) -> Result<OracleEntry, Diagnostic> {
     let span = f.entry_span();
     let name: Option<(String, Range<usize>)> = f.take("oracle", "expect entry")?;
     let Some((name, name_span)) = name else {
-        return Err(Diagnostic::error("an [[expect]] entry needs `oracle`", Some(span))
-            .with_help(format!("the oracles are: {}", ORACLES.join(", "))));
+        return Err(
+            Diagnostic::error("an [[expect]] entry needs `oracle`", Some(span))
+                .with_help(format!("the oracles are: {}", ORACLES.join(", "))),
+        );
     };
     match Oracle::parse(&name, &mut f) {
-        None => Err(Diagnostic::error(format!("unknown oracle `{name}`"), Some(name_span))
-            .with_help(format!("expected one of: {}", ORACLES.join(", ")))),
+        None => Err(
+            Diagnostic::error(format!("unknown oracle `{name}`"), Some(name_span))
+                .with_help(format!("expected one of: {}", ORACLES.join(", "))),
+        ),
         Some(r) => Ok(OracleEntry { oracle: r?, span }),
     }
 }
-

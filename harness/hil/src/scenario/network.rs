@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Dur;
 
 /// Which link a fault or setting applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Link {
     /// DUT <-> broker.
@@ -92,7 +94,13 @@ impl Network {
         for link in [Link::Dut, Link::Observer] {
             let m = self.link(link);
             if m.latency.min > m.latency.max {
-                errors.push((link, format!("latency min {} is above max {}", m.latency.min, m.latency.max)));
+                errors.push((
+                    link,
+                    format!(
+                        "latency min {} is above max {}",
+                        m.latency.min, m.latency.max
+                    ),
+                ));
             }
             if !(0.0..1.0).contains(&m.loss) {
                 errors.push((link, format!("loss must be in 0.0..1.0, not {}", m.loss)));

@@ -161,14 +161,28 @@ impl Schedule {
             let entry = &timeline[r.entry];
             let kind = entry.fault.kind();
             let self_ending = entry.fault.expand().ends_at.is_some();
-            let me = Owner { entry: r.entry, kind, at: entry.at, self_ending };
-            let err = |message: String| ScheduleError { entry: r.entry, message };
+            let me = Owner {
+                entry: r.entry,
+                kind,
+                at: entry.at,
+                self_ending,
+            };
+            let err = |message: String| ScheduleError {
+                entry: r.entry,
+                message,
+            };
             let mut announce = Vec::new();
             if r.first {
-                announce.push(Event::Fault { kind: kind.to_string(), detail: entry.fault.detail() });
+                announce.push(Event::Fault {
+                    kind: kind.to_string(),
+                    detail: entry.fault.detail(),
+                });
             }
             // A restore that is its own entry ends the fault that it restores.
-            let restores = |owner: Option<Owner>, what: &str, restorer: &str| -> Result<Option<Owner>, ScheduleError> {
+            let restores = |owner: Option<Owner>,
+                            what: &str,
+                            restorer: &str|
+             -> Result<Option<Owner>, ScheduleError> {
                 match owner {
                     None => Err(err(format!("{restorer} without a prior {what}"))),
                     Some(o) if o.entry == r.entry => Ok(Some(o)),
@@ -256,10 +270,14 @@ impl Schedule {
                 Action::BrokerDrop { .. } | Action::DutReboot => {}
             }
             if r.ends {
-                announce.push(Event::FaultEnd { kind: kind.to_string() });
+                announce.push(Event::FaultEnd {
+                    kind: kind.to_string(),
+                });
             } else if let Some(o) = ended {
                 if o.entry != r.entry {
-                    announce.push(Event::FaultEnd { kind: o.kind.to_string() });
+                    announce.push(Event::FaultEnd {
+                        kind: o.kind.to_string(),
+                    });
                 }
             }
             steps.push(Step {

@@ -39,7 +39,10 @@ macro_rules! leaf {
 }
 
 impl NodeVisitor {
-    fn table_from<'de, A: MapAccess<'de>>(mut m: A, first: Option<String>) -> Result<Node, A::Error> {
+    fn table_from<'de, A: MapAccess<'de>>(
+        mut m: A,
+        first: Option<String>,
+    ) -> Result<Node, A::Error> {
         let mut entries = Vec::new();
         if let Some(k) = first {
             let v = m.next_value::<SNode>()?;
@@ -85,30 +88,54 @@ impl<'de> Visitor<'de> for SNodeVisitor {
         f.write_str("any TOML value")
     }
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SNode, E> {
-        Ok(SNode { span: None, node: Node::Leaf })
+        Ok(SNode {
+            span: None,
+            node: Node::Leaf,
+        })
     }
     fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SNode, E> {
-        Ok(SNode { span: None, node: Node::Leaf })
+        Ok(SNode {
+            span: None,
+            node: Node::Leaf,
+        })
     }
     fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SNode, E> {
-        Ok(SNode { span: None, node: Node::Leaf })
+        Ok(SNode {
+            span: None,
+            node: Node::Leaf,
+        })
     }
     fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SNode, E> {
-        Ok(SNode { span: None, node: Node::Leaf })
+        Ok(SNode {
+            span: None,
+            node: Node::Leaf,
+        })
     }
     fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SNode, E> {
-        Ok(SNode { span: None, node: Node::Leaf })
+        Ok(SNode {
+            span: None,
+            node: Node::Leaf,
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<SNode, A::Error> {
-        Ok(SNode { span: None, node: NodeVisitor.visit_seq(s)? })
+        Ok(SNode {
+            span: None,
+            node: NodeVisitor.visit_seq(s)?,
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SNode, A::Error> {
         let Some(first) = m.next_key::<String>()? else {
-            return Ok(SNode { span: None, node: Node::Table(vec![]) });
+            return Ok(SNode {
+                span: None,
+                node: Node::Table(vec![]),
+            });
         };
         if first != START {
             // No span: this is the table itself.
-            return Ok(SNode { span: None, node: NodeVisitor::table_from(m, Some(first))? });
+            return Ok(SNode {
+                span: None,
+                node: NodeVisitor::table_from(m, Some(first))?,
+            });
         }
         let start: usize = m.next_value()?;
         let mut end = start;
@@ -122,7 +149,10 @@ impl<'de> Visitor<'de> for SNodeVisitor {
                 let _: serde::de::IgnoredAny = m.next_value()?;
             }
         }
-        Ok(SNode { span: Some(start..end), node })
+        Ok(SNode {
+            span: Some(start..end),
+            node,
+        })
     }
 }
 

@@ -55,7 +55,9 @@ pub fn check_topic_name(t: &str) -> Result<(), String> {
         return Err("a topic name must not be empty".into());
     }
     if t.contains(['+', '#']) {
-        return Err(format!("topic name `{t}` must not contain wildcards (+ or #)"));
+        return Err(format!(
+            "topic name `{t}` must not contain wildcards (+ or #)"
+        ));
     }
     if t.contains('\0') || t.len() > 65535 {
         return Err(format!("topic name `{t}` contains NUL or is too long"));
@@ -75,7 +77,9 @@ pub fn check_topic_filter(t: &str) -> Result<(), String> {
     let levels: Vec<&str> = t.split('/').collect();
     for (i, level) in levels.iter().enumerate() {
         if level.contains('#') && (*level != "#" || i + 1 != levels.len()) {
-            return Err(format!("topic filter `{t}`: `#` must be the whole last level"));
+            return Err(format!(
+                "topic filter `{t}`: `#` must be the whole last level"
+            ));
         }
         if level.contains('+') && *level != "+" {
             return Err(format!("topic filter `{t}`: `+` must be a whole level"));
@@ -214,7 +218,9 @@ impl<'de> Deserialize<'de> for Secret {
         Ok(match Form::deserialize(d)? {
             Form::Inline(s) => Secret::Inline(s),
             Form::Env(e) if e.env.is_empty() => {
-                return Err(serde::de::Error::custom("the environment variable name is empty"))
+                return Err(serde::de::Error::custom(
+                    "the environment variable name is empty",
+                ))
             }
             Form::Env(e) => Secret::Env(e.env),
         })

@@ -123,49 +123,93 @@ impl Workload {
 
     /// (path, message) errors and warnings for values that do not fit
     /// together, given the run's duration. `path` is like `publish[0]`.
-    pub fn check(&self, duration: Dur, warnings: &mut Vec<(String, String)>) -> Vec<(String, String)> {
+    pub fn check(
+        &self,
+        duration: Dur,
+        warnings: &mut Vec<(String, String)>,
+    ) -> Vec<(String, String)> {
         let mut errors = Vec::new();
-        let mut stream = |path: String, interval: Dur, start: Dur, count: Option<u64>, size: usize| {
-            if interval.is_zero() {
-                errors.push((path.clone(), "interval must be greater than zero".to_string()));
-            }
-            if start >= duration {
-                errors.push((path.clone(), format!("start {start} is not before the end of the run ({duration})")));
-            }
-            if count == Some(0) {
-                errors.push((path.clone(), "count must be at least 1 (omit it for no limit)".to_string()));
-            }
-            if size > MAX_PAYLOAD {
-                errors.push((path, format!("payload_size {size} is above the limit of {MAX_PAYLOAD}")));
-            }
-        };
+        let mut stream =
+            |path: String, interval: Dur, start: Dur, count: Option<u64>, size: usize| {
+                if interval.is_zero() {
+                    errors.push((
+                        path.clone(),
+                        "interval must be greater than zero".to_string(),
+                    ));
+                }
+                if start >= duration {
+                    errors.push((
+                        path.clone(),
+                        format!("start {start} is not before the end of the run ({duration})"),
+                    ));
+                }
+                if count == Some(0) {
+                    errors.push((
+                        path.clone(),
+                        "count must be at least 1 (omit it for no limit)".to_string(),
+                    ));
+                }
+                if size > MAX_PAYLOAD {
+                    errors.push((
+                        path,
+                        format!("payload_size {size} is above the limit of {MAX_PAYLOAD}"),
+                    ));
+                }
+            };
         for (i, p) in self.publish.iter().enumerate() {
-            stream(format!("publish[{i}]"), p.interval, p.start, p.count, p.payload_size);
+            stream(
+                format!("publish[{i}]"),
+                p.interval,
+                p.start,
+                p.count,
+                p.payload_size,
+            );
         }
         for (i, o) in self.observer.iter().enumerate() {
-            stream(format!("observer[{i}]"), o.interval, o.start, o.count, o.payload_size);
+            stream(
+                format!("observer[{i}]"),
+                o.interval,
+                o.start,
+                o.count,
+                o.payload_size,
+            );
         }
         for (i, p) in self.publish.iter().enumerate() {
             if p.burst == 0 {
-                errors.push((format!("publish[{i}]"), "burst must be at least 1".to_string()));
+                errors.push((
+                    format!("publish[{i}]"),
+                    "burst must be at least 1".to_string(),
+                ));
             }
         }
         for (i, o) in self.observer.iter().enumerate() {
             if self.dut_subscribes_to(o.topic.as_str()).is_none() {
                 warnings.push((
                     format!("observer[{i}]"),
-                    format!("no DUT subscription matches `{}`: the DUT will not receive these", o.topic),
+                    format!(
+                        "no DUT subscription matches `{}`: the DUT will not receive these",
+                        o.topic
+                    ),
                 ));
             }
         }
-        for (name, d) in [("heartbeat", self.heartbeat), ("connect_retry", self.connect_retry)] {
+        for (name, d) in [
+            ("heartbeat", self.heartbeat),
+            ("connect_retry", self.connect_retry),
+        ] {
             if d == Some(Dur::ZERO) {
-                errors.push((name.to_string(), format!("{name} must be greater than zero")));
+                errors.push((
+                    name.to_string(),
+                    format!("{name} must be greater than zero"),
+                ));
             }
         }
         if let Some(at) = self.disconnect_at {
             if at >= duration {
-                errors.push(("disconnect_at".to_string(), format!("disconnect_at {at} is not before the end of the run ({duration})")));
+                errors.push((
+                    "disconnect_at".to_string(),
+                    format!("disconnect_at {at} is not before the end of the run ({duration})"),
+                ));
             }
         }
         errors

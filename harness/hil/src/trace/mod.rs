@@ -94,7 +94,10 @@ pub enum Event {
     Connecting { attempt: u32 },
     /// CONNACK accepted. `keepalive_s` is the keepalive in force for this
     /// connection (0 = off).
-    Connected { session_present: bool, keepalive_s: u16 },
+    Connected {
+        session_present: bool,
+        keepalive_s: u16,
+    },
     /// A connection attempt failed (refused CONNACK, TCP error, timeout).
     ConnectFailed { reason: String },
     /// An established connection ended (reset, timeout, ping unanswered...).
@@ -289,7 +292,12 @@ pub struct EventRef {
 
 impl fmt::Display for EventRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{} at {}", self.index, Dur::from_millis(self.t_ms).secs_string())
+        write!(
+            f,
+            "#{} at {}",
+            self.index,
+            Dur::from_millis(self.t_ms).secs_string()
+        )
     }
 }
 

@@ -139,7 +139,8 @@ mod tests {
     #[test]
     fn run_sink_writes_flushed_lines_and_keeps_records() {
         let mut sink = RunSink::new(Vec::new(), vec![]);
-        sink.emit(Record::new(0, Actor::Dut, Event::WifiUp)).unwrap();
+        sink.emit(Record::new(0, Actor::Dut, Event::WifiUp))
+            .unwrap();
         sink.emit(Record::new(5, Actor::Dut, Event::Up)).unwrap();
         assert_eq!(sink.records().len(), 2);
         let text = String::from_utf8(sink.writer.into_inner()).unwrap();
@@ -152,8 +153,11 @@ mod tests {
     #[test]
     fn run_sink_rejects_time_going_backwards() {
         let mut sink = RunSink::new(Vec::new(), vec![]);
-        sink.emit(Record::new(10, Actor::Dut, Event::WifiUp)).unwrap();
-        let e = sink.emit(Record::new(9, Actor::Dut, Event::Up)).unwrap_err();
+        sink.emit(Record::new(10, Actor::Dut, Event::WifiUp))
+            .unwrap();
+        let e = sink
+            .emit(Record::new(9, Actor::Dut, Event::Up))
+            .unwrap_err();
         assert!(e.to_string().contains("went backwards"), "{e}");
     }
 
@@ -171,6 +175,8 @@ mod tests {
         let text = String::from_utf8(sink.writer.into_inner()).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("bad password <redacted>"), "{text}");
-        assert!(matches!(&sink.records[0].event, Event::ConnectFailed { reason } if reason == "bad password <redacted>"));
+        assert!(
+            matches!(&sink.records[0].event, Event::ConnectFailed { reason } if reason == "bad password <redacted>")
+        );
     }
 }

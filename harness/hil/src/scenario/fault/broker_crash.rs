@@ -11,7 +11,8 @@ pub struct BrokerCrash;
 impl FaultSpec for BrokerCrash {
     const KIND: &'static str = "broker_crash";
     const FIELDS: &'static [&'static str] = &[];
-    const SUMMARY: &'static str = "the broker process dies (connections closed) until `broker_restart`";
+    const SUMMARY: &'static str =
+        "the broker process dies (connections closed) until `broker_restart`";
 
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(BrokerCrash)

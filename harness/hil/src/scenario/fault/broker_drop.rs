@@ -24,7 +24,10 @@ impl FaultSpec for BrokerDrop {
         if !(1..=u32::MAX as i64).contains(&count) {
             return Err(f.invalid("count", format!("must be at least 1, not {count}")));
         }
-        Ok(BrokerDrop { packet, count: count as u32 })
+        Ok(BrokerDrop {
+            packet,
+            count: count as u32,
+        })
     }
 
     fn detail(&self) -> String {
@@ -35,7 +38,13 @@ impl FaultSpec for BrokerDrop {
     }
 
     fn expand(&self, x: &mut Expansion) {
-        x.act(Dur::ZERO, Action::BrokerDrop { packet: self.packet, count: self.count });
+        x.act(
+            Dur::ZERO,
+            Action::BrokerDrop {
+                packet: self.packet,
+                count: self.count,
+            },
+        );
         x.ends_at(Dur::ZERO);
     }
 }

@@ -22,10 +22,16 @@ impl FaultSpec for BrokerRefuse {
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let code: i64 = f.req("code")?;
         if !(1..=5).contains(&code) {
-            return Err(f.invalid("code", format!("a CONNACK refusal code is 1 to 5, not {code}")));
+            return Err(f.invalid(
+                "code",
+                format!("a CONNACK refusal code is 1 to 5, not {code}"),
+            ));
         }
         let d = f.opt("for")?;
-        Ok(BrokerRefuse { code: code as u8, r#for: positive(f, "for", d)? })
+        Ok(BrokerRefuse {
+            code: code as u8,
+            r#for: positive(f, "for", d)?,
+        })
     }
 
     fn detail(&self) -> String {

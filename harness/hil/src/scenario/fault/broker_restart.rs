@@ -19,7 +19,9 @@ impl FaultSpec for BrokerRestart {
     const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(BrokerRestart { persist: f.req("persist")? })
+        Ok(BrokerRestart {
+            persist: f.req("persist")?,
+        })
     }
 
     fn detail(&self) -> String {
@@ -27,6 +29,11 @@ impl FaultSpec for BrokerRestart {
     }
 
     fn expand(&self, x: &mut Expansion) {
-        x.act(Dur::ZERO, Action::BrokerRestart { persist: self.persist });
+        x.act(
+            Dur::ZERO,
+            Action::BrokerRestart {
+                persist: self.persist,
+            },
+        );
     }
 }

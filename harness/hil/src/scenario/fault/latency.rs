@@ -28,7 +28,12 @@ impl FaultSpec for Latency {
             return Err(f.invalid("max", format!("must be at least min ({min})")));
         }
         let d = f.opt("for")?;
-        Ok(Latency { link, min, max, r#for: positive(f, "for", d)? })
+        Ok(Latency {
+            link,
+            min,
+            max,
+            r#for: positive(f, "for", d)?,
+        })
     }
 
     fn detail(&self) -> String {
@@ -43,7 +48,11 @@ impl FaultSpec for Latency {
     fn expand(&self, x: &mut Expansion) {
         x.act(
             Dur::ZERO,
-            Action::SetLatency { link: self.link, min: self.min, max: self.max },
+            Action::SetLatency {
+                link: self.link,
+                min: self.min,
+                max: self.max,
+            },
         );
         if let Some(d) = self.r#for {
             x.act(d, Action::ResetLatency(self.link));

@@ -24,7 +24,10 @@ impl FaultSpec for LinkBlackhole {
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let link = link_field(f)?;
         let d = f.opt("for")?;
-        Ok(LinkBlackhole { link, r#for: positive(f, "for", d)? })
+        Ok(LinkBlackhole {
+            link,
+            r#for: positive(f, "for", d)?,
+        })
     }
 
     fn detail(&self) -> String {

@@ -22,7 +22,10 @@ impl FaultSpec for LinkHold {
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let link = link_field(f)?;
         let d = f.opt("for")?;
-        Ok(LinkHold { link, r#for: positive(f, "for", d)? })
+        Ok(LinkHold {
+            link,
+            r#for: positive(f, "for", d)?,
+        })
     }
 
     fn detail(&self) -> String {

@@ -18,7 +18,9 @@ impl FaultSpec for LinkRelease {
     const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(LinkRelease { link: link_field(f)? })
+        Ok(LinkRelease {
+            link: link_field(f)?,
+        })
     }
 
     fn detail(&self) -> String {

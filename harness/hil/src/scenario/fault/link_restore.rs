@@ -17,7 +17,9 @@ impl FaultSpec for LinkRestore {
     const DISRUPTS: bool = false;
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(LinkRestore { link: link_field(f)? })
+        Ok(LinkRestore {
+            link: link_field(f)?,
+        })
     }
 
     fn detail(&self) -> String {

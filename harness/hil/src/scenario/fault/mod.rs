@@ -172,7 +172,11 @@ pub(crate) fn link_field(f: &mut Fields) -> Result<Link, Diagnostic> {
 }
 
 /// Reads a duration field that must be positive.
-pub(crate) fn positive(f: &mut Fields, key: &'static str, d: Option<Dur>) -> Result<Option<Dur>, Diagnostic> {
+pub(crate) fn positive(
+    f: &mut Fields,
+    key: &'static str,
+    d: Option<Dur>,
+) -> Result<Option<Dur>, Diagnostic> {
     match d {
         Some(d) if d.is_zero() => Err(f.invalid(key, "must be greater than zero")),
         other => Ok(other),

@@ -19,7 +19,9 @@ impl FaultSpec for WifiDown {
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let d = f.opt("for")?;
-        Ok(WifiDown { r#for: positive(f, "for", d)? })
+        Ok(WifiDown {
+            r#for: positive(f, "for", d)?,
+        })
     }
 
     fn detail(&self) -> String {

@@ -36,12 +36,19 @@ impl FaultSpec for WifiFlap {
             return Err(f.invalid("period", "must be greater than zero"));
         }
         if !(duty > 0.0 && duty < 1.0) {
-            return Err(f.invalid("duty", format!("must be strictly between 0 and 1, not {duty}")));
+            return Err(f.invalid(
+                "duty",
+                format!("must be strictly between 0 and 1, not {duty}"),
+            ));
         }
         if r#for < period {
             return Err(f.invalid("for", format!("must be at least one period ({period})")));
         }
-        let flap = WifiFlap { period, duty, r#for };
+        let flap = WifiFlap {
+            period,
+            duty,
+            r#for,
+        };
         let down = flap.down_ms();
         if down == 0 || down >= period.as_millis() {
             return Err(f.invalid("duty", "leaves no time down or no time up in a period"));

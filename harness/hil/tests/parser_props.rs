@@ -1,0 +1,152 @@
+//! The scenario parser never panics: not on arbitrary text, not on
+//! mutations of the real scenario files (bytes deleted, inserted, lines
+//! duplicated or swapped), and every error it reports has a span inside the
+//! file that renders.
+
+use std::path::PathBuf;
+
+use hil::diag::render;
+use hil::scenario;
+use proptest::prelude::*;
+
+fn library() -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let files = hil::discover::scenario_files(&[root]).expect("the scenario library exists");
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+fn check(src: &str) {
+    match scenario::parse(src) {
+        Ok(_) => {}
+        Err(diags) => {
+            assert!(!diags.is_empty());
+            for d in &diags {
+                if let Some(s) = &d.span {
+                    assert!(
+                        s.start <= s.end && s.end <= src.len(),
+                        "span {s:?} outside {} bytes",
+                        src.len()
+                    );
+                }
+                let _ = render("x.toml", src, d);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(usize, usize),
+    Insert(usize, String),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    ReplaceValue(usize, String),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let words = prop::sample::select(vec![
+        "\"\"",
+        "\"0s\"",
+        "\"-1s\"",
+        "\"99999999999h\"",
+        "0",
+        "-1",
+        "3",
+        "1e400",
+        "true",
+        "[]",
+        "{}",
+        "\"wifi_up\"",
+        "\"broker_restart\"",
+        "\"qos1_no_loss\"",
+        "\"a/#/b\"",
+        "\"ms\"",
+        "nan",
+        "inf",
+    ]);
+    prop_oneof![
+        (any::<usize>(), 0usize..40).prop_map(|(a, n)| Mutation::Delete(a, n)),
+        (any::<usize>(), "\\PC{0,12}").prop_map(|(a, s)| Mutation::Insert(a, s)),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        (any::<usize>(), words).prop_map(|(a, w)| Mutation::ReplaceValue(a, w.to_string())),
+    ]
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn apply(src: &str, m: &Mutation) -> String {
+    let mut lines: Vec<&str> = src.lines().collect();
+    match m {
+        Mutation::Delete(a, n) => {
+            let a = floor_char(src, a % (src.len() + 1));
+            let b = floor_char(src, a + n);
+            format!("{}{}", &src[..a], &src[b..])
+        }
+        Mutation::Insert(a, s) => {
+            let a = floor_char(src, a % (src.len() + 1));
+            format!("{}{}{}", &src[..a], s, &src[a..])
+        }
+        Mutation::DuplicateLine(i) if !lines.is_empty() => {
+            let i = i % lines.len();
+            lines.insert(i, lines[i]);
+            lines.join("\n")
+        }
+        Mutation::SwapLines(a, b) if !lines.is_empty() => {
+            let (a, b) = (a % lines.len(), b % lines.len());
+            lines.swap(a, b);
+            lines.join("\n")
+        }
+        Mutation::ReplaceValue(i, w) if !lines.is_empty() => {
+            let i = i % lines.len();
+            let line = match lines[i].split_once('=') {
+                Some((k, _)) => format!("{k}= {w}"),
+                None => lines[i].to_string(),
+            };
+            let mut owned: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            owned[i] = line;
+            owned.join("\n")
+        }
+        _ => src.to_string(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
+        check(&s);
+    }
+
+    #[test]
+    fn tomlish_text_never_panics(s in "(\\[\\[timeline\\]\\]\n|\\[\\[expect\\]\\]\n|\\[dut\\]\n|(at|kind|for|oracle|seconds|name|duration|qos|link|persist) = (\"[a-z0-9_ ]{0,8}\"|[0-9]{1,3}|true)\n){0,20}") {
+        check(&s);
+    }
+
+    #[test]
+    fn mutated_library_files_never_panic(file in any::<prop::sample::Index>(), muts in prop::collection::vec(mutation(), 1..4)) {
+        let lib = library();
+        let mut src = lib[file.index(lib.len())].clone();
+        for m in &muts {
+            src = apply(&src, m);
+        }
+        check(&src);
+    }
+}
+
+#[test]
+fn every_library_file_parses_unmutated() {
+    for src in library() {
+        assert!(scenario::parse(&src).is_ok());
+    }
+}

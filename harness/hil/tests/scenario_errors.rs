@@ -1,0 +1,154 @@
+//! The error messages for bad scenario files, locked by snapshots: each
+//! names the file, line and column, shows the line, and says what was
+//! expected. Accept intended changes with `cargo insta review` (or
+//! `INSTA_UPDATE=always cargo test -p hil`), see harness/hil/README.md.
+
+use hil::diag::render;
+use hil::scenario;
+
+const HEAD: &str = "name = \"bad\"\nduration = \"5m\"\n";
+
+fn errors(src: &str) -> String {
+    match scenario::parse(src) {
+        Ok(_) => panic!("expected errors for:\n{src}"),
+        Err(diags) => diags
+            .iter()
+            .map(|d| render("scenarios/bad.toml", src, d))
+            .collect(),
+    }
+}
+
+fn with_head(body: &str) -> String {
+    format!("{HEAD}{body}")
+}
+
+macro_rules! snap {
+    ($name:ident, $src:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(errors(&$src));
+        }
+    };
+}
+
+snap!(toml_syntax_error, with_head("[dut\nkeepalive = \"60s\"\n"));
+snap!(unknown_top_level_field, with_head("durration = \"1m\"\n"));
+snap!(missing_duration, "name = \"bad\"\n".to_string());
+snap!(
+    unknown_fault_kind,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_dwn\"\n")
+);
+snap!(
+    unknown_oracle,
+    with_head("[[expect]]\noracle = \"recovers_whithin\"\nseconds = 3\n")
+);
+snap!(
+    unknown_fault_field,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\nduration = \"10s\"\n")
+);
+snap!(
+    unknown_oracle_field,
+    with_head("[[expect]]\noracle = \"recovers_within\"\nsecs = 3\n")
+);
+snap!(missing_kind, with_head("[[timeline]]\nat = \"30s\"\n"));
+snap!(
+    missing_at,
+    with_head("[[timeline]]\nkind = \"broker_crash\"\n")
+);
+snap!(
+    missing_fault_field,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_flap\"\nperiod = \"10s\"\nfor = \"1m\"\n")
+);
+snap!(
+    wrong_type,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\nfor = 10\n")
+);
+snap!(
+    bad_duration,
+    with_head("[[timeline]]\nat = \"30 s\"\nkind = \"broker_crash\"\n")
+);
+snap!(
+    bad_qos,
+    with_head("[[workload.publish]]\ntopic = \"t\"\nqos = 3\ninterval = \"1s\"\n")
+);
+snap!(
+    bad_topic_filter,
+    with_head("[[workload.subscribe]]\ntopic = \"a/#/b\"\nqos = 1\n")
+);
+snap!(
+    wifi_up_without_wifi_down,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_up\"\n")
+);
+snap!(
+    wifi_up_after_self_ending_down,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\nfor = \"1m\"\n\n[[timeline]]\nat = \"40s\"\nkind = \"wifi_up\"\n")
+);
+snap!(
+    overlapping_wifi_down,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\n\n[[timeline]]\nat = \"40s\"\nkind = \"wifi_flap\"\nperiod = \"10s\"\nduty = 0.5\nfor = \"1m\"\n")
+);
+snap!(
+    for_past_the_end,
+    with_head("[[timeline]]\nat = \"4m\"\nkind = \"broker_hang\"\nfor = \"2m\"\n")
+);
+snap!(
+    at_past_the_end,
+    with_head("[[timeline]]\nat = \"6m\"\nkind = \"dut_reboot\"\n")
+);
+snap!(
+    restart_of_a_running_broker,
+    with_head("[[timeline]]\nat = \"1m\"\nkind = \"broker_restart\"\npersist = true\n")
+);
+snap!(
+    refusal_code_out_of_range,
+    with_head("[[timeline]]\nat = \"1m\"\nkind = \"broker_refuse\"\ncode = 9\n")
+);
+snap!(
+    bad_drop_packet,
+    with_head("[[timeline]]\nat = \"1m\"\nkind = \"broker_drop\"\npacket = \"connack\"\n")
+);
+snap!(bad_flap_duty, with_head("[[timeline]]\nat = \"1m\"\nkind = \"wifi_flap\"\nperiod = \"10s\"\nduty = 1.5\nfor = \"1m\"\n"));
+snap!(
+    password_without_user,
+    with_head("[dut]\npassword = { env = \"PW\" }\n")
+);
+snap!(
+    unknown_dut_field,
+    with_head("[dut]\nkeep_alive = \"60s\"\n")
+);
+snap!(
+    will_without_qos,
+    with_head("[dut]\nwill = { topic = \"s\", message = \"x\", retain = false }\n")
+);
+snap!(
+    latency_min_above_max,
+    with_head("[network.dut]\nlatency = { min = \"2s\", max = \"1s\" }\n")
+);
+snap!(
+    bad_name,
+    "name = \"Bad Name\"\nduration = \"1m\"\n".to_string()
+);
+snap!(
+    oracle_needs_a_will,
+    with_head("[[expect]]\noracle = \"will_published\"\n")
+);
+snap!(
+    oracle_needs_a_heartbeat,
+    with_head("[[expect]]\noracle = \"never_stalls\"\nms = 500\n")
+);
+snap!(oracle_needs_a_silent_fault, with_head("[[timeline]]\nat = \"1m\"\nkind = \"wifi_down\"\nfor = \"10s\"\n[[expect]]\noracle = \"detects_outage_within\"\nseconds = 25\n"));
+snap!(
+    several_errors_at_once,
+    with_head("[[timeline]]\nat = \"1m\"\nkind = \"nope\"\n\n[[timeline]]\nat = \"2m\"\nkind = \"wifi_down\"\nfr = \"1s\"\n\n[[expect]]\noracle = \"none\"\n")
+);
+
+#[test]
+fn warnings_do_not_invalidate() {
+    let src = with_head("[dut]\nuser = \"u\"\npassword = \"inline\"\n[workload]\nheartbeat = \"100ms\"\n[[expect]]\noracle = \"never_stalls\"\nms = 500\n");
+    let (_, warnings) = scenario::parse(&src).expect("valid");
+    let text: String = warnings
+        .iter()
+        .map(|d| render("scenarios/w.toml", &src, d))
+        .collect();
+    insta::assert_snapshot!(text);
+}
