@@ -16,15 +16,17 @@
 //! - `client` (feature `tokio`): a thin async shell over any transport and
 //!   any link (WiFi) abstraction.
 //!
-//! The crate is `#![no_std]`; `std` is only linked with the `std` feature.
-#![no_std]
+//! Without the `std` feature the crate is `#![no_std]`: codec and session
+//! never use `std` (only `core`, plus `alloc` for the session), which the
+//! build without default features checks.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
-extern crate std;
 
+#[cfg(feature = "tokio")]
+pub mod client;
 pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod session;

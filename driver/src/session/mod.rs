@@ -832,8 +832,8 @@ impl Session {
                 return;
             }
             self.phase = Phase::Running;
-            self.events.push_back(Event::ConnectResult(Ok(())));
         }
+        let first = self.stats.connections == 0;
         self.attempt = 0;
         self.stats.connections += 1;
         self.conn = Conn::Up(Live {
@@ -848,6 +848,10 @@ impl Session {
         self.events.push_back(Event::Up {
             session_present: ack.session_present,
         });
+        if first {
+            // After Up, so that when connect() returns the client is up.
+            self.events.push_back(Event::ConnectResult(Ok(())));
+        }
         if self.config.restore_subscriptions && !ack.session_present {
             // D5 beyond: put the granted subscriptions back.
             let restore: Vec<Op> = self

@@ -1,0 +1,367 @@
+//! The async client (feature `tokio`): a cloneable [`Client`] handle and a
+//! [`Driver`] task that owns the connection and pumps the sans-IO
+//! [`Session`]. The shell only moves bytes, time and link changes in and
+//! out; every decision is the session's.
+//!
+//! ```no_run
+//! use resilient_mqtt::client::ClientBuilder;
+//! use resilient_mqtt::codec::QoS;
+//! use resilient_mqtt::session::Config;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config { server: "127.0.0.1".into(), port: 1883, ..Config::default() };
+//! let client = ClientBuilder::new(config).spawn()?;
+//! client.connect().await?; // K1: the first connect reports its errors
+//! client.subscribe("cmd/#", QoS::AtLeastOnce).await?;
+//! client.publish("status", b"online", false, QoS::AtLeastOnce).await?; // waits for PUBACK
+//! # Ok(()) }
+//! ```
+
+mod driver;
+mod link;
+mod transport;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use driver::Driver;
+pub use link::{AlwaysUp, Link, WatchLink};
+pub use transport::{BoxFuture, TcpTransport, Transport};
+
+use crate::codec::QoS;
+use crate::session::{
+    Config, ConfigError, ConnectError, DownReason, Event, Message, RequestError, Session, Stats,
+};
+
+/// Called with every session event (diagnostics and trace).
+pub type EventHook = Box<dyn FnMut(&Event) + Send>;
+/// The callback interface (C7, `queue_len == 0`): called per message.
+pub type MessageHook = Box<dyn FnMut(Message) + Send>;
+
+/// An error from a client call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// K1: the first connect failed.
+    Connect(ConnectError),
+    /// A request could not be carried out.
+    Request(RequestError),
+    /// The driver task is gone (it was dropped or panicked).
+    DriverGone,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Connect(e) => write!(f, "connect failed: {e}"),
+            ClientError::Request(e) => write!(f, "{e}"),
+            ClientError::DriverGone => f.write_str("the client's driver task is not running"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<ConnectError> for ClientError {
+    fn from(e: ConnectError) -> Self {
+        ClientError::Connect(e)
+    }
+}
+
+impl From<RequestError> for ClientError {
+    fn from(e: RequestError) -> Self {
+        ClientError::Request(e)
+    }
+}
+
+/// Up/down notifications (D4, D5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notification {
+    Up { session_present: bool },
+    Down { reason: DownReason },
+}
+
+/// A request from a handle to the driver task.
+pub(crate) enum Command {
+    Connect {
+        quick: bool,
+        reply: oneshot::Sender<Result<(), ConnectError>>,
+    },
+    Publish {
+        topic: String,
+        payload: Vec<u8>,
+        qos: QoS,
+        retain: bool,
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
+    Subscribe {
+        filter: String,
+        qos: QoS,
+        reply: oneshot::Sender<Result<QoS, RequestError>>,
+    },
+    Unsubscribe {
+        filter: String,
+        reply: oneshot::Sender<Result<(), RequestError>>,
+    },
+    BrokerUp {
+        reply: oneshot::Sender<bool>,
+    },
+    NextMessage {
+        reply: oneshot::Sender<Message>,
+    },
+    Disconnect {
+        reply: oneshot::Sender<()>,
+    },
+    Close {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// State the handles read without asking the driver.
+pub(crate) struct Shared {
+    pub connected: watch::Sender<bool>,
+    pub stats: Mutex<Stats>,
+    pub notifications: broadcast::Sender<Notification>,
+}
+
+/// Builds a client: configuration, transport, link and hooks.
+pub struct ClientBuilder<T, L> {
+    config: Config,
+    transport: T,
+    link: L,
+    on_event: Option<EventHook>,
+    on_message: Option<MessageHook>,
+}
+
+impl ClientBuilder<TcpTransport, AlwaysUp> {
+    /// A builder for TCP to `config.server:config.port` over an always-up
+    /// link.
+    pub fn new(config: Config) -> Self {
+        let addr = format!("{}:{}", config.server, config.effective_port(false));
+        ClientBuilder {
+            config,
+            transport: TcpTransport::new(addr),
+            link: AlwaysUp::default(),
+            on_event: None,
+            on_message: None,
+        }
+    }
+}
+
+impl<T: Transport, L: Link> ClientBuilder<T, L> {
+    /// Uses another transport (turmoil TCP, TLS...).
+    pub fn transport<T2: Transport>(self, transport: T2) -> ClientBuilder<T2, L> {
+        ClientBuilder {
+            config: self.config,
+            transport,
+            link: self.link,
+            on_event: self.on_event,
+            on_message: self.on_message,
+        }
+    }
+
+    /// Uses another link (WiFi).
+    pub fn link<L2: Link>(self, link: L2) -> ClientBuilder<T, L2> {
+        ClientBuilder {
+            config: self.config,
+            transport: self.transport,
+            link,
+            on_event: self.on_event,
+            on_message: self.on_message,
+        }
+    }
+
+    /// Sees every session event (diagnostics, traces, debug logging).
+    pub fn on_event(mut self, hook: impl FnMut(&Event) + Send + 'static) -> Self {
+        self.on_event = Some(Box::new(hook));
+        self
+    }
+
+    /// C7: the callback interface, used when `queue_len == 0`.
+    pub fn on_message(mut self, hook: impl FnMut(Message) + Send + 'static) -> Self {
+        self.on_message = Some(Box::new(hook));
+        self
+    }
+
+    /// The handle and the driver task, to be run with `driver.run().await`.
+    pub fn build(self) -> Result<(Client, Driver<T, L>), ConfigError> {
+        let session = Session::new(self.config)?;
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            connected: watch::channel(false).0,
+            stats: Mutex::new(Stats::default()),
+            notifications: broadcast::channel(64).0,
+        });
+        let client = Client {
+            cmd: cmd_tx,
+            shared: shared.clone(),
+        };
+        let driver = Driver::new(
+            session,
+            self.transport,
+            self.link,
+            cmd_rx,
+            shared,
+            self.on_event,
+            self.on_message,
+        );
+        Ok((client, driver))
+    }
+
+    /// Builds and spawns the driver on the current tokio runtime.
+    pub fn spawn(self) -> Result<Client, ConfigError> {
+        let (client, driver) = self.build()?;
+        tokio::spawn(driver.run());
+        Ok(client)
+    }
+}
+
+/// A cloneable handle to a running client. Every call is async and never
+/// blocks other tasks; calls made during an outage wait for its end (P1).
+#[derive(Clone)]
+pub struct Client {
+    cmd: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    async fn ask<R>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<R>) -> Command,
+    ) -> Result<R, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(make(tx))
+            .map_err(|_| ClientError::DriverGone)?;
+        rx.await.map_err(|_| ClientError::DriverGone)
+    }
+
+    /// K1, K2: the first connection, with the link integrity check. Errors
+    /// are returned, not retried. Later outages are handled by the driver.
+    pub async fn connect(&self) -> Result<(), ClientError> {
+        Ok(self
+            .ask(|reply| Command::Connect {
+                quick: false,
+                reply,
+            })
+            .await??)
+    }
+
+    /// K2: the first connection without the link integrity period.
+    pub async fn connect_quick(&self) -> Result<(), ClientError> {
+        Ok(self
+            .ask(|reply| Command::Connect { quick: true, reply })
+            .await??)
+    }
+
+    /// P1-P4: publishes; QoS 1 returns when the PUBACK arrived, across any
+    /// number of outages.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retain: bool,
+        qos: QoS,
+    ) -> Result<(), ClientError> {
+        let (topic, payload) = (topic.to_string(), payload.to_vec());
+        Ok(self
+            .ask(|reply| Command::Publish {
+                topic,
+                payload,
+                qos,
+                retain,
+                reply,
+            })
+            .await??)
+    }
+
+    /// S1: subscribes; returns the granted QoS after SUBACK.
+    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<QoS, ClientError> {
+        let filter = filter.to_string();
+        Ok(self
+            .ask(|reply| Command::Subscribe { filter, qos, reply })
+            .await??)
+    }
+
+    /// S1: unsubscribes; returns after UNSUBACK.
+    pub async fn unsubscribe(&self, filter: &str) -> Result<(), ClientError> {
+        let filter = filter.to_string();
+        Ok(self
+            .ask(|reply| Command::Unsubscribe { filter, reply })
+            .await??)
+    }
+
+    /// O2: whether the broker answers within `response_time`.
+    pub async fn broker_up(&self) -> bool {
+        self.ask(|reply| Command::BrokerUp { reply })
+            .await
+            .unwrap_or(false)
+    }
+
+    /// S3: the next message from the bounded queue (event interface,
+    /// `queue_len > 0`). `None` when the driver has stopped.
+    pub async fn next_message(&self) -> Option<Message> {
+        self.ask(|reply| Command::NextMessage { reply }).await.ok()
+    }
+
+    /// O3: DISCONNECT, close, stop reconnecting.
+    pub async fn disconnect(&self) {
+        let _ = self.ask(|reply| Command::Disconnect { reply }).await;
+    }
+
+    /// O4: close the socket and the link at once.
+    pub async fn close(&self) {
+        let _ = self.ask(|reply| Command::Close { reply }).await;
+    }
+
+    /// O1: whether the broker connection is up.
+    pub fn is_connected(&self) -> bool {
+        *self.shared.connected.borrow()
+    }
+
+    /// Waits until the connection is up (or the driver stops).
+    pub async fn wait_connected(&self) {
+        let mut rx = self.shared.connected.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// D4, D5: up/down notifications from now on.
+    pub fn notifications(&self) -> broadcast::Receiver<Notification> {
+        self.shared.notifications.subscribe()
+    }
+
+    /// O5: counters (resends, connections, outages, discards).
+    pub fn stats(&self) -> Stats {
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Pending replies, by kind, keyed by the session's tokens.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    pub connect: Option<oneshot::Sender<Result<(), ConnectError>>>,
+    pub publish: std::collections::BTreeMap<
+        crate::session::Token,
+        oneshot::Sender<Result<(), RequestError>>,
+    >,
+    pub subscribe: std::collections::BTreeMap<
+        crate::session::Token,
+        oneshot::Sender<Result<QoS, RequestError>>,
+    >,
+    pub unsubscribe: std::collections::BTreeMap<
+        crate::session::Token,
+        oneshot::Sender<Result<(), RequestError>>,
+    >,
+    pub broker_up: std::collections::BTreeMap<crate::session::Token, oneshot::Sender<bool>>,
+    pub messages: VecDeque<oneshot::Sender<Message>>,
+}
