@@ -191,6 +191,7 @@ pub enum Event {
         qos: QoS,
         dup: bool,
         topic: String,
+        payload: Vec<u8>,
     },
     /// P3: a PUBLISH was resent with DUP.
     Retransmit { token: Token, pid: Pid },
@@ -204,6 +205,11 @@ pub enum Event {
     PingResp,
     /// A SUBSCRIBE went out.
     SubscribeSent { topic: String, qos: QoS },
+    /// A SUBACK granted this subscription (the application's own, or a
+    /// restored one, D5 beyond).
+    Subscribed { topic: String, qos: QoS },
+    /// S3: the queue was full; this, its oldest message, was dropped.
+    Discarded { message: Message, total: u64 },
 }
 
 /// O5: counters since start.

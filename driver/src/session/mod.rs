@@ -937,6 +937,7 @@ impl Session {
                     qos: p.qos,
                     dup: true,
                     topic: p.topic.clone(),
+                    payload: p.payload.clone(),
                 });
             }
             OutState::AwaitComp { pid, resends, .. } => {
@@ -986,8 +987,13 @@ impl Session {
         }
         let discarded = self.queue.len() >= self.config.queue_len;
         if discarded {
-            self.queue.pop_front();
-            self.stats.discards += 1;
+            if let Some(message) = self.queue.pop_front() {
+                self.stats.discards += 1;
+                self.events.push_back(Event::Discarded {
+                    message,
+                    total: self.stats.discards,
+                });
+            }
         }
         self.queue.push_back(msg);
         self.events.push_back(Event::MessageQueued { discarded });
@@ -1049,6 +1055,10 @@ impl Session {
             OpKind::Subscribe { filter, .. } => {
                 let result = match code {
                     Some(SubAckCode::Granted(q)) => {
+                        self.events.push_back(Event::Subscribed {
+                            topic: filter.clone(),
+                            qos: q,
+                        });
                         self.subscriptions.insert(filter, q);
                         Ok(q)
                     }
@@ -1143,6 +1153,7 @@ impl Session {
                 qos,
                 dup: false,
                 topic: p.topic.clone(),
+                payload: p.payload.clone(),
             });
             if qos == QoS::AtMostOnce {
                 // P2: QoS 0 is done once sent.
