@@ -33,7 +33,7 @@ macro_rules! snap {
 
 snap!(toml_syntax_error, with_head("[dut\nkeepalive = \"60s\"\n"));
 snap!(unknown_top_level_field, with_head("durration = \"1m\"\n"));
-snap!(missing_duration, "name = \"bad\"\n".to_string());
+snap!(missing_duration, "name = \"bad\"\n");
 snap!(
     unknown_fault_kind,
     with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_dwn\"\n")
@@ -124,10 +124,7 @@ snap!(
     latency_min_above_max,
     with_head("[network.dut]\nlatency = { min = \"2s\", max = \"1s\" }\n")
 );
-snap!(
-    bad_name,
-    "name = \"Bad Name\"\nduration = \"1m\"\n".to_string()
-);
+snap!(bad_name, "name = \"Bad Name\"\nduration = \"1m\"\n");
 snap!(
     oracle_needs_a_will,
     with_head("[[expect]]\noracle = \"will_published\"\n")

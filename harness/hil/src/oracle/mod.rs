@@ -249,6 +249,7 @@ pub(crate) fn count_field(f: &mut Fields, key: &'static str) -> Result<u64, Diag
 }
 
 /// `20s` for 20_000 ms, `2.5s` for 2_500.
+#[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV
 pub(crate) fn fmt_seconds(ms: u64) -> String {
     if ms % 1000 == 0 {
         format!("{}", ms / 1000)

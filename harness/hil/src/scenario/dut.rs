@@ -120,8 +120,8 @@ impl Default for Backoff {
 }
 
 impl DutConfig {
-    /// The ping interval in force: `ping_interval` if non-zero and smaller
-    /// than keepalive / 4... as `mqtt_as` computes it (C2).
+    /// The ping interval in force (C2): keepalive / 4, unless
+    /// `ping_interval` is set and smaller.
     pub fn effective_ping_interval(&self) -> Dur {
         let quarter = Dur::from_millis(self.keepalive.as_millis() / 4);
         if self.ping_interval.is_zero() || (!quarter.is_zero() && self.ping_interval > quarter) {
@@ -133,6 +133,7 @@ impl DutConfig {
 
     /// Checks that the fields fit together. Returns (field, message) pairs;
     /// `warnings` collects advice that does not invalidate the file.
+    #[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV
     pub fn check(&self, warnings: &mut Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
         let mut errors = Vec::new();
         if self.password.is_some() && self.user.is_none() {

@@ -1,0 +1,99 @@
+//! The broker host: the chaos broker on turmoil TCP port 1883, restored
+//! from the last autosave when the executor asks for a persistent restart,
+//! with its packet log and events forwarded to the trace.
+
+use std::time::Duration;
+
+use chaos_broker::{Broker, BrokerConfig, BrokerEvent, Direction, LogRecord};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::net::BROKER_ADDR;
+use super::world::World;
+use crate::trace::{Actor, Dir, Event};
+
+/// The observer's credentials when the broker requires a login.
+pub const OBSERVER_USER: &str = "observer";
+pub const OBSERVER_PASSWORD: &str = "observer-pass";
+
+/// mosquitto's `autosave_interval 1`.
+const AUTOSAVE: Duration = Duration::from_secs(1);
+
+fn config(world: &World) -> BrokerConfig {
+    let dut = &world.scenario.dut;
+    let users = dut.user.as_ref().map(|user| {
+        let password = dut.password.as_ref().and_then(|p| p.resolve().ok()).unwrap_or_default();
+        [(user.clone(), password.into_bytes()), (OBSERVER_USER.to_string(), OBSERVER_PASSWORD.as_bytes().to_vec())]
+            .into_iter()
+            .collect()
+    });
+    BrokerConfig { users, seed: world.seed, ..BrokerConfig::default() }
+}
+
+/// Runs the broker until the host crashes.
+pub async fn host(world: World) -> turmoil::Result {
+    let broker = {
+        let mut slot = world.broker();
+        let config = config(&world);
+        let broker = match (slot.restore, slot.saved.clone()) {
+            (true, Some(state)) => Broker::from_snapshot_with_config(config, state)?,
+            _ => Broker::new(config)?,
+        };
+        for (target, fault) in &slot.faults {
+            broker.set_fault(target.clone(), fault.clone());
+        }
+        slot.current = Some(broker.clone());
+        broker
+    };
+    let mut tap = broker.tap();
+    let w = world.clone();
+    tokio::spawn(async move {
+        loop {
+            match tap.recv().await {
+                Ok(record) => forward(&w, record),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    let saver = broker.clone();
+    let w = world.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(AUTOSAVE).await;
+            w.broker().saved = Some(saver.snapshot());
+        }
+    });
+    let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_ADDR.1)).await?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            broker.serve_connection(stream).await;
+        });
+    }
+}
+
+fn forward(world: &World, record: LogRecord) {
+    let event = match record {
+        LogRecord::Packet(p) => Event::BrokerPacket {
+            dir: match p.direction {
+                Direction::In => Dir::In,
+                Direction::Out => Dir::Out,
+            },
+            client_id: p.client_id.unwrap_or_default(),
+            summary: p.summary,
+        },
+        LogRecord::Event(e) => match e.event {
+            BrokerEvent::ClientConnected { client_id, clean_session, session_present } => {
+                Event::ClientConnected { client_id, clean: clean_session, session_present }
+            }
+            BrokerEvent::ClientDisconnected { client_id, reason, .. } => Event::ClientDisconnected {
+                client_id: client_id.unwrap_or_default(),
+                reason: format!("{reason:?}"),
+            },
+            BrokerEvent::WillPublished { topic, .. } => Event::WillPublished { topic },
+            _ => return,
+        },
+    };
+    world.emit(Actor::Broker, event);
+}

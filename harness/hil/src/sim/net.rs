@@ -1,0 +1,21 @@
+//! The driver's transport inside the simulation: turmoil's TCP, which
+//! mirrors tokio's `TcpStream`, so the driver runs unchanged.
+
+use std::io;
+
+use resilient_mqtt::client::{BoxFuture, Transport};
+
+/// The broker's address in the simulated network.
+pub const BROKER_ADDR: (&str, u16) = ("broker", 1883);
+
+/// Connects to the simulated broker with turmoil's TCP.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimTcp;
+
+impl Transport for SimTcp {
+    type Stream = turmoil::net::TcpStream;
+
+    fn connect(&self) -> BoxFuture<io::Result<Self::Stream>> {
+        Box::pin(async { turmoil::net::TcpStream::connect(BROKER_ADDR).await })
+    }
+}

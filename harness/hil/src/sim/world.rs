@@ -1,0 +1,83 @@
+//! What the simulated hosts and the fault executor share: the trace buffer,
+//! the DUT's WiFi, the broker's current instance, its saved state and the
+//! broker faults in force. Everything here is touched only from turmoil's
+//! single thread, in simulated time.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chaos_broker::{Broker, BrokerState, Fault, FaultTarget};
+use resilient_mqtt::client::WatchLink;
+
+use crate::scenario::Scenario;
+use crate::trace::{Actor, Event, Record};
+
+/// The world's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct World {
+    inner: Arc<Inner>,
+    pub scenario: Arc<Scenario>,
+    pub seed: u64,
+    /// The DUT's WiFi, controlled by `wifi_*` faults.
+    pub wifi: WatchLink,
+    /// The DUT's client id, which broker faults target.
+    pub dut_client_id: Arc<str>,
+}
+
+struct Inner {
+    records: Mutex<Vec<Record>>,
+    broker: Mutex<BrokerSlot>,
+}
+
+/// The broker as the executor sees it.
+#[derive(Default)]
+pub struct BrokerSlot {
+    /// The running instance (None while crashed).
+    pub current: Option<Broker>,
+    /// The last autosave (mosquitto's `autosave_interval 1`).
+    pub saved: Option<BrokerState>,
+    /// Whether the next start restores `saved`.
+    pub restore: bool,
+    /// Faults in force, re-applied to every new instance.
+    pub faults: Vec<(FaultTarget, Fault)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Milliseconds of simulated time (0 outside a simulation).
+pub fn now_ms() -> u64 {
+    turmoil::sim_elapsed().map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl World {
+    pub fn new(scenario: Arc<Scenario>, seed: u64, dut_client_id: String) -> World {
+        World {
+            inner: Arc::new(Inner { records: Mutex::default(), broker: Mutex::default() }),
+            scenario,
+            seed,
+            wifi: WatchLink::new(true),
+            dut_client_id: dut_client_id.into(),
+        }
+    }
+
+    /// Records an event at the current simulated time.
+    pub fn emit(&self, actor: Actor, event: Event) {
+        self.emit_at(now_ms(), actor, event);
+    }
+
+    /// Records an event at `t_ms` (the executor, between steps).
+    pub fn emit_at(&self, t_ms: u64, actor: Actor, event: Event) {
+        lock(&self.inner.records).push(Record::new(t_ms, actor, event));
+    }
+
+    /// Takes the records emitted since the last call.
+    pub fn take_records(&self) -> Vec<Record> {
+        std::mem::take(&mut *lock(&self.inner.records))
+    }
+
+    /// The broker slot.
+    pub fn broker(&self) -> MutexGuard<'_, BrokerSlot> {
+        lock(&self.inner.broker)
+    }
+}
