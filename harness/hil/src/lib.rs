@@ -28,5 +28,6 @@ pub mod oracle;
 pub mod run;
 pub mod scenario;
 pub mod seeds;
+pub mod sim;
 pub mod trace;
 pub mod transcript;

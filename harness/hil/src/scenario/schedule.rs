@@ -302,3 +302,94 @@ impl Schedule {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::fault::Action::*;
+
+    fn steps(timeline: &str) -> Vec<(u64, Action, Vec<String>)> {
+        let src = format!("name = \"s\"\nduration = \"10m\"\n{timeline}");
+        let (s, _) = crate::scenario::parse(&src).unwrap_or_else(|e| panic!("{e:?}"));
+        s.schedule
+            .steps
+            .iter()
+            .map(|st| {
+                let ann = st
+                    .announce
+                    .iter()
+                    .map(|e| match e {
+                        Event::Fault { kind, detail } => {
+                            format!("fault {kind} {detail}").trim_end().to_string()
+                        }
+                        Event::FaultEnd { kind } => format!("end {kind}"),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                (st.at.as_millis(), st.action, ann)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn self_ending_and_paired_faults_announce_their_ends() {
+        let got = steps(
+            "[[timeline]]\nat = \"1m\"\nkind = \"broker_crash\"\n\
+             [[timeline]]\nat = \"10s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n\
+             [[timeline]]\nat = \"90s\"\nkind = \"broker_restart\"\npersist = true\n\
+             [[timeline]]\nat = \"2m\"\nkind = \"dut_reboot\"\n",
+        );
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                (10_000, WifiDown, s(&["fault wifi_down for=20s"])),
+                (30_000, WifiUp, s(&["end wifi_down"])),
+                (60_000, BrokerCrash, s(&["fault broker_crash"])),
+                (
+                    90_000,
+                    BrokerRestart { persist: true },
+                    s(&["fault broker_restart persist=true", "end broker_crash"])
+                ),
+                (
+                    120_000,
+                    DutReboot,
+                    s(&["fault dut_reboot", "end dut_reboot"])
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flap_expands_into_downs_and_ups_and_ends_up() {
+        let got = steps("[[timeline]]\nat = \"1m\"\nkind = \"wifi_flap\"\nperiod = \"10s\"\nduty = 0.3\nfor = \"25s\"\n");
+        let times: Vec<(u64, Action)> = got.iter().map(|(t, a, _)| (*t, *a)).collect();
+        assert_eq!(
+            times,
+            vec![
+                (60_000, WifiDown),
+                (63_000, WifiUp),
+                (70_000, WifiDown),
+                (73_000, WifiUp),
+                (80_000, WifiDown),
+                (83_000, WifiUp),
+            ]
+        );
+        assert_eq!(
+            got[0].2,
+            vec!["fault wifi_flap period=10s duty=0.3 for=25s".to_string()]
+        );
+        assert_eq!(got[5].2, vec!["end wifi_flap".to_string()]);
+    }
+
+    #[test]
+    fn at_one_time_endings_come_before_new_faults() {
+        // Listed in the "wrong" order in the file: still valid.
+        let got = steps(
+            "[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\n\
+             [[timeline]]\nat = \"10s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n",
+        );
+        let acts: Vec<Action> = got.iter().map(|g| g.1).collect();
+        assert_eq!(acts, vec![WifiDown, WifiUp, WifiDown]);
+    }
+}

@@ -5,7 +5,7 @@
 //!
 //! toml gives spans through `serde_spanned`'s private struct protocol, and
 //! gives none for implicit tables (`[workload]` only named by
-//! `[[workload.publish]]`); [`SNode`] speaks that protocol and accepts both.
+//! `[[workload.publish]]`); `SNode` speaks that protocol and accepts both.
 
 use std::fmt;
 use std::ops::Range;

@@ -32,7 +32,7 @@ fn config(world: &World, id: &str) -> Config {
         restore_subscriptions: true,
         link_integrity: Duration::ZERO,
         backoff: Backoff { initial: Duration::from_millis(100), max: Duration::from_millis(500), jitter: 0.0, ..Backoff::default() },
-        seed: world.seed ^ 0x0b5e_4ve1_u64.wrapping_mul(1),
+        seed: world.seed ^ 0x0b5e_47e1,
         ..Config::default()
     }
 }

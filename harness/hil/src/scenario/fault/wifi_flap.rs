@@ -75,8 +75,8 @@ impl FaultSpec for WifiFlap {
             x.act(Dur::from_millis(up), Action::WifiUp);
             t += period;
         }
-        // The last up is at `end` when the final period is cut short, else
-        // before it; the flap ends at `end` either way.
+        // The flap (and its fault_end) ends with its last up: at `end` when
+        // the final period is cut short, else at that period's up time.
         let last_up = x.actions.last().map(|a| a.0).unwrap_or(Dur::ZERO);
         x.ends_at(last_up);
     }

@@ -1,0 +1,298 @@
+//! The simulator backend: a deterministic turmoil world with three hosts
+//! (`broker`: the chaos broker; `dut`: `resilient-mqtt` and the workload
+//! application; `observer`: a subscriber recording deliveries and a
+//! publisher feeding the DUT), and a step loop that applies the scenario's
+//! schedule at simulated times and streams the trace out after every step.
+//!
+//! Determinism: turmoil is seeded from the run's seed with a fixed epoch,
+//! `--cfg tokio_unstable` (set in `.cargo/config.toml`) makes each host's
+//! `select!` repeatable, every random choice in the driver, the broker and
+//! the observer comes from the seed, and nothing reads the wall clock.
+//!
+//! How faults map onto turmoil (one place: [`Executor::apply`]):
+//!
+//! | fault | world |
+//! |---|---|
+//! | `wifi_down` / `wifi_up` | the DUT's link signal drops (the driver sees it) and the dut-broker link is partitioned; then repaired |
+//! | `link_blackhole` / `link_restore` | the link is partitioned (packets vanish, TCP is not reset) |
+//! | `link_hold` / `link_release` | turmoil `hold` / `release`: delayed, delivered in order |
+//! | `latency` | per-link latency range |
+//! | `broker_crash` | the broker host crashes: peers see FIN; state is the last 1 s autosave |
+//! | `broker_power_loss` | the broker is cut off first (no FIN), then crashes |
+//! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
+//! | `broker_refuse`, `broker_drop`, `broker_hang` | chaos-broker faults (refuse and drop target the DUT's client id; hang hits the whole broker, like SIGSTOP) |
+//! | `dut_reboot` | the DUT host is bounced: driver and application start over |
+
+mod broker;
+mod dut;
+mod net;
+mod observer;
+mod world;
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use chaos_broker::fault::{DropKind, DropPackets, Hang, Refuse};
+use chaos_broker::{Fault, FaultTarget};
+use resilient_mqtt::codec::ConnectReturnCode;
+use resilient_mqtt::session::Session;
+
+use crate::backend::{Backend, BackendError, RunOutcome};
+use crate::scenario::fault::{Action, Packet};
+use crate::scenario::network::Link;
+use crate::scenario::Scenario;
+use crate::trace::sink::TraceSink;
+use crate::trace::{Actor, Event};
+use world::World;
+
+pub use dut::driver_config;
+
+/// Turmoil's epoch for every run (2026-01-01T00:00:00Z): fixed, so that
+/// nothing depends on when a run happens.
+const EPOCH_SECS: u64 = 1_767_225_600;
+
+/// The deterministic simulator.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimBackend;
+
+impl SimBackend {
+    pub fn new() -> Self {
+        SimBackend
+    }
+}
+
+impl Backend for SimBackend {
+    fn name(&self) -> &str {
+        "sim"
+    }
+
+    fn run(&self, scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError> {
+        run(scenario, seed, sink)
+    }
+}
+
+fn host_name(link: Link) -> &'static str {
+    match link {
+        Link::Dut => "dut",
+        Link::Observer => "observer",
+    }
+}
+
+/// The fault executor: the world's state that faults change, kept so that
+/// overlapping faults (WiFi down during a blackhole) compose.
+struct Executor {
+    world: World,
+    wifi_down: bool,
+    blackhole: [bool; 2],
+    broker_cut: bool,
+}
+
+fn li(link: Link) -> usize {
+    match link {
+        Link::Dut => 0,
+        Link::Observer => 1,
+    }
+}
+
+impl Executor {
+    /// Partitions or repairs each link to match the faults in force.
+    fn sync_partitions(&self, sim: &turmoil::Sim<'_>) {
+        for link in [Link::Dut, Link::Observer] {
+            let cut = self.broker_cut || self.blackhole[li(link)] || (link == Link::Dut && self.wifi_down);
+            if cut {
+                sim.partition(host_name(link), "broker");
+            } else {
+                sim.repair(host_name(link), "broker");
+            }
+        }
+    }
+
+    fn set_latency(sim: &turmoil::Sim<'_>, link: Link, min: Duration, max: Duration) {
+        sim.set_link_latency(host_name(link), "broker", min);
+        sim.set_link_max_message_latency(host_name(link), "broker", max.max(min));
+    }
+
+    fn broker_fault(&self, target: FaultTarget, fault: Fault) {
+        let mut slot = self.world.broker();
+        if let Some(b) = &slot.current {
+            b.set_fault(target.clone(), fault.clone());
+        }
+        slot.faults.push((target, fault));
+    }
+
+    fn clear_broker_faults(&self, pred: impl Fn(&Fault) -> bool) {
+        let mut slot = self.world.broker();
+        slot.faults.retain(|(_, f)| !pred(f));
+        if let Some(b) = &slot.current {
+            b.clear_faults();
+            for (t, f) in &slot.faults {
+                b.set_fault(t.clone(), f.clone());
+            }
+        }
+    }
+
+    fn dut(&self) -> FaultTarget {
+        FaultTarget::Client(self.world.dut_client_id.to_string())
+    }
+
+    fn apply(&mut self, sim: &mut turmoil::Sim<'_>, action: &Action) -> Result<(), String> {
+        let scenario = self.world.scenario.clone();
+        match action {
+            Action::WifiDown => {
+                self.wifi_down = true;
+                self.world.wifi.set_available(false);
+                self.sync_partitions(sim);
+            }
+            Action::WifiUp => {
+                self.wifi_down = false;
+                self.sync_partitions(sim);
+                self.world.wifi.set_available(true);
+            }
+            Action::Blackhole(link) => {
+                self.blackhole[li(*link)] = true;
+                self.sync_partitions(sim);
+            }
+            Action::Restore(link) => {
+                self.blackhole[li(*link)] = false;
+                self.sync_partitions(sim);
+            }
+            Action::Hold(link) => sim.hold(host_name(*link), "broker"),
+            Action::Release(link) => sim.release(host_name(*link), "broker"),
+            Action::SetLatency { link, min, max } => Self::set_latency(sim, *link, min.to_std(), max.to_std()),
+            Action::ResetLatency(link) => {
+                let l = scenario.network.link(*link).latency;
+                Self::set_latency(sim, *link, l.min.to_std(), l.max.to_std());
+            }
+            Action::BrokerCrash => {
+                self.world.broker().current = None;
+                sim.crash("broker");
+            }
+            Action::BrokerPowerLoss => {
+                self.broker_cut = true;
+                self.sync_partitions(sim);
+                self.world.broker().current = None;
+                sim.crash("broker");
+            }
+            Action::BrokerRestart { persist } => {
+                {
+                    let mut slot = self.world.broker();
+                    slot.restore = *persist;
+                    if !*persist {
+                        slot.saved = None;
+                    }
+                }
+                self.broker_cut = false;
+                self.sync_partitions(sim);
+                sim.bounce("broker");
+            }
+            Action::BrokerRefuse { code } => {
+                let code = ConnectReturnCode::from_u8(*code)
+                    .filter(|c| *c != ConnectReturnCode::Accepted)
+                    .ok_or_else(|| format!("refusal code {code} is not 1-5"))?;
+                self.broker_fault(self.dut(), Fault::Refuse(Refuse { code }));
+            }
+            Action::BrokerAccept => self.clear_broker_faults(|f| matches!(f, Fault::Refuse(_))),
+            Action::BrokerDrop { packet, count } => {
+                let kind = match packet {
+                    Packet::Puback => DropKind::PubAck,
+                    Packet::Pingresp => DropKind::PingResp,
+                    Packet::Suback => DropKind::SubAck,
+                };
+                self.broker_fault(self.dut(), Fault::DropPackets(DropPackets { kind, count: *count }));
+            }
+            Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
+            Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
+            Action::DutReboot => sim.bounce("dut"),
+        }
+        Ok(())
+    }
+}
+
+/// The DUT's client id: configured, or the one the driver generates from
+/// the seed (C1), so broker faults can target it.
+fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError> {
+    let config = driver_config(scenario, seed);
+    Session::new(config)
+        .map(|s| s.client_id().to_string())
+        .map_err(|e| BackendError::Infrastructure(format!("the scenario's DUT config is not valid for the driver: {e}")))
+}
+
+fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError> {
+    for (name, link) in [("dut", &scenario.network.dut), ("observer", &scenario.network.observer)] {
+        if link.loss > 0.0 {
+            return Err(BackendError::Unsupported {
+                kind: format!("network.{name}.loss"),
+                backend: "sim".into(),
+                at: crate::duration::Dur::ZERO,
+            });
+        }
+    }
+    let duration = scenario.duration.to_std();
+    let tick = scenario.tick.to_std();
+    let dut_latency = scenario.network.dut.latency;
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(duration + tick * 4)
+        .tick_duration(tick)
+        .rng_seed(seed)
+        .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
+        .min_message_latency(dut_latency.min.to_std())
+        .max_message_latency(dut_latency.max.to_std().max(dut_latency.min.to_std()))
+        .build();
+    let world = World::new(Arc::new(scenario.clone()), seed, dut_client_id(scenario, seed)?);
+
+    let w = world.clone();
+    sim.host("broker", move || broker::host(w.clone()));
+    let w = world.clone();
+    sim.host("observer", move || observer::host(w.clone()));
+    // Hosts run only inside `sim.step()`, so faults at time 0 (applied
+    // before the first step) still come before the DUT boots.
+    let w = world.clone();
+    sim.host("dut", move || dut::host(w.clone(), seed));
+    let mut executor = Executor { world: world.clone(), wifi_down: false, blackhole: [false; 2], broker_cut: false };
+    for link in [Link::Dut, Link::Observer] {
+        let l = scenario.network.link(link).latency;
+        Executor::set_latency(&sim, link, l.min.to_std(), l.max.to_std());
+    }
+
+    let steps = &scenario.schedule.steps;
+    let mut next = 0;
+    let mut skipped: Vec<usize> = Vec::new();
+    let flush = |world: &World, sink: &mut dyn TraceSink| -> Result<(), BackendError> {
+        for record in world.take_records() {
+            sink.emit(record)?;
+        }
+        Ok(())
+    };
+    loop {
+        let now = sim.elapsed();
+        while let Some(step) = steps.get(next).filter(|s| s.at.to_std() <= now) {
+            next += 1;
+            if skipped.contains(&step.entry) {
+                continue;
+            }
+            let t_ms = now.as_millis() as u64;
+            for e in &step.announce {
+                world.emit_at(t_ms, Actor::Faults, e.clone());
+            }
+            if let Err(why) = executor.apply(&mut sim, &step.action) {
+                if step.optional {
+                    world.emit_at(t_ms, Actor::Faults, Event::Unsupported { kind: step.kind.to_string(), backend: format!("sim ({why})") });
+                    skipped.push(step.entry);
+                } else {
+                    flush(&world, sink)?;
+                    return Err(BackendError::Unsupported { kind: step.kind.to_string(), backend: "sim".into(), at: step.at });
+                }
+            }
+        }
+        if now >= duration {
+            break;
+        }
+        let stepped = sim.step();
+        flush(&world, sink)?;
+        if let Err(e) = stepped {
+            return Err(BackendError::Infrastructure(format!("the simulation failed at {:?}: {e}", sim.elapsed())));
+        }
+    }
+    flush(&world, sink)?;
+    Ok(RunOutcome { end_ms: duration.as_millis() as u64 })
+}
