@@ -21,12 +21,26 @@ const AUTOSAVE: Duration = Duration::from_secs(1);
 fn config(world: &World) -> BrokerConfig {
     let dut = &world.scenario.dut;
     let users = dut.user.as_ref().map(|user| {
-        let password = dut.password.as_ref().and_then(|p| p.resolve().ok()).unwrap_or_default();
-        [(user.clone(), password.into_bytes()), (OBSERVER_USER.to_string(), OBSERVER_PASSWORD.as_bytes().to_vec())]
-            .into_iter()
-            .collect()
+        let password = dut
+            .password
+            .as_ref()
+            .and_then(|p| p.resolve().ok())
+            .unwrap_or_default();
+        [
+            (user.clone(), password.into_bytes()),
+            (
+                OBSERVER_USER.to_string(),
+                OBSERVER_PASSWORD.as_bytes().to_vec(),
+            ),
+        ]
+        .into_iter()
+        .collect()
     });
-    BrokerConfig { users, seed: world.seed, ..BrokerConfig::default() }
+    BrokerConfig {
+        users,
+        seed: world.seed,
+        ..BrokerConfig::default()
+    }
 }
 
 /// Runs the broker until the host crashes.
@@ -84,10 +98,18 @@ fn forward(world: &World, record: LogRecord) {
             summary: p.summary,
         },
         LogRecord::Event(e) => match e.event {
-            BrokerEvent::ClientConnected { client_id, clean_session, session_present } => {
-                Event::ClientConnected { client_id, clean: clean_session, session_present }
-            }
-            BrokerEvent::ClientDisconnected { client_id, reason, .. } => Event::ClientDisconnected {
+            BrokerEvent::ClientConnected {
+                client_id,
+                clean_session,
+                session_present,
+            } => Event::ClientConnected {
+                client_id,
+                clean: clean_session,
+                session_present,
+            },
+            BrokerEvent::ClientDisconnected {
+                client_id, reason, ..
+            } => Event::ClientDisconnected {
                 client_id: client_id.unwrap_or_default(),
                 reason: format!("{reason:?}"),
             },

@@ -26,7 +26,11 @@ pub fn driver_config(scenario: &Scenario, seed: u64) -> Config {
     Config {
         client_id: d.client_id.clone().unwrap_or_default(),
         user: d.user.clone(),
-        password: d.password.as_ref().and_then(|p| p.resolve().ok()).map(String::into_bytes),
+        password: d
+            .password
+            .as_ref()
+            .and_then(|p| p.resolve().ok())
+            .map(String::into_bytes),
         keepalive: d.keepalive.to_std(),
         ping_interval: d.ping_interval.to_std(),
         response_time: d.response_time.to_std(),
@@ -63,16 +67,38 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
         DriverEvent::Link { up: false } => Event::WifiDown,
         DriverEvent::Connecting { attempt } => Event::Connecting { attempt: *attempt },
         DriverEvent::Up { session_present } => {
-            world.emit(Actor::Dut, Event::Connected { session_present: *session_present, keepalive_s });
+            world.emit(
+                Actor::Dut,
+                Event::Connected {
+                    session_present: *session_present,
+                    keepalive_s,
+                },
+            );
             Event::Up
         }
         DriverEvent::Down { reason } => {
-            world.emit(Actor::Dut, Event::ConnectionLost { reason: reason.to_string() });
+            world.emit(
+                Actor::Dut,
+                Event::ConnectionLost {
+                    reason: reason.to_string(),
+                },
+            );
             Event::Down
         }
-        DriverEvent::AttemptFailed { reason, .. } => Event::ConnectFailed { reason: reason.clone() },
-        DriverEvent::ConnectResult(Err(e)) => Event::ConnectFailed { reason: e.to_string() },
-        DriverEvent::PublishSent { pid, qos, dup, topic, payload, .. } => Event::PublishSent {
+        DriverEvent::AttemptFailed { reason, .. } => Event::ConnectFailed {
+            reason: reason.clone(),
+        },
+        DriverEvent::ConnectResult(Err(e)) => Event::ConnectFailed {
+            reason: e.to_string(),
+        },
+        DriverEvent::PublishSent {
+            pid,
+            qos,
+            dup,
+            topic,
+            payload,
+            ..
+        } => Event::PublishSent {
             pid: pid.map(|p| p.get()),
             qos: *qos as u8,
             dup: *dup,
@@ -83,10 +109,14 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
         DriverEvent::Retransmit { pid, .. } => Event::Retransmit { pid: pid.get() },
         DriverEvent::PingSent => Event::PingSent,
         DriverEvent::PingResp => Event::Pingresp,
-        DriverEvent::Subscribed { topic, qos } => Event::Subscribed { topic: topic.clone(), qos: *qos as u8 },
-        DriverEvent::Discarded { message, total } => {
-            Event::Discarded { msg: msg_of(&message.payload), total: *total }
-        }
+        DriverEvent::Subscribed { topic, qos } => Event::Subscribed {
+            topic: topic.clone(),
+            qos: *qos as u8,
+        },
+        DriverEvent::Discarded { message, total } => Event::Discarded {
+            msg: msg_of(&message.payload),
+            total: *total,
+        },
         _ => return,
     };
     world.emit(Actor::Dut, ev);
@@ -95,7 +125,13 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
 fn trace_message(world: &World, m: &Message) {
     world.emit(
         Actor::Dut,
-        Event::Message { topic: m.topic.clone(), qos: m.qos as u8, retain: m.retained, dup: m.dup, msg: msg_of(&m.payload) },
+        Event::Message {
+            topic: m.topic.clone(),
+            qos: m.qos as u8,
+            retain: m.retained,
+            dup: m.dup,
+            msg: msg_of(&m.payload),
+        },
     );
 }
 
@@ -143,14 +179,30 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     let quick = scenario.dut.quick;
     loop {
         world.emit(Actor::App, Event::AppConnectStart);
-        let result = if quick { client.connect_quick().await } else { client.connect().await };
+        let result = if quick {
+            client.connect_quick().await
+        } else {
+            client.connect().await
+        };
         match result {
             Ok(()) => {
-                world.emit(Actor::App, Event::AppConnectDone { ok: true, error: None });
+                world.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: true,
+                        error: None,
+                    },
+                );
                 break;
             }
             Err(e) => {
-                world.emit(Actor::App, Event::AppConnectDone { ok: false, error: Some(e.to_string()) });
+                world.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: false,
+                        error: Some(e.to_string()),
+                    },
+                );
                 match workload.connect_retry {
                     Some(after) => tokio::time::sleep(after.to_std()).await,
                     None => {
@@ -170,7 +222,9 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
         tokio::spawn(async move {
             loop {
                 match notes.recv().await {
-                    Ok(Notification::Up { session_present: false }) => subscribe_all(&client, &w).await,
+                    Ok(Notification::Up {
+                        session_present: false,
+                    }) => subscribe_all(&client, &w).await,
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => return,
@@ -194,7 +248,14 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
                     let msg = payload::msg_id("dut", i, seq);
                     let body = payload::make(&msg, stream.payload_size);
                     let topic = stream.topic.as_str().to_string();
-                    w.emit(Actor::App, Event::AppPublishStart { msg: msg.clone(), topic: topic.clone(), qos: stream.qos.get() });
+                    w.emit(
+                        Actor::App,
+                        Event::AppPublishStart {
+                            msg: msg.clone(),
+                            topic: topic.clone(),
+                            qos: stream.qos.get(),
+                        },
+                    );
                     let (client, w) = (client.clone(), w.clone());
                     let (q, retain) = (qos(stream.qos.get()), stream.retain);
                     calls.push(tokio::spawn(async move {
@@ -223,6 +284,8 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
 
 async fn subscribe_all(client: &Client, world: &World) {
     for sub in &world.scenario.workload.subscribe {
-        let _ = client.subscribe(sub.topic.as_str(), qos(sub.qos.get())).await;
+        let _ = client
+            .subscribe(sub.topic.as_str(), qos(sub.qos.get()))
+            .await;
     }
 }

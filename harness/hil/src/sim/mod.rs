@@ -66,7 +66,12 @@ impl Backend for SimBackend {
         "sim"
     }
 
-    fn run(&self, scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError> {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        seed: u64,
+        sink: &mut dyn TraceSink,
+    ) -> Result<RunOutcome, BackendError> {
         run(scenario, seed, sink)
     }
 }
@@ -98,7 +103,9 @@ impl Executor {
     /// Partitions or repairs each link to match the faults in force.
     fn sync_partitions(&self, sim: &turmoil::Sim<'_>) {
         for link in [Link::Dut, Link::Observer] {
-            let cut = self.broker_cut || self.blackhole[li(link)] || (link == Link::Dut && self.wifi_down);
+            let cut = self.broker_cut
+                || self.blackhole[li(link)]
+                || (link == Link::Dut && self.wifi_down);
             if cut {
                 sim.partition(host_name(link), "broker");
             } else {
@@ -158,7 +165,9 @@ impl Executor {
             }
             Action::Hold(link) => sim.hold(host_name(*link), "broker"),
             Action::Release(link) => sim.release(host_name(*link), "broker"),
-            Action::SetLatency { link, min, max } => Self::set_latency(sim, *link, min.to_std(), max.to_std()),
+            Action::SetLatency { link, min, max } => {
+                Self::set_latency(sim, *link, min.to_std(), max.to_std())
+            }
             Action::ResetLatency(link) => {
                 let l = scenario.network.link(*link).latency;
                 Self::set_latency(sim, *link, l.min.to_std(), l.max.to_std());
@@ -198,7 +207,13 @@ impl Executor {
                     Packet::Pingresp => DropKind::PingResp,
                     Packet::Suback => DropKind::SubAck,
                 };
-                self.broker_fault(self.dut(), Fault::DropPackets(DropPackets { kind, count: *count }));
+                self.broker_fault(
+                    self.dut(),
+                    Fault::DropPackets(DropPackets {
+                        kind,
+                        count: *count,
+                    }),
+                );
             }
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
@@ -214,11 +229,22 @@ fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError>
     let config = driver_config(scenario, seed);
     Session::new(config)
         .map(|s| s.client_id().to_string())
-        .map_err(|e| BackendError::Infrastructure(format!("the scenario's DUT config is not valid for the driver: {e}")))
+        .map_err(|e| {
+            BackendError::Infrastructure(format!(
+                "the scenario's DUT config is not valid for the driver: {e}"
+            ))
+        })
 }
 
-fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOutcome, BackendError> {
-    for (name, link) in [("dut", &scenario.network.dut), ("observer", &scenario.network.observer)] {
+fn run(
+    scenario: &Scenario,
+    seed: u64,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    for (name, link) in [
+        ("dut", &scenario.network.dut),
+        ("observer", &scenario.network.observer),
+    ] {
         if link.loss > 0.0 {
             return Err(BackendError::Unsupported {
                 kind: format!("network.{name}.loss"),
@@ -238,7 +264,11 @@ fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOu
         .min_message_latency(dut_latency.min.to_std())
         .max_message_latency(dut_latency.max.to_std().max(dut_latency.min.to_std()))
         .build();
-    let world = World::new(Arc::new(scenario.clone()), seed, dut_client_id(scenario, seed)?);
+    let world = World::new(
+        Arc::new(scenario.clone()),
+        seed,
+        dut_client_id(scenario, seed)?,
+    );
 
     let w = world.clone();
     sim.host("broker", move || broker::host(w.clone()));
@@ -248,7 +278,12 @@ fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOu
     // before the first step) still come before the DUT boots.
     let w = world.clone();
     sim.host("dut", move || dut::host(w.clone(), seed));
-    let mut executor = Executor { world: world.clone(), wifi_down: false, blackhole: [false; 2], broker_cut: false };
+    let mut executor = Executor {
+        world: world.clone(),
+        wifi_down: false,
+        blackhole: [false; 2],
+        broker_cut: false,
+    };
     for link in [Link::Dut, Link::Observer] {
         let l = scenario.network.link(link).latency;
         Executor::set_latency(&sim, link, l.min.to_std(), l.max.to_std());
@@ -276,11 +311,22 @@ fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOu
             }
             if let Err(why) = executor.apply(&mut sim, &step.action) {
                 if step.optional {
-                    world.emit_at(t_ms, Actor::Faults, Event::Unsupported { kind: step.kind.to_string(), backend: format!("sim ({why})") });
+                    world.emit_at(
+                        t_ms,
+                        Actor::Faults,
+                        Event::Unsupported {
+                            kind: step.kind.to_string(),
+                            backend: format!("sim ({why})"),
+                        },
+                    );
                     skipped.push(step.entry);
                 } else {
                     flush(&world, sink)?;
-                    return Err(BackendError::Unsupported { kind: step.kind.to_string(), backend: "sim".into(), at: step.at });
+                    return Err(BackendError::Unsupported {
+                        kind: step.kind.to_string(),
+                        backend: "sim".into(),
+                        at: step.at,
+                    });
                 }
             }
         }
@@ -290,9 +336,14 @@ fn run(scenario: &Scenario, seed: u64, sink: &mut dyn TraceSink) -> Result<RunOu
         let stepped = sim.step();
         flush(&world, sink)?;
         if let Err(e) = stepped {
-            return Err(BackendError::Infrastructure(format!("the simulation failed at {:?}: {e}", sim.elapsed())));
+            return Err(BackendError::Infrastructure(format!(
+                "the simulation failed at {:?}: {e}",
+                sim.elapsed()
+            )));
         }
     }
     flush(&world, sink)?;
-    Ok(RunOutcome { end_ms: duration.as_millis() as u64 })
+    Ok(RunOutcome {
+        end_ms: duration.as_millis() as u64,
+    })
 }

@@ -31,7 +31,12 @@ fn config(world: &World, id: &str) -> Config {
         clean: false,
         restore_subscriptions: true,
         link_integrity: Duration::ZERO,
-        backoff: Backoff { initial: Duration::from_millis(100), max: Duration::from_millis(500), jitter: 0.0, ..Backoff::default() },
+        backoff: Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(500),
+            jitter: 0.0,
+            ..Backoff::default()
+        },
         seed: world.seed ^ 0x0b5e_47e1,
         ..Config::default()
     }
@@ -62,7 +67,10 @@ pub async fn host(world: World) -> turmoil::Result {
             );
         })
         .spawn()?;
-    let publisher = ClientBuilder::new(config(&world, "observer-pub")).transport(SimTcp).on_event(|_: &DriverEvent| {}).spawn()?;
+    let publisher = ClientBuilder::new(config(&world, "observer-pub"))
+        .transport(SimTcp)
+        .on_event(|_: &DriverEvent| {})
+        .spawn()?;
     connect(&sub).await;
     // Every topic the DUT publishes to, and its will, at the highest qos used.
     let mut topics: BTreeMap<String, u8> = BTreeMap::new();
@@ -90,8 +98,19 @@ pub async fn host(world: World) -> turmoil::Result {
                 let msg = payload::msg_id("obs", i, seq);
                 let body = payload::make(&msg, stream.payload_size);
                 let topic = stream.topic.as_str();
-                if publisher.publish(topic, &body, stream.retain, qos(stream.qos.get())).await.is_ok() {
-                    world.emit(Actor::Observer, Event::ObserverPublish { topic: topic.to_string(), msg, qos: stream.qos.get() });
+                if publisher
+                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
+                    .await
+                    .is_ok()
+                {
+                    world.emit(
+                        Actor::Observer,
+                        Event::ObserverPublish {
+                            topic: topic.to_string(),
+                            msg,
+                            qos: stream.qos.get(),
+                        },
+                    );
                 }
                 tokio::time::sleep(stream.interval.to_std()).await;
             }

@@ -47,13 +47,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Milliseconds of simulated time (0 outside a simulation).
 pub fn now_ms() -> u64 {
-    turmoil::sim_elapsed().map(|d| d.as_millis() as u64).unwrap_or(0)
+    turmoil::sim_elapsed()
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl World {
     pub fn new(scenario: Arc<Scenario>, seed: u64, dut_client_id: String) -> World {
         World {
-            inner: Arc::new(Inner { records: Mutex::default(), broker: Mutex::default() }),
+            inner: Arc::new(Inner {
+                records: Mutex::default(),
+                broker: Mutex::default(),
+            }),
             scenario,
             seed,
             wifi: WatchLink::new(true),
