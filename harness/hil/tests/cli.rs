@@ -1,9 +1,8 @@
 //! The `hil` command end to end. `hil run` goes through the real pipeline
 //! (argument parsing, discovery, scenario checks, run directory, secret
 //! redaction, oracles, transcript, verdicts, exit codes, replay commands)
-//! with a backend that replays a recorded trace; the `sim` backend's
-//! absence, `hil check`, `hil list` and `hil broker` are exercised through
-//! the built binary.
+//! with a backend that replays a recorded trace; `hil check`, `hil list`
+//! and `hil broker` are exercised through the built binary.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -325,22 +324,30 @@ fn bin() -> Command {
 }
 
 #[test]
-fn the_sim_backend_says_it_is_not_built_yet() {
+fn a_backend_that_is_not_built_is_a_clear_infrastructure_error() {
     let out = tempfile::tempdir().unwrap();
-    let o = bin()
-        .args([
+    let o = hil(
+        &[
             "run",
-            "scenarios/field/one-puback-lost.toml",
-            "--backend",
-            "sim",
+            demo().to_str().unwrap(),
             "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("the sim backend is not built yet"), "{err}");
+            out.path().to_str().unwrap(),
+        ],
+        || {
+            Err(BackendError::NotBuilt {
+                backend: "board",
+                detail: "no probe support in this build",
+            })
+        },
+    );
+    assert_eq!(o.code, 3);
+    assert!(
+        o.err.ends_with(
+            "error: the board backend is not built yet (no probe support in this build)\n"
+        ),
+        "{}",
+        o.err
+    );
     assert!(
         std::fs::read_dir(out.path()).unwrap().next().is_none(),
         "no fake run directory"
