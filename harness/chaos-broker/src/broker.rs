@@ -21,7 +21,7 @@ use crate::state::BrokerState;
 
 /// How many records the tap buffers for a slow subscriber before it sees
 /// `RecvError::Lagged`.
-const TAP_CAPACITY: usize = 65_536;
+const TAP_CAPACITY: usize = 16_384;
 
 /// The chaos broker. Cheap to clone; all clones are the same broker.
 ///
@@ -232,7 +232,23 @@ impl Broker {
                 (bytes, c.should_close(id))
             });
             if let Some(bytes) = &bytes {
-                if wr.write_all(bytes).await.is_err() || wr.flush().await.is_err() {
+                // A peer that does not read must not keep a connection the
+                // broker has closed (takeover, forget-sessions) alive.
+                // (The last bytes before a close, e.g. a refusing CONNACK,
+                // are written without that race.)
+                let write = async {
+                    wr.write_all(bytes).await?;
+                    wr.flush().await
+                };
+                let written = if close {
+                    write.await.is_ok()
+                } else {
+                    tokio::select! {
+                        r = write => r.is_ok(),
+                        _ = self.closed_by_broker(id, waker) => return ConnectionEnd::ClosedByBroker,
+                    }
+                };
+                if !written {
                     self.with_core(|c, now| c.handle_closed(id, now));
                     return ConnectionEnd::ClosedByPeer;
                 }
@@ -244,6 +260,20 @@ impl Broker {
             if bytes.is_none() {
                 waker.write.notified().await;
             }
+        }
+    }
+}
+
+impl Broker {
+    /// Completes once the core has closed the connection with nothing left
+    /// to send.
+    async fn closed_by_broker(&self, id: ConnId, waker: &Waker) {
+        loop {
+            let notified = waker.write.notified();
+            if self.lock().core.should_close(id) {
+                return;
+            }
+            notified.await;
         }
     }
 }

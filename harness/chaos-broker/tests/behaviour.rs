@@ -868,3 +868,37 @@ async fn same_inputs_same_log() {
     assert!(a.len() > 10);
     assert_eq!(a, b);
 }
+
+#[tokio::test(start_paused = true)]
+async fn takeover_ends_an_old_connection_whose_peer_stopped_reading() {
+    let b = broker();
+    // A tiny pipe the old client never drains.
+    let (client, server) = tokio::io::duplex(64);
+    let bb = b.clone();
+    let old_task = tokio::spawn(async move { bb.serve_connection(server).await });
+    let mut old = Client::new(client);
+    assert_eq!(
+        old.connect(connect("stuck", false, 0)).await,
+        "CONNACK sp=0 rc=0"
+    );
+    old.subscribe(1, &[("flood", 0)]).await;
+    old.expect("SUBACK pid=1 codes=0").await;
+    let mut p = online(&b, "p", true).await;
+    for _ in 0..20 {
+        p.publish("flood", &[0u8; 100], 0, 0, false).await;
+    }
+    p.ping().await;
+    p.expect("PINGRESP").await;
+    assert!(!old_task.is_finished(), "blocked writing to the old peer");
+    let mut new = attach(&b);
+    assert_eq!(
+        new.connect(connect("stuck", false, 0)).await,
+        "CONNACK sp=1 rc=0"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), old_task)
+        .await
+        .expect("the old connection's task ends")
+        .expect("no panic");
+    assert_eq!(end, chaos_broker::ConnectionEnd::ClosedByBroker);
+    drop(old);
+}
