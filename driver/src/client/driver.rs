@@ -61,6 +61,12 @@ async fn read_some<R: AsyncRead + Unpin>(r: &mut Option<R>, buf: &mut [u8]) -> i
     }
 }
 
+/// An I/O error as a reason: its kind, and its message when that adds
+/// something (turmoil's only names the address).
+fn io_reason(e: &io::Error) -> String {
+    format!("{} ({e})", e.kind())
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -141,7 +147,7 @@ impl<T: Transport, L: Link> Driver<T, L> {
                         }
                         Err(e) => {
                             self.reader = None;
-                            self.session.handle_transport_error(now, &e.to_string());
+                            self.session.handle_transport_error(now, &io_reason(&e));
                         }
                     }
                 }
@@ -153,7 +159,7 @@ impl<T: Transport, L: Link> Driver<T, L> {
                             self.start_connection(stream);
                             self.session.handle_transport_connected(now);
                         }
-                        Err(e) => self.session.handle_transport_failed(now, &e.to_string()),
+                        Err(e) => self.session.handle_transport_failed(now, &io_reason(&e)),
                     }
                 }
                 Some((generation, err)) = self.writer_errors.1.recv() => {

@@ -208,6 +208,9 @@ pub enum Event {
     /// A SUBACK granted this subscription (the application's own, or a
     /// restored one, D5 beyond).
     Subscribed { topic: String, qos: QoS },
+    /// O3/O4: `disconnect()` (graceful) or `close()` ended the session;
+    /// `was_connected` tells whether a broker connection was up then.
+    Closed { graceful: bool, was_connected: bool },
     /// S3: the queue was full; this, its oldest message, was dropped.
     Discarded { message: Message, total: u64 },
 }

@@ -389,6 +389,13 @@ impl Session {
         if !matches!(self.conn, Conn::Idle | Conn::Closed) {
             self.actions.push_back(Action::CloseTransport);
         }
+        if self.phase != Phase::Ended {
+            let was_connected = matches!(self.conn, Conn::Up(_));
+            self.events.push_back(Event::Closed {
+                graceful: !take_link_down,
+                was_connected,
+            });
+        }
         if take_link_down {
             self.actions.push_back(Action::TakeLinkDown);
         }

@@ -20,12 +20,13 @@ const AUTOSAVE: Duration = Duration::from_secs(1);
 
 fn config(world: &World) -> BrokerConfig {
     let dut = &world.scenario.dut;
-    let users = dut.user.as_ref().map(|user| {
-        let password = dut
-            .password
-            .as_ref()
-            .and_then(|p| p.resolve().ok())
-            .unwrap_or_default();
+    // A DUT with a user and a password logs in; without a password the
+    // broker stays anonymous (a user name alone is not a credential).
+    let login = dut
+        .user
+        .as_ref()
+        .zip(dut.password.as_ref().and_then(|p| p.resolve().ok()));
+    let users = login.map(|(user, password)| {
         [
             (user.clone(), password.into_bytes()),
             (
@@ -36,6 +37,7 @@ fn config(world: &World) -> BrokerConfig {
         .into_iter()
         .collect()
     });
+
     BrokerConfig {
         users,
         seed: world.seed,

@@ -85,6 +85,17 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
             );
             Event::Down
         }
+        DriverEvent::Closed {
+            graceful,
+            was_connected: true,
+        } => Event::ConnectionLost {
+            reason: if *graceful {
+                "disconnect() by the application"
+            } else {
+                "close() by the application"
+            }
+            .into(),
+        },
         DriverEvent::AttemptFailed { reason, .. } => Event::ConnectFailed {
             reason: reason.clone(),
         },

@@ -22,7 +22,7 @@ fn qos(q: u8) -> QoS {
 }
 
 fn config(world: &World, id: &str) -> Config {
-    let login = world.scenario.dut.user.is_some();
+    let login = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
     Config {
         client_id: id.into(),
         user: login.then(|| OBSERVER_USER.to_string()),
