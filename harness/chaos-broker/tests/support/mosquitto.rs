@@ -33,7 +33,14 @@ impl Mosquitto {
 
     /// A mosquitto with extra configuration lines.
     pub fn start_with(extra_config: &str) -> Mosquitto {
-        let binary = std::env::var("MOSQUITTO").unwrap_or_else(|_| "mosquitto".into());
+        // Debian installs it in /usr/sbin, which a non-root PATH may lack.
+        let binary = std::env::var("MOSQUITTO").unwrap_or_else(|_| {
+            if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+                "/usr/sbin/mosquitto".into()
+            } else {
+                "mosquitto".into()
+            }
+        });
         if let Err(e) = Command::new(&binary)
             .arg("-h")
             .stdout(Stdio::null())
