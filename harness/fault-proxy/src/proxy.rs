@@ -1,0 +1,488 @@
+//! The tokio shell: accepts device connections, opens one to the broker
+//! for each, and moves bytes through two [`Pipe`]s (one per direction).
+//! Per direction a reader task feeds the pipe and a writer task carries out
+//! its timed writes and closes; a connection-wide signal ends all four
+//! tasks on a close or a reset.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::fault::{Dir, Fault};
+use crate::log::Log;
+use crate::pipe::{Out, Pipe};
+use crate::rule::{Rule, RuleSet, RuleSpec};
+
+/// How long the proxy waits for the broker to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often open connections look at time-bound rules (`reset-peer`, the
+/// end of a `hold`).
+const TICK: Duration = Duration::from_millis(10);
+
+/// How a proxy starts.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Where devices connect (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The broker.
+    pub upstream: String,
+    /// Seed of every random choice (jitter).
+    pub seed: u64,
+    /// Rules installed at start (their `after` counts from the start).
+    pub rules: Vec<RuleSpec>,
+    /// Also append the log to this file.
+    pub log_file: Option<std::path::PathBuf>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Shared {
+    start: Instant,
+    upstream: Mutex<String>,
+    seed: u64,
+    rules: Mutex<RuleSet>,
+    log: Mutex<Log>,
+    next_conn: AtomicU64,
+    conns: Mutex<BTreeMap<u64, watch::Sender<Option<bool>>>>,
+    pub(crate) stats: Mutex<Stats>,
+}
+
+/// Counters since start.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub accepted: u64,
+    pub refused: u64,
+    pub upstream_failed: u64,
+    pub resets: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn log(&self, line: &str) {
+        let now = self.now();
+        lock(&self.log).write(now, line);
+    }
+}
+
+/// A running proxy. Dropping it stops accepting and closes every
+/// connection.
+pub struct Proxy {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").field("addr", &self.addr).finish()
+    }
+}
+
+impl Proxy {
+    /// Binds and starts serving (inside a tokio runtime).
+    pub async fn start(config: ProxyConfig) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let log = match &config.log_file {
+            Some(p) => Log::with_file(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+            None => Log::default(),
+        };
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            upstream: Mutex::new(config.upstream.clone()),
+            seed: config.seed,
+            rules: Mutex::default(),
+            log: Mutex::new(log),
+            next_conn: AtomicU64::new(0),
+            conns: Mutex::default(),
+            stats: Mutex::default(),
+        });
+        shared.log(&format!(
+            "listening on {addr}, forwarding to {}, seed {}",
+            config.upstream, config.seed
+        ));
+        for spec in config.rules {
+            let id = lock(&shared.rules).add(spec, 0);
+            let line = lock(&shared.rules)
+                .rules()
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| format!("rule added: {r}"));
+            if let Some(l) = line {
+                shared.log(&l);
+            }
+        }
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        let s = s.clone();
+                        tokio::spawn(serve(s, stream, peer));
+                    }
+                    Err(e) => {
+                        s.log(&format!("accept failed: {e}"));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        Ok(Proxy {
+            shared,
+            addr,
+            accept,
+        })
+    }
+
+    /// Where devices connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Milliseconds since the proxy started (the clock of rules and log).
+    pub fn now_ms(&self) -> u64 {
+        self.shared.now()
+    }
+
+    /// Installs a rule now; returns its id.
+    pub fn add(&self, spec: RuleSpec) -> u64 {
+        add_rule(&self.shared, spec)
+    }
+
+    /// Parses and installs `[dir] KIND ARGS [after D] [for D]`.
+    pub fn add_line(&self, line: &str) -> Result<u64, String> {
+        Ok(self.add(RuleSpec::parse(line)?))
+    }
+
+    /// Removes a rule (false if unknown). Ending a `hold` releases what it held.
+    pub fn remove(&self, id: u64) -> bool {
+        remove_rule(&self.shared, id)
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        lock(&self.shared.rules).clear();
+        self.shared.log("all rules removed");
+    }
+
+    /// The rules in force (including those not started or used up).
+    pub fn rules(&self) -> Vec<Rule> {
+        lock(&self.shared.rules).rules().to_vec()
+    }
+
+    /// The last `n` log lines.
+    pub fn log_tail(&self, n: usize) -> Vec<String> {
+        lock(&self.shared.log).tail(n)
+    }
+
+    /// Writes a line of the caller's into the log (e.g. what a harness did).
+    pub fn note(&self, line: &str) {
+        self.shared.log(line);
+    }
+
+    /// Log lines after the first `seen` ever written, and the new total.
+    pub fn log_lines_since(&self, seen: u64) -> (Vec<String>, u64) {
+        lock(&self.shared.log).since(seen)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// Open connections.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.shared.conns).len()
+    }
+
+    /// Changes where new connections go (a broker that moved ports).
+    pub fn set_upstream(&self, upstream: String) {
+        self.shared
+            .log(&format!("upstream is now {upstream} (for new connections)"));
+        *lock(&self.shared.upstream) = upstream;
+    }
+
+    /// Closes every open connection (`reset`: with RST).
+    pub fn close_all(&self, reset: bool) {
+        for tx in lock(&self.shared.conns).values() {
+            tx.send_replace(Some(reset));
+        }
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.close_all(false);
+    }
+}
+
+pub(crate) fn add_rule(shared: &Shared, spec: RuleSpec) -> u64 {
+    let now = shared.now();
+    let (id, line) = {
+        let mut rules = lock(&shared.rules);
+        let id = rules.add(spec, now);
+        let line = rules
+            .rules()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| format!("rule added: {r}"))
+            .unwrap_or_default();
+        (id, line)
+    };
+    shared.log(&line);
+    id
+}
+
+pub(crate) fn remove_rule(shared: &Shared, id: u64) -> bool {
+    let removed = lock(&shared.rules).remove(id);
+    if removed {
+        shared.log(&format!("rule removed: #{id}"));
+    }
+    removed
+}
+
+pub(crate) fn rules_of(shared: &Shared) -> Vec<Rule> {
+    lock(&shared.rules).rules().to_vec()
+}
+
+pub(crate) fn clear_rules(shared: &Shared) {
+    lock(&shared.rules).clear();
+    shared.log("all rules removed");
+}
+
+pub(crate) fn log_tail(shared: &Shared, n: usize) -> Vec<String> {
+    lock(&shared.log).tail(n)
+}
+
+fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = shared.now();
+    let (refuse, reset_now) = {
+        let rules = lock(&shared.rules);
+        (
+            rules.any(now, |f| matches!(f, Fault::Refuse(_))),
+            rules.any(now, |f| matches!(f, Fault::ResetPeer(_))),
+        )
+    };
+    if refuse || reset_now {
+        lock(&shared.stats).refused += 1;
+        shared.log(&format!(
+            "conn {id} from {peer}: refused ({})",
+            if refuse { "refuse" } else { "reset-peer" }
+        ));
+        reset(&client);
+        return;
+    }
+    let _ = client.set_nodelay(true);
+    let upstream_addr = lock(&shared.upstream).clone();
+    let upstream =
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&upstream_addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return upstream_failed(&shared, id, &client, &e.to_string()),
+            Err(_) => return upstream_failed(&shared, id, &client, "timed out"),
+        };
+    let _ = upstream.set_nodelay(true);
+    lock(&shared.stats).accepted += 1;
+    shared.log(&format!("conn {id} from {peer}: open to {upstream_addr}"));
+    let (kill_tx, kill_rx) = watch::channel(None::<bool>);
+    lock(&shared.conns).insert(id, kill_tx.clone());
+    let (cr, cw) = client.into_split();
+    let (ur, uw) = upstream.into_split();
+    let kill_tx = Arc::new(kill_tx);
+    let tasks = [
+        tokio::spawn(reader(
+            shared.clone(),
+            id,
+            Dir::Up,
+            cr,
+            kill_tx.clone(),
+            kill_rx.clone(),
+            {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(writer(
+                    shared.clone(),
+                    Dir::Up,
+                    uw,
+                    rx,
+                    kill_tx.clone(),
+                    kill_rx.clone(),
+                ));
+                tx
+            },
+        )),
+        tokio::spawn(reader(
+            shared.clone(),
+            id,
+            Dir::Down,
+            ur,
+            kill_tx.clone(),
+            kill_rx.clone(),
+            {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(writer(
+                    shared.clone(),
+                    Dir::Down,
+                    cw,
+                    rx,
+                    kill_tx.clone(),
+                    kill_rx.clone(),
+                ));
+                tx
+            },
+        )),
+    ];
+    for t in tasks {
+        let _ = t.await;
+    }
+    lock(&shared.conns).remove(&id);
+    shared.log(&format!("conn {id}: closed"));
+}
+
+fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
+    lock(&shared.stats).upstream_failed += 1;
+    shared.log(&format!(
+        "conn {id}: cannot reach the broker ({why}); resetting the device's connection"
+    ));
+    reset(client);
+}
+
+async fn reader(
+    shared: Arc<Shared>,
+    id: u64,
+    dir: Dir,
+    mut src: OwnedReadHalf,
+    kill_tx: Arc<watch::Sender<Option<bool>>>,
+    mut kill: watch::Receiver<Option<bool>>,
+    tx: mpsc::UnboundedSender<Out>,
+) {
+    let mut pipe = Pipe::new(dir, id, shared.seed);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            r = src.read(&mut buf) => {
+                let now = shared.now();
+                match r {
+                    Ok(0) | Err(_) => {
+                        let out = pipe.eof(now, &lock(&shared.rules));
+                        shared.log(&format!("conn {id} {}: peer closed", dir.as_str()));
+                        let _ = tx.send(out);
+                        return;
+                    }
+                    Ok(n) => {
+                        {
+                            let mut st = lock(&shared.stats);
+                            match dir { Dir::Up => st.bytes_up += n as u64, Dir::Down => st.bytes_down += n as u64 }
+                        }
+                        let mut lines = Vec::new();
+                        let outs = {
+                            let mut rules = lock(&shared.rules);
+                            pipe.input(now, &buf[..n], &mut rules, &mut |l| lines.push(l))
+                        };
+                        for l in lines {
+                            shared.log(&l);
+                        }
+                        for o in outs {
+                            let _ = tx.send(o);
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let now = shared.now();
+                if lock(&shared.rules).any(now, |f| matches!(f, Fault::ResetPeer(_))) {
+                    lock(&shared.stats).resets += 1;
+                    shared.log(&format!("conn {id}: reset (reset-peer)"));
+                    let _ = kill_tx.send_replace(Some(true));
+                    return;
+                }
+            }
+            _ = kill.changed() => return,
+        }
+    }
+}
+
+async fn writer(
+    shared: Arc<Shared>,
+    dir: Dir,
+    mut dst: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    kill_tx: Arc<watch::Sender<Option<bool>>>,
+    mut kill: watch::Receiver<Option<bool>>,
+) {
+    let start = shared.start;
+    let at = |ms: u64| tokio::time::Instant::from_std(start + Duration::from_millis(ms));
+    loop {
+        let item = tokio::select! {
+            i = rx.recv() => i,
+            _ = kill.changed() => None,
+        };
+        let Some(item) = item else { break };
+        let due = match &item {
+            Out::Data { at: t, .. } | Out::Eof { at: t } | Out::Close { at: t, .. } => *t,
+        };
+        let ok = tokio::select! {
+            _ = async {
+                tokio::time::sleep_until(at(due)).await;
+                while lock(&shared.rules).holding(dir, shared.now()) {
+                    tokio::time::sleep(TICK).await;
+                }
+            } => true,
+            _ = kill.changed() => false,
+        };
+        if !ok {
+            break;
+        }
+        match item {
+            Out::Data { bytes, .. } => {
+                let w = tokio::select! {
+                    w = dst.write_all(&bytes) => w.is_ok(),
+                    _ = kill.changed() => false,
+                };
+                if !w {
+                    let _ = kill_tx.send_replace(Some(false));
+                    break;
+                }
+            }
+            Out::Eof { .. } => {
+                let _ = dst.shutdown().await;
+            }
+            Out::Close { reset: r, .. } => {
+                let _ = kill_tx.send_replace(Some(r));
+                break;
+            }
+        }
+    }
+    if *kill.borrow() == Some(true) {
+        reset(dst.as_ref());
+    }
+}
