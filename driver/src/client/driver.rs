@@ -18,6 +18,9 @@ use super::{
 };
 use crate::session::{Action, Event, Instant, Session};
 
+/// A write failure, tagged with the connection it happened on.
+type WriterError = (u64, String);
+
 /// Runs a client's connection. Created by `ClientBuilder::build`; run it
 /// with `driver.run().await` (or let `ClientBuilder::spawn` do it).
 pub struct Driver<T: Transport, L: Link> {
@@ -38,8 +41,8 @@ pub struct Driver<T: Transport, L: Link> {
     reader: Option<ReadHalf<T::Stream>>,
     writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
     writer_errors: (
-        mpsc::UnboundedSender<(u64, String)>,
-        mpsc::UnboundedReceiver<(u64, String)>,
+        mpsc::UnboundedSender<WriterError>,
+        mpsc::UnboundedReceiver<WriterError>,
     ),
     connecting: Option<BoxFuture<io::Result<T::Stream>>>,
     linking: Option<BoxFuture<()>>,

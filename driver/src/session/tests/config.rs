@@ -205,14 +205,14 @@ fn c6_will() {
 fn c7_callback_or_event_interface() {
     let msg = || BrokerModel::publish_bytes("in", b"hello", QosPid::AtMostOnce, false, false);
     let mut cb = Pair::connected(Config::default());
-    cb.from_broker(msg());
+    cb.broker_sends(msg());
     assert!(cb.has_event(|e| matches!(e, Event::Message(m) if m.payload == b"hello")));
     assert_eq!(cb.session.queued_messages(), 0);
     let mut ev = Pair::connected(Config {
         queue_len: 4,
         ..Config::default()
     });
-    ev.from_broker(msg());
+    ev.broker_sends(msg());
     assert!(!ev.has_event(|e| matches!(e, Event::Message(_))));
     assert_eq!(ev.session.pop_message().unwrap().payload, b"hello");
 }

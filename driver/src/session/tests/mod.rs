@@ -391,7 +391,7 @@ impl Pair {
     }
 
     /// Sends a packet from the broker to the client now.
-    pub fn from_broker(&mut self, bytes: Vec<u8>) {
+    pub fn broker_sends(&mut self, bytes: Vec<u8>) {
         self.session.handle_bytes(self.now, &bytes);
         self.pump();
     }

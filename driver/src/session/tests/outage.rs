@@ -26,7 +26,7 @@ fn d1_ping_when_only_receiving() {
     let mut pair = Pair::connected(Config::default());
     for _ in 0..4 {
         pair.run_for(secs(5));
-        pair.from_broker(BrokerModel::publish_bytes(
+        pair.broker_sends(BrokerModel::publish_bytes(
             "in",
             b"x",
             QosPid::AtMostOnce,

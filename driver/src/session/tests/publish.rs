@@ -132,7 +132,7 @@ fn b1_stray_puback_ignored() {
     Packet::PubAck(codec::PubAck(Pid::new(pid).unwrap()))
         .encode_to_vec(&mut dup_ack)
         .unwrap();
-    pair.from_broker(dup_ack);
+    pair.broker_sends(dup_ack);
     assert!(pair.has_event(|e| matches!(e, Event::StrayAck { .. })));
     assert!(pair.session.is_connected());
     assert!(!pair.has_event(|e| matches!(e, Event::Down { .. })));

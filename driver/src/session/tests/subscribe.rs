@@ -86,7 +86,7 @@ fn s1_unsubscribe_unknown_completes() {
 fn s2_incoming_qos1_acked() {
     let mut pair = Pair::connected(Config::default());
     let pid = Pid::new(77).unwrap();
-    pair.from_broker(BrokerModel::publish_bytes(
+    pair.broker_sends(BrokerModel::publish_bytes(
         "in",
         b"m",
         QosPid::AtLeastOnce(pid),
@@ -102,14 +102,14 @@ fn s2_incoming_qos1_acked() {
 fn incoming_qos2_exactly_once() {
     let mut pair = Pair::connected(Config::default());
     let pid = Pid::new(5).unwrap();
-    pair.from_broker(BrokerModel::publish_bytes(
+    pair.broker_sends(BrokerModel::publish_bytes(
         "in",
         b"m",
         QosPid::ExactlyOnce(pid),
         false,
         false,
     ));
-    pair.from_broker(BrokerModel::publish_bytes(
+    pair.broker_sends(BrokerModel::publish_bytes(
         "in",
         b"m",
         QosPid::ExactlyOnce(pid),
@@ -122,7 +122,7 @@ fn incoming_qos2_exactly_once() {
     Packet::PubRel(codec::PubRel(pid))
         .encode_to_vec(&mut rel)
         .unwrap();
-    pair.from_broker(rel);
+    pair.broker_sends(rel);
     assert_eq!(pair.count_seen(|s| *s == Seen::PubComp(5)), 1);
 }
 
@@ -135,7 +135,7 @@ fn s3_bounded_queue_drops_oldest() {
         ..Config::default()
     });
     for i in 0..5u8 {
-        pair.from_broker(BrokerModel::publish_bytes(
+        pair.broker_sends(BrokerModel::publish_bytes(
             "in",
             &[i],
             QosPid::AtMostOnce,
@@ -158,14 +158,14 @@ fn s3_bounded_queue_drops_oldest() {
 #[test]
 fn s4_retained_flag() {
     let mut pair = Pair::connected(Config::default());
-    pair.from_broker(BrokerModel::publish_bytes(
+    pair.broker_sends(BrokerModel::publish_bytes(
         "in",
         b"r",
         QosPid::AtMostOnce,
         true,
         false,
     ));
-    pair.from_broker(BrokerModel::publish_bytes(
+    pair.broker_sends(BrokerModel::publish_bytes(
         "in",
         b"n",
         QosPid::AtMostOnce,

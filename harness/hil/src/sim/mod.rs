@@ -9,7 +9,7 @@
 //! `select!` repeatable, every random choice in the driver, the broker and
 //! the observer comes from the seed, and nothing reads the wall clock.
 //!
-//! How faults map onto turmoil (one place: [`Executor::apply`]):
+//! How faults map onto turmoil (one place: `Executor::apply`):
 //!
 //! | fault | world |
 //! |---|---|
