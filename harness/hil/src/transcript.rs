@@ -83,7 +83,40 @@ fn event_text(e: &Event, skip: &[&str]) -> String {
     out
 }
 
+/// Events that [`Transcript::render_snapshot`] counts instead of listing:
+/// the periodic and the packet-level ones, which dwarf the rest.
+const SNAPSHOT_COUNTED: &[&str] = &["heartbeat", "broker_packet"];
+
 impl Transcript {
+    /// Every record with its exact time, except heartbeats and the broker's
+    /// packet log, which are counted on a last line: the simulator's
+    /// transcript as stored in snapshots (exact, and small enough to read
+    /// in a diff).
+    pub fn render_snapshot(records: &[Record]) -> String {
+        let mut out = String::new();
+        let mut counts: BTreeMap<(Actor, &'static str), u64> = BTreeMap::new();
+        for r in records {
+            let name = r.event.name();
+            if SNAPSHOT_COUNTED.contains(&name) {
+                *counts.entry((r.actor, name)).or_default() += 1;
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{:>11} {:<8} {}",
+                Dur::from_millis(r.t_ms).secs_string(),
+                r.actor.as_str(),
+                event_text(&r.event, &[])
+            );
+        }
+        let words: Vec<String> = counts
+            .iter()
+            .map(|((a, n), c)| format!("{a}.{n}={c}"))
+            .collect();
+        let _ = writeln!(out, "counts: {}", words.join(" "));
+        out
+    }
+
     /// Every record with its exact time.
     pub fn render(records: &[Record]) -> String {
         let mut out = String::new();
