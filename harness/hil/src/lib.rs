@@ -24,6 +24,7 @@ pub mod cli;
 pub mod diag;
 pub mod discover;
 pub mod duration;
+pub mod live;
 pub mod oracle;
 pub mod run;
 pub mod scenario;

@@ -26,6 +26,11 @@ pub struct Options {
     pub users: Vec<(String, String)>,
     /// Extra config lines, appended as given.
     pub extra: Vec<String>,
+    /// Linux: the broker gets SIGKILL when the thread that started (or
+    /// restarted) it ends, so a harness killed by Ctrl-C or SIGKILL leaves
+    /// no broker behind. Start it from a thread that lives as long as the
+    /// broker should (not a short-lived `spawn_blocking` thread).
+    pub die_with_parent: bool,
 }
 
 /// Why the broker could not be started or controlled.
@@ -88,6 +93,7 @@ pub fn binary() -> Result<PathBuf, RigError> {
 /// A running mosquitto. Dropping it kills the process.
 pub struct Mosquitto {
     child: Option<Child>,
+    die_with_parent: bool,
     port: u16,
     dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
@@ -116,10 +122,11 @@ impl Mosquitto {
         for _ in 0..10 {
             let port = free_port()?;
             write_config(dir.path(), port, &options)?;
-            match spawn_ready(dir.path(), port, &log) {
+            match spawn_ready(dir.path(), port, &log, options.die_with_parent) {
                 Ok(child) => {
                     return Ok(Mosquitto {
                         child: Some(child),
+                        die_with_parent: options.die_with_parent,
                         port,
                         dir,
                         log,
@@ -195,7 +202,7 @@ impl Mosquitto {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            match spawn_ready(self.dir.path(), self.port, &self.log) {
+            match spawn_ready(self.dir.path(), self.port, &self.log, self.die_with_parent) {
                 Ok(child) => {
                     self.child = Some(child);
                     return Ok(());
@@ -233,8 +240,30 @@ impl Drop for Mosquitto {
 }
 
 /// Spawns mosquitto with the config in `dir` and waits for its ready line.
-fn spawn_ready(dir: &Path, port: u16, log: &Arc<Mutex<String>>) -> Result<Child, RigError> {
-    let mut child = Command::new(binary()?)
+fn spawn_ready(
+    dir: &Path,
+    port: u16,
+    log: &Arc<Mutex<String>>,
+    die_with_parent: bool,
+) -> Result<Child, RigError> {
+    let mut command = Command::new(binary()?);
+    #[cfg(target_os = "linux")]
+    if die_with_parent {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl(2) is async-signal-safe and touches no memory of
+        // ours; it runs in the child between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = die_with_parent;
+    let mut child = command
         .arg("-c")
         .arg(dir.join("mosquitto.conf"))
         .stdin(Stdio::null())

@@ -115,6 +115,9 @@ pub trait Backend {
 pub enum BackendKind {
     /// The deterministic turmoil world (simulated time).
     Sim,
+    /// Real time against a real broker through the fault proxy
+    /// (`--broker mosquitto|chaos|container[:IMAGE]`, see `crate::live`).
+    Live,
 }
 
 impl BackendKind {
@@ -122,6 +125,7 @@ impl BackendKind {
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Sim => "sim",
+            BackendKind::Live => "live",
         }
     }
 }
@@ -133,5 +137,8 @@ pub type BackendFactory<'a> = &'a dyn Fn(BackendKind) -> Result<Box<dyn Backend>
 pub fn create(kind: BackendKind) -> Result<Box<dyn Backend>, BackendError> {
     match kind {
         BackendKind::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
+        BackendKind::Live => Ok(Box::new(crate::live::LiveBackend::new(
+            crate::live::BrokerKind::Mosquitto,
+        ))),
     }
 }

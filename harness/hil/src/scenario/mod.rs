@@ -62,6 +62,10 @@ pub struct Scenario {
     pub duration: Dur,
     /// Simulator tick (default 10 ms).
     pub tick: Dur,
+    /// Live backends run every duration of the scenario multiplied by this
+    /// (0.01-10, default 1): 0.1 runs a 5-minute scenario in 30 s. Traces
+    /// stay in scenario time (see `live::scale`).
+    pub live_time_scale: f64,
     pub dut: DutConfig,
     pub network: Network,
     pub workload: Workload,
@@ -94,6 +98,8 @@ struct RawScenario {
     duration: Spanned<Dur>,
     #[serde(default = "default_tick")]
     tick: Spanned<Dur>,
+    #[serde(default)]
+    live_time_scale: Option<Spanned<f64>>,
     #[serde(default)]
     dut: DutConfig,
     #[serde(default)]
@@ -224,6 +230,19 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             tick_span,
         ));
     }
+    let live_time_scale = match &raw.live_time_scale {
+        None => 1.0,
+        Some(k) => {
+            let v = *k.get_ref();
+            if !(0.01..=10.0).contains(&v) {
+                errors.push(Diagnostic::error(
+                    format!("live_time_scale must be between 0.01 and 10, not {v}"),
+                    Some(k.span()),
+                ));
+            }
+            v
+        }
+    };
 
     // ---- [dut], [network], [workload] ----
     let mut dut_warnings = Vec::new();
@@ -304,6 +323,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         seed: raw.seed,
         duration,
         tick,
+        live_time_scale,
         dut: raw.dut,
         network: raw.network,
         workload: raw.workload,

@@ -1,0 +1,324 @@
+//! The brokers a live run starts: a real mosquitto process
+//! (`mosquitto-rig`) or our chaos broker on real TCP, behind one small
+//! interface for the broker faults (crash, restart with or without the
+//! persisted state, hang, resume).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chaos_broker::{Broker, BrokerConfig, BrokerEvent, BrokerState, Direction, LogRecord};
+use mosquitto_rig::{Mosquitto, Options};
+use tokio::runtime::Handle;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinSet;
+
+use super::observer::{OBSERVER_PASSWORD, OBSERVER_USER};
+use super::world::LiveWorld;
+use crate::scenario::Scenario;
+use crate::trace::{Actor, Dir, Event};
+
+/// How often the chaos broker's state is saved (a crash loses what came
+/// after the last save).
+const AUTOSAVE: Duration = Duration::from_millis(100);
+
+/// The DUT's login (user, password) when it has both.
+fn logins(scenario: &Scenario) -> Option<Vec<(String, String)>> {
+    let dut = &scenario.dut;
+    let (user, password) = dut
+        .user
+        .as_ref()
+        .zip(dut.password.as_ref().and_then(|p| p.resolve().ok()))?;
+    Some(vec![
+        (user.clone(), password),
+        (OBSERVER_USER.to_string(), OBSERVER_PASSWORD.to_string()),
+    ])
+}
+
+/// A broker the live backend runs.
+pub enum LiveBroker {
+    Mosquitto(Mosquitto),
+    Chaos(ChaosTcp),
+}
+
+impl LiveBroker {
+    /// A mosquitto with persistence (autosaved every second, so a SIGKILL
+    /// loses at most a second) and the scenario's logins. Started from the
+    /// calling thread, which must outlive it (it dies with that thread).
+    pub fn mosquitto(scenario: &Scenario) -> Result<LiveBroker, String> {
+        let m = Mosquitto::start(Options {
+            persistence: true,
+            users: logins(scenario).unwrap_or_default(),
+            die_with_parent: true,
+            ..Options::default()
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(LiveBroker::Mosquitto(m))
+    }
+
+    /// The chaos broker on a free loopback port, on `rt`.
+    pub fn chaos(
+        scenario: &Scenario,
+        world: &LiveWorld,
+        rt: &Handle,
+    ) -> Result<LiveBroker, String> {
+        let users =
+            logins(scenario).map(|l| l.into_iter().map(|(u, p)| (u, p.into_bytes())).collect());
+        let config = BrokerConfig {
+            users,
+            seed: world.seed,
+            ..BrokerConfig::default()
+        };
+        let mut c = ChaosTcp {
+            config,
+            port: 0,
+            rt: rt.clone(),
+            world: world.clone(),
+            saved: Arc::default(),
+            running: None,
+        };
+        c.start(None)?;
+        Ok(LiveBroker::Chaos(c))
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        match self {
+            LiveBroker::Mosquitto(m) => m.addr(),
+            LiveBroker::Chaos(c) => format!("127.0.0.1:{}", c.port),
+        }
+    }
+
+    /// What kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LiveBroker::Mosquitto(_) => "mosquitto",
+            LiveBroker::Chaos(_) => "chaos",
+        }
+    }
+
+    /// The broker dies at once (SIGKILL / every connection dropped).
+    pub fn crash(&mut self) {
+        match self {
+            LiveBroker::Mosquitto(m) => m.kill(),
+            LiveBroker::Chaos(c) => c.stop(),
+        }
+    }
+
+    /// Starts again on the same port, with the last autosave (`persist`)
+    /// or empty.
+    pub fn restart(&mut self, persist: bool) -> Result<(), String> {
+        match self {
+            LiveBroker::Mosquitto(m) => {
+                m.kill();
+                if !persist {
+                    m.forget_state();
+                }
+                m.restart().map_err(|e| e.to_string())
+            }
+            LiveBroker::Chaos(c) => {
+                c.stop();
+                let state = if persist {
+                    c.saved.lock().map(|s| s.clone()).unwrap_or_default()
+                } else {
+                    None
+                };
+                c.start(state)
+            }
+        }
+    }
+
+    /// Stops answering; sockets stay open.
+    pub fn hang(&mut self) -> Result<(), String> {
+        match self {
+            LiveBroker::Mosquitto(m) => m
+                .pause()
+                .then_some(())
+                .ok_or_else(|| "mosquitto is not running (SIGSTOP failed)".to_string()),
+            LiveBroker::Chaos(c) => {
+                if let Some((b, _)) = &c.running {
+                    b.set_fault(
+                        chaos_broker::FaultTarget::All,
+                        chaos_broker::Fault::Hang(chaos_broker::fault::Hang),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers again.
+    pub fn resume(&mut self) -> Result<(), String> {
+        match self {
+            LiveBroker::Mosquitto(m) => m
+                .resume()
+                .then_some(())
+                .ok_or_else(|| "mosquitto is not running (SIGCONT failed)".to_string()),
+            LiveBroker::Chaos(c) => {
+                if let Some((b, _)) = &c.running {
+                    b.clear_faults();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops it for good (end of run).
+    pub fn shutdown(&mut self) {
+        match self {
+            LiveBroker::Mosquitto(m) => {
+                m.resume();
+                m.kill();
+            }
+            LiveBroker::Chaos(c) => c.stop(),
+        }
+    }
+}
+
+/// The chaos broker serving real TCP.
+pub struct ChaosTcp {
+    config: BrokerConfig,
+    port: u16,
+    rt: Handle,
+    world: LiveWorld,
+    saved: Arc<Mutex<Option<BrokerState>>>,
+    /// The instance and every task serving it (listener, connections,
+    /// autosave, log tap); dropping the set aborts them all.
+    running: Option<(Broker, JoinSet<()>)>,
+}
+
+impl ChaosTcp {
+    fn start(&mut self, state: Option<BrokerState>) -> Result<(), String> {
+        let broker = match state {
+            Some(s) => Broker::from_snapshot_with_config(self.config.clone(), s),
+            None => Broker::new(self.config.clone()),
+        }
+        .map_err(|e| format!("chaos broker: {e}"))?;
+        let port = self.port;
+        let listener = self
+            .rt
+            .block_on(async {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+                loop {
+                    match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                        Ok(l) => return Ok(l),
+                        Err(e) if port == 0 || tokio::time::Instant::now() > deadline => {
+                            return Err(e)
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            })
+            .map_err(|e| format!("chaos broker cannot listen: {e}"))?;
+        self.port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let mut set = JoinSet::new();
+        let _guard = self.rt.enter();
+        let b = broker.clone();
+        let conns: Arc<Mutex<JoinSet<()>>> = Arc::default();
+        let c2 = conns.clone();
+        set.spawn_on(
+            async move {
+                let _owner = Owner(c2.clone());
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let b = b.clone();
+                    if let Ok(mut c) = c2.lock() {
+                        c.spawn(async move {
+                            b.serve_connection(stream).await;
+                        });
+                    }
+                }
+            },
+            &self.rt,
+        );
+        let (saver, saved) = (broker.clone(), self.saved.clone());
+        set.spawn_on(
+            async move {
+                loop {
+                    // mosquitto runs with `autosave_on_changes`: save often.
+                    tokio::time::sleep(AUTOSAVE).await;
+                    if let Ok(mut s) = saved.lock() {
+                        *s = Some(saver.snapshot());
+                    }
+                }
+            },
+            &self.rt,
+        );
+        let mut tap = broker.tap();
+        let w = self.world.clone();
+        set.spawn_on(
+            async move {
+                loop {
+                    match tap.recv().await {
+                        Ok(r) => forward(&w, r),
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            },
+            &self.rt,
+        );
+        self.running = Some((broker, set));
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        if let Some((_, mut set)) = self.running.take() {
+            let _guard = self.rt.enter();
+            set.abort_all();
+            // Wait until the listener (and with it every connection) is gone,
+            // so the port is free for a restart.
+            self.rt
+                .block_on(async { while set.join_next().await.is_some() {} });
+        }
+    }
+}
+
+/// Aborts the connection tasks when the listener task ends.
+struct Owner(Arc<Mutex<JoinSet<()>>>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.0.lock() {
+            c.abort_all();
+        }
+    }
+}
+
+/// The chaos broker's log as trace events (as in the simulator).
+fn forward(world: &LiveWorld, record: LogRecord) {
+    let event = match record {
+        LogRecord::Packet(p) => Event::BrokerPacket {
+            dir: match p.direction {
+                Direction::In => Dir::In,
+                Direction::Out => Dir::Out,
+            },
+            client_id: p.client_id.unwrap_or_default(),
+            summary: p.summary,
+        },
+        LogRecord::Event(e) => match e.event {
+            BrokerEvent::ClientConnected {
+                client_id,
+                clean_session,
+                session_present,
+            } => Event::ClientConnected {
+                client_id,
+                clean: clean_session,
+                session_present,
+            },
+            BrokerEvent::ClientDisconnected {
+                client_id, reason, ..
+            } => Event::ClientDisconnected {
+                client_id: client_id.unwrap_or_default(),
+                reason: format!("{reason:?}"),
+            },
+            // The observer infers wills from deliveries; the chaos broker
+            // reports them itself, so skip the inference's duplicate here.
+            BrokerEvent::WillPublished { .. } => return,
+            _ => return,
+        },
+    };
+    world.emit(Actor::Broker, event);
+}

@@ -1,0 +1,275 @@
+//! The live DUT: `resilient-mqtt` over real TCP (through the fault proxy)
+//! and the scenario's WiFi, plus the device application the workload
+//! describes. Copied from the simulator's `sim/dut.rs` (owned by the lead)
+//! with three changes: tokio TCP instead of turmoil's, the wall clock, and
+//! a `link_integrity` scaled with the live time scale. If the simulator's
+//! application becomes generic over transport and clock, this file goes.
+
+use std::time::Duration;
+
+use resilient_mqtt::client::{Client, ClientBuilder, Notification, TcpTransport};
+use resilient_mqtt::codec::QoS;
+use resilient_mqtt::session::{Event as DriverEvent, Message};
+
+use super::world::LiveWorld;
+use crate::sim::driver_config;
+use crate::trace::payload;
+use crate::trace::{Actor, Event};
+
+fn qos(q: u8) -> QoS {
+    QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
+}
+
+fn msg_of(payload: &[u8]) -> String {
+    payload::identity(payload).unwrap_or_default()
+}
+
+/// Turns one driver event into trace lines.
+fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
+    let ev = match e {
+        DriverEvent::Link { up: true } => Event::WifiUp,
+        DriverEvent::Link { up: false } => Event::WifiDown,
+        DriverEvent::Connecting { attempt } => Event::Connecting { attempt: *attempt },
+        DriverEvent::Up { session_present } => {
+            world.emit(
+                Actor::Dut,
+                Event::Connected {
+                    session_present: *session_present,
+                    keepalive_s,
+                },
+            );
+            Event::Up
+        }
+        DriverEvent::Down { reason } => {
+            world.emit(
+                Actor::Dut,
+                Event::ConnectionLost {
+                    reason: reason.to_string(),
+                },
+            );
+            Event::Down
+        }
+        DriverEvent::Closed {
+            graceful,
+            was_connected: true,
+        } => Event::ConnectionLost {
+            reason: if *graceful {
+                "disconnect() by the application"
+            } else {
+                "close() by the application"
+            }
+            .into(),
+        },
+        DriverEvent::AttemptFailed { reason, .. } => Event::ConnectFailed {
+            reason: reason.clone(),
+        },
+        DriverEvent::ConnectResult(Err(e)) => Event::ConnectFailed {
+            reason: e.to_string(),
+        },
+        DriverEvent::PublishSent {
+            pid,
+            qos,
+            dup,
+            topic,
+            payload,
+            ..
+        } => Event::PublishSent {
+            pid: pid.map(|p| p.get()),
+            qos: *qos as u8,
+            dup: *dup,
+            topic: topic.clone(),
+            msg: msg_of(payload),
+        },
+        DriverEvent::Acked { pid } => Event::Puback { pid: pid.get() },
+        DriverEvent::Retransmit { pid, .. } => Event::Retransmit { pid: pid.get() },
+        DriverEvent::PingSent => Event::PingSent,
+        DriverEvent::PingResp => Event::Pingresp,
+        DriverEvent::Subscribed { topic, qos } => Event::Subscribed {
+            topic: topic.clone(),
+            qos: *qos as u8,
+        },
+        DriverEvent::Discarded { message, total } => Event::Discarded {
+            msg: msg_of(&message.payload),
+            total: *total,
+        },
+        _ => return,
+    };
+    world.emit(Actor::Dut, ev);
+}
+
+fn trace_message(world: &LiveWorld, m: &Message) {
+    world.emit(
+        Actor::Dut,
+        Event::Message {
+            topic: m.topic.clone(),
+            qos: m.qos as u8,
+            retain: m.retained,
+            dup: m.dup,
+            msg: msg_of(&m.payload),
+        },
+    );
+}
+
+/// Boots the device: driver, application, heartbeat. Runs until its
+/// runtime is dropped (end of run, `dut_reboot`).
+pub async fn host(
+    world: LiveWorld,
+    seed: u64,
+    broker: String,
+    link_integrity: Duration,
+) -> Result<(), String> {
+    let scenario = world.scenario.clone();
+    let mut config = driver_config(&scenario, seed);
+    config.link_integrity = link_integrity;
+    // In scenario time, like every time in the trace.
+    let keepalive_s = (config.keepalive.as_secs_f64() / world.scale()).round() as u16;
+    let callback = config.queue_len == 0;
+    let (w_ev, w_msg) = (world.clone(), world.clone());
+    let mut builder = ClientBuilder::new(config)
+        .transport(TcpTransport::new(broker))
+        .link(world.wifi.clone())
+        .on_event(move |e| trace_driver_event(&w_ev, keepalive_s, e));
+    if callback {
+        builder = builder.on_message(move |m| trace_message(&w_msg, &m));
+    }
+    let client = builder
+        .spawn()
+        .map_err(|e| format!("the DUT config is not valid for the driver: {e}"))?;
+    let workload = &scenario.workload;
+
+    if let Some(period) = workload.heartbeat {
+        let w = world.clone();
+        tokio::spawn(async move {
+            loop {
+                w.emit(Actor::App, Event::Heartbeat);
+                tokio::time::sleep(period.to_std()).await;
+            }
+        });
+    }
+    if !callback {
+        // The event interface: a handler task that may be slow.
+        let (client, w, delay) = (client.clone(), world.clone(), workload.handler_delay);
+        tokio::spawn(async move {
+            while let Some(m) = client.next_message().await {
+                trace_message(&w, &m);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay.to_std()).await;
+                }
+            }
+        });
+    }
+
+    // K1: connect once; retry only if the workload says the app does.
+    let quick = scenario.dut.quick;
+    loop {
+        world.emit(Actor::App, Event::AppConnectStart);
+        let result = if quick {
+            client.connect_quick().await
+        } else {
+            client.connect().await
+        };
+        match result {
+            Ok(()) => {
+                world.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: true,
+                        error: None,
+                    },
+                );
+                break;
+            }
+            Err(e) => {
+                world.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: false,
+                        error: Some(e.to_string()),
+                    },
+                );
+                match workload.connect_retry {
+                    Some(after) => tokio::time::sleep(after.to_std()).await,
+                    None => {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        }
+    }
+
+    // D5: the application renews its subscriptions on every up
+    // notification that lost the session (unless the driver restores them).
+    let mut notes = client.notifications();
+    subscribe_all(&client, &world).await;
+    if !scenario.dut.restore_subscriptions {
+        let (client, w) = (client.clone(), world.clone());
+        tokio::spawn(async move {
+            loop {
+                match notes.recv().await {
+                    Ok(Notification::Up {
+                        session_present: false,
+                    }) => subscribe_all(&client, &w).await,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+
+    for (i, stream) in workload.publish.iter().enumerate() {
+        let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(stream.start.to_std()).await;
+            let mut seq = 0u64;
+            while stream.count.is_none_or(|c| seq < c) {
+                let mut calls = Vec::new();
+                for _ in 0..stream.burst.max(1) {
+                    if stream.count.is_some_and(|c| seq >= c) {
+                        break;
+                    }
+                    seq += 1;
+                    let msg = payload::msg_id("dut", i, seq);
+                    let body = payload::make(&msg, stream.payload_size);
+                    let topic = stream.topic.as_str().to_string();
+                    w.emit(
+                        Actor::App,
+                        Event::AppPublishStart {
+                            msg: msg.clone(),
+                            topic: topic.clone(),
+                            qos: stream.qos.get(),
+                        },
+                    );
+                    let (client, w) = (client.clone(), w.clone());
+                    let (q, retain) = (qos(stream.qos.get()), stream.retain);
+                    calls.push(tokio::spawn(async move {
+                        if client.publish(&topic, &body, retain, q).await.is_ok() {
+                            w.emit(Actor::App, Event::AppPublishDone { msg });
+                        }
+                    }));
+                }
+                for call in calls {
+                    let _ = call.await;
+                }
+                tokio::time::sleep(stream.interval.to_std()).await;
+            }
+        });
+    }
+
+    if let Some(at) = workload.disconnect_at {
+        let now = Duration::from_millis(world.now_ms());
+        tokio::time::sleep(at.to_std().saturating_sub(now)).await;
+        world.emit(Actor::App, Event::AppDisconnect);
+        client.disconnect().await;
+    }
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+async fn subscribe_all(client: &Client, world: &LiveWorld) {
+    for sub in &world.scenario.workload.subscribe {
+        let _ = client
+            .subscribe(sub.topic.as_str(), qos(sub.qos.get()))
+            .await;
+    }
+}

@@ -1,0 +1,501 @@
+//! The live backend: the scenario in real time against a real broker, with
+//! the DUT (`resilient-mqtt` + the workload application) in-process on a
+//! real tokio runtime, connected through the MQTT-aware fault proxy
+//! (`fault-proxy`); the observer reaches the broker through a second proxy.
+//!
+//! `hil run --backend live [--broker mosquitto|chaos]`. The trace has the
+//! simulator's events, actors and payload ids; `t_ms` is wall time since
+//! the start, divided by the scenario's `live_time_scale` (see [`scale`]),
+//! so thresholds stay in scenario time.
+//!
+//! How faults map (one place: [`Executor::apply`]):
+//!
+//! | fault | live |
+//! |---|---|
+//! | `wifi_down` / `wifi_up` | the DUT's link signal drops (`WatchLink`) and its proxy blackholes both ways; then restored |
+//! | `link_blackhole` / `link_restore` | proxy `blackhole` on that link's proxy (sockets stay open, packets vanish) |
+//! | `link_hold` / `link_release` | proxy `hold` (delivered in order at the release) |
+//! | `latency` | proxy `latency MIN jitter MAX-MIN` (scaled) |
+//! | `broker_crash` | mosquitto: SIGKILL; chaos: every connection dropped |
+//! | `broker_power_loss` | both proxies blackhole first (no FIN reaches anyone), then the crash |
+//! | `broker_restart {persist}` | restart on the same port with the autosave (1 s), or with it deleted |
+//! | `broker_hang` / end | mosquitto: SIGSTOP / SIGCONT; chaos: its `hang` fault |
+//! | `broker_refuse {code}` | the DUT's proxy rewrites every CONNACK to `code` |
+//! | `broker_drop {packet, count}` | the DUT's proxy drops the next `count` packets of that type |
+//! | `dut_reboot` | the DUT's runtime is dropped (sockets close) and a new one boots |
+//!
+//! `[network] loss` is not supported (no netem on this kernel). Every
+//! process and socket the run starts is stopped when it ends, fails or
+//! panics; mosquitto also dies with the harness (Ctrl-C, SIGKILL).
+
+mod broker;
+mod dut;
+mod observer;
+pub mod scale;
+mod world;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fault_proxy::{Proxy, ProxyConfig, RuleSpec};
+use resilient_mqtt::session::Session;
+use tokio::runtime::Runtime;
+
+use crate::backend::{Backend, BackendError, RunOutcome};
+use crate::scenario::fault::{Action, Packet};
+use crate::scenario::network::Link;
+use crate::scenario::Scenario;
+use crate::trace::sink::TraceSink;
+use crate::trace::{Actor, Event};
+pub use broker::LiveBroker;
+use world::LiveWorld;
+
+/// Which broker a live run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// A mosquitto process (`mosquitto-rig`), the default.
+    Mosquitto,
+    /// Our chaos broker on real TCP.
+    Chaos,
+    /// A container (testcontainers) of IMAGE (default `eclipse-mosquitto:2`).
+    Container(String),
+}
+
+impl BrokerKind {
+    pub fn name(&self) -> String {
+        match self {
+            BrokerKind::Mosquitto => "mosquitto".into(),
+            BrokerKind::Chaos => "chaos".into(),
+            BrokerKind::Container(i) => format!("container:{i}"),
+        }
+    }
+}
+
+impl FromStr for BrokerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mosquitto" => Ok(BrokerKind::Mosquitto),
+            "chaos" => Ok(BrokerKind::Chaos),
+            "container" => Ok(BrokerKind::Container("eclipse-mosquitto:2".into())),
+            other => match other.strip_prefix("container:") {
+                Some(img) if !img.is_empty() && !img.contains(char::is_whitespace) => {
+                    Ok(BrokerKind::Container(img.into()))
+                }
+                _ => Err(format!(
+                    "unknown broker `{other}`: expected mosquitto, chaos, container or container:IMAGE"
+                )),
+            },
+        }
+    }
+}
+
+/// The live backend.
+#[derive(Debug, Clone)]
+pub struct LiveBackend {
+    broker: BrokerKind,
+    name: String,
+}
+
+impl LiveBackend {
+    pub fn new(broker: BrokerKind) -> LiveBackend {
+        let name = format!("live/{}", broker.name());
+        LiveBackend { broker, name }
+    }
+}
+
+impl Backend for LiveBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(
+        &self,
+        scenario: &Scenario,
+        seed: u64,
+        sink: &mut dyn TraceSink,
+    ) -> Result<RunOutcome, BackendError> {
+        run(self, scenario, seed, sink)
+    }
+}
+
+/// Why a step could not be applied.
+enum ApplyError {
+    /// This backend cannot do it.
+    Unsupported(String),
+    /// It should have worked: the harness's own failure.
+    Infra(String),
+}
+
+/// The fault executor's handles and the rules it installed.
+struct Executor {
+    world: LiveWorld,
+    rt: Arc<Runtime>,
+    scale: f64,
+    broker: LiveBroker,
+    dut_proxy: Proxy,
+    obs_proxy: Proxy,
+    dut_rt: Option<Runtime>,
+    dut_broker_addr: String,
+    wifi_rule: Option<u64>,
+    blackhole: [Option<u64>; 2],
+    hold: [Option<u64>; 2],
+    latency: [Option<u64>; 2],
+    refuse: Option<u64>,
+    power_loss: Vec<(usize, u64)>,
+}
+
+fn li(link: Link) -> usize {
+    match link {
+        Link::Dut => 0,
+        Link::Observer => 1,
+    }
+}
+
+fn rule(line: &str) -> Result<RuleSpec, ApplyError> {
+    RuleSpec::parse(line).map_err(|e| ApplyError::Infra(format!("proxy rule `{line}`: {e}")))
+}
+
+impl Executor {
+    fn proxy(&self, link: Link) -> &Proxy {
+        match link {
+            Link::Dut => &self.dut_proxy,
+            Link::Observer => &self.obs_proxy,
+        }
+    }
+
+    fn add(&self, link: Link, line: &str) -> Result<u64, ApplyError> {
+        Ok(self.proxy(link).add(rule(line)?))
+    }
+
+    fn remove(&self, link: Link, id: Option<u64>) {
+        if let Some(id) = id {
+            self.proxy(link).remove(id);
+        }
+    }
+
+    fn latency_line(&self, min: crate::duration::Dur, max: crate::duration::Dur) -> String {
+        let min = scale::dur(min, self.scale).as_millis();
+        let max = scale::dur(max, self.scale).as_millis().max(min);
+        format!("latency {min}ms jitter {}ms", max - min)
+    }
+
+    fn set_network_latency(&mut self, link: Link) -> Result<(), ApplyError> {
+        let l = self.world.scenario.network.link(link).latency;
+        // The world's scenario is already scaled.
+        let (min, max) = (l.min.as_millis(), l.max.as_millis().max(l.min.as_millis()));
+        let old = self.latency[li(link)].take();
+        self.remove(link, old);
+        if max > 0 {
+            self.latency[li(link)] =
+                Some(self.add(link, &format!("latency {min}ms jitter {}ms", max - min))?);
+        }
+        Ok(())
+    }
+
+    fn boot_dut(&mut self) -> Result<(), ApplyError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("live-dut")
+            .enable_all()
+            .build()
+            .map_err(|e| ApplyError::Infra(format!("cannot start the DUT's runtime: {e}")))?;
+        let (w, seed, addr) = (
+            self.world.clone(),
+            self.world.seed,
+            self.dut_broker_addr.clone(),
+        );
+        let integrity = Duration::from_secs_f64(5.0 * self.scale);
+        rt.spawn(async move {
+            if let Err(e) = dut::host(w.clone(), seed, addr, integrity).await {
+                w.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: false,
+                        error: Some(e),
+                    },
+                );
+            }
+        });
+        self.dut_rt = Some(rt);
+        Ok(())
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<(), ApplyError> {
+        match *action {
+            Action::WifiDown => {
+                self.world.wifi.set_available(false);
+                self.wifi_rule = Some(self.add(Link::Dut, "both blackhole")?);
+            }
+            Action::WifiUp => {
+                let id = self.wifi_rule.take();
+                self.remove(Link::Dut, id);
+                self.world.wifi.set_available(true);
+            }
+            Action::Blackhole(l) => self.blackhole[li(l)] = Some(self.add(l, "both blackhole")?),
+            Action::Restore(l) => {
+                let id = self.blackhole[li(l)].take();
+                self.remove(l, id)
+            }
+            Action::Hold(l) => self.hold[li(l)] = Some(self.add(l, "both hold")?),
+            Action::Release(l) => {
+                let id = self.hold[li(l)].take();
+                self.remove(l, id)
+            }
+            Action::SetLatency { link, min, max } => {
+                let id = self.latency[li(link)].take();
+                self.remove(link, id);
+                let line = format!("both {}", self.latency_line(min, max));
+                self.latency[li(link)] = Some(self.add(link, &line)?);
+            }
+            Action::ResetLatency(link) => self.set_network_latency(link)?,
+            Action::BrokerCrash => self.broker.crash(),
+            Action::BrokerPowerLoss => {
+                for l in [Link::Dut, Link::Observer] {
+                    let id = self.add(l, "both blackhole")?;
+                    self.power_loss.push((li(l), id));
+                }
+                self.broker.crash();
+            }
+            Action::BrokerRestart { persist } => {
+                self.broker.restart(persist).map_err(ApplyError::Infra)?;
+                for (l, id) in std::mem::take(&mut self.power_loss) {
+                    let link = if l == 0 { Link::Dut } else { Link::Observer };
+                    self.remove(link, Some(id));
+                }
+            }
+            Action::BrokerHang => self.broker.hang().map_err(ApplyError::Infra)?,
+            Action::BrokerResume => self.broker.resume().map_err(ApplyError::Infra)?,
+            Action::BrokerRefuse { code } => {
+                if !(1..=5).contains(&code) {
+                    return Err(ApplyError::Unsupported(format!(
+                        "refusal code {code} is not 1-5"
+                    )));
+                }
+                self.refuse = Some(self.add(Link::Dut, &format!("down connack-code {code}"))?);
+            }
+            Action::BrokerAccept => {
+                let id = self.refuse.take();
+                self.remove(Link::Dut, id)
+            }
+            Action::BrokerDrop { packet, count } => {
+                let t = match packet {
+                    Packet::Puback => "puback",
+                    Packet::Pingresp => "pingresp",
+                    Packet::Suback => "suback",
+                };
+                self.add(Link::Dut, &format!("down drop {t} {count}"))?;
+            }
+            Action::DutReboot => {
+                if let Some(rt) = self.dut_rt.take() {
+                    rt.shutdown_background();
+                }
+                self.boot_dut()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops everything this run started.
+    fn shutdown(mut self) {
+        if let Some(rt) = self.dut_rt.take() {
+            rt.shutdown_background();
+        }
+        self.broker.shutdown();
+        drop(self.dut_proxy);
+        drop(self.obs_proxy);
+    }
+}
+
+/// The DUT's client id: configured, or generated from the seed (C1).
+fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError> {
+    Session::new(crate::sim::driver_config(scenario, seed))
+        .map(|s| s.client_id().to_string())
+        .map_err(|e| {
+            BackendError::Infrastructure(format!(
+                "the scenario's DUT config is not valid for the driver: {e}"
+            ))
+        })
+}
+
+fn run(
+    backend: &LiveBackend,
+    scenario: &Scenario,
+    seed: u64,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let name = backend.name.clone();
+    for (n, link) in [
+        ("dut", &scenario.network.dut),
+        ("observer", &scenario.network.observer),
+    ] {
+        if link.loss > 0.0 {
+            return Err(BackendError::Unsupported {
+                kind: format!("network.{n}.loss"),
+                backend: name,
+                at: crate::duration::Dur::ZERO,
+            });
+        }
+    }
+    if let BrokerKind::Container(image) = &backend.broker {
+        return Err(BackendError::Infrastructure(format!(
+            "--broker container:{image}: the container broker is not built yet in this version of the live backend \
+             (use --broker mosquitto or --broker chaos)"
+        )));
+    }
+    let k = scenario.live_time_scale;
+    let scaled = Arc::new(scale::scaled(scenario, k));
+    let world = LiveWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("live")
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Infrastructure(format!("cannot start a runtime: {e}")))?,
+    );
+    let infra = |what: &str, e: String| {
+        BackendError::Infrastructure(format!("live/{}: {what}: {e}", backend.broker.name()))
+    };
+    let broker = match backend.broker {
+        BrokerKind::Mosquitto => {
+            LiveBroker::mosquitto(&scaled).map_err(|e| infra("mosquitto", e))?
+        }
+        _ => {
+            LiveBroker::chaos(&scaled, &world, rt.handle()).map_err(|e| infra("chaos broker", e))?
+        }
+    };
+    let proxy = |salt: u64| {
+        rt.block_on(Proxy::start(ProxyConfig {
+            listen: "127.0.0.1:0".parse().expect("a literal address"),
+            upstream: broker.addr(),
+            seed: seed ^ salt,
+            rules: vec![],
+            log_file: None,
+        }))
+        .map_err(|e| infra("fault proxy", e.to_string()))
+    };
+    let dut_proxy = proxy(0x0d07)?;
+    let obs_proxy = proxy(0x0b5e)?;
+    let dut_broker_addr = dut_proxy.addr().to_string();
+    let obs_addr = obs_proxy.addr().to_string();
+    let mut ex = Executor {
+        world: world.clone(),
+        rt: rt.clone(),
+        scale: k,
+        broker,
+        dut_proxy,
+        obs_proxy,
+        dut_rt: None,
+        dut_broker_addr,
+        wifi_rule: None,
+        blackhole: [None; 2],
+        hold: [None; 2],
+        latency: [None; 2],
+        refuse: None,
+        power_loss: Vec::new(),
+    };
+    let result = drive(&mut ex, &name, scenario, obs_addr, sink);
+    let rt = ex.rt.clone();
+    ex.shutdown();
+    if let Ok(rt) = Arc::try_unwrap(rt) {
+        rt.shutdown_timeout(Duration::from_secs(2));
+    }
+    result
+}
+
+/// The step loop: boots the observer and the DUT, applies the schedule at
+/// its (scaled) times, streams the trace.
+fn drive(
+    ex: &mut Executor,
+    name: &str,
+    scenario: &Scenario,
+    obs_addr: String,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let world = ex.world.clone();
+    let flush = |sink: &mut dyn TraceSink| -> Result<(), BackendError> {
+        for r in world.take_records() {
+            sink.emit(r)?;
+        }
+        Ok(())
+    };
+    let as_backend = |e: ApplyError, kind: &str, at| match e {
+        ApplyError::Infra(m) => BackendError::Infrastructure(format!("{name}: {kind}: {m}")),
+        ApplyError::Unsupported(_) => BackendError::Unsupported {
+            kind: kind.to_string(),
+            backend: name.to_string(),
+            at,
+        },
+    };
+    for link in [Link::Dut, Link::Observer] {
+        ex.set_network_latency(link)
+            .map_err(|e| as_backend(e, "network latency", crate::duration::Dur::ZERO))?;
+    }
+    let w = world.clone();
+    ex.rt.spawn(async move {
+        if let Err(e) = observer::host(w, obs_addr).await {
+            eprintln!("live observer failed: {e}");
+        }
+    });
+    let steps = &scenario.schedule.steps;
+    let end_ms = scenario.duration.as_millis();
+    let mut next = 0;
+    let mut skipped: Vec<usize> = Vec::new();
+    let mut booted = false;
+    loop {
+        let now = world.now_ms();
+        while let Some(step) = steps.get(next).filter(|s| s.at.as_millis() <= now) {
+            next += 1;
+            if skipped.contains(&step.entry) {
+                continue;
+            }
+            for e in &step.announce {
+                world.emit(Actor::Faults, e.clone());
+            }
+            if let Err(e) = ex.apply(&step.action) {
+                match e {
+                    ApplyError::Unsupported(why) if step.optional => {
+                        world.emit(
+                            Actor::Faults,
+                            Event::Unsupported {
+                                kind: step.kind.to_string(),
+                                backend: format!("{name} ({why})"),
+                            },
+                        );
+                        skipped.push(step.entry);
+                    }
+                    e => {
+                        flush(sink)?;
+                        return Err(as_backend(e, step.kind, step.at));
+                    }
+                }
+            }
+        }
+        // Steps at time 0 come before the DUT boots.
+        if !booted {
+            booted = true;
+            ex.boot_dut()
+                .map_err(|e| as_backend(e, "dut boot", crate::duration::Dur::ZERO))?;
+        }
+        flush(sink)?;
+        if now >= end_ms {
+            break;
+        }
+        let next_at = steps
+            .get(next)
+            .map_or(end_ms, |s| s.at.as_millis())
+            .min(end_ms);
+        let wake = world.wall_at(next_at);
+        let tick = Instant::now() + Duration::from_millis(50);
+        std::thread::sleep(wake.min(tick).saturating_duration_since(Instant::now()));
+    }
+    flush(sink)?;
+    // Later than every record written (the harness's `run_end` must not go
+    // back in time).
+    Ok(RunOutcome {
+        end_ms: world.now_ms().max(end_ms),
+    })
+}

@@ -1,0 +1,147 @@
+//! The live observer: one client recording every delivery of the DUT's
+//! topics, one publishing the scenario's incoming messages to the DUT, both
+//! over their own fault proxy to the real broker. Copied from the
+//! simulator's `sim/observer.rs` (owned by the lead), with tokio TCP.
+//! With no packet log from mosquitto, a delivery of the DUT's will message
+//! on its will topic is also recorded as the broker's `will_published`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use resilient_mqtt::client::{Client, ClientBuilder, TcpTransport};
+use resilient_mqtt::codec::QoS;
+use resilient_mqtt::session::{Backoff, Config, Event as DriverEvent};
+
+use super::world::LiveWorld;
+use crate::trace::payload;
+use crate::trace::{Actor, Event};
+
+/// The observer's credentials when the broker requires a login.
+pub const OBSERVER_USER: &str = "observer";
+pub const OBSERVER_PASSWORD: &str = "observer-pass";
+
+fn qos(q: u8) -> QoS {
+    QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
+}
+
+fn config(world: &LiveWorld, id: &str) -> Config {
+    let login = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
+    Config {
+        client_id: id.into(),
+        user: login.then(|| OBSERVER_USER.to_string()),
+        password: login.then(|| OBSERVER_PASSWORD.as_bytes().to_vec()),
+        clean_init: false,
+        clean: false,
+        restore_subscriptions: true,
+        link_integrity: Duration::ZERO,
+        keepalive: Duration::from_secs(((60.0 * world.scale()).ceil() as u64).max(1)),
+        response_time: Duration::from_secs_f64(10.0 * world.scale()),
+        // Scaled with the run, so the observer is as quick, relative to
+        // the DUT, as in the simulator.
+        backoff: Backoff {
+            initial: Duration::from_secs_f64(0.1 * world.scale()),
+            max: Duration::from_secs_f64(0.5 * world.scale()),
+            jitter: 0.0,
+            ..Backoff::default()
+        },
+        seed: world.seed ^ 0x0b5e_47e1,
+        ..Config::default()
+    }
+}
+
+/// Connects, retrying every (scaled) second until the broker answers.
+async fn connect(client: &Client, scale: f64) {
+    while client.connect_quick().await.is_err() {
+        tokio::time::sleep(Duration::from_secs_f64(scale)).await;
+    }
+}
+
+/// Runs the observer until its runtime is dropped.
+pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
+    let w = world.clone();
+    let will = world
+        .scenario
+        .dut
+        .will
+        .as_ref()
+        .map(|w| (w.topic.as_str().to_string(), w.message.clone().into_bytes()));
+    let sub = ClientBuilder::new(config(&world, "observer-sub"))
+        .transport(TcpTransport::new(broker.clone()))
+        .on_message(move |m| {
+            if will
+                .as_ref()
+                .is_some_and(|(t, msg)| *t == m.topic && *msg == m.payload && !m.retained)
+            {
+                w.emit(
+                    Actor::Broker,
+                    Event::WillPublished {
+                        topic: m.topic.clone(),
+                    },
+                );
+            }
+            w.emit(
+                Actor::Observer,
+                Event::Delivered {
+                    topic: m.topic.clone(),
+                    msg: payload::identity(&m.payload).unwrap_or_default(),
+                    qos: m.qos as u8,
+                    retain: m.retained,
+                    dup: m.dup,
+                },
+            );
+        })
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let publisher = ClientBuilder::new(config(&world, "observer-pub"))
+        .transport(TcpTransport::new(broker.clone()))
+        .on_event(|_: &DriverEvent| {})
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    connect(&sub, world.scale()).await;
+    // Every topic the DUT publishes to, and its will, at the highest qos used.
+    let mut topics: BTreeMap<String, u8> = BTreeMap::new();
+    for p in &world.scenario.workload.publish {
+        let q = topics.entry(p.topic.as_str().to_string()).or_default();
+        *q = (*q).max(p.qos.get());
+    }
+    if let Some(will) = &world.scenario.dut.will {
+        let q = topics.entry(will.topic.as_str().to_string()).or_default();
+        *q = (*q).max(will.qos.get());
+    }
+    for (topic, q) in &topics {
+        let _ = sub.subscribe(topic, qos(*q)).await;
+    }
+    connect(&publisher, world.scale()).await;
+    for (i, stream) in world.scenario.workload.observer.iter().enumerate() {
+        let publisher = publisher.clone();
+        let world = world.clone();
+        let stream = stream.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(stream.start.to_std()).await;
+            let mut seq = 0u64;
+            while stream.count.is_none_or(|c| seq < c) {
+                seq += 1;
+                let msg = payload::msg_id("obs", i, seq);
+                let body = payload::make(&msg, stream.payload_size);
+                let topic = stream.topic.as_str();
+                if publisher
+                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
+                    .await
+                    .is_ok()
+                {
+                    world.emit(
+                        Actor::Observer,
+                        Event::ObserverPublish {
+                            topic: topic.to_string(),
+                            msg,
+                            qos: stream.qos.get(),
+                        },
+                    );
+                }
+                tokio::time::sleep(stream.interval.to_std()).await;
+            }
+        });
+    }
+    std::future::pending::<()>().await;
+    Ok(())
+}

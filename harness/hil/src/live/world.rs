@@ -1,0 +1,77 @@
+//! What the live DUT, observer, broker taps and fault executor share: the
+//! trace buffer stamped with the wall clock (scaled back to scenario time),
+//! the DUT's WiFi, and the DUT's client id.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use resilient_mqtt::client::WatchLink;
+
+use crate::scenario::Scenario;
+use crate::trace::{Actor, Event, Record};
+
+/// Shared state of one live run. Cheap to clone.
+#[derive(Clone)]
+pub struct LiveWorld {
+    inner: Arc<Inner>,
+    /// The scenario with every time scaled by the live time scale.
+    pub scenario: Arc<Scenario>,
+    pub seed: u64,
+    pub wifi: WatchLink,
+    pub dut_client_id: Arc<str>,
+}
+
+struct Inner {
+    start: Instant,
+    /// Wall time x `1 / scale` = scenario time.
+    scale: f64,
+    records: Mutex<Vec<Record>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl LiveWorld {
+    pub fn new(scenario: Arc<Scenario>, seed: u64, scale: f64, dut_client_id: String) -> Self {
+        LiveWorld {
+            inner: Arc::new(Inner {
+                start: Instant::now(),
+                scale,
+                records: Mutex::default(),
+            }),
+            scenario,
+            seed,
+            wifi: WatchLink::new(true),
+            dut_client_id: dut_client_id.into(),
+        }
+    }
+
+    /// The live time scale (wall time = scenario time x scale).
+    pub fn scale(&self) -> f64 {
+        self.inner.scale
+    }
+
+    /// Scenario milliseconds since the run started.
+    pub fn now_ms(&self) -> u64 {
+        (self.inner.start.elapsed().as_secs_f64() * 1000.0 / self.inner.scale) as u64
+    }
+
+    /// The wall instant of scenario time `ms`.
+    pub fn wall_at(&self, ms: u64) -> Instant {
+        self.inner.start + std::time::Duration::from_secs_f64(ms as f64 * self.inner.scale / 1000.0)
+    }
+
+    /// Records an event now. The time is taken under the lock, so records
+    /// are in time order whatever thread emits them.
+    pub fn emit(&self, actor: Actor, event: Event) {
+        let mut records = lock(&self.inner.records);
+        let t_ms = self.now_ms();
+        records.push(Record::new(t_ms, actor, event));
+    }
+
+    /// Takes the records emitted since the last call.
+    pub fn take_records(&self) -> Vec<Record> {
+        std::mem::take(&mut *lock(&self.inner.records))
+    }
+}
