@@ -17,6 +17,10 @@
 //!   and board backends) implement.
 //! - [`run`]: one scenario x one seed -> run directory with trace,
 //!   transcript and verdicts.
+//! - [`sweep`]: many runs on every core, reported in plan order;
+//!   [`partition`]: `--partition K/N`.
+//! - [`report`]: events -> reporters (terminal, JUnit, summary JSON, HTML).
+//! - [`fuzz`]: random fault schedules within a scenario's `[fuzz]` bounds.
 //! - [`cli`]: the `hil` command's subcommands.
 
 pub mod backend;
@@ -25,10 +29,14 @@ pub mod diag;
 pub mod discover;
 pub mod duration;
 pub mod live;
+pub mod fuzz;
 pub mod oracle;
+pub mod partition;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod seeds;
 pub mod sim;
+pub mod sweep;
 pub mod trace;
 pub mod transcript;

@@ -10,6 +10,11 @@ fn main() {
         out: &mut out,
         err: &mut err,
     };
-    let code = hil::cli::execute(cli, &mut io, &hil::backend::create);
+    let code = hil::cli::execute_with(
+        cli,
+        &mut io,
+        &hil::backend::create,
+        Some(&hil::cli::run::parallel_backends),
+    );
     std::process::exit(code);
 }

@@ -92,6 +92,11 @@ pub fn run_dir(out: &Path, scenario: &str, seed: u64) -> PathBuf {
 /// Runs one scenario with one seed. `Err` only when the run directory
 /// cannot be written; everything else ends up in the report.
 pub fn run(req: &RunRequest<'_>) -> io::Result<RunReport> {
+    run_with_records(req).map(|(report, _)| report)
+}
+
+/// [`run`], also returning the trace's records (for reports).
+pub fn run_with_records(req: &RunRequest<'_>) -> io::Result<(RunReport, Vec<Record>)> {
     let dir = run_dir(req.out, &req.scenario.name, req.seed);
     std::fs::create_dir_all(&dir)?;
     let mut report = RunReport {
@@ -159,5 +164,5 @@ pub fn run(req: &RunRequest<'_>) -> io::Result<RunReport> {
     }
     let json = serde_json::to_string_pretty(&report).map_err(io::Error::other)?;
     std::fs::write(dir.join("verdicts.json"), json + "\n")?;
-    Ok(report)
+    Ok((report, records))
 }

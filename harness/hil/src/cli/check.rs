@@ -10,7 +10,6 @@ use clap::Args;
 
 use super::{Io, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::discover;
-use crate::scenario;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -30,7 +29,7 @@ pub fn execute(args: &CheckArgs, io: &mut Io<'_>) -> i32 {
     let mut invalid = 0;
     let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
     for f in &files {
-        match scenario::load(f) {
+        match crate::fuzz::load(f).map(|l| l.loaded) {
             Ok(l) => {
                 let _ = write!(io.err, "{}", l.render_warnings());
                 if let Some(other) = names.get(&l.scenario.name) {

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Io, EXIT_OK, EXIT_USAGE};
 use crate::discover;
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -79,7 +79,7 @@ pub fn execute(args: &ListArgs, io: &mut Io<'_>) -> i32 {
     let mut valid = Vec::new();
     let mut errors = String::new();
     for f in &files {
-        match scenario::load(f) {
+        match crate::fuzz::load(f).map(|l| l.loaded) {
             Ok(l) => valid.push(l.scenario),
             Err(e) => errors.push_str(&e.to_string()),
         }

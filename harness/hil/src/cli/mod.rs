@@ -9,7 +9,9 @@
 
 pub mod broker;
 pub mod check;
+pub mod fuzz;
 pub mod list;
+pub mod proxy;
 pub mod run;
 
 use std::io::Write;
@@ -26,6 +28,8 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Infrastructure failure.
 pub const EXIT_INFRA: i32 = 3;
+/// Interrupted by Ctrl-C (after reporting what finished).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The `hil` command line.
 #[derive(Debug, Parser)]
@@ -48,8 +52,13 @@ pub enum Command {
     List(list::ListArgs),
     /// Run scenarios with one or more seeds and judge them.
     Run(run::RunArgs),
+    /// Run a scenario with random fault schedules (one per seed) on top of
+    /// its timeline; save each failure as a scenario file that replays it.
+    Fuzz(fuzz::FuzzArgs),
     /// Serve the chaos broker on real TCP, with a control port for faults.
     Broker(chaos_broker::standalone::BrokerArgs),
+    /// The MQTT-aware fault proxy between a device and any broker.
+    Proxy(proxy::ProxyArgs),
 }
 
 /// Where a command writes.
@@ -58,12 +67,26 @@ pub struct Io<'a> {
     pub err: &'a mut dyn Write,
 }
 
-/// Runs a parsed command line; returns the exit code.
+/// Runs a parsed command line, one run at a time; returns the exit code.
 pub fn execute(cli: Cli, io: &mut Io<'_>, backends: BackendFactory<'_>) -> i32 {
+    execute_with(cli, io, backends, None)
+}
+
+/// Runs a parsed command line; runs go on worker threads when `parallel`
+/// can make a backend per worker (the `hil` binary passes
+/// [`run::parallel_backends`]).
+pub fn execute_with(
+    cli: Cli,
+    io: &mut Io<'_>,
+    backends: BackendFactory<'_>,
+    parallel: Option<run::ParallelFactory<'_>>,
+) -> i32 {
     match cli.command {
         Command::Check(a) => check::execute(&a, io),
         Command::List(a) => list::execute(&a, io),
-        Command::Run(a) => run::execute(&a, io, backends),
+        Command::Run(a) => run::execute(&a, io, backends, parallel),
+        Command::Fuzz(a) => fuzz::execute(&a, io, backends, parallel),
         Command::Broker(a) => broker::execute(a, io),
+        Command::Proxy(a) => proxy::execute(a, io),
     }
 }

@@ -1,0 +1,339 @@
+//! VOPR-style fuzzing: `hil fuzz SCENARIO --seeds A..B` runs the scenario
+//! once per seed with a random fault schedule on top of its own timeline,
+//! picked within the bounds of its `[fuzz]` table ([`spec`]) by an RNG
+//! seeded from the seed alone ([`rng`]).
+//!
+//! Each seed's schedule is written out as ordinary `[[timeline]]` entries
+//! appended to the scenario's text, under a new name
+//! (`<name>-fuzz-<seed>`); that text is what runs, and a failing run's text
+//! is saved as a scenario file, so `hil run <saved file> --seed N` replays
+//! it without the fuzzer.
+//!
+//! The scenario parser does not know `[fuzz]`: [`load`] blanks the table's
+//! lines (line numbers stay right) before parsing, then checks the table
+//! itself, so `hil check`, `hil list` and `hil run` accept and check it.
+
+pub mod rng;
+pub mod spec;
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use self::rng::Rng;
+use self::spec::FuzzSpec;
+use crate::diag::Diagnostic;
+use crate::duration::Dur;
+use crate::scenario::{self, LoadError, Loaded, Scenario};
+
+/// A scenario file with its `[fuzz]` bounds, if any.
+#[derive(Debug)]
+pub struct FuzzLoaded {
+    pub loaded: Loaded,
+    pub fuzz: Option<FuzzSpec>,
+}
+
+/// Reads and checks a scenario file, `[fuzz]` table included.
+pub fn load(path: &Path) -> Result<FuzzLoaded, LoadError> {
+    let source = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        // The scenario loader words the error.
+        Err(_) => return scenario::load(path).map(|loaded| FuzzLoaded { loaded, fuzz: None }),
+    };
+    parse_source(path, source)
+}
+
+/// [`load`] on text already read.
+pub fn parse_source(path: &Path, source: String) -> Result<FuzzLoaded, LoadError> {
+    let err = |source: String, diagnostics: Vec<Diagnostic>| LoadError {
+        path: path.to_path_buf(),
+        source,
+        diagnostics,
+    };
+    match scenario::parse(&spec::strip(&source)) {
+        Ok((scenario, warnings)) => match spec::parse(&source, scenario.duration) {
+            Ok(fuzz) => Ok(FuzzLoaded {
+                loaded: Loaded {
+                    path: path.to_path_buf(),
+                    source,
+                    scenario,
+                    warnings,
+                },
+                fuzz,
+            }),
+            Err(d) => Err(err(source, d)),
+        },
+        Err(mut d) => {
+            if let Ok(dur) = scenario_duration(&source) {
+                if let Err(more) = spec::parse(&source, dur) {
+                    d.extend(more);
+                }
+            }
+            Err(err(source, d))
+        }
+    }
+}
+
+fn scenario_duration(src: &str) -> Result<Dur, ()> {
+    #[derive(Deserialize)]
+    struct D {
+        duration: Dur,
+    }
+    toml::from_str::<D>(src).map(|d| d.duration).map_err(|_| ())
+}
+
+/// One picked fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picked {
+    pub at: Dur,
+    pub kind: String,
+    /// How long it lasts (0 for `broker_drop`).
+    pub length: Dur,
+    /// `broker_drop`: the packet.
+    pub packet: Option<&'static str>,
+}
+
+/// Gap kept between picked faults.
+const GAP_MS: u64 = 1_000;
+
+/// Picks a schedule: `count` faults within `spec`, not overlapping each
+/// other, times rounded to 100 ms. `None` when they do not fit this time.
+fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
+    let (from, until) = (spec.from.as_millis(), spec.until.as_millis());
+    let round = |ms: u64| ms / 100 * 100;
+    let mut v = Vec::new();
+    for _ in 0..count {
+        let kind = spec.kinds[rng.range(0, spec.kinds.len() as u64 - 1) as usize].clone();
+        let instant = kind == "broker_drop";
+        let length = if instant {
+            0
+        } else {
+            round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis()))
+                .max(100)
+        };
+        let latest = until.saturating_sub(length);
+        let at = round(rng.range(from, latest)).max(from);
+        let packet = instant.then(|| ["puback", "pingresp"][rng.range(0, 1) as usize]);
+        v.push(Picked {
+            at: Dur::from_millis(at),
+            kind,
+            length: Dur::from_millis(length),
+            packet,
+        });
+    }
+    v.sort_by_key(|p| p.at);
+    for w in v.windows(2) {
+        if w[0].at.as_millis() + w[0].length.as_millis() + GAP_MS > w[1].at.as_millis() {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+/// The picked faults as `[[timeline]]` entries.
+pub fn render_entries(picked: &[Picked]) -> String {
+    let mut t = String::new();
+    for p in picked {
+        t.push_str(&format!("\n[[timeline]]\nat = \"{}\"\nkind = \"{}\"\n", p.at, p.kind));
+        match p.kind.as_str() {
+            "broker_drop" => {
+                t.push_str(&format!(
+                    "packet = \"{}\"\ncount = 1\n",
+                    p.packet.unwrap_or("puback")
+                ));
+            }
+            "broker_crash" => {
+                let end = Dur::from_millis(p.at.as_millis() + p.length.as_millis());
+                t.push_str(&format!(
+                    "\n[[timeline]]\nat = \"{end}\"\nkind = \"broker_restart\"\npersist = true\n"
+                ));
+            }
+            _ => t.push_str(&format!("for = \"{}\"\n", p.length)),
+        }
+    }
+    t
+}
+
+/// The name of seed `seed`'s fuzzed scenario.
+pub fn fuzzed_name(name: &str, seed: u64) -> String {
+    let suffix = format!("-fuzz-{seed}");
+    let keep = 100usize.saturating_sub(suffix.len()).min(name.len());
+    format!("{}{suffix}", &name[..keep])
+}
+
+/// `src` renamed to `name` with `entries` appended.
+fn rewrite(src: &str, name: &str, seed: u64, entries: &str) -> Result<String, String> {
+    #[derive(Deserialize)]
+    struct Head {
+        name: Spanned<String>,
+    }
+    let head: Head = toml::from_str(src).map_err(|e| e.message().to_string())?;
+    let span = head.name.span();
+    let quoted = toml::Value::String(name.to_string()).to_string();
+    let mut out = String::with_capacity(src.len() + entries.len() + 200);
+    out.push_str(&src[..span.start]);
+    out.push_str(&quoted);
+    out.push_str(&src[span.end..]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\n# ---- fault schedule picked by `hil fuzz` for seed {seed} (scenario `{}`) ----\n# Replay: hil run <this file> --seed {seed}\n",
+        head.name.get_ref()
+    ));
+    out.push_str(entries);
+    Ok(out)
+}
+
+/// A fuzzed scenario, ready to run.
+#[derive(Debug, Clone)]
+pub struct Fuzzed {
+    /// The scenario file's text (the original plus the picked schedule).
+    pub text: String,
+    pub scenario: Scenario,
+    pub picked: Vec<Picked>,
+}
+
+/// Attempts at a schedule that fits and that the scenario accepts.
+const ATTEMPTS: u32 = 200;
+
+/// Seed `seed`'s fuzzed version of `loaded`.
+pub fn instantiate(loaded: &Loaded, spec: &FuzzSpec, seed: u64) -> Result<Fuzzed, String> {
+    let mut rng = Rng::new(seed);
+    let count = rng.range(spec.min_faults, spec.max_faults);
+    let name = fuzzed_name(&loaded.scenario.name, seed);
+    let mut last = String::from("the faults did not fit in the window");
+    for attempt in 0..ATTEMPTS {
+        // Fewer faults as attempts fail, never below min_faults.
+        let n = count
+            .saturating_sub(u64::from(attempt / 40))
+            .max(spec.min_faults);
+        let Some(picked) = pick(spec, &mut rng, n) else {
+            continue;
+        };
+        let text = rewrite(&loaded.source, &name, seed, &render_entries(&picked))?;
+        match scenario::parse(&spec::strip(&text)) {
+            Ok((scenario, _)) => {
+                return Ok(Fuzzed {
+                    text,
+                    scenario,
+                    picked,
+                })
+            }
+            Err(d) => last = d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
+        }
+    }
+    Err(format!(
+        "seed {seed}: no fault schedule within the [fuzz] bounds fits the scenario after {ATTEMPTS} attempts (last problem: {last})"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"name = "fz"
+duration = "60s"
+
+[workload]
+heartbeat = "1s"
+
+[[expect]]
+oracle = "never_stalls"
+ms = 1500
+
+[fuzz]
+kinds = ["wifi_down", "broker_drop", "broker_crash"]
+min_faults = 1
+max_faults = 4
+min_duration = "2s"
+max_duration = "10s"
+from = "5s"
+until = "50s"
+"#;
+
+    fn loaded() -> FuzzLoaded {
+        parse_source(Path::new("fz.toml"), SRC.to_string()).unwrap()
+    }
+
+    #[test]
+    fn the_table_is_read_and_stripped_keeping_lines() {
+        let l = loaded();
+        let spec = l.fuzz.unwrap();
+        assert_eq!(spec.kinds, vec!["wifi_down", "broker_drop", "broker_crash"]);
+        assert_eq!((spec.min_faults, spec.max_faults), (1, 4));
+        assert_eq!(spec.until, Dur::from_millis(50_000));
+        let stripped = spec::strip(SRC);
+        assert_eq!(stripped.lines().count(), SRC.lines().count());
+        assert!(!stripped.contains("fuzz"));
+    }
+
+    #[test]
+    fn a_seed_always_picks_the_same_schedule_within_bounds() {
+        let l = loaded();
+        let spec = l.fuzz.clone().unwrap();
+        let mut distinct = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let a = instantiate(&l.loaded, &spec, seed).unwrap();
+            let b = instantiate(&l.loaded, &spec, seed).unwrap();
+            assert_eq!(a.text, b.text);
+            assert!((1..=4).contains(&a.picked.len()));
+            for p in &a.picked {
+                assert!(p.at.as_millis() >= 5_000);
+                assert!(p.at.as_millis() + p.length.as_millis() <= 50_000);
+                if p.kind != "broker_drop" {
+                    assert!((2_000..=10_000).contains(&p.length.as_millis()), "{p:?}");
+                }
+            }
+            assert_eq!(a.scenario.name, format!("fz-fuzz-{seed}"));
+            // The picked faults are in the compiled timeline.
+            assert!(a.scenario.timeline.len() >= a.picked.len());
+            distinct.insert(a.text);
+        }
+        assert!(distinct.len() > 30, "{}", distinct.len());
+    }
+
+    #[test]
+    fn the_fuzzed_text_parses_on_its_own() {
+        let l = loaded();
+        let f = instantiate(&l.loaded, l.fuzz.as_ref().unwrap(), 7).unwrap();
+        let again = parse_source(Path::new("saved.toml"), f.text.clone()).unwrap();
+        assert_eq!(again.loaded.scenario, f.scenario);
+        assert!(f.text.contains("hil run <this file> --seed 7"));
+    }
+
+    fn errors(src: &str) -> String {
+        let e = parse_source(Path::new("x.toml"), src.to_string()).unwrap_err();
+        e.to_string()
+    }
+
+    #[test]
+    fn bad_tables_are_errors_with_places() {
+        let base = "name = \"x\"\nduration = \"60s\"\n\n[fuzz]\n";
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nbogus = 1\n"));
+        assert!(e.contains("unknown field `bogus`") && e.contains("x.toml:6"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"dut_reboot\"]\n"));
+        assert!(e.contains("cannot pick `dut_reboot`") && e.contains("x.toml:5"), "{e}");
+        let e = errors(&format!("{base}max_faults = 2\n"));
+        assert!(e.contains("needs `kinds`"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_faults = 5\nmax_faults = 2\n"));
+        assert!(e.contains("min_faults (5) is above max_faults (2)"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nuntil = \"2m\"\n"));
+        assert!(e.contains("past the end"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmax_duration = \"1m\"\nfrom = \"10s\"\n"));
+        assert!(e.contains("does not fit"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_duration = 3\n"));
+        assert!(e.contains("must be a duration string"), "{e}");
+        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_duration = \"3 parsecs\"\n"));
+        assert!(e.contains("invalid duration"), "{e}");
+    }
+
+    #[test]
+    fn a_multiline_kinds_array_is_one_table() {
+        let src = "name = \"x\"\nduration = \"60s\"\n\n[fuzz]\nkinds = [\n  \"wifi_down\",\n]\n\n[[expect]]\noracle = \"conformance\"\n";
+        assert_eq!(spec::table_lines(src), Some(3..8));
+        let l = parse_source(Path::new("x.toml"), src.to_string()).unwrap();
+        assert_eq!(l.loaded.scenario.expect.len(), 1);
+    }
+}
