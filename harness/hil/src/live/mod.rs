@@ -499,3 +499,26 @@ fn drive(
         end_ms: world.now_ms().max(end_ms),
     })
 }
+
+/// `--broker` on the command line.
+pub fn parse_broker(s: &str) -> Result<BrokerKind, String> {
+    s.parse()
+}
+
+/// The backend for `hil run --backend KIND [--broker B]`: `--broker` picks
+/// the live backend's broker; with another backend it is an error.
+pub fn with_broker(
+    kind: crate::backend::BackendKind,
+    broker: Option<&BrokerKind>,
+    backends: crate::backend::BackendFactory<'_>,
+) -> Result<Box<dyn Backend>, BackendError> {
+    match (kind, broker) {
+        (crate::backend::BackendKind::Live, Some(b)) => Ok(Box::new(LiveBackend::new(b.clone()))),
+        (_, None) => backends(kind),
+        (other, Some(b)) => Err(BackendError::Infrastructure(format!(
+            "--broker {} needs --backend live (not {})",
+            b.name(),
+            other.as_str()
+        ))),
+    }
+}
