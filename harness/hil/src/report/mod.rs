@@ -141,6 +141,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Most timelines of passing runs kept in `index.html` (the first run of
+/// each scenario, up to this many); failing runs always keep theirs.
+pub const MAX_PASSING_TIMELINES: usize = 20;
+
 /// `--report DIR`: `junit.xml`, `summary.json` and `index.html`, written
 /// again (atomically) after every finished run and at the end.
 pub struct ReportDir {
@@ -207,7 +211,14 @@ impl Reporter for ReportDir {
                     .runs
                     .iter()
                     .any(|r| r.report.scenario == f.report.scenario);
-                let keep = first || f.report.status != RunStatus::Pass;
+                let kept_passing = self
+                    .timelines
+                    .iter()
+                    .zip(&self.runs)
+                    .filter(|(t, r)| t.is_some() && r.report.status == RunStatus::Pass)
+                    .count();
+                let keep = f.report.status != RunStatus::Pass
+                    || (first && kept_passing < MAX_PASSING_TIMELINES);
                 self.timelines.push(keep.then(|| {
                     svg::render(&svg::Timeline::from_records(f.records, f.report.end_ms))
                 }));
