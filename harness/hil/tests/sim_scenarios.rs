@@ -36,8 +36,12 @@ fn run(scenario: &Scenario, seed: u64) -> Vec<Record> {
 
 /// Runs `f` over the scenarios on every core, in a stable order of results.
 fn each_scenario<T: Send>(f: impl Fn(&Path, &Scenario) -> T + Sync) -> Vec<(String, T)> {
-    let files = scenario_files();
+    let mut files = scenario_files();
     assert!(files.len() >= 15, "the scenario library is there");
+    // SIM_SCENARIO=<part of a file name> narrows the run while debugging.
+    if let Ok(only) = std::env::var("SIM_SCENARIO") {
+        files.retain(|p| p.to_string_lossy().contains(&only));
+    }
     let jobs: Vec<(PathBuf, Scenario)> = files.iter().map(|p| (p.clone(), load(p))).collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -91,10 +95,18 @@ fn same_seed_same_trace_other_seed_runs() {
         let a = run(scenario, scenario.seed);
         let b = run(scenario, scenario.seed);
         let other = run(scenario, scenario.seed.wrapping_add(1000));
-        (a == b, a.len(), other.len())
+        let first_difference = a.iter().zip(&b).position(|(x, y)| x != y).map(|i| {
+            format!(
+                "record #{i}:\n  {}\n  {}",
+                a[i].to_json_line(),
+                b[i].to_json_line()
+            )
+        });
+        let same = a == b;
+        (same, first_difference, a.len(), other.len())
     });
-    for (name, (same, len, other_len)) in results {
-        assert!(same, "{name}: two runs with one seed differ");
+    for (name, (same, diff, len, other_len)) in results {
+        assert!(same, "{name}: two runs with one seed differ at {diff:?}");
         assert!(len > 2 && other_len > 2, "{name}: empty traces");
     }
 }

@@ -42,7 +42,7 @@ use crate::scenario::fault::{Action, Packet};
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
-use crate::trace::{Actor, Event};
+use crate::trace::{Actor, Event, Record};
 use world::World;
 
 pub use dut::driver_config;
@@ -236,10 +236,65 @@ fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError>
         })
 }
 
+/// Runs the simulation on a thread of its own, so that no thread-local
+/// state (tokio's and turmoil's) carries over from an earlier run on the
+/// caller's thread: one scenario and one seed give one trace, whatever ran
+/// before. Records are streamed back to `sink` as each step produces them;
+/// a panic inside the simulation is reported as an infrastructure error
+/// after everything emitted before it was written.
 fn run(
     scenario: &Scenario,
     seed: u64,
     sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(256);
+    std::thread::scope(|scope| {
+        let sim = scope.spawn(move || simulate(scenario, seed, &mut ChannelSink(tx)));
+        let mut sink_error = None;
+        for batch in rx {
+            for record in batch {
+                if let Err(e) = sink.emit(record) {
+                    sink_error = Some(e);
+                    break;
+                }
+            }
+            if sink_error.is_some() {
+                // Dropping the receiver stops the simulation at its next step.
+                break;
+            }
+        }
+        let result = sim.join();
+        if let Some(e) = sink_error {
+            return Err(BackendError::Trace(e));
+        }
+        result.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(BackendError::Infrastructure(format!(
+                "the simulation panicked: {what}"
+            )))
+        })
+    })
+}
+
+/// Sends batches of records to the thread that owns the real sink.
+struct ChannelSink(std::sync::mpsc::SyncSender<Vec<Record>>);
+
+impl ChannelSink {
+    fn emit_batch(&mut self, batch: Vec<Record>) -> std::io::Result<()> {
+        self.0.send(batch).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the trace sink is gone")
+        })
+    }
+}
+
+fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    sink: &mut ChannelSink,
 ) -> Result<RunOutcome, BackendError> {
     for (name, link) in [
         ("dut", &scenario.network.dut),
@@ -292,9 +347,10 @@ fn run(
     let steps = &scenario.schedule.steps;
     let mut next = 0;
     let mut skipped: Vec<usize> = Vec::new();
-    let flush = |world: &World, sink: &mut dyn TraceSink| -> Result<(), BackendError> {
-        for record in world.take_records() {
-            sink.emit(record)?;
+    let flush = |world: &World, sink: &mut ChannelSink| -> Result<(), BackendError> {
+        let records = world.take_records();
+        if !records.is_empty() {
+            sink.emit_batch(records)?;
         }
         Ok(())
     };
