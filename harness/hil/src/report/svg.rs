@@ -223,9 +223,9 @@ fn tick_step(end_ms: u64) -> u64 {
 }
 
 fn tick_label(ms: u64) -> String {
-    if ms % 60_000 == 0 && ms > 0 {
+    if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", ms as f64 / 1000.0)
@@ -318,7 +318,11 @@ pub fn render(t: &Timeline) -> String {
             } else {
                 (x0 - 3.0).max(LEFT)
             };
-            let anchor = if x0 + w + 160.0 < WIDTH { "start" } else { "end" };
+            let anchor = if x0 + w + 160.0 < WIDTH {
+                "start"
+            } else {
+                "end"
+            };
             let _ = writeln!(
                 s,
                 r#"<rect class="fault {k}" x="{x0:.1}" y="{yy:.1}" width="{w:.1}" height="{ROW}"><title>{k} {d} {a} – {b}</title></rect><text class="fault-label" x="{text_x:.1}" y="{ty:.1}" text-anchor="{anchor}">{d}</text>"#,
@@ -450,15 +454,34 @@ mod tests {
     #[test]
     fn bands_follow_the_trace() {
         let t = Timeline::from_records(&sample(), Some(8000));
-        let states: Vec<_> = t.link.iter().map(|s| (s.from_ms, s.to_ms, s.state)).collect();
-        assert_eq!(states, vec![(0, 4000, "up"), (4000, 6000, "down"), (6000, 8000, "up")]);
+        let states: Vec<_> = t
+            .link
+            .iter()
+            .map(|s| (s.from_ms, s.to_ms, s.state))
+            .collect();
+        assert_eq!(
+            states,
+            vec![(0, 4000, "up"), (4000, 6000, "down"), (6000, 8000, "up")]
+        );
         let conn: Vec<_> = t.connection.iter().map(|s| (s.from_ms, s.state)).collect();
         assert_eq!(
             conn,
-            vec![(0, "disconnected"), (100, "connecting"), (140, "connected"), (4001, "disconnected")]
+            vec![
+                (0, "disconnected"),
+                (100, "connecting"),
+                (140, "connected"),
+                (4001, "disconnected")
+            ]
         );
-        let faults: Vec<_> = t.faults.iter().map(|f| (f.kind.as_str(), f.from_ms, f.to_ms)).collect();
-        assert_eq!(faults, vec![("broker_drop", 1000, 1000), ("wifi_down", 4000, 6000)]);
+        let faults: Vec<_> = t
+            .faults
+            .iter()
+            .map(|f| (f.kind.as_str(), f.from_ms, f.to_ms))
+            .collect();
+        assert_eq!(
+            faults,
+            vec![("broker_drop", 1000, 1000), ("wifi_down", 4000, 6000)]
+        );
         let marks: Vec<_> = t.marks.iter().map(|m| (m.t_ms, m.kind)).collect();
         assert_eq!(
             marks,
