@@ -54,9 +54,9 @@ impl FromStr for Partition {
             .split_once('/')
             .ok_or_else(|| format!("`{s}` is not a partition: expected {FORM}"))?;
         let num = |x: &str, what: &str| -> Result<u32, String> {
-            x.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("`{s}`: the {what} `{x}` is not a whole number; expected {FORM}"))
+            x.trim().parse::<u32>().map_err(|_| {
+                format!("`{s}`: the {what} `{x}` is not a whole number; expected {FORM}")
+            })
         };
         let index = num(k, "shard")?;
         let total = num(n, "shard count")?;
@@ -81,7 +81,17 @@ mod tests {
     fn parses_and_rejects() {
         assert_eq!(parse("3/8").unwrap(), Partition { index: 3, total: 8 });
         assert_eq!(parse("1/1").unwrap(), Partition::ALL);
-        for bad in ["", "3", "0/8", "9/8", "1/0", "a/b", "-1/2", "1/2/3", "count:1/2"] {
+        for bad in [
+            "",
+            "3",
+            "0/8",
+            "9/8",
+            "1/0",
+            "a/b",
+            "-1/2",
+            "1/2/3",
+            "count:1/2",
+        ] {
             let e = parse(bad).unwrap_err();
             assert!(e.contains("K/N"), "{bad}: {e}");
         }

@@ -26,7 +26,10 @@ fn the_fuzz_examples_in_the_scenario_readme_are_valid() {
             _ => {}
         }
     }
-    assert!(!blocks.is_empty(), "no ```toml fuzz example in scenarios/README.md");
+    assert!(
+        !blocks.is_empty(),
+        "no ```toml fuzz example in scenarios/README.md"
+    );
     for b in blocks {
         let src = format!("{HEAD}{b}");
         let l = hil::fuzz::parse_source(Path::new("README.md"), src)

@@ -77,7 +77,16 @@ fn a_failing_sweep_writes_junit_summary_and_page() {
     let tmp = tempfile::tempdir().unwrap();
     let (out, rep) = (tmp.path().join("runs"), tmp.path().join("report"));
     let o = hil(
-        &["run", &demo(), "--seeds", "1..3", "--out", s(&out), "--report", s(&rep)],
+        &[
+            "run",
+            &demo(),
+            "--seeds",
+            "1..3",
+            "--out",
+            s(&out),
+            "--report",
+            s(&rep),
+        ],
         "demo-fail.jsonl",
         false,
     );
@@ -91,18 +100,33 @@ fn a_failing_sweep_writes_junit_summary_and_page() {
     assert_eq!(root.tag_name().name(), "testsuites");
     assert_eq!(root.attribute("tests"), Some("2"));
     assert_eq!(root.attribute("failures"), Some("2"));
-    let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
     assert_eq!(suites.len(), 1);
     assert_eq!(suites[0].attribute("name"), Some("demo"));
-    let cases: Vec<_> = suites[0].children().filter(|n| n.has_tag_name("testcase")).collect();
+    let cases: Vec<_> = suites[0]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
     let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
     assert_eq!(names, ["seed=1", "seed=2"]);
     for (c, seed) in cases.iter().zip([1, 2]) {
         assert_eq!(c.attribute("classname"), Some("replay.demo"));
-        let f = c.children().find(|n| n.has_tag_name("failure")).expect("a <failure>");
+        let f = c
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("a <failure>");
         let text = f.text().unwrap_or("");
-        assert!(text.contains("qos1_no_loss grace=2s: app publish dut-0:2"), "{text}");
-        assert!(text.contains(&format!("replay: hil run {} --seed {seed}", demo())), "{text}");
+        assert!(
+            text.contains("qos1_no_loss grace=2s: app publish dut-0:2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("replay: hil run {} --seed {seed}", demo())),
+            "{text}"
+        );
         assert!(f.attribute("message").unwrap().contains("qos1_no_loss"));
     }
 
@@ -110,24 +134,45 @@ fn a_failing_sweep_writes_junit_summary_and_page() {
     let sum: Summary =
         serde_json::from_str(&std::fs::read_to_string(rep.join("summary.json")).unwrap()).unwrap();
     assert_eq!(sum.state, "finished");
-    assert_eq!((sum.counts.planned, sum.counts.completed, sum.counts.failed), (2, 2, 2));
+    assert_eq!(
+        (sum.counts.planned, sum.counts.completed, sum.counts.failed),
+        (2, 2, 2)
+    );
     assert_eq!(sum.plan.seeds, "1..3");
     assert_eq!(sum.plan.versions.hil, env!("CARGO_PKG_VERSION"));
     assert_eq!(sum.runs.len(), 2);
     assert_eq!(sum.runs[1].report.seed, 2);
-    assert!(sum.runs[0].report.verdicts.iter().any(|v| v.oracle == "recovers_within"));
+    assert!(sum.runs[0]
+        .report
+        .verdicts
+        .iter()
+        .any(|v| v.oracle == "recovers_within"));
 
     // index.html: self-contained, failures first with replay commands, timelines.
     let html = std::fs::read_to_string(rep.join("index.html")).unwrap();
     for banned in ["<script", "<link", " src=", "@import", "url("] {
-        assert!(!html.contains(banned), "external asset `{banned}` in the page");
+        assert!(
+            !html.contains(banned),
+            "external asset `{banned}` in the page"
+        );
     }
-    let http: Vec<_> = html.match_indices("http").map(|(i, _)| &html[i..i + 30]).collect();
-    assert!(http.iter().all(|h| h.starts_with("http://www.w3.org/2000/svg")), "{http:?}");
+    let http: Vec<_> = html
+        .match_indices("http")
+        .map(|(i, _)| &html[i..i + 30])
+        .collect();
+    assert!(
+        http.iter()
+            .all(|h| h.starts_with("http://www.w3.org/2000/svg")),
+        "{http:?}"
+    );
     let failures = html.find("Failures (2)").expect("a failures section");
     assert!(failures < html.find("All runs").unwrap());
     assert!(html.contains(&format!("hil run {} --seed 2", demo())));
-    assert_eq!(html.matches("<svg").count(), 2, "one timeline per failing run");
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "one timeline per failing run"
+    );
     for class in [
         "band link up",
         "band link down",
@@ -138,7 +183,10 @@ fn a_failing_sweep_writes_junit_summary_and_page() {
         "mark ack",
         "mark delivered",
     ] {
-        assert!(html.contains(&format!("class=\"{class}")), "no `{class}` in the page");
+        assert!(
+            html.contains(&format!("class=\"{class}")),
+            "no `{class}` in the page"
+        );
     }
 }
 
@@ -147,7 +195,16 @@ fn a_passing_sweep_reports_no_failures() {
     let tmp = tempfile::tempdir().unwrap();
     let (out, rep) = (tmp.path().join("runs"), tmp.path().join("report"));
     let o = hil(
-        &["run", &demo(), "--seed", "5", "--out", s(&out), "--report", s(&rep)],
+        &[
+            "run",
+            &demo(),
+            "--seed",
+            "5",
+            "--out",
+            s(&out),
+            "--report",
+            s(&rep),
+        ],
         "demo-pass.jsonl",
         false,
     );
@@ -155,7 +212,12 @@ fn a_passing_sweep_reports_no_failures() {
     let xml = std::fs::read_to_string(rep.join("junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("0"));
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 1);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        1
+    );
     let html = std::fs::read_to_string(rep.join("index.html")).unwrap();
     assert!(!html.contains("Failures ("));
     assert!(html.contains("Scenarios without failures"));
@@ -168,7 +230,16 @@ fn parallel_runs_report_in_plan_order() {
     let run = |jobs: &str, dir: &str| {
         let out = tmp.path().join(dir);
         let o = hil(
-            &["run", &demo(), "--seeds", "1..13", "--jobs", jobs, "--out", s(&out)],
+            &[
+                "run",
+                &demo(),
+                "--seeds",
+                "1..13",
+                "--jobs",
+                jobs,
+                "--out",
+                s(&out),
+            ],
             "demo-fail.jsonl",
             true,
         );
@@ -214,8 +285,15 @@ fn partitions_split_the_sweep_without_overlap() {
         let sum: Summary =
             serde_json::from_str(&std::fs::read_to_string(rep.join("summary.json")).unwrap())
                 .unwrap();
-        assert_eq!(sum.plan.partition.as_deref(), Some(format!("{k}/3").as_str()));
-        all.extend(sum.runs.iter().map(|r| (r.report.scenario.clone(), r.report.seed)));
+        assert_eq!(
+            sum.plan.partition.as_deref(),
+            Some(format!("{k}/3").as_str())
+        );
+        all.extend(
+            sum.runs
+                .iter()
+                .map(|r| (r.report.scenario.clone(), r.report.seed)),
+        );
     }
     // 3 scenarios x 4 seeds, each exactly once.
     assert_eq!(all.len(), 12);
@@ -248,21 +326,35 @@ fn hil_binary_interrupted_keeps_traces_and_a_report_of_what_finished() {
         if done {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(240), "no run finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "no run finished"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
     let o = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(130), "{stdout}");
     assert!(stdout.contains("interrupted:"), "{stdout}");
     let sum: Summary = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(sum.state, "interrupted");
-    assert!(sum.counts.completed >= 1 && sum.counts.completed < 199, "{:?}", sum.counts);
+    assert!(
+        sum.counts.completed >= 1 && sum.counts.completed < 199,
+        "{:?}",
+        sum.counts
+    );
     let xml = std::fs::read_to_string(rep.join("junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    let cases = doc.descendants().filter(|n| n.has_tag_name("testcase")).count();
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
     assert_eq!(cases, sum.counts.completed);
     // Every reported run left a complete JSON Lines trace.
     for r in &sum.runs {
@@ -318,20 +410,31 @@ fn fuzz_saves_failures_that_replay_without_the_fuzzer() {
         assert!(!loaded.loaded.scenario.timeline.is_empty());
         // ...and `hil run` reproduces the same verdicts.
         let again = tmp.path().join("again");
-        let (code, rerun) = run(&["run", s(file), "--seed", &seed.to_string(), "--out", s(&again)]);
+        let (code, rerun) = run(&[
+            "run",
+            s(file),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            s(&again),
+        ]);
         assert_eq!(code, Some(1), "{rerun}");
         let verdicts = |dir: &Path| -> serde_json::Value {
             let v: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(dir.join(name).join(seed.to_string()).join("verdicts.json"))
-                    .unwrap(),
+                &std::fs::read_to_string(
+                    dir.join(name).join(seed.to_string()).join("verdicts.json"),
+                )
+                .unwrap(),
             )
             .unwrap();
             v["verdicts"].clone()
         };
         assert_eq!(verdicts(&out), verdicts(&again));
         assert_eq!(
-            std::fs::read_to_string(out.join(name).join(seed.to_string()).join("trace.jsonl")).unwrap(),
-            std::fs::read_to_string(again.join(name).join(seed.to_string()).join("trace.jsonl")).unwrap(),
+            std::fs::read_to_string(out.join(name).join(seed.to_string()).join("trace.jsonl"))
+                .unwrap(),
+            std::fs::read_to_string(again.join(name).join(seed.to_string()).join("trace.jsonl"))
+                .unwrap(),
             "the replay's trace is byte-identical"
         );
     }
@@ -339,7 +442,11 @@ fn fuzz_saves_failures_that_replay_without_the_fuzzer() {
 
 #[test]
 fn fuzz_needs_a_fuzz_table() {
-    let o = hil(&["fuzz", &demo(), "--seeds", "1..3"], "demo-pass.jsonl", false);
+    let o = hil(
+        &["fuzz", &demo(), "--seeds", "1..3"],
+        "demo-pass.jsonl",
+        false,
+    );
     assert_eq!(o.code, 2);
     assert!(o.err.contains("has no [fuzz] table"), "{}", o.err);
 }
@@ -348,7 +455,12 @@ fn fuzz_needs_a_fuzz_table() {
 fn the_page_renders_in_headless_chromium() {
     let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     else {
         println!("SKIPPED the_page_renders_in_headless_chromium: no chromium installed (apt-get install -y chromium)");
         eprintln!("SKIPPED the_page_renders_in_headless_chromium: no chromium installed (apt-get install -y chromium)");
@@ -357,7 +469,16 @@ fn the_page_renders_in_headless_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let (out, rep) = (tmp.path().join("runs"), tmp.path().join("report"));
     let o = hil(
-        &["run", &demo(), "--seeds", "1..3", "--out", s(&out), "--report", s(&rep)],
+        &[
+            "run",
+            &demo(),
+            "--seeds",
+            "1..3",
+            "--out",
+            s(&out),
+            "--report",
+            s(&rep),
+        ],
         "demo-fail.jsonl",
         false,
     );

@@ -82,7 +82,10 @@ pub fn execute(
         Ok(l) => l,
         Err(e) => {
             let _ = write!(io.err, "{e}");
-            let _ = writeln!(io.err, "error: nothing was run: fix the scenario file above");
+            let _ = writeln!(
+                io.err,
+                "error: nothing was run: fix the scenario file above"
+            );
             return EXIT_USAGE;
         }
     };

@@ -23,6 +23,7 @@ use clap::Args;
 
 use super::{Io, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 use crate::backend::{Backend, BackendError, BackendFactory, BackendKind};
+use crate::discover;
 use crate::partition::{self, Partition};
 use crate::report::terminal::Terminal;
 use crate::report::{Plan, ReportDir, Reporter, Versions};
@@ -30,7 +31,6 @@ use crate::run::DEFAULT_OUT;
 use crate::scenario::Loaded;
 use crate::seeds::{self, SeedRange};
 use crate::sweep::{self, Item, Workers};
-use crate::discover;
 
 /// Makes one backend per worker thread.
 pub type ParallelFactory<'a> =
@@ -249,7 +249,14 @@ pub fn sweep_and_report(
             for e in extra.iter_mut() {
                 reporters.push(&mut **e);
             }
-            sweep::execute(&plan, &items, workers, args.backend, &args.out, &mut reporters)
+            sweep::execute(
+                &plan,
+                &items,
+                workers,
+                args.backend,
+                &args.out,
+                &mut reporters,
+            )
         };
         (outcome, term.counts())
     };

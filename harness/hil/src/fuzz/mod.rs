@@ -109,8 +109,7 @@ fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
         let length = if instant {
             0
         } else {
-            round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis()))
-                .max(100)
+            round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis())).max(100)
         };
         let latest = until.saturating_sub(length);
         let at = round(rng.range(from, latest)).max(from);
@@ -135,7 +134,10 @@ fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
 pub fn render_entries(picked: &[Picked]) -> String {
     let mut t = String::new();
     for p in picked {
-        t.push_str(&format!("\n[[timeline]]\nat = \"{}\"\nkind = \"{}\"\n", p.at, p.kind));
+        t.push_str(&format!(
+            "\n[[timeline]]\nat = \"{}\"\nkind = \"{}\"\n",
+            p.at, p.kind
+        ));
         match p.kind.as_str() {
             "broker_drop" => {
                 t.push_str(&format!(
@@ -221,7 +223,13 @@ pub fn instantiate(loaded: &Loaded, spec: &FuzzSpec, seed: u64) -> Result<Fuzzed
                     picked,
                 })
             }
-            Err(d) => last = d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "),
+            Err(d) => {
+                last = d
+                    .iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
         }
     }
     Err(format!(
@@ -312,20 +320,34 @@ until = "50s"
     fn bad_tables_are_errors_with_places() {
         let base = "name = \"x\"\nduration = \"60s\"\n\n[fuzz]\n";
         let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nbogus = 1\n"));
-        assert!(e.contains("unknown field `bogus`") && e.contains("x.toml:6"), "{e}");
+        assert!(
+            e.contains("unknown field `bogus`") && e.contains("x.toml:6"),
+            "{e}"
+        );
         let e = errors(&format!("{base}kinds = [\"dut_reboot\"]\n"));
-        assert!(e.contains("cannot pick `dut_reboot`") && e.contains("x.toml:5"), "{e}");
+        assert!(
+            e.contains("cannot pick `dut_reboot`") && e.contains("x.toml:5"),
+            "{e}"
+        );
         let e = errors(&format!("{base}max_faults = 2\n"));
         assert!(e.contains("needs `kinds`"), "{e}");
-        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_faults = 5\nmax_faults = 2\n"));
+        let e = errors(&format!(
+            "{base}kinds = [\"wifi_down\"]\nmin_faults = 5\nmax_faults = 2\n"
+        ));
         assert!(e.contains("min_faults (5) is above max_faults (2)"), "{e}");
         let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nuntil = \"2m\"\n"));
         assert!(e.contains("past the end"), "{e}");
-        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmax_duration = \"1m\"\nfrom = \"10s\"\n"));
+        let e = errors(&format!(
+            "{base}kinds = [\"wifi_down\"]\nmax_duration = \"1m\"\nfrom = \"10s\"\n"
+        ));
         assert!(e.contains("does not fit"), "{e}");
-        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_duration = 3\n"));
+        let e = errors(&format!(
+            "{base}kinds = [\"wifi_down\"]\nmin_duration = 3\n"
+        ));
         assert!(e.contains("must be a duration string"), "{e}");
-        let e = errors(&format!("{base}kinds = [\"wifi_down\"]\nmin_duration = \"3 parsecs\"\n"));
+        let e = errors(&format!(
+            "{base}kinds = [\"wifi_down\"]\nmin_duration = \"3 parsecs\"\n"
+        ));
         assert!(e.contains("invalid duration"), "{e}");
     }
 

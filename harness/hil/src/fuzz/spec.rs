@@ -125,7 +125,10 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                 }
                 _ => errors.push(
                     Diagnostic::error("[fuzz] kinds must be an array of fault kinds", Some(span))
-                        .with_help(format!("e.g. kinds = [\"wifi_down\", \"broker_drop\"]; the kinds: {}", FUZZ_KINDS.join(", "))),
+                        .with_help(format!(
+                            "e.g. kinds = [\"wifi_down\", \"broker_drop\"]; the kinds: {}",
+                            FUZZ_KINDS.join(", ")
+                        )),
                 ),
             },
             "min_faults" | "max_faults" => match value.get_ref() {
@@ -149,11 +152,17 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                         "from" => spec.from = d,
                         _ => spec.until = d,
                     },
-                    Err(e) => errors.push(Diagnostic::error(format!("[fuzz] {known}: {e}"), Some(span))),
+                    Err(e) => errors.push(Diagnostic::error(
+                        format!("[fuzz] {known}: {e}"),
+                        Some(span),
+                    )),
                 },
                 _ => errors.push(
-                    Diagnostic::error(format!("[fuzz] {known} must be a duration string"), Some(span))
-                        .with_help("e.g. \"30s\", \"1m30s\", \"500ms\""),
+                    Diagnostic::error(
+                        format!("[fuzz] {known} must be a duration string"),
+                        Some(span),
+                    )
+                    .with_help("e.g. \"30s\", \"1m30s\", \"500ms\""),
                 ),
             },
         }
@@ -164,8 +173,14 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
     let at = |k: &str| Some(spans.get(k).cloned().unwrap_or(table_span.clone()));
     if !spans.contains_key("kinds") || spec.kinds.is_empty() {
         errors.push(
-            Diagnostic::error("[fuzz] needs `kinds`: the fault kinds to pick from", at("kinds"))
-                .with_help(format!("e.g. kinds = [\"wifi_down\"]; the kinds: {}", FUZZ_KINDS.join(", "))),
+            Diagnostic::error(
+                "[fuzz] needs `kinds`: the fault kinds to pick from",
+                at("kinds"),
+            )
+            .with_help(format!(
+                "e.g. kinds = [\"wifi_down\"]; the kinds: {}",
+                FUZZ_KINDS.join(", ")
+            )),
         );
     }
     if spec.min_faults > spec.max_faults {

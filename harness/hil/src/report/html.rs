@@ -173,15 +173,27 @@ pub fn render(
         .filter(|&i| runs[i].report.status != RunStatus::Pass)
         .collect();
     if !bad.is_empty() {
-        let _ = writeln!(h, "<h2 id=\"failures\">Failures ({})</h2>{LEGEND}", bad.len());
+        let _ = writeln!(
+            h,
+            "<h2 id=\"failures\">Failures ({})</h2>{LEGEND}",
+            bad.len()
+        );
         // Device failures before infrastructure errors, each in plan order.
         let mut order = bad.clone();
         order.sort_by_key(|&i| (runs[i].report.status != RunStatus::Fail, i));
         for i in order {
-            card(&mut h, &runs[i], timelines.get(i).and_then(|t| t.as_deref()), true);
+            card(
+                &mut h,
+                &runs[i],
+                timelines.get(i).and_then(|t| t.as_deref()),
+                true,
+            );
         }
     }
-    let failing: Vec<&str> = bad.iter().map(|&i| runs[i].report.scenario.as_str()).collect();
+    let failing: Vec<&str> = bad
+        .iter()
+        .map(|&i| runs[i].report.scenario.as_str())
+        .collect();
     let mut shown: Vec<&str> = Vec::new();
     let mut scen = String::new();
     for (i, e) in runs.iter().enumerate() {
@@ -195,7 +207,10 @@ pub fn render(
         }
     }
     if !scen.is_empty() {
-        let _ = writeln!(h, "<h2 id=\"scenarios\">Scenarios without failures</h2>{LEGEND}");
+        let _ = writeln!(
+            h,
+            "<h2 id=\"scenarios\">Scenarios without failures</h2>{LEGEND}"
+        );
         h.push_str(&scen);
     }
     let _ = writeln!(

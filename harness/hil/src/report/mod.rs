@@ -92,7 +92,10 @@ pub enum ReportEvent<'a> {
     /// A run finished (in plan order).
     RunFinished(Finished<'a>),
     /// After the last run, or after Ctrl-C once the runs in flight finished.
-    Finished { interrupted: bool, elapsed: Duration },
+    Finished {
+        interrupted: bool,
+        elapsed: Duration,
+    },
 }
 
 /// Consumes events.
@@ -272,4 +275,27 @@ pub fn failure_text(r: &RunReport) -> String {
     }
     t.push_str(&format!("replay: {}\n", r.replay));
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorded_driver_version_is_the_driver_crates() {
+        let manifest =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../driver/Cargo.toml");
+        let t: toml::Value = toml::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+        assert_eq!(t["package"]["version"].as_str(), Some(DRIVER_VERSION));
+    }
+
+    #[test]
+    fn atomic_writes_leave_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
