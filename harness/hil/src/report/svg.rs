@@ -19,6 +19,10 @@ use std::fmt::Write;
 use crate::duration::Dur;
 use crate::trace::{Actor, Event, Record};
 
+/// Fault kinds that end another fault: drawn as instants when the trace
+/// gives them no `fault_end`.
+pub const ENDING_KINDS: &[&str] = &["wifi_up", "link_restore", "link_release", "broker_restart"];
+
 /// A state held over a time span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
@@ -174,6 +178,14 @@ impl Timeline {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Faults that end another one are instants, not spans to the end.
+        for (kind, left) in &open {
+            if ENDING_KINDS.contains(&kind.as_str()) {
+                for &i in left {
+                    t.faults[i].to_ms = t.faults[i].from_ms;
+                }
             }
         }
         close(&mut t.link, end);
@@ -504,8 +516,18 @@ mod tests {
                 detail: "<a&b>".into(),
             },
         )];
+        let mut recs = recs;
+        recs.push(rec(
+            20,
+            Actor::Faults,
+            Event::Fault {
+                kind: "link_restore".into(),
+                detail: String::new(),
+            },
+        ));
         let t = Timeline::from_records(&recs, Some(500));
         assert_eq!(t.faults[0].to_ms, 500);
+        assert_eq!((t.faults[1].from_ms, t.faults[1].to_ms), (20, 20));
         let svg = render(&t);
         assert!(svg.contains("&lt;a&amp;b&gt;"), "{svg}");
         assert!(!svg.contains("<a&b>"));
