@@ -851,10 +851,11 @@ impl Session {
         if !ack.session_present {
             self.incoming_qos2.clear();
         }
-        self.resume_outbox(now, ack.session_present);
+        // Up first: resends on a resumed session belong to this connection.
         self.events.push_back(Event::Up {
             session_present: ack.session_present,
         });
+        self.resume_outbox(now, ack.session_present);
         if first {
             // After Up, so that when connect() returns the client is up.
             self.events.push_back(Event::ConnectResult(Ok(())));
