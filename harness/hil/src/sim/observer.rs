@@ -34,10 +34,14 @@ fn config(world: &World, id: &str) -> Config {
         backoff: Backoff {
             initial: Duration::from_millis(100),
             max: Duration::from_millis(500),
-            jitter: 0.0,
+            jitter: 0.5,
             ..Backoff::default()
         },
-        seed: world.seed ^ 0x0b5e_47e1,
+        // Each observer client its own jitter, so their reconnects never coincide.
+        seed: world.seed
+            ^ id.bytes().fold(0x0b5e_47e1_u64, |h, b| {
+                h.wrapping_mul(31).wrapping_add(u64::from(b))
+            }),
         ..Config::default()
     }
 }
