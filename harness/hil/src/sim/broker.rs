@@ -62,7 +62,7 @@ pub async fn host(world: World) -> turmoil::Result {
     };
     let mut tap = broker.tap();
     let w = world.clone();
-    tokio::spawn(async move {
+    tokio::task::spawn_local(async move {
         loop {
             match tap.recv().await {
                 Ok(record) => forward(&w, record),
@@ -73,7 +73,7 @@ pub async fn host(world: World) -> turmoil::Result {
     });
     let saver = broker.clone();
     let w = world.clone();
-    tokio::spawn(async move {
+    tokio::task::spawn_local(async move {
         loop {
             tokio::time::sleep(AUTOSAVE).await;
             w.broker().saved = Some(saver.snapshot());
@@ -83,7 +83,11 @@ pub async fn host(world: World) -> turmoil::Result {
     loop {
         let (stream, _) = listener.accept().await?;
         let broker = broker.clone();
-        tokio::spawn(async move {
+        // spawn_local, not spawn: tokio files spawned tasks by their
+        // process-wide id, and the order in which a crashed host's tasks
+        // are dropped (closing their connections) followed it, so a run's
+        // trace depended on what the process had run before.
+        tokio::task::spawn_local(async move {
             broker.serve_connection(stream).await;
         });
     }

@@ -166,7 +166,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
 
     if let Some(period) = workload.heartbeat {
         let w = world.clone();
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             loop {
                 w.emit(Actor::App, Event::Heartbeat);
                 tokio::time::sleep(period.to_std()).await;
@@ -176,7 +176,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     if !callback {
         // The event interface: a handler task that may be slow.
         let (client, w, delay) = (client.clone(), world.clone(), workload.handler_delay);
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             while let Some(m) = client.next_message().await {
                 trace_message(&w, &m);
                 if !delay.is_zero() {
@@ -230,7 +230,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     subscribe_all(&client, &world).await;
     if !scenario.dut.restore_subscriptions {
         let (client, w) = (client.clone(), world.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             loop {
                 match notes.recv().await {
                     Ok(Notification::Up {
@@ -246,7 +246,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
 
     for (i, stream) in workload.publish.iter().enumerate() {
         let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             tokio::time::sleep(stream.start.to_std()).await;
             let mut seq = 0u64;
             while stream.count.is_none_or(|c| seq < c) {
@@ -269,7 +269,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
                     );
                     let (client, w) = (client.clone(), w.clone());
                     let (q, retain) = (qos(stream.qos.get()), stream.retain);
-                    calls.push(tokio::spawn(async move {
+                    calls.push(tokio::task::spawn_local(async move {
                         if client.publish(&topic, &body, retain, q).await.is_ok() {
                             w.emit(Actor::App, Event::AppPublishDone { msg });
                         }

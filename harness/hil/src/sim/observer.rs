@@ -94,7 +94,7 @@ pub async fn host(world: World) -> turmoil::Result {
         let publisher = publisher.clone();
         let world = world.clone();
         let stream = stream.clone();
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             tokio::time::sleep(stream.start.to_std()).await;
             let mut seq = 0u64;
             while stream.count.is_none_or(|c| seq < c) {
