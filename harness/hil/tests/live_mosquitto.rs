@@ -119,7 +119,9 @@ fn a_puback_dropped_by_the_proxy_in_front_of_mosquitto_costs_one_dup_resend() {
         count(&records, Actor::Observer, |e| matches!(
             e,
             Event::Delivered { .. }
-        )) >= 12,
+        )) >= 3,
+        // qos1_no_loss above checks every completed publish was delivered;
+        // how many complete in 4 s of wall time depends on the machine's load.
         "the observer saw the DUT's publishes"
     );
 }
