@@ -37,7 +37,11 @@ fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
         // (scaled by live_time_scale) it measures this machine's scheduler
         // under load, not the DUT (a loaded 2-core CI host stalls a task
         // for a second now and then).
-        for e in s.expect.iter().filter(|e| e.oracle.name() != "never_stalls") {
+        for e in s
+            .expect
+            .iter()
+            .filter(|e| e.oracle.name() != "never_stalls")
+        {
             if let Outcome::Fail(f) = e.oracle.check(&trace) {
                 failures.push(format!("{}: {}: {:?}", s.name, e.oracle.name(), f));
             }
