@@ -62,6 +62,33 @@ impl Default for Backoff {
     }
 }
 
+/// C3 beyond: how the reply timeout on a live connection is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    /// Always `response_time`, as in `mqtt_as` (the default).
+    #[default]
+    Fixed,
+    /// Estimated from round trips (PINGREQ/PINGRESP, publish acks) like
+    /// TCP's retransmission timeout: smoothed RTT + 4 x its deviation,
+    /// clamped to `min..=max`; `response_time` (clamped) until the first
+    /// sample. Connecting (transport, TLS handshake, CONNACK) and writes
+    /// stay bounded by `response_time`. The ping then goes out one timeout
+    /// before the ping interval ends (but not before half of it), so a
+    /// silent outage is declared about `ping_interval` after the broker
+    /// last spoke; unacknowledged publishes are resent with the timeout
+    /// doubling each time (never above `max`).
+    Adaptive { min: Duration, max: Duration },
+}
+
+impl ResponseMode {
+    /// Recommended adaptive bounds: never below 5 s (latency bursts of a
+    /// few seconds on a live link are not outages), never above 30 s.
+    pub const ADAPTIVE: ResponseMode = ResponseMode::Adaptive {
+        min: Duration::from_secs(5),
+        max: Duration::from_secs(30),
+    };
+}
+
 /// Everything the driver needs to know. `Config::default()` is `mqtt_as`'s
 /// default configuration. Its `Debug` output never shows the password.
 #[derive(Clone, PartialEq)]
@@ -84,6 +111,8 @@ pub struct Config {
     /// C3: how long a reply (CONNACK, PINGRESP, PUBACK, SUBACK) may take
     /// before the connection is deemed dead or a publish is resent. 10 s.
     pub response_time: Duration,
+    /// C3 beyond: fixed `response_time` (default) or adaptive.
+    pub response_mode: ResponseMode,
     /// C4: resends of one QoS 1 publish before the link is declared down. 4.
     pub max_repubs: u8,
     /// C5: clean session on the very first connect. Default true.
@@ -129,6 +158,7 @@ impl Default for Config {
             keepalive: Duration::from_secs(60),
             ping_interval: Duration::ZERO,
             response_time: Duration::from_secs(10),
+            response_mode: ResponseMode::Fixed,
             max_repubs: 4,
             clean_init: true,
             clean: true,
@@ -156,6 +186,8 @@ pub enum ConfigError {
     InvalidWillTopic,
     /// C3: response_time must be positive.
     ZeroResponseTime,
+    /// C3 beyond: adaptive bounds need 0 < min <= max.
+    InvalidAdaptiveBounds,
     /// Keepalive above 65535 s cannot be sent.
     KeepaliveTooLong,
     /// max_inflight must be 1..=65535.
@@ -172,6 +204,7 @@ impl fmt::Display for ConfigError {
             ConfigError::PasswordWithoutUser => "a password was given without a user",
             ConfigError::InvalidWillTopic => "the will topic is empty or contains wildcards",
             ConfigError::ZeroResponseTime => "response_time must be greater than zero",
+            ConfigError::InvalidAdaptiveBounds => "adaptive response time needs 0 < min <= max",
             ConfigError::KeepaliveTooLong => "keepalive must be at most 65535 s",
             ConfigError::InvalidMaxInflight => "max_inflight must be between 1 and 65535",
             ConfigError::InvalidBackoff => "backoff needs 0 < initial <= max and jitter in 0..=1",
@@ -194,6 +227,7 @@ impl fmt::Debug for Config {
             .field("keepalive", &self.keepalive)
             .field("ping_interval", &self.ping_interval)
             .field("response_time", &self.response_time)
+            .field("response_mode", &self.response_mode)
             .field("max_repubs", &self.max_repubs)
             .field("clean_init", &self.clean_init)
             .field("clean", &self.clean)
@@ -225,6 +259,11 @@ impl Config {
         }
         if self.response_time.is_zero() {
             return Err(ConfigError::ZeroResponseTime);
+        }
+        if let ResponseMode::Adaptive { min, max } = self.response_mode {
+            if min.is_zero() || min > max {
+                return Err(ConfigError::InvalidAdaptiveBounds);
+            }
         }
         if self.keepalive.as_secs() > u16::MAX as u64 {
             return Err(ConfigError::KeepaliveTooLong);

@@ -17,6 +17,7 @@ mod config;
 mod event;
 mod outbox;
 mod rng;
+mod rtt;
 mod state;
 mod time;
 
@@ -29,7 +30,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
 
-pub use config::{Backoff, Config, ConfigError, WifiCredentials, WillConfig};
+pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
 pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
 pub use time::Instant;
 
@@ -39,6 +40,7 @@ use crate::codec::{
 };
 use outbox::{Op, OpKind, OutPublish, OutState, Outbox};
 use rng::Rng;
+use rtt::Rtt;
 use state::{Conn, Live, Phase};
 
 /// How recent received data must be for `broker_up` to answer at once (O2).
@@ -49,6 +51,11 @@ pub struct Session {
     config: Config,
     client_id: String,
     rng: Rng,
+    /// C3: the reply timeout, fixed or estimated from round trips.
+    rtt: Rtt,
+    /// PINGREQs whose outstanding state other traffic cleared: their
+    /// PINGRESPs are still due and must not be taken as samples.
+    pings_unmatched: u32,
     phase: Phase,
     conn: Conn,
     /// The link state as last reported by the shell.
@@ -100,12 +107,15 @@ impl Session {
         } else {
             config.client_id.clone()
         };
+        let rtt = Rtt::new(config.response_mode, config.response_time);
         Ok(Session {
             k4_pending: config.clean_init && !config.clean,
             ever_connected: false,
             config,
             client_id,
             rng,
+            rtt,
+            pings_unmatched: 0,
             phase: Phase::NotStarted,
             conn: Conn::Idle,
             link_up: false,
@@ -139,6 +149,18 @@ impl Session {
     /// O1: whether a broker connection is up now.
     pub fn is_connected(&self) -> bool {
         matches!(self.conn, Conn::Up(_))
+    }
+
+    /// C3 beyond: the reply timeout in force on a live connection
+    /// (`response_time`, or the adaptive estimate).
+    pub fn response_timeout(&self) -> Duration {
+        self.rtt.timeout()
+    }
+
+    /// C3 beyond: the smoothed round-trip time and its deviation, once a
+    /// PINGRESP or an ack of a publish sent once was measured.
+    pub fn rtt_estimate(&self) -> Option<(Duration, Duration)> {
+        self.rtt.srtt().map(|s| (s, self.rtt.rttvar()))
     }
 
     /// O5: counters since start.
@@ -190,7 +212,7 @@ impl Session {
 
     /// When [`Session::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let rt = self.config.response_time;
+        let rt = self.rtt.timeout();
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         match &self.conn {
@@ -209,8 +231,8 @@ impl Session {
                     consider(t);
                 }
                 for p in &self.outbox.publishes {
-                    if let Some(s) = p.sent_at() {
-                        consider(s + rt);
+                    if let Some(t) = self.resend_due(p) {
+                        consider(t);
                     }
                 }
                 for o in &self.outbox.ops {
@@ -230,12 +252,30 @@ impl Session {
     /// otherwise when the connection has been idle for the ping interval.
     fn ping_deadline(&self, live: &Live) -> Option<Instant> {
         match live.ping_sent {
-            Some(sent) => Some(sent + self.config.response_time),
-            None => {
-                let pi = self.config.effective_ping_interval()?;
-                Some(live.last_rx.min(live.last_tx) + pi)
-            }
+            Some(sent) => Some(sent + self.rtt.timeout()),
+            None => Some(live.last_rx.min(live.last_tx) + self.ping_after()?),
         }
+    }
+
+    /// D1: idle time before a ping. Fixed mode: the ping interval. Adaptive:
+    /// one reply timeout earlier (never before half the interval), so that
+    /// a silent outage is declared about one ping interval after the
+    /// broker last spoke (issue 11: keepalive 60 s, detected within 15 s).
+    fn ping_after(&self) -> Option<Duration> {
+        let pi = self.config.effective_ping_interval()?;
+        if !self.rtt.is_adaptive() {
+            return Some(pi);
+        }
+        Some(pi.saturating_sub(self.rtt.timeout()).max(pi / 2))
+    }
+
+    /// P3: when an in-flight publish is due for a resend, if it is.
+    fn resend_due(&self, p: &OutPublish) -> Option<Instant> {
+        let resends = match p.state {
+            OutState::Queued => 0,
+            OutState::AwaitAck { resends, .. } | OutState::AwaitComp { resends, .. } => resends,
+        };
+        Some(p.sent_at()? + self.rtt.resend_after(resends))
     }
 
     // ----- application calls --------------------------------------------
@@ -347,7 +387,7 @@ impl Session {
     /// [`Event::BrokerUp`].
     pub fn broker_up(&mut self, now: Instant) -> Token {
         let token = self.token();
-        let deadline = now + self.config.response_time;
+        let deadline = now + self.rtt.timeout();
         match &mut self.conn {
             Conn::Up(live) if now.saturating_since(live.last_rx) < BROKER_UP_FRESH => {
                 self.events.push_back(Event::BrokerUp { token, up: true });
@@ -607,7 +647,7 @@ impl Session {
     }
 
     fn timeout_up(&mut self, now: Instant) {
-        let rt = self.config.response_time;
+        let rt = self.rtt.timeout();
         // O2: unanswered broker_up queries.
         let (expired, kept): (Vec<_>, Vec<_>) =
             self.broker_up.drain(..).partition(|(_, d)| now >= *d);
@@ -616,6 +656,7 @@ impl Session {
             self.events.push_back(Event::BrokerUp { token, up: false });
         }
         // D1/D3: ping when idle; down when a ping stays unanswered.
+        let ping_after = self.ping_after();
         let Conn::Up(live) = &mut self.conn else {
             return;
         };
@@ -626,7 +667,7 @@ impl Session {
             }
             Some(_) => {}
             None => {
-                if let Some(pi) = self.config.effective_ping_interval() {
+                if let Some(pi) = ping_after {
                     if now >= live.last_rx.min(live.last_tx) + pi {
                         live.ping_sent = Some(now);
                         live.last_tx = now;
@@ -649,7 +690,7 @@ impl Session {
         // P3: resend unacknowledged publishes, up to max_repubs.
         let mut resend = Vec::new();
         for (i, p) in self.outbox.publishes.iter().enumerate() {
-            if p.sent_at().is_some_and(|s| now >= s + rt) {
+            if self.resend_due(p).is_some_and(|t| now >= t) {
                 let resends = match p.state {
                     OutState::AwaitAck { resends, .. } | OutState::AwaitComp { resends, .. } => {
                         resends
@@ -792,7 +833,17 @@ impl Session {
         };
         live.last_rx = now;
         // Any packet from the broker answers an outstanding ping: it is alive.
-        live.ping_sent = None;
+        let ping_sent = live.ping_sent.take();
+        match (&packet, ping_sent) {
+            // C3 beyond: a round-trip sample, unless an earlier PINGREQ's
+            // answer is still due (this could be it).
+            (Packet::PingResp, Some(sent)) if self.pings_unmatched == 0 => {
+                self.rtt.sample(now.saturating_since(sent));
+            }
+            (Packet::PingResp, _) => self.pings_unmatched = self.pings_unmatched.saturating_sub(1),
+            (_, Some(_)) => self.pings_unmatched += 1,
+            (_, None) => {}
+        }
         match packet {
             Packet::PingResp => {
                 self.events.push_back(Event::PingResp);
@@ -801,9 +852,9 @@ impl Session {
                 }
             }
             Packet::Publish(p) => self.handle_incoming(p),
-            Packet::PubAck(PubAck(pid)) => self.handle_ack(pid, QoS::AtLeastOnce),
+            Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, QoS::AtLeastOnce),
             Packet::PubRec(PubRec(pid)) => self.handle_pubrec(now, pid),
-            Packet::PubComp(PubComp(pid)) => self.handle_ack(pid, QoS::ExactlyOnce),
+            Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, QoS::ExactlyOnce),
             Packet::PubRel(PubRel(pid)) => {
                 self.incoming_qos2.remove(&pid);
                 Self::encode(&mut self.tx, &Packet::PubComp(PubComp(pid)));
@@ -843,6 +894,7 @@ impl Session {
         let first = self.stats.connections == 0;
         self.attempt = 0;
         self.stats.connections += 1;
+        self.pings_unmatched = 0;
         self.conn = Conn::Up(Live {
             last_rx: now,
             last_tx: now,
@@ -1007,7 +1059,7 @@ impl Session {
         self.events.push_back(Event::MessageQueued { discarded });
     }
 
-    fn handle_ack(&mut self, pid: Pid, qos: QoS) {
+    fn handle_ack(&mut self, now: Instant, pid: Pid, qos: QoS) {
         let found = self.outbox.find(pid).filter(|&i| {
             let p = &self.outbox.publishes[i];
             match (qos, p.state) {
@@ -1018,6 +1070,22 @@ impl Session {
         });
         match found.and_then(|i| self.outbox.publishes.remove(i)) {
             Some(p) => {
+                // C3 beyond: Karn's rule: only a publish sent once gives a
+                // round-trip sample (a resent one's ack is ambiguous). For
+                // QoS 2 the sample is PUBREL -> PUBCOMP.
+                if let OutState::AwaitAck {
+                    sent_at,
+                    resends: 0,
+                    ..
+                }
+                | OutState::AwaitComp {
+                    sent_at,
+                    resends: 0,
+                    ..
+                } = p.state
+                {
+                    self.rtt.sample(now.saturating_since(sent_at));
+                }
                 self.events.push_back(Event::Acked { pid });
                 self.events.push_back(Event::PublishDone { token: p.token });
             }

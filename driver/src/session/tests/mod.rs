@@ -2,6 +2,7 @@
 //! in-memory broker model in virtual time (the quinn-proto `Pair` pattern),
 //! so each test runs in microseconds and names the behaviour id it proves.
 
+mod adaptive;
 mod config;
 mod connecting;
 mod other;
