@@ -21,6 +21,8 @@
 //!   [`partition`]: `--partition K/N`.
 //! - [`report`]: events -> reporters (terminal, JUnit, summary JSON, HTML).
 //! - [`fuzz`]: random fault schedules within a scenario's `[fuzz]` bounds.
+//! - [`field`]: field evidence -> scenario (`hil import`), seed search
+//!   (`hil reproduce`), minimisation (`hil shrink`).
 //! - [`cli`]: the `hil` command's subcommands.
 
 pub mod backend;
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod diag;
 pub mod discover;
 pub mod duration;
+pub mod field;
 pub mod fuzz;
 pub mod live;
 pub mod oracle;

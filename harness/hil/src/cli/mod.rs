@@ -10,9 +10,12 @@
 pub mod broker;
 pub mod check;
 pub mod fuzz;
+pub mod import;
 pub mod list;
 pub mod proxy;
+pub mod reproduce;
 pub mod run;
+pub mod shrink;
 
 use std::io::Write;
 
@@ -59,6 +62,13 @@ pub enum Command {
     Broker(chaos_broker::standalone::BrokerArgs),
     /// The MQTT-aware fault proxy between a device and any broker.
     Proxy(proxy::ProxyArgs),
+    /// Turn field evidence (traces, agent logs, mosquitto logs, pcap/pcapng)
+    /// into a scenario with the inferred fault timeline.
+    Import(import::ImportArgs),
+    /// Find the first seed in a range that fails like the field case.
+    Reproduce(reproduce::ReproduceArgs),
+    /// Minimise a failing scenario while the same oracle keeps failing.
+    Shrink(shrink::ShrinkArgs),
 }
 
 /// Where a command writes.
@@ -88,5 +98,8 @@ pub fn execute_with(
         Command::Fuzz(a) => fuzz::execute(&a, io, backends, parallel),
         Command::Broker(a) => broker::execute(a, io),
         Command::Proxy(a) => proxy::execute(a, io),
+        Command::Import(a) => import::execute(&a, io),
+        Command::Reproduce(a) => reproduce::execute(&a, io, backends, parallel),
+        Command::Shrink(a) => shrink::execute(&a, io, backends),
     }
 }
