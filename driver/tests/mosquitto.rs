@@ -253,3 +253,44 @@ async fn recovers_from_broker_kill_and_restart_without_losing_qos1() {
     );
     assert!(dut.stats().connections >= 2);
 }
+
+/// P1, P2: QoS 0 publishes made while connected return once queued to the
+/// driver (they do not wait for it); a burst of them still reaches the
+/// broker complete and in order, ahead of a QoS 1 publish made after them,
+/// and a bad topic is still refused to the caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos0_burst_arrives_complete_and_in_order_before_a_later_qos1() {
+    const N: usize = 500;
+    let broker = start(Options::default());
+    let sub = connected(Config {
+        queue_len: 1000,
+        ..config(&broker, "burst-sub")
+    })
+    .await;
+    sub.subscribe("burst/#", QoS::AtMostOnce).await.unwrap();
+    let publisher = connected(config(&broker, "burst-pub")).await;
+    for i in 0..N {
+        publisher
+            .publish("burst/0", format!("{i}").as_bytes(), false, QoS::AtMostOnce)
+            .await
+            .unwrap();
+    }
+    publisher
+        .publish("burst/1", b"end", false, QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    for i in 0..N {
+        let m = next(&sub).await;
+        assert_eq!(
+            (m.topic.as_str(), m.payload.as_slice()),
+            ("burst/0", format!("{i}").as_bytes()),
+            "QoS 0 message {i} out of order or lost"
+        );
+    }
+    assert_eq!(next(&sub).await.payload, b"end");
+    let err = publisher
+        .publish("bad/#", b"x", false, QoS::AtMostOnce)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("topic"), "{err}");
+}

@@ -16,6 +16,7 @@ use tokio::time::timeout;
 use super::{
     BoxFuture, Command, EventHook, Link, MessageHook, Notification, Shared, Transport, Waiters,
 };
+use crate::codec::QoS;
 use crate::session::{Action, Event, Instant, Session};
 
 /// A write failure, tagged with the connection it happened on.
@@ -70,12 +71,12 @@ fn io_reason(e: &io::Error) -> String {
     format!("{} ({e})", e.kind())
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => pending().await,
-    }
-}
+/// How many commands one wake-up handles before the driver looks at its
+/// socket and timers again (fairness under a flood of publishes).
+const COMMAND_BATCH: usize = 64;
+
+/// The most bytes the writer task joins into one write.
+const WRITE_BATCH: usize = 64 * 1024;
 
 impl<T: Transport, L: Link> Driver<T, L> {
     pub(crate) fn new(
@@ -119,6 +120,13 @@ impl<T: Transport, L: Link> Driver<T, L> {
         let up = *self.link_state.borrow_and_update();
         let now = self.now();
         self.session.handle_link(now, up);
+        // One timer for the whole run, moved only when the session's next
+        // deadline changes (re-creating it on every wake-up costs a timer
+        // wheel insertion per packet).
+        let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+        let sleep = tokio::time::sleep_until(far);
+        tokio::pin!(sleep);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             self.drain();
             if !self.cmds_open {
@@ -132,9 +140,16 @@ impl<T: Transport, L: Link> Driver<T, L> {
                 .session
                 .poll_timeout()
                 .map(|t| self.origin + t.since_origin());
+            if deadline != armed {
+                sleep.as_mut().reset(deadline.unwrap_or(far));
+                armed = deadline;
+            }
             tokio::select! {
                 cmd = self.cmd_rx.recv() => match cmd {
-                    Some(cmd) => self.handle_command(cmd),
+                    Some(cmd) => {
+                        self.handle_command(cmd);
+                        self.handle_queued_commands();
+                    }
                     None => self.cmds_open = false,
                 },
                 res = read_some(&mut self.reader, &mut self.read_buf) => {
@@ -184,9 +199,24 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     let now = self.now();
                     self.session.handle_link(now, up);
                 }
-                () = sleep_until(deadline) => {
+                () = &mut sleep, if armed.is_some() => {
                     let now = self.now();
                     self.session.handle_timeout(now);
+                }
+            }
+        }
+    }
+
+    /// Handles commands already waiting, up to [`COMMAND_BATCH`], so a
+    /// burst of publishes costs one wake-up and one write.
+    fn handle_queued_commands(&mut self) {
+        for _ in 1..COMMAND_BATCH {
+            match self.cmd_rx.try_recv() {
+                Ok(cmd) => self.handle_command(cmd),
+                Err(mpsc::error::TryRecvError::Empty) => return,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.cmds_open = false;
+                    return;
                 }
             }
         }
@@ -215,6 +245,18 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     let _ = reply.send(Err(e));
                 }
             },
+            Command::PublishNoWait {
+                topic,
+                payload,
+                retain,
+                permit,
+            } => {
+                // P2: fire and forget; the caller has already returned.
+                let _ = self
+                    .session
+                    .publish(now, &topic, &payload, QoS::AtMostOnce, retain);
+                drop(permit);
+            }
             Command::Subscribe { filter, qos, reply } => {
                 match self.session.subscribe(now, &filter, qos) {
                     Ok(token) => {
@@ -280,7 +322,14 @@ impl<T: Transport, L: Link> Driver<T, L> {
         let generation = self.generation;
         let limit = self.session.config().response_time;
         tokio::spawn(async move {
-            while let Some(bytes) = rx.recv().await {
+            while let Some(mut bytes) = rx.recv().await {
+                // Join what is already queued into one write.
+                while bytes.len() < WRITE_BATCH {
+                    match rx.try_recv() {
+                        Ok(more) => bytes.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
                 let write = async {
                     writer.write_all(&bytes).await?;
                     writer.flush().await
@@ -303,16 +352,23 @@ impl<T: Transport, L: Link> Driver<T, L> {
 
     /// Carries out everything the session has asked for.
     fn drain(&mut self) {
+        let mut out: Vec<u8> = Vec::new();
         loop {
             let mut progress = false;
             if let Some(bytes) = self.session.poll_transmit() {
                 progress = true;
-                if let Some(w) = &self.writer {
-                    let _ = w.send(bytes);
+                if out.is_empty() {
+                    out = bytes;
+                } else {
+                    out.extend_from_slice(&bytes);
                 }
             }
+
             if let Some(action) = self.session.poll_action() {
                 progress = true;
+                // Bytes queued before an action (a DISCONNECT before the
+                // close) go to the connection they were meant for.
+                self.flush_out(&mut out);
                 self.act(action);
             }
             if let Some(event) = self.session.poll_event() {
@@ -323,8 +379,20 @@ impl<T: Transport, L: Link> Driver<T, L> {
                 break;
             }
         }
+        self.flush_out(&mut out);
         let stats = self.session.stats();
         *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = stats;
+    }
+
+    /// Hands the bytes gathered by [`Self::drain`] to the writer task.
+    fn flush_out(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(out);
+        if let Some(w) = &self.writer {
+            let _ = w.send(bytes);
+        }
     }
 
     fn act(&mut self, action: Action) {

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 pub use driver::Driver;
 pub use link::{AlwaysUp, Link, WatchLink};
@@ -96,6 +96,14 @@ pub(crate) enum Command {
         retain: bool,
         reply: oneshot::Sender<Result<(), RequestError>>,
     },
+    /// A QoS 0 publish made while connected: the caller does not wait
+    /// (P1, P2). The permit bounds how many can be queued.
+    PublishNoWait {
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+        permit: OwnedSemaphorePermit,
+    },
     Subscribe {
         filter: String,
         qos: QoS,
@@ -124,7 +132,14 @@ pub(crate) struct Shared {
     pub connected: watch::Sender<bool>,
     pub stats: Mutex<Stats>,
     pub notifications: broadcast::Sender<Notification>,
+    /// Room for QoS 0 publishes queued to the driver but not yet handled.
+    pub qos0_room: Arc<Semaphore>,
 }
+
+/// How many QoS 0 publishes may wait for the driver before `publish`
+/// waits too (back-pressure on an application that publishes faster than
+/// the socket drains).
+const QOS0_QUEUE: usize = 64;
 
 /// Builds a client: configuration, transport, link and hooks.
 pub struct ClientBuilder<T, L> {
@@ -193,6 +208,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             connected: watch::channel(false).0,
             stats: Mutex::new(Stats::default()),
             notifications: broadcast::channel(64).0,
+            qos0_room: Arc::new(Semaphore::new(QOS0_QUEUE)),
         });
         let client = Client {
             cmd: cmd_tx,
@@ -265,7 +281,9 @@ impl Client {
     }
 
     /// P1-P4: publishes; QoS 1 returns when the PUBACK arrived, across any
-    /// number of outages.
+    /// number of outages. QoS 0 returns at once while connected (once the
+    /// driver has room for it; P1), and waits for the end of an outage
+    /// otherwise.
     pub async fn publish(
         &self,
         topic: &str,
@@ -274,6 +292,25 @@ impl Client {
         qos: QoS,
     ) -> Result<(), ClientError> {
         let (topic, payload) = (topic.to_string(), payload.to_vec());
+        if qos == QoS::AtMostOnce && self.is_connected() {
+            Session::check_publish(&topic, &payload, qos, retain)?;
+            let permit = self
+                .shared
+                .qos0_room
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| ClientError::DriverGone)?;
+            self.cmd
+                .send(Command::PublishNoWait {
+                    topic,
+                    payload,
+                    retain,
+                    permit,
+                })
+                .map_err(|_| ClientError::DriverGone)?;
+            return Ok(());
+        }
         Ok(self
             .ask(|reply| Command::Publish {
                 topic,

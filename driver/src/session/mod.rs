@@ -303,15 +303,14 @@ impl Session {
 
     /// P1-P4: queues a publish. It is sent at once when connected, after
     /// the outage otherwise; completion is [`Event::PublishDone`].
-    pub fn publish(
-        &mut self,
-        now: Instant,
+    /// The checks [`Session::publish`] makes on its arguments, without a
+    /// session: a shell can refuse a bad publish before queueing it.
+    pub fn check_publish(
         topic: &str,
         payload: &[u8],
         qos: QoS,
         retain: bool,
-    ) -> Result<Token, RequestError> {
-        self.check_open()?;
+    ) -> Result<(), RequestError> {
         if !codec::valid_topic_name(topic) {
             return Err(RequestError::InvalidTopic);
         }
@@ -323,9 +322,21 @@ impl Session {
             payload,
         };
         match Packet::Publish(probe).encoded_len() {
-            Ok(n) if n <= codec::MAX_REMAINING_LENGTH => {}
-            _ => return Err(RequestError::TooLarge),
+            Ok(n) if n <= codec::MAX_REMAINING_LENGTH => Ok(()),
+            _ => Err(RequestError::TooLarge),
         }
+    }
+
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Token, RequestError> {
+        self.check_open()?;
+        Self::check_publish(topic, payload, qos, retain)?;
         let token = self.token();
         self.outbox.publishes.push_back(OutPublish {
             token,

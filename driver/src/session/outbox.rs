@@ -3,7 +3,7 @@
 //! B5, B6). Nothing here touches time or I/O: the session decides when to
 //! send and resend; this module keeps the books.
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -85,23 +85,21 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Packet ids in use by publishes in flight and operations sent.
-    fn used_pids(&self) -> BTreeSet<Pid> {
-        self.publishes
-            .iter()
-            .filter_map(OutPublish::pid)
-            .chain(self.ops.iter().filter_map(|o| o.sent.map(|(p, _)| p)))
-            .collect()
+    /// Whether `pid` is used by a publish in flight or an operation sent.
+    fn pid_in_use(&self, pid: Pid) -> bool {
+        self.publishes.iter().any(|p| p.pid() == Some(pid))
+            || self.ops.iter().any(|o| o.sent.map(|(p, _)| p) == Some(pid))
     }
 
     /// The next free packet id, skipping ids in use (at most 65535 can be in
     /// use, and the in-flight window is smaller, so one is always free).
+    /// Ids are handed out in turn, so the first candidate is almost always
+    /// free: no set of used ids is built.
     pub fn alloc_pid(&mut self) -> Pid {
-        let used = self.used_pids();
         loop {
             self.next_pid = self.next_pid.wrapping_add(1);
             if let Some(pid) = Pid::new(self.next_pid) {
-                if !used.contains(&pid) {
+                if !self.pid_in_use(pid) {
                     return pid;
                 }
             }
