@@ -86,3 +86,88 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         ),
     }]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::field::evidence::{
+        Dir, Event, Evidence, InputSummary, Loc, Obs, PacketKind, Source,
+    };
+    use crate::field::rules::{infer, Fault};
+
+    fn ev(t_ms: u64, n: usize, dir: Dir, kind: PacketKind, pid: Option<u16>) -> Event {
+        Event {
+            t_ms,
+            client: Some("d".into()),
+            conn: Some(1),
+            obs: Obs::Packet {
+                dir,
+                kind,
+                pid,
+                qos: u8::from(pid.is_some()),
+                dup: false,
+                topic: Some("t".into()),
+            },
+            src: Source {
+                file: "c.pcap".into(),
+                loc: Loc::Packet(n),
+            },
+        }
+    }
+
+    #[test]
+    fn slow_round_trips_give_the_link_a_latency_and_fast_ones_do_not() {
+        for (rtt, want) in [(300u64, true), (4, false)] {
+            let mut events = vec![Event {
+                obs: Obs::Open,
+                ..ev(0, 1, Dir::ToBroker, PacketKind::Connect, None)
+            }];
+            let mut n = 2;
+            for i in 0..10u16 {
+                let t = 1_000 + i as u64 * 1_000;
+                // Round trips rtt .. rtt + 90 ms.
+                let r = rtt + (i as u64 % 10) * (rtt / 30);
+                events.push(ev(t, n, Dir::ToBroker, PacketKind::Publish, Some(i + 1)));
+                events.push(ev(
+                    t + r,
+                    n + 1,
+                    Dir::ToClient,
+                    PacketKind::Puback,
+                    Some(i + 1),
+                ));
+                n += 2;
+            }
+            let mut e = Evidence::default();
+            let len = events.len();
+            e.add(
+                InputSummary {
+                    file: "c.pcap".into(),
+                    format: "pcap",
+                    units: len,
+                    unknown: 0,
+                    observations: len,
+                },
+                events,
+            );
+            let found: Vec<_> = infer(&e, "d")
+                .into_iter()
+                .filter(|i| i.rule == super::NAME)
+                .collect();
+            assert_eq!(found.len(), usize::from(want), "rtt {rtt}: {found:?}");
+            if want {
+                let Fault::Latency { min_ms, max_ms } = found[0].fault else {
+                    panic!()
+                };
+                assert_eq!(
+                    (min_ms, max_ms),
+                    (150, 190),
+                    "half the p10 and p90 round trips"
+                );
+                assert!(
+                    found[0].why.contains("10 request-response pairs"),
+                    "{}",
+                    found[0].why
+                );
+            }
+        }
+    }
+}
