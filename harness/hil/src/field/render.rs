@@ -131,6 +131,10 @@ fn comment(i: &Inferred) -> String {
     )
 }
 
+fn o_retrans(input: &Input<'_>) -> (usize, usize) {
+    input.observed.retransmissions
+}
+
 /// Renders the scenario, dropping oracles the scenario cannot judge.
 pub fn render(input: &Input<'_>) -> Rendered {
     let mut dropped: Vec<String> = Vec::new();
@@ -213,6 +217,12 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
         t.push_str(&f.header_line());
         t.push('\n');
     }
+    if o_retrans(input) != (0, 0) {
+        let (a, b) = o_retrans(input);
+        t.push_str(&format!(
+            "# TCP retransmissions seen: {a} towards the broker, {b} towards the device.\n"
+        ));
+    }
     t.push_str("# Replay, find a failing seed, shrink: hil run / hil reproduce / hil shrink (harness/hil/README.md).\n\n");
 
     // Timeline, with overlapping outages dropped (the first one wins).
@@ -279,6 +289,16 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
     t.push_str(&format!("\n[dut]\nclient_id = {}\n", q(dut)));
     if let Some((k, src)) = &o.keepalive_s {
         t.push_str(&format!("keepalive = \"{k}s\"   # CONNECT, {src}\n"));
+    }
+    if let (Some((ping, src)), Some((k, _))) = (&o.ping_interval, &o.keepalive_s) {
+        // The driver's default is keepalive / 4: only a different cadence is written.
+        let default = *k as u64 * 1000 / 4;
+        if *k > 0 && ping.abs_diff(default) * 10 > default && *ping < *k as u64 * 1000 {
+            t.push_str(&format!(
+                "ping_interval = {}   # median PINGREQ cadence, first at {src}\n",
+                dur(*ping)
+            ));
+        }
     }
     if let Some(c) = o.clean_init {
         t.push_str(&format!("clean_init = {c}\n"));

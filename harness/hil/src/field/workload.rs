@@ -36,6 +36,11 @@ pub struct Observed {
     pub subscriptions: Vec<(String, u8, Source)>,
     /// Messages the broker sent to the device (an observer's stream).
     pub incoming: Vec<Stream>,
+    /// The ping cadence: median time between PINGREQs on one connection
+    /// (ms, rounded to 1 s), with the first PINGREQ, from 3 pings on.
+    pub ping_interval: Option<(u64, Source)>,
+    /// TCP segments seen twice: (to the broker, to the device).
+    pub retransmissions: (usize, usize),
 }
 
 fn streams<'a>(events: impl Iterator<Item = (&'a Event, &'a str, u8)>) -> Vec<Stream> {
@@ -110,6 +115,33 @@ pub fn observe(ev: &Evidence, dut: &str) -> Observed {
             }
         }
     }
+    // Ping cadence, per connection.
+    let mut gaps: Vec<u64> = Vec::new();
+    let mut first_ping: Option<Source> = None;
+    let mut last: BTreeMap<(String, u32), u64> = BTreeMap::new();
+    for e in &mine {
+        match &e.obs {
+            Obs::Packet {
+                dir: Dir::ToBroker,
+                kind: PacketKind::Pingreq,
+                ..
+            } => {
+                first_ping.get_or_insert(e.src.clone());
+                let key = (e.src.file.clone(), e.conn.unwrap_or(0));
+                if let Some(prev) = last.insert(key, e.t_ms) {
+                    gaps.push(e.t_ms - prev);
+                }
+            }
+            Obs::Retransmission { dir: Dir::ToBroker } => o.retransmissions.0 += 1,
+            Obs::Retransmission { dir: Dir::ToClient } => o.retransmissions.1 += 1,
+            _ => {}
+        }
+    }
+    if gaps.len() >= 2 {
+        gaps.sort_unstable();
+        let median = gaps[gaps.len() / 2];
+        o.ping_interval = first_ping.map(|s| (((median + 500) / 1000 * 1000).max(1000), s));
+    }
     o.publishes = streams(mine.iter().filter_map(|e| match &e.obs {
         Obs::Packet {
             dir: Dir::ToBroker,
@@ -133,4 +165,94 @@ pub fn observe(ev: &Evidence, dut: &str) -> Observed {
         _ => None,
     }));
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::evidence::{InputSummary, Loc};
+
+    fn ev(t_ms: u64, obs: Obs) -> Event {
+        Event {
+            t_ms,
+            client: Some("d".into()),
+            conn: Some(1),
+            obs,
+            src: Source {
+                file: "c.pcap".into(),
+                loc: Loc::Packet(t_ms as usize),
+            },
+        }
+    }
+
+    #[test]
+    fn reads_publish_streams_ping_cadence_and_retransmissions() {
+        let publish = |t| {
+            ev(
+                t,
+                Obs::Packet {
+                    dir: Dir::ToBroker,
+                    kind: PacketKind::Publish,
+                    pid: Some(1),
+                    qos: 1,
+                    dup: false,
+                    topic: Some("a/b".into()),
+                },
+            )
+        };
+        let ping = |t| {
+            ev(
+                t,
+                Obs::Packet {
+                    dir: Dir::ToBroker,
+                    kind: PacketKind::Pingreq,
+                    pid: None,
+                    qos: 0,
+                    dup: false,
+                    topic: None,
+                },
+            )
+        };
+        let events = vec![
+            ev(
+                0,
+                Obs::ConnectSettings {
+                    keepalive_s: Some(60),
+                    clean: Some(true),
+                    will_topic: None,
+                },
+            ),
+            publish(1_000),
+            publish(3_010),
+            publish(4_990),
+            ping(10_000),
+            ping(40_100),
+            ping(69_900),
+            ev(70_000, Obs::Retransmission { dir: Dir::ToBroker }),
+        ];
+        let mut e = Evidence::default();
+        e.add(
+            InputSummary {
+                file: "c.pcap".into(),
+                format: "pcap",
+                units: 8,
+                unknown: 0,
+                observations: 8,
+            },
+            events,
+        );
+        let o = observe(&e, "d");
+        assert_eq!(o.publishes.len(), 1);
+        assert_eq!(
+            (
+                o.publishes[0].qos,
+                o.publishes[0].interval_ms,
+                o.publishes[0].seen
+            ),
+            (1, 2_000, 3)
+        );
+        assert_eq!(o.ping_interval.as_ref().map(|p| p.0), Some(30_000));
+        assert_eq!(o.retransmissions, (1, 0));
+        assert_eq!(o.keepalive_s.map(|k| k.0), Some(60));
+    }
 }
