@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The nightly board job's step (ci/nightly.yml, runner label `hil-board`).
-# WAITING FOR: the board backend and the `hil board` command (a later issue).
-# Until it exists this script says so plainly and succeeds; then it runs the
-# board qualification with reports in reports/board/.
+# The nightly board job's step (ci/nightly.yml, runner label `hil-board`):
+# lists the connected boards, then qualifies each board profile named in
+# $HIL_BOARDS (space-separated; default: the virtual board, which needs no
+# hardware), with reports in reports/board/<profile>/. Exit non-zero when a
+# board does not qualify or the harness fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cargo build --release -p hil --bins
 HIL=${HIL:-./target/release/hil}
-if ! "$HIL" help board >/dev/null 2>&1; then
-  echo "::warning::hil board does not exist yet (board backend not built): nothing was run on the board"
-  exit 0
-fi
-exec "$HIL" board --report reports/board "$@"
+"$HIL" boards || true
+status=0
+for board in ${HIL_BOARDS:-virtual}; do
+  echo "== qualify $board"
+  "$HIL" qualify --board "$board" --repeat "${HIL_REPEAT:-3}" --report "reports/board/$board" || status=$?
+done
+exit $status

@@ -43,6 +43,9 @@ pub enum Command {
     Disconnect,
     /// Reboot now (the board says `hello` again when it is back).
     Reboot,
+    /// Say `hello` again (the harness opened the port after the board
+    /// booted, or reopened it after a reset).
+    Hello,
     /// Clock sync: answer `pong {id}` at once.
     Ping {
         id: u64,

@@ -23,9 +23,12 @@
 //! - [`fuzz`]: random fault schedules within a scenario's `[fuzz]` bounds.
 //! - [`field`]: field evidence -> scenario (`hil import`), seed search
 //!   (`hil reproduce`), minimisation (`hil shrink`).
+//! - [`board`]: the board backend (agent protocol, serial/PTY links,
+//!   profiles, the virtual board, `hil qualify`).
 //! - [`cli`]: the `hil` command's subcommands.
 
 pub mod backend;
+pub mod board;
 pub mod cli;
 pub mod diag;
 pub mod discover;

@@ -118,6 +118,8 @@ pub enum BackendKind {
     /// Real time against a real broker through the fault proxy
     /// (`--broker mosquitto|chaos|container[:IMAGE]`, see `crate::live`).
     Live,
+    /// A board running the agent (`--board PROFILE`, see `crate::board`).
+    Board,
 }
 
 impl BackendKind {
@@ -126,6 +128,7 @@ impl BackendKind {
         match self {
             BackendKind::Sim => "sim",
             BackendKind::Live => "live",
+            BackendKind::Board => "board",
         }
     }
 }
@@ -140,5 +143,6 @@ pub fn create(kind: BackendKind) -> Result<Box<dyn Backend>, BackendError> {
         BackendKind::Live => Ok(Box::new(crate::live::LiveBackend::new(
             crate::live::BrokerKind::Mosquitto,
         ))),
+        BackendKind::Board => crate::board::backend_for(None, crate::run::DEFAULT_OUT.into()),
     }
 }

@@ -7,12 +7,14 @@
 //! `run` or `list`); 3 infrastructure (a backend missing or failing, a run
 //! directory that cannot be written, a broker that cannot start).
 
+pub mod boards;
 pub mod broker;
 pub mod check;
 pub mod fuzz;
 pub mod import;
 pub mod list;
 pub mod proxy;
+pub mod qualify;
 pub mod reproduce;
 pub mod run;
 pub mod shrink;
@@ -62,6 +64,11 @@ pub enum Command {
     Broker(chaos_broker::standalone::BrokerArgs),
     /// The MQTT-aware fault proxy between a device and any broker.
     Proxy(proxy::ProxyArgs),
+    /// Qualify a board: every `qualification` scenario N times on it, with
+    /// a report (HTML, JSON, JUnit).
+    Qualify(qualify::QualifyArgs),
+    /// The serial ports connected now and the board profiles they match.
+    Boards(boards::BoardsArgs),
     /// Turn field evidence (traces, agent logs, mosquitto logs, pcap/pcapng)
     /// into a scenario with the inferred fault timeline.
     Import(import::ImportArgs),
@@ -98,6 +105,8 @@ pub fn execute_with(
         Command::Fuzz(a) => fuzz::execute(&a, io, backends, parallel),
         Command::Broker(a) => broker::execute(a, io),
         Command::Proxy(a) => proxy::execute(a, io),
+        Command::Qualify(a) => qualify::execute(&a, io),
+        Command::Boards(a) => boards::execute(&a, io),
         Command::Import(a) => import::execute(&a, io),
         Command::Reproduce(a) => reproduce::execute(&a, io, backends, parallel),
         Command::Shrink(a) => shrink::execute(&a, io, backends),

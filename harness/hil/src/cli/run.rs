@@ -65,6 +65,10 @@ pub struct SweepArgs {
     /// `chaos`, `container` or `container:IMAGE`.
     #[arg(long, value_parser = crate::live::parse_broker)]
     pub broker: Option<crate::live::BrokerKind>,
+    /// With `--backend board`: the board profile (a file, or a name in
+    /// fixtures/boards/).
+    #[arg(long)]
+    pub board: Option<String>,
     /// Base directory of run directories (`<out>/<scenario>/<seed>/`).
     #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
@@ -204,7 +208,11 @@ pub fn sweep_and_report(
     };
     let workers = match many {
         Some(v) => Workers::Parallel(v),
-        None => match crate::live::with_broker(args.backend, args.broker.as_ref(), backends) {
+        None => match if args.backend == BackendKind::Board {
+            crate::board::backend_for(args.board.as_deref(), args.out.clone())
+        } else {
+            crate::live::with_broker(args.backend, args.broker.as_ref(), backends)
+        } {
             Ok(b) => Workers::Serial(b),
             Err(e) => {
                 let _ = writeln!(io.err, "error: {e}");

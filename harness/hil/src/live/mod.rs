@@ -29,7 +29,7 @@
 //! panics; mosquitto also dies with the harness (Ctrl-C, SIGKILL).
 
 mod broker;
-mod dut;
+pub(crate) mod dut;
 mod observer;
 pub mod scale;
 mod world;
@@ -49,7 +49,7 @@ use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use crate::trace::{Actor, Event};
 pub use broker::LiveBroker;
-use world::LiveWorld;
+pub use world::LiveWorld;
 
 /// Which broker a live run starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +129,78 @@ enum ApplyError {
     Infra(String),
 }
 
+/// The device under test as the fault executor drives it: in-process
+/// here ([`InProcessDut`]), or a board (`crate::board`). The executor owns
+/// the proxies; the DUT owns what runs the firmware.
+pub trait LiveDut: Send {
+    /// Boots the device; its broker is `broker` (the DUT's fault proxy).
+    fn boot(&mut self, world: &LiveWorld, broker: std::net::SocketAddr) -> Result<(), String>;
+    /// `dut_reboot`: the device restarts (and boots again).
+    fn reboot(&mut self, world: &LiveWorld, broker: std::net::SocketAddr) -> Result<(), String>;
+    /// `wifi_down` / `wifi_up` (the executor also blackholes the proxy).
+    fn wifi(&mut self, world: &LiveWorld, up: bool) -> Result<(), String>;
+    /// An infrastructure failure found since the run started (a port that
+    /// did not come back...): the run stops with it.
+    fn failure(&mut self) -> Option<String> {
+        None
+    }
+    /// Why it cannot apply `action` (the step is then `unsupported`).
+    fn supports(&self, _action: &Action) -> Result<(), String> {
+        Ok(())
+    }
+    /// Stops everything it started.
+    fn shutdown(&mut self);
+}
+
+/// The live backend's DUT: `resilient-mqtt` and the workload application
+/// on their own tokio runtime in this process.
+#[derive(Default)]
+pub struct InProcessDut {
+    rt: Option<Runtime>,
+}
+
+impl LiveDut for InProcessDut {
+    fn boot(&mut self, world: &LiveWorld, broker: std::net::SocketAddr) -> Result<(), String> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("live-dut")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the DUT's runtime: {e}"))?;
+        let (w, seed, addr) = (world.clone(), world.seed, broker.to_string());
+        let integrity = Duration::from_secs_f64(5.0 * world.scale());
+        rt.spawn(async move {
+            if let Err(e) = dut::host(w.clone(), seed, addr, integrity).await {
+                w.emit(
+                    Actor::App,
+                    Event::AppConnectDone {
+                        ok: false,
+                        error: Some(e),
+                    },
+                );
+            }
+        });
+        self.rt = Some(rt);
+        Ok(())
+    }
+
+    fn reboot(&mut self, world: &LiveWorld, broker: std::net::SocketAddr) -> Result<(), String> {
+        self.shutdown();
+        self.boot(world, broker)
+    }
+
+    fn wifi(&mut self, world: &LiveWorld, up: bool) -> Result<(), String> {
+        world.wifi.set_available(up);
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// The fault executor's handles and the rules it installed.
 struct Executor {
     world: LiveWorld,
@@ -137,8 +209,8 @@ struct Executor {
     broker: LiveBroker,
     dut_proxy: Proxy,
     obs_proxy: Proxy,
-    dut_rt: Option<Runtime>,
-    dut_broker_addr: String,
+    dut: Box<dyn LiveDut>,
+    dut_broker_addr: std::net::SocketAddr,
     wifi_rule: Option<u64>,
     blackhole: [Option<u64>; 2],
     hold: [Option<u64>; 2],
@@ -196,43 +268,24 @@ impl Executor {
     }
 
     fn boot_dut(&mut self) -> Result<(), ApplyError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("live-dut")
-            .enable_all()
-            .build()
-            .map_err(|e| ApplyError::Infra(format!("cannot start the DUT's runtime: {e}")))?;
-        let (w, seed, addr) = (
-            self.world.clone(),
-            self.world.seed,
-            self.dut_broker_addr.clone(),
-        );
-        let integrity = Duration::from_secs_f64(5.0 * self.scale);
-        rt.spawn(async move {
-            if let Err(e) = dut::host(w.clone(), seed, addr, integrity).await {
-                w.emit(
-                    Actor::App,
-                    Event::AppConnectDone {
-                        ok: false,
-                        error: Some(e),
-                    },
-                );
-            }
-        });
-        self.dut_rt = Some(rt);
-        Ok(())
+        self.dut
+            .boot(&self.world, self.dut_broker_addr)
+            .map_err(ApplyError::Infra)
     }
 
     fn apply(&mut self, action: &Action) -> Result<(), ApplyError> {
+        self.dut.supports(action).map_err(ApplyError::Unsupported)?;
         match *action {
             Action::WifiDown => {
-                self.world.wifi.set_available(false);
+                self.dut
+                    .wifi(&self.world, false)
+                    .map_err(ApplyError::Infra)?;
                 self.wifi_rule = Some(self.add(Link::Dut, "both blackhole")?);
             }
             Action::WifiUp => {
                 let id = self.wifi_rule.take();
                 self.remove(Link::Dut, id);
-                self.world.wifi.set_available(true);
+                self.dut.wifi(&self.world, true).map_err(ApplyError::Infra)?;
             }
             Action::Blackhole(l) => self.blackhole[li(l)] = Some(self.add(l, "both blackhole")?),
             Action::Restore(l) => {
@@ -288,21 +341,17 @@ impl Executor {
                 };
                 self.add(Link::Dut, &format!("down drop {t} {count}"))?;
             }
-            Action::DutReboot => {
-                if let Some(rt) = self.dut_rt.take() {
-                    rt.shutdown_background();
-                }
-                self.boot_dut()?;
-            }
+            Action::DutReboot => self
+                .dut
+                .reboot(&self.world, self.dut_broker_addr)
+                .map_err(ApplyError::Infra)?,
         }
         Ok(())
     }
 
     /// Stops everything this run started.
     fn shutdown(mut self) {
-        if let Some(rt) = self.dut_rt.take() {
-            rt.shutdown_background();
-        }
+        self.dut.shutdown();
         self.broker.shutdown();
         drop(self.dut_proxy);
         drop(self.obs_proxy);
@@ -326,6 +375,33 @@ fn run(
     seed: u64,
     sink: &mut dyn TraceSink,
 ) -> Result<RunOutcome, BackendError> {
+    let dut = LiveRig {
+        name: backend.name.clone(),
+        broker: backend.broker.clone(),
+        dut_listen: "127.0.0.1:0".parse().expect("a literal address"),
+    };
+    run_with(&dut, Box::<InProcessDut>::default(), scenario, seed, sink)
+}
+
+/// What a live-style run needs besides the DUT: the backend's name, the
+/// broker it starts, and where the DUT's fault proxy listens (a board
+/// reaches it over the network, so its profile can fix the address).
+pub struct LiveRig {
+    pub name: String,
+    pub broker: BrokerKind,
+    pub dut_listen: std::net::SocketAddr,
+}
+
+/// Runs `scenario` in real time with `dut` as the device under test (the
+/// live backend, and the board backend with a board as the DUT).
+pub fn run_with(
+    rig: &LiveRig,
+    dut: Box<dyn LiveDut>,
+    scenario: &Scenario,
+    seed: u64,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let backend = rig;
     let name = backend.name.clone();
     for (n, link) in [
         ("dut", &scenario.network.dut),
@@ -367,9 +443,9 @@ fn run(
             LiveBroker::chaos(&scaled, &world, rt.handle()).map_err(|e| infra("chaos broker", e))?
         }
     };
-    let proxy = |salt: u64| {
+    let proxy = |salt: u64, listen: std::net::SocketAddr| {
         rt.block_on(Proxy::start(ProxyConfig {
-            listen: "127.0.0.1:0".parse().expect("a literal address"),
+            listen,
             upstream: broker.addr(),
             seed: seed ^ salt,
             rules: vec![],
@@ -377,9 +453,9 @@ fn run(
         }))
         .map_err(|e| infra("fault proxy", e.to_string()))
     };
-    let dut_proxy = proxy(0x0d07)?;
-    let obs_proxy = proxy(0x0b5e)?;
-    let dut_broker_addr = dut_proxy.addr().to_string();
+    let dut_proxy = proxy(0x0d07, backend.dut_listen)?;
+    let obs_proxy = proxy(0x0b5e, "127.0.0.1:0".parse().expect("a literal address"))?;
+    let dut_broker_addr = dut_proxy.addr();
     let obs_addr = obs_proxy.addr().to_string();
     let mut ex = Executor {
         world: world.clone(),
@@ -388,7 +464,7 @@ fn run(
         broker,
         dut_proxy,
         obs_proxy,
-        dut_rt: None,
+        dut,
         dut_broker_addr,
         wifi_rule: None,
         blackhole: [None; 2],
@@ -481,6 +557,9 @@ fn drive(
                 .map_err(|e| as_backend(e, "dut boot", crate::duration::Dur::ZERO))?;
         }
         flush(sink)?;
+        if let Some(m) = ex.dut.failure() {
+            return Err(BackendError::Infrastructure(format!("{name}: {m}")));
+        }
         if now >= end_ms {
             break;
         }

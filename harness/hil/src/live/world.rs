@@ -3,6 +3,7 @@
 //! the DUT's WiFi, and the DUT's client id.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use resilient_mqtt::client::WatchLink;
@@ -26,6 +27,8 @@ struct Inner {
     /// Wall time x `1 / scale` = scenario time.
     scale: f64,
     records: Mutex<Vec<Record>>,
+    /// The time of the last record emitted (records never go back).
+    last_ms: std::sync::atomic::AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,6 +42,7 @@ impl LiveWorld {
                 start: Instant::now(),
                 scale,
                 records: Mutex::default(),
+                last_ms: Default::default(),
             }),
             scenario,
             seed,
@@ -66,7 +70,22 @@ impl LiveWorld {
     /// are in time order whatever thread emits them.
     pub fn emit(&self, actor: Actor, event: Event) {
         let mut records = lock(&self.inner.records);
-        let t_ms = self.now_ms();
+        let t_ms = self.now_ms().max(self.inner.last_ms.load(Relaxed));
+        self.inner.last_ms.store(t_ms, Relaxed);
+        records.push(Record::new(t_ms, actor, event));
+    }
+
+    /// Records an event that happened at the wall instant `at` (a board's
+    /// event, its clock mapped to ours): stamped at that time, but never
+    /// before the last record nor after now.
+    pub fn emit_at(&self, at: Instant, actor: Actor, event: Event) {
+        let mut records = lock(&self.inner.records);
+        let ms = (at.saturating_duration_since(self.inner.start).as_secs_f64() * 1000.0
+            / self.inner.scale) as u64;
+        let t_ms = ms
+            .min(self.now_ms())
+            .max(self.inner.last_ms.load(Relaxed));
+        self.inner.last_ms.store(t_ms, Relaxed);
         records.push(Record::new(t_ms, actor, event));
     }
 

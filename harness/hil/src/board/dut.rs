@@ -1,0 +1,540 @@
+//! The board as the live executor's device under test ([`BoardDut`], a
+//! [`LiveDut`]): it opens the board's link, and a pump thread speaks the
+//! agent protocol: on every `hello` it syncs the clock and sends
+//! `configure` + `start`; it turns the board's trace lines into trace
+//! events at host time; it carries out resets (agent, DTR/RTS) and reopens
+//! a port that vanished. A port that does not come back, a board that
+//! never says `hello`, or a protocol major version it does not speak are
+//! infrastructure failures ([`LiveDut::failure`]), kept apart from the
+//! DUT's own behaviour (which only the oracles judge).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use hil_agent::msg::{Command, HelloMsg};
+use serde::Serialize;
+
+use super::clock::BoardClock;
+use super::link::{BoardLink, SerialLink};
+use super::profile::{PortSelect, Profile, Reset, Transport};
+use super::protocol::{BoardMsg, ProtocolReader, ProtocolStats};
+use crate::live::{LiveDut, LiveWorld};
+use crate::scenario::types::Secret;
+use crate::trace::Event;
+
+/// What the board told us during one run (for reports and `hil qualify`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BoardRunInfo {
+    /// The last `hello`.
+    pub hello: Option<HelloMsg>,
+    /// How many times the board said `hello` and was configured.
+    pub boots: u32,
+    /// `(scenario ms, free bytes)` from `heap` lines and `hello.heap`.
+    pub heap: Vec<(u64, u64)>,
+    pub protocol: ProtocolStats,
+    /// The last protocol problems (at most 20).
+    pub problems: Vec<String>,
+    /// `error` lines from the agent.
+    pub agent_errors: Vec<String>,
+    /// The smallest ping round trip, ms.
+    pub best_rtt_ms: Option<f64>,
+    /// Times the link was reopened after it vanished.
+    pub reopens: u32,
+    #[serde(skip)]
+    pub console: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Shared {
+    failure: Mutex<Option<String>>,
+    info: Mutex<BoardRunInfo>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+enum Ctl {
+    Send(Command),
+    Reboot,
+    Stop,
+}
+
+/// A board under test for one run.
+pub struct BoardDut {
+    profile: Profile,
+    shared: Arc<Shared>,
+    tx: Option<Sender<Ctl>>,
+    thread: Option<JoinHandle<()>>,
+    vboard: Option<VirtualBoard>,
+    /// Where the run's board info goes when it ends (shared with the backend).
+    sink: Arc<Mutex<Option<BoardRunInfo>>>,
+}
+
+impl BoardDut {
+    pub fn new(profile: Profile, sink: Arc<Mutex<Option<BoardRunInfo>>>) -> Self {
+        BoardDut {
+            profile,
+            shared: Arc::default(),
+            tx: None,
+            thread: None,
+            vboard: None,
+            sink,
+        }
+    }
+
+    fn send(&self, c: Ctl) -> Result<(), String> {
+        match &self.tx {
+            Some(tx) => tx
+                .send(c)
+                .map_err(|_| "the board's link thread has stopped".to_string()),
+            None => Err("the board was not booted".into()),
+        }
+    }
+}
+
+/// The virtual board process and its PTY's stable path.
+struct VirtualBoard {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for VirtualBoard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Where `hil-vboard` is: `$HIL_VBOARD`, else next to this executable
+/// (or one folder up, for test binaries in `target/*/deps`).
+pub fn vboard_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("HIL_VBOARD") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let mut dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    for _ in 0..2 {
+        let c = dir.join("hil-vboard");
+        if c.exists() {
+            return Ok(c);
+        }
+        dir.pop();
+    }
+    Err(format!(
+        "the virtual board binary `hil-vboard` is not next to {} (build it: cargo build -p hil --bin hil-vboard, or set HIL_VBOARD)",
+        exe.display()
+    ))
+}
+
+fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
+    let bin = vboard_binary()?;
+    let dir = std::env::temp_dir().join(format!(
+        "hil-vboard-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let link = dir.join("tty");
+    let child = Process::new(&bin)
+        .arg("--pty-link")
+        .arg(&link)
+        .arg("--board")
+        .arg(&profile.name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut vb = VirtualBoard { child, dir };
+    let deadline = Instant::now() + profile.hello_timeout.to_std();
+    while !link.exists() {
+        if let Ok(Some(st)) = vb.child.try_wait() {
+            return Err(format!("the virtual board exited at start ({st})"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the virtual board did not open its PTY within {}",
+                profile.hello_timeout
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok((vb, link))
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardLink>, String> {
+    match (&profile.transport, vlink) {
+        (Transport::Virtual { baud }, Some(path)) => {
+            Ok(Box::new(SerialLink::open(PortSelect::Path(path), *baud)?))
+        }
+        (Transport::Serial { select, baud }, _) => {
+            Ok(Box::new(SerialLink::open(select.clone(), *baud)?))
+        }
+        (Transport::Probe { .. }, _) => Err(super::probe_unavailable()),
+        (Transport::Virtual { .. }, None) => Err("the virtual board has no PTY".into()),
+    }
+}
+
+/// The `configure` and `start` commands for this run.
+fn run_commands(world: &LiveWorld, broker: String) -> Result<(Command, Command), String> {
+    let sc = &world.scenario;
+    let mut dut = sc.dut.clone();
+    dut.client_id = Some(world.dut_client_id.to_string());
+    let password_env = match dut.password.take() {
+        None => None,
+        Some(Secret::Env(v)) => Some(v),
+        Some(Secret::Inline(_)) => {
+            return Err(
+                "a board gets its MQTT password from its environment: write password = { env = \"VAR\" } in the scenario"
+                    .into(),
+            )
+        }
+    };
+    let mut dut_json = serde_json::to_value(&dut).map_err(|e| e.to_string())?;
+    if let (Some(v), Some(obj)) = (password_env, dut_json.as_object_mut()) {
+        obj.insert("password_env".into(), v.into());
+    }
+    let workload = serde_json::to_value(&sc.workload).map_err(|e| e.to_string())?;
+    Ok((
+        Command::Configure {
+            broker,
+            seed: world.seed,
+            link_integrity_ms: Some((5000.0 * world.scale()) as u64),
+            dut: dut_json,
+        },
+        Command::Start { workload },
+    ))
+}
+
+impl LiveDut for BoardDut {
+    fn boot(&mut self, world: &LiveWorld, broker: SocketAddr) -> Result<(), String> {
+        let broker = format!("{}:{}", self.profile.broker_host, broker.port());
+        let (configure, start) = run_commands(world, broker)?;
+        let vlink = match self.profile.transport {
+            Transport::Virtual { .. } => {
+                let (vb, link) = start_virtual(&self.profile)?;
+                self.vboard = Some(vb);
+                Some(link)
+            }
+            _ => None,
+        };
+        let link = open_link(&self.profile, vlink)?;
+        let (tx, rx) = mpsc::channel();
+        let mut pump = Pump {
+            profile: self.profile.clone(),
+            world: world.clone(),
+            link,
+            rx,
+            shared: self.shared.clone(),
+            reader: ProtocolReader::new(),
+            clock: BoardClock::new(Instant::now()),
+            configure,
+            start,
+            configured: false,
+            last_board_ms: 0,
+            pings: BTreeMap::new(),
+            next_ping: 0,
+            next_ping_at: Instant::now(),
+            hello_deadline: Some(Instant::now() + self.profile.hello_timeout.to_std()),
+        };
+        self.thread = Some(
+            std::thread::Builder::new()
+                .name("board-link".into())
+                .spawn(move || pump.run())
+                .map_err(|e| format!("cannot start the board's link thread: {e}"))?,
+        );
+        self.tx = Some(tx);
+        Ok(())
+    }
+
+    fn reboot(&mut self, _world: &LiveWorld, _broker: SocketAddr) -> Result<(), String> {
+        self.send(Ctl::Reboot)
+    }
+
+    fn wifi(&mut self, _world: &LiveWorld, up: bool) -> Result<(), String> {
+        self.send(Ctl::Send(if up {
+            Command::WifiOn
+        } else {
+            Command::WifiOff { for_ms: None }
+        }))
+    }
+
+    fn supports(&self, action: &crate::scenario::fault::Action) -> Result<(), String> {
+        match (action, &self.profile.reset) {
+            (crate::scenario::fault::Action::DutReboot, Reset::None) => Err(format!(
+                "board profile `{}` has no reset method",
+                self.profile.name
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn failure(&mut self) -> Option<String> {
+        lock(&self.shared.failure).clone()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Ctl::Stop);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.vboard = None;
+        *lock(&self.sink) = Some(lock(&self.shared.info).clone());
+    }
+}
+
+impl Drop for BoardDut {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The link thread's state.
+struct Pump {
+    profile: Profile,
+    world: LiveWorld,
+    link: Box<dyn BoardLink>,
+    rx: Receiver<Ctl>,
+    shared: Arc<Shared>,
+    reader: ProtocolReader,
+    clock: BoardClock,
+    configure: Command,
+    start: Command,
+    /// `configure` + `start` were sent since the board's last boot.
+    configured: bool,
+    last_board_ms: u64,
+    pings: BTreeMap<u64, Instant>,
+    next_ping: u64,
+    next_ping_at: Instant,
+    /// A `hello` is due by then.
+    hello_deadline: Option<Instant>,
+}
+
+impl Pump {
+    fn fail(&self, m: String) {
+        let mut f = lock(&self.shared.failure);
+        if f.is_none() {
+            *f = Some(m);
+        }
+    }
+
+    fn write(&mut self, c: &Command) -> Result<(), ()> {
+        match self.link.write_all(c.to_line().as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(_) => self.link_gone(),
+        }
+    }
+
+    fn publish_info(&mut self) {
+        let mut i = lock(&self.shared.info);
+        i.protocol = self.reader.stats();
+        i.problems = self.reader.recent_problems.clone();
+        i.console = self.reader.console().to_vec();
+        i.best_rtt_ms = self.clock.best_rtt().map(|d| d.as_secs_f64() * 1000.0);
+    }
+
+    /// The port vanished: wait for it to come back (a reset), or fail.
+    fn link_gone(&mut self) -> Result<(), ()> {
+        self.reader.end_of_stream();
+        self.configured = false;
+        self.clock.reset();
+        let timeout = self.profile.reopen_timeout.to_std();
+        match self.link.reopen(timeout) {
+            Ok(()) => {
+                lock(&self.shared.info).reopens += 1;
+                self.hello_deadline = Some(Instant::now() + self.profile.hello_timeout.to_std());
+                // A board that already said hello says it again.
+                let _ = self.link.write_all(Command::Hello.to_line().as_bytes());
+                Ok(())
+            }
+            Err(m) => {
+                self.fail(format!("{} ({})", m, self.link.describe()));
+                Err(())
+            }
+        }
+    }
+
+    fn run(&mut self) {
+        let mut buf = [0u8; 4096];
+        // Ask in case the board said hello before we opened the port.
+        if self.write(&Command::Hello).is_err() {
+            return;
+        }
+        loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Ctl::Send(c)) => {
+                        if self.write(&c).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Ctl::Reboot) => {
+                        if self.reboot().is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Ctl::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        let _ = self.link.write_all(Command::Stop.to_line().as_bytes());
+                        self.publish_info();
+                        return;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            match self.link.read(&mut buf, Duration::from_millis(20)) {
+                Ok(0) => {}
+                Ok(n) => {
+                    let now = Instant::now();
+                    for m in self.reader.push(&buf[..n]) {
+                        if self.handle(m, now).is_err() {
+                            self.publish_info();
+                            return;
+                        }
+                    }
+                    self.publish_info();
+                }
+                Err(_) => {
+                    if self.link_gone().is_err() {
+                        self.publish_info();
+                        return;
+                    }
+                }
+            }
+            let now = Instant::now();
+            if let Some(d) = self.hello_deadline {
+                if now > d {
+                    self.fail(format!(
+                        "the board said no `hello` on {} within {} (is the agent running? is the baud rate right?)",
+                        self.link.describe(),
+                        self.profile.hello_timeout
+                    ));
+                    self.publish_info();
+                    return;
+                }
+            }
+            if self.configured && now >= self.next_ping_at {
+                self.ping(now);
+            }
+        }
+    }
+
+    fn ping(&mut self, now: Instant) {
+        self.next_ping += 1;
+        self.pings.insert(self.next_ping, now);
+        while self.pings.len() > 16 {
+            self.pings.pop_first();
+        }
+        self.next_ping_at = now + Duration::from_millis(1000);
+        let _ = self.write(&Command::Ping { id: self.next_ping });
+    }
+
+    fn reboot(&mut self) -> Result<(), ()> {
+        match &self.profile.reset {
+            Reset::Agent => self.write(&Command::Reboot)?,
+            Reset::DtrRts(steps) => {
+                let steps = steps.clone();
+                if let Err(e) = self.link.line_reset(&steps) {
+                    self.fail(format!("DTR/RTS reset on {} failed: {e}", self.link.describe()));
+                    return Err(());
+                }
+            }
+            Reset::Probe => {
+                self.fail(super::probe_unavailable());
+                return Err(());
+            }
+            Reset::None => {
+                self.fail(format!(
+                    "board profile `{}` has reset method `none`: it cannot reboot the board",
+                    self.profile.name
+                ));
+                return Err(());
+            }
+        }
+        self.configured = false;
+        self.clock.reset();
+        self.hello_deadline = Some(
+            Instant::now() + self.profile.reopen_timeout.to_std() + self.profile.hello_timeout.to_std(),
+        );
+        Ok(())
+    }
+
+    fn rescale(&self, e: Event) -> Event {
+        match e {
+            Event::Connected {
+                session_present,
+                keepalive_s,
+            } => Event::Connected {
+                session_present,
+                keepalive_s: (keepalive_s as f64 / self.world.scale()).round() as u16,
+            },
+            e => e,
+        }
+    }
+
+    fn handle(&mut self, m: BoardMsg, now: Instant) -> Result<(), ()> {
+        match m {
+            BoardMsg::Hello { ms, hello } => {
+                if let Err(e) = hello.check_version() {
+                    self.fail(e);
+                    return Err(());
+                }
+                if self.configured && ms >= self.last_board_ms {
+                    // The answer to our `hello` request: nothing restarted.
+                    return Ok(());
+                }
+                self.clock.reset();
+                self.clock.seen(now, ms);
+                self.last_board_ms = ms;
+                {
+                    let mut i = lock(&self.shared.info);
+                    if let Some(h) = hello.heap {
+                        i.heap.push((self.world.now_ms(), h));
+                    }
+                    i.hello = Some(hello);
+                    i.boots += 1;
+                }
+                self.ping(now);
+                let (c, s) = (self.configure.clone(), self.start.clone());
+                self.write(&c)?;
+                self.write(&s)?;
+                self.configured = true;
+                self.hello_deadline = None;
+            }
+            BoardMsg::Pong { ms, id } => {
+                if let Some(sent) = self.pings.remove(&id) {
+                    self.clock.pong(sent, now, ms);
+                }
+                self.last_board_ms = self.last_board_ms.max(ms);
+            }
+            BoardMsg::Heap { ms, free } => {
+                self.last_board_ms = self.last_board_ms.max(ms);
+                lock(&self.shared.info)
+                    .heap
+                    .push((self.world.now_ms(), free));
+            }
+            BoardMsg::AgentError { message, .. } => {
+                lock(&self.shared.info).agent_errors.push(message);
+            }
+            BoardMsg::Trace { ms, actor, event } => {
+                self.last_board_ms = self.last_board_ms.max(ms);
+                self.clock.seen(now, ms);
+                let at = self.clock.host(ms).unwrap_or(now);
+                let event = self.rescale(event);
+                self.world.emit_at(at, actor, event);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! The board backend: scenarios on a board that runs firmware speaking the
+//! agent protocol (`fixtures/agents/PROTOCOL.md`), over a serial port, a
+//! debug probe (crate `hil-probe`, not in this build), or the virtual
+//! board on a PTY (`hil-vboard`, for CI).
+//!
+//! `hil run --backend board --board PROFILE SCENARIOS...`. The run is the
+//! live backend's ([`crate::live::run_with`]): a real mosquitto, the fault
+//! proxies, the observer, the same trace, oracles and reports; only the
+//! device under test differs ([`dut::BoardDut`]). Board profiles:
+//! [`profile`]. Faults:
+//!
+//! | fault | board |
+//! |---|---|
+//! | network faults, `broker_*` | the fault proxy / the managed broker, as on live |
+//! | `wifi_down` / `wifi_up` | the agent's `wifi_off` / `wifi_on`, and the proxy blackholes the board's traffic |
+//! | `dut_reboot` | the profile's reset: the agent's `reboot`, a DTR/RTS sequence, or the probe; the port is reopened if it vanishes |
+//!
+//! What the board reported besides the trace (its `hello`, heap reports,
+//! protocol error counts, console output) is written next to the run's
+//! trace as `board.json` and `console.log` when the backend knows the
+//! run directory ([`BoardBackend::with_out`]).
+
+pub mod clock;
+pub mod dut;
+pub mod link;
+pub mod profile;
+pub mod protocol;
+pub mod qualify;
+pub mod virtual_board;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::backend::{Backend, BackendError, RunOutcome};
+use crate::live::{BrokerKind, LiveRig};
+use crate::scenario::Scenario;
+use crate::trace::sink::TraceSink;
+use dut::{BoardDut, BoardRunInfo};
+use profile::{Profile, Transport};
+
+/// The probes a probe-rs build would look for, and how to list them.
+pub fn probe_unavailable() -> String {
+    "the probe transport needs the probe-rs support (crate harness/hil-probe, cargo feature `probe`), \
+     which is not built into this `hil`; it looks for CMSIS-DAP, ST-Link, J-Link, FTDI and ESP USB-JTAG \
+     (303a:1001) probes: list them with `probe-rs list`, or use a serial transport"
+        .into()
+}
+
+/// Runs scenarios on the board a profile describes.
+pub struct BoardBackend {
+    profile: Profile,
+    name: String,
+    out: Option<PathBuf>,
+    last: Arc<Mutex<Option<BoardRunInfo>>>,
+}
+
+impl BoardBackend {
+    pub fn new(profile: Profile) -> BoardBackend {
+        let name = format!("board/{}", profile.name);
+        BoardBackend {
+            profile,
+            name,
+            out: None,
+            last: Arc::default(),
+        }
+    }
+
+    /// Writes `board.json` and `console.log` into `<out>/<scenario>/<seed>/`.
+    pub fn with_out(mut self, out: PathBuf) -> Self {
+        self.out = Some(out);
+        self
+    }
+
+    /// What the board reported in the last run.
+    pub fn last_info(&self) -> Option<BoardRunInfo> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+}
+
+/// The backend for `--backend board --board PROFILE`.
+pub fn backend_for(profile: Option<&str>, out: PathBuf) -> Result<Box<dyn Backend>, BackendError> {
+    let Some(p) = profile else {
+        return Err(BackendError::Infrastructure(
+            "--backend board needs --board PROFILE (a file, or a name in fixtures/boards/)".into(),
+        ));
+    };
+    let (_, profile) = profile::load(p)
+        .map_err(|e| BackendError::Infrastructure(format!("bad board profile:\n{e}")))?;
+    Ok(Box::new(BoardBackend::new(profile).with_out(out)))
+}
+
+impl Backend for BoardBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(
+        &self,
+        scenario: &Scenario,
+        seed: u64,
+        sink: &mut dyn TraceSink,
+    ) -> Result<RunOutcome, BackendError> {
+        if let Transport::Probe { .. } = self.profile.transport {
+            return Err(BackendError::Infrastructure(probe_unavailable()));
+        }
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let rig = LiveRig {
+            name: self.name.clone(),
+            broker: BrokerKind::Mosquitto,
+            dut_listen: self.profile.proxy_listen,
+        };
+        let dut = BoardDut::new(self.profile.clone(), self.last.clone());
+        let result = crate::live::run_with(&rig, Box::new(dut), scenario, seed, sink);
+        if let (Some(out), Some(info)) = (&self.out, self.last_info()) {
+            let dir = crate::run::run_dir(out, &scenario.name, seed);
+            if dir.is_dir() {
+                let _ = std::fs::write(dir.join("console.log"), &info.console);
+                if let Ok(j) = serde_json::to_string_pretty(&info) {
+                    let _ = std::fs::write(dir.join("board.json"), j + "\n");
+                }
+            }
+        }
+        result
+    }
+}
+
+/// The transcript a board run is snapshot-checked with: the order of the
+/// DUT's and the fault executor's state changes ([`Transcript::render_live`]
+/// of those actors), with each run of reconnection attempts folded into one
+/// `reconnecting` line and identical neighbours folded. What varies with
+/// timing on real hardware (how many attempts, publishes, pings, the
+/// broker's and observer's interleaving) is left to the oracles.
+///
+/// [`Transcript::render_live`]: crate::transcript::Transcript::render_live
+pub fn state_transcript(records: &[crate::trace::Record]) -> String {
+    use crate::trace::{Actor, Event};
+    let kept: Vec<crate::trace::Record> = records
+        .iter()
+        .filter(|r| matches!(r.actor, Actor::Harness | Actor::Faults | Actor::Dut | Actor::App))
+        .filter(|r| {
+            !matches!(
+                r.event,
+                Event::PublishSent { .. }
+                    | Event::Puback { .. }
+                    | Event::Retransmit { .. }
+                    | Event::PingSent
+                    | Event::Pingresp
+                    | Event::Message { .. }
+                    | Event::Discarded { .. }
+                    | Event::AppPublishStart { .. }
+                    | Event::AppPublishDone { .. }
+                    | Event::Heartbeat
+            )
+        })
+        .cloned()
+        .collect();
+    let text = crate::transcript::Transcript::render_live(&kept);
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let line = match words.as_slice() {
+            ["dut", "connecting" | "connect_failed", ..] => "dut      reconnecting".to_string(),
+            _ => line.split(" (x").next().unwrap_or(line).to_string(),
+        };
+        if out.last() != Some(&line) {
+            out.push(line);
+        }
+    }
+    out.join("\n") + "\n"
+}

@@ -1,0 +1,552 @@
+//! Board profiles (`fixtures/boards/*.toml`): which board, how to reach it
+//! (transport and selector), how to reset it, which agent it runs, and
+//! how it reaches the harness host (so its traffic goes through the fault
+//! proxy). WiFi credentials appear by environment-variable name only.
+//!
+//! A bad profile is an error naming the file, line and column and what was
+//! expected ([`ProfileError`], rendered like scenario errors).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diag::{self, Diagnostic};
+use crate::duration::Dur;
+
+/// A checked profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub chip: String,
+    pub agent: AgentKind,
+    /// The firmware image (ELF for probe-rs, the agent script for
+    /// MicroPython), relative paths taken from the profile's folder.
+    pub firmware: Option<PathBuf>,
+    pub transport: Transport,
+    pub reset: Reset,
+    /// How long the port (or probe) may be gone during a reset before the
+    /// run fails as an infrastructure failure.
+    pub reopen_timeout: Dur,
+    /// How long to wait for the board's `hello`.
+    pub hello_timeout: Dur,
+    /// The host as the board reaches the harness (the broker address the
+    /// board is configured with is `broker_host:<proxy port>`).
+    pub broker_host: String,
+    /// Where the DUT's fault proxy listens (`0.0.0.0:1884` for a board on
+    /// the LAN; port 0 = any free port).
+    pub proxy_listen: SocketAddr,
+    /// Environment variables holding the WiFi SSID and password (never the
+    /// values).
+    pub wifi_ssid_env: Option<String>,
+    pub wifi_password_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// Firmware linking the `hil-agent` crate.
+    Rust,
+    /// `fixtures/agents/micropython/hil_agent.py` with `mqtt_as`.
+    Micropython,
+}
+
+/// How the harness reaches the board.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// A serial port (USB CDC, USB-UART bridge).
+    Serial { select: PortSelect, baud: u32 },
+    /// A debug probe (probe-rs: flash, reset, RTT); crate `hil-probe`.
+    Probe { probe: Option<String> },
+    /// The virtual board (`hil-vboard`) on a PTY the harness starts.
+    Virtual { baud: u32 },
+}
+
+/// Which serial port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSelect {
+    Path(PathBuf),
+    Usb {
+        vid: u16,
+        pid: u16,
+        serial_number: Option<String>,
+    },
+}
+
+/// How a reset is done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reset {
+    /// The agent's `reboot` command.
+    Agent,
+    /// A DTR/RTS sequence on the serial port.
+    DtrRts(Vec<LineStep>),
+    /// The probe's reset.
+    Probe,
+    /// The board cannot be reset: `dut_reboot` is unsupported.
+    None,
+}
+
+/// One step of a DTR/RTS sequence: set lines, or wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineStep {
+    Dtr(bool),
+    Rts(bool),
+    Wait(Dur),
+}
+
+/// A file that is not a valid profile.
+#[derive(Debug, Clone)]
+pub struct ProfileError {
+    pub path: PathBuf,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display().to_string();
+        for d in &self.diagnostics {
+            f.write_str(&diag::render(&path, &self.source, d))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: Spanned<String>,
+    #[serde(default)]
+    chip: String,
+    agent: AgentKind,
+    #[serde(default)]
+    firmware: Option<Spanned<String>>,
+    transport: Spanned<RawTransport>,
+    #[serde(default)]
+    reset: Option<Spanned<RawReset>>,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(default)]
+    wifi: RawWifi,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransport {
+    kind: Spanned<String>,
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default)]
+    usb: Option<Spanned<String>>,
+    #[serde(default)]
+    serial_number: Option<String>,
+    #[serde(default)]
+    baud: Option<Spanned<u32>>,
+    #[serde(default)]
+    probe: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReset {
+    method: Spanned<String>,
+    #[serde(default)]
+    sequence: Vec<Spanned<String>>,
+    #[serde(default)]
+    timeout: Option<Dur>,
+    #[serde(default)]
+    hello_timeout: Option<Dur>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    #[serde(default)]
+    broker_host: Option<String>,
+    #[serde(default)]
+    proxy_listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWifi {
+    #[serde(default)]
+    ssid_env: Option<Spanned<String>>,
+    #[serde(default)]
+    password_env: Option<Spanned<String>>,
+}
+
+/// Where profiles live.
+pub const PROFILE_DIR: &str = "fixtures/boards";
+
+/// Reads and checks a profile: a path, or a name looked up in
+/// `fixtures/boards/NAME.toml` (from the current directory up).
+pub fn load(name_or_path: &str) -> Result<(PathBuf, Profile), ProfileError> {
+    let path = resolve(name_or_path);
+    let source = std::fs::read_to_string(&path).map_err(|e| ProfileError {
+        path: path.clone(),
+        source: String::new(),
+        diagnostics: vec![Diagnostic::error(
+            format!("cannot read the board profile: {e}"),
+            None,
+        )
+        .with_help(format!(
+            "give a profile file, or the name of one in {PROFILE_DIR}/"
+        ))],
+    })?;
+    match parse(&source, path.parent().unwrap_or(Path::new("."))) {
+        Ok(p) => Ok((path, p)),
+        Err(diagnostics) => Err(ProfileError {
+            path,
+            source,
+            diagnostics,
+        }),
+    }
+}
+
+fn resolve(name_or_path: &str) -> PathBuf {
+    let p = PathBuf::from(name_or_path);
+    if p.extension().is_some() || name_or_path.contains('/') {
+        return p;
+    }
+    let mut dir = std::env::current_dir().unwrap_or_default();
+    loop {
+        let c = dir.join(PROFILE_DIR).join(format!("{name_or_path}.toml"));
+        if c.exists() {
+            return c;
+        }
+        if !dir.pop() {
+            return PathBuf::from(PROFILE_DIR).join(format!("{name_or_path}.toml"));
+        }
+    }
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.as_bytes()[0].is_ascii_digit()
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// Parses DTR/RTS steps: `dtr=0`, `rts=1`, `wait=100ms`.
+fn line_step(s: &str) -> Result<LineStep, String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
+    let level = |v: &str| match v {
+        "0" | "low" | "false" => Ok(false),
+        "1" | "high" | "true" => Ok(true),
+        _ => Err(format!("`{v}` is not 0 or 1")),
+    };
+    match k.trim() {
+        "dtr" => Ok(LineStep::Dtr(level(v.trim())?)),
+        "rts" => Ok(LineStep::Rts(level(v.trim())?)),
+        "wait" => v.trim().parse::<Dur>().map(LineStep::Wait),
+        other => Err(format!("unknown line `{other}`")),
+    }
+}
+
+/// Parses and checks profile text; every error found.
+pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
+    let raw: Raw = toml::from_str(src).map_err(|e| {
+        let message = e.message().trim_end().replace('\n', "; ");
+        let help = if message.contains("password") || message.contains("ssid`") {
+            "WiFi credentials are given by environment-variable name only: [wifi] ssid_env = \"VAR\", password_env = \"VAR\""
+        } else {
+            "see fixtures/boards/README.md for the profile format"
+        };
+        vec![Diagnostic::error(message, e.span()).with_help(help)]
+    })?;
+    let mut errors = Vec::new();
+    let name = raw.name.get_ref().clone();
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_".contains(&c)) {
+        errors.push(
+            Diagnostic::error(format!("invalid profile name `{name}`"), Some(raw.name.span()))
+                .with_help("letters, digits, `-` and `_`"),
+        );
+    }
+    let t = raw.transport.get_ref();
+    let baud = match &t.baud {
+        Some(b) if *b.get_ref() == 0 => {
+            errors.push(
+                Diagnostic::error("the baud rate must be positive", Some(b.span()))
+                    .with_help("e.g. baud = 115200"),
+            );
+            0
+        }
+        Some(b) => *b.get_ref(),
+        None => 115_200,
+    };
+    let transport = match t.kind.get_ref().as_str() {
+        "serial" => {
+            let select = match (&t.port, &t.usb) {
+                (Some(p), None) => Some(PortSelect::Path(PathBuf::from(p))),
+                (None, Some(u)) => match parse_usb(u.get_ref()) {
+                    Ok((vid, pid)) => Some(PortSelect::Usb {
+                        vid,
+                        pid,
+                        serial_number: t.serial_number.clone(),
+                    }),
+                    Err(m) => {
+                        errors.push(
+                            Diagnostic::error(m, Some(u.span()))
+                                .with_help("usb = \"VID:PID\" in hex, e.g. \"303a:1001\""),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    errors.push(
+                        Diagnostic::error(
+                            "a serial transport needs exactly one of `port` and `usb`",
+                            Some(raw.transport.span()),
+                        )
+                        .with_help("port = \"/dev/ttyACM0\", or usb = \"303a:1001\" (and optionally serial_number = \"...\")"),
+                    );
+                    None
+                }
+            };
+            select.map(|select| Transport::Serial { select, baud })
+        }
+        "probe" => Some(Transport::Probe {
+            probe: t.probe.clone(),
+        }),
+        "virtual" => Some(Transport::Virtual { baud }),
+        other => {
+            errors.push(
+                Diagnostic::error(
+                    format!("unknown transport kind `{other}`"),
+                    Some(t.kind.span()),
+                )
+                .with_help("expected one of: serial, probe, virtual"),
+            );
+            None
+        }
+    };
+    let (mut reset, mut reopen_timeout, mut hello_timeout) =
+        (Reset::Agent, Dur::from_secs(10), Dur::from_secs(10));
+    if let Some(r) = &raw.reset {
+        let r_ref = r.get_ref();
+        reopen_timeout = r_ref.timeout.unwrap_or(reopen_timeout);
+        hello_timeout = r_ref.hello_timeout.unwrap_or(hello_timeout);
+        reset = match r_ref.method.get_ref().as_str() {
+            "agent" => Reset::Agent,
+            "none" => Reset::None,
+            "probe" => {
+                if !matches!(transport, Some(Transport::Probe { .. }) | None) {
+                    errors.push(
+                        Diagnostic::error(
+                            "reset method `probe` needs transport kind `probe`",
+                            Some(r_ref.method.span()),
+                        )
+                        .with_help("use method = \"dtr_rts\" or \"agent\" on a serial port"),
+                    );
+                }
+                Reset::Probe
+            }
+            "dtr_rts" => {
+                if !matches!(transport, Some(Transport::Serial { .. }) | None) {
+                    errors.push(
+                        Diagnostic::error(
+                            "reset method `dtr_rts` needs transport kind `serial`",
+                            Some(r_ref.method.span()),
+                        )
+                        .with_help("a PTY or a probe has no DTR/RTS lines: use \"agent\" or \"probe\""),
+                    );
+                }
+                let mut steps = Vec::new();
+                for s in &r_ref.sequence {
+                    match line_step(s.get_ref()) {
+                        Ok(st) => steps.push(st),
+                        Err(m) => errors.push(
+                            Diagnostic::error(format!("bad reset step: {m}"), Some(s.span()))
+                                .with_help("steps are \"dtr=0|1\", \"rts=0|1\" or \"wait=100ms\""),
+                        ),
+                    }
+                }
+                if r_ref.sequence.is_empty() {
+                    errors.push(
+                        Diagnostic::error("`dtr_rts` needs a `sequence`", Some(r.span()))
+                            .with_help("e.g. sequence = [\"dtr=0\", \"rts=1\", \"wait=100ms\", \"rts=0\"] (ESP32 auto-reset)"),
+                    );
+                }
+                Reset::DtrRts(steps)
+            }
+            other => {
+                errors.push(
+                    Diagnostic::error(
+                        format!("unknown reset method `{other}`"),
+                        Some(r_ref.method.span()),
+                    )
+                    .with_help("expected one of: agent, dtr_rts, probe, none"),
+                );
+                Reset::None
+            }
+        };
+    }
+    let proxy_listen = match &raw.network.proxy_listen {
+        None => "127.0.0.1:0".parse().expect("a literal address"),
+        Some(s) => match s.get_ref().parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                errors.push(
+                    Diagnostic::error(
+                        format!("`{}` is not an IP address and port", s.get_ref()),
+                        Some(s.span()),
+                    )
+                    .with_help("e.g. proxy_listen = \"0.0.0.0:1884\""),
+                );
+                "127.0.0.1:0".parse().expect("a literal address")
+            }
+        },
+    };
+    for v in [&raw.wifi.ssid_env, &raw.wifi.password_env].into_iter().flatten() {
+        if !is_env_name(v.get_ref()) {
+            errors.push(
+                Diagnostic::error(
+                    format!("`{}` is not an environment variable name", v.get_ref()),
+                    Some(v.span()),
+                )
+                .with_help("give the NAME of the variable holding the value (A-Z, 0-9, _), never the value itself"),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Profile {
+        name,
+        chip: raw.chip,
+        agent: raw.agent,
+        firmware: raw.firmware.map(|f| base.join(f.into_inner())),
+        transport: transport.expect("checked above"),
+        reset,
+        reopen_timeout,
+        hello_timeout,
+        broker_host: raw
+            .network
+            .broker_host
+            .unwrap_or_else(|| "127.0.0.1".into()),
+        proxy_listen,
+        wifi_ssid_env: raw.wifi.ssid_env.map(Spanned::into_inner),
+        wifi_password_env: raw.wifi.password_env.map(Spanned::into_inner),
+    })
+}
+
+fn parse_usb(s: &str) -> Result<(u16, u16), String> {
+    let (v, p) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not VID:PID"))?;
+    let h = |x: &str| {
+        u16::from_str_radix(x, 16).map_err(|_| format!("`{x}` in `{s}` is not a 16-bit hex number"))
+    };
+    Ok((h(v)?, h(p)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str) -> String {
+        let d = parse(src, Path::new(".")).unwrap_err();
+        let e = ProfileError {
+            path: "b.toml".into(),
+            source: src.into(),
+            diagnostics: d,
+        };
+        e.to_string()
+    }
+
+    #[test]
+    fn a_serial_profile_by_usb_id() {
+        let p = parse(
+            r#"name = "c3"
+chip = "esp32c3"
+agent = "rust"
+[transport]
+kind = "serial"
+usb = "303a:1001"
+serial_number = "F4:12"
+baud = 921600
+[reset]
+method = "dtr_rts"
+sequence = ["dtr=0", "rts=1", "wait=100ms", "rts=0"]
+timeout = "8s"
+[network]
+broker_host = "192.168.1.10"
+proxy_listen = "0.0.0.0:1884"
+[wifi]
+ssid_env = "HIL_WIFI_SSID"
+password_env = "HIL_WIFI_PASSWORD"
+"#,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            p.transport,
+            Transport::Serial {
+                select: PortSelect::Usb {
+                    vid: 0x303a,
+                    pid: 0x1001,
+                    serial_number: Some("F4:12".into())
+                },
+                baud: 921_600
+            }
+        );
+        assert_eq!(
+            p.reset,
+            Reset::DtrRts(vec![
+                LineStep::Dtr(false),
+                LineStep::Rts(true),
+                LineStep::Wait(Dur::from_millis(100)),
+                LineStep::Rts(false)
+            ])
+        );
+        assert_eq!(p.reopen_timeout, Dur::from_secs(8));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"seriall\"\n");
+        assert!(e.contains("b.toml:4:8"), "{e}");
+        assert!(e.contains("unknown transport kind `seriall`"), "{e}");
+        assert!(e.contains("serial, probe, virtual"), "{e}");
+    }
+
+    #[test]
+    fn a_wifi_password_value_is_refused() {
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"virtual\"\n[wifi]\npassword = \"hunter2\"\n");
+        assert!(e.contains("b.toml:6:1"), "{e}");
+        assert!(e.contains("environment-variable name only"), "{e}");
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"virtual\"\n[wifi]\npassword_env = \"my pass\"\n");
+        assert!(e.contains("b.toml:6:16") && e.contains("not an environment variable name"), "{e}");
+    }
+
+    #[test]
+    fn serial_needs_a_selector_and_dtr_rts_needs_serial() {
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"serial\"\n");
+        assert!(e.contains("exactly one of `port` and `usb`"), "{e}");
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"virtual\"\n[reset]\nmethod = \"dtr_rts\"\nsequence = [\"dtr=2\"]\n");
+        assert!(e.contains("needs transport kind `serial`"), "{e}");
+        assert!(e.contains("b.toml:7:13") && e.contains("`2` is not 0 or 1"), "{e}");
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"serial\"\nusb = \"zz:1\"\n");
+        assert!(e.contains("b.toml:5:7") && e.contains("not a 16-bit hex"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_profiles_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/boards");
+        let mut n = 0;
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "toml") {
+                load(f.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "{n} profiles");
+    }
+}
