@@ -177,6 +177,9 @@ impl<T: Transport, L: Link> Driver<T, L> {
                             self.start_connection(stream);
                             self.session.handle_transport_connected(now);
                         }
+                        Err(e) if super::is_rejected(&e) => {
+                            self.session.handle_transport_rejected(now, &io_reason(&e))
+                        }
                         Err(e) => self.session.handle_transport_failed(now, &io_reason(&e)),
                     }
                 }

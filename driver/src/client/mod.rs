@@ -19,6 +19,8 @@
 
 mod driver;
 mod link;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod transport;
 
 use std::collections::VecDeque;
@@ -29,7 +31,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semapho
 
 pub use driver::Driver;
 pub use link::{AlwaysUp, Link, WatchLink};
-pub use transport::{BoxFuture, TcpTransport, Transport};
+pub use transport::{is_rejected, BoxFuture, Rejected, TcpTransport, Transport};
 
 use crate::codec::QoS;
 use crate::session::{

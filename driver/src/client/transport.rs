@@ -1,5 +1,7 @@
 //! Transports: anything that connects and yields a byte stream. Tokio TCP
-//! here; turmoil TCP in the simulator and TLS implement the same trait.
+//! here; turmoil TCP in the simulator and TLS (`tls.rs`, over any of them)
+//! implement the same trait. [`Rejected`] marks a failure not worth a quick
+//! retry.
 
 use std::future::Future;
 use std::io;
@@ -43,4 +45,25 @@ impl Transport for TcpTransport {
             Ok(stream)
         })
     }
+}
+
+/// A connect failure that retrying soon cannot fix: the broker's TLS
+/// certificate was rejected (expired, unknown CA, wrong name), or ours was.
+/// A transport wraps it in an [`io::Error`]; the driver then waits
+/// `backoff.refused` before trying again (no retry storm), and a first
+/// `connect()` fails with its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected(pub String);
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// Whether `e` carries a [`Rejected`].
+pub fn is_rejected(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Rejected>())
 }

@@ -560,6 +560,15 @@ impl Session {
         }
     }
 
+    /// Opening the transport failed in a way a quick retry cannot fix (a
+    /// TLS certificate was rejected): like a CONNACK refusal, the next
+    /// attempt waits at least `backoff.refused` (no retry storm).
+    pub fn handle_transport_rejected(&mut self, now: Instant, reason: &str) {
+        if matches!(self.conn, Conn::Opening { .. }) {
+            self.attempt_failed(now, ConnectError::Transport(reason.to_string()), true);
+        }
+    }
+
     /// B2: the broker closed the connection (read returned 0 or reset).
     pub fn handle_transport_closed(&mut self, now: Instant) {
         match self.conn {
