@@ -227,3 +227,45 @@ fn unreadable_evidence_is_named_with_its_first_bad_line_or_packet() {
     assert_eq!(o.code, 0, "{}", o.err);
     assert!(o.err.contains("265 lines, 2 not understood"), "{}", o.err);
 }
+
+/// The failure of a field case reproduced against a real mosquitto
+/// (real TCP through the fault proxy), scaled to 20 s of wall time.
+#[test]
+fn reproduce_against_a_real_mosquitto() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("pl.toml");
+    let case_s = case.display().to_string();
+    assert_eq!(
+        hil(&["import", &fixture("lost-puback.device.pcap"), "-o", &case_s]).code,
+        0
+    );
+    let text = std::fs::read_to_string(&case).unwrap().replacen(
+        "seed = 1\n",
+        "seed = 1\nlive_time_scale = 0.2\n",
+        1,
+    );
+    std::fs::write(&case, text).unwrap();
+    let o = hil(&[
+        "reproduce",
+        &case_s,
+        "--seeds",
+        "1..3",
+        "--backend",
+        "live",
+        "--broker",
+        "mosquitto",
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.out, o.err);
+    assert!(
+        o.out.contains("duplicates_at_most: 1 duplicate deliveries"),
+        "{}",
+        o.out
+    );
+    assert!(
+        o.out.contains(&format!(
+            "replay: hil run {case_s} --seed 1 --backend live --broker mosquitto"
+        )),
+        "{}",
+        o.out
+    );
+}

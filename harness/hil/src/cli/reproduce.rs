@@ -106,6 +106,9 @@ pub fn execute(
             if args.backend != BackendKind::Sim {
                 replay.push_str(&format!(" --backend {}", args.backend.as_str()));
             }
+            if let Some(b) = &args.broker {
+                replay.push_str(&format!(" --broker {}", b.name()));
+            }
             let _ = writeln!(io.out, "replay: {replay}");
             let _ = writeln!(
                 io.out,
