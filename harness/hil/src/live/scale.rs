@@ -34,6 +34,10 @@ pub fn scaled(sc: &Scenario, k: f64) -> Scenario {
     d.keepalive = keepalive(sc.dut.keepalive, k);
     d.ping_interval = s(sc.dut.ping_interval, k);
     d.response_time = s(sc.dut.response_time, k);
+    if let (Some(a), Some(orig)) = (&mut d.adaptive_response, &sc.dut.adaptive_response) {
+        a.min = s(orig.min, k);
+        a.max = s(orig.max, k);
+    }
     d.backoff.min = s(sc.dut.backoff.min, k);
     d.backoff.max = s(sc.dut.backoff.max, k);
     d.backoff.refused = s(sc.dut.backoff.refused, k);

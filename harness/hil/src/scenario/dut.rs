@@ -11,6 +11,7 @@
 //! keepalive = "60s"
 //! ping_interval = "0s"         # 0 = keepalive / 4
 //! response_time = "10s"
+//! adaptive_response = { min = "5s", max = "30s" }   # default: fixed response_time
 //! max_repubs = 4
 //! clean_init = true
 //! clean = true
@@ -43,6 +44,9 @@ pub struct DutConfig {
     pub ping_interval: Dur,
     /// C3: reply timeout and QoS 1 resend interval. Default 10 s.
     pub response_time: Dur,
+    /// C3 beyond (issue 11): adapt the reply timeout to measured round
+    /// trips within these bounds. Default: absent, the fixed `response_time`.
+    pub adaptive_response: Option<AdaptiveResponse>,
     /// C4: resends of one publish before the link is declared down. Default 4.
     pub max_repubs: u8,
     /// C5: clean session on the very first connect. Default true.
@@ -70,6 +74,7 @@ impl Default for DutConfig {
             keepalive: Dur::from_secs(60),
             ping_interval: Dur::ZERO,
             response_time: Dur::from_secs(10),
+            adaptive_response: None,
             max_repubs: 4,
             clean_init: true,
             clean: true,
@@ -78,6 +83,27 @@ impl Default for DutConfig {
             quick: false,
             restore_subscriptions: false,
             backoff: Backoff::default(),
+        }
+    }
+}
+
+/// C3 beyond: bounds of the adaptive response time (smoothed RTT + 4 x its
+/// deviation, clamped). `adaptive_response = {}` takes the driver's
+/// recommended bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveResponse {
+    /// Default 5 s.
+    pub min: Dur,
+    /// Default 30 s.
+    pub max: Dur,
+}
+
+impl Default for AdaptiveResponse {
+    fn default() -> Self {
+        AdaptiveResponse {
+            min: Dur::from_secs(5),
+            max: Dur::from_secs(30),
         }
     }
 }
@@ -160,6 +186,17 @@ impl DutConfig {
                 "response_time",
                 "response_time must be greater than zero".to_string(),
             ));
+        }
+        if let Some(a) = &self.adaptive_response {
+            if a.min.is_zero() || a.min > a.max {
+                errors.push((
+                    "adaptive_response",
+                    format!(
+                        "adaptive_response needs 0 < min <= max (min {}, max {})",
+                        a.min, a.max
+                    ),
+                ));
+            }
         }
         if !self.keepalive.is_zero() && self.ping_interval > self.keepalive {
             warnings.push((

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use resilient_mqtt::client::{Client, ClientBuilder, Notification};
 use resilient_mqtt::codec::QoS;
-use resilient_mqtt::session::{Backoff, Config, Event as DriverEvent, Message, WillConfig};
+use resilient_mqtt::session::{
+    Backoff, Config, Event as DriverEvent, Message, ResponseMode, WillConfig,
+};
 
 use super::net::SimTcp;
 use super::world::World;
@@ -34,6 +36,13 @@ pub fn driver_config(scenario: &Scenario, seed: u64) -> Config {
         keepalive: d.keepalive.to_std(),
         ping_interval: d.ping_interval.to_std(),
         response_time: d.response_time.to_std(),
+        response_mode: match d.adaptive_response {
+            None => ResponseMode::Fixed,
+            Some(a) => ResponseMode::Adaptive {
+                min: a.min.to_std(),
+                max: a.max.to_std(),
+            },
+        },
         max_repubs: d.max_repubs,
         clean_init: d.clean_init,
         clean: d.clean,
