@@ -125,9 +125,11 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         if ctx.coarse_files.contains(&o.end_src.file) {
             continue;
         }
-        let others: Vec<&Event> = ctx
-            .ev
-            .events
+        // Events are sorted by time: look only at the burst window.
+        let evs = &ctx.ev.events;
+        let from = evs.partition_point(|e| e.t_ms + BURST_MS < o.end_ms);
+        let to = evs.partition_point(|e| e.t_ms <= o.end_ms + BURST_MS);
+        let others: Vec<&Event> = evs[from..to]
             .iter()
             .filter(|e| {
                 e.client.as_deref() != Some(ctx.dut)
@@ -167,13 +169,12 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         }
         let Some(up) = o.up_ms() else { continue };
         // Restart: the first connection any client got accepted after the end.
-        let restart = ctx
-            .ev
-            .events
+        let after = evs.partition_point(|e| e.t_ms <= o.end_ms);
+        let restart = evs[after..]
             .iter()
-            .filter(|e| e.t_ms > o.end_ms && matches!(e.obs, Obs::Connack { code: 0, .. }))
+            .take_while(|e| e.t_ms <= up)
+            .find(|e| matches!(e.obs, Obs::Connack { code: 0, .. }))
             .map(|e| e.t_ms)
-            .min()
             .unwrap_or(up)
             .min(up);
         let mut evidence = vec![o.end_src.clone()];

@@ -220,7 +220,7 @@ pub fn connections<'a>(ev: &'a Evidence, dut: &'a str) -> Vec<Conn<'a>> {
         }
     }
     // Files that log CONNACKs at all (else an accepted CONNECT counts).
-    let with_connack: Vec<&str> = ev
+    let with_connack: std::collections::BTreeSet<&str> = ev
         .events
         .iter()
         .filter(|e| matches!(e.obs, Obs::Connack { .. }))
@@ -349,11 +349,15 @@ fn merge_views(all: Vec<Inferred>, coarse: &[String]) -> Vec<Inferred> {
     let mut out: Vec<Inferred> = Vec::new();
     for i in all {
         let file = i.evidence.first().map(|s| s.file.clone());
-        if let Some(prev) = out.iter_mut().rev().find(|p| {
-            p.fault.kind() == i.fault.kind()
-                && p.at_ms.abs_diff(i.at_ms) <= 2_000
-                && p.evidence.first().map(|s| &s.file) != file.as_ref()
-        }) {
+        if let Some(prev) = out
+            .iter_mut()
+            .rev()
+            .take_while(|p| i.at_ms.saturating_sub(p.at_ms) <= 2_000)
+            .find(|p| {
+                p.fault.kind() == i.fault.kind()
+                    && p.evidence.first().map(|s| &s.file) != file.as_ref()
+            })
+        {
             let prev_coarse = prev
                 .evidence
                 .first()
