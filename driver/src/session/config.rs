@@ -81,10 +81,12 @@ pub enum ResponseMode {
 }
 
 impl ResponseMode {
-    /// Recommended adaptive bounds: never below 5 s (latency bursts of a
-    /// few seconds on a live link are not outages), never above 30 s.
+    /// Recommended adaptive bounds: never below 7.5 s (half the default
+    /// ping interval: a latency burst of up to 7.5 s round trip on a live
+    /// link is not an outage, and a silent outage is still declared within
+    /// the 15 s ping interval), never above 30 s.
     pub const ADAPTIVE: ResponseMode = ResponseMode::Adaptive {
-        min: Duration::from_secs(5),
+        min: Duration::from_millis(7500),
         max: Duration::from_secs(30),
     };
 }

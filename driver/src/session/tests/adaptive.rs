@@ -31,15 +31,15 @@ fn pingresp_is_a_round_trip_sample() {
     assert!(pair.event_time(|e| *e == Event::PingResp).is_some());
     let (srtt, _) = pair.session.rtt_estimate().expect("sampled");
     assert_eq!(srtt, ms(300));
-    // 300 ms + 4 x 150 ms is below the 5 s floor.
-    assert_eq!(pair.session.response_timeout(), secs(5));
+    // 300 ms + 4 x 150 ms is below the 7.5 s floor.
+    assert_eq!(pair.session.response_timeout(), ms(7_500));
 }
 
 /// A publish acknowledged after one transmission gives a sample; fixed
 /// mode measures too but keeps its timeout.
 #[test]
 fn puback_is_a_round_trip_sample() {
-    for (config, timeout) in [(adaptive(), secs(5)), (Config::default(), secs(10))] {
+    for (config, timeout) in [(adaptive(), ms(7_500)), (Config::default(), secs(10))] {
         let mut pair = Pair::connected(config);
         pair.latency = ms(700);
         pair.publish("t", b"x", QoS::AtLeastOnce);

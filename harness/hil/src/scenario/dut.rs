@@ -11,7 +11,7 @@
 //! keepalive = "60s"
 //! ping_interval = "0s"         # 0 = keepalive / 4
 //! response_time = "10s"
-//! adaptive_response = { min = "5s", max = "30s" }   # default: fixed response_time
+//! adaptive_response = { min = "7.5s", max = "30s" }   # default: fixed response_time
 //! max_repubs = 4
 //! clean_init = true
 //! clean = true
@@ -93,7 +93,7 @@ impl Default for DutConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdaptiveResponse {
-    /// Default 5 s.
+    /// Default 7.5 s (half the default ping interval).
     pub min: Dur,
     /// Default 30 s.
     pub max: Dur,
@@ -102,7 +102,7 @@ pub struct AdaptiveResponse {
 impl Default for AdaptiveResponse {
     fn default() -> Self {
         AdaptiveResponse {
-            min: Dur::from_secs(5),
+            min: Dur::from_millis(7500),
             max: Dur::from_secs(30),
         }
     }
