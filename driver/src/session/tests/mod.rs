@@ -8,6 +8,7 @@ mod connecting;
 mod other;
 mod outage;
 mod publish;
+mod rejected;
 mod subscribe;
 
 use alloc::collections::VecDeque;
