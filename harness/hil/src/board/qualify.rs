@@ -197,8 +197,8 @@ pub struct Content {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub content: Content,
-    /// sha256 (hex) of `content` serialized as compact JSON, as it appears
-    /// in this file.
+    /// sha256 (hex) of `content` as compact JSON with its keys sorted
+    /// (Python: `json.dumps(c, sort_keys=True, separators=(",", ":"))`).
     pub sha256: String,
 }
 
@@ -357,7 +357,11 @@ impl Builder {
             scenarios,
             heap,
         };
-        let json = serde_json::to_string(&content).expect("the report serializes");
+        // Canonical: compact, keys sorted (serde_json's map), so anyone can
+        // recompute it from the file's `content`.
+        let json = serde_json::to_value(&content)
+            .map(|v| v.to_string())
+            .expect("the report serializes");
         let sha256 = hex(&Sha256::digest(json.as_bytes()));
         Report { content, sha256 }
     }
@@ -580,7 +584,7 @@ mod tests {
         let a = Builder::default().finish("x", 1, "2026-01-01T00:00:00Z".into());
         let b = Builder::default().finish("x", 1, "2026-01-02T00:00:00Z".into());
         assert_ne!(a.sha256, b.sha256);
-        let json = serde_json::to_string(&a.content).unwrap();
+        let json = serde_json::to_value(&a.content).unwrap().to_string();
         assert_eq!(a.sha256, hex(&Sha256::digest(json.as_bytes())));
         assert!(!a.content.passed, "no scenario is no pass");
     }

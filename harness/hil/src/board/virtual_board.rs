@@ -180,10 +180,18 @@ enum BootEnd {
     Exit,
 }
 
+/// A PTY pair whose descriptors are not inherited by child processes
+/// (`TTYPort::pair` opens them without `O_CLOEXEC`; the clones have it):
+/// an inherited master would keep the port alive after a "reboot".
+pub fn cloexec_pair() -> Result<(serialport::TTYPort, serialport::TTYPort), String> {
+    let (m, s) = serialport::TTYPort::pair().map_err(|e| format!("cannot open a PTY: {e}"))?;
+    let clone = |p: &serialport::TTYPort| p.try_clone_native().map_err(|e| e.to_string());
+    Ok((clone(&m)?, clone(&s)?))
+}
+
 fn run_pty(a: &Args, link: &Path, parent: u32) -> Result<(), String> {
     loop {
-        let (mut master, slave) =
-            serialport::TTYPort::pair().map_err(|e| format!("cannot open a PTY: {e}"))?;
+        let (mut master, slave) = cloexec_pair()?;
         serialport::SerialPort::set_timeout(&mut master, Duration::from_millis(10))
             .map_err(|e| e.to_string())?;
         let slave_path = serialport::SerialPort::name(&slave)
