@@ -91,7 +91,10 @@ fn the_virtual_board_qualifies_and_its_transcripts_hold() {
     assert!(html.contains("PASS") && html.contains(sha));
     let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&junit).unwrap();
-    let cases = doc.descendants().filter(|n| n.has_tag_name("testcase")).count();
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
     assert_eq!(cases, scenarios.len());
     assert!(!doc.descendants().any(|n| n.has_tag_name("failure")));
 
@@ -110,7 +113,11 @@ fn the_virtual_board_qualifies_and_its_transcripts_hold() {
         let board: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("board.json")).unwrap())
                 .unwrap();
-        let boots = if name == "qual-reboot-mid-publish" { 2 } else { 1 };
+        let boots = if name == "qual-reboot-mid-publish" {
+            2
+        } else {
+            1
+        };
         assert_eq!(board["boots"], boots, "{name}: {board}");
         if boots == 2 {
             // The PTY closed and came back: the harness reopened it.
@@ -137,7 +144,10 @@ fn hil_run_backend_board_writes_a_judged_run() {
     assert!(out.contains("PASS  qual-lost-puback"), "{out}");
     let dir = tmp.path().join("qual-lost-puback/1");
     let trace = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
-    assert!(trace.contains(r#""backend":"board/virtual""#), "{trace:.300}");
+    assert!(
+        trace.contains(r#""backend":"board/virtual""#),
+        "{trace:.300}"
+    );
     assert!(trace.contains(r#""event":"retransmit""#));
     assert!(dir.join("console.log").exists() && dir.join("board.json").exists());
 }
@@ -189,7 +199,10 @@ fn fake_board(
     // Not inherited by the processes the run starts (mosquitto), which
     // would keep the port alive after it "vanished".
     let (master, slave) = hil::board::virtual_board::cloexec_pair().unwrap();
-    let link = dir.join(format!("tty{}", COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let link = dir.join(format!(
+        "tty{}",
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     std::os::unix::fs::symlink(slave.name().unwrap(), &link).unwrap();
     let l2 = link.clone();
     let t = std::thread::spawn(move || {
@@ -225,7 +238,12 @@ fn hello(master: &mut serialport::TTYPort, proto_major2: bool) {
 }
 
 /// Reads until `needle` was seen (or `limit` passed), then `more`.
-fn read_until(master: &mut serialport::TTYPort, needle: &str, limit: Duration, more: Duration) -> String {
+fn read_until(
+    master: &mut serialport::TTYPort,
+    needle: &str,
+    limit: Duration,
+    more: Duration,
+) -> String {
     master.set_timeout(Duration::from_millis(50)).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
@@ -267,7 +285,10 @@ fn a_silent_board_another_major_version_and_a_vanished_port_are_infrastructure()
     let (code, out, err) = run_on(&serial_profile(tmp.path(), &port), tmp.path());
     t.join().unwrap();
     assert_eq!(code, cli::EXIT_INFRA, "{out}\n{err}");
-    assert!(out.contains("`2.0`") && out.contains("major version 1"), "{out}");
+    assert!(
+        out.contains("`2.0`") && out.contains("major version 1"),
+        "{out}"
+    );
 
     // Says hello, takes the configuration, then its port vanishes for good.
     let (port, t) = fake_board(tmp.path(), move |mut m| {
@@ -285,9 +306,19 @@ fn a_silent_board_another_major_version_and_a_vanished_port_are_infrastructure()
 #[test]
 fn a_probe_profile_without_probe_support_says_what_it_looked_for() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, out, err) = run_on(&root().join("fixtures/boards/esp32c3-probe.toml"), tmp.path());
+    let (code, out, err) = run_on(
+        &root().join("fixtures/boards/esp32c3-probe.toml"),
+        tmp.path(),
+    );
     assert_eq!(code, cli::EXIT_INFRA, "{out}\n{err}");
-    for want in ["probe-rs", "CMSIS-DAP", "ST-Link", "J-Link", "303a:1001", "probe-rs list"] {
+    for want in [
+        "probe-rs",
+        "CMSIS-DAP",
+        "ST-Link",
+        "J-Link",
+        "303a:1001",
+        "probe-rs list",
+    ] {
         assert!(out.contains(want), "{want} missing in: {out}");
     }
 }
@@ -296,7 +327,11 @@ fn a_probe_profile_without_probe_support_says_what_it_looked_for() {
 fn a_bad_profile_is_reported_with_its_place() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("bad.toml");
-    std::fs::write(&p, "name = \"b\"\nagent = \"rust\"\n[transport]\nkind = \"usb\"\n").unwrap();
+    std::fs::write(
+        &p,
+        "name = \"b\"\nagent = \"rust\"\n[transport]\nkind = \"usb\"\n",
+    )
+    .unwrap();
     let (code, out, err) = hil(&[
         "qualify".into(),
         "--board".into(),
@@ -304,5 +339,8 @@ fn a_bad_profile_is_reported_with_its_place() {
         s(root().join("scenarios/qualification")),
     ]);
     assert_eq!(code, cli::EXIT_USAGE, "{out}\n{err}");
-    assert!(err.contains("bad.toml:4:8") && err.contains("unknown transport kind `usb`"), "{err}");
+    assert!(
+        err.contains("bad.toml:4:8") && err.contains("unknown transport kind `usb`"),
+        "{err}"
+    );
 }

@@ -446,7 +446,10 @@ impl Pump {
             Reset::DtrRts(steps) => {
                 let steps = steps.clone();
                 if let Err(e) = self.link.line_reset(&steps) {
-                    self.fail(format!("DTR/RTS reset on {} failed: {e}", self.link.describe()));
+                    self.fail(format!(
+                        "DTR/RTS reset on {} failed: {e}",
+                        self.link.describe()
+                    ));
                     return Err(());
                 }
             }
@@ -465,7 +468,9 @@ impl Pump {
         self.configured = false;
         self.clock.reset();
         self.hello_deadline = Some(
-            Instant::now() + self.profile.reopen_timeout.to_std() + self.profile.hello_timeout.to_std(),
+            Instant::now()
+                + self.profile.reopen_timeout.to_std()
+                + self.profile.hello_timeout.to_std(),
         );
         Ok(())
     }

@@ -70,7 +70,9 @@ pub fn find_port(select: &PortSelect) -> Result<PathBuf, String> {
                     u.as_ref().is_some_and(|(v, p, s)| {
                         v == vid
                             && p == pid
-                            && serial_number.as_ref().is_none_or(|want| s.as_ref() == Some(want))
+                            && serial_number
+                                .as_ref()
+                                .is_none_or(|want| s.as_ref() == Some(want))
                     })
                 })
                 .collect();
@@ -95,7 +97,10 @@ pub fn find_port(select: &PortSelect) -> Result<PathBuf, String> {
                 many => Err(format!(
                     "{} ports match {want} ({}): add serial_number to the profile",
                     many.len(),
-                    many.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             }
         }
@@ -139,7 +144,10 @@ impl BoardLink for SerialLink {
         let port = self.port.as_mut().ok_or_else(gone)?;
         serialport::SerialPort::set_timeout(port, timeout).map_err(io::Error::other)?;
         match port.read(buf) {
-            Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "end of stream")),
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of stream",
+            )),
             Ok(n) => Ok(n),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
@@ -158,7 +166,9 @@ impl BoardLink for SerialLink {
         let port = self.port.as_mut().ok_or_else(gone)?;
         for s in steps {
             match *s {
-                LineStep::Dtr(l) => port.write_data_terminal_ready(l).map_err(io::Error::other)?,
+                LineStep::Dtr(l) => port
+                    .write_data_terminal_ready(l)
+                    .map_err(io::Error::other)?,
                 LineStep::Rts(l) => port.write_request_to_send(l).map_err(io::Error::other)?,
                 LineStep::Wait(d) => std::thread::sleep(d.to_std()),
             }

@@ -140,7 +140,12 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
     use crate::trace::{Actor, Event};
     let kept: Vec<crate::trace::Record> = records
         .iter()
-        .filter(|r| matches!(r.actor, Actor::Harness | Actor::Faults | Actor::Dut | Actor::App))
+        .filter(|r| {
+            matches!(
+                r.actor,
+                Actor::Harness | Actor::Faults | Actor::Dut | Actor::App
+            )
+        })
         .filter(|r| {
             !matches!(
                 r.event,

@@ -190,13 +190,11 @@ pub fn load(name_or_path: &str) -> Result<(PathBuf, Profile), ProfileError> {
     let source = std::fs::read_to_string(&path).map_err(|e| ProfileError {
         path: path.clone(),
         source: String::new(),
-        diagnostics: vec![Diagnostic::error(
-            format!("cannot read the board profile: {e}"),
-            None,
-        )
-        .with_help(format!(
-            "give a profile file, or the name of one in {PROFILE_DIR}/"
-        ))],
+        diagnostics: vec![
+            Diagnostic::error(format!("cannot read the board profile: {e}"), None).with_help(
+                format!("give a profile file, or the name of one in {PROFILE_DIR}/"),
+            ),
+        ],
     })?;
     match parse(&source, path.parent().unwrap_or(Path::new("."))) {
         Ok(p) => Ok((path, p)),
@@ -262,10 +260,17 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
     })?;
     let mut errors = Vec::new();
     let name = raw.name.get_ref().clone();
-    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_".contains(&c)) {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_".contains(&c))
+    {
         errors.push(
-            Diagnostic::error(format!("invalid profile name `{name}`"), Some(raw.name.span()))
-                .with_help("letters, digits, `-` and `_`"),
+            Diagnostic::error(
+                format!("invalid profile name `{name}`"),
+                Some(raw.name.span()),
+            )
+            .with_help("letters, digits, `-` and `_`"),
         );
     }
     let t = raw.transport.get_ref();
@@ -354,7 +359,9 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                             "reset method `dtr_rts` needs transport kind `serial`",
                             Some(r_ref.method.span()),
                         )
-                        .with_help("a PTY or a probe has no DTR/RTS lines: use \"agent\" or \"probe\""),
+                        .with_help(
+                            "a PTY or a probe has no DTR/RTS lines: use \"agent\" or \"probe\"",
+                        ),
                     );
                 }
                 let mut steps = Vec::new();
@@ -403,7 +410,10 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
             }
         },
     };
-    for v in [&raw.wifi.ssid_env, &raw.wifi.password_env].into_iter().flatten() {
+    for v in [&raw.wifi.ssid_env, &raw.wifi.password_env]
+        .into_iter()
+        .flatten()
+    {
         if !is_env_name(v.get_ref()) {
             errors.push(
                 Diagnostic::error(
@@ -522,7 +532,10 @@ password_env = "HIL_WIFI_PASSWORD"
         assert!(e.contains("b.toml:6:1"), "{e}");
         assert!(e.contains("environment-variable name only"), "{e}");
         let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"virtual\"\n[wifi]\npassword_env = \"my pass\"\n");
-        assert!(e.contains("b.toml:6:16") && e.contains("not an environment variable name"), "{e}");
+        assert!(
+            e.contains("b.toml:6:16") && e.contains("not an environment variable name"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -531,9 +544,16 @@ password_env = "HIL_WIFI_PASSWORD"
         assert!(e.contains("exactly one of `port` and `usb`"), "{e}");
         let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"virtual\"\n[reset]\nmethod = \"dtr_rts\"\nsequence = [\"dtr=2\"]\n");
         assert!(e.contains("needs transport kind `serial`"), "{e}");
-        assert!(e.contains("b.toml:7:13") && e.contains("`2` is not 0 or 1"), "{e}");
-        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"serial\"\nusb = \"zz:1\"\n");
-        assert!(e.contains("b.toml:5:7") && e.contains("not a 16-bit hex"), "{e}");
+        assert!(
+            e.contains("b.toml:7:13") && e.contains("`2` is not 0 or 1"),
+            "{e}"
+        );
+        let e =
+            err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"serial\"\nusb = \"zz:1\"\n");
+        assert!(
+            e.contains("b.toml:5:7") && e.contains("not a 16-bit hex"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,13 +14,29 @@ use crate::trace::{Actor, Event};
 /// What a board said.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BoardMsg {
-    Hello { ms: u64, hello: HelloMsg },
-    Pong { ms: u64, id: u64 },
-    Heap { ms: u64, free: u64 },
+    Hello {
+        ms: u64,
+        hello: HelloMsg,
+    },
+    Pong {
+        ms: u64,
+        id: u64,
+    },
+    Heap {
+        ms: u64,
+        free: u64,
+    },
     /// The board could not carry out a command.
-    AgentError { ms: u64, message: String },
+    AgentError {
+        ms: u64,
+        message: String,
+    },
     /// A trace event of the DUT (actor `dut` or `app`), board time `ms`.
-    Trace { ms: u64, actor: Actor, event: Event },
+    Trace {
+        ms: u64,
+        actor: Actor,
+        event: Event,
+    },
 }
 
 /// Counts of everything the reader saw, for the run's report.
@@ -117,7 +133,11 @@ pub fn parse_line(json: &str) -> Result<BoardMsg, (bool, String)> {
         Ok(Inbound::Heap { ms, free }) => Ok(BoardMsg::Heap { ms, free }),
         Ok(Inbound::Error { ms, message }) => Ok(BoardMsg::AgentError { ms, message }),
         Ok(Inbound::Trace { ms, actor, body }) => {
-            let actor = if actor == "dut" { Actor::Dut } else { Actor::App };
+            let actor = if actor == "dut" {
+                Actor::Dut
+            } else {
+                Actor::App
+            };
             let name = body
                 .get("event")
                 .and_then(|e| e.as_str())
@@ -256,7 +276,9 @@ mod tests {
         let mut input = String::from("boot log\n");
         input += &encode(r#"{"ms":1,"actor":"dut","event":"warp_drive"}"#); // unknown event
         input += &encode(r#"{"ms":1,"actor":"dut","event":"connected"}"#); // missing fields
-        input += &encode(r#"{"ms":1,"actor":"dut","event":"run_start","scenario":"x","seed":1,"backend":"b"}"#); // not the board's
+        input += &encode(
+            r#"{"ms":1,"actor":"dut","event":"run_start","scenario":"x","seed":1,"backend":"b"}"#,
+        ); // not the board's
         input += &encode(r#"[1,2]"#); // not an object
         input += "@hil {\"ms\":1,\"act"; // cut by the next line
         input += &encode(r#"{"ms":2,"actor":"app","event":"heartbeat"}"#);
@@ -266,7 +288,14 @@ mod tests {
         assert_eq!(msgs.len(), 1, "{msgs:?}");
         let s = r.stats();
         assert_eq!(
-            (s.unknown_event, s.bad_json, s.partial, s.bad_checksum, s.overlong, s.lines),
+            (
+                s.unknown_event,
+                s.bad_json,
+                s.partial,
+                s.bad_checksum,
+                s.overlong,
+                s.lines
+            ),
             (2, 2, 1, 1, 1, 1),
             "{s:?} {:?}",
             r.recent_problems

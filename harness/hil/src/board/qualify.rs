@@ -481,7 +481,10 @@ pub fn html(r: &Report) -> String {
 pub fn junit(r: &Report) -> String {
     let mut suite = quick_junit::TestSuite::new(format!("qualify {}", r.content.board_profile));
     suite.add_property(quick_junit::Property::new("sha256", r.sha256.clone()));
-    suite.add_property(quick_junit::Property::new("date", r.content.date_utc.clone()));
+    suite.add_property(quick_junit::Property::new(
+        "date",
+        r.content.date_utc.clone(),
+    ));
     for sc in &r.content.scenarios {
         let status = if sc.failed == 0 && sc.infrastructure_errors == 0 {
             quick_junit::TestCaseStatus::success()
@@ -561,7 +564,13 @@ mod tests {
             rec(12, Actor::App, done("b")),
             rec(100, Actor::Faults, f("wifi_down")),
             rec(350, Actor::Dut, Event::Down),
-            rec(1100, Actor::Faults, Event::FaultEnd { kind: "wifi_down".into() }),
+            rec(
+                1100,
+                Actor::Faults,
+                Event::FaultEnd {
+                    kind: "wifi_down".into(),
+                },
+            ),
             rec(1900, Actor::Dut, Event::Up),
         ];
         let m = metrics(&t);

@@ -242,7 +242,12 @@ struct Config {
     dut: DutConfig,
 }
 
-fn configure(broker: String, seed: u64, link_integrity_ms: Option<u64>, mut dut: serde_json::Value) -> Result<Config, String> {
+fn configure(
+    broker: String,
+    seed: u64,
+    link_integrity_ms: Option<u64>,
+    mut dut: serde_json::Value,
+) -> Result<Config, String> {
     let env = dut
         .as_object_mut()
         .and_then(|o| o.remove("password_env"))
@@ -305,9 +310,7 @@ fn write_record<W: embedded_io::Write>(agent: &mut Agent<W>, ms: u64, r: &Record
     }
     fields.extend(nums.into_iter().map(|(k, n)| (k, Field::U64(n))));
     let event = r.event.name();
-    agent
-        .event(ms, r.actor.as_str(), event, &fields)
-        .is_ok()
+    agent.event(ms, r.actor.as_str(), event, &fields).is_ok()
 }
 
 /// One boot of the board: hello, then commands until reboot or exit.
@@ -490,7 +493,11 @@ mod tests {
         assert!(a(&["--stdio"]).is_ok());
         assert!(a(&["--pty-link", "/tmp/x", "--boot-ms", "5"]).is_ok());
         assert!(a(&[]).unwrap_err().contains("exactly one"));
-        assert!(a(&["--stdio", "--pty-link", "x"]).unwrap_err().contains("exactly one"));
-        assert!(a(&["--boot-ms", "x", "--stdio"]).unwrap_err().contains("milliseconds"));
+        assert!(a(&["--stdio", "--pty-link", "x"])
+            .unwrap_err()
+            .contains("exactly one"));
+        assert!(a(&["--boot-ms", "x", "--stdio"])
+            .unwrap_err()
+            .contains("milliseconds"));
     }
 }

@@ -25,7 +25,10 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "toml")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "toml"))
+    {
         match profile::load(&f.to_string_lossy()) {
             Ok((_, p)) => profiles.push(p),
             Err(e) => {
@@ -39,7 +42,9 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
         let id = usb.as_ref().map(|(v, p, s)| {
             format!(
                 " usb {v:04x}:{p:04x}{}",
-                s.as_ref().map(|s| format!(" serial {s}")).unwrap_or_default()
+                s.as_ref()
+                    .map(|s| format!(" serial {s}"))
+                    .unwrap_or_default()
             )
         });
         let matching: Vec<&str> = profiles
@@ -81,7 +86,10 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
     let _ = writeln!(io.out, "profiles in {}:", args.profiles.display());
     for p in &profiles {
         let how = match &p.transport {
-            Transport::Serial { select: PortSelect::Path(x), .. } => x.display().to_string(),
+            Transport::Serial {
+                select: PortSelect::Path(x),
+                ..
+            } => x.display().to_string(),
             Transport::Serial {
                 select: PortSelect::Usb { vid, pid, .. },
                 ..
@@ -89,7 +97,11 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
             Transport::Probe { .. } => "probe".into(),
             Transport::Virtual { .. } => "virtual (always available)".into(),
         };
-        let _ = writeln!(io.out, "  {} ({}, {:?} agent): {how}", p.name, p.chip, p.agent);
+        let _ = writeln!(
+            io.out,
+            "  {} ({}, {:?} agent): {how}",
+            p.name, p.chip, p.agent
+        );
     }
     if bad {
         EXIT_USAGE

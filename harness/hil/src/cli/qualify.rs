@@ -66,9 +66,10 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
         );
         return EXIT_USAGE;
     }
-    let dir = args.report.clone().unwrap_or_else(|| {
-        PathBuf::from("reports/qualification").join(&profile.name)
-    });
+    let dir = args
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports/qualification").join(&profile.name));
     let name = profile.name.clone();
     let _ = writeln!(
         io.out,
@@ -130,7 +131,11 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
             }
         }
         Err(e) => {
-            let _ = writeln!(io.err, "error: cannot write the report into {}: {e}", dir.display());
+            let _ = writeln!(
+                io.err,
+                "error: cannot write the report into {}: {e}",
+                dir.display()
+            );
             return EXIT_INFRA;
         }
     }
@@ -138,7 +143,11 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
     let _ = writeln!(
         io.out,
         "{} board/{name}: QoS 1 lost {} dup {}; sha256 {}",
-        if c.passed { "QUALIFIED" } else { "NOT QUALIFIED" },
+        if c.passed {
+            "QUALIFIED"
+        } else {
+            "NOT QUALIFIED"
+        },
         c.qos1_lost,
         c.qos1_duplicates,
         report.sha256
