@@ -39,8 +39,11 @@ pub struct SerialLink {
     port: Option<serialport::TTYPort>,
 }
 
-/// The serial ports the system reports (path, USB VID:PID and serial).
-pub fn list_ports() -> Vec<(String, Option<(u16, u16, Option<String>)>)> {
+/// A serial port: its path, and its USB VID, PID and serial number.
+pub type PortInfo = (String, Option<(u16, u16, Option<String>)>);
+
+/// The serial ports the system reports.
+pub fn list_ports() -> Vec<PortInfo> {
     serialport::available_ports()
         .unwrap_or_default()
         .into_iter()

@@ -70,23 +70,13 @@ impl ProtocolStats {
 pub const CONSOLE_KEEP: usize = 256 * 1024;
 
 /// Turns the board's byte stream into messages.
+#[derive(Default)]
 pub struct ProtocolReader {
     decoder: Box<Decoder<{ MAX_LINE + 1 }>>,
     stats: ProtocolStats,
     console: Vec<u8>,
     /// The last problems, for messages (at most 20).
     pub recent_problems: Vec<String>,
-}
-
-impl Default for ProtocolReader {
-    fn default() -> Self {
-        ProtocolReader {
-            decoder: Box::default(),
-            stats: ProtocolStats::default(),
-            console: Vec::new(),
-            recent_problems: Vec::new(),
-        }
-    }
 }
 
 /// Events a board may send: the DUT's and its application's.

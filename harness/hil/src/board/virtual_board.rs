@@ -59,6 +59,7 @@ impl<W: Write> embedded_io::Write for IoWrite<W> {
     }
 }
 
+#[derive(Debug)]
 struct Args {
     pty_link: Option<PathBuf>,
     board: String,
