@@ -227,11 +227,10 @@ impl Inbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
 
     #[test]
     fn commands_round_trip() {
-        for c in vec![
+        for c in [
             Command::Ping { id: 7 },
             Command::WifiOff { for_ms: Some(3000) },
             Command::WifiOff { for_ms: None },
