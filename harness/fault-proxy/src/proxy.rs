@@ -393,8 +393,23 @@ async fn reader(
                 let now = shared.now();
                 match r {
                     Ok(0) | Err(_) => {
-                        let out = pipe.eof(now, &lock(&shared.rules));
                         shared.log(&format!("conn {id} {}: peer closed", dir.as_str()));
+                        // A FIN sent into a blackhole vanishes like the data
+                        // (the far side's connection stays half-open); TCP
+                        // would retransmit it, so it arrives once the
+                        // blackhole ends.
+                        let mut held = false;
+                        while blackholed(&shared, dir) {
+                            if !held {
+                                held = true;
+                                shared.log(&format!("conn {id} {}: FIN held (blackhole)", dir.as_str()));
+                            }
+                            tokio::select! {
+                                _ = tick.tick() => {}
+                                _ = kill.changed() => return,
+                            }
+                        }
+                        let out = pipe.eof(shared.now(), &lock(&shared.rules));
                         let _ = tx.send(out);
                         return;
                     }
@@ -429,6 +444,14 @@ async fn reader(
             _ = kill.changed() => return,
         }
     }
+}
+
+/// Whether a blackhole is active in direction `dir` now.
+fn blackholed(shared: &Shared, dir: Dir) -> bool {
+    let now = shared.now();
+    lock(&shared.rules)
+        .active(dir, now)
+        .any(|r| matches!(r.fault, Fault::Blackhole(_)))
 }
 
 async fn writer(

@@ -59,6 +59,8 @@ pub fn install_ctrlc() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                // No run will clean up after itself now.
+                crate::live::container::remove_all_now();
                 std::process::exit(130);
             }
             eprintln!("\ninterrupted: finishing the runs in flight (Ctrl-C again to stop now)");

@@ -4,7 +4,7 @@
 //! for what live runs cannot do.
 
 use hil::backend::{Backend, BackendError};
-use hil::live::{BrokerKind, LiveBackend};
+use hil::live::{BrokerKind, ContainerSpec, LiveBackend};
 use hil::oracle::{Outcome, Trace};
 use hil::scenario::{self, Scenario};
 use hil::trace::sink::VecSink;
@@ -287,8 +287,30 @@ fn what_live_runs_cannot_do_is_a_clear_error() {
     assert_eq!("chaos".parse(), Ok(BrokerKind::Chaos));
     assert_eq!(
         "container:my/mosq:1".parse(),
-        Ok(BrokerKind::Container("my/mosq:1".into()))
+        Ok(BrokerKind::Container(ContainerSpec::new("my/mosq:1")))
     );
+    let emqx: BrokerKind =
+        "container:emqx/emqx:5,port=1884,env=EMQX_NODE__COOKIE=x,data=/opt/emqx/data"
+            .parse()
+            .unwrap();
+    let BrokerKind::Container(spec) = emqx else {
+        panic!("not a container")
+    };
+    assert_eq!(
+        (spec.image.as_str(), spec.port, spec.data.as_deref()),
+        ("emqx/emqx:5", 1884, Some("/opt/emqx/data"))
+    );
+    assert_eq!(spec.env, vec![("EMQX_NODE__COOKIE".into(), "x".into())]);
+    for (bad, says) in [
+        ("container:", "expected an image name"),
+        ("container:x,port=0", "not a port"),
+        ("container:x,mount=rel", "HOST_PATH:CONTAINER_PATH"),
+        ("container:x,data=rel", "absolute path"),
+        ("container:x,colour=red", "unknown option `colour=red`"),
+    ] {
+        let e = bad.parse::<BrokerKind>().unwrap_err();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
     let bad: Result<BrokerKind, _> = "rabbit".parse();
     assert!(bad.unwrap_err().contains("expected mosquitto, chaos"));
 

@@ -1,18 +1,21 @@
 //! The live suite: every scenario in `scenarios/` tagged `live` runs on the
-//! live backend against a real mosquitto (through the fault proxy), at its
-//! `live_time_scale`, and every oracle of the scenario must pass. (~2 min
-//! of wall time; the chaos broker runs the same files with
-//! `hil run --backend live --broker chaos`.)
+//! live backend (through the fault proxy) at its `live_time_scale`, once
+//! per broker kind: a mosquitto process, mosquitto in a container (through
+//! testcontainers; the image is built locally by `ci/mosquitto-image.sh`,
+//! and the test prints a SKIP line where no Docker engine answers), and our
+//! chaos broker. Every oracle of the scenario must pass. (~2.5 min of wall
+//! time per broker kind; the three run in parallel.)
 
 use std::path::Path;
+use std::process::Command;
 
 use hil::backend::Backend;
-use hil::live::{BrokerKind, LiveBackend};
+use hil::live::{BrokerKind, ContainerSpec, LiveBackend};
 use hil::oracle::{Outcome, Trace};
 use hil::trace::sink::VecSink;
 
-#[test]
-fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
+/// Runs every live-tagged scenario on `broker`; returns the names run.
+fn live_suite(broker: BrokerKind) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let files = hil::discover::scenario_files(&[root]).expect("scenarios/ is readable");
     let mut ran = Vec::new();
@@ -29,9 +32,9 @@ fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
             s.name
         );
         let mut sink = VecSink::default();
-        LiveBackend::new(BrokerKind::Mosquitto)
+        LiveBackend::new(broker.clone())
             .run(&s, s.seed, &mut sink)
-            .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            .unwrap_or_else(|e| panic!("{} on {}: {e}", s.name, broker.name()));
         let trace = Trace::new(&sink.records);
         // `never_stalls` is judged on the simulator only: on the wall clock
         // (scaled by live_time_scale) it measures this machine's scheduler
@@ -43,11 +46,85 @@ fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
             .filter(|e| e.oracle.name() != "never_stalls")
         {
             if let Outcome::Fail(f) = e.oracle.check(&trace) {
-                failures.push(format!("{}: {}: {:?}", s.name, e.oracle.name(), f));
+                failures.push(format!(
+                    "{} on {}: {}: {:?}",
+                    s.name,
+                    broker.name(),
+                    e.oracle.name(),
+                    f
+                ));
             }
         }
         ran.push(s.name);
     }
-    assert!(ran.len() >= 5, "live-tagged scenarios: {ran:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    ran
+}
+
+/// The core scenarios the live suite must hold (issue: WiFi outage, broker
+/// restart with and without persistence, half-open link, lost PUBACK, lost
+/// PINGRESP, hung broker).
+const CORE: [&str; 7] = [
+    "field-ap-power-cycle-90s",
+    "field-broker-restart-30s-persistent",
+    "field-broker-restart-30s-clean",
+    "field-half-open-link",
+    "field-one-puback-lost",
+    "field-lost-pingresp",
+    "field-hung-broker",
+];
+
+fn assert_core(ran: &[String]) {
+    for name in CORE {
+        assert!(
+            ran.iter().any(|r| r == name),
+            "{name} is not tagged live: {ran:?}"
+        );
+    }
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
+    assert_core(&live_suite(BrokerKind::Mosquitto));
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_the_chaos_broker() {
+    assert_core(&live_suite(BrokerKind::Chaos));
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_in_a_container() {
+    if let Err(e) = hil::live::container::engine_available() {
+        // Visible in the test output (cargo test prints stdout of passing
+        // tests only with --nocapture, so also on stderr).
+        println!("SKIP live container suite: {e}");
+        eprintln!("SKIP live container suite: {e}");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/mosquitto-image.sh");
+    let status = Command::new(&script)
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+    assert!(status.success(), "{} failed", script.display());
+    let ran = live_suite(BrokerKind::Container(ContainerSpec::new(
+        ContainerSpec::DEFAULT_IMAGE,
+    )));
+    assert_core(&ran);
+    // Nothing left behind: no container of this process, running or not.
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=hil.owner={}", std::process::id()),
+        ])
+        .output()
+        .expect("docker ps");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "containers left behind: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -336,22 +336,7 @@ fn write_config(dir: &Path, port: u16, o: &Options) -> Result<(), RigError> {
         conf.push_str("allow_anonymous true\n");
     } else {
         let file = dir.join("passwd");
-        std::fs::write(&file, "")?;
-        for (user, pass) in &o.users {
-            let status = Command::new(passwd_binary())
-                .arg("-b")
-                .arg(&file)
-                .arg(user)
-                .arg(pass)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()?;
-            if !status.success() {
-                return Err(RigError::Io(std::io::Error::other(
-                    "mosquitto_passwd failed",
-                )));
-            }
-        }
+        write_password_file(&file, &o.users)?;
         conf.push_str(&format!(
             "allow_anonymous false\npassword_file {}\n",
             file.display()
@@ -362,6 +347,28 @@ fn write_config(dir: &Path, port: u16, o: &Options) -> Result<(), RigError> {
         conf.push('\n');
     }
     std::fs::write(dir.join("mosquitto.conf"), conf)?;
+    Ok(())
+}
+
+/// Writes a mosquitto password file holding `users` (hashed by
+/// `mosquitto_passwd`; the plain passwords are never written).
+pub fn write_password_file(file: &Path, users: &[(String, String)]) -> Result<(), RigError> {
+    std::fs::write(file, "")?;
+    for (user, pass) in users {
+        let status = Command::new(passwd_binary())
+            .arg("-b")
+            .arg(file)
+            .arg(user)
+            .arg(pass)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(RigError::Io(std::io::Error::other(
+                "mosquitto_passwd failed",
+            )));
+        }
+    }
     Ok(())
 }
 

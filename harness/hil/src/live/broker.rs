@@ -1,5 +1,6 @@
 //! The brokers a live run starts: a real mosquitto process
-//! (`mosquitto-rig`) or our chaos broker on real TCP, behind one small
+//! (`mosquitto-rig`), a broker container (`container`) or our chaos broker
+//! on real TCP, behind one small
 //! interface for the broker faults (crash, restart with or without the
 //! persisted state, hang, resume).
 
@@ -12,6 +13,7 @@ use tokio::runtime::Handle;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
+use super::container::{ContainerBroker, ContainerSpec};
 use super::observer::{OBSERVER_PASSWORD, OBSERVER_USER};
 use super::world::LiveWorld;
 use crate::scenario::Scenario;
@@ -38,6 +40,7 @@ fn logins(scenario: &Scenario) -> Option<Vec<(String, String)>> {
 pub enum LiveBroker {
     Mosquitto(Mosquitto),
     Chaos(ChaosTcp),
+    Container(ContainerBroker),
 }
 
 impl LiveBroker {
@@ -53,6 +56,17 @@ impl LiveBroker {
         })
         .map_err(|e| e.to_string())?;
         Ok(LiveBroker::Mosquitto(m))
+    }
+
+    /// A broker container (see [`super::container`]), with the scenario's
+    /// logins when the image is a mosquitto.
+    pub fn container(
+        scenario: &Scenario,
+        spec: ContainerSpec,
+        rt: &Handle,
+    ) -> Result<LiveBroker, String> {
+        let users = logins(scenario).unwrap_or_default();
+        ContainerBroker::start(spec, users, rt).map(LiveBroker::Container)
     }
 
     /// The chaos broker on a free loopback port, on `rt`.
@@ -85,6 +99,7 @@ impl LiveBroker {
         match self {
             LiveBroker::Mosquitto(m) => m.addr(),
             LiveBroker::Chaos(c) => format!("127.0.0.1:{}", c.port),
+            LiveBroker::Container(c) => c.addr(),
         }
     }
 
@@ -93,6 +108,7 @@ impl LiveBroker {
         match self {
             LiveBroker::Mosquitto(_) => "mosquitto",
             LiveBroker::Chaos(_) => "chaos",
+            LiveBroker::Container(_) => "container",
         }
     }
 
@@ -101,6 +117,7 @@ impl LiveBroker {
         match self {
             LiveBroker::Mosquitto(m) => m.kill(),
             LiveBroker::Chaos(c) => c.stop(),
+            LiveBroker::Container(c) => c.crash(),
         }
     }
 
@@ -124,6 +141,7 @@ impl LiveBroker {
                 };
                 c.start(state)
             }
+            LiveBroker::Container(c) => c.restart(persist),
         }
     }
 
@@ -143,6 +161,7 @@ impl LiveBroker {
                 }
                 Ok(())
             }
+            LiveBroker::Container(c) => c.hang(),
         }
     }
 
@@ -159,6 +178,7 @@ impl LiveBroker {
                 }
                 Ok(())
             }
+            LiveBroker::Container(c) => c.resume(),
         }
     }
 
@@ -170,6 +190,7 @@ impl LiveBroker {
                 m.kill();
             }
             LiveBroker::Chaos(c) => c.stop(),
+            LiveBroker::Container(c) => c.remove(),
         }
     }
 }

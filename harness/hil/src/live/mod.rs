@@ -18,7 +18,7 @@
 //! | `latency` | proxy `latency MIN jitter MAX-MIN` (scaled) |
 //! | `broker_crash` | mosquitto: SIGKILL; chaos: every connection dropped |
 //! | `broker_power_loss` | both proxies blackhole first (no FIN reaches anyone), then the crash |
-//! | `broker_restart {persist}` | restart on the same port with the autosave (1 s), or with it deleted |
+//! | `broker_restart {persist}` | restart on the same port with the autosave (1 s), or with it deleted; announced in the trace once the broker is back |
 //! | `broker_hang` / end | mosquitto: SIGSTOP / SIGCONT; chaos: its `hang` fault |
 //! | `broker_refuse {code}` | the DUT's proxy rewrites every CONNACK to `code` |
 //! | `broker_drop {packet, count}` | the DUT's proxy drops the next `count` packets of that type |
@@ -29,6 +29,7 @@
 //! panics; mosquitto also dies with the harness (Ctrl-C, SIGKILL).
 
 mod broker;
+pub mod container;
 pub(crate) mod dut;
 mod observer;
 pub mod scale;
@@ -49,6 +50,7 @@ use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use crate::trace::{Actor, Event};
 pub use broker::LiveBroker;
+pub use container::ContainerSpec;
 pub use world::LiveWorld;
 
 /// Which broker a live run starts.
@@ -58,8 +60,9 @@ pub enum BrokerKind {
     Mosquitto,
     /// Our chaos broker on real TCP.
     Chaos,
-    /// A container (testcontainers) of IMAGE (default `eclipse-mosquitto:2`).
-    Container(String),
+    /// A container (testcontainers) of IMAGE (default `eclipse-mosquitto:2`),
+    /// see [`container`].
+    Container(ContainerSpec),
 }
 
 impl BrokerKind {
@@ -67,7 +70,7 @@ impl BrokerKind {
         match self {
             BrokerKind::Mosquitto => "mosquitto".into(),
             BrokerKind::Chaos => "chaos".into(),
-            BrokerKind::Container(i) => format!("container:{i}"),
+            BrokerKind::Container(c) => format!("container:{}", c.image),
         }
     }
 }
@@ -75,21 +78,65 @@ impl BrokerKind {
 impl FromStr for BrokerKind {
     type Err = String;
 
+    /// `mosquitto`, `chaos`, `container`, or
+    /// `container:IMAGE[,port=P][,mount=HOST:PATH]...[,env=K=V]...[,data=PATH]`.
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "mosquitto" => Ok(BrokerKind::Mosquitto),
             "chaos" => Ok(BrokerKind::Chaos),
-            "container" => Ok(BrokerKind::Container("eclipse-mosquitto:2".into())),
+            "container" => Ok(BrokerKind::Container(ContainerSpec::new(
+                ContainerSpec::DEFAULT_IMAGE,
+            ))),
             other => match other.strip_prefix("container:") {
-                Some(img) if !img.is_empty() && !img.contains(char::is_whitespace) => {
-                    Ok(BrokerKind::Container(img.into()))
-                }
-                _ => Err(format!(
-                    "unknown broker `{other}`: expected mosquitto, chaos, container or container:IMAGE"
+                Some(rest) => parse_container(rest).map(BrokerKind::Container),
+                None => Err(format!(
+                    "unknown broker `{other}`: expected mosquitto, chaos, container or container:IMAGE[,port=P][,mount=HOST:PATH][,env=K=V][,data=PATH]"
                 )),
             },
         }
     }
+}
+
+/// `IMAGE[,port=P][,mount=HOST:PATH]...[,env=K=V]...[,data=PATH]`.
+fn parse_container(s: &str) -> Result<ContainerSpec, String> {
+    let mut parts = s.split(',');
+    let image = parts.next().unwrap_or_default();
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        return Err(format!(
+            "container:{s}: expected an image name after `container:` (eclipse-mosquitto:2, emqx/emqx:5...)"
+        ));
+    }
+    let mut spec = ContainerSpec::new(image);
+    for opt in parts {
+        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+        match k {
+            "port" => {
+                spec.port = v
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("container:{s}: `port={v}` is not a port (1-65535)"))?
+            }
+            "mount" => spec
+                .mounts
+                .push(container::parse_mount(v).map_err(|e| format!("container:{s}: mount {e}"))?),
+            "env" => spec
+                .env
+                .push(container::parse_env(v).map_err(|e| format!("container:{s}: env {e}"))?),
+            "data" if v.starts_with('/') => spec.data = Some(v.to_string()),
+            "data" => {
+                return Err(format!(
+                    "container:{s}: `data={v}` must be an absolute path inside the container"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "container:{s}: unknown option `{opt}`; expected port=P, mount=HOST:PATH, env=K=V or data=PATH"
+                ))
+            }
+        }
+    }
+    Ok(spec)
 }
 
 /// The live backend.
@@ -285,7 +332,9 @@ impl Executor {
             Action::WifiUp => {
                 let id = self.wifi_rule.take();
                 self.remove(Link::Dut, id);
-                self.dut.wifi(&self.world, true).map_err(ApplyError::Infra)?;
+                self.dut
+                    .wifi(&self.world, true)
+                    .map_err(ApplyError::Infra)?;
             }
             Action::Blackhole(l) => self.blackhole[li(l)] = Some(self.add(l, "both blackhole")?),
             Action::Restore(l) => {
@@ -313,7 +362,18 @@ impl Executor {
                 self.broker.crash();
             }
             Action::BrokerRestart { persist } => {
-                self.broker.restart(persist).map_err(ApplyError::Infra)?;
+                // Until the broker answers, new connections are refused, as
+                // by a broker process that is not listening yet (a
+                // container's port forwarder would accept them and queue
+                // their CONNECTs).
+                let refuse = [
+                    self.add(Link::Dut, "refuse")?,
+                    self.add(Link::Observer, "refuse")?,
+                ];
+                let restarted = self.broker.restart(persist);
+                self.remove(Link::Dut, Some(refuse[0]));
+                self.remove(Link::Observer, Some(refuse[1]));
+                restarted.map_err(ApplyError::Infra)?;
                 for (l, id) in std::mem::take(&mut self.power_loss) {
                     let link = if l == 0 { Link::Dut } else { Link::Observer };
                     self.remove(link, Some(id));
@@ -415,12 +475,6 @@ pub fn run_with(
             });
         }
     }
-    if let BrokerKind::Container(image) = &backend.broker {
-        return Err(BackendError::Infrastructure(format!(
-            "--broker container:{image}: the container broker is not built yet in this version of the live backend \
-             (use --broker mosquitto or --broker chaos)"
-        )));
-    }
     let k = scenario.live_time_scale;
     let scaled = Arc::new(scale::scaled(scenario, k));
     let world = LiveWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
@@ -439,7 +493,11 @@ pub fn run_with(
         BrokerKind::Mosquitto => {
             LiveBroker::mosquitto(&scaled).map_err(|e| infra("mosquitto", e))?
         }
-        _ => {
+        BrokerKind::Container(ref spec) => {
+            LiveBroker::container(&scaled, spec.clone(), rt.handle())
+                .map_err(|e| infra("container", e))?
+        }
+        BrokerKind::Chaos => {
             LiveBroker::chaos(&scaled, &world, rt.handle()).map_err(|e| infra("chaos broker", e))?
         }
     };
@@ -528,10 +586,24 @@ fn drive(
             if skipped.contains(&step.entry) {
                 continue;
             }
-            for e in &step.announce {
-                world.emit(Actor::Faults, e.clone());
+            // A restart is announced once it is done: the broker is back
+            // when it answers, and a container takes a second or two to
+            // get there (time of our infrastructure, not of the DUT's
+            // recovery). Every other step is announced, then applied.
+            let restart = matches!(step.action, Action::BrokerRestart { .. });
+            let announce = || {
+                for e in &step.announce {
+                    world.emit(Actor::Faults, e.clone());
+                }
+            };
+            if !restart {
+                announce();
             }
-            if let Err(e) = ex.apply(&step.action) {
+            let applied = ex.apply(&step.action);
+            if restart {
+                announce();
+            }
+            if let Err(e) = applied {
                 match e {
                     ApplyError::Unsupported(why) if step.optional => {
                         world.emit(

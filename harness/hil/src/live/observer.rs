@@ -111,6 +111,28 @@ pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }
+    // Subscribe again after every reconnection, even one with a session
+    // present: a broker restarted without its state can take a CONNECT the
+    // observer had already given up on (queued while the broker was
+    // starting, e.g. behind Docker's port forwarder), create an empty
+    // session for it, and answer the next CONNECT with session_present = 1
+    // and no subscriptions. The observer must not miss deliveries because of
+    // that (it is the harness, not the device under test).
+    let mut notes = sub.notifications();
+    let resub = sub.clone();
+    tokio::spawn(async move {
+        loop {
+            match notes.recv().await {
+                Ok(resilient_mqtt::client::Notification::Up { .. }) => {
+                    for (topic, q) in &topics {
+                        let _ = resub.subscribe(topic, qos(*q)).await;
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    });
     connect(&publisher, world.scale()).await;
     for (i, stream) in world.scenario.workload.observer.iter().enumerate() {
         let publisher = publisher.clone();
