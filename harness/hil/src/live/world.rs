@@ -2,8 +2,8 @@
 //! trace buffer stamped with the wall clock (scaled back to scenario time),
 //! the DUT's WiFi, and the DUT's client id.
 
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use resilient_mqtt::client::WatchLink;
@@ -82,9 +82,7 @@ impl LiveWorld {
         let mut records = lock(&self.inner.records);
         let ms = (at.saturating_duration_since(self.inner.start).as_secs_f64() * 1000.0
             / self.inner.scale) as u64;
-        let t_ms = ms
-            .min(self.now_ms())
-            .max(self.inner.last_ms.load(Relaxed));
+        let t_ms = ms.min(self.now_ms()).max(self.inner.last_ms.load(Relaxed));
         self.inner.last_ms.store(t_ms, Relaxed);
         records.push(Record::new(t_ms, actor, event));
     }
