@@ -40,7 +40,7 @@ fn logins(scenario: &Scenario) -> Option<Vec<(String, String)>> {
 pub enum LiveBroker {
     Mosquitto(Mosquitto),
     Chaos(ChaosTcp),
-    Container(ContainerBroker),
+    Container(Box<ContainerBroker>),
 }
 
 impl LiveBroker {
@@ -66,7 +66,7 @@ impl LiveBroker {
         rt: &Handle,
     ) -> Result<LiveBroker, String> {
         let users = logins(scenario).unwrap_or_default();
-        ContainerBroker::start(spec, users, rt).map(LiveBroker::Container)
+        ContainerBroker::start(spec, users, rt).map(|c| LiveBroker::Container(Box::new(c)))
     }
 
     /// The chaos broker on a free loopback port, on `rt`.
