@@ -148,9 +148,11 @@ async fn rumqttc_app(world: LiveWorld, broker: SocketAddr) {
                 world.emit(Actor::Dut, Event::Up);
             }
             Ok(REvent::Outgoing(Outgoing::Publish(pkid))) if pkid != 0 => {
-                if !inflight.contains_key(&pkid) {
+                // A new pkid takes the oldest message waiting for one; a
+                // known pkid is a resend.
+                if let std::collections::btree_map::Entry::Vacant(slot) = inflight.entry(pkid) {
                     if let Some(msg) = pending.lock().ok().and_then(|mut p| p.pop_front()) {
-                        inflight.insert(pkid, msg);
+                        slot.insert(msg);
                     }
                 }
             }
