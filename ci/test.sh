@@ -3,6 +3,9 @@
 # it is missing (mosquitto from apt), then checks formatting and lints, the
 # no_std build of the driver, and runs every workspace test including doc
 # tests. This is the README's test command and what .ci/run calls.
+# The live suite's container tests use the machine's Docker engine (they
+# print a SKIP line without one) and build their mosquitto image locally
+# with ci/mosquitto-image.sh (no registry needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
