@@ -306,8 +306,8 @@ fn seed_arguments_are_checked() {
             "cannot be used with",
         ),
         (
-            vec!["run", "x.toml", "--backend", "board"],
-            "invalid value 'board'",
+            vec!["run", "x.toml", "--backend", "moon"],
+            "invalid value 'moon'",
         ),
     ] {
         let e =
