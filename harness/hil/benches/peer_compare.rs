@@ -27,8 +27,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use hil::backend::Backend;
-use hil::live::{BrokerKind, LiveBackend, LiveDut, LiveRig, LiveWorld};
+use hil::live::{BrokerKind, LiveDut, LiveRig, LiveWorld};
 use hil::scenario::Scenario;
 use hil::trace::sink::VecSink;
 use hil::trace::{payload, Actor, Event, Record};
@@ -269,7 +268,6 @@ fn main() {
     let filter = std::env::var("PEER_SCENARIO").unwrap_or_default();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let files = hil::discover::scenario_files(&[root]).expect("scenarios/ is readable");
-    let _ = LiveBackend::new(BrokerKind::Mosquitto).name();
     println!("peer comparison: live backend, mosquitto through the fault proxy; times in scenario seconds\n");
     println!(
         "| scenario | client | detection s | recovery s | QoS 1 lost | duplicates | reconnect attempts | QoS 1 completed/published |"

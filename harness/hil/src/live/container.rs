@@ -66,9 +66,9 @@ pub struct ContainerSpec {
     pub mounts: Vec<(String, String)>,
     /// Environment variables for the container.
     pub env: Vec<(String, String)>,
-    /// Where the broker keeps its state inside the container; emptied by
-    /// `broker_restart {persist = false}`. Mosquitto images: managed by the
-    /// harness (`/mosquitto/data`).
+    /// Where the broker keeps its state inside the container: a harness
+    /// directory is bind-mounted there and emptied by `broker_restart
+    /// {persist = false}`. Mosquitto images: `/mosquitto/data`.
     pub data: Option<String>,
 }
 
@@ -78,13 +78,17 @@ impl ContainerSpec {
 
     /// `image` with the defaults: port 1883, no extra mounts or env.
     pub fn new(image: &str) -> ContainerSpec {
-        ContainerSpec {
+        let mut spec = ContainerSpec {
             image: image.to_string(),
             port: 1883,
             mounts: Vec::new(),
             env: Vec::new(),
             data: None,
+        };
+        if spec.is_mosquitto() {
+            spec.data = Some("/mosquitto/data".into());
         }
+        spec
     }
 
     /// Whether the harness writes the broker's config (a mosquitto image).
@@ -193,6 +197,12 @@ impl ContainerBroker {
             users,
             container: None,
         };
+        if b.spec.data.is_some() {
+            let data = b.data_dir();
+            std::fs::create_dir_all(&data)
+                .and_then(|()| open_up(&data))
+                .map_err(|e| format!("cannot create the data directory: {e}"))?;
+        }
         if b.spec.is_mosquitto() {
             b.write_mosquitto_config()?;
         }
@@ -205,11 +215,6 @@ impl ContainerBroker {
         format!("127.0.0.1:{}", self.host_port)
     }
 
-    /// The container's id (for tests and messages).
-    pub fn id(&self) -> Option<String> {
-        self.container.as_ref().map(|c| c.id().to_string())
-    }
-
     fn config_dir(&self) -> PathBuf {
         self.dir.path().join("config")
     }
@@ -220,10 +225,9 @@ impl ContainerBroker {
 
     fn write_mosquitto_config(&self) -> Result<(), String> {
         let io = |e: std::io::Error| format!("cannot write the container's config: {e}");
-        for d in [self.config_dir(), self.data_dir()] {
-            std::fs::create_dir_all(&d).map_err(io)?;
-            open_up(&d).map_err(io)?;
-        }
+        let dir = self.config_dir();
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        open_up(&dir).map_err(io)?;
         let mut conf = String::from(
             "listener 1883\nuser root\nlog_dest stderr\nlog_type all\nconnection_messages true\n\
              persistence true\npersistence_location /mosquitto/data/\nautosave_interval 1\nautosave_on_changes true\n",
@@ -249,15 +253,16 @@ impl ContainerBroker {
             .with_mapped_port(self.host_port, ContainerPort::Tcp(self.spec.port))
             .with_label(OWNER_LABEL, std::process::id().to_string());
         if self.spec.is_mosquitto() {
-            req = req
-                .with_mount(Mount::bind_mount(
-                    self.config_dir().display().to_string(),
-                    "/mosquitto/config",
-                ))
-                .with_mount(Mount::bind_mount(
-                    self.data_dir().display().to_string(),
-                    "/mosquitto/data",
-                ));
+            req = req.with_mount(Mount::bind_mount(
+                self.config_dir().display().to_string(),
+                "/mosquitto/config",
+            ));
+        }
+        if let Some(data) = &self.spec.data {
+            req = req.with_mount(Mount::bind_mount(
+                self.data_dir().display().to_string(),
+                data.clone(),
+            ));
         }
         for (h, c) in &self.spec.mounts {
             let host = std::fs::canonicalize(h)
@@ -322,7 +327,7 @@ impl ContainerBroker {
             return self.wait_ready();
         }
         self.remove();
-        if self.spec.is_mosquitto() {
+        if self.spec.data.is_some() {
             let data = self.data_dir();
             let _ = std::fs::remove_dir_all(&data);
             std::fs::create_dir_all(&data)
@@ -509,6 +514,12 @@ mod tests {
         assert!(ContainerSpec::new("local/mosquitto").is_mosquitto());
         assert!(!ContainerSpec::new("emqx/emqx:5").is_mosquitto());
         assert!(!ContainerSpec::new("mosquitto-exporter:1").is_mosquitto());
+        // Their state directory is the harness's, emptied on a clean restart.
+        assert_eq!(
+            ContainerSpec::new("eclipse-mosquitto:2").data.as_deref(),
+            Some("/mosquitto/data")
+        );
+        assert_eq!(ContainerSpec::new("emqx/emqx:5").data, None);
     }
 
     #[test]
