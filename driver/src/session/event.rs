@@ -153,7 +153,8 @@ pub enum Event {
     Up { session_present: bool },
     /// D4: the connection went down; the driver reconnects by itself.
     Down { reason: DownReason },
-    /// P1-P3: a publish completed (QoS 0: sent; QoS 1: PUBACK received).
+    /// P1-P3, P5: a publish completed (QoS 0: sent; QoS 1: PUBACK
+    /// received; QoS 2: PUBCOMP received).
     PublishDone { token: Token },
     /// A publish will never complete (the session ended).
     PublishFailed { token: Token, error: RequestError },
@@ -193,10 +194,25 @@ pub enum Event {
         topic: String,
         payload: Vec<u8>,
     },
-    /// P3: a PUBLISH was resent with DUP.
+    /// P3: a PUBLISH was resent with DUP (a PUBREL resend is
+    /// [`Event::PubRelSent`] with `resend = true`).
     Retransmit { token: Token, pid: Pid },
     /// A PUBACK/PUBCOMP arrived for a publish in flight.
     Acked { pid: Pid },
+    /// P5: a PUBREL went out for this QoS 2 publish: the first one in
+    /// answer to its PUBREC (`resend = false`), or again (`resend = true`)
+    /// after `response_time` without PUBCOMP, on a resumed session, or in
+    /// answer to a repeated PUBREC. A publish that got here was accepted
+    /// by the broker; only the release is outstanding.
+    PubRelSent {
+        token: Token,
+        pid: Pid,
+        resend: bool,
+    },
+    /// P5: an incoming QoS 2 PUBLISH reused a packet id still awaiting its
+    /// PUBREL (the broker's resend): answered with PUBREC again and not
+    /// delivered a second time.
+    DuplicateIgnored { pid: Pid },
     /// B1: an ack arrived for a packet id not in flight; it was ignored.
     StrayAck { pid: Pid },
     /// D1: a PINGREQ went out.

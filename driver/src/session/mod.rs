@@ -961,10 +961,18 @@ impl Session {
     }
 
     /// After CONNACK: with the session kept, resend what was in flight with
-    /// the same ids and DUP; with a new session, publish it again as new
-    /// messages (B6: never lost).
+    /// the same ids: PUBLISH with DUP, or for QoS 2 past its PUBREC, PUBREL
+    /// (never the PUBLISH again, P5); with a new session, publish it again
+    /// as new messages with new ids (B6: never lost).
+    ///
+    /// A QoS 2 publish whose PUBREC came but whose PUBCOMP did not is
+    /// republished too when the session is gone: a broker that routes QoS 2
+    /// at PUBREL (mosquitto, the chaos broker) never routed it, so dropping
+    /// it would lose it; a broker that routes at PUBLISH already did, and
+    /// then the republished copy is a duplicate. MQTT gives the client no
+    /// way to tell the two apart once the session is lost; we choose no
+    /// loss, as for QoS 1.
     fn resume_outbox(&mut self, now: Instant, session_present: bool) {
-        let mut done = Vec::new();
         for i in 0..self.outbox.publishes.len() {
             let state = self.outbox.publishes[i].state;
             match (state, session_present) {
@@ -972,17 +980,9 @@ impl Session {
                 (OutState::AwaitAck { .. } | OutState::AwaitComp { .. }, true) => {
                     self.resend(now, i)
                 }
-                (OutState::AwaitAck { .. }, false) => {
+                (OutState::AwaitAck { .. } | OutState::AwaitComp { .. }, false) => {
                     self.outbox.publishes[i].state = OutState::Queued
                 }
-                // The broker took the QoS 2 message (PUBREC came); with the
-                // session gone there is nothing to release: it is done.
-                (OutState::AwaitComp { .. }, false) => done.push(i),
-            }
-        }
-        for i in done.into_iter().rev() {
-            if let Some(p) = self.outbox.publishes.remove(i) {
-                self.events.push_back(Event::PublishDone { token: p.token });
             }
         }
     }
@@ -1027,9 +1027,10 @@ impl Session {
                     resends: resends.saturating_add(1),
                 };
                 Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
-                self.events.push_back(Event::Retransmit {
+                self.events.push_back(Event::PubRelSent {
                     token: p.token,
                     pid,
+                    resend: true,
                 });
             }
             OutState::Queued => {}
@@ -1047,8 +1048,15 @@ impl Session {
                 true
             }
             QosPid::ExactlyOnce(pid) => {
+                // P5: delivered on first receipt; the id is remembered until
+                // PUBREL, so the broker's resends are acknowledged again but
+                // not delivered again (across reconnects with the session).
                 Self::encode(&mut self.tx, &Packet::PubRec(PubRec(pid)));
-                self.incoming_qos2.insert(pid)
+                let new = self.incoming_qos2.insert(pid);
+                if !new {
+                    self.events.push_back(Event::DuplicateIgnored { pid });
+                }
+                new
             }
         };
         if !deliver {
@@ -1118,24 +1126,49 @@ impl Session {
         }
     }
 
+    /// P5: PUBREC for an outgoing QoS 2 publish. The first one moves it to
+    /// awaiting PUBCOMP; a repeated one (the broker resent it, or a delayed
+    /// copy) is answered with PUBREL again and counts as a resend (Karn: the
+    /// PUBCOMP that follows is no round-trip sample). A PUBREC for an id not
+    /// in flight is counted as stray and answered with PUBREL as well, as
+    /// mosquitto does, so a broker still holding that id can release it.
     fn handle_pubrec(&mut self, now: Instant, pid: Pid) {
-        match self.outbox.find(pid) {
-            Some(i) if self.outbox.publishes[i].qos == QoS::ExactlyOnce => {
-                let p = &mut self.outbox.publishes[i];
-                if let OutState::AwaitAck { .. } = p.state {
-                    p.state = OutState::AwaitComp {
-                        pid,
-                        sent_at: now,
-                        resends: 0,
-                    };
-                }
-                Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+        let found = self
+            .outbox
+            .find(pid)
+            .filter(|&i| self.outbox.publishes[i].qos == QoS::ExactlyOnce);
+        let Some(i) = found else {
+            self.stats.stray_acks += 1;
+            self.events.push_back(Event::StrayAck { pid });
+            Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+            return;
+        };
+        let p = &mut self.outbox.publishes[i];
+        let resend = match p.state {
+            OutState::AwaitComp { resends, .. } => {
+                p.state = OutState::AwaitComp {
+                    pid,
+                    sent_at: now,
+                    resends: resends.saturating_add(1),
+                };
+                self.stats.resends += 1;
+                true
             }
             _ => {
-                self.stats.stray_acks += 1;
-                self.events.push_back(Event::StrayAck { pid });
+                p.state = OutState::AwaitComp {
+                    pid,
+                    sent_at: now,
+                    resends: 0,
+                };
+                false
             }
-        }
+        };
+        Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+        self.events.push_back(Event::PubRelSent {
+            token: p.token,
+            pid,
+            resend,
+        });
     }
 
     fn handle_op_ack(&mut self, pid: Pid, code: Option<SubAckCode>) {

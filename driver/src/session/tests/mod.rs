@@ -8,6 +8,7 @@ mod connecting;
 mod other;
 mod outage;
 mod publish;
+mod qos2;
 mod rejected;
 mod subscribe;
 
@@ -68,6 +69,10 @@ pub struct BrokerModel {
     pub has_session: bool,
     /// Drop the next N PUBACKs.
     pub drop_pubacks: u32,
+    /// Drop the next N PUBRECs (QoS 2, P5).
+    pub drop_pubrecs: u32,
+    /// Drop the next N PUBCOMPs (QoS 2, P5).
+    pub drop_pubcomps: u32,
     /// Refuse subscriptions (SUBACK 0x80).
     pub refuse_subs: bool,
     /// Answer nothing at all.
@@ -135,7 +140,13 @@ impl BrokerModel {
                             send(Packet::PubAck(codec::PubAck(pid)));
                         }
                     }
-                    QosPid::ExactlyOnce(pid) => send(Packet::PubRec(codec::PubRec(pid))),
+                    QosPid::ExactlyOnce(pid) => {
+                        if self.drop_pubrecs > 0 {
+                            self.drop_pubrecs -= 1;
+                        } else {
+                            send(Packet::PubRec(codec::PubRec(pid)));
+                        }
+                    }
                     QosPid::AtMostOnce => {}
                 }
                 Seen::Publish {
@@ -148,7 +159,11 @@ impl BrokerModel {
                 }
             }
             Packet::PubRel(codec::PubRel(pid)) => {
-                send(Packet::PubComp(codec::PubComp(pid)));
+                if self.drop_pubcomps > 0 {
+                    self.drop_pubcomps -= 1;
+                } else {
+                    send(Packet::PubComp(codec::PubComp(pid)));
+                }
                 Seen::PubRel(pid.get())
             }
             Packet::PubAck(codec::PubAck(pid)) => Seen::PubAck(pid.get()),
@@ -190,6 +205,13 @@ impl BrokerModel {
             Packet::Disconnect => Seen::Disconnect,
             other => panic!("client sent a server packet: {other:?}"),
         }
+    }
+
+    /// Any packet from the broker to the client, encoded.
+    pub fn packet_bytes(p: Packet<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        p.encode_to_vec(&mut out).unwrap();
+        out
     }
 
     /// Publishes from the broker to the client.
