@@ -39,6 +39,8 @@ pub(crate) struct Connected {
 pub(crate) struct OutFrame {
     pub bytes: Vec<u8>,
     pub summary: String,
+    /// A delay fault holds it (and everything queued behind it) until then.
+    pub not_before: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -80,5 +82,11 @@ impl Connection {
 
     pub(crate) fn is_closing(&self) -> bool {
         matches!(self.phase, Phase::Closing)
+    }
+
+    /// When the frame at the head of the output queue may leave, if a
+    /// delay fault holds it.
+    pub(crate) fn held_until(&self) -> Option<Duration> {
+        self.outq.front().and_then(|f| f.not_before)
     }
 }

@@ -180,6 +180,9 @@ impl Core {
             let Some(conn) = self.conns.get_mut(&id) else {
                 continue;
             };
+            if conn.held_until().is_some_and(|t| t <= now) {
+                self.dirty.insert(id);
+            }
             match &conn.phase {
                 Phase::DelayingConnect { until } if *until <= now => {
                     conn.phase = Phase::AwaitConnect;
@@ -201,12 +204,16 @@ impl Core {
     /// The next time [`Core::handle_timeout`] must run for this connection.
     pub fn poll_timeout(&self, id: ConnId) -> Option<Duration> {
         let conn = self.conns.get(&id)?;
-        match &conn.phase {
+        let phase = match &conn.phase {
             Phase::DelayingConnect { until } => Some(*until),
             Phase::Connected(c) if c.keep_alive > 0 && !self.faults.is_hung(Some(&c.client_id)) => {
                 Some(keepalive_deadline(conn.last_in, c.keep_alive))
             }
             _ => None,
+        };
+        match (phase, conn.held_until()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -238,7 +245,14 @@ impl Core {
         let conn = self.conns.get_mut(&id)?;
         let mut out = Vec::new();
         let mut cut = None;
-        while let Some(frame) = conn.outq.pop_front() {
+        while conn
+            .outq
+            .front()
+            .is_some_and(|f| f.not_before.is_none_or(|t| t <= now))
+        {
+            let Some(frame) = conn.outq.pop_front() else {
+                break;
+            };
             let allowed = limit.map(|l| l.saturating_sub(conn.sent_bytes));
             match allowed {
                 Some(a) if (frame.bytes.len() as u64) > a => {
@@ -687,7 +701,12 @@ impl Core {
             match o.phase {
                 OutPhase::AwaitComp => {
                     if let Some(pid) = Pid::new(o.pid) {
-                        self.send(id, Packet::PubRel(PubRel(pid)));
+                        self.send_with_faults(
+                            id,
+                            Packet::PubRel(PubRel(pid)),
+                            DropKind::PubRel,
+                            now,
+                        );
                     }
                 }
                 _ => self.send_publish(id, client_id, o, now),
@@ -722,7 +741,7 @@ impl Core {
                     }
                 }
                 // mosquitto answers PUBREL even for an unknown id.
-                self.send(id, Packet::PubRel(PubRel(pid)));
+                self.send_with_faults(id, Packet::PubRel(PubRel(pid)), DropKind::PubRel, now);
             }
             Packet::PubRel(PubRel(pid)) => {
                 let msg = self
@@ -732,7 +751,7 @@ impl Core {
                 if let Some(msg) = msg {
                     self.route(msg, now);
                 }
-                self.send_droppable(id, Packet::PubComp(PubComp(pid)), DropKind::PubComp, now);
+                self.send_with_faults(id, Packet::PubComp(PubComp(pid)), DropKind::PubComp, now);
             }
             Packet::PubComp(PubComp(pid)) => {
                 self.complete_outgoing(client_id, pid, QoS::ExactlyOnce, OutPhase::AwaitComp, now)
@@ -750,7 +769,7 @@ impl Core {
                         filters.push((t.filter.to_string(), t.qos));
                     }
                 }
-                self.send_droppable(
+                self.send_with_faults(
                     id,
                     Packet::SubAck(SubAck {
                         pid: s.pid,
@@ -780,14 +799,14 @@ impl Core {
                         session.state.subscriptions.remove(f);
                     }
                 }
-                self.send_droppable(
+                self.send_with_faults(
                     id,
                     Packet::UnsubAck(UnsubAck(u.pid)),
                     DropKind::UnsubAck,
                     now,
                 );
             }
-            Packet::PingReq => self.send_droppable(id, Packet::PingResp, DropKind::PingResp, now),
+            Packet::PingReq => self.send_with_faults(id, Packet::PingResp, DropKind::PingResp, now),
             Packet::Disconnect => self.close(id, DisconnectReason::ClientDisconnect, false, now),
             // mosquitto 2.0 closes without publishing the will here (unlike
             // other protocol errors); the differential test pins it.
@@ -819,14 +838,14 @@ impl Core {
             QosPid::AtMostOnce => self.route(msg, now),
             QosPid::AtLeastOnce(pid) => {
                 self.route(msg, now);
-                self.send_droppable(id, Packet::PubAck(PubAck(pid)), DropKind::PubAck, now);
+                self.send_with_faults(id, Packet::PubAck(PubAck(pid)), DropKind::PubAck, now);
             }
             QosPid::ExactlyOnce(pid) => {
                 if let Some(s) = self.sessions.get_mut(client_id) {
                     // A resend of a message not yet released is stored once.
                     s.state.awaiting_pubrel.entry(pid.get()).or_insert(msg);
                 }
-                self.send_droppable(id, Packet::PubRec(PubRec(pid)), DropKind::PubRec, now);
+                self.send_with_faults(id, Packet::PubRec(PubRec(pid)), DropKind::PubRec, now);
             }
         }
     }
@@ -998,7 +1017,7 @@ impl Core {
             topic: &o.message.topic,
             payload: &o.message.payload,
         };
-        self.send(conn, Packet::Publish(p));
+        self.send_with_faults(conn, Packet::Publish(p), DropKind::Publish, now);
         self.stats.publishes_sent += 1;
         if self.faults.take_duplicate(Some(client_id)) {
             p.dup = qospid != QosPid::AtMostOnce;
@@ -1012,19 +1031,44 @@ impl Core {
         }
     }
 
-    /// Sends an acknowledgement unless a drop fault swallows it.
-    fn send_droppable(&mut self, id: ConnId, p: Packet<'_>, kind: DropKind, now: Duration) {
+    /// Sends a packet a fault may act on (PUBLISH, an acknowledgement,
+    /// PUBREL, PINGRESP): a drop fault swallows it, a delay fault holds it, a
+    /// close-on fault closes the connection after it.
+    fn send_with_faults(&mut self, id: ConnId, p: Packet<'_>, kind: DropKind, now: Duration) {
+        if self.faults.is_empty() {
+            return self.send(id, p);
+        }
         let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
-        if self.faults.take_drop(kind, client_id.as_deref()) {
-            let s = summarize(&p);
+        let client = client_id.as_deref();
+        let s = summarize(&p);
+        if self.faults.take_drop(kind, client) {
             self.fault_injected(id, format!("dropped {s}"), now);
             return;
         }
-        self.send(id, p);
+        let delay = self.faults.take_delay(kind, client);
+        let close = self.faults.take_close_on(kind, client);
+        if let Some(d) = delay {
+            self.fault_injected(id, format!("delayed {s} by {}ms", d.as_millis()), now);
+        }
+        self.send_at(id, p, delay.map(|d| now.saturating_add(d)));
+        if close {
+            self.fault_injected(id, format!("closed after {s}"), now);
+            self.close(
+                id,
+                DisconnectReason::Fault(format!("close-on {}", kind.word())),
+                true,
+                now,
+            );
+        }
     }
 
     /// Queues a packet for the connection.
     fn send(&mut self, id: ConnId, p: Packet<'_>) {
+        self.send_at(id, p, None);
+    }
+
+    /// Queues a packet that may not leave before `not_before`.
+    fn send_at(&mut self, id: ConnId, p: Packet<'_>, not_before: Option<Duration>) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -1043,6 +1087,7 @@ impl Core {
         conn.outq.push_back(OutFrame {
             bytes,
             summary: summary.clone(),
+            not_before,
         });
         self.dirty.insert(id);
         self.log_packet(self.now, Direction::Out, id.0, client_id, summary);

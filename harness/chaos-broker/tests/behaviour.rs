@@ -902,3 +902,69 @@ async fn takeover_ends_an_old_connection_whose_peer_stopped_reading() {
     assert_eq!(end, chaos_broker::ConnectionEnd::ClosedByBroker);
     drop(old);
 }
+
+/// QoS 2 faults (issue 11, P5): a dropped PUBREL to the receiver, a
+/// PUBCOMP to the sender held 15 s with everything behind it (TCP order).
+#[tokio::test(start_paused = true)]
+async fn fault_qos2_drop_pubrel_and_delay_pubcomp() {
+    let b = broker();
+    let mut s = subscriber(&b, "s", "q", 2).await;
+    let mut p = online(&b, "p", true).await;
+    b.set_fault(
+        FaultTarget::Client("p".into()),
+        Fault::parse(&["delay", "pubcomp", "15s", "1"]).unwrap(),
+    );
+    b.set_fault(
+        FaultTarget::Client("s".into()),
+        Fault::parse(&["drop", "pubrel", "1"]).unwrap(),
+    );
+    p.publish("q", b"m", 2, 1, false).await;
+    p.expect("PUBREC pid=1").await;
+    let released = tokio::time::Instant::now();
+    p.pubrel(1).await;
+    // Routed at PUBREL, once.
+    s.expect("PUBLISH pid=1 qos=2 dup=0 retain=0 topic=q len=1")
+        .await;
+    s.pubrec(1).await;
+    s.expect_silence(QUIET).await; // its PUBREL was dropped
+    p.ping().await; // queued behind the held PUBCOMP
+    match p.next_within(Duration::from_secs(20)).await {
+        Event::Packet(g) => assert_eq!(g.summary, "PUBCOMP pid=1"),
+        other => panic!("expected the delayed PUBCOMP, got {other:?}"),
+    }
+    assert_eq!(released.elapsed(), Duration::from_secs(15));
+    p.expect("PINGRESP").await;
+    // The receiver asks again: the spent fault lets the PUBREL through.
+    s.pubrec(1).await;
+    s.expect("PUBREL pid=1").await;
+    s.pubcomp(1).await;
+    s.expect_silence(QUIET).await;
+    assert!(b.faults().is_empty(), "{:?}", b.faults());
+}
+
+/// close-on pubrec: the broker stores the QoS 2 message, sends PUBREC and
+/// closes; the client resumes its session with PUBREL and the message is
+/// routed exactly once.
+#[tokio::test(start_paused = true)]
+async fn fault_close_on_pubrec_then_resume_with_pubrel() {
+    let b = broker();
+    let mut s = subscriber(&b, "s", "q", 2).await;
+    let mut p = online(&b, "p", false).await;
+    b.set_fault(
+        FaultTarget::Client("p".into()),
+        Fault::parse(&["close-on", "pubrec", "1"]).unwrap(),
+    );
+    p.publish("q", b"m", 2, 7, false).await;
+    p.expect("PUBREC pid=7").await;
+    p.expect_closed().await;
+    s.expect_silence(QUIET).await; // not routed before PUBREL
+    let mut p = attach(&b);
+    let ack = p.connect(connect("p", false, 60)).await;
+    assert_eq!(ack, "CONNACK sp=1 rc=0");
+    p.pubrel(7).await;
+    p.expect("PUBCOMP pid=7").await;
+    s.expect("PUBLISH pid=1 qos=2 dup=0 retain=0 topic=q len=1")
+        .await;
+    s.expect_silence(QUIET).await;
+    assert!(b.faults().is_empty(), "{:?}", b.faults());
+}

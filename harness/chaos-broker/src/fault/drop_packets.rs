@@ -1,16 +1,23 @@
 //! Drop packets: the broker swallows the next N packets of one kind it would
-//! have sent (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK or PINGRESP), while
-//! doing everything else as usual (a published message is still routed).
+//! have sent (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK or
+//! PINGRESP), while doing everything else as usual (a published message is
+//! still routed; a dropped PUBLISH counts as sent, lost on the wire, and is
+//! resent with DUP on resume). [`DropKind`] also names the packets the
+//! delay and close-on faults act on.
 
 use std::fmt;
 
 use super::{no_more, parse_count, FaultParseError};
 
-/// A kind of packet the broker can be told to drop.
+/// A kind of packet the broker can be told to drop, delay, or close after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DropKind {
+    /// A message delivered to a client.
+    Publish,
     PubAck,
     PubRec,
+    /// QoS 2 to a client: the release after the client's PUBREC.
+    PubRel,
     PubComp,
     SubAck,
     UnsubAck,
@@ -18,9 +25,11 @@ pub enum DropKind {
 }
 
 impl DropKind {
-    pub const ALL: [DropKind; 6] = [
+    pub const ALL: [DropKind; 8] = [
+        DropKind::Publish,
         DropKind::PubAck,
         DropKind::PubRec,
+        DropKind::PubRel,
         DropKind::PubComp,
         DropKind::SubAck,
         DropKind::UnsubAck,
@@ -30,13 +39,43 @@ impl DropKind {
     /// The control-channel word.
     pub fn word(self) -> &'static str {
         match self {
+            DropKind::Publish => "publish",
             DropKind::PubAck => "puback",
             DropKind::PubRec => "pubrec",
+            DropKind::PubRel => "pubrel",
             DropKind::PubComp => "pubcomp",
             DropKind::SubAck => "suback",
             DropKind::UnsubAck => "unsuback",
             DropKind::PingResp => "pingresp",
         }
+    }
+}
+
+/// The kinds, for messages.
+const KIND_WORDS: &str = "publish, puback, pubrec, pubrel, pubcomp, suback, unsuback, pingresp";
+
+impl DropKind {
+    /// Reads the packet kind that starts `args` (for fault `what`); returns
+    /// it and the words after it.
+    pub(crate) fn parse_first<'a, 'b>(
+        what: &str,
+        args: &'a [&'b str],
+    ) -> Result<(DropKind, &'a [&'b str]), FaultParseError> {
+        let Some((kind, rest)) = args.split_first() else {
+            return Err(FaultParseError(format!(
+                "{what}: missing packet kind ({KIND_WORDS})"
+            )));
+        };
+        let kind = DropKind::ALL
+            .into_iter()
+            .find(|k| k.word().eq_ignore_ascii_case(kind))
+            .ok_or_else(|| {
+                FaultParseError(format!(
+                    "{what}: `{}` is not one of {KIND_WORDS}",
+                    kind.escape_debug()
+                ))
+            })?;
+        Ok((kind, rest))
     }
 }
 
@@ -50,21 +89,7 @@ pub struct DropPackets {
 impl DropPackets {
     /// `drop <kind> <n>`.
     pub fn parse(args: &[&str]) -> Result<Self, FaultParseError> {
-        let Some((kind, rest)) = args.split_first() else {
-            return Err(FaultParseError(
-                "drop: missing packet kind (puback, pubrec, pubcomp, suback, unsuback, pingresp)"
-                    .into(),
-            ));
-        };
-        let kind = DropKind::ALL
-            .into_iter()
-            .find(|k| k.word().eq_ignore_ascii_case(kind))
-            .ok_or_else(|| {
-                FaultParseError(format!(
-                    "drop: `{}` is not one of puback, pubrec, pubcomp, suback, unsuback, pingresp",
-                    kind.escape_debug()
-                ))
-            })?;
+        let (kind, rest) = DropKind::parse_first("drop", args)?;
         let count = parse_count("drop", rest.first())?;
         no_more("drop", rest.get(1..).unwrap_or(&[]))?;
         Ok(DropPackets { kind, count })

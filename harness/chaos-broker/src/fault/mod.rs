@@ -9,7 +9,9 @@
 //! forget-sessions acts once when it is set.
 
 mod close_after_bytes;
+mod close_on;
 mod delay_connack;
+mod delay_packets;
 mod drop_packets;
 mod duplicate;
 mod forget_sessions;
@@ -23,7 +25,9 @@ use std::time::Duration;
 use resilient_mqtt::codec::ConnectReturnCode;
 
 pub use close_after_bytes::CloseAfterBytes;
+pub use close_on::CloseOn;
 pub use delay_connack::DelayConnack;
+pub use delay_packets::DelayPackets;
 pub use drop_packets::{DropKind, DropPackets};
 pub use duplicate::Duplicate;
 pub use forget_sessions::ForgetSessions;
@@ -65,6 +69,10 @@ pub enum Fault {
     DelayConnack(DelayConnack),
     /// Swallow the next N packets of one kind the broker would send.
     DropPackets(DropPackets),
+    /// Send the next N packets of one kind later (TCP order kept).
+    DelayPackets(DelayPackets),
+    /// Close the connection right after sending the next N packets of one kind.
+    CloseOn(CloseOn),
     /// Stop reading and answering; keep the socket open.
     Hang(Hang),
     /// Close the connection once the broker has sent N bytes on it.
@@ -89,8 +97,9 @@ impl std::error::Error for FaultParseError {}
 
 /// The fault words the control channel accepts, for help and errors.
 pub const FAULT_USAGE: &str = "refuse <1-5> | delay-connack <ms|Ns|Nms> | \
-drop <puback|pubrec|pubcomp|suback|unsuback|pingresp> <n> | hang | close-after <bytes> | \
-duplicate <n> | forget-sessions";
+drop <KIND> <n> | delay <KIND> <ms|Ns|Nms> <n> | close-on <KIND> <n> | hang | \
+close-after <bytes> | duplicate <n> | forget-sessions \
+(KIND: publish|puback|pubrec|pubrel|pubcomp|suback|unsuback|pingresp)";
 
 impl Fault {
     /// Parses `kind args...` (the words after the target).
@@ -104,6 +113,8 @@ impl Fault {
             "refuse" => Refuse::parse(args).map(Fault::Refuse),
             "delay-connack" => DelayConnack::parse(args).map(Fault::DelayConnack),
             "drop" => DropPackets::parse(args).map(Fault::DropPackets),
+            "delay" => DelayPackets::parse(args).map(Fault::DelayPackets),
+            "close-on" => CloseOn::parse(args).map(Fault::CloseOn),
             "hang" => Hang::parse(args).map(Fault::Hang),
             "close-after" => CloseAfterBytes::parse(args).map(Fault::CloseAfterBytes),
             "duplicate" => Duplicate::parse(args).map(Fault::Duplicate),
@@ -122,6 +133,8 @@ impl Fault {
             Fault::Refuse(_) => Slot::Refuse,
             Fault::DelayConnack(_) => Slot::DelayConnack,
             Fault::DropPackets(d) => Slot::Drop(d.kind),
+            Fault::DelayPackets(d) => Slot::Delay(d.kind),
+            Fault::CloseOn(c) => Slot::CloseOn(c.kind),
             Fault::Hang(_) => Slot::Hang,
             Fault::CloseAfterBytes(_) => Slot::CloseAfterBytes,
             Fault::Duplicate(_) => Slot::Duplicate,
@@ -136,6 +149,8 @@ impl fmt::Display for Fault {
             Fault::Refuse(x) => x.fmt(f),
             Fault::DelayConnack(x) => x.fmt(f),
             Fault::DropPackets(x) => x.fmt(f),
+            Fault::DelayPackets(x) => x.fmt(f),
+            Fault::CloseOn(x) => x.fmt(f),
             Fault::Hang(x) => x.fmt(f),
             Fault::CloseAfterBytes(x) => x.fmt(f),
             Fault::Duplicate(x) => x.fmt(f),
@@ -149,6 +164,8 @@ enum Slot {
     Refuse,
     DelayConnack,
     Drop(DropKind),
+    Delay(DropKind),
+    CloseOn(DropKind),
     Hang,
     CloseAfterBytes,
     Duplicate,
@@ -172,6 +189,11 @@ impl FaultTable {
             None => self.active.clear(),
             Some(t) => self.active.retain(|(_, tt), _| tt != t),
         }
+    }
+
+    /// No fault is active (the common case: no lookups needed).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.active.is_empty()
     }
 
     pub(crate) fn list(&self) -> Vec<(FaultTarget, Fault)> {
@@ -205,6 +227,8 @@ impl FaultTable {
                 && t.matches(client)
                 && match f {
                     Fault::DropPackets(d) => d.count == 0,
+                    Fault::DelayPackets(d) => d.count == 0,
+                    Fault::CloseOn(c) => c.count == 0,
                     Fault::Duplicate(d) => d.count == 0,
                     _ => false,
                 })
@@ -241,6 +265,33 @@ impl FaultTable {
         let slot = Slot::Drop(kind);
         let taken = match self.find_mut(slot, client) {
             Some(Fault::DropPackets(d)) => d.take(),
+            _ => false,
+        };
+        if taken {
+            self.retire_if_spent(slot, client);
+        }
+        taken
+    }
+
+    /// Uses one delay of `kind` if a delay fault applies: how long.
+    pub(crate) fn take_delay(&mut self, kind: DropKind, client: Option<&str>) -> Option<Duration> {
+        let slot = Slot::Delay(kind);
+        let taken = match self.find_mut(slot, client) {
+            Some(Fault::DelayPackets(d)) => d.take(),
+            _ => None,
+        };
+        if taken.is_some() {
+            self.retire_if_spent(slot, client);
+        }
+        taken
+    }
+
+    /// Uses one close-on of `kind` if such a fault applies; true means
+    /// close after sending the packet.
+    pub(crate) fn take_close_on(&mut self, kind: DropKind, client: Option<&str>) -> bool {
+        let slot = Slot::CloseOn(kind);
+        let taken = match self.find_mut(slot, client) {
+            Some(Fault::CloseOn(c)) => c.take(),
             _ => false,
         };
         if taken {
@@ -343,6 +394,33 @@ mod tests {
     }
 
     #[test]
+    fn counted_delays_and_closes_retire() {
+        let mut t = FaultTable::default();
+        t.set(
+            FaultTarget::All,
+            Fault::parse(&["delay", "pubcomp", "15s", "1"]).unwrap(),
+        );
+        t.set(
+            FaultTarget::Client("d".into()),
+            Fault::parse(&["close-on", "pubrec", "1"]).unwrap(),
+        );
+        assert_eq!(t.take_delay(DropKind::PubRec, Some("d")), None);
+        assert_eq!(
+            t.take_delay(DropKind::PubComp, Some("d")),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(t.take_delay(DropKind::PubComp, Some("d")), None);
+        assert!(!t.take_close_on(DropKind::PubRec, Some("e")));
+        assert!(t.take_close_on(DropKind::PubRec, Some("d")));
+        assert!(!t.take_close_on(DropKind::PubRec, Some("d")));
+        assert!(t.list().is_empty());
+        let e = Fault::parse(&["delay", "pubcomp", "soon", "1"]).unwrap_err();
+        assert!(e.0.contains("is not a delay"), "{e}");
+        let e = Fault::parse(&["close-on", "pubrek", "1"]).unwrap_err();
+        assert!(e.0.contains("pubrel"), "{e}");
+    }
+
+    #[test]
     fn parse_errors_are_clear() {
         let e = Fault::parse(&["explode"]).unwrap_err();
         assert!(e.0.starts_with("unknown fault kind `explode`"), "{e}");
@@ -360,7 +438,20 @@ mod tests {
             (0u64..100_000).prop_map(|ms| Fault::DelayConnack(DelayConnack {
                 delay: Duration::from_millis(ms)
             })),
-            (0usize..6, 1u32..1000).prop_map(|(k, n)| Fault::DropPackets(DropPackets {
+            (0usize..DropKind::ALL.len(), 1u32..1000).prop_map(|(k, n)| Fault::DropPackets(
+                DropPackets {
+                    kind: DropKind::ALL[k],
+                    count: n
+                }
+            )),
+            (0usize..DropKind::ALL.len(), 0u64..100_000, 1u32..1000).prop_map(|(k, ms, n)| {
+                Fault::DelayPackets(DelayPackets {
+                    kind: DropKind::ALL[k],
+                    delay: Duration::from_millis(ms),
+                    count: n,
+                })
+            }),
+            (0usize..DropKind::ALL.len(), 1u32..1000).prop_map(|(k, n)| Fault::CloseOn(CloseOn {
                 kind: DropKind::ALL[k],
                 count: n
             })),

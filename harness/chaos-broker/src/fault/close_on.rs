@@ -1,0 +1,43 @@
+//! Close on a packet: the next N times the broker sends a packet of one
+//! kind to a hit client (e.g. PUBREC), it closes that connection right
+//! after the packet (which is still delivered), as a link that breaks at
+//! the worst moment: the QoS 2 message is stored, the client got its
+//! PUBREC, and its PUBREL will not arrive on this connection. The
+//! session is kept (unless it was clean) and no will is held back: the
+//! connection ends as if it was lost.
+
+use std::fmt;
+
+use super::{no_more, parse_count, DropKind, FaultParseError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseOn {
+    pub kind: DropKind,
+    /// How many closes are still to come.
+    pub count: u32,
+}
+
+impl CloseOn {
+    /// `close-on <kind> <n>`.
+    pub fn parse(args: &[&str]) -> Result<Self, FaultParseError> {
+        let (kind, rest) = DropKind::parse_first("close-on", args)?;
+        let count = parse_count("close-on", rest.first())?;
+        no_more("close-on", rest.get(1..).unwrap_or(&[]))?;
+        Ok(CloseOn { kind, count })
+    }
+
+    /// Uses one close; false when the count is spent.
+    pub(crate) fn take(&mut self) -> bool {
+        if self.count == 0 {
+            return false;
+        }
+        self.count -= 1;
+        true
+    }
+}
+
+impl fmt::Display for CloseOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "close-on {} {}", self.kind.word(), self.count)
+    }
+}
