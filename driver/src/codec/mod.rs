@@ -22,6 +22,7 @@ mod list;
 mod primitives;
 mod publish;
 mod subscribe;
+pub mod v5;
 
 #[cfg(test)]
 mod tests;

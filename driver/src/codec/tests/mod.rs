@@ -20,7 +20,7 @@ use crate::codec;
 mod corpus;
 mod invariant;
 mod malformed;
-mod roundtrip;
+pub(crate) mod roundtrip;
 mod vectors;
 
 use std::vec::Vec;

@@ -128,7 +128,7 @@ impl Model {
 // ---------------------------------------------------------------------------
 // Strategies for valid packets.
 
-fn qos() -> impl Strategy<Value = QoS> {
+pub(crate) fn qos() -> impl Strategy<Value = QoS> {
     prop_oneof![
         Just(QoS::AtMostOnce),
         Just(QoS::AtLeastOnce),
@@ -136,7 +136,7 @@ fn qos() -> impl Strategy<Value = QoS> {
     ]
 }
 
-fn pid() -> impl Strategy<Value = Pid> {
+pub(crate) fn pid() -> impl Strategy<Value = Pid> {
     prop_oneof![Just(1u16), Just(u16::MAX), 1..=u16::MAX].prop_map(|n| Pid::new(n).unwrap())
 }
 
@@ -149,14 +149,14 @@ fn level() -> impl Strategy<Value = String> {
     ]
 }
 
-fn topic_name() -> impl Strategy<Value = String> {
+pub(crate) fn topic_name() -> impl Strategy<Value = String> {
     pvec(level(), 1..5)
         .prop_map(|levels| levels.join("/"))
         .prop_filter("a topic name is not empty", |t| !t.is_empty())
 }
 
 /// A filter: levels, some of them `+`, maybe a final `#`, or `#` alone.
-fn topic_filter() -> impl Strategy<Value = String> {
+pub(crate) fn topic_filter() -> impl Strategy<Value = String> {
     let levels = pvec(
         prop_oneof![3 => level(), 1 => Just(String::from("+"))],
         1..5,
@@ -175,12 +175,12 @@ fn topic_filter() -> impl Strategy<Value = String> {
 }
 
 /// Payload sizes around the one- and two-byte remaining-length limits.
-fn payload() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![Just(0usize), 1usize..64, 100usize..300, 16_370usize..16_400]
         .prop_flat_map(|n| pvec(any::<u8>(), n))
 }
 
-fn client_id() -> impl Strategy<Value = String> {
+pub(crate) fn client_id() -> impl Strategy<Value = String> {
     prop_oneof!["[a-zA-Z0-9]{0,23}", r"[^\x00]{0,30}"]
 }
 
@@ -232,7 +232,7 @@ fn connack() -> impl Strategy<Value = Model> {
     })
 }
 
-fn qospid() -> impl Strategy<Value = QosPid> {
+pub(crate) fn qospid() -> impl Strategy<Value = QosPid> {
     prop_oneof![
         Just(QosPid::AtMostOnce),
         pid().prop_map(QosPid::AtLeastOnce),
