@@ -167,14 +167,47 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 /// codec::tests::corpus` rewrites them.
 #[test]
 fn seed_files_are_up_to_date() {
-    let dir = fuzz_dir().join("corpus").join("decode");
+    let seeds = seeds();
+    check_seed_files("decode", &seeds, invariant::decode_invariants);
+    // Every packet type has a seed.
+    let mut types = Vec::new();
+    for (_, bytes) in &seeds {
+        let mut rest = &bytes[..];
+        while let Ok(Decoded::Packet { packet, len }) = decode(rest, DEFAULT_MAX_PACKET_SIZE) {
+            types.push(packet.packet_type());
+            rest = &rest[len..];
+        }
+    }
+    for nibble in 1..=14 {
+        let t = PacketType::from_nibble(nibble).unwrap();
+        assert!(types.contains(&t), "no seed for {}", t.name());
+    }
+}
+
+/// Every kept input (seeds, and whatever a local fuzzing run added) and
+/// every crash regression satisfies the fuzz target's invariants.
+#[test]
+fn kept_corpus_and_crash_regressions_replay() {
+    let replayed = replay_kept_inputs("decode", invariant::decode_invariants);
+    assert!(replayed >= seeds().len(), "only {replayed} inputs found");
+}
+
+/// Checks the seed files `fuzz/corpus/<target>/seed-*` against `seeds`
+/// (each must hold at least one packet by `invariants`), or rewrites them
+/// with `UPDATE_FUZZ_SEEDS` set; a seed file no longer listed is an error.
+/// Shared by the 3.1.1 and the MQTT 5 codec's corpus tests.
+pub(crate) fn check_seed_files(
+    target: &str,
+    seeds: &[(&'static str, Vec<u8>)],
+    invariants: fn(&[u8]) -> usize,
+) {
+    let dir = fuzz_dir().join("corpus").join(target);
     let update = env::var_os("UPDATE_FUZZ_SEEDS").is_some();
     if update {
         fs::create_dir_all(&dir).unwrap();
     }
-    let seeds = seeds();
-    for (name, bytes) in &seeds {
-        let packets = invariant::decode_invariants(bytes);
+    for (name, bytes) in seeds {
+        let packets = invariants(bytes);
         assert!(packets >= 1, "seed {name} decodes to nothing");
         let path = dir.join(format!("seed-{name}"));
         if update {
@@ -194,20 +227,6 @@ fn seed_files_are_up_to_date() {
             );
         }
     }
-    // Every packet type has a seed.
-    let mut types = Vec::new();
-    for (_, bytes) in &seeds {
-        let mut rest = &bytes[..];
-        while let Ok(Decoded::Packet { packet, len }) = decode(rest, DEFAULT_MAX_PACKET_SIZE) {
-            types.push(packet.packet_type());
-            rest = &rest[len..];
-        }
-    }
-    for nibble in 1..=14 {
-        let t = PacketType::from_nibble(nibble).unwrap();
-        assert!(types.contains(&t), "no seed for {}", t.name());
-    }
-    // No seed file that the list no longer generates.
     for entry in fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if let Some(seed) = name.strip_prefix("seed-") {
@@ -219,14 +238,13 @@ fn seed_files_are_up_to_date() {
     }
 }
 
-/// Every kept input (seeds, and whatever a local fuzzing run added) and
-/// every crash regression satisfies the fuzz target's invariants.
-#[test]
-fn kept_corpus_and_crash_regressions_replay() {
+/// Replays every file in `fuzz/corpus/<target>/` and
+/// `fuzz/regressions/<target>/` through `invariants`; returns how many.
+pub(crate) fn replay_kept_inputs(target: &str, invariants: fn(&[u8]) -> usize) -> usize {
     let mut replayed = 0;
     for dir in [
-        fuzz_dir().join("corpus").join("decode"),
-        fuzz_dir().join("regressions").join("decode"),
+        fuzz_dir().join("corpus").join(target),
+        fuzz_dir().join("regressions").join(target),
     ] {
         let Ok(entries) = fs::read_dir(&dir) else {
             continue;
@@ -238,12 +256,12 @@ fn kept_corpus_and_crash_regressions_replay() {
             let Ok(data) = fs::read(&path) else {
                 continue;
             };
-            if panic::catch_unwind(|| invariant::decode_invariants(&data)).is_err() {
+            if panic::catch_unwind(|| invariants(&data)).is_err() {
                 let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
                 panic!("{} breaks an invariant; bytes: {hex}", path.display());
             }
             replayed += 1;
         }
     }
-    assert!(replayed >= seeds().len(), "only {replayed} inputs found");
+    replayed
 }

@@ -17,7 +17,7 @@ extern crate std;
 // `invariant` names the codec `super::codec`, both here and in the fuzz target.
 use crate::codec;
 
-mod corpus;
+pub(crate) mod corpus;
 mod invariant;
 mod malformed;
 pub(crate) mod roundtrip;

@@ -8,18 +8,12 @@
 
 use super::std;
 
-use std::path::{Path, PathBuf};
-use std::string::String;
 use std::vec::Vec;
-use std::{env, format, fs, panic};
 
 use super::super::*;
 use super::invariant;
 use super::vectors::*;
-
-fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
-}
+use crate::codec::tests::corpus::{check_seed_files, replay_kept_inputs};
 
 /// The seeds: a name and the bytes.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
@@ -74,79 +68,25 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 /// resilient-mqtt --lib codec::v5::tests::corpus` rewrites them.
 #[test]
 fn seed_files_are_up_to_date() {
-    let dir = fuzz_dir().join("corpus").join("decode_v5");
-    let update = env::var_os("UPDATE_FUZZ_SEEDS").is_some();
-    if update {
-        fs::create_dir_all(&dir).unwrap();
-    }
     let seeds = seeds();
+    check_seed_files("decode_v5", &seeds, invariant::decode_invariants);
     let mut types = Vec::new();
-    for (name, bytes) in &seeds {
-        assert!(
-            invariant::decode_invariants(bytes) >= 1,
-            "seed {name} decodes to nothing"
-        );
+    for (_, bytes) in &seeds {
         let mut rest = &bytes[..];
         while let Ok(Decoded::Packet { packet, len }) = decode(rest, DEFAULT_MAX_PACKET_SIZE) {
             types.push(packet.packet_type());
             rest = &rest[len..];
-        }
-        let path = dir.join(format!("seed-{name}"));
-        if update {
-            fs::write(&path, bytes).unwrap();
-        } else {
-            let kept = fs::read(&path).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}; regenerate the seeds with UPDATE_FUZZ_SEEDS=1",
-                    path.display()
-                )
-            });
-            assert_eq!(
-                &kept,
-                bytes,
-                "{} is stale; regenerate with UPDATE_FUZZ_SEEDS=1",
-                path.display()
-            );
         }
     }
     for nibble in 1..=15 {
         let t = PacketType::from_nibble(nibble).unwrap();
         assert!(types.contains(&t), "no seed for {}", t.name());
     }
-    for entry in fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if let Some(seed) = name.strip_prefix("seed-") {
-            assert!(
-                seeds.iter().any(|(n, _)| *n == seed),
-                "stale seed file {name}: delete it"
-            );
-        }
-    }
 }
 
 /// Every kept input and crash regression satisfies the invariants.
 #[test]
 fn kept_corpus_and_crash_regressions_replay() {
-    let mut replayed = 0;
-    for dir in [
-        fuzz_dir().join("corpus").join("decode_v5"),
-        fuzz_dir().join("regressions").join("decode_v5"),
-    ] {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut paths: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-        paths.sort();
-        for path in paths {
-            let Ok(data) = fs::read(&path) else {
-                continue;
-            };
-            if panic::catch_unwind(|| invariant::decode_invariants(&data)).is_err() {
-                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-                panic!("{} breaks an invariant; bytes: {hex}", path.display());
-            }
-            replayed += 1;
-        }
-    }
+    let replayed = replay_kept_inputs("decode_v5", invariant::decode_invariants);
     assert!(replayed >= seeds().len(), "only {replayed} inputs found");
 }
