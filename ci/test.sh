@@ -32,5 +32,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== no_std build of the codec and session"
 cargo build -p resilient-mqtt --no-default-features --features alloc
 
+echo "== no_std build of the embedded shell"
+cargo build -p resilient-mqtt --no-default-features --features embedded
+
 echo "== cargo test (workspace, including doc tests)"
 cargo test --workspace

@@ -15,6 +15,9 @@
 //!   by the configuration.
 //! - `client` (feature `tokio`): a thin async shell over any transport and
 //!   any link (WiFi) abstraction.
+//! - `embedded` (feature `embedded`, `no_std`): the same session behind an
+//!   async shell for firmware, over `embedded-io-async` sockets and
+//!   `embedded-hal-async` delays, with bounded buffers.
 //!
 //! Without the `std` feature the crate is `#![no_std]`: codec and session
 //! never use `std` (only `core`, plus `alloc` for the session), which the
@@ -28,5 +31,7 @@ extern crate alloc;
 #[cfg(feature = "tokio")]
 pub mod client;
 pub mod codec;
+#[cfg(feature = "embedded")]
+pub mod embedded;
 #[cfg(feature = "alloc")]
 pub mod session;

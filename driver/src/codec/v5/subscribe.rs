@@ -226,102 +226,61 @@ fn reason_in(t: PacketType) -> impl Fn(&mut Reader<'_>) -> Result<(), DecodeErro
     move |r| ReasonCode::read(r, t).map(drop)
 }
 
-impl<'a> Subscribe<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let (pid, properties, topics) =
-            read_list(r, PacketType::Subscribe, PropertyContext::Subscribe, |r| {
-                SubscribeTopic::parse(r).map(drop)
-            })?;
-        Ok(Subscribe {
-            pid,
-            properties,
-            topics,
-        })
-    }
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        validate_list(
-            &self.properties,
-            PropertyContext::Subscribe,
-            &self.topics,
-            SubscribeTopic::check,
-        )
-    }
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        list_body_len(&self.properties, &self.topics)
-    }
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        write_list(self.pid, &self.properties, &self.topics, w)
-    }
-}
-
-impl<'a> Unsubscribe<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let (pid, properties, topics) = read_list(
-            r,
-            PacketType::Unsubscribe,
-            PropertyContext::Unsubscribe,
-            |r| {
-                <&str as Entry>::read(r)
-                    .map(drop)
-                    .map_err(DecodeError::from)
-            },
-        )?;
-        Ok(Unsubscribe {
-            pid,
-            properties,
-            topics,
-        })
-    }
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        validate_list(
-            &self.properties,
-            PropertyContext::Unsubscribe,
-            &self.topics,
-            |t| Ok(t.validate()?),
-        )
-    }
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        list_body_len(&self.properties, &self.topics)
-    }
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        write_list(self.pid, &self.properties, &self.topics, w)
-    }
-}
-
-/// SUBACK and UNSUBACK: the same layout, each with its own reason codes.
-macro_rules! ack_list {
-    ($ty:ident, $packet:ident) => {
+/// The four list packets share one layout; each names its list and how an
+/// entry is checked when read (with version-5 errors) and before writing.
+macro_rules! list_packet {
+    ($ty:ident, $list:ident, $read_entry:expr, $check_entry:expr) => {
         impl<'a> $ty<'a> {
             pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-                let (pid, properties, codes) = read_list(
-                    r,
-                    PacketType::$packet,
-                    PropertyContext::$packet,
-                    reason_in(PacketType::$packet),
-                )?;
+                let (pid, properties, $list) =
+                    read_list(r, PacketType::$ty, PropertyContext::$ty, $read_entry)?;
                 Ok($ty {
                     pid,
                     properties,
-                    codes,
+                    $list,
                 })
             }
             pub(crate) fn validate(&self) -> Result<(), EncodeError> {
                 validate_list(
                     &self.properties,
-                    PropertyContext::$packet,
-                    &self.codes,
-                    |c| c.check(PacketType::$packet),
+                    PropertyContext::$ty,
+                    &self.$list,
+                    $check_entry,
                 )
             }
             pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-                list_body_len(&self.properties, &self.codes)
+                list_body_len(&self.properties, &self.$list)
             }
             pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-                write_list(self.pid, &self.properties, &self.codes, w)
+                write_list(self.pid, &self.properties, &self.$list, w)
             }
         }
     };
 }
 
-ack_list!(SubAck, SubAck);
-ack_list!(UnsubAck, UnsubAck);
+list_packet!(
+    Subscribe,
+    topics,
+    |r: &mut Reader<'_>| SubscribeTopic::parse(r).map(drop),
+    SubscribeTopic::check
+);
+list_packet!(
+    Unsubscribe,
+    topics,
+    |r: &mut Reader<'_>| <&str as Entry>::read(r)
+        .map(drop)
+        .map_err(DecodeError::from),
+    |t: &&str| Ok(t.validate()?)
+);
+list_packet!(
+    SubAck,
+    codes,
+    reason_in(PacketType::SubAck),
+    |c: &ReasonCode| c.check(PacketType::SubAck)
+);
+list_packet!(
+    UnsubAck,
+    codes,
+    reason_in(PacketType::UnsubAck),
+    |c: &ReasonCode| c.check(PacketType::UnsubAck)
+);
