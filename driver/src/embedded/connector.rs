@@ -27,4 +27,12 @@ pub trait Connector {
     /// Connects to `host:port` (`host` as in `Config::server`: a name or a
     /// literal address; resolving it is the connector's job).
     async fn connect(&mut self, host: &str, port: u16) -> Result<Self::Socket, Self::Error>;
+
+    /// Closes a socket the session is done with, after anything it asked
+    /// to send first (a DISCONNECT) was written and flushed; bounded by
+    /// `response_time`. The default drops it; override it to close
+    /// gracefully (send FIN) where dropping does not.
+    async fn close(&mut self, socket: Self::Socket) {
+        drop(socket);
+    }
 }

@@ -25,6 +25,12 @@ impl Connector for TcpConnector {
         stream.set_nodelay(true)?;
         Ok(FromTokio::new(stream))
     }
+
+    /// Sends FIN (after the DISCONNECT, if any) rather than dropping.
+    async fn close(&mut self, mut socket: Self::Socket) {
+        use tokio::io::AsyncWriteExt;
+        let _ = socket.inner_mut().shutdown().await;
+    }
 }
 
 /// tokio's monotonic clock, from the moment it was created.

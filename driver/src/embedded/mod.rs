@@ -117,7 +117,16 @@ impl<'a, M: RawMutex, const TOPIC: usize, const PAYLOAD: usize, const DEPTH: usi
             return Err(Error::Stopped);
         }
         let slot = self.shared.reserve().await;
+        if self.shared.is_stopped() {
+            return Err(Error::Stopped);
+        }
         self.shared.requests.send(make(slot.ticket)).await;
+        if self.shared.is_stopped() {
+            // The runner has ended (on one executor its last step runs at
+            // once): it answered this request while draining the channel,
+            // or it never will.
+            return slot.try_done().ok_or(Error::Stopped);
+        }
         Ok(slot.wait().await)
     }
 
@@ -220,10 +229,14 @@ impl<'a, M: RawMutex, const TOPIC: usize, const PAYLOAD: usize, const DEPTH: usi
     /// assumes it up until told otherwise; while it is down the session
     /// waits for it instead of dialling.
     pub async fn report_link(&self, up: bool) {
+        if self.shared.is_stopped() {
+            return;
+        }
         self.shared.requests.send(Request::Link { up }).await;
     }
 
-    /// S2: the next received message (oldest first).
+    /// S2: the next received message (oldest first). After the runner has
+    /// ended, only what is already in the inbox comes.
     pub async fn receive(&self) -> InMessage<TOPIC, PAYLOAD> {
         self.shared.inbox.receive().await
     }

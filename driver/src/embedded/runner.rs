@@ -201,7 +201,7 @@ impl<
     async fn act(&mut self, action: Action) {
         match action {
             Action::OpenTransport => {
-                self.socket = None;
+                self.close_socket().await;
                 let config = self.session.config();
                 let (limit, port) = (config.response_time, config.effective_port(false));
                 let host = &config.server;
@@ -226,7 +226,7 @@ impl<
                     }
                 }
             }
-            Action::CloseTransport => self.socket = None,
+            Action::CloseTransport => self.close_socket().await,
             Action::BringLinkUp => {
                 // The firmware owns the link (WiFi): the shell reports what
                 // it was last told; `Client::report_link` tells it more.
@@ -236,6 +236,15 @@ impl<
             // O4: taking WiFi down is the firmware's decision; the socket
             // is already closed.
             Action::TakeLinkDown => {}
+        }
+    }
+
+    /// Hands the socket, if any, to the connector to close, within
+    /// `response_time`.
+    async fn close_socket(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            let limit = self.session.config().response_time;
+            let _ = select(self.connector.close(socket), sleep(&mut self.delay, limit)).await;
         }
     }
 

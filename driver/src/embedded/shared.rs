@@ -234,6 +234,12 @@ pub(crate) struct SlotGuard<
 impl<M: RawMutex, const TOPIC: usize, const PAYLOAD: usize, const DEPTH: usize>
     SlotGuard<'_, M, TOPIC, PAYLOAD, DEPTH>
 {
+    /// The runner's answer, if it has come.
+    pub fn try_done(&self) -> Option<Done> {
+        let (seq, done) = self.shared.done[self.ticket.index].try_take()?;
+        (seq == self.ticket.seq).then_some(done)
+    }
+
     /// The runner's answer.
     pub async fn wait(&self) -> Done {
         loop {
@@ -288,6 +294,9 @@ mod tests {
         assert_ne!(a.ticket.index, b.ticket.index);
         s.complete(b.ticket, Done::Ended);
         assert!(poll_once(pin!(a.wait())).is_pending());
+        assert_eq!(a.try_done(), None);
+        assert_eq!(b.try_done(), Some(Done::Ended));
+        s.complete(b.ticket, Done::Ended);
         assert_eq!(poll_once(pin!(b.wait())), Poll::Ready(Done::Ended));
     }
 
