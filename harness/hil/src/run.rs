@@ -75,12 +75,14 @@ pub struct RunRequest<'a> {
     pub out: &'a Path,
 }
 
-/// `hil run <path> --seed N` (plus `--backend` when not the default).
-pub fn replay_command(path: &Path, seed: u64, kind: BackendKind) -> String {
+/// `hil run <path> --seed N` (plus `--backend` when not the default, and
+/// what the backend needs to be chosen again: [`Backend::replay_args`]).
+pub fn replay_command(path: &Path, seed: u64, kind: BackendKind, backend: &dyn Backend) -> String {
     let mut c = format!("hil run {} --seed {seed}", path.display());
     if kind != BackendKind::Sim {
         c.push_str(&format!(" --backend {}", kind.as_str()));
     }
+    c.push_str(&backend.replay_args());
     c
 }
 
@@ -108,7 +110,7 @@ pub fn run_with_records(req: &RunRequest<'_>) -> io::Result<(RunReport, Vec<Reco
         end_ms: None,
         verdicts: Vec::new(),
         error: None,
-        replay: replay_command(req.path, req.seed, req.kind),
+        replay: replay_command(req.path, req.seed, req.kind, req.backend),
         dir: dir.clone(),
     };
 

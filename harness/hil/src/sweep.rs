@@ -107,7 +107,7 @@ fn run_one(item: &Item, backend: &dyn Backend, kind: BackendKind, out: &Path) ->
                 end_ms: None,
                 verdicts: Vec::new(),
                 error: Some(format!("cannot write the run directory: {e}")),
-                replay: runner::replay_command(&item.path, item.seed, kind),
+                replay: runner::replay_command(&item.path, item.seed, kind, backend),
                 dir: runner::run_dir(out, &item.scenario.name, item.seed),
             },
             records: Vec::new(),

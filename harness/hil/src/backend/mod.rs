@@ -100,6 +100,12 @@ pub trait Backend {
     /// The name used in traces, reports and replay commands (`sim`).
     fn name(&self) -> &str;
 
+    /// What the replay command needs besides `--backend` to choose this
+    /// backend again (` --board PROFILE` for a board); empty by default.
+    fn replay_args(&self) -> String {
+        String::new()
+    }
+
     /// Runs `scenario` with `seed`, emitting the world's events into `sink`
     /// as they happen (see the module documentation for the contract).
     fn run(
@@ -143,6 +149,6 @@ pub fn create(kind: BackendKind) -> Result<Box<dyn Backend>, BackendError> {
         BackendKind::Live => Ok(Box::new(crate::live::LiveBackend::new(
             crate::live::BrokerKind::Mosquitto,
         ))),
-        BackendKind::Board => crate::board::backend_for(None, crate::run::DEFAULT_OUT.into()),
+        BackendKind::Board => crate::board::backend_for(None, crate::run::DEFAULT_OUT.into(), true),
     }
 }

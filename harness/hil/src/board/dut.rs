@@ -7,6 +7,11 @@
 //! never says `hello`, or a protocol major version it does not speak are
 //! infrastructure failures ([`LiveDut::failure`]), kept apart from the
 //! DUT's own behaviour (which only the oracles judge).
+//!
+//! A MicroPython board (profile `agent = "micropython"`) gets its agent
+//! script (the profile's `firmware`) over the raw REPL and has it started
+//! ([`super::raw_repl`]) before the harness waits for `hello`, and again
+//! after every reset.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,7 +27,7 @@ use serde::Serialize;
 
 use super::clock::BoardClock;
 use super::link::{BoardLink, SerialLink};
-use super::profile::{PortSelect, Profile, Reset, Transport};
+use super::profile::{AgentKind, PortSelect, Profile, Reset, Transport};
 use super::protocol::{BoardMsg, ProtocolReader, ProtocolStats};
 use crate::live::{LiveDut, LiveWorld};
 use crate::scenario::types::Secret;
@@ -46,6 +51,11 @@ pub struct BoardRunInfo {
     pub best_rtt_ms: Option<f64>,
     /// Times the link was reopened after it vanished.
     pub reopens: u32,
+    /// MicroPython: times the agent was started over the raw REPL, and
+    /// bytes of script written before the run (0 when the board had it
+    /// already, or with `--no-upload`).
+    pub agent_starts: u32,
+    pub agent_uploaded_bytes: u64,
     #[serde(skip)]
     pub console: Vec<u8>,
 }
@@ -185,6 +195,97 @@ fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardL
     }
 }
 
+/// What starts a MicroPython agent (its script is on the board:
+/// [`install_agent`]): `import hil_agent` + `hil_agent.main(env=...,
+/// wifi=...)`, which holds the secrets' values and is never shown.
+struct MicroPython {
+    start: String,
+}
+
+/// The agent script a MicroPython profile names: its name on the board
+/// (`hil_agent.py`) and where it is here. `None` for other agents.
+fn agent_script(profile: &Profile) -> Result<Option<(String, PathBuf)>, String> {
+    if profile.agent != AgentKind::Micropython
+        || matches!(profile.transport, Transport::Virtual { .. })
+    {
+        return Ok(None);
+    }
+    let Some(path) = &profile.firmware else {
+        return Err(format!(
+            "board profile `{}` runs the MicroPython agent but names no `firmware` (the agent script, fixtures/agents/micropython/hil_agent.py)",
+            profile.name
+        ));
+    };
+    let remote = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hil_agent.py".into());
+    Ok(Some((remote, path.clone())))
+}
+
+/// Copies a MicroPython profile's agent script onto the board over the raw
+/// REPL (unless the board has it already), before a run: the time it takes
+/// is not the scenario's. `None` for other agents.
+pub fn install_agent(profile: &Profile) -> Result<Option<super::raw_repl::Installed>, String> {
+    let Some((remote, path)) = agent_script(profile)? else {
+        return Ok(None);
+    };
+    let data = std::fs::read(&path)
+        .map_err(|e| format!("cannot read the MicroPython agent {}: {e}", path.display()))?;
+    let mut link = open_link(profile, None)?;
+    super::raw_repl::install(
+        link.as_mut(),
+        &remote,
+        &data,
+        profile.hello_timeout.to_std(),
+    )
+    .map(Some)
+    .map_err(|e| {
+        format!(
+            "cannot copy the MicroPython agent onto the board at {}: {e}",
+            link.describe()
+        )
+    })
+}
+
+/// The host environment's value of `var`, as a MicroPython literal.
+fn py_env(var: Option<&String>) -> String {
+    match var.and_then(|v| std::env::var(v).ok()) {
+        Some(v) => super::raw_repl::py_str(&v),
+        None => "None".into(),
+    }
+}
+
+fn micropython(profile: &Profile, world: &LiveWorld) -> Result<Option<MicroPython>, String> {
+    let Some((remote, _)) = agent_script(profile)? else {
+        return Ok(None);
+    };
+    let module = remote.strip_suffix(".py").unwrap_or(&remote).to_string();
+    let mut env = Vec::new();
+    if let Some(Secret::Env(v)) = &world.scenario.dut.password {
+        env.push(format!(
+            "{}: {}",
+            super::raw_repl::py_str(v),
+            py_env(Some(v))
+        ));
+    }
+    let start = format!(
+        "import {module}\n{module}.main(env={{{}}}, wifi=({}, {}))",
+        env.join(", "),
+        py_env(profile.wifi_ssid_env.as_ref()),
+        py_env(profile.wifi_password_env.as_ref()),
+    );
+    Ok(Some(MicroPython { start }))
+}
+
+/// How starting the MicroPython agent went.
+enum Started {
+    Yes,
+    /// The link vanished meanwhile (the board is resetting).
+    Gone,
+    Failed,
+}
+
 /// The `configure` and `start` commands for this run.
 fn run_commands(world: &LiveWorld, broker: String) -> Result<(Command, Command), String> {
     let sc = &world.scenario;
@@ -220,6 +321,7 @@ impl LiveDut for BoardDut {
     fn boot(&mut self, world: &LiveWorld, broker: SocketAddr) -> Result<(), String> {
         let broker = format!("{}:{}", self.profile.broker_host, broker.port());
         let (configure, start) = run_commands(world, broker)?;
+        let micropython = micropython(&self.profile, world)?;
         let vlink = match self.profile.transport {
             Transport::Virtual { .. } => {
                 let (vb, link) = start_virtual(&self.profile)?;
@@ -246,6 +348,7 @@ impl LiveDut for BoardDut {
             next_ping: 0,
             next_ping_at: Instant::now(),
             hello_deadline: Some(Instant::now() + self.profile.hello_timeout.to_std()),
+            micropython,
         };
         self.thread = Some(
             std::thread::Builder::new()
@@ -320,6 +423,8 @@ struct Pump {
     next_ping_at: Instant,
     /// A `hello` is due by then.
     hello_deadline: Option<Instant>,
+    /// The MicroPython agent to start over the raw REPL, if it is one.
+    micropython: Option<MicroPython>,
 }
 
 impl Pump {
@@ -354,6 +459,17 @@ impl Pump {
         match self.link.reopen(timeout) {
             Ok(()) => {
                 lock(&self.shared.info).reopens += 1;
+                match self.start_agent() {
+                    Started::Yes => {}
+                    Started::Gone => {
+                        self.fail(format!(
+                            "the board's port vanished again while its MicroPython agent was being started ({})",
+                            self.link.describe()
+                        ));
+                        return Err(());
+                    }
+                    Started::Failed => return Err(()),
+                }
                 self.hello_deadline = Some(Instant::now() + self.profile.hello_timeout.to_std());
                 // A board that already said hello says it again.
                 let _ = self.link.write_all(Command::Hello.to_line().as_bytes());
@@ -366,8 +482,50 @@ impl Pump {
         }
     }
 
+    /// Starts the MicroPython agent (already on the board); a no-op for
+    /// other agents.
+    fn start_agent(&mut self) -> Started {
+        let Some(mp) = &self.micropython else {
+            return Started::Yes;
+        };
+        let timeout = self.profile.hello_timeout.to_std();
+        match super::raw_repl::install_and_start(self.link.as_mut(), None, &mp.start, timeout) {
+            Ok(done) => {
+                lock(&self.shared.info).agent_starts += 1;
+                let now = Instant::now();
+                for m in self.reader.push(&done.after_ok) {
+                    if self.handle(m, now).is_err() {
+                        return Started::Failed;
+                    }
+                }
+                Started::Yes
+            }
+            Err(super::raw_repl::ReplError::Link(_)) => Started::Gone,
+            Err(e) => {
+                self.fail(format!(
+                    "cannot start the MicroPython agent on {}: {e}",
+                    self.link.describe()
+                ));
+                Started::Failed
+            }
+        }
+    }
+
     fn run(&mut self) {
         let mut buf = [0u8; 4096];
+        match self.start_agent() {
+            Started::Yes => {}
+            Started::Gone => {
+                if self.link_gone().is_err() {
+                    self.publish_info();
+                    return;
+                }
+            }
+            Started::Failed => {
+                self.publish_info();
+                return;
+            }
+        }
         // Ask in case the board said hello before we opened the port.
         if self.write(&Command::Hello).is_err() {
             return;
@@ -472,6 +630,16 @@ impl Pump {
                 + self.profile.reopen_timeout.to_std()
                 + self.profile.hello_timeout.to_std(),
         );
+        if self.micropython.is_some() {
+            // A MicroPython board boots into its REPL: start the agent
+            // again (over the reopened port if this one vanishes).
+            std::thread::sleep(Duration::from_millis(500));
+            match self.start_agent() {
+                Started::Yes => {}
+                Started::Gone => self.link_gone()?,
+                Started::Failed => return Err(()),
+            }
+        }
         Ok(())
     }
 

@@ -26,6 +26,7 @@ pub mod link;
 pub mod profile;
 pub mod protocol;
 pub mod qualify;
+pub mod raw_repl;
 pub mod virtual_board;
 
 use std::path::PathBuf;
@@ -50,6 +51,10 @@ pub fn probe_unavailable() -> String {
 pub struct BoardBackend {
     profile: Profile,
     name: String,
+    /// How the profile was named on the command line (for replay commands).
+    profile_arg: String,
+    /// MicroPython: check and write the agent script before starting it.
+    upload: bool,
     out: Option<PathBuf>,
     last: Arc<Mutex<Option<BoardRunInfo>>>,
 }
@@ -58,6 +63,8 @@ impl BoardBackend {
     pub fn new(profile: Profile) -> BoardBackend {
         let name = format!("board/{}", profile.name);
         BoardBackend {
+            profile_arg: profile.name.clone(),
+            upload: true,
             profile,
             name,
             out: None,
@@ -68,6 +75,20 @@ impl BoardBackend {
     /// Writes `board.json` and `console.log` into `<out>/<scenario>/<seed>/`.
     pub fn with_out(mut self, out: PathBuf) -> Self {
         self.out = Some(out);
+        self
+    }
+
+    /// The profile as the command line named it (a file, or a name in
+    /// fixtures/boards/): replay commands repeat it.
+    pub fn with_profile_arg(mut self, arg: &str) -> Self {
+        self.profile_arg = arg.to_string();
+        self
+    }
+
+    /// `false`: a MicroPython board has the agent script already; it is
+    /// started without being checked or written (`--no-upload`).
+    pub fn with_upload(mut self, upload: bool) -> Self {
+        self.upload = upload;
         self
     }
 
@@ -82,7 +103,11 @@ impl BoardBackend {
 }
 
 /// The backend for `--backend board --board PROFILE`.
-pub fn backend_for(profile: Option<&str>, out: PathBuf) -> Result<Box<dyn Backend>, BackendError> {
+pub fn backend_for(
+    profile: Option<&str>,
+    out: PathBuf,
+    upload: bool,
+) -> Result<Box<dyn Backend>, BackendError> {
     let Some(p) = profile else {
         return Err(BackendError::Infrastructure(
             "--backend board needs --board PROFILE (a file, or a name in fixtures/boards/)".into(),
@@ -90,12 +115,34 @@ pub fn backend_for(profile: Option<&str>, out: PathBuf) -> Result<Box<dyn Backen
     };
     let (_, profile) = profile::load(p)
         .map_err(|e| BackendError::Infrastructure(format!("bad board profile:\n{e}")))?;
-    Ok(Box::new(BoardBackend::new(profile).with_out(out)))
+    Ok(Box::new(
+        BoardBackend::new(profile)
+            .with_out(out)
+            .with_profile_arg(p)
+            .with_upload(upload),
+    ))
 }
 
 impl Backend for BoardBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn replay_args(&self) -> String {
+        let a = &self.profile_arg;
+        let plain = a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:-+@".contains(&b));
+        let board = if plain && !a.is_empty() {
+            format!(" --board {a}")
+        } else {
+            format!(" --board '{}'", a.replace('\'', "'\\''"))
+        };
+        if self.upload {
+            board
+        } else {
+            board + " --no-upload"
+        }
     }
 
     fn run(
@@ -113,8 +160,18 @@ impl Backend for BoardBackend {
             broker: BrokerKind::Mosquitto,
             dut_listen: self.profile.proxy_listen,
         };
+        let uploaded = if self.upload {
+            dut::install_agent(&self.profile)
+                .map_err(BackendError::Infrastructure)?
+                .map_or(0, |i| if i.skipped { 0 } else { i.bytes })
+        } else {
+            0
+        };
         let dut = BoardDut::new(self.profile.clone(), self.last.clone());
         let result = crate::live::run_with(&rig, Box::new(dut), scenario, seed, sink);
+        if let Some(i) = self.last.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            i.agent_uploaded_bytes = uploaded;
+        }
         if let (Some(out), Some(info)) = (&self.out, self.last_info()) {
             let dir = crate::run::run_dir(out, &scenario.name, seed);
             if dir.is_dir() {
@@ -176,4 +233,27 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
         }
     }
     out.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendKind;
+
+    #[test]
+    fn a_board_runs_replay_command_names_the_profile() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/boards/virtual.toml"
+        );
+        let (_, profile) = profile::load(path).unwrap();
+        let b = BoardBackend::new(profile.clone());
+        let scenario = std::path::Path::new("scenarios/x.toml");
+        assert_eq!(
+            crate::run::replay_command(scenario, 3, BackendKind::Board, &b),
+            "hil run scenarios/x.toml --seed 3 --backend board --board virtual"
+        );
+        let b = BoardBackend::new(profile).with_profile_arg("/tmp/my board's.toml");
+        assert_eq!(b.replay_args(), " --board '/tmp/my board'\\''s.toml'");
+    }
 }

@@ -27,6 +27,10 @@ pub struct QualifyArgs {
     /// The board profile: a file, or a name in fixtures/boards/.
     #[arg(long)]
     pub board: String,
+    /// MicroPython: the agent script is on the board already; start it
+    /// without checking or writing it.
+    #[arg(long)]
+    pub no_upload: bool,
     /// Runs of each scenario.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
@@ -81,7 +85,10 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
     let mut infra = false;
     for k in 1..=args.repeat {
         let out = dir.join("runs").join(format!("r{k}"));
-        let backend = BoardBackend::new(profile.clone()).with_out(out.clone());
+        let backend = BoardBackend::new(profile.clone())
+            .with_out(out.clone())
+            .with_profile_arg(&args.board)
+            .with_upload(!args.no_upload);
         for l in &chosen {
             let started = Instant::now();
             let req = RunRequest {

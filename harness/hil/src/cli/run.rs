@@ -69,6 +69,10 @@ pub struct SweepArgs {
     /// fixtures/boards/).
     #[arg(long)]
     pub board: Option<String>,
+    /// With `--backend board` and a MicroPython profile: the agent script
+    /// is on the board already; start it without checking or writing it.
+    #[arg(long)]
+    pub no_upload: bool,
     /// Base directory of run directories (`<out>/<scenario>/<seed>/`).
     #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
@@ -209,7 +213,7 @@ pub fn sweep_and_report(
     let workers = match many {
         Some(v) => Workers::Parallel(v),
         None => match if args.backend == BackendKind::Board {
-            crate::board::backend_for(args.board.as_deref(), args.out.clone())
+            crate::board::backend_for(args.board.as_deref(), args.out.clone(), !args.no_upload)
         } else {
             crate::live::with_broker(args.backend, args.broker.as_ref(), backends)
         } {
