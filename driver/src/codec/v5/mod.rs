@@ -369,8 +369,9 @@ impl<'a> Packet<'a> {
     /// Encodes the packet at the start of `buf`; returns the bytes written.
     /// On error the contents of `buf` are unspecified.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let total = self.encoded_len()?;
+        self.validate()?;
         let rem = self.remaining_len()?;
+        let total = 1 + varint::len(rem) + rem;
         if buf.len() < total {
             return Err(EncodeError::BufferTooSmall {
                 needed: total,
