@@ -37,3 +37,9 @@ cargo build -p resilient-mqtt --no-default-features --features embedded
 
 echo "== cargo test (workspace, including doc tests)"
 cargo test --workspace
+
+# probe-rs and defmt-decoder are off by default (a clean build of them costs
+# minutes, and defmt-decoder's serde_json feature must stay out of hil):
+# their tests (no probe attached, defmt on ELF files the tests write) run here.
+echo "== hil-probe with probe-rs and defmt"
+cargo test -p hil-probe --all-features
