@@ -206,6 +206,9 @@ pub fn py_str(text: &str) -> String {
     s
 }
 
+/// What a reader decided about the bytes so far: `None` = read on.
+type Verdict<T> = Option<Result<T, ReplError>>;
+
 /// A board in the raw REPL.
 pub struct RawRepl<'a> {
     link: &'a mut dyn BoardLink,
@@ -283,7 +286,7 @@ impl<'a> RawRepl<'a> {
         &mut self,
         deadline: Instant,
         expected: &dyn Fn() -> String,
-        check: &mut dyn FnMut(&mut Self, &[u8]) -> Option<Result<T, ReplError>>,
+        check: &mut dyn FnMut(&mut Self, &[u8]) -> Verdict<T>,
     ) -> Result<T, ReplError> {
         let mut got = std::mem::take(&mut self.pending);
         let mut buf = [0u8; 1024];
