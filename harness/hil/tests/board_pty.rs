@@ -81,6 +81,10 @@ fn the_virtual_board_qualifies_and_its_transcripts_hold() {
     assert_eq!(c["protocol"], "1.0");
     assert!(c["detection"]["n"].as_u64().unwrap() >= 5, "{c}");
     assert!(c["recovery"]["max_ms"].as_u64().unwrap() <= 35_000, "{c}");
+    // The virtual board reports its heap: the trend has data.
+    let heap = &c["heap"];
+    assert!(heap["samples"].as_u64().unwrap() >= 8, "{heap}");
+    assert!(heap["min"].as_u64().unwrap() > 0, "{heap}");
     // The hash is the content's.
     let sha = json["sha256"].as_str().unwrap();
     use sha2::Digest;
@@ -150,6 +154,13 @@ fn hil_run_backend_board_writes_a_judged_run() {
     );
     assert!(trace.contains(r#""event":"retransmit""#));
     assert!(dir.join("console.log").exists() && dir.join("board.json").exists());
+    // The replay command chooses the same board.
+    let verdicts = std::fs::read_to_string(dir.join("verdicts.json")).unwrap();
+    let board = s(root().join("fixtures/boards/virtual.toml"));
+    assert!(
+        verdicts.contains(&format!("--backend board --board {board}\"")),
+        "{verdicts}"
+    );
 }
 
 /// A profile file for a serial port at `port`, with short timeouts.

@@ -14,6 +14,12 @@
 //! Its network is the broker address the harness configures (the fault
 //! proxy). Its clock (`ms` in every line) starts at each boot. It exits
 //! when its parent process does.
+//!
+//! Its heap figure (`hello.heap`, and a `heap` line every `--heap-ms`,
+//! default 2000) is [`VBOARD_HEAP`] less the bytes the process has
+//! allocated and not freed, counted by [`CountingAlloc`] (the
+//! `hil-vboard` binary's global allocator): a leak in the driver shows as a
+//! falling line in the qualification report's heap trend.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -35,11 +41,57 @@ use crate::scenario::workload::Workload;
 use crate::scenario::Scenario;
 use crate::trace::Record;
 
-const USAGE: &str = "usage: hil-vboard (--pty-link PATH | --stdio) [--board NAME] [--boot-ms N]
+const USAGE: &str =
+    "usage: hil-vboard (--pty-link PATH | --stdio) [--board NAME] [--boot-ms N] [--heap-ms N]
 
 The virtual board: resilient-mqtt + the hil agent (protocol v1, see
 fixtures/agents/PROTOCOL.md) on a PTY (the other end's path is kept as a
 symlink at PATH) or on stdin/stdout.";
+
+/// The heap the virtual board says it has (bytes); free = this less the
+/// bytes live in the process.
+pub const VBOARD_HEAP: u64 = 64 * 1024 * 1024;
+
+static LIVE_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The system allocator, counting the bytes allocated and not yet freed
+/// (`hil-vboard` installs it as its global allocator).
+pub struct CountingAlloc;
+
+// SAFETY: every call is passed on to the system allocator unchanged; only
+// a counter is updated besides.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { std::alloc::System.alloc(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        let p = unsafe { std::alloc::System.realloc(ptr, layout, new) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new as u64, std::sync::atomic::Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// The free heap the virtual board reports: `None` when [`CountingAlloc`]
+/// is not the global allocator (nothing was counted).
+pub fn free_heap() -> Option<u64> {
+    match LIVE_BYTES.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        live => Some(VBOARD_HEAP.saturating_sub(live)),
+    }
+}
 
 /// `embedded_io::Write` over a `std::io::Write` (what firmware has is a
 /// UART or RTT channel; here a PTY or stdout).
@@ -64,6 +116,8 @@ struct Args {
     pty_link: Option<PathBuf>,
     board: String,
     boot: Duration,
+    /// How often a `heap` line goes out.
+    heap_every: Duration,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -71,6 +125,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         pty_link: None,
         board: "virtual".into(),
         boot: Duration::from_millis(300),
+        heap_every: Duration::from_millis(2000),
     };
     let mut stdio = false;
     let mut i = 0;
@@ -95,6 +150,16 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     val(i)?
                         .parse()
                         .map_err(|_| "--boot-ms needs milliseconds".to_string())?,
+                );
+                i += 1;
+            }
+            "--heap-ms" => {
+                a.heap_every = Duration::from_millis(
+                    val(i)?
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&m| m > 0)
+                        .ok_or_else(|| "--heap-ms needs milliseconds (more than 0)".to_string())?,
                 );
                 i += 1;
             }
@@ -328,7 +393,7 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
                 driver: "resilient-mqtt",
                 driver_version: &driver_version,
                 board: &a.board,
-                heap: None,
+                heap: free_heap(),
             },
         );
     };
@@ -339,6 +404,7 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
     let mut wifi_back: Option<Instant> = None;
     let mut buf = [0u8; 1024];
     let mut last_parent_check = Instant::now();
+    let mut next_heap = Instant::now() + a.heap_every;
     loop {
         let n = match input.poll(&mut buf) {
             Ok(n) => n,
@@ -436,6 +502,14 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
                 return BootEnd::Exit;
             }
         }
+        if Instant::now() >= next_heap {
+            next_heap += a.heap_every;
+            if let Some(free) = free_heap() {
+                if agent.heap(ms(), free).is_err() {
+                    return BootEnd::Exit;
+                }
+            }
+        }
         if last_parent_check.elapsed() > Duration::from_millis(250) {
             last_parent_check = Instant::now();
             if std::os::unix::process::parent_id() != parent {
@@ -500,5 +574,12 @@ mod tests {
         assert!(a(&["--boot-ms", "x", "--stdio"])
             .unwrap_err()
             .contains("milliseconds"));
+        assert_eq!(
+            a(&["--stdio", "--heap-ms", "500"]).unwrap().heap_every,
+            Duration::from_millis(500)
+        );
+        assert!(a(&["--stdio", "--heap-ms", "0"])
+            .unwrap_err()
+            .contains("more than 0"));
     }
 }
