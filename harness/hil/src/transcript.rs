@@ -31,6 +31,8 @@ pub struct Transcript;
 const COUNTED: &[&str] = &[
     "publish_sent",
     "puback",
+    "pubrel_sent",
+    "qos2_duplicate",
     "retransmit",
     "ping_sent",
     "pingresp",

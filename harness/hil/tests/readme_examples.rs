@@ -13,7 +13,7 @@ queue_len = 4
 [workload]
 heartbeat = "100ms"
 disconnect_at = "9m"
-publish = [{ topic = "dut/telemetry", qos = 1, interval = "1s" }]
+publish = [{ topic = "dut/telemetry", qos = 1, interval = "1s" }, { topic = "dut/q2", qos = 2, interval = "1s" }]
 subscribe = [{ topic = "dut/cmd/#", qos = 1 }]
 observer = [{ topic = "dut/cmd/led", qos = 1, interval = "2s" }]
 [[timeline]]

@@ -44,7 +44,7 @@ use resilient_mqtt::session::Session;
 use tokio::runtime::Runtime;
 
 use crate::backend::{Backend, BackendError, RunOutcome};
-use crate::scenario::fault::{Action, Packet};
+use crate::scenario::fault::Action;
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
@@ -394,12 +394,17 @@ impl Executor {
                 self.remove(Link::Dut, id)
             }
             Action::BrokerDrop { packet, count } => {
-                let t = match packet {
-                    Packet::Puback => "puback",
-                    Packet::Pingresp => "pingresp",
-                    Packet::Suback => "suback",
-                };
-                self.add(Link::Dut, &format!("down drop {t} {count}"))?;
+                // The proxy names packets as the scenario does.
+                self.add(Link::Dut, &format!("down drop {packet} {count}"))?;
+            }
+            Action::BrokerDelay { .. } | Action::BrokerCloseAfter { .. } => {
+                // The proxy's `delay` and `close-after` act on every packet
+                // of a type (or the Nth of each connection) for a time, not
+                // on the next `count`: no faithful mapping yet.
+                return Err(ApplyError::Unsupported(
+                    "counted delay/close-after of broker packets (the fault proxy has no counted form)"
+                        .into(),
+                ));
             }
             Action::DutReboot => self
                 .dut

@@ -11,7 +11,7 @@
 //!   keep the session);
 //! - while connected with keepalive K > 0, the DUT sends something (a
 //!   publish, a ping, an acknowledgement of an incoming qos > 0 message, a
-//!   subscription) at least every K seconds.
+//!   PUBREL, a subscription) at least every K seconds.
 
 use std::collections::BTreeMap;
 
@@ -182,7 +182,9 @@ impl OracleSpec for Conformance {
                         last_send = (i, r.t_ms);
                     }
                 }
-                Event::Subscribed { .. } => {
+                Event::Subscribed { .. }
+                | Event::PubrelSent { .. }
+                | Event::Qos2Duplicate { .. } => {
                     if let Some((_, ka)) = connected {
                         gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
                         last_send = (i, r.t_ms);

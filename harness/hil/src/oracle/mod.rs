@@ -21,6 +21,7 @@ mod connect_returns_within;
 mod detects_outage_within;
 mod discards_counted;
 mod duplicates_at_most;
+mod exactly_once;
 mod never_stalls;
 mod no_reconnect_after_disconnect;
 mod publish_completes_within;
@@ -38,6 +39,7 @@ pub use connect_returns_within::ConnectReturnsWithin;
 pub use detects_outage_within::DetectsOutageWithin;
 pub use discards_counted::DiscardsCounted;
 pub use duplicates_at_most::DuplicatesAtMost;
+pub use exactly_once::ExactlyOnce;
 pub use never_stalls::NeverStalls;
 pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
 pub use publish_completes_within::PublishCompletesWithin;
@@ -214,6 +216,30 @@ impl<'a> Trace<'a> {
         updown.iter().rev().find(|(_, ti, _)| *ti <= t).copied()
     }
 
+    /// Whether the DUT's session was lost after record `i`: a later
+    /// `connected` with `session_present = false` (a clean session, or a
+    /// broker that forgot it). Messages queued for it may then be gone.
+    pub fn dut_session_lost_after(&self, i: usize) -> bool {
+        self.records[i + 1..].iter().any(|x| {
+            x.actor == Actor::Dut
+                && matches!(
+                    x.event,
+                    Event::Connected {
+                        session_present: false,
+                        ..
+                    }
+                )
+        })
+    }
+
+    /// Whether the DUT was up at `t`, or came up after it and by `until`.
+    pub fn dut_up_after(&self, updown: &[(usize, u64, bool)], t: u64, until: u64) -> bool {
+        self.dut_state_at(updown, t).is_some_and(|s| s.2)
+            || updown
+                .iter()
+                .any(|(_, ti, up)| *up && *ti > t && *ti <= until)
+    }
+
     /// Times of `dut_reboot` faults.
     pub fn reboots(&self) -> Vec<u64> {
         self.of(Actor::Faults)
@@ -325,6 +351,7 @@ oracles! {
     NoReconnectAfterDisconnect,
     RetransmitsAtMost,
     BootSessionPresent,
+    ExactlyOnce,
 }
 
 /// An `[[expect]]` entry.

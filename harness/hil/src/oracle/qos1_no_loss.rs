@@ -134,23 +134,9 @@ impl OracleSpec for Qos1NoLoss {
                         }
                         continue;
                     }
-                    // Lost session after the publish?
-                    let session_lost = t.records[i + 1..].iter().any(|x| {
-                        x.actor == Actor::Dut
-                            && matches!(
-                                x.event,
-                                Event::Connected {
-                                    session_present: false,
-                                    ..
-                                }
-                            )
-                    });
-                    // Was the DUT ever up between the publish and the cutoff?
-                    let up_later = t.dut_state_at(&updown, r.t_ms).is_some_and(|s| s.2)
-                        || updown
-                            .iter()
-                            .any(|(_, ti, up)| *up && *ti > r.t_ms && *ti <= cutoff);
-                    if session_lost || !up_later {
+                    // Lost session after the publish? Was the DUT ever up
+                    // between the publish and the cutoff?
+                    if t.dut_session_lost_after(i) || !t.dut_up_after(&updown, r.t_ms, cutoff) {
                         continue;
                     }
                     judged += 1;

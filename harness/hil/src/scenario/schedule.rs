@@ -267,7 +267,10 @@ impl Schedule {
                     st.refusing = Some(me);
                 }
                 Action::BrokerAccept => st.refusing = None,
-                Action::BrokerDrop { .. } | Action::DutReboot => {}
+                Action::BrokerDrop { .. }
+                | Action::BrokerDelay { .. }
+                | Action::BrokerCloseAfter { .. }
+                | Action::DutReboot => {}
             }
             if r.ends {
                 announce.push(Event::FaultEnd {

@@ -127,6 +127,11 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
         },
         DriverEvent::Acked { pid } => Event::Puback { pid: pid.get() },
         DriverEvent::Retransmit { pid, .. } => Event::Retransmit { pid: pid.get() },
+        DriverEvent::PubRelSent { pid, resend, .. } => Event::PubrelSent {
+            pid: pid.get(),
+            resend: *resend,
+        },
+        DriverEvent::DuplicateIgnored { pid } => Event::Qos2Duplicate { pid: pid.get() },
         DriverEvent::PingSent => Event::PingSent,
         DriverEvent::PingResp => Event::Pingresp,
         DriverEvent::Subscribed { topic, qos } => Event::Subscribed {

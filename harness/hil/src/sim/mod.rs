@@ -32,7 +32,7 @@ mod world;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use chaos_broker::fault::{DropKind, DropPackets, Hang, Refuse};
+use chaos_broker::fault::{CloseOn, DelayPackets, DropKind, DropPackets, Hang, Refuse};
 use chaos_broker::{Fault, FaultTarget};
 use resilient_mqtt::codec::ConnectReturnCode;
 use resilient_mqtt::session::Session;
@@ -201,25 +201,50 @@ impl Executor {
                 self.broker_fault(self.dut(), Fault::Refuse(Refuse { code }));
             }
             Action::BrokerAccept => self.clear_broker_faults(|f| matches!(f, Fault::Refuse(_))),
-            Action::BrokerDrop { packet, count } => {
-                let kind = match packet {
-                    Packet::Puback => DropKind::PubAck,
-                    Packet::Pingresp => DropKind::PingResp,
-                    Packet::Suback => DropKind::SubAck,
-                };
-                self.broker_fault(
-                    self.dut(),
-                    Fault::DropPackets(DropPackets {
-                        kind,
-                        count: *count,
-                    }),
-                );
-            }
+            Action::BrokerDrop { packet, count } => self.broker_fault(
+                self.dut(),
+                Fault::DropPackets(DropPackets {
+                    kind: drop_kind(*packet),
+                    count: *count,
+                }),
+            ),
+            Action::BrokerDelay {
+                packet,
+                delay,
+                count,
+            } => self.broker_fault(
+                self.dut(),
+                Fault::DelayPackets(DelayPackets {
+                    kind: drop_kind(*packet),
+                    delay: delay.to_std(),
+                    count: *count,
+                }),
+            ),
+            Action::BrokerCloseAfter { packet, count } => self.broker_fault(
+                self.dut(),
+                Fault::CloseOn(CloseOn {
+                    kind: drop_kind(*packet),
+                    count: *count,
+                }),
+            ),
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
             Action::DutReboot => sim.bounce("dut"),
         }
         Ok(())
+    }
+}
+
+/// The chaos broker's name for a scenario's packet type.
+fn drop_kind(packet: Packet) -> DropKind {
+    match packet {
+        Packet::Publish => DropKind::Publish,
+        Packet::Puback => DropKind::PubAck,
+        Packet::Pingresp => DropKind::PingResp,
+        Packet::Suback => DropKind::SubAck,
+        Packet::Pubrec => DropKind::PubRec,
+        Packet::Pubrel => DropKind::PubRel,
+        Packet::Pubcomp => DropKind::PubComp,
     }
 }
 

@@ -114,6 +114,14 @@ pub enum Event {
     },
     /// A PUBACK (or PUBCOMP for QoS 2) completed the publish with this pid.
     Puback { pid: u16 },
+    /// QoS 2 (P5): PUBREL sent for the publish with this pid. The first
+    /// (`resend = false`) answers its PUBREC: the broker has the message.
+    /// `resend = true`: sent again (no PUBCOMP within the reply timeout, a
+    /// resumed session, or a repeated PUBREC).
+    PubrelSent { pid: u16, resend: bool },
+    /// QoS 2 (P5): an incoming PUBLISH reused a pid still awaiting PUBREL
+    /// (the broker's resend); acknowledged again, not delivered again.
+    Qos2Duplicate { pid: u16 },
     /// The driver is about to resend the unacknowledged publish `pid`
     /// (followed by its `publish_sent` with `dup = true`).
     Retransmit { pid: u16 },
@@ -225,6 +233,8 @@ impl Event {
             Event::ConnectionLost { .. } => "connection_lost",
             Event::PublishSent { .. } => "publish_sent",
             Event::Puback { .. } => "puback",
+            Event::PubrelSent { .. } => "pubrel_sent",
+            Event::Qos2Duplicate { .. } => "qos2_duplicate",
             Event::Retransmit { .. } => "retransmit",
             Event::PingSent => "ping_sent",
             Event::Pingresp => "pingresp",

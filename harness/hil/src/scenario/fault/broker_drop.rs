@@ -1,7 +1,8 @@
 //! `broker_drop`: the broker silently drops the next `count` packets of one
-//! type (`puback`, `pingresp` or `suback`) that it would send to the DUT.
+//! type (`puback`, `pingresp`, `suback`, or for QoS 2 `pubrec`, `pubrel`,
+//! `pubcomp`) that it would send to the DUT.
 
-use super::{words, Action, Expansion, FaultSpec, Fields, Packet};
+use super::{count_field, words, Action, Expansion, FaultSpec, Fields, Packet};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -16,18 +17,12 @@ impl FaultSpec for BrokerDrop {
     const KIND: &'static str = "broker_drop";
     const FIELDS: &'static [&'static str] = &["packet", "count"];
     const SUMMARY: &'static str =
-        "the broker drops the next `count` (default 1) `packet`s (puback|pingresp|suback) to the DUT";
+        "the broker drops the next `count` (default 1) `packet`s (publish|puback|pingresp|suback|pubrec|pubrel|pubcomp) to the DUT";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let packet: Packet = f.req("packet")?;
-        let count: i64 = f.opt("count")?.unwrap_or(1);
-        if !(1..=u32::MAX as i64).contains(&count) {
-            return Err(f.invalid("count", format!("must be at least 1, not {count}")));
-        }
-        Ok(BrokerDrop {
-            packet,
-            count: count as u32,
-        })
+        let count = count_field(f)?;
+        Ok(BrokerDrop { packet, count })
     }
 
     fn detail(&self) -> String {

@@ -19,7 +19,9 @@
 //! schedule (`scenario::schedule`), which also says which `fault` /
 //! `fault_end` trace events to emit.
 
+mod broker_close_after;
 mod broker_crash;
+mod broker_delay;
 mod broker_drop;
 mod broker_hang;
 mod broker_power_loss;
@@ -35,7 +37,9 @@ mod wifi_down;
 mod wifi_flap;
 mod wifi_up;
 
+pub use broker_close_after::BrokerCloseAfter;
 pub use broker_crash::BrokerCrash;
+pub use broker_delay::BrokerDelay;
 pub use broker_drop::BrokerDrop;
 pub use broker_hang::BrokerHang;
 pub use broker_power_loss::BrokerPowerLoss;
@@ -85,21 +89,31 @@ pub trait FaultSpec: Sized {
     fn expand(&self, x: &mut Expansion);
 }
 
-/// Packets the broker can be told to drop.
+/// Packets the broker can be told to drop, delay or close the connection
+/// after (the QoS 2 ones for issue 11, P5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Packet {
+    /// A message to the DUT (lost on the wire if dropped: resent on resume).
+    Publish,
     Puback,
     Pingresp,
     Suback,
+    Pubrec,
+    Pubrel,
+    Pubcomp,
 }
 
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Packet::Publish => "publish",
             Packet::Puback => "puback",
             Packet::Pingresp => "pingresp",
             Packet::Suback => "suback",
+            Packet::Pubrec => "pubrec",
+            Packet::Pubrel => "pubrel",
+            Packet::Pubcomp => "pubcomp",
         })
     }
 }
@@ -138,6 +152,16 @@ pub enum Action {
     BrokerAccept,
     /// The broker drops the next `count` packets of this type to the DUT.
     BrokerDrop { packet: Packet, count: u32 },
+    /// The broker sends the next `count` packets of this type to the DUT
+    /// `delay` late (what follows on the connection waits behind them).
+    BrokerDelay {
+        packet: Packet,
+        delay: Dur,
+        count: u32,
+    },
+    /// The broker closes the DUT's connection right after sending it each
+    /// of the next `count` packets of this type.
+    BrokerCloseAfter { packet: Packet, count: u32 },
     /// The broker stops answering (sockets stay open), like SIGSTOP.
     BrokerHang,
     /// Ends a hang, like SIGCONT.
@@ -169,6 +193,15 @@ impl Expansion {
 /// Reads an optional `link` field (default `dut`).
 pub(crate) fn link_field(f: &mut Fields) -> Result<Link, Diagnostic> {
     Ok(f.opt::<Link>("link")?.unwrap_or_default())
+}
+
+/// Reads an optional `count` field: at least 1, default 1.
+pub(crate) fn count_field(f: &mut Fields) -> Result<u32, Diagnostic> {
+    let count: i64 = f.opt("count")?.unwrap_or(1);
+    if !(1..=u32::MAX as i64).contains(&count) {
+        return Err(f.invalid("count", format!("must be at least 1, not {count}")));
+    }
+    Ok(count as u32)
 }
 
 /// Reads a duration field that must be positive.
@@ -261,6 +294,8 @@ fault_kinds! {
     BrokerPowerLoss,
     BrokerRefuse,
     BrokerDrop,
+    BrokerDelay,
+    BrokerCloseAfter,
     BrokerHang,
     DutReboot,
 }
