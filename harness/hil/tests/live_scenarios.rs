@@ -3,7 +3,10 @@
 //! per broker kind: a mosquitto process, mosquitto in a container (through
 //! testcontainers; the image is built locally by `ci/mosquitto-image.sh`,
 //! and the test prints a SKIP line where no Docker engine answers), and our
-//! chaos broker. Every oracle of the scenario must pass. (~2.5 min of wall
+//! chaos broker. Every oracle of the scenario must pass, and the order of
+//! states is snapshot-checked once per broker kind (the counts, which vary
+//! with the wall clock, are left to the oracles; each run's full transcript
+//! with counts is `transcript.txt` in its run directory). (~2.5 min of wall
 //! time per broker kind; the three run in parallel.)
 
 use std::path::Path;
@@ -14,7 +17,20 @@ use hil::live::{BrokerKind, ContainerSpec, LiveBackend};
 use hil::oracle::{Outcome, Trace};
 use hil::trace::sink::VecSink;
 
-/// Runs every live-tagged scenario on `broker`; returns the names run.
+/// The broker kind in a snapshot's name.
+fn kind_slug(broker: &BrokerKind) -> &'static str {
+    match broker {
+        BrokerKind::Mosquitto => "mosquitto",
+        BrokerKind::Chaos => "chaos",
+        BrokerKind::Container(_) => "container",
+    }
+}
+
+/// Runs every live-tagged scenario on `broker`: its oracles must pass and
+/// its state transcript ([`hil::board::state_transcript`]: the order of the
+/// DUT's, application's and fault executor's state changes, without times
+/// or counts) must match the snapshot `live-<kind>__<scenario>`. Returns the
+/// names run.
 fn live_suite(broker: BrokerKind) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let files = hil::discover::scenario_files(&[root]).expect("scenarios/ is readable");
@@ -54,6 +70,24 @@ fn live_suite(broker: BrokerKind) -> Vec<String> {
                     f
                 ));
             }
+        }
+        // The order of states, per broker kind (counts, which vary with
+        // the wall clock, are judged by the oracles above).
+        let transcript = hil::board::state_transcript(&sink.records);
+        let name = format!("live-{}__{}", kind_slug(&broker), s.name);
+        if let Err(e) = std::panic::catch_unwind(|| {
+            insta::assert_snapshot!(name, transcript);
+        }) {
+            let what = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!(
+                "{} on {}: the transcript differs from its snapshot: {what}",
+                s.name,
+                broker.name()
+            ));
         }
         ran.push(s.name);
     }
