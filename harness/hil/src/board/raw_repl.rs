@@ -530,7 +530,7 @@ mod tests {
             Response::Complete {
                 stdout: vec![],
                 stderr: b"Traceback".to_vec(),
-                used: 15
+                used: 14
             }
         );
         assert_eq!(parse_response(b""), Response::Incomplete);
