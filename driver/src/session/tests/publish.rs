@@ -2,7 +2,8 @@
 
 use super::*;
 
-fn publish_pids(pair: &Pair) -> Vec<(Option<u16>, bool)> {
+/// (pid, dup) of every PUBLISH the broker saw.
+pub(super) fn publish_pids(pair: &Pair) -> Vec<(Option<u16>, bool)> {
     pair.seen_publishes()
         .into_iter()
         .map(|(_, s)| match s {

@@ -2,6 +2,7 @@
 //! across reconnects with a kept session (PUBREC/PUBREL/PUBCOMP state
 //! resumed) or a new one (republished, as B6 for QoS 1).
 
+use super::publish::publish_pids as publishes;
 use super::*;
 
 fn kept() -> Config {
@@ -10,17 +11,6 @@ fn kept() -> Config {
         clean: false,
         ..Config::default()
     }
-}
-
-/// (pid, dup) of every PUBLISH the broker saw.
-fn publishes(pair: &Pair) -> Vec<(Option<u16>, bool)> {
-    pair.seen_publishes()
-        .into_iter()
-        .map(|(_, s)| match s {
-            Seen::Publish { pid, dup, .. } => (pid, dup),
-            _ => unreachable!(),
-        })
-        .collect()
 }
 
 fn pubrels(pair: &Pair) -> usize {
