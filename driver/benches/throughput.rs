@@ -1,6 +1,6 @@
 //! Publish throughput of our client against rumqttc, in one run, against one
-//! local mosquitto: QoS 0 and QoS 1, 64-byte payloads, printed as messages
-//! per second and as ours/rumqttc ratios (target: both >= 1.0).
+//! local mosquitto: QoS 0, QoS 1 and QoS 2, 64-byte payloads, printed as
+//! messages per second and as ours/rumqttc ratios (target: all >= 1.0).
 //!
 //! Method (the same for both clients):
 //! - one mosquitto started for the run (per-message debug logging off, so
@@ -24,6 +24,13 @@
 //!   the clock stops at the last PUBACK. For information, ours is also run
 //!   with `WINDOW` spawned tasks each awaiting one publish at a time (row
 //!   "ours/tasks"; not part of the ratio);
+//! - QoS 2: as QoS 1 with `QOS2_MSGS` publishes and `QOS2_WINDOW` (20) in
+//!   flight for both clients; a publish completes at its PUBCOMP (PUBLISH,
+//!   PUBREC, PUBREL, PUBCOMP), rumqttc's event loop counts
+//!   `Incoming(PubComp)`. 20 is mosquitto's `max_inflight_messages`: with
+//!   more unreleased QoS 2 messages mosquitto 2.0 still acknowledges them
+//!   but drops them (see driver/README.md), so a wider window would measure
+//!   lost messages;
 //! - both sockets have TCP_NODELAY (ours always sets it; rumqttc is told to),
 //!   keepalive 60 s, clean session;
 //! - a multi-threaded tokio runtime (one worker per core); the measuring
@@ -52,6 +59,8 @@ type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 const PAYLOAD_LEN: usize = 64;
 const QOS0_MSGS: usize = 50_000;
 const QOS1_MSGS: usize = 20_000;
+const QOS2_MSGS: usize = 10_000;
+const QOS2_WINDOW: usize = 20;
 const WINDOW: usize = 32;
 const ROUNDS: usize = 7;
 /// rumqttc's request channel capacity (between `AsyncClient` and event loop).
@@ -103,15 +112,12 @@ impl Ours {
         Ok(start.elapsed())
     }
 
-    /// `WINDOW` publishes in flight from one task.
-    async fn qos1(&self, n: usize) -> Res<Duration> {
+    /// `window` publishes at `qos` (1 or 2) in flight from one task.
+    async fn windowed(&self, n: usize, qos: QoS, window: usize) -> Res<Duration> {
         let start = Instant::now();
         stream::iter(0..n)
-            .map(|_| {
-                self.client
-                    .publish(OURS_TOPIC, &self.payload, false, QoS::AtLeastOnce)
-            })
-            .buffer_unordered(WINDOW)
+            .map(|_| self.client.publish(OURS_TOPIC, &self.payload, false, qos))
+            .buffer_unordered(window)
             .try_for_each(|()| async { Ok(()) })
             .await?;
         Ok(start.elapsed())
@@ -144,23 +150,25 @@ impl Ours {
 }
 
 /// rumqttc, connected, with its event loop polled by a task that counts
-/// PUBACKs.
+/// PUBACKs and PUBCOMPs (each completes one publish).
 struct Rumqttc {
     client: rumqttc::AsyncClient,
     payload: Vec<u8>,
-    /// PUBACKs seen so far; receivers are woken only when `target` is reached.
+    /// PUBACKs + PUBCOMPs seen so far; receivers are woken only when
+    /// `target` is reached.
     acks: watch::Receiver<u64>,
     target: Arc<AtomicU64>,
     failure: watch::Receiver<Option<String>>,
 }
 
 impl Rumqttc {
-    async fn connect(port: u16) -> Res<Rumqttc> {
-        let mut options = rumqttc::MqttOptions::new("bench-rumqttc", "127.0.0.1", port);
+    /// A connection with `inflight` publishes in flight at most.
+    async fn connect(port: u16, id: &str, inflight: usize) -> Res<Rumqttc> {
+        let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
         options
             .set_keep_alive(Duration::from_secs(60))
             .set_clean_session(true)
-            .set_inflight(WINDOW as u16);
+            .set_inflight(inflight as u16);
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, RUMQTTC_CHANNEL);
         let mut network = rumqttc::NetworkOptions::new();
         network.set_tcp_nodelay(true);
@@ -180,7 +188,9 @@ impl Rumqttc {
                             let _ = up.send(());
                         }
                     }
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                    Ok(rumqttc::Event::Incoming(
+                        rumqttc::Packet::PubAck(_) | rumqttc::Packet::PubComp(_),
+                    )) => {
                         let goal = goal.load(Ordering::Relaxed);
                         acks_tx.send_if_modified(|c| {
                             *c += 1;
@@ -257,7 +267,8 @@ impl Rumqttc {
         Ok(start.elapsed())
     }
 
-    async fn qos1(&mut self, n: usize) -> Res<Duration> {
+    /// `n` publishes at `qos` (1 or 2), up to `WINDOW` in flight.
+    async fn windowed(&mut self, n: usize, qos: rumqttc::QoS) -> Res<Duration> {
         let goal = *self.acks.borrow() + n as u64;
         self.target.store(goal, Ordering::Relaxed);
         let start = Instant::now();
@@ -266,12 +277,7 @@ impl Rumqttc {
         let producer = tokio::spawn(async move {
             for _ in 0..n {
                 client
-                    .publish(
-                        RUMQTTC_TOPIC,
-                        rumqttc::QoS::AtLeastOnce,
-                        false,
-                        payload.clone(),
-                    )
+                    .publish(RUMQTTC_TOPIC, qos, false, payload.clone())
                     .await?;
             }
             Ok::<(), rumqttc::ClientError>(())
@@ -327,10 +333,12 @@ async fn run_one(ours: &Ours, theirs: &mut Rumqttc, who: Who, qos: u8, n: usize)
     let round = async {
         match (who, qos) {
             (Who::Ours | Who::OursTasks, 0) => ours.qos0(n).await,
-            (Who::Ours, _) => ours.qos1(n).await,
+            (Who::Ours, 1) => ours.windowed(n, QoS::AtLeastOnce, WINDOW).await,
+            (Who::Ours, _) => ours.windowed(n, QoS::ExactlyOnce, QOS2_WINDOW).await,
             (Who::OursTasks, _) => ours.qos1_tasks(n).await,
             (Who::Rumqttc, 0) => theirs.qos0(n).await,
-            (Who::Rumqttc, _) => theirs.qos1(n).await,
+            (Who::Rumqttc, 1) => theirs.windowed(n, rumqttc::QoS::AtLeastOnce).await,
+            (Who::Rumqttc, _) => theirs.windowed(n, rumqttc::QoS::ExactlyOnce).await,
         }
     };
     let cpu = cpu_time();
@@ -374,7 +382,9 @@ async fn bench() -> Res<()> {
         ..Options::default()
     })?;
     let ours = Ours::connect(broker.port()).await?;
-    let mut theirs = Rumqttc::connect(broker.port()).await?;
+    let mut theirs = Rumqttc::connect(broker.port(), "bench-rumqttc", WINDOW).await?;
+    // QoS 2 with mosquitto's in-flight limit (see QOS2_WINDOW).
+    let mut theirs_q2 = Rumqttc::connect(broker.port(), "bench-rumqttc-q2", QOS2_WINDOW).await?;
 
     println!(
         "publish throughput: {PAYLOAD_LEN}-byte payload, one local mosquitto {} on 127.0.0.1, \
@@ -382,7 +392,8 @@ async fn bench() -> Res<()> {
         broker_version(&broker)
     );
     println!(
-        "QoS 0: {QOS0_MSGS} msgs + a QoS 1 fence; QoS 1: {QOS1_MSGS} msgs, {WINDOW} in flight"
+        "QoS 0: {QOS0_MSGS} msgs + a QoS 1 fence; QoS 1: {QOS1_MSGS} msgs, {WINDOW} in flight; \
+         QoS 2: {QOS2_MSGS} msgs, {QOS2_WINDOW} in flight"
     );
     println!();
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
@@ -400,14 +411,19 @@ async fn bench() -> Res<()> {
     );
 
     let mut ratios = Vec::new();
-    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS)] {
-        let whos: &[Who] = if qos == 0 {
-            &[Who::Ours, Who::Rumqttc]
-        } else {
+    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
+        let whos: &[Who] = if qos == 1 {
             &[Who::Ours, Who::Rumqttc, Who::OursTasks]
+        } else {
+            &[Who::Ours, Who::Rumqttc]
+        };
+        let theirs = if qos == 2 {
+            &mut theirs_q2
+        } else {
+            &mut theirs
         };
         for &who in whos {
-            run_one(&ours, &mut theirs, who, qos, n / 4).await?;
+            run_one(&ours, theirs, who, qos, n / 4).await?;
         }
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); whos.len()];
         for round in 0..ROUNDS {
@@ -415,7 +431,7 @@ async fn bench() -> Res<()> {
             // not always hit the same client.
             for i in 0..whos.len() {
                 let k = (i + round) % whos.len();
-                samples[k].push(run_one(&ours, &mut theirs, whos[k], qos, n).await?);
+                samples[k].push(run_one(&ours, theirs, whos[k], qos, n).await?);
             }
         }
         let rate = |v: &[Sample]| median(v.iter().map(|s| s.rate));
@@ -447,6 +463,7 @@ async fn bench() -> Res<()> {
     }
     ours.client.disconnect().await;
     let _ = theirs.client.disconnect().await;
+    let _ = theirs_q2.client.disconnect().await;
     Ok(())
 }
 
