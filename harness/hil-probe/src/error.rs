@@ -76,14 +76,19 @@ impl fmt::Display for ProbeError {
         };
         match self {
             ProbeError::Selector(e) => e.fmt(f),
-            ProbeError::NoProbe { selector, seen } => write!(
-                f,
-                "no debug probe found: looked for {} with probe-rs; {}. List probes with `probe-rs list` or `hil boards` \
-                 (on Linux, a probe you cannot open needs a udev rule; probe-rs supports {})",
-                looked_for(selector.as_ref()),
-                list(seen),
-                crate::selector::SUPPORTED
-            ),
+            ProbeError::NoProbe { selector, seen } => {
+                write!(
+                    f,
+                    "no debug probe found: looked for {} with probe-rs; {}. List probes with `probe-rs list` or `hil boards` \
+                     (on Linux, a probe you cannot open needs a udev rule",
+                    looked_for(selector.as_ref()),
+                    list(seen),
+                )?;
+                if selector.is_some() {
+                    write!(f, "; probe-rs supports {}", crate::selector::SUPPORTED)?;
+                }
+                f.write_str(")")
+            }
             ProbeError::ManyProbes { selector, seen } => write!(
                 f,
                 "several probes match {}: {}; choose one in the profile with `probe = \"VID:PID:SERIAL\"` (`probe-rs list` shows the serial numbers)",

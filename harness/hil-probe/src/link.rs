@@ -28,16 +28,20 @@ use crate::selector::ProbeSelector;
 
 /// The probes connected now (none, and no error, when there are none).
 pub fn list_probes() -> Vec<ProbeInfo> {
-    Lister::new()
-        .list_all()
-        .into_iter()
-        .map(|p| ProbeInfo {
-            identifier: p.identifier,
-            vid: p.vendor_id,
-            pid: p.product_id,
-            serial: p.serial_number,
-        })
-        .collect()
+    Lister::new().list_all().iter().map(info).collect()
+}
+
+fn info(p: &probe_rs::probe::DebugProbeInfo) -> ProbeInfo {
+    ProbeInfo {
+        identifier: p.identifier.clone(),
+        vid: p.vendor_id,
+        pid: p.product_id,
+        serial: p.serial_number.clone(),
+    }
+}
+
+fn core0(session: &mut Session) -> Result<probe_rs::Core<'_>, ProbeError> {
+    session.core(0).map_err(|e| ProbeError::Link(e.to_string()))
 }
 
 /// How to attach.
@@ -84,6 +88,8 @@ pub struct ProbeLink {
     raw_log: LineSplitter,
     console: Console,
     pending_write: Vec<u8>,
+    /// A control block without the agent's channels was reported.
+    rtt_problem: bool,
 }
 
 impl ProbeLink {
@@ -115,6 +121,7 @@ impl ProbeLink {
             raw_log: LineSplitter::default(),
             console: Console::new(),
             pending_write: Vec::new(),
+            rtt_problem: false,
         })
     }
 
@@ -232,9 +239,7 @@ impl ProbeLink {
     pub fn reset_and_halt(&mut self) -> Result<(), ProbeError> {
         let addr = self.rtt.as_ref().map(Rtt::ptr).or(self.rtt_address);
         let session = self.session()?;
-        let mut core = session
-            .core(0)
-            .map_err(|e| ProbeError::Link(e.to_string()))?;
+        let mut core = core0(session)?;
         core.reset_and_halt(Duration::from_millis(500))
             .map_err(|e| ProbeError::Link(format!("reset: {e}")))?;
         if let Some(a) = addr {
@@ -249,9 +254,7 @@ impl ProbeLink {
     /// Lets a halted chip run.
     pub fn run(&mut self) -> Result<(), ProbeError> {
         let session = self.session()?;
-        let mut core = session
-            .core(0)
-            .map_err(|e| ProbeError::Link(e.to_string()))?;
+        let mut core = core0(session)?;
         core.run()
             .map_err(|e| ProbeError::Link(format!("run: {e}")))
     }
@@ -301,17 +304,23 @@ impl ProbeLink {
             None => ScanRegion::Ram,
         };
         let session = self.session()?;
-        let mut core = session
-            .core(0)
-            .map_err(|e| ProbeError::Link(e.to_string()))?;
+        let mut core = core0(session)?;
         match Rtt::attach_region(&mut core, &region) {
             Ok(mut rtt) => {
                 if rtt.up_channels().is_empty() || rtt.down_channels().is_empty() {
-                    return Err(ProbeError::Rtt(format!(
+                    // Said once in the console log; the run then fails for
+                    // want of a `hello`.
+                    drop(core);
+                    let m = ProbeError::Rtt(format!(
                         "the firmware's RTT control block has {} up and {} down channels: the agent needs up channel 0 and down channel 0",
                         rtt.up_channels().len(),
                         rtt.down_channels().len()
-                    )));
+                    ));
+                    if !self.rtt_problem {
+                        self.rtt_problem = true;
+                        self.console.push_log(&format!("[hil-probe] {m}"));
+                    }
+                    return Ok(());
                 }
                 let log = rtt
                     .up_channels()
@@ -337,9 +346,7 @@ impl ProbeLink {
         let (Some(session), Some(rtt)) = (self.session.as_mut(), self.rtt.as_mut()) else {
             return Ok(());
         };
-        let mut core = session
-            .core(0)
-            .map_err(|e| ProbeError::Link(e.to_string()))?;
+        let mut core = core0(session)?;
         let mut buf = [0u8; 1024];
         if let Some(up) = rtt.up_channel(0) {
             let n = up
@@ -424,15 +431,7 @@ fn open_session(
     attach: Attach,
 ) -> Result<Session, ProbeError> {
     let all = Lister::new().list_all();
-    let seen: Vec<ProbeInfo> = all
-        .iter()
-        .map(|p| ProbeInfo {
-            identifier: p.identifier.clone(),
-            vid: p.vendor_id,
-            pid: p.product_id,
-            serial: p.serial_number.clone(),
-        })
-        .collect();
+    let seen: Vec<ProbeInfo> = all.iter().map(info).collect();
     let matching: Vec<_> = all
         .iter()
         .filter(|p| {

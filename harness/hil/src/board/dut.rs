@@ -190,6 +190,9 @@ fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardL
         (Transport::Serial { select, baud }, _) => {
             Ok(Box::new(SerialLink::open(select.clone(), *baud)?))
         }
+        #[cfg(feature = "probe")]
+        (Transport::Probe { .. }, _) => super::probe::open(profile),
+        #[cfg(not(feature = "probe"))]
         (Transport::Probe { .. }, _) => Err(super::probe_unavailable()),
         (Transport::Virtual { .. }, None) => Err("the virtual board has no PTY".into()),
     }
@@ -612,8 +615,13 @@ impl Pump {
                 }
             }
             Reset::Probe => {
-                self.fail(super::probe_unavailable());
-                return Err(());
+                if let Err(e) = self.link.probe_reset() {
+                    self.fail(format!(
+                        "probe reset on {} failed: {e}",
+                        self.link.describe()
+                    ));
+                    return Err(());
+                }
             }
             Reset::None => {
                 self.fail(format!(

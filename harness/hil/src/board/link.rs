@@ -1,7 +1,8 @@
 //! How the harness reaches a board: one [`BoardLink`] trait over byte
 //! transports, and its serial implementation ([`SerialLink`],
 //! `serialport`), which also serves the virtual board's PTY. The probe-rs
-//! transport (RTT) lives in the `hil-probe` crate behind a feature.
+//! transport (RTT) lives in the `hil-probe` crate, a [`BoardLink`] with the
+//! `probe` feature (`board/probe.rs`).
 //!
 //! A link can vanish while the board resets (a USB CDC port re-enumerates,
 //! the virtual board reopens its PTY): [`BoardLink::reopen`] waits for it
@@ -28,6 +29,13 @@ pub trait BoardLink: Send {
     /// Closes and opens the link again, waiting up to `timeout` for it to
     /// exist again.
     fn reopen(&mut self, timeout: Duration) -> Result<(), String>;
+    /// Resets the board through its debug probe (probe links only).
+    fn probe_reset(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this link has no probe to reset the board with",
+        ))
+    }
 }
 
 /// A serial port (or PTY) by path or by USB id.

@@ -1,6 +1,6 @@
 //! The board backend: scenarios on a board that runs firmware speaking the
 //! agent protocol (`fixtures/agents/PROTOCOL.md`), over a serial port, a
-//! debug probe (crate `hil-probe`, not in this build), or the virtual
+//! debug probe (crate `hil-probe`, with the cargo feature `probe`), or the virtual
 //! board on a PTY (`hil-vboard`, for CI).
 //!
 //! `hil run --backend board --board PROFILE SCENARIOS...`. The run is the
@@ -23,6 +23,8 @@
 pub mod clock;
 pub mod dut;
 pub mod link;
+#[cfg(feature = "probe")]
+pub mod probe;
 pub mod profile;
 pub mod protocol;
 pub mod qualify;
@@ -37,7 +39,7 @@ use crate::live::{BrokerKind, LiveRig};
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use dut::{BoardDut, BoardRunInfo};
-use profile::{Profile, Transport};
+use profile::Profile;
 
 /// The probes a probe-rs build would look for, and how to list them.
 pub fn probe_unavailable() -> String {
@@ -151,7 +153,8 @@ impl Backend for BoardBackend {
         seed: u64,
         sink: &mut dyn TraceSink,
     ) -> Result<RunOutcome, BackendError> {
-        if let Transport::Probe { .. } = self.profile.transport {
+        #[cfg(not(feature = "probe"))]
+        if let profile::Transport::Probe { .. } = self.profile.transport {
             return Err(BackendError::Infrastructure(probe_unavailable()));
         }
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;

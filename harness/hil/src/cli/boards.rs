@@ -1,6 +1,6 @@
 //! `hil boards [--profiles DIR]`: the serial ports connected now (with
-//! their USB ids) and the board profiles that match them. Probes are
-//! listed by the probe-rs build (`hil-probe`); this build says how.
+//! their USB ids) and the board profiles that match them; probes too in a
+//! build with the `probe` feature (`hil-probe`), otherwise it says how.
 
 use std::path::PathBuf;
 
@@ -82,6 +82,11 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
             }
         );
     }
+    #[cfg(feature = "probe")]
+    for line in crate::board::probe::list(&profiles) {
+        let _ = writeln!(io.out, "{line}");
+    }
+    #[cfg(not(feature = "probe"))]
     let _ = writeln!(io.out, "probes: {}", crate::board::probe_unavailable());
     let _ = writeln!(io.out, "profiles in {}:", args.profiles.display());
     for p in &profiles {
