@@ -147,7 +147,7 @@ struct RawTransport {
     #[serde(default)]
     baud: Option<Spanned<u32>>,
     #[serde(default)]
-    probe: Option<String>,
+    probe: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -316,9 +316,18 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
             };
             select.map(|select| Transport::Serial { select, baud })
         }
-        "probe" => Some(Transport::Probe {
-            probe: t.probe.clone(),
-        }),
+        "probe" => match &t.probe {
+            Some(p) => match p.get_ref().parse::<hil_probe::ProbeSelector>() {
+                Ok(_) => Some(Transport::Probe {
+                    probe: Some(p.get_ref().clone()),
+                }),
+                Err(e) => {
+                    errors.push(Diagnostic::error(e.to_string(), Some(p.span())));
+                    None
+                }
+            },
+            None => Some(Transport::Probe { probe: None }),
+        },
         "virtual" => Some(Transport::Virtual { baud }),
         other => {
             errors.push(
@@ -524,6 +533,17 @@ password_env = "HIL_WIFI_PASSWORD"
         assert!(e.contains("b.toml:4:8"), "{e}");
         assert!(e.contains("unknown transport kind `seriall`"), "{e}");
         assert!(e.contains("serial, probe, virtual"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_probe_selector_is_an_error_at_its_line() {
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"probe\"\nprobe = \"303a-1001\"\n");
+        assert!(e.contains("b.toml:5:9"), "{e}");
+        assert!(e.contains("bad probe selector `303a-1001`"), "{e}");
+        let e = err(
+            "name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"probe\"\nprobe = \"303a:zz\"\n",
+        );
+        assert!(e.contains("b.toml:5:9"), "{e}");
     }
 
     #[test]
