@@ -17,6 +17,17 @@ use hil::live::{BrokerKind, ContainerSpec, LiveBackend};
 use hil::oracle::{Outcome, Trace};
 use hil::trace::sink::VecSink;
 
+/// Broker kind and scenario whose order of states is not snapshot-checked,
+/// and why: the oracles still judge them.
+const UNSTABLE_ORDER: &[(&str, &str, &str)] = &[(
+    "chaos",
+    "field-hung-broker",
+    "when the chaos broker's hang ends it also answers the CONNECTs the DUT \
+     gave up on during the hang, and whether one of them takes over the \
+     DUT's new session (one more connection_lost/reconnect cycle) depends on \
+     timing; reconnect_attempts_at_most and recovers_within judge it",
+)];
+
 /// The broker kind in a snapshot's name.
 fn kind_slug(broker: &BrokerKind) -> &'static str {
     match broker {
@@ -73,6 +84,18 @@ fn live_suite(broker: BrokerKind) -> Vec<String> {
         }
         // The order of states, per broker kind (counts, which vary with
         // the wall clock, are judged by the oracles above).
+        if let Some((_, _, why)) = UNSTABLE_ORDER
+            .iter()
+            .find(|(k, n, _)| *k == kind_slug(&broker) && *n == s.name)
+        {
+            println!(
+                "{} on {}: order not snapshot-checked: {why}",
+                s.name,
+                broker.name()
+            );
+            ran.push(s.name);
+            continue;
+        }
         let transcript = hil::board::state_transcript(&sink.records);
         let name = format!("live-{}__{}", kind_slug(&broker), s.name);
         if let Err(e) = std::panic::catch_unwind(|| {
