@@ -11,37 +11,14 @@ use hil::backend::Backend;
 use hil::live::{BrokerKind, LiveBackend};
 use hil::trace::sink::VecSink;
 
+mod common {
+    pub mod proc;
+}
+use common::proc::{alive, children_named};
+
 /// Pids of mosquitto processes whose parent is `parent`.
 fn mosquitto_children(parent: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...
-        let Some((comm_end, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let comm = comm_end.split_once(" (").map(|x| x.1).unwrap_or("");
-        let ppid: u32 = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        if comm == "mosquitto" && ppid == parent {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
+    children_named(parent, "mosquitto")
 }
 
 fn sockets() -> usize {

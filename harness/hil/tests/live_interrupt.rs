@@ -10,6 +10,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common {
+    pub mod proc;
+}
+use common::proc::{alive, children_named};
+
 const SCENARIO: &str = r#"
 name = "live-interrupt"
 duration = "60s"
@@ -36,38 +41,6 @@ fn sigint(child: &Child) {
         .status()
         .expect("kill");
     assert!(status.success());
-}
-
-/// Pids of processes named `name` whose parent is `parent`.
-fn children_named(parent: u32, name: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((head, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let comm = head.split_once(" (").map(|x| x.1).unwrap_or("");
-        let ppid: u32 = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        if comm == name && ppid == parent {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
 }
 
 /// Ids of the containers (running or not) labelled as owned by `pid`.
@@ -128,6 +101,19 @@ fn start(dir: &Path, broker: &str) -> Child {
         .unwrap()
 }
 
+/// The mosquitto `hil` started, once it has.
+fn its_mosquitto(hil: &Child) -> u32 {
+    let mut broker = 0;
+    wait_until("hil starts mosquitto", Duration::from_secs(20), || {
+        broker = children_named(hil.id(), "mosquitto")
+            .first()
+            .copied()
+            .unwrap_or(0);
+        broker != 0
+    });
+    broker
+}
+
 fn stderr_of(child: &mut Child) -> String {
     let mut s = String::new();
     if let Some(mut e) = child.stderr.take() {
@@ -142,14 +128,7 @@ fn ctrl_c_stops_a_live_run_on_mosquitto_and_its_broker_with_it() {
     // stops.
     let dir = tempfile::tempdir().unwrap();
     let mut hil = start(dir.path(), "mosquitto");
-    let mut broker = 0;
-    wait_until("hil starts mosquitto", Duration::from_secs(20), || {
-        broker = children_named(hil.id(), "mosquitto")
-            .first()
-            .copied()
-            .unwrap_or(0);
-        broker != 0
-    });
+    let broker = its_mosquitto(&hil);
     std::thread::sleep(Duration::from_secs(2));
     sigint(&hil);
     let status = wait_exit(&mut hil, Duration::from_secs(60));
@@ -166,14 +145,7 @@ fn ctrl_c_stops_a_live_run_on_mosquitto_and_its_broker_with_it() {
     // Twice: stop now; mosquitto goes with the harness.
     let dir = tempfile::tempdir().unwrap();
     let mut hil = start(dir.path(), "mosquitto");
-    let mut broker = 0;
-    wait_until("hil starts mosquitto", Duration::from_secs(20), || {
-        broker = children_named(hil.id(), "mosquitto")
-            .first()
-            .copied()
-            .unwrap_or(0);
-        broker != 0
-    });
+    let broker = its_mosquitto(&hil);
     sigint(&hil);
     std::thread::sleep(Duration::from_millis(300));
     sigint(&hil);
