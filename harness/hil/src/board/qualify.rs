@@ -166,8 +166,11 @@ pub struct HeapTrend {
     pub first: u64,
     pub last: u64,
     pub min: u64,
-    /// Bytes per hour of scenario time (least squares), over each run.
-    pub mean_slope_bytes_per_hour: f64,
+    /// Bytes per hour of scenario time (least squares over each run, the
+    /// mean of the runs), rounded to a whole byte: an integer so that anyone
+    /// can recompute the report's hash from the JSON (a float read back by a
+    /// parser may differ in its last bit and change the hash).
+    pub mean_slope_bytes_per_hour: i64,
 }
 
 /// What `qualification.json` holds (without its own hash).
@@ -327,9 +330,9 @@ impl Builder {
                     last: all[all.len() - 1].1,
                     min: all.iter().map(|p| p.1).min().unwrap_or(0),
                     mean_slope_bytes_per_hour: if slopes.is_empty() {
-                        0.0
+                        0
                     } else {
-                        slopes.iter().sum::<f64>() / slopes.len() as f64
+                        (slopes.iter().sum::<f64>() / slopes.len() as f64).round() as i64
                     },
                 }
             })
@@ -447,7 +450,7 @@ pub fn html(r: &Report) -> String {
         dup = c.qos1_duplicates,
         heap = match &c.heap {
             Some(h) => format!(
-                "{} samples, first {} B, last {} B, min {} B, trend {:+.0} B/h",
+                "{} samples, first {} B, last {} B, min {} B, trend {:+} B/h",
                 h.samples, h.first, h.last, h.min, h.mean_slope_bytes_per_hour
             ),
             None => "not reported by this board".into(),
@@ -596,6 +599,24 @@ mod tests {
         let json = serde_json::to_value(&a.content).unwrap().to_string();
         assert_eq!(a.sha256, hex(&Sha256::digest(json.as_bytes())));
         assert!(!a.content.passed, "no scenario is no pass");
+    }
+
+    #[test]
+    fn the_hash_survives_a_round_trip_through_the_json_file() {
+        // A heap trend whose slope is no round number: the hash recomputed
+        // from the parsed file must match (it did not while the slope was a
+        // float: serde_json's default parser can be one bit off).
+        let mut b = Builder::default();
+        b.heap_runs = vec![
+            vec![(0, 40_001), (1_337, 39_877), (9_999, 39_813)],
+            vec![(0, 40_000), (777, 39_999), (123_457, 38_123)],
+        ];
+        let r = b.finish("x", 1, "2026-01-01T00:00:00Z".into());
+        let h = r.content.heap.as_ref().unwrap();
+        assert_ne!(h.mean_slope_bytes_per_hour, 0);
+        let text = serde_json::to_string(&r.content).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(r.sha256, hex(&Sha256::digest(back.to_string().as_bytes())));
     }
 
     #[test]
