@@ -606,11 +606,13 @@ mod tests {
         // A heap trend whose slope is no round number: the hash recomputed
         // from the parsed file must match (it did not while the slope was a
         // float: serde_json's default parser can be one bit off).
-        let mut b = Builder::default();
-        b.heap_runs = vec![
-            vec![(0, 40_001), (1_337, 39_877), (9_999, 39_813)],
-            vec![(0, 40_000), (777, 39_999), (123_457, 38_123)],
-        ];
+        let b = Builder {
+            heap_runs: vec![
+                vec![(0, 40_001), (1_337, 39_877), (9_999, 39_813)],
+                vec![(0, 40_000), (777, 39_999), (123_457, 38_123)],
+            ],
+            ..Builder::default()
+        };
         let r = b.finish("x", 1, "2026-01-01T00:00:00Z".into());
         let h = r.content.heap.as_ref().unwrap();
         assert_ne!(h.mean_slope_bytes_per_hour, 0);
