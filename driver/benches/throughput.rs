@@ -39,7 +39,15 @@
 //!   clients live in it, but only the one measured is busy): on a shared
 //!   machine it is steadier than the wall-clock rate.
 //!
-//! Run with `cargo bench -p resilient-mqtt --bench throughput`.
+//! - TLS (with the `tls` feature): the same table again over TLS, against a
+//!   second mosquitto whose listener has a certificate made for the run
+//!   (rcgen; no key is committed); both clients use the same rustls client
+//!   configuration (ring, certificate verified). Printed: ours/rumqttc over
+//!   TLS, and ours over TLS / ours over TCP (the cost of TLS, baseline from
+//!   the same run).
+//!
+//! Run with `cargo bench -p resilient-mqtt --features tls --bench throughput`
+//! (without `--features tls` the TLS table is skipped and says so).
 
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -82,7 +90,7 @@ struct Ours {
 }
 
 impl Ours {
-    async fn connect(port: u16) -> Res<Ours> {
+    async fn connect(port: u16, tls: Option<&Tls>) -> Res<Ours> {
         let config = Config {
             client_id: "bench-ours".into(),
             server: "127.0.0.1".into(),
@@ -90,7 +98,11 @@ impl Ours {
             max_inflight: WINDOW,
             ..Config::default()
         };
-        let client = ClientBuilder::new(config).spawn()?;
+        let builder = ClientBuilder::new(config);
+        let client = match tls {
+            None => builder.spawn()?,
+            Some(t) => builder.transport(t.ours(port)?).spawn()?,
+        };
         client.connect_quick().await?;
         Ok(Ours {
             client,
@@ -163,12 +175,15 @@ struct Rumqttc {
 
 impl Rumqttc {
     /// A connection with `inflight` publishes in flight at most.
-    async fn connect(port: u16, id: &str, inflight: usize) -> Res<Rumqttc> {
+    async fn connect(port: u16, id: &str, inflight: usize, tls: Option<&Tls>) -> Res<Rumqttc> {
         let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
         options
             .set_keep_alive(Duration::from_secs(60))
             .set_clean_session(true)
             .set_inflight(inflight as u16);
+        if let Some(t) = tls {
+            options.set_transport(t.rumqttc()?);
+        }
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, RUMQTTC_CHANNEL);
         let mut network = rumqttc::NetworkOptions::new();
         network.set_tcp_nodelay(true);
@@ -370,21 +385,97 @@ fn broker_version(broker: &Mosquitto) -> String {
         .unwrap_or_else(|| "(unknown version)".into())
 }
 
-async fn bench() -> Res<()> {
-    let broker = Mosquitto::start(Options {
-        // The rig logs everything; per-message debug lines would make the
-        // broker's stderr pipe part of what is measured.
-        extra: vec![
-            "log_type none".into(),
-            "log_type notice".into(),
-            "log_type information".into(),
-        ],
+/// One table: every QoS, ours against rumqttc on the same broker. Returns
+/// (qos, msgs/s ratio, CPU ratio, our median msgs/s) per QoS.
+async fn table(
+    ours: &Ours,
+    theirs: &mut Rumqttc,
+    theirs_q2: &mut Rumqttc,
+) -> Res<Vec<(u8, f64, f64, f64)>> {
+    println!(
+        "{:<10} {:>3} {:>10} {:>12}   msgs/s of each round",
+        "client", "qos", "msgs/s", "cpu us/msg"
+    );
+    let mut ratios = Vec::new();
+    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
+        let whos: &[Who] = if qos == 1 {
+            &[Who::Ours, Who::Rumqttc, Who::OursTasks]
+        } else {
+            &[Who::Ours, Who::Rumqttc]
+        };
+        let theirs = if qos == 2 {
+            &mut *theirs_q2
+        } else {
+            &mut *theirs
+        };
+        for &who in whos {
+            run_one(ours, theirs, who, qos, n / 4).await?;
+        }
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); whos.len()];
+        for round in 0..ROUNDS {
+            // Rotate who goes first, so a slow phase of the machine does
+            // not always hit the same client.
+            for i in 0..whos.len() {
+                let k = (i + round) % whos.len();
+                samples[k].push(run_one(ours, theirs, whos[k], qos, n).await?);
+            }
+        }
+        let rate = |v: &[Sample]| median(v.iter().map(|s| s.rate));
+        let cpu = |v: &[Sample]| median(v.iter().map(|s| s.cpu_us));
+        for (who, v) in whos.iter().zip(&samples) {
+            let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
+            println!(
+                "{:<10} {qos:>3} {:>10.0} {:>12.2}   [{}]",
+                who.name(),
+                rate(v),
+                cpu(v),
+                list.join(", ")
+            );
+        }
+        // Each round's ours/rumqttc ratio compares runs made seconds apart,
+        // so it varies less than the ratio of the medians.
+        let pairs = samples[0].iter().zip(&samples[1]);
+        let rate_ratio = median(pairs.clone().map(|(a, b)| a.rate / b.rate));
+        let cpu_ratio = median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us));
+        ratios.push((qos, rate_ratio, cpu_ratio, rate(&samples[0])));
+    }
+    println!();
+    Ok(ratios)
+}
+
+fn print_ratios(link: &str, ratios: &[(u8, f64, f64, f64)]) {
+    for (qos, ratio, cpu_ratio, _) in ratios {
+        let verdict = if *ratio >= 1.0 { "ok" } else { "BELOW 1.0" };
+        println!(
+            "ratio ours/rumqttc, {link}, QoS {qos}: {ratio:.2} in msgs/s ({verdict}), \
+             {cpu_ratio:.2} in msgs per CPU second (medians of the rounds' ratios)"
+        );
+    }
+}
+
+/// A mosquitto for the bench: per-message debug logging off (the rig logs
+/// everything; those lines would make the broker's stderr pipe part of
+/// what is measured), plus `extra` lines.
+fn quiet_broker(extra: Vec<String>) -> Res<Mosquitto> {
+    let mut lines = vec![
+        "log_type none".into(),
+        "log_type notice".into(),
+        "log_type information".into(),
+    ];
+    lines.extend(extra);
+    Ok(Mosquitto::start(Options {
+        extra: lines,
         ..Options::default()
-    })?;
-    let ours = Ours::connect(broker.port()).await?;
-    let mut theirs = Rumqttc::connect(broker.port(), "bench-rumqttc", WINDOW).await?;
+    })?)
+}
+
+async fn bench() -> Res<()> {
+    let broker = quiet_broker(Vec::new())?;
+    let ours = Ours::connect(broker.port(), None).await?;
+    let mut theirs = Rumqttc::connect(broker.port(), "bench-rumqttc", WINDOW, None).await?;
     // QoS 2 with mosquitto's in-flight limit (see QOS2_WINDOW).
-    let mut theirs_q2 = Rumqttc::connect(broker.port(), "bench-rumqttc-q2", QOS2_WINDOW).await?;
+    let mut theirs_q2 =
+        Rumqttc::connect(broker.port(), "bench-rumqttc-q2", QOS2_WINDOW, None).await?;
 
     println!(
         "publish throughput: {PAYLOAD_LEN}-byte payload, one local mosquitto {} on 127.0.0.1, \
@@ -405,66 +496,130 @@ async fn bench() -> Res<()> {
         );
     }
     println!();
-    println!(
-        "{:<10} {:>3} {:>10} {:>12}   msgs/s of each round",
-        "client", "qos", "msgs/s", "cpu us/msg"
-    );
-
-    let mut ratios = Vec::new();
-    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
-        let whos: &[Who] = if qos == 1 {
-            &[Who::Ours, Who::Rumqttc, Who::OursTasks]
-        } else {
-            &[Who::Ours, Who::Rumqttc]
-        };
-        let theirs = if qos == 2 {
-            &mut theirs_q2
-        } else {
-            &mut theirs
-        };
-        for &who in whos {
-            run_one(&ours, theirs, who, qos, n / 4).await?;
-        }
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); whos.len()];
-        for round in 0..ROUNDS {
-            // Rotate who goes first, so a slow phase of the machine does
-            // not always hit the same client.
-            for i in 0..whos.len() {
-                let k = (i + round) % whos.len();
-                samples[k].push(run_one(&ours, theirs, whos[k], qos, n).await?);
-            }
-        }
-        let rate = |v: &[Sample]| median(v.iter().map(|s| s.rate));
-        let cpu = |v: &[Sample]| median(v.iter().map(|s| s.cpu_us));
-        for (who, v) in whos.iter().zip(&samples) {
-            let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
-            println!(
-                "{:<10} {qos:>3} {:>10.0} {:>12.2}   [{}]",
-                who.name(),
-                rate(v),
-                cpu(v),
-                list.join(", ")
-            );
-        }
-        // Each round's ours/rumqttc ratio compares runs made seconds apart,
-        // so it varies less than the ratio of the medians.
-        let pairs = samples[0].iter().zip(&samples[1]);
-        let rate_ratio = median(pairs.clone().map(|(a, b)| a.rate / b.rate));
-        let cpu_ratio = median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us));
-        ratios.push((qos, rate_ratio, cpu_ratio));
-    }
-    println!();
-    for (qos, ratio, cpu_ratio) in &ratios {
-        let verdict = if *ratio >= 1.0 { "ok" } else { "BELOW 1.0" };
-        println!(
-            "ratio ours/rumqttc, QoS {qos}: {ratio:.2} in msgs/s ({verdict}), \
-             {cpu_ratio:.2} in msgs per CPU second (medians of the rounds' ratios)"
-        );
-    }
+    println!("plain TCP");
+    let plain = table(&ours, &mut theirs, &mut theirs_q2).await?;
     ours.client.disconnect().await;
     let _ = theirs.client.disconnect().await;
     let _ = theirs_q2.client.disconnect().await;
+
+    let tls = tls_table().await?;
+    print_ratios("TCP", &plain);
+    match tls {
+        Some(tls) => {
+            print_ratios("TLS", &tls);
+            for ((qos, _, _, p), (_, _, _, t)) in plain.iter().zip(&tls) {
+                println!(
+                    "TLS cost, ours, QoS {qos}: TLS/TCP msgs/s {:.2} (baseline: ours over TCP, same run)",
+                    t / p
+                );
+            }
+        }
+        None => println!(
+            "TLS rows skipped: built without the `tls` feature \
+             (cargo bench -p resilient-mqtt --features tls --bench throughput)"
+        ),
+    }
     Ok(())
+}
+
+/// The same table over TLS 1.3 (rustls with ring for both clients, the
+/// same client configuration) to a mosquitto whose listener has a
+/// certificate made for this run.
+#[cfg(feature = "tls")]
+async fn tls_table() -> Res<Option<Vec<(u8, f64, f64, f64)>>> {
+    let tls = Tls::new()?;
+    let broker = quiet_broker(tls.listener_lines())?;
+    let ours = Ours::connect(broker.port(), Some(&tls)).await?;
+    let mut theirs =
+        Rumqttc::connect(broker.port(), "bench-rumqttc-tls", WINDOW, Some(&tls)).await?;
+    let mut theirs_q2 = Rumqttc::connect(
+        broker.port(),
+        "bench-rumqttc-tls-q2",
+        QOS2_WINDOW,
+        Some(&tls),
+    )
+    .await?;
+    println!("TLS (rustls, ring, TLS 1.3, certificate verified against the run's CA)");
+    let rows = table(&ours, &mut theirs, &mut theirs_q2).await?;
+    ours.client.disconnect().await;
+    let _ = theirs.client.disconnect().await;
+    let _ = theirs_q2.client.disconnect().await;
+    Ok(Some(rows))
+}
+
+#[cfg(not(feature = "tls"))]
+async fn tls_table() -> Res<Option<Vec<(u8, f64, f64, f64)>>> {
+    Ok(None)
+}
+
+/// The run's certificates (made here with rcgen: no key is committed) and
+/// each client's TLS configuration.
+#[cfg(feature = "tls")]
+struct Tls {
+    dir: tempfile::TempDir,
+    config: resilient_mqtt::client::tls::TlsConfig,
+}
+
+#[cfg(feature = "tls")]
+impl Tls {
+    fn new() -> Res<Tls> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+        let ca_key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, "bench CA");
+        let ca = p.self_signed(&ca_key)?;
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(vec!["localhost".to_string()])?;
+        p.subject_alt_names
+            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        let leaf = p.signed_by(&key, &ca, &ca_key)?;
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("server.pem"), leaf.pem())?;
+        std::fs::write(dir.path().join("server.key"), key.serialize_pem())?;
+        let config = resilient_mqtt::client::tls::TlsConfig::new("127.0.0.1").ca_pem(ca.pem());
+        Ok(Tls { dir, config })
+    }
+
+    fn listener_lines(&self) -> Vec<String> {
+        let p = |n: &str| self.dir.path().join(n).display().to_string();
+        vec![
+            format!("certfile {}", p("server.pem")),
+            format!("keyfile {}", p("server.key")),
+        ]
+    }
+
+    fn ours(
+        &self,
+        port: u16,
+    ) -> Res<resilient_mqtt::client::tls::TlsTransport<resilient_mqtt::client::TcpTransport>> {
+        Ok(resilient_mqtt::client::tls::TlsTransport::new(
+            resilient_mqtt::client::TcpTransport::new(format!("127.0.0.1:{port}")),
+            &self.config,
+        )?)
+    }
+
+    fn rumqttc(&self) -> Res<rumqttc::Transport> {
+        let config = resilient_mqtt::client::tls::client_config(&self.config)?;
+        Ok(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(Arc::new(config)),
+        ))
+    }
+}
+
+/// Without the `tls` feature there is no TLS configuration to pass.
+#[cfg(not(feature = "tls"))]
+enum Tls {}
+
+#[cfg(not(feature = "tls"))]
+impl Tls {
+    fn ours(&self, _port: u16) -> Res<resilient_mqtt::client::TcpTransport> {
+        match *self {}
+    }
+
+    fn rumqttc(&self) -> Res<rumqttc::Transport> {
+        match *self {}
+    }
 }
 
 fn main() {

@@ -26,6 +26,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::time_provider::{DefaultTimeProvider, TimeProvider};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -60,6 +61,10 @@ pub struct TlsConfig {
     pub client_auth: Option<(Vec<u8>, Vec<u8>)>,
     /// ALPN protocols offered, most preferred first (e.g. `b"mqtt"`).
     pub alpn: Vec<Vec<u8>>,
+    /// The clock certificates are checked against; `None` = the system's.
+    /// A simulation gives its virtual clock so that validity checks do not
+    /// depend on the host's wall clock.
+    pub clock: Option<Arc<dyn TimeProvider>>,
     danger_accept_invalid_certs: bool,
 }
 
@@ -73,6 +78,7 @@ impl fmt::Debug for TlsConfig {
                 &self.client_auth.as_ref().map(|_| "<key redacted>"),
             )
             .field("alpn", &self.alpn)
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
             .field(
                 "danger_accept_invalid_certs",
                 &self.danger_accept_invalid_certs,
@@ -89,6 +95,7 @@ impl TlsConfig {
             roots: Roots::System,
             client_auth: None,
             alpn: Vec::new(),
+            clock: None,
             danger_accept_invalid_certs: false,
         }
     }
@@ -108,6 +115,13 @@ impl TlsConfig {
     /// Offers these ALPN protocols.
     pub fn alpn<P: Into<Vec<u8>>>(mut self, protocols: impl IntoIterator<Item = P>) -> Self {
         self.alpn = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Checks certificate validity periods against this clock instead of
+    /// the system's (a simulator's virtual time, a board's RTC).
+    pub fn clock(mut self, clock: Arc<dyn TimeProvider>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -190,7 +204,11 @@ fn root_store(roots: &Roots) -> Result<RootCertStore, TlsError> {
 
 /// Builds the rustls client configuration.
 pub fn client_config(c: &TlsConfig) -> Result<ClientConfig, TlsError> {
-    let builder = ClientConfig::builder_with_provider(provider())
+    let clock = c
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(DefaultTimeProvider));
+    let builder = ClientConfig::builder_with_details(provider(), clock)
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Rustls)?;
     let builder = if c.danger_accept_invalid_certs {

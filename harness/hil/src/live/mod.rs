@@ -406,6 +406,12 @@ impl Executor {
                         .into(),
                 ));
             }
+            Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
+                return Err(ApplyError::Unsupported(
+                    "TLS faults (the live brokers have no TLS listener yet; [tls] scenarios run on the simulator)"
+                        .into(),
+                ));
+            }
             Action::DutReboot => self
                 .dut
                 .reboot(&self.world, self.dut_broker_addr)
@@ -468,6 +474,12 @@ pub fn run_with(
 ) -> Result<RunOutcome, BackendError> {
     let backend = rig;
     let name = backend.name.clone();
+    if scenario.tls.is_some() {
+        return Err(BackendError::NotBuilt {
+            backend: "live/board",
+            detail: "[tls] scenarios run on the simulator only: the live brokers have no TLS listener yet",
+        });
+    }
     for (n, link) in [
         ("dut", &scenario.network.dut),
         ("observer", &scenario.network.observer),

@@ -15,8 +15,10 @@
 //! but not a failure. Scenario checks make sure a scenario gives each of its
 //! oracles something to judge.
 
+mod attempts_end_within;
 mod boot_session_present;
 mod conformance;
+mod connect_error_mentions;
 mod connect_returns_within;
 mod detects_outage_within;
 mod discards_counted;
@@ -33,8 +35,10 @@ mod retransmits_at_most;
 mod will_not_published;
 mod will_published;
 
+pub use attempts_end_within::AttemptsEndWithin;
 pub use boot_session_present::BootSessionPresent;
 pub use conformance::Conformance;
+pub use connect_error_mentions::ConnectErrorMentions;
 pub use connect_returns_within::ConnectReturnsWithin;
 pub use detects_outage_within::DetectsOutageWithin;
 pub use discards_counted::DiscardsCounted;
@@ -352,6 +356,8 @@ oracles! {
     RetransmitsAtMost,
     BootSessionPresent,
     ExactlyOnce,
+    AttemptsEndWithin,
+    ConnectErrorMentions,
 }
 
 /// An `[[expect]]` entry.

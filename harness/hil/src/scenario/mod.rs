@@ -19,6 +19,7 @@ pub mod fields;
 pub mod network;
 pub mod schedule;
 pub mod spans;
+pub mod tls;
 pub mod types;
 pub mod workload;
 
@@ -35,6 +36,7 @@ use self::fields::{Fields, RawEntry};
 use self::network::Network;
 use self::schedule::Schedule;
 use self::spans::Spans;
+use self::tls::Tls;
 use self::workload::Workload;
 use crate::diag::{self, Diagnostic};
 use crate::duration::Dur;
@@ -68,6 +70,8 @@ pub struct Scenario {
     pub live_time_scale: f64,
     pub dut: DutConfig,
     pub network: Network,
+    /// `[tls]`: the DUT connects with TLS (absent: plain TCP).
+    pub tls: Option<Tls>,
     pub workload: Workload,
     /// The timeline as written.
     pub timeline: Vec<FaultEntry>,
@@ -104,6 +108,8 @@ struct RawScenario {
     dut: DutConfig,
     #[serde(default)]
     network: Network,
+    #[serde(default)]
+    tls: Option<Tls>,
     #[serde(default)]
     workload: Workload,
     #[serde(default)]
@@ -286,6 +292,19 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             Err(d) => errors.push(d),
         }
     }
+    if raw.tls.is_none() {
+        for e in &timeline {
+            if e.fault.kind().starts_with("tls_") {
+                errors.push(Diagnostic::error(
+                    format!(
+                        "fault `{}` needs a `[tls]` table (the DUT is on plain TCP)",
+                        e.fault.kind()
+                    ),
+                    Some(e.kind_span.clone()),
+                ));
+            }
+        }
+    }
     let schedule = if errors.is_empty() {
         match Schedule::build(&timeline, duration) {
             Ok(s) => s,
@@ -326,6 +345,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         live_time_scale,
         dut: raw.dut,
         network: raw.network,
+        tls: raw.tls,
         workload: raw.workload,
         timeline,
         schedule,

@@ -270,6 +270,9 @@ impl Schedule {
                 Action::BrokerDrop { .. }
                 | Action::BrokerDelay { .. }
                 | Action::BrokerCloseAfter { .. }
+                | Action::TlsStall
+                | Action::TlsUnstall
+                | Action::TlsCert(_)
                 | Action::DutReboot => {}
             }
             if r.ends {

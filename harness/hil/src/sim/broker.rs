@@ -1,4 +1,5 @@
-//! The broker host: the chaos broker on turmoil TCP port 1883, restored
+//! The broker host: the chaos broker on turmoil TCP port 1883 (and with
+//! `[tls]`, behind TLS on port 8883), restored
 //! from the last autosave when the executor asks for a persistent restart,
 //! with its packet log and events forwarded to the trace.
 
@@ -8,6 +9,7 @@ use chaos_broker::{Broker, BrokerConfig, BrokerEvent, Direction, LogRecord};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::net::BROKER_ADDR;
+use super::tls::{stall_after_server_hello, TLS_PORT};
 use super::world::World;
 use crate::trace::{Actor, Dir, Event};
 
@@ -79,6 +81,15 @@ pub async fn host(world: World) -> turmoil::Result {
             w.broker().saved = Some(saver.snapshot());
         }
     });
+    if world.tls().identity.is_some() {
+        let (w, broker) = (world.clone(), broker.clone());
+        let tls = turmoil::net::TcpListener::bind(("0.0.0.0", TLS_PORT)).await?;
+        tokio::task::spawn_local(async move {
+            while let Ok((stream, _)) = tls.accept().await {
+                serve_tls(&w, &broker, stream);
+            }
+        });
+    }
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_ADDR.1)).await?;
     loop {
         let (stream, _) = listener.accept().await?;
@@ -91,6 +102,25 @@ pub async fn host(world: World) -> turmoil::Result {
             broker.serve_connection(stream).await;
         });
     }
+}
+
+/// One connection on the TLS port: a handshake with the certificate in
+/// force, then MQTT as on the plain port; or, under `tls_stall`, a
+/// ServerHello and silence. A failed handshake is the DUT's to report.
+fn serve_tls(world: &World, broker: &Broker, stream: turmoil::net::TcpStream) {
+    let (config, stalled) = {
+        let t = world.tls();
+        let Some(id) = &t.identity else { return };
+        (id.server(t.cert), t.stalled)
+    };
+    let broker = broker.clone();
+    tokio::task::spawn_local(async move {
+        if stalled {
+            let _ = stall_after_server_hello(stream, config).await;
+        } else if let Ok(tls) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
+            broker.serve_connection(tls).await;
+        }
+    });
 }
 
 fn forward(world: &World, record: LogRecord) {

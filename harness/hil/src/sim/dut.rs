@@ -168,14 +168,21 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     let keepalive_s = config.keepalive.as_secs() as u16;
     let callback = config.queue_len == 0;
     let (w_ev, w_msg) = (world.clone(), world.clone());
-    let mut builder = ClientBuilder::new(config)
-        .transport(SimTcp)
+    let builder = ClientBuilder::new(config)
         .link(world.wifi.clone())
         .on_event(move |e| trace_driver_event(&w_ev, keepalive_s, e));
-    if callback {
-        builder = builder.on_message(move |m| trace_message(&w_msg, &m));
-    }
-    let client = builder.spawn()?;
+    let builder = if callback {
+        builder.on_message(move |m| trace_message(&w_msg, &m))
+    } else {
+        builder
+    };
+    let identity = world.tls().identity.clone();
+    let client = match identity {
+        None => builder.transport(SimTcp::default()).spawn()?,
+        Some(id) => builder
+            .transport(id.dut_transport(super::EPOCH_SECS)?)
+            .spawn()?,
+    };
     let workload = &scenario.workload;
 
     if let Some(period) = workload.heartbeat {

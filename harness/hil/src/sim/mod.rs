@@ -22,11 +22,13 @@
 //! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
 //! | `broker_refuse`, `broker_drop`, `broker_hang` | chaos-broker faults (refuse and drop target the DUT's client id; hang hits the whole broker, like SIGSTOP) |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
+//! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
 mod broker;
 mod dut;
 mod net;
 mod observer;
+mod tls;
 mod world;
 
 use std::sync::Arc;
@@ -49,7 +51,7 @@ pub use dut::driver_config;
 
 /// Turmoil's epoch for every run (2026-01-01T00:00:00Z): fixed, so that
 /// nothing depends on when a run happens.
-const EPOCH_SECS: u64 = 1_767_225_600;
+pub(crate) const EPOCH_SECS: u64 = 1_767_225_600;
 
 /// The deterministic simulator.
 #[derive(Debug, Default, Clone, Copy)]
@@ -229,6 +231,22 @@ impl Executor {
             ),
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
+            Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
+                let mut t = self.world.tls();
+                if t.identity.is_none() {
+                    return Err("the scenario has no [tls] table".into());
+                }
+                match action {
+                    Action::TlsStall => t.stalled = true,
+                    Action::TlsUnstall => t.stalled = false,
+                    Action::TlsCert(c) => {
+                        t.cert = c.unwrap_or_else(|| {
+                            scenario.tls.map(|x| x.broker_cert).unwrap_or_default()
+                        })
+                    }
+                    _ => {}
+                }
+            }
             Action::DutReboot => sim.bounce("dut"),
         }
         Ok(())
@@ -344,10 +362,15 @@ fn simulate(
         .min_message_latency(dut_latency.min.to_std())
         .max_message_latency(dut_latency.max.to_std().max(dut_latency.min.to_std()))
         .build();
+    let identity = match scenario.tls {
+        Some(_) => Some(tls::Identity::new(seed).map_err(BackendError::Infrastructure)?),
+        None => None,
+    };
     let world = World::new(
         Arc::new(scenario.clone()),
         seed,
         dut_client_id(scenario, seed)?,
+        identity,
     );
 
     let w = world.clone();

@@ -57,7 +57,7 @@ async fn connect(client: &Client) {
 pub async fn host(world: World) -> turmoil::Result {
     let w = world.clone();
     let sub = ClientBuilder::new(config(&world, "observer-sub"))
-        .transport(SimTcp)
+        .transport(SimTcp::default())
         .on_message(move |m| {
             w.emit(
                 Actor::Observer,
@@ -72,7 +72,7 @@ pub async fn host(world: World) -> turmoil::Result {
         })
         .spawn()?;
     let publisher = ClientBuilder::new(config(&world, "observer-pub"))
-        .transport(SimTcp)
+        .transport(SimTcp::default())
         .on_event(|_: &DriverEvent| {})
         .spawn()?;
     connect(&sub).await;

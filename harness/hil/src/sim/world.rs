@@ -1,6 +1,6 @@
 //! What the simulated hosts and the fault executor share: the trace buffer,
-//! the DUT's WiFi, the broker's current instance, its saved state and the
-//! broker faults in force. Everything here is touched only from turmoil's
+//! the DUT's WiFi, the broker's current instance, its saved state, the
+//! broker faults in force and the TLS state (`[tls]`). Everything here is touched only from turmoil's
 //! single thread, in simulated time.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chaos_broker::{Broker, BrokerState, Fault, FaultTarget};
 use resilient_mqtt::client::WatchLink;
 
+use super::tls::Identity;
+use crate::scenario::tls::BrokerCert;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, Record};
 
@@ -26,6 +28,17 @@ pub struct World {
 struct Inner {
     records: Mutex<Vec<Record>>,
     broker: Mutex<BrokerSlot>,
+    tls: Mutex<TlsSlot>,
+}
+
+/// TLS between the DUT and the broker (`[tls]`), as faults change it.
+pub struct TlsSlot {
+    /// The run's certificates (None: plain TCP).
+    pub identity: Option<Arc<Identity>>,
+    /// What the broker presents to new handshakes.
+    pub cert: BrokerCert,
+    /// `tls_stall` in force.
+    pub stalled: bool,
 }
 
 /// The broker as the executor sees it.
@@ -53,11 +66,22 @@ pub fn now_ms() -> u64 {
 }
 
 impl World {
-    pub fn new(scenario: Arc<Scenario>, seed: u64, dut_client_id: String) -> World {
+    pub fn new(
+        scenario: Arc<Scenario>,
+        seed: u64,
+        dut_client_id: String,
+        tls: Option<Identity>,
+    ) -> World {
+        let cert = scenario.tls.map(|t| t.broker_cert).unwrap_or_default();
         World {
             inner: Arc::new(Inner {
                 records: Mutex::default(),
                 broker: Mutex::default(),
+                tls: Mutex::new(TlsSlot {
+                    identity: tls.map(Arc::new),
+                    cert,
+                    stalled: false,
+                }),
             }),
             scenario,
             seed,
@@ -79,6 +103,11 @@ impl World {
     /// Takes the records emitted since the last call.
     pub fn take_records(&self) -> Vec<Record> {
         std::mem::take(&mut *lock(&self.inner.records))
+    }
+
+    /// The TLS slot.
+    pub fn tls(&self) -> MutexGuard<'_, TlsSlot> {
+        lock(&self.inner.tls)
     }
 
     /// The broker slot.

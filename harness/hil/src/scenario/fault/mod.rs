@@ -33,6 +33,8 @@ mod link_blackhole;
 mod link_hold;
 mod link_release;
 mod link_restore;
+mod tls_cert;
+mod tls_stall;
 mod wifi_down;
 mod wifi_flap;
 mod wifi_up;
@@ -51,6 +53,8 @@ pub use link_blackhole::LinkBlackhole;
 pub use link_hold::LinkHold;
 pub use link_release::LinkRelease;
 pub use link_restore::LinkRestore;
+pub use tls_cert::TlsCert;
+pub use tls_stall::TlsStall;
 pub use wifi_down::WifiDown;
 pub use wifi_flap::WifiFlap;
 pub use wifi_up::WifiUp;
@@ -166,6 +170,13 @@ pub enum Action {
     BrokerHang,
     /// Ends a hang, like SIGCONT.
     BrokerResume,
+    /// The broker's TLS handshakes stall after the ServerHello (`[tls]`).
+    TlsStall,
+    /// Ends a TLS stall.
+    TlsUnstall,
+    /// The broker presents this certificate to new TLS handshakes (`None`:
+    /// the one `[tls]` names).
+    TlsCert(Option<crate::scenario::tls::BrokerCert>),
     /// The DUT loses power and boots again (its application restarts).
     DutReboot,
 }
@@ -297,6 +308,8 @@ fault_kinds! {
     BrokerDelay,
     BrokerCloseAfter,
     BrokerHang,
+    TlsStall,
+    TlsCert,
     DutReboot,
 }
 
