@@ -9,10 +9,11 @@
 //! aliases (mosquitto delivers the full topic); subscription identifiers
 //! and options (no local, retain handling, retain as published); reason
 //! codes on acks (PUBACK 0x10 no matching subscribers; 0x87 not authorised
-//! from an ACL, completed with an error and not retried; SUBACK 0x87); a
-//! persistent session with session expiry across a link outage; the will
-//! delay interval; and a server DISCONNECT with a reason code (0x8E session
-//! taken over) as a down event followed by the normal reconnect.
+//! from an ACL, completed with an error and not retried); a persistent
+//! session with session expiry across a link outage; and the will delay
+//! interval. mosquitto 2.0.11 never sends a DISCONNECT with a reason to a
+//! client (it just closes), so the server DISCONNECT 0x8B case runs against
+//! a scripted MQTT 5 server on a real TCP socket, in this file too.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,31 +75,6 @@ async fn next(client: &Client) -> Message {
 async fn nothing_within(client: &Client, d: Duration) {
     let got = timeout(d, client.next_message()).await;
     assert!(got.is_err(), "expected no message, got {got:?}");
-}
-
-/// A bare MQTT 5 connection (codec only) with this client id, CONNACK read.
-fn raw_connect(broker: &Mosquitto, id: &str) -> std::net::TcpStream {
-    use resilient_mqtt::codec::v5::{Connect, Packet, Properties};
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(broker.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut out = Vec::new();
-    Packet::Connect(Connect {
-        clean_start: true,
-        keep_alive: 60,
-        properties: Properties::EMPTY,
-        client_id: id,
-        will: None,
-        username: None,
-        password: None,
-    })
-    .encode_to_vec(&mut out)
-    .unwrap();
-    s.write_all(&out).unwrap();
-    let mut connack = [0u8; 2];
-    s.read_exact(&mut connack).unwrap();
-    assert_eq!(connack[0], 0x20, "CONNACK");
-    s
 }
 
 fn find<T>(events: &Events, f: impl Fn(&Event) -> Option<T>) -> Option<T> {
@@ -385,20 +361,9 @@ async fn acl_refusals_are_reason_codes_not_retries() {
         ),
         "{err}"
     );
-    let err = client
-        .subscribe("denied/#", QoS::AtLeastOnce)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ClientError::Request(RequestError::Rejected {
-                reason: ReasonCode::NotAuthorized,
-                ..
-            })
-        ),
-        "{err}"
-    );
+    // (mosquitto 2.0.11 grants a SUBSCRIBE the ACL denies and filters at
+    // delivery instead, so SUBACK failure codes are covered by the unit
+    // tests only.)
     client
         .publish("ok/t", b"x", false, QoS::AtLeastOnce)
         .await
@@ -514,15 +479,81 @@ async fn will_delay_interval_delays_the_will() {
     );
 }
 
+/// mosquitto 2.0.11 sends no DISCONNECT to an MQTT 5 client it drops
+/// (session takeover, SIGTERM: checked with raw sockets, the connection
+/// just closes), so a server DISCONNECT with a reason code is played by a
+/// scripted server on a real TCP socket: CONNACK, then DISCONNECT 0x8B
+/// (server shutting down) with a reason string; then a second CONNACK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_disconnect_with_reason_then_reconnect() {
-    let broker = start(Options::default());
-    let (first, events) = connected_recording(config(&broker, "same-id")).await;
-    let mut notes = first.notifications();
-    // Another connection with our client id (a raw MQTT 5 CONNECT that
-    // does not reconnect): mosquitto sends us DISCONNECT 0x8E (session
-    // taken over).
-    let thief = raw_connect(&broker, "same-id");
+async fn server_disconnect_0x8b_is_a_down_event_then_the_normal_reconnect() {
+    use resilient_mqtt::codec::v5::{
+        decode, ConnAck, Decoded, Disconnect, Packet, Properties, Property,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn read_connect(sock: &mut tokio::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        loop {
+            if let Decoded::Packet { packet, .. } = decode(&buf, 1 << 20).unwrap() {
+                match packet {
+                    Packet::Connect(c) => return c.client_id.to_string(),
+                    other => panic!("expected CONNECT, got {other:?}"),
+                }
+            }
+            let mut chunk = [0u8; 512];
+            let n = sock.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "client closed before CONNECT");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+    fn bytes(p: Packet<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        p.encode_to_vec(&mut out).unwrap();
+        out
+    }
+    let connack = bytes(Packet::ConnAck(ConnAck {
+        session_present: false,
+        reason: ReasonCode::Success,
+        properties: Properties::EMPTY,
+    }));
+    let reason = [Property::ReasonString("going down")];
+    let disconnect = bytes(Packet::Disconnect(Disconnect {
+        reason: ReasonCode::ServerShuttingDown,
+        properties: Properties::new(&reason),
+    }));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut first, _) = listener.accept().await.unwrap();
+        let id1 = read_connect(&mut first).await;
+        first.write_all(&connack).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.write_all(&disconnect).await.unwrap();
+        drop(first);
+        let (mut second, _) = listener.accept().await.unwrap();
+        let id2 = read_connect(&mut second).await;
+        second.write_all(&connack).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        (id1, id2)
+    });
+
+    let config = Config {
+        client_id: "dev-8b".into(),
+        server: "127.0.0.1".into(),
+        port,
+        response_time: Duration::from_secs(2),
+        protocol: Protocol::v5(V5Config::default()),
+        ..Config::default()
+    };
+    let client = ClientBuilder::new(config).spawn().unwrap();
+    let mut notes = client.notifications();
+    client.connect_quick().await.unwrap();
+    let first_up = timeout(Duration::from_secs(3), notes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first_up, Notification::Up { .. }), "{first_up:?}");
     let down = timeout(Duration::from_secs(3), notes.recv())
         .await
         .unwrap()
@@ -531,22 +562,17 @@ async fn server_disconnect_with_reason_then_reconnect() {
         down,
         Notification::Down {
             reason: DownReason::ServerDisconnect {
-                reason: ReasonCode::SessionTakenOver,
-                reason_string: None
+                reason: ReasonCode::ServerShuttingDown,
+                reason_string: Some("going down".into())
             }
         }
     );
-    drop(thief);
-    // The normal reconnect follows.
-    let up = timeout(Duration::from_secs(10), notes.recv())
+    let up = timeout(Duration::from_secs(5), notes.recv())
         .await
         .unwrap()
         .unwrap();
     assert!(matches!(up, Notification::Up { .. }), "{up:?}");
-    assert!(first.is_connected());
-    assert!(events
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|e| matches!(e, Event::Connecting { .. })));
+    let (id1, id2) = server.await.unwrap();
+    assert_eq!((id1.as_str(), id2.as_str()), ("dev-8b", "dev-8b"));
+    client.close().await;
 }

@@ -54,11 +54,11 @@ use v5::{Step, Wire};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AckKind {
     /// PUBACK (QoS 1).
-    PubAck,
+    Puback,
     /// PUBCOMP (QoS 2, after PUBREL).
-    PubComp,
+    Pubcomp,
     /// MQTT 5: a PUBREC with a failure code (QoS 2, before PUBREL).
-    PubRecFailure,
+    RefusedPubrec,
 }
 
 /// The answer to a subscribe or unsubscribe.
@@ -1033,9 +1033,9 @@ impl Session {
                 p.payload,
                 None,
             ),
-            Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, AckKind::PubAck, Ok(None)),
+            Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, AckKind::Puback, Ok(None)),
             Packet::PubRec(PubRec(pid)) => self.handle_pubrec(now, pid),
-            Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, AckKind::PubComp, Ok(None)),
+            Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, AckKind::Pubcomp, Ok(None)),
             Packet::PubRel(PubRel(pid)) => self.on_pubrel(pid),
             Packet::SubAck(ack) => {
                 let code = ack.codes.iter().next();
@@ -1274,9 +1274,9 @@ impl Session {
         let found = self.outbox.find(pid).filter(|&i| {
             let p = &self.outbox.publishes[i];
             match (kind, p.state) {
-                (AckKind::PubAck, OutState::AwaitAck { .. }) => p.qos == QoS::AtLeastOnce,
-                (AckKind::PubComp, OutState::AwaitComp { .. }) => true,
-                (AckKind::PubRecFailure, OutState::AwaitAck { .. }) => p.qos == QoS::ExactlyOnce,
+                (AckKind::Puback, OutState::AwaitAck { .. }) => p.qos == QoS::AtLeastOnce,
+                (AckKind::Pubcomp, OutState::AwaitComp { .. }) => true,
+                (AckKind::RefusedPubrec, OutState::AwaitAck { .. }) => p.qos == QoS::ExactlyOnce,
                 _ => false,
             }
         });

@@ -651,7 +651,7 @@ fn subscribe_with_options_and_identifier() {
         }
         other => panic!("{other:?}"),
     };
-    assert_eq!(opts.to_u8(), 0b10_1_1_01);
+    assert_eq!(opts.to_u8(), 0b0010_1101);
     assert_eq!(
         props,
         vec![

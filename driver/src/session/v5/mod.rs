@@ -647,11 +647,11 @@ impl Session {
         };
         // A failed PUBREC answers a publish still awaiting PUBREC.
         let expect = if failed && qos == QoS::ExactlyOnce {
-            super::AckKind::PubRecFailure
+            super::AckKind::RefusedPubrec
         } else if qos == QoS::ExactlyOnce {
-            super::AckKind::PubComp
+            super::AckKind::Pubcomp
         } else {
-            super::AckKind::PubAck
+            super::AckKind::Puback
         };
         self.handle_ack(now, a.pid, expect, outcome);
     }
