@@ -1145,3 +1145,169 @@ fn auth_from_the_server_is_a_protocol_error_naming_what_is_missing() {
     }));
     assert!(t.has_event(|e| matches!(e, Event::Down { reason: DownReason::Protocol(m) } if m.contains("not implemented"))));
 }
+
+// ----- any server input -------------------------------------------------------
+
+mod any_input {
+    //! Whatever an MQTT 5 server sends (well-formed packets in any order
+    //! with any ids, aliases and reason codes, or raw bytes) never panics
+    //! the session, and its invariants hold: it is connected or on its way
+    //! back, our Receive Maximum bounds the QoS 2 publishes it holds, and
+    //! no request is lost (each one completes or is still pending).
+
+    use super::*;
+    use proptest::collection::vec as pvec;
+    use proptest::prelude::*;
+
+    /// One server packet, described by numbers only.
+    #[derive(Debug, Clone)]
+    enum Server {
+        Publish {
+            topic: u8,
+            alias: Option<u16>,
+            qos: u8,
+            pid: u16,
+        },
+        Ack {
+            kind: u8,
+            pid: u16,
+            code: u8,
+        },
+        SubAck {
+            pid: u16,
+            code: u8,
+        },
+        Disconnect(u8),
+        Ping,
+        Raw(Vec<u8>),
+    }
+
+    fn server() -> impl Strategy<Value = Server> {
+        prop_oneof![
+            10 => (0u8..4, proptest::option::weighted(0.3, 0u16..4), 0u8..3, 1u16..8).prop_map(
+                |(topic, alias, qos, pid)| Server::Publish { topic, alias, qos, pid }
+            ),
+            3 => (0u8..4, 1u16..8, any::<u8>()).prop_map(|(kind, pid, code)| Server::Ack { kind, pid, code }),
+            1 => (1u16..8, any::<u8>()).prop_map(|(pid, code)| Server::SubAck { pid, code }),
+            1 => any::<u8>().prop_map(Server::Disconnect),
+            1 => Just(Server::Ping),
+            1 => pvec(any::<u8>(), 0..12).prop_map(Server::Raw),
+        ]
+    }
+
+    fn code_for(t: wire::PacketType, b: u8) -> RC {
+        let allowed = RC::allowed_in(t);
+        RC::from_u8(allowed[b as usize % allowed.len()]).unwrap()
+    }
+
+    fn bytes(s: &Server) -> Vec<u8> {
+        let mut out = Vec::new();
+        let topics = ["", "a", "b/c", "d"];
+        let p = match s {
+            Server::Raw(b) => return b.clone(),
+            Server::Ping => P5::PingResp,
+            Server::Publish {
+                topic,
+                alias,
+                qos,
+                pid,
+            } => {
+                let props_alias = alias.map(Property::TopicAlias);
+                let props: Vec<Property<'_>> = props_alias.into_iter().collect();
+                let qospid = match qos {
+                    0 => QosPid::AtMostOnce,
+                    1 => QosPid::AtLeastOnce(Pid::new(*pid).unwrap()),
+                    _ => QosPid::ExactlyOnce(Pid::new(*pid).unwrap()),
+                };
+                let publish = wire::Publish {
+                    dup: false,
+                    qospid,
+                    retain: false,
+                    topic: topics[*topic as usize],
+                    properties: Properties::new(&props),
+                    payload: b"p",
+                };
+                // Alias 0 or an empty topic without an alias cannot be
+                // encoded: send them as raw bytes the decoder refuses.
+                if P5::Publish(publish).encode_to_vec(&mut out).is_err() {
+                    return vec![0x30, 0x03, 0x00, 0x00, 0x00];
+                }
+                return out;
+            }
+            Server::Ack { kind, pid, code } => {
+                let pid = Pid::new(*pid).unwrap();
+                match kind {
+                    0 => P5::PubAck(ack(pid, code_for(wire::PacketType::PubAck, *code))),
+                    1 => P5::PubRec(ack(pid, code_for(wire::PacketType::PubRec, *code))),
+                    2 => P5::PubRel(ack(pid, code_for(wire::PacketType::PubRel, *code))),
+                    _ => P5::PubComp(ack(pid, code_for(wire::PacketType::PubComp, *code))),
+                }
+            }
+            Server::SubAck { pid, code } => {
+                let codes = [code_for(wire::PacketType::SubAck, *code)];
+                P5::SubAck(SubAck5 {
+                    pid: Pid::new(*pid).unwrap(),
+                    properties: Properties::EMPTY,
+                    codes: List::new(&codes),
+                })
+                .encode_to_vec(&mut out)
+                .unwrap();
+                return out;
+            }
+            Server::Disconnect(code) => P5::Disconnect(Disconnect {
+                reason: code_for(wire::PacketType::Disconnect, *code),
+                properties: Properties::EMPTY,
+            }),
+        };
+        p.encode_to_vec(&mut out).unwrap();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn server_input_never_breaks_the_session(
+            script in pvec(server(), 1..40),
+            alias_max in 0u16..4,
+        ) {
+            let mut t = T5::connected(
+                v5(V5Config {
+                    receive_maximum: 3,
+                    topic_alias_maximum: 2,
+                    ..V5Config::default()
+                }),
+                &[Property::TopicAliasMaximum(alias_max), Property::ReceiveMaximum(2)],
+            );
+            let mut tokens = Vec::new();
+            for (i, s) in script.iter().enumerate() {
+                if i % 3 == 0 {
+                    if let Ok(tok) = t.s.publish(t.now, "out", b"x", QoS::ExactlyOnce, false) {
+                        tokens.push(tok);
+                    }
+                    if let Ok(tok) = t.s.subscribe(t.now, "in/#", QoS::AtLeastOnce) {
+                        let _ = tok;
+                    }
+                }
+                let b = bytes(s);
+                t.s.handle_bytes(t.now, &b);
+                t.pump();
+                if !t.s.is_connected() {
+                    // Back up: a new CONNACK on the new connection.
+                    t.advance(Duration::from_millis(600));
+                    if !t.s.is_connected() && t.sent.iter().any(|f| matches!(f.packet(), P5::Connect(_))) {
+                        t.connack(false, RC::Success, &[Property::TopicAliasMaximum(alias_max)]);
+                    }
+                }
+                prop_assert!(t.s.incoming_qos2.len() <= 3);
+                prop_assert!(!t.s.is_closed());
+                t.take_sent();
+            }
+            let completed = t
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::PublishDone { .. } | Event::PublishFailed { .. }))
+                .count();
+            prop_assert_eq!(completed + t.s.pending_publishes(), tokens.len());
+        }
+    }
+}
