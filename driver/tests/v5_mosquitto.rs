@@ -576,3 +576,58 @@ async fn server_disconnect_0x8b_is_a_down_event_then_the_normal_reconnect() {
     assert_eq!((id1.as_str(), id2.as_str()), ("dev-8b", "dev-8b"));
     client.close().await;
 }
+
+/// The embedded (no_std) shell runs the same session: with
+/// `Protocol::v5` it speaks MQTT 5 too (mosquitto logs the client as
+/// `p5`). Its API has no `publish_with`/`subscribe_with` yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_shell_speaks_mqtt5_when_configured() {
+    use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
+    use resilient_mqtt::embedded::raw::NoopRawMutex;
+    use resilient_mqtt::embedded::{Client as EmbeddedClient, Runner, Shared};
+
+    let broker = start(Options::default());
+    let shared: &'static Shared<NoopRawMutex> = Box::leak(Box::new(Shared::new()));
+    let mut rx = [0u8; 1024];
+    let mut runner = Runner::new(
+        config(&broker, "emb-v5"),
+        TcpConnector,
+        TokioClock::new(),
+        TokioDelay,
+        shared,
+        &mut rx,
+    )
+    .expect("config");
+    let c = EmbeddedClient::new(shared);
+    let app = async {
+        c.connect_quick().await.expect("connect");
+        c.subscribe("emb5/#", QoS::AtLeastOnce).await.unwrap();
+        c.publish("emb5/a", b"one", false, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        c.publish("emb5/a", b"two", false, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let a = timeout(Duration::from_secs(5), c.receive()).await.unwrap();
+        let b = timeout(Duration::from_secs(5), c.receive()).await.unwrap();
+        assert_eq!(
+            (a.topic.as_str(), a.payload.as_slice()),
+            ("emb5/a", &b"one"[..])
+        );
+        assert_eq!(
+            (b.topic.as_str(), b.payload.as_slice()),
+            ("emb5/a", &b"two"[..])
+        );
+        c.disconnect().await;
+    };
+    timeout(Duration::from_secs(30), async {
+        tokio::join!(runner.run(), app)
+    })
+    .await
+    .expect("within 30 s");
+    assert!(
+        broker.log().contains("as emb-v5 (p5"),
+        "mosquitto saw an MQTT 5 client:\n{}",
+        broker.log()
+    );
+}
