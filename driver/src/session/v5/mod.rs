@@ -64,8 +64,17 @@ pub(crate) enum Wire {
 #[derive(Debug)]
 pub(crate) struct V5State {
     pub link: Link5,
-    /// We sent an empty client id and wait for the server to assign one.
-    pub awaiting_assigned_id: bool,
+    pub client_id: ClientId,
+}
+
+/// Where the client id comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientId {
+    /// Configured, or assigned by an earlier CONNACK: sent as is.
+    Known,
+    /// Empty in the configuration: the next accepting CONNACK must assign
+    /// one.
+    AwaitingAssignment,
 }
 
 /// The current network connection as far as MQTT 5 is concerned.
@@ -101,7 +110,11 @@ impl Wire {
             Protocol::V311 => Wire::V311,
             Protocol::V5(_) => Wire::V5(Box::new(V5State {
                 link: Link5::Unnegotiated,
-                awaiting_assigned_id: client_id_empty,
+                client_id: if client_id_empty {
+                    ClientId::AwaitingAssignment
+                } else {
+                    ClientId::Known
+                },
             })),
         }
     }
@@ -465,7 +478,7 @@ impl Session {
         let Wire::V5(state) = &mut self.wire else {
             return;
         };
-        if state.awaiting_assigned_id {
+        if state.client_id == ClientId::AwaitingAssignment {
             let Some(id) = assigned else {
                 self.attempt_failed(
                     now,
@@ -477,7 +490,7 @@ impl Session {
                 return;
             };
             // Kept: every reconnect resumes the session under this id.
-            state.awaiting_assigned_id = false;
+            state.client_id = ClientId::Known;
             self.client_id = id.clone();
             self.events
                 .push_back(Event::ClientIdAssigned { client_id: id });
