@@ -221,10 +221,11 @@ async fn properties_aliases_and_subscription_identifiers_through_mosquitto() {
     };
     // Three publishes on one topic: the second and third go by alias only.
     for i in 0..3u8 {
-        publisher
+        let reason = publisher
             .publish_with("p/a", &[i], false, QoS::AtLeastOnce, props.clone())
             .await
             .unwrap();
+        assert_eq!(reason, None, "plain success");
     }
     for i in 0..3u8 {
         let m = next(&sub).await;
@@ -246,16 +247,32 @@ async fn properties_aliases_and_subscription_identifiers_through_mosquitto() {
     .unwrap();
     assert!(limits.topic_alias_maximum >= 1);
 
-    // PUBACK 0x10: nobody subscribes to this topic.
-    publisher
-        .publish("nobody/here", b"x", false, QoS::AtLeastOnce)
+    // PUBACK 0x10: nobody subscribes to this topic. A success with a
+    // reason: `publish_with` returns it, and the event hook saw it.
+    let reason = publisher
+        .publish_with(
+            "nobody/here",
+            b"x",
+            false,
+            QoS::AtLeastOnce,
+            PublishProperties::default(),
+        )
         .await
         .unwrap();
-    let reason = find(&pub_events, |e| match e {
+    assert_eq!(
+        reason.map(|r| r.code),
+        Some(ReasonCode::NoMatchingSubscribers)
+    );
+    let seen = find(&pub_events, |e| match e {
         Event::AckReason { reason, .. } => Some(reason.code),
         _ => None,
     });
-    assert_eq!(reason, Some(ReasonCode::NoMatchingSubscribers));
+    assert_eq!(seen, Some(ReasonCode::NoMatchingSubscribers));
+    // A plain publish completes Ok(()) on the same reason.
+    publisher
+        .publish("nobody/here", b"y", false, QoS::AtLeastOnce)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -470,12 +470,21 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     .notifications
                     .send(Notification::Down { reason });
             }
+            Event::AckReason {
+                token: Some(token),
+                reason,
+                ..
+            } if w.publish.contains_key(&token) => {
+                w.ack_reasons.insert(token, reason);
+            }
             Event::PublishDone { token } => {
+                let reason = w.ack_reasons.remove(&token);
                 if let Some(reply) = w.publish.remove(&token) {
-                    let _ = reply.send(Ok(()));
+                    let _ = reply.send(Ok(reason));
                 }
             }
             Event::PublishFailed { token, error } => {
+                w.ack_reasons.remove(&token);
                 if let Some(reply) = w.publish.remove(&token) {
                     let _ = reply.send(Err(error));
                 }

@@ -35,8 +35,8 @@ pub use transport::{is_rejected, BoxFuture, Rejected, TcpTransport, Transport};
 
 use crate::codec::QoS;
 use crate::session::{
-    Config, ConfigError, ConnectError, DownReason, Event, Message, Protocol, PublishProperties,
-    RequestError, Session, Stats, SubscribeOptions,
+    AckReason, Config, ConfigError, ConnectError, DownReason, Event, Message, Protocol,
+    PublishProperties, RequestError, Session, Stats, SubscribeOptions,
 };
 
 /// Called with every session event (diagnostics and trace).
@@ -99,7 +99,9 @@ pub(crate) enum Command {
         retain: bool,
         /// MQTT 5 properties (`None` for a plain publish).
         properties: Option<Box<PublishProperties>>,
-        reply: oneshot::Sender<Result<(), RequestError>>,
+        /// Done, with the MQTT 5 ack's reason when it said more than
+        /// plain success.
+        reply: oneshot::Sender<Result<Option<AckReason>, RequestError>>,
     },
     /// A QoS 0 publish made while connected: the caller does not wait
     /// (P1, P2). The permit bounds how many can be queued.
@@ -324,24 +326,25 @@ impl Client {
                 .map_err(|_| ClientError::DriverGone)?;
             return Ok(());
         }
-        Ok(self
-            .ask(|reply| Command::Publish {
-                topic,
-                payload,
-                qos,
-                retain,
-                properties: None,
-                reply,
-            })
-            .await??)
+        self.ask(|reply| Command::Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+            properties: None,
+            reply,
+        })
+        .await??;
+        Ok(())
     }
 
     /// V1, V2 (MQTT 5): publishes with properties (user properties,
     /// content type, response topic, correlation data, message expiry,
-    /// payload format); completes like [`Client::publish`], and with
-    /// [`RequestError::Rejected`] when the broker's PUBACK/PUBREC carries
-    /// a failure reason code. On an MQTT 3.1.1 client any property is
-    /// [`RequestError::NeedsMqtt5`].
+    /// payload format); completes like [`Client::publish`], with the ack's
+    /// reason when it says more than plain success (e.g. PUBACK 0x10 no
+    /// matching subscribers), and with [`RequestError::Rejected`] when the
+    /// broker's PUBACK/PUBREC carries a failure reason code. On an MQTT
+    /// 3.1.1 client any property is [`RequestError::NeedsMqtt5`].
     pub async fn publish_with(
         &self,
         topic: &str,
@@ -349,7 +352,7 @@ impl Client {
         retain: bool,
         qos: QoS,
         properties: PublishProperties,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Option<AckReason>, ClientError> {
         let (topic, payload) = (topic.to_string(), payload.to_vec());
         let properties = Some(Box::new(properties));
         Ok(self
@@ -458,8 +461,10 @@ pub(crate) struct Waiters {
     pub connect: Option<oneshot::Sender<Result<(), ConnectError>>>,
     pub publish: std::collections::BTreeMap<
         crate::session::Token,
-        oneshot::Sender<Result<(), RequestError>>,
+        oneshot::Sender<Result<Option<AckReason>, RequestError>>,
     >,
+    /// MQTT 5: reasons reported for publishes just before their completion.
+    pub ack_reasons: std::collections::BTreeMap<crate::session::Token, AckReason>,
     pub subscribe: std::collections::BTreeMap<
         crate::session::Token,
         oneshot::Sender<Result<QoS, RequestError>>,
