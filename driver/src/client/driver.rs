@@ -239,8 +239,14 @@ impl<T: Transport, L: Link> Driver<T, L> {
                 payload,
                 qos,
                 retain,
+                properties,
                 reply,
-            } => match self.session.publish(now, &topic, &payload, qos, retain) {
+            } => match match properties {
+                None => self.session.publish(now, &topic, &payload, qos, retain),
+                Some(p) => self
+                    .session
+                    .publish_with(now, &topic, &payload, qos, retain, *p),
+            } {
                 Ok(token) => {
                     self.waiters.publish.insert(token, reply);
                 }
@@ -260,8 +266,14 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     .publish(now, &topic, &payload, QoS::AtMostOnce, retain);
                 drop(permit);
             }
-            Command::Subscribe { filter, qos, reply } => {
-                match self.session.subscribe(now, &filter, qos) {
+            Command::Subscribe {
+                filter,
+                qos,
+                options,
+                reply,
+            } => {
+                let options = options.map(|o| *o).unwrap_or_default();
+                match self.session.subscribe_with(now, &filter, qos, options) {
                     Ok(token) => {
                         self.waiters.subscribe.insert(token, reply);
                     }
@@ -458,12 +470,21 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     .notifications
                     .send(Notification::Down { reason });
             }
+            Event::AckReason {
+                token: Some(token),
+                reason,
+                ..
+            } if w.publish.contains_key(&token) => {
+                w.ack_reasons.insert(token, reason);
+            }
             Event::PublishDone { token } => {
+                let reason = w.ack_reasons.remove(&token);
                 if let Some(reply) = w.publish.remove(&token) {
-                    let _ = reply.send(Ok(()));
+                    let _ = reply.send(Ok(reason));
                 }
             }
             Event::PublishFailed { token, error } => {
+                w.ack_reasons.remove(&token);
                 if let Some(reply) = w.publish.remove(&token) {
                     let _ = reply.send(Err(error));
                 }

@@ -35,7 +35,8 @@ pub use transport::{is_rejected, BoxFuture, Rejected, TcpTransport, Transport};
 
 use crate::codec::QoS;
 use crate::session::{
-    Config, ConfigError, ConnectError, DownReason, Event, Message, RequestError, Session, Stats,
+    AckReason, Config, ConfigError, ConnectError, DownReason, Event, Message, Protocol,
+    PublishProperties, RequestError, Session, Stats, SubscribeOptions,
 };
 
 /// Called with every session event (diagnostics and trace).
@@ -96,7 +97,11 @@ pub(crate) enum Command {
         payload: Vec<u8>,
         qos: QoS,
         retain: bool,
-        reply: oneshot::Sender<Result<(), RequestError>>,
+        /// MQTT 5 properties (`None` for a plain publish).
+        properties: Option<Box<PublishProperties>>,
+        /// Done, with the MQTT 5 ack's reason when it said more than
+        /// plain success.
+        reply: oneshot::Sender<Result<Option<AckReason>, RequestError>>,
     },
     /// A QoS 0 publish made while connected: the caller does not wait
     /// (P1, P2). The permit bounds how many can be queued.
@@ -109,6 +114,8 @@ pub(crate) enum Command {
     Subscribe {
         filter: String,
         qos: QoS,
+        /// MQTT 5 options (`None` for a plain subscribe).
+        options: Option<Box<SubscribeOptions>>,
         reply: oneshot::Sender<Result<QoS, RequestError>>,
     },
     Unsubscribe {
@@ -205,6 +212,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
     /// The handle and the driver task, to be run with `driver.run().await`.
     pub fn build(self) -> Result<(Client, Driver<T, L>), ConfigError> {
         let session = Session::new(self.config)?;
+        let mqtt5 = session.config().protocol != Protocol::V311;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             connected: watch::channel(false).0,
@@ -215,6 +223,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
         let client = Client {
             cmd: cmd_tx,
             shared: shared.clone(),
+            mqtt5,
         };
         let driver = Driver::new(
             session,
@@ -242,6 +251,10 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
 pub struct Client {
     cmd: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
+    /// MQTT 5: QoS 0 publishes wait for the session's checks against the
+    /// server's limits (Maximum Packet Size...), so their errors reach the
+    /// caller; no fire-and-forget path.
+    mqtt5: bool,
 }
 
 impl fmt::Debug for Client {
@@ -294,7 +307,7 @@ impl Client {
         qos: QoS,
     ) -> Result<(), ClientError> {
         let (topic, payload) = (topic.to_string(), payload.to_vec());
-        if qos == QoS::AtMostOnce && self.is_connected() {
+        if qos == QoS::AtMostOnce && self.is_connected() && !self.mqtt5 {
             Session::check_publish(&topic, &payload, qos, retain)?;
             let permit = self
                 .shared
@@ -313,12 +326,64 @@ impl Client {
                 .map_err(|_| ClientError::DriverGone)?;
             return Ok(());
         }
+        self.ask(|reply| Command::Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+            properties: None,
+            reply,
+        })
+        .await??;
+        Ok(())
+    }
+
+    /// V1, V2 (MQTT 5): publishes with properties (user properties,
+    /// content type, response topic, correlation data, message expiry,
+    /// payload format); completes like [`Client::publish`], with the ack's
+    /// reason when it says more than plain success (e.g. PUBACK 0x10 no
+    /// matching subscribers), and with [`RequestError::Rejected`] when the
+    /// broker's PUBACK/PUBREC carries a failure reason code. On an MQTT
+    /// 3.1.1 client any property is [`RequestError::NeedsMqtt5`].
+    pub async fn publish_with(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retain: bool,
+        qos: QoS,
+        properties: PublishProperties,
+    ) -> Result<Option<AckReason>, ClientError> {
+        let (topic, payload) = (topic.to_string(), payload.to_vec());
+        let properties = Some(Box::new(properties));
         Ok(self
             .ask(|reply| Command::Publish {
                 topic,
                 payload,
                 qos,
                 retain,
+                properties,
+                reply,
+            })
+            .await??)
+    }
+
+    /// V2 (MQTT 5): subscribes with options (no local, retain as
+    /// published, retain handling, subscription identifier, user
+    /// properties); returns the granted QoS, or
+    /// [`RequestError::Rejected`] with the SUBACK's reason code.
+    pub async fn subscribe_with(
+        &self,
+        filter: &str,
+        qos: QoS,
+        options: SubscribeOptions,
+    ) -> Result<QoS, ClientError> {
+        let filter = filter.to_string();
+        let options = Some(Box::new(options));
+        Ok(self
+            .ask(|reply| Command::Subscribe {
+                filter,
+                qos,
+                options,
                 reply,
             })
             .await??)
@@ -328,7 +393,12 @@ impl Client {
     pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<QoS, ClientError> {
         let filter = filter.to_string();
         Ok(self
-            .ask(|reply| Command::Subscribe { filter, qos, reply })
+            .ask(|reply| Command::Subscribe {
+                filter,
+                qos,
+                options: None,
+                reply,
+            })
             .await??)
     }
 
@@ -391,8 +461,10 @@ pub(crate) struct Waiters {
     pub connect: Option<oneshot::Sender<Result<(), ConnectError>>>,
     pub publish: std::collections::BTreeMap<
         crate::session::Token,
-        oneshot::Sender<Result<(), RequestError>>,
+        oneshot::Sender<Result<Option<AckReason>, RequestError>>,
     >,
+    /// MQTT 5: reasons reported for publishes just before their completion.
+    pub ack_reasons: std::collections::BTreeMap<crate::session::Token, AckReason>,
     pub subscribe: std::collections::BTreeMap<
         crate::session::Token,
         oneshot::Sender<Result<QoS, RequestError>>,

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use super::v5::Protocol;
 use crate::codec::{valid_topic_name, QoS};
 
 /// The last will (C6): all fields are mandatory when a will is given.
@@ -147,6 +148,8 @@ pub struct Config {
     pub seed: u64,
     /// O5: debug logging by the shell.
     pub debug: bool,
+    /// MQTT 3.1.1 (the default) or MQTT 5 with its options (V1, V2).
+    pub protocol: Protocol,
 }
 
 impl Default for Config {
@@ -175,6 +178,7 @@ impl Default for Config {
             max_packet_size: 64 * 1024,
             seed: 0,
             debug: false,
+            protocol: Protocol::V311,
         }
     }
 }
@@ -198,6 +202,14 @@ pub enum ConfigError {
     InvalidBackoff,
     /// The client id is longer than 65535 bytes.
     ClientIdTooLong,
+    /// MQTT 5: receive_maximum must be 1..=65535.
+    ZeroReceiveMaximum,
+    /// MQTT 5: `clean = false` keeps the session across outages, which
+    /// needs a non-zero session expiry.
+    PersistentSessionNeedsExpiry,
+    /// MQTT 5: a CONNECT or will property cannot be sent (a NUL in a
+    /// string, a wildcard in the will's response topic).
+    InvalidV5Property,
 }
 
 impl fmt::Display for ConfigError {
@@ -211,6 +223,13 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidMaxInflight => "max_inflight must be between 1 and 65535",
             ConfigError::InvalidBackoff => "backoff needs 0 < initial <= max and jitter in 0..=1",
             ConfigError::ClientIdTooLong => "client_id is longer than 65535 bytes",
+            ConfigError::ZeroReceiveMaximum => "MQTT 5 receive_maximum must be at least 1",
+            ConfigError::PersistentSessionNeedsExpiry => {
+                "MQTT 5 with clean = false needs session_expiry > 0 (else the session ends with each connection)"
+            }
+            ConfigError::InvalidV5Property => {
+                "an MQTT 5 connect or will property cannot be sent (NUL in a string, or a will response topic with wildcards)"
+            }
         })
     }
 }
@@ -244,6 +263,7 @@ impl fmt::Debug for Config {
             .field("max_packet_size", &self.max_packet_size)
             .field("seed", &self.seed)
             .field("debug", &self.debug)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }
@@ -280,13 +300,39 @@ impl Config {
         if self.client_id.len() > u16::MAX as usize {
             return Err(ConfigError::ClientIdTooLong);
         }
+        if let Protocol::V5(v5) = &self.protocol {
+            if v5.receive_maximum == 0 {
+                return Err(ConfigError::ZeroReceiveMaximum);
+            }
+            if !self.clean && v5.session_expiry == 0 {
+                return Err(ConfigError::PersistentSessionNeedsExpiry);
+            }
+            let nul = |s: &str| s.contains('\0');
+            let pairs_ok = |p: &[(String, String)]| !p.iter().any(|(k, v)| nul(k) || nul(v));
+            let m = &v5.will.message;
+            if !pairs_ok(&v5.user_properties)
+                || !pairs_ok(&m.user_properties)
+                || m.content_type.as_deref().is_some_and(nul)
+                || m.response_topic
+                    .as_deref()
+                    .is_some_and(|t| !valid_topic_name(t))
+            {
+                return Err(ConfigError::InvalidV5Property);
+            }
+        }
         Ok(())
     }
 
     /// C2: the effective ping interval: keepalive / 4, or `ping_interval`
     /// when it is smaller (and non-zero). `None` when both are zero.
     pub fn effective_ping_interval(&self) -> Option<Duration> {
-        let quarter = self.keepalive / 4;
+        self.ping_interval_for(self.keepalive)
+    }
+
+    /// C2 for a given keepalive (MQTT 5: the server's keep alive may
+    /// replace ours).
+    pub fn ping_interval_for(&self, keepalive: Duration) -> Option<Duration> {
+        let quarter = keepalive / 4;
         match (quarter.is_zero(), self.ping_interval.is_zero()) {
             (true, true) => None,
             (true, false) => Some(self.ping_interval),

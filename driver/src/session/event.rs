@@ -6,6 +6,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use alloc::boxed::Box;
+
+use super::v5::{AckReason, MessageProperties, ReasonCode, ServerLimits};
 use crate::codec::{ConnectReturnCode, Pid, QoS};
 
 /// Identifies one application request (publish, subscribe, unsubscribe,
@@ -23,6 +26,9 @@ pub struct Message {
     pub retained: bool,
     /// The broker marked it as a possible duplicate.
     pub dup: bool,
+    /// V1: the MQTT 5 properties (user properties, subscription
+    /// identifiers, content type, ...); `None` with MQTT 3.1.1.
+    pub properties: Option<Box<MessageProperties>>,
 }
 
 /// Why the first connect failed (K1). Refusals 1-5 are distinct.
@@ -38,6 +44,11 @@ pub enum ConnectError {
     Timeout,
     /// The broker answered with a refusal code (1-5).
     Refused(ConnectReturnCode),
+    /// MQTT 5: the broker refused with this CONNACK reason code.
+    RefusedV5 {
+        reason: ReasonCode,
+        reason_string: Option<String>,
+    },
     /// The broker sent something that is not valid MQTT.
     Protocol(String),
     /// `connect()` was called again while a connect is under way or done.
@@ -56,6 +67,21 @@ impl fmt::Display for ConnectError {
             ConnectError::Transport(e) => write!(f, "transport: {e}"),
             ConnectError::Timeout => f.write_str("no CONNACK within response_time"),
             ConnectError::Refused(c) => write!(f, "broker refused the connection: {c}"),
+            ConnectError::RefusedV5 {
+                reason,
+                reason_string,
+            } => {
+                write!(
+                    f,
+                    "broker refused the connection: {} ({:#04x})",
+                    reason.name(),
+                    *reason as u8
+                )?;
+                if let Some(s) = reason_string {
+                    write!(f, ": {s}")?;
+                }
+                Ok(())
+            }
             ConnectError::Protocol(e) => write!(f, "protocol error: {e}"),
             ConnectError::AlreadyConnecting => f.write_str("connect() was already called"),
             ConnectError::Aborted => f.write_str("aborted by disconnect() or close()"),
@@ -80,6 +106,23 @@ pub enum RequestError {
     SubscriptionRefused,
     /// The packet would exceed the protocol's limits.
     TooLarge,
+    /// MQTT 5: the publish is larger than the server's Maximum Packet Size
+    /// (from its CONNACK); it was not sent.
+    TooLargeForServer { size: usize, max: u32 },
+    /// MQTT 5: the server's CONNACK said it does not support this.
+    NotSupportedByServer(&'static str),
+    /// MQTT 5: the server answered with this failure reason code (PUBACK,
+    /// PUBREC, SUBACK, UNSUBACK); the request is complete, not retried.
+    Rejected {
+        reason: ReasonCode,
+        reason_string: Option<String>,
+    },
+    /// An MQTT 5 option was used on an MQTT 3.1.1 session.
+    NeedsMqtt5(&'static str),
+    /// MQTT 5 properties that cannot be sent (a wildcard response topic,
+    /// a NUL in a string, a subscription identifier out of range, no local
+    /// on a shared subscription).
+    InvalidProperties,
 }
 
 impl fmt::Display for RequestError {
@@ -90,6 +133,34 @@ impl fmt::Display for RequestError {
             RequestError::InvalidTopic => "invalid topic or topic filter",
             RequestError::SubscriptionRefused => "the broker refused the subscription",
             RequestError::TooLarge => "packet too large",
+            RequestError::TooLargeForServer { size, max } => {
+                return write!(
+                    f,
+                    "packet of {size} bytes exceeds the server's Maximum Packet Size of {max}"
+                )
+            }
+            RequestError::NotSupportedByServer(what) => {
+                return write!(f, "the server does not support {what}")
+            }
+            RequestError::Rejected {
+                reason,
+                reason_string,
+            } => {
+                write!(
+                    f,
+                    "the broker rejected it: {} ({:#04x})",
+                    reason.name(),
+                    *reason as u8
+                )?;
+                if let Some(s) = reason_string {
+                    write!(f, ": {s}")?;
+                }
+                return Ok(());
+            }
+            RequestError::NeedsMqtt5(what) => {
+                return write!(f, "{what} needs MQTT 5 (Config::protocol)")
+            }
+            RequestError::InvalidProperties => "invalid MQTT 5 properties or options",
         })
     }
 }
@@ -114,6 +185,12 @@ pub enum DownReason {
     Transport(String),
     /// The broker sent bytes that are not valid MQTT.
     Protocol(String),
+    /// MQTT 5: the server sent DISCONNECT with this reason code (e.g.
+    /// 0x8B server shutting down).
+    ServerDisconnect {
+        reason: ReasonCode,
+        reason_string: Option<String>,
+    },
 }
 
 impl fmt::Display for DownReason {
@@ -126,6 +203,21 @@ impl fmt::Display for DownReason {
             DownReason::ClosedByBroker => f.write_str("closed by broker"),
             DownReason::Transport(e) => write!(f, "transport: {e}"),
             DownReason::Protocol(e) => write!(f, "protocol: {e}"),
+            DownReason::ServerDisconnect {
+                reason,
+                reason_string,
+            } => {
+                write!(
+                    f,
+                    "server disconnected: {} ({:#04x})",
+                    reason.name(),
+                    *reason as u8
+                )?;
+                if let Some(s) = reason_string {
+                    write!(f, ": {s}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -229,6 +321,30 @@ pub enum Event {
     Closed { graceful: bool, was_connected: bool },
     /// S3: the queue was full; this, its oldest message, was dropped.
     Discarded { message: Message, total: u64 },
+
+    // MQTT 5 (V1, V2).
+    /// The server assigned this client id (we sent an empty one); it is
+    /// kept and sent on every reconnect.
+    ClientIdAssigned { client_id: String },
+    /// The server's limits for the connection that just came up (sent
+    /// before [`Event::Up`]).
+    ServerLimits(ServerLimits),
+    /// The server named another server (Server Reference, with reason
+    /// 0x9C use another server or 0x9D server moved, in CONNACK or
+    /// DISCONNECT). Noted only: the driver keeps using `Config::server`.
+    ServerRedirect {
+        reason: ReasonCode,
+        reference: String,
+    },
+    /// An ack with a reason code other than plain success, or with a
+    /// reason string, for a request that still succeeded (e.g. PUBACK
+    /// 0x10 no matching subscribers, UNSUBACK 0x11 no subscription
+    /// existed). Sent just before the request's completion event.
+    AckReason {
+        token: Option<Token>,
+        pid: Pid,
+        reason: AckReason,
+    },
 }
 
 /// O5: counters since start.

@@ -20,10 +20,12 @@ mod rng;
 mod rtt;
 mod state;
 mod time;
+mod v5;
 
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -33,6 +35,10 @@ use core::time::Duration;
 pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
 pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
 pub use time::Instant;
+pub use v5::{
+    AckReason, MessageProperties, Protocol, PublishProperties, ReasonCode, RetainHandling,
+    ServerLimits, SubscribeOptions, V5Config, WillProperties,
+};
 
 use crate::codec::{
     self, ConnAck, Connect, ConnectReturnCode, Decoded, List, Packet, Pid, PubAck, PubComp, PubRec,
@@ -42,6 +48,33 @@ use outbox::{Op, OpKind, OutPublish, OutState, Outbox};
 use rng::Rng;
 use rtt::Rtt;
 use state::{Conn, Live, Phase};
+use v5::{Step, Wire};
+
+/// Which ack answered an outgoing publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AckKind {
+    /// PUBACK (QoS 1).
+    Puback,
+    /// PUBCOMP (QoS 2, after PUBREL).
+    Pubcomp,
+    /// MQTT 5: a PUBREC with a failure code (QoS 2, before PUBREL).
+    RefusedPubrec,
+}
+
+/// The answer to a subscribe or unsubscribe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OpAck {
+    /// A 3.1.1 SUBACK's code (`None`: the SUBACK listed none).
+    Subscribe311(Option<SubAckCode>),
+    /// An MQTT 5 SUBACK: the granted QoS or the failure reason.
+    Subscribe(Result<QoS, AckReason>),
+    /// UNSUBACK: success (with a reason worth reporting, MQTT 5) or the
+    /// failure reason (MQTT 5).
+    Unsubscribe(Result<Option<AckReason>, AckReason>),
+}
+
+/// How the broker's ack of a publish ended it (MQTT 5 adds the reasons).
+type AckOutcome = Result<Option<AckReason>, AckReason>;
 
 /// How recent received data must be for `broker_up` to answer at once (O2).
 const BROKER_UP_FRESH: Duration = Duration::from_secs(1);
@@ -69,8 +102,10 @@ pub struct Session {
     /// before, clean after).
     ever_connected: bool,
     outbox: Outbox,
-    /// Subscriptions granted, for D5 restore.
-    subscriptions: BTreeMap<String, QoS>,
+    /// The protocol: 3.1.1, or MQTT 5 with its per-connection state.
+    wire: Wire,
+    /// Subscriptions granted, with their MQTT 5 options, for D5 restore.
+    subscriptions: BTreeMap<String, (QoS, Option<Box<SubscribeOptions>>)>,
     /// Incoming QoS 2 packet ids received but not yet released.
     incoming_qos2: BTreeSet<Pid>,
     /// S3: the bounded incoming queue (event interface).
@@ -102,14 +137,19 @@ impl Session {
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut rng = Rng::new(config.seed);
-        let client_id = if config.client_id.is_empty() {
+        let wire = Wire::new(&config.protocol, config.client_id.is_empty());
+        let client_id = if config.client_id.is_empty() && wire.is_v5() {
+            // V2: the server assigns one in CONNACK.
+            String::new()
+        } else if config.client_id.is_empty() {
             format!("rmqtt-{:012x}", rng.next_u64() & 0xffff_ffff_ffff)
         } else {
             config.client_id.clone()
         };
         let rtt = Rtt::new(config.response_mode, config.response_time);
         Ok(Session {
-            k4_pending: config.clean_init && !config.clean,
+            k4_pending: config.clean_init && !config.clean && !wire.is_v5(),
+            wire,
             ever_connected: false,
             config,
             client_id,
@@ -262,7 +302,7 @@ impl Session {
     /// a silent outage is declared about one ping interval after the
     /// broker last spoke (issue 11: keepalive 60 s, detected within 15 s).
     fn ping_after(&self) -> Option<Duration> {
-        let pi = self.config.effective_ping_interval()?;
+        let pi = self.config.ping_interval_for(self.keepalive_in_force())?;
         if !self.rtt.is_adaptive() {
             return Some(pi);
         }
@@ -296,7 +336,9 @@ impl Session {
         }
         self.phase = Phase::Initial { quick };
         self.attempt = 0;
-        self.k4_pending = self.config.clean_init && !self.config.clean;
+        // K4 is for 3.1.1 only: an MQTT 5 clean start does not end the
+        // new session at disconnect, so no second connect is needed.
+        self.k4_pending = self.config.clean_init && !self.config.clean && !self.wire.is_v5();
         self.need_link_or_open(now, true);
         Ok(())
     }
@@ -337,15 +379,60 @@ impl Session {
     ) -> Result<Token, RequestError> {
         self.check_open()?;
         Self::check_publish(topic, payload, qos, retain)?;
-        let token = self.token();
-        self.outbox.publishes.push_back(OutPublish {
-            token,
+        self.queue_publish(now, topic, payload, qos, retain, None)
+    }
+
+    /// V1, V2: a publish with MQTT 5 properties (user properties, content
+    /// type, response topic, correlation data, message expiry, payload
+    /// format). Otherwise as [`Session::publish`]; on a 3.1.1 session any
+    /// property is [`RequestError::NeedsMqtt5`]. While connected, a
+    /// publish the server's limits forbid (Maximum Packet Size, Maximum
+    /// QoS, Retain Available) is refused here; one queued during an outage
+    /// completes with that error when the next CONNACK forbids it.
+    pub fn publish_with(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: PublishProperties,
+    ) -> Result<Token, RequestError> {
+        self.check_open()?;
+        if !self.wire.is_v5() {
+            if !properties.is_empty() {
+                return Err(RequestError::NeedsMqtt5("publish properties"));
+            }
+            return self.publish(now, topic, payload, qos, retain);
+        }
+        v5::check_publish5(topic, payload, qos, retain, &properties)?;
+        let properties = (!properties.is_empty()).then(|| Box::new(properties));
+        self.queue_publish(now, topic, payload, qos, retain, properties)
+    }
+
+    fn queue_publish(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: Option<Box<PublishProperties>>,
+    ) -> Result<Token, RequestError> {
+        let p = OutPublish {
+            token: Token(0),
             topic: topic.to_string(),
             payload: payload.to_vec(),
             qos,
             retain,
+            properties,
             state: OutState::Queued,
-        });
+        };
+        if self.is_connected() {
+            self.v5_check_sendable(&p)?;
+        }
+        let token = self.token();
+        self.outbox.publishes.push_back(OutPublish { token, ..p });
         self.flush(now);
         Ok(token)
     }
@@ -357,16 +444,46 @@ impl Session {
         filter: &str,
         qos: QoS,
     ) -> Result<Token, RequestError> {
+        self.subscribe_with(now, filter, qos, SubscribeOptions::default())
+    }
+
+    /// V2: subscribes with MQTT 5 options (no local, retain as published,
+    /// retain handling, subscription identifier, user properties). The
+    /// options are kept for D5 restore. On a 3.1.1 session anything but
+    /// the defaults is [`RequestError::NeedsMqtt5`]. A failure reason in
+    /// the SUBACK completes it with [`RequestError::Rejected`].
+    pub fn subscribe_with(
+        &mut self,
+        now: Instant,
+        filter: &str,
+        qos: QoS,
+        options: SubscribeOptions,
+    ) -> Result<Token, RequestError> {
         self.check_open()?;
         if !codec::valid_topic_filter(filter) {
             return Err(RequestError::InvalidTopic);
         }
+        if !self.wire.is_v5() && !options.is_default() {
+            return Err(RequestError::NeedsMqtt5("subscription options"));
+        }
+        v5::check_subscribe5(filter, &options)?;
+        if options.subscription_identifier.is_some()
+            && self
+                .server_limits()
+                .is_some_and(|l| !l.subscription_identifiers_available)
+        {
+            return Err(RequestError::NotSupportedByServer(
+                "subscription identifiers",
+            ));
+        }
+        let options = (!options.is_default()).then(|| Box::new(options));
         let token = self.token();
         self.outbox.ops.push_back(Op {
             token: Some(token),
             kind: OpKind::Subscribe {
                 filter: filter.to_string(),
                 qos,
+                options,
             },
             sent: None,
         });
@@ -547,7 +664,12 @@ impl Session {
             password: self.config.password.as_deref(),
         };
         self.rx.clear();
-        Self::encode(&mut self.tx, &Packet::Connect(connect));
+        if self.wire.is_v5() {
+            self.v5_reset_link();
+            self.v5_send_connect(clean);
+        } else {
+            Self::encode(&mut self.tx, &Packet::Connect(connect));
+        }
         self.conn = Conn::AwaitConnAck {
             deadline: now + self.config.response_time,
         };
@@ -605,15 +727,16 @@ impl Session {
             if !matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
                 break;
             }
-            match codec::decode(&rx[consumed..], self.config.max_packet_size) {
-                Ok(Decoded::Incomplete { .. }) => break,
-                Ok(Decoded::Packet { packet, len }) => {
-                    consumed += len;
-                    self.handle_packet(now, packet);
-                }
-                Err(e) => {
+            let step = if self.wire.is_v5() {
+                self.v5_step(now, &rx[consumed..])
+            } else {
+                self.v311_step(now, &rx[consumed..])
+            };
+            match step {
+                Step::Incomplete => break,
+                Step::Consumed(len) => consumed += len,
+                Step::Failed => {
                     consumed = rx.len();
-                    self.protocol_error(now, e.to_string());
                     break;
                 }
             }
@@ -837,6 +960,55 @@ impl Session {
         }
     }
 
+    /// Decodes and handles one MQTT 3.1.1 packet from the front of `buf`.
+    fn v311_step(&mut self, now: Instant, buf: &[u8]) -> Step {
+        match codec::decode(buf, self.config.max_packet_size) {
+            Ok(Decoded::Incomplete { .. }) => Step::Incomplete,
+            Ok(Decoded::Packet { packet, len }) => {
+                self.handle_packet(now, packet);
+                Step::Consumed(len)
+            }
+            Err(e) => {
+                self.protocol_error(now, e.to_string());
+                Step::Failed
+            }
+        }
+    }
+
+    /// A packet arrived on a live connection: timers, and the outstanding
+    /// ping (any packet shows the broker alive). False when not `Up`.
+    fn note_rx(&mut self, now: Instant, is_pingresp: bool) -> bool {
+        let Conn::Up(live) = &mut self.conn else {
+            return false;
+        };
+        live.last_rx = now;
+        let ping_sent = live.ping_sent.take();
+        match (is_pingresp, ping_sent) {
+            // C3 beyond: a round-trip sample, unless an earlier PINGREQ's
+            // answer is still due (this could be it).
+            (true, Some(sent)) if self.pings_unmatched == 0 => {
+                self.rtt.sample(now.saturating_since(sent));
+            }
+            (true, _) => self.pings_unmatched = self.pings_unmatched.saturating_sub(1),
+            (false, Some(_)) => self.pings_unmatched += 1,
+            (false, None) => {}
+        }
+        true
+    }
+
+    fn on_pingresp(&mut self) {
+        self.events.push_back(Event::PingResp);
+        for (token, _) in core::mem::take(&mut self.broker_up) {
+            self.events.push_back(Event::BrokerUp { token, up: true });
+        }
+    }
+
+    /// P5: PUBREL for an incoming QoS 2 message: released, PUBCOMP.
+    fn on_pubrel(&mut self, pid: Pid) {
+        self.incoming_qos2.remove(&pid);
+        Self::encode(&mut self.tx, &Packet::PubComp(PubComp(pid)));
+    }
+
     fn handle_packet(&mut self, now: Instant, packet: Packet<'_>) {
         if let Conn::AwaitConnAck { .. } = self.conn {
             match packet {
@@ -848,42 +1020,30 @@ impl Session {
             }
             return;
         }
-        let Conn::Up(live) = &mut self.conn else {
+        if !self.note_rx(now, matches!(packet, Packet::PingResp)) {
             return;
-        };
-        live.last_rx = now;
-        // Any packet from the broker answers an outstanding ping: it is alive.
-        let ping_sent = live.ping_sent.take();
-        match (&packet, ping_sent) {
-            // C3 beyond: a round-trip sample, unless an earlier PINGREQ's
-            // answer is still due (this could be it).
-            (Packet::PingResp, Some(sent)) if self.pings_unmatched == 0 => {
-                self.rtt.sample(now.saturating_since(sent));
-            }
-            (Packet::PingResp, _) => self.pings_unmatched = self.pings_unmatched.saturating_sub(1),
-            (_, Some(_)) => self.pings_unmatched += 1,
-            (_, None) => {}
         }
         match packet {
-            Packet::PingResp => {
-                self.events.push_back(Event::PingResp);
-                for (token, _) in core::mem::take(&mut self.broker_up) {
-                    self.events.push_back(Event::BrokerUp { token, up: true });
-                }
-            }
-            Packet::Publish(p) => self.handle_incoming(p),
-            Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, QoS::AtLeastOnce),
+            Packet::PingResp => self.on_pingresp(),
+            Packet::Publish(p) => self.receive(
+                p.qospid,
+                p.dup,
+                p.retain,
+                p.topic.to_string(),
+                p.payload,
+                None,
+            ),
+            Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, AckKind::Puback, Ok(None)),
             Packet::PubRec(PubRec(pid)) => self.handle_pubrec(now, pid),
-            Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, QoS::ExactlyOnce),
-            Packet::PubRel(PubRel(pid)) => {
-                self.incoming_qos2.remove(&pid);
-                Self::encode(&mut self.tx, &Packet::PubComp(PubComp(pid)));
-            }
+            Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, AckKind::Pubcomp, Ok(None)),
+            Packet::PubRel(PubRel(pid)) => self.on_pubrel(pid),
             Packet::SubAck(ack) => {
                 let code = ack.codes.iter().next();
-                self.handle_op_ack(ack.pid, code);
+                self.handle_op_ack(ack.pid, OpAck::Subscribe311(code));
             }
-            Packet::UnsubAck(codec::UnsubAck(pid)) => self.handle_op_ack(pid, None),
+            Packet::UnsubAck(codec::UnsubAck(pid)) => {
+                self.handle_op_ack(pid, OpAck::Unsubscribe(Ok(None)))
+            }
             other => {
                 self.protocol_error(
                     now,
@@ -944,11 +1104,12 @@ impl Session {
                         .iter()
                         .any(|o| o.kind_filter() == Some(f.as_str()))
                 })
-                .map(|(filter, qos)| Op {
+                .map(|(filter, (qos, options))| Op {
                     token: None,
                     kind: OpKind::Subscribe {
                         filter: filter.clone(),
                         qos: *qos,
+                        options: options.clone(),
                     },
                     sent: None,
                 })
@@ -999,14 +1160,20 @@ impl Session {
                     sent_at: now,
                     resends: resends.saturating_add(1),
                 };
-                let packet = Publish {
-                    dup: true,
-                    qospid: QosPid::from_qos(p.qos, pid),
-                    retain: p.retain,
-                    topic: &p.topic,
-                    payload: &p.payload,
-                };
-                Self::encode(&mut self.tx, &Packet::Publish(packet));
+                let qospid = QosPid::from_qos(p.qos, pid);
+                if self.wire.is_v5() {
+                    self.v5_send_publish(i, qospid, true);
+                } else {
+                    let packet = Publish {
+                        dup: true,
+                        qospid,
+                        retain: p.retain,
+                        topic: &p.topic,
+                        payload: &p.payload,
+                    };
+                    Self::encode(&mut self.tx, &Packet::Publish(packet));
+                }
+                let p = &self.outbox.publishes[i];
                 self.events.push_back(Event::Retransmit {
                     token: p.token,
                     pid,
@@ -1040,8 +1207,18 @@ impl Session {
         }
     }
 
-    fn handle_incoming(&mut self, p: Publish<'_>) {
-        let deliver = match p.qospid {
+    /// S2-S4, P5: an incoming message (its topic resolved, for MQTT 5,
+    /// from an alias): acknowledged, then delivered unless a duplicate.
+    fn receive(
+        &mut self,
+        qospid: QosPid,
+        dup: bool,
+        retain: bool,
+        topic: String,
+        payload: &[u8],
+        properties: Option<Box<MessageProperties>>,
+    ) {
+        let deliver = match qospid {
             QosPid::AtMostOnce => true,
             QosPid::AtLeastOnce(pid) => {
                 Self::encode(&mut self.tx, &Packet::PubAck(PubAck(pid)));
@@ -1063,11 +1240,12 @@ impl Session {
             return;
         }
         let msg = Message {
-            topic: p.topic.to_string(),
-            payload: p.payload.to_vec(),
-            qos: p.qospid.qos(),
-            retained: p.retain,
-            dup: p.dup,
+            topic,
+            payload: payload.to_vec(),
+            qos: qospid.qos(),
+            retained: retain,
+            dup,
+            properties,
         };
         if self.config.queue_len == 0 {
             self.events.push_back(Event::Message(msg));
@@ -1087,12 +1265,18 @@ impl Session {
         self.events.push_back(Event::MessageQueued { discarded });
     }
 
-    fn handle_ack(&mut self, now: Instant, pid: Pid, qos: QoS) {
+    /// The ack that ends an outgoing publish: PUBACK, PUBCOMP, or (MQTT 5)
+    /// a PUBREC with a failure code. `outcome` carries MQTT 5's reason:
+    /// success (reported with [`Event::AckReason`] when it says more than
+    /// plain success) or a failure that completes the publish with
+    /// [`RequestError::Rejected`] (never retried: the broker decided).
+    fn handle_ack(&mut self, now: Instant, pid: Pid, kind: AckKind, outcome: AckOutcome) {
         let found = self.outbox.find(pid).filter(|&i| {
             let p = &self.outbox.publishes[i];
-            match (qos, p.state) {
-                (QoS::AtLeastOnce, OutState::AwaitAck { .. }) => p.qos == QoS::AtLeastOnce,
-                (QoS::ExactlyOnce, OutState::AwaitComp { .. }) => true,
+            match (kind, p.state) {
+                (AckKind::Puback, OutState::AwaitAck { .. }) => p.qos == QoS::AtLeastOnce,
+                (AckKind::Pubcomp, OutState::AwaitComp { .. }) => true,
+                (AckKind::RefusedPubrec, OutState::AwaitAck { .. }) => p.qos == QoS::ExactlyOnce,
                 _ => false,
             }
         });
@@ -1115,7 +1299,25 @@ impl Session {
                     self.rtt.sample(now.saturating_since(sent_at));
                 }
                 self.events.push_back(Event::Acked { pid });
-                self.events.push_back(Event::PublishDone { token: p.token });
+                match outcome {
+                    Ok(reason) => {
+                        if let Some(reason) = reason {
+                            self.events.push_back(Event::AckReason {
+                                token: Some(p.token),
+                                pid,
+                                reason,
+                            });
+                        }
+                        self.events.push_back(Event::PublishDone { token: p.token });
+                    }
+                    Err(r) => self.events.push_back(Event::PublishFailed {
+                        token: p.token,
+                        error: RequestError::Rejected {
+                            reason: r.code,
+                            reason_string: r.reason_string,
+                        },
+                    }),
+                }
             }
             None => {
                 // B1: an ack for an id not in flight (e.g. the original and
@@ -1171,7 +1373,7 @@ impl Session {
         });
     }
 
-    fn handle_op_ack(&mut self, pid: Pid, code: Option<SubAckCode>) {
+    fn handle_op_ack(&mut self, pid: Pid, ack: OpAck) {
         let Some(i) = self.outbox.find_op(pid) else {
             self.stats.stray_acks += 1;
             self.events.push_back(Event::StrayAck { pid });
@@ -1180,18 +1382,30 @@ impl Session {
         let Some(op) = self.outbox.ops.remove(i) else {
             return;
         };
+        let rejected = |r: AckReason| RequestError::Rejected {
+            reason: r.code,
+            reason_string: r.reason_string,
+        };
         match op.kind {
-            OpKind::Subscribe { filter, .. } => {
-                let result = match code {
-                    Some(SubAckCode::Granted(q)) => {
+            OpKind::Subscribe {
+                filter, options, ..
+            } => {
+                let granted = match ack {
+                    OpAck::Subscribe311(Some(SubAckCode::Granted(q))) => Ok(q),
+                    OpAck::Subscribe(Ok(q)) => Ok(q),
+                    OpAck::Subscribe(Err(r)) => Err(rejected(r)),
+                    _ => Err(RequestError::SubscriptionRefused),
+                };
+                let result = match granted {
+                    Ok(q) => {
                         self.events.push_back(Event::Subscribed {
                             topic: filter.clone(),
                             qos: q,
                         });
-                        self.subscriptions.insert(filter, q);
+                        self.subscriptions.insert(filter, (q, options));
                         Ok(q)
                     }
-                    _ => Err(RequestError::SubscriptionRefused),
+                    Err(e) => Err(e),
                 };
                 if let Some(token) = op.token {
                     self.events
@@ -1199,12 +1413,24 @@ impl Session {
                 }
             }
             OpKind::Unsubscribe { filter } => {
-                self.subscriptions.remove(&filter);
+                let result = match ack {
+                    OpAck::Unsubscribe(Ok(reason)) => {
+                        if let Some(reason) = reason {
+                            self.events.push_back(Event::AckReason {
+                                token: op.token,
+                                pid,
+                                reason,
+                            });
+                        }
+                        self.subscriptions.remove(&filter);
+                        Ok(())
+                    }
+                    OpAck::Unsubscribe(Err(r)) => Err(rejected(r)),
+                    _ => Ok(()),
+                };
                 if let Some(token) = op.token {
-                    self.events.push_back(Event::UnsubscribeDone {
-                        token,
-                        result: Ok(()),
-                    });
+                    self.events
+                        .push_back(Event::UnsubscribeDone { token, result });
                 }
             }
         }
@@ -1224,20 +1450,32 @@ impl Session {
             let pid = self.outbox.alloc_pid();
             let op = &mut self.outbox.ops[i];
             op.sent = Some((pid, now));
-            match &op.kind {
-                OpKind::Subscribe { filter, qos } => {
-                    let topics = [SubscribeTopic { filter, qos: *qos }];
-                    Self::encode(
-                        &mut self.tx,
-                        &Packet::Subscribe(Subscribe {
-                            pid,
-                            topics: List::new(&topics),
-                        }),
-                    );
+            let kind = op.kind.clone();
+            match &kind {
+                OpKind::Subscribe {
+                    filter,
+                    qos,
+                    options,
+                } => {
+                    if self.wire.is_v5() {
+                        self.v5_send_subscribe(pid, filter, *qos, options.as_deref());
+                    } else {
+                        let topics = [SubscribeTopic { filter, qos: *qos }];
+                        Self::encode(
+                            &mut self.tx,
+                            &Packet::Subscribe(Subscribe {
+                                pid,
+                                topics: List::new(&topics),
+                            }),
+                        );
+                    }
                     self.events.push_back(Event::SubscribeSent {
                         topic: filter.clone(),
                         qos: *qos,
                     });
+                }
+                OpKind::Unsubscribe { filter } if self.wire.is_v5() => {
+                    self.v5_send_unsubscribe(pid, filter);
                 }
                 OpKind::Unsubscribe { filter } => {
                     let topics = [filter.as_str()];
@@ -1254,12 +1492,14 @@ impl Session {
         }
         let mut completed = Vec::new();
         let mut inflight = self.outbox.inflight();
+        // P4; MQTT 5: never more than the server's Receive Maximum.
+        let window = self.inflight_window();
         for i in 0..self.outbox.publishes.len() {
             if self.outbox.publishes[i].state != OutState::Queued {
                 continue;
             }
             let qos = self.outbox.publishes[i].qos;
-            if qos != QoS::AtMostOnce && inflight >= self.config.max_inflight {
+            if qos != QoS::AtMostOnce && inflight >= window {
                 continue;
             }
             let pid = if qos == QoS::AtMostOnce {
@@ -1267,18 +1507,24 @@ impl Session {
             } else {
                 self.outbox.alloc_pid()
             };
+            let qospid = QosPid::from_qos(qos, pid);
+            if self.wire.is_v5() {
+                self.v5_send_publish(i, qospid, false);
+            } else {
+                let p = &self.outbox.publishes[i];
+                let packet = Publish {
+                    dup: false,
+                    qospid,
+                    retain: p.retain,
+                    topic: &p.topic,
+                    payload: &p.payload,
+                };
+                Self::encode(&mut self.tx, &Packet::Publish(packet));
+            }
             let p = &mut self.outbox.publishes[i];
-            let packet = Publish {
-                dup: false,
-                qospid: QosPid::from_qos(qos, pid),
-                retain: p.retain,
-                topic: &p.topic,
-                payload: &p.payload,
-            };
-            Self::encode(&mut self.tx, &Packet::Publish(packet));
             self.events.push_back(Event::PublishSent {
                 token: p.token,
-                pid: packet.qospid.pid(),
+                pid: qospid.pid(),
                 qos,
                 dup: false,
                 topic: p.topic.clone(),

@@ -3,10 +3,12 @@
 //! B5, B6). Nothing here touches time or I/O: the session decides when to
 //! send and resend; this module keeps the books.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::v5::{PublishProperties, SubscribeOptions};
 use super::{Instant, Token};
 use crate::codec::{Pid, QoS};
 
@@ -37,6 +39,8 @@ pub(crate) struct OutPublish {
     pub payload: Vec<u8>,
     pub qos: QoS,
     pub retain: bool,
+    /// MQTT 5 properties (`None`: none, and always with 3.1.1).
+    pub properties: Option<Box<PublishProperties>>,
     pub state: OutState,
 }
 
@@ -62,8 +66,15 @@ impl OutPublish {
 /// A subscribe or unsubscribe request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OpKind {
-    Subscribe { filter: String, qos: QoS },
-    Unsubscribe { filter: String },
+    Subscribe {
+        filter: String,
+        qos: QoS,
+        /// MQTT 5 options (`None`: the defaults, and always with 3.1.1).
+        options: Option<Box<SubscribeOptions>>,
+    },
+    Unsubscribe {
+        filter: String,
+    },
 }
 
 /// One subscribe/unsubscribe, with the application's token (`None` for the

@@ -11,6 +11,7 @@ mod publish;
 mod qos2;
 mod rejected;
 mod subscribe;
+mod v5;
 
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
