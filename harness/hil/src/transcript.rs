@@ -33,6 +33,7 @@ const COUNTED: &[&str] = &[
     "puback",
     "pubrel_sent",
     "qos2_duplicate",
+    "stray_ack",
     "retransmit",
     "ping_sent",
     "pingresp",

@@ -87,6 +87,7 @@ fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
             resend: *resend,
         },
         DriverEvent::DuplicateIgnored { pid } => Event::Qos2Duplicate { pid: pid.get() },
+        DriverEvent::StrayAck { pid } => Event::StrayAck { pid: pid.get() },
         DriverEvent::PingSent => Event::PingSent,
         DriverEvent::PingResp => Event::Pingresp,
         DriverEvent::Subscribed { topic, qos } => Event::Subscribed {

@@ -1,6 +1,9 @@
-//! `detects_outage_within{seconds}`: after a silent fault starts (one whose
-//! kind is silent: `link_blackhole`, `broker_power_loss`, `broker_hang`), the
-//! DUT gives its *down* notification within `seconds` (D3, B4).
+//! `detects_outage_within{seconds, faults}`: after a silent fault starts
+//! (one whose kind is silent: `link_blackhole`, `broker_power_loss`,
+//! `broker_hang`), the DUT gives its *down* notification within `seconds`
+//! (D3, B4). With `faults = [...]` the listed kinds are judged instead, e.g.
+//! `faults = ["broker_crash"], seconds = 1`: a broker that closes the socket
+//! is noticed at once, by the reader, not at the next ping (B2).
 //!
 //! Not judged: a silent fault on the observer's link (`link=observer` in its
 //! detail), one that starts while the DUT is already down, one that ends
@@ -9,7 +12,7 @@
 
 use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
-use crate::scenario::fault::Fault;
+use crate::scenario::fault::{Fault, KINDS};
 use crate::scenario::fields::Fields;
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
@@ -18,33 +21,61 @@ use crate::trace::{Actor, Event};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetectsOutageWithin {
     pub ms: u64,
+    /// The fault kinds judged; `None` = the silent ones.
+    pub kinds: Option<Vec<String>>,
+}
+
+impl DetectsOutageWithin {
+    fn judges(&self, kind: &str) -> bool {
+        match &self.kinds {
+            Some(k) => k.iter().any(|x| x == kind),
+            None => Fault::is_silent(kind),
+        }
+    }
 }
 
 impl OracleSpec for DetectsOutageWithin {
     const NAME: &'static str = "detects_outage_within";
-    const FIELDS: &'static [&'static str] = &["seconds"];
+    const FIELDS: &'static [&'static str] = &["seconds", "faults"];
     const SUMMARY: &'static str =
-        "the DUT reports *down* at most `seconds` after a silent fault starts";
+        "the DUT reports *down* at most `seconds` after a silent fault (or one of `faults`) starts";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        Ok(DetectsOutageWithin {
-            ms: seconds_field(f, "seconds")?,
-        })
+        let ms = seconds_field(f, "seconds")?;
+        let kinds: Option<Vec<String>> = f.opt("faults")?;
+        if let Some(k) = &kinds {
+            if k.is_empty() {
+                return Err(f.invalid("faults", "must name at least one fault kind"));
+            }
+            if let Some(bad) = k.iter().find(|k| !KINDS.contains(&k.as_str())) {
+                return Err(f.invalid(
+                    "faults",
+                    format!(
+                        "unknown fault kind `{bad}`; the kinds are: {}",
+                        KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(DetectsOutageWithin { ms, kinds })
     }
 
     fn params(&self) -> String {
-        format!("seconds={}", fmt_seconds(self.ms))
+        match &self.kinds {
+            None => format!("seconds={}", fmt_seconds(self.ms)),
+            Some(k) => format!("seconds={} faults={}", fmt_seconds(self.ms), k.join(",")),
+        }
     }
 
     fn requires(&self, s: &Scenario) -> Result<(), String> {
-        let silent_on_dut = s.timeline.iter().any(|e| {
-            Fault::is_silent(e.fault.kind())
+        let on_dut = s.timeline.iter().any(|e| {
+            self.judges(e.fault.kind())
                 && !matches!(&e.fault, Fault::LinkBlackhole(b) if b.link == Link::Observer)
         });
-        if silent_on_dut {
-            Ok(())
-        } else {
-            Err("needs a silent fault on the DUT's side (link_blackhole, broker_power_loss, broker_hang)".into())
+        match (&self.kinds, on_dut) {
+            (_, true) => Ok(()),
+            (None, false) => Err("needs a silent fault on the DUT's side (link_blackhole, broker_power_loss, broker_hang)".into()),
+            (Some(k), false) => Err(format!("needs a fault of a listed kind ({}) on the DUT's side", k.join(", "))),
         }
     }
 
@@ -57,15 +88,22 @@ impl OracleSpec for DetectsOutageWithin {
             let Event::Fault { kind, detail } = e else {
                 continue;
             };
-            if !Fault::is_silent(kind) || detail.split(' ').any(|w| w == "link=observer") {
+            if !self.judges(kind) || detail.split(' ').any(|w| w == "link=observer") {
                 continue;
             }
             let ts = t.records[i].t_ms;
-            if t.dut_state_at(&updown, ts).is_none_or(|s| !s.2) {
+            // The state before this record (a down at the same millisecond,
+            // after it in the trace, is the detection, not a prior state).
+            if updown
+                .iter()
+                .rev()
+                .find(|(j, _, _)| *j < i)
+                .is_none_or(|s| !s.2)
+            {
                 continue; // already down (or never up)
             }
             let deadline = ts + self.ms;
-            let down = updown.iter().find(|(_, ti, up)| !*up && *ti >= ts);
+            let down = updown.iter().find(|(j, _, up)| !*up && *j > i);
             if down.is_some_and(|d| d.1 <= deadline) {
                 judged += 1;
                 continue;
@@ -91,7 +129,7 @@ impl OracleSpec for DetectsOutageWithin {
             };
             failures.push(Failure::new(
                 format!(
-                    "silent fault {kind} at {}: no DUT down within {}s ({when})",
+                    "fault {kind} at {}: no DUT down within {}s ({when})",
                     secs(ts),
                     fmt_seconds(self.ms)
                 ),
@@ -99,7 +137,7 @@ impl OracleSpec for DetectsOutageWithin {
             ));
         }
         if judged == 0 {
-            return Outcome::Inconclusive("no silent fault hit the DUT while it was up".into());
+            return Outcome::Inconclusive("no judged fault hit the DUT while it was up".into());
         }
         Outcome::from_failures(failures)
     }
@@ -149,12 +187,49 @@ mod tests {
         );
         assert_eq!(
             f[0].message,
-            "silent fault link_blackhole at 60.000s: no DUT down within 25s (first down at 110.000s)"
+            "fault link_blackhole at 60.000s: no DUT down within 25s (first down at 110.000s)"
         );
         assert_eq!(
             f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![1, 2]
         );
+    }
+
+    /// B2: with `faults = ["broker_crash"]` a crash is judged (and a silent
+    /// fault is not); the down must come within the limit.
+    #[test]
+    fn listed_kinds_are_judged_instead_of_the_silent_ones() {
+        use super::super::{OracleSpec, Outcome, Trace};
+        let o = super::DetectsOutageWithin {
+            ms: 1_000,
+            kinds: Some(vec![s("broker_crash")]),
+        };
+        let crash = |down_at: u64| {
+            trace(vec![
+                (0, Dut, Up),
+                (
+                    60_000,
+                    Faults,
+                    Fault {
+                        kind: s("broker_crash"),
+                        detail: s(""),
+                    },
+                ),
+                (down_at, Dut, Down),
+                run_end(200_000),
+            ])
+        };
+        assert_eq!(o.check(&Trace::new(&crash(60_010))), Outcome::Pass);
+        match o.check(&Trace::new(&crash(85_000))) {
+            Outcome::Fail(f) => assert!(f[0].message.starts_with("fault broker_crash at 60.000s")),
+            other => panic!("{other:?}"),
+        }
+        // The blackhole of `t` is not a listed kind: nothing to judge.
+        assert!(matches!(
+            o.check(&Trace::new(&t(110_000))),
+            Outcome::Inconclusive(_)
+        ));
+        assert_eq!(o.params(), "seconds=1 faults=broker_crash");
     }
 
     #[test]

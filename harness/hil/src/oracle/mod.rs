@@ -32,6 +32,7 @@ mod reconnect_attempts_at_most;
 mod recovers_within;
 mod resubscribed_after_reconnect;
 mod retransmits_at_most;
+mod wifi_not_cycled;
 mod will_not_published;
 mod will_published;
 
@@ -52,6 +53,7 @@ pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
 pub use recovers_within::RecoversWithin;
 pub use resubscribed_after_reconnect::ResubscribedAfterReconnect;
 pub use retransmits_at_most::RetransmitsAtMost;
+pub use wifi_not_cycled::WifiNotCycled;
 pub use will_not_published::WillNotPublished;
 pub use will_published::WillPublished;
 
@@ -358,6 +360,7 @@ oracles! {
     ExactlyOnce,
     AttemptsEndWithin,
     ConnectErrorMentions,
+    WifiNotCycled,
 }
 
 /// An `[[expect]]` entry.

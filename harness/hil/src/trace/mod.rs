@@ -122,6 +122,10 @@ pub enum Event {
     /// QoS 2 (P5): an incoming PUBLISH reused a pid still awaiting PUBREL
     /// (the broker's resend); acknowledged again, not delivered again.
     Qos2Duplicate { pid: u16 },
+    /// B1: an ack (PUBACK, PUBREC, PUBCOMP) for a packet id not in flight,
+    /// e.g. the second PUBACK when the original and its DUP resend were both
+    /// acknowledged; ignored, the connection stays up.
+    StrayAck { pid: u16 },
     /// The driver is about to resend the unacknowledged publish `pid`
     /// (followed by its `publish_sent` with `dup = true`).
     Retransmit { pid: u16 },
@@ -235,6 +239,7 @@ impl Event {
             Event::Puback { .. } => "puback",
             Event::PubrelSent { .. } => "pubrel_sent",
             Event::Qos2Duplicate { .. } => "qos2_duplicate",
+            Event::StrayAck { .. } => "stray_ack",
             Event::Retransmit { .. } => "retransmit",
             Event::PingSent => "ping_sent",
             Event::Pingresp => "pingresp",
