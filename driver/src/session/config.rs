@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use super::queue::OfflineQueue;
 use crate::codec::{valid_topic_name, QoS};
 
 /// The last will (C6): all fields are mandatory when a will is given.
@@ -143,6 +144,10 @@ pub struct Config {
     pub max_inflight: usize,
     /// Largest incoming packet accepted. Default 64 KiB.
     pub max_packet_size: usize,
+    /// P5 beyond: bound, overflow policy and persistence of the publishes
+    /// the session holds (queued during an outage or in flight). `None`
+    /// (the default): unbounded, not persisted, as `mqtt_as`.
+    pub offline_queue: Option<OfflineQueue>,
     /// Seed for jitter and the generated client id (C1).
     pub seed: u64,
     /// O5: debug logging by the shell.
@@ -173,6 +178,7 @@ impl Default for Config {
             restore_subscriptions: false,
             max_inflight: 32,
             max_packet_size: 64 * 1024,
+            offline_queue: None,
             seed: 0,
             debug: false,
         }
@@ -198,6 +204,12 @@ pub enum ConfigError {
     InvalidBackoff,
     /// The client id is longer than 65535 bytes.
     ClientIdTooLong,
+    /// P5 beyond: the offline queue needs max_messages >= 1 and
+    /// max_bytes >= 1.
+    InvalidOfflineQueue,
+    /// P5 beyond: a storage was given to the client but
+    /// `offline_queue.persist` is off (nothing would be stored).
+    StorageWithoutPersist,
 }
 
 impl fmt::Display for ConfigError {
@@ -211,6 +223,12 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidMaxInflight => "max_inflight must be between 1 and 65535",
             ConfigError::InvalidBackoff => "backoff needs 0 < initial <= max and jitter in 0..=1",
             ConfigError::ClientIdTooLong => "client_id is longer than 65535 bytes",
+            ConfigError::InvalidOfflineQueue => {
+                "offline_queue needs max_messages >= 1 and max_bytes >= 1"
+            }
+            ConfigError::StorageWithoutPersist => {
+                "a queue storage was given but offline_queue.persist is off"
+            }
         })
     }
 }
@@ -242,6 +260,7 @@ impl fmt::Debug for Config {
             .field("restore_subscriptions", &self.restore_subscriptions)
             .field("max_inflight", &self.max_inflight)
             .field("max_packet_size", &self.max_packet_size)
+            .field("offline_queue", &self.offline_queue)
             .field("seed", &self.seed)
             .field("debug", &self.debug)
             .finish()
@@ -279,6 +298,11 @@ impl Config {
         }
         if self.client_id.len() > u16::MAX as usize {
             return Err(ConfigError::ClientIdTooLong);
+        }
+        if let Some(q) = &self.offline_queue {
+            if q.max_messages == 0 || q.max_bytes == 0 {
+                return Err(ConfigError::InvalidOfflineQueue);
+            }
         }
         Ok(())
     }

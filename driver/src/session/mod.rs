@@ -16,6 +16,7 @@
 mod config;
 mod event;
 mod outbox;
+mod queue;
 mod rng;
 mod rtt;
 mod state;
@@ -32,6 +33,10 @@ use core::time::Duration;
 
 pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
 pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
+pub use queue::{
+    decode_record, encode_record, OfflineQueue, Overflow, RecordError, RestoreError, StoreOp,
+    StoredPublish,
+};
 pub use time::Instant;
 
 use crate::codec::{
@@ -75,6 +80,8 @@ pub struct Session {
     incoming_qos2: BTreeSet<Pid>,
     /// S3: the bounded incoming queue (event interface).
     queue: VecDeque<Message>,
+    /// P5 beyond: the offline queue's storage operations and counters.
+    offline: queue::QueueBooks,
     /// O2: outstanding broker_up queries and their deadlines.
     broker_up: Vec<(Token, Instant)>,
     next_token: u64,
@@ -124,6 +131,7 @@ impl Session {
             subscriptions: BTreeMap::new(),
             incoming_qos2: BTreeSet::new(),
             queue: VecDeque::new(),
+            offline: queue::QueueBooks::default(),
             broker_up: Vec::new(),
             next_token: 0,
             rx: Vec::new(),
@@ -337,6 +345,7 @@ impl Session {
     ) -> Result<Token, RequestError> {
         self.check_open()?;
         Self::check_publish(topic, payload, qos, retain)?;
+        self.queue_admit(topic, payload)?;
         let token = self.token();
         self.outbox.publishes.push_back(OutPublish {
             token,
@@ -345,8 +354,11 @@ impl Session {
             qos,
             retain,
             state: OutState::Queued,
+            seq: None,
         });
+        self.queue_accepted();
         self.flush(now);
+        self.queue_note_held(token);
         Ok(token)
     }
 
@@ -1098,6 +1110,7 @@ impl Session {
         });
         match found.and_then(|i| self.outbox.publishes.remove(i)) {
             Some(p) => {
+                self.queue_forget(&p);
                 // C3 beyond: Karn's rule: only a publish sent once gives a
                 // round-trip sample (a resent one's ack is ambiguous). For
                 // QoS 2 the sample is PUBREL -> PUBCOMP.

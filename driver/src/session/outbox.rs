@@ -38,6 +38,9 @@ pub(crate) struct OutPublish {
     pub qos: QoS,
     pub retain: bool,
     pub state: OutState,
+    /// P5 beyond: the sequence number it is stored under (persisted
+    /// offline queue), if it is.
+    pub seq: Option<u64>,
 }
 
 impl OutPublish {
