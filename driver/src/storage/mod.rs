@@ -50,6 +50,19 @@ pub trait QueueStorage {
     }
 }
 
+/// Any [`QueueStorage`] as a trait object, its errors as text: what a
+/// shell keeps (the embedded runner holds a `&mut dyn DynQueueStorage`).
+pub trait DynQueueStorage {
+    fn apply_op(&mut self, op: &StoreOp) -> Result<(), alloc::string::String>;
+}
+
+impl<S: QueueStorage + ?Sized> DynQueueStorage for S {
+    fn apply_op(&mut self, op: &StoreOp) -> Result<(), alloc::string::String> {
+        use alloc::string::ToString;
+        self.apply(op).map_err(|e| e.to_string())
+    }
+}
+
 /// Loads every record of `storage` into `session` (before `connect`).
 /// Returns how many were restored and the problems met: a storage error
 /// (the readable records are restored anyway) and records the session
