@@ -150,6 +150,8 @@ struct Checker<'a, 'o> {
     /// the bound, most held) for the trace's count and the DUT's reports.
     over: Option<(usize, u64, usize)>,
     over_reported: Option<(usize, u64, usize)>,
+    /// Drops that were not of the oldest held publish.
+    wrong_victims: Vec<(String, Vec<usize>)>,
 }
 
 impl<'a, 'o> Checker<'a, 'o> {
@@ -168,6 +170,7 @@ impl<'a, 'o> Checker<'a, 'o> {
             lost_at_reboot: 0,
             over: None,
             over_reported: None,
+            wrong_victims: Vec::new(),
         }
     }
 
@@ -267,6 +270,8 @@ impl<'a, 'o> Checker<'a, 'o> {
                 }
             }
         }
+        let wrong = std::mem::take(&mut self.wrong_victims);
+        self.fail_capped(wrong, "were dropped out of turn");
         self.missed_restores(records.len().saturating_sub(1));
         if queue_events == 0 {
             return Outcome::Inconclusive(
@@ -345,13 +350,13 @@ impl<'a, 'o> Checker<'a, 'o> {
                     .find(|m| self.msgs.get(**m).is_none_or(|x| !x.released))
                     .copied();
                 if oldest != Some(msg.as_str()) {
-                    self.fail(
+                    self.wrong_victims.push((
                         format!(
                             "{msg} was dropped, but the oldest held publish was {}",
                             oldest.unwrap_or("none")
                         ),
                         vec![i],
-                    );
+                    ));
                 }
                 self.unhold(msg);
                 let sent = self.msgs.get(msg.as_str()).is_some_and(|m| m.sent);
@@ -659,12 +664,13 @@ mod tests {
         assert_eq!(
             msgs,
             vec![
-                "dut-0:2 was dropped, but the oldest held publish was dut-0:1",
                 "dut-0:2 was dropped before it was sent, but delivered",
+                "dut-0:2 was dropped, but the oldest held publish was dut-0:1",
                 "dut-0:3 was delivered before dut-0:1, which was published earlier",
             ]
         );
-        assert_eq!(f[1].events[1].index, 11);
+        assert_eq!(f[0].events[1].index, 11);
+        assert_eq!(f[1].events[0].index, 5);
     }
 
     fn reboot_run(restore: bool) -> Vec<Record> {
