@@ -35,3 +35,5 @@ pub mod codec;
 pub mod embedded;
 #[cfg(feature = "alloc")]
 pub mod session;
+#[cfg(feature = "alloc")]
+pub mod storage;

@@ -48,6 +48,8 @@ pub struct Driver<T: Transport, L: Link> {
     connecting: Option<BoxFuture<io::Result<T::Stream>>>,
     linking: Option<BoxFuture<()>>,
     read_buf: Vec<u8>,
+    /// P5 beyond: where the persisted offline queue goes.
+    pub(crate) storage: Option<Box<dyn super::ErasedStorage>>,
 }
 
 /// Awaits an optional future; never resolves when there is none.
@@ -108,6 +110,7 @@ impl<T: Transport, L: Link> Driver<T, L> {
             connecting: None,
             linking: None,
             read_buf: vec![0; 4096],
+            storage: None,
         }
     }
 
@@ -385,6 +388,16 @@ impl<T: Transport, L: Link> Driver<T, L> {
                 // close) go to the connection they were meant for.
                 self.flush_out(&mut out);
                 self.act(action);
+            }
+            if let Some(op) = self.session.poll_store() {
+                // P5 beyond: persisted before the events that follow it
+                // are handed out. A failure is reported, not fatal.
+                progress = true;
+                if let Some(storage) = &mut self.storage {
+                    if let Err(e) = storage.apply(&op) {
+                        self.session.handle_storage_error(&e);
+                    }
+                }
             }
             if let Some(event) = self.session.poll_event() {
                 progress = true;

@@ -36,8 +36,9 @@ pub use transport::{is_rejected, BoxFuture, Rejected, TcpTransport, Transport};
 use crate::codec::QoS;
 use crate::session::{
     AckReason, Config, ConfigError, ConnectError, DownReason, Event, Message, Protocol,
-    PublishProperties, RequestError, Session, Stats, SubscribeOptions,
+    PublishProperties, RequestError, Session, Stats, StoreOp, SubscribeOptions,
 };
+use crate::storage::QueueStorage;
 
 /// Called with every session event (diagnostics and trace).
 pub type EventHook = Box<dyn FnMut(&Event) + Send>;
@@ -150,6 +151,21 @@ pub(crate) struct Shared {
 /// the socket drains).
 const QOS0_QUEUE: usize = 64;
 
+/// A [`QueueStorage`] behind a box, its errors as text.
+pub(crate) trait ErasedStorage: Send {
+    fn apply(&mut self, op: &StoreOp) -> Result<(), String>;
+}
+
+impl<S: QueueStorage + Send> ErasedStorage for S {
+    fn apply(&mut self, op: &StoreOp) -> Result<(), String> {
+        QueueStorage::apply(self, op).map_err(|e| e.to_string())
+    }
+}
+
+/// A storage given to the builder: restores into the session, then
+/// becomes the driver's.
+type StorageSetup = Box<dyn FnOnce(&mut Session) -> Box<dyn ErasedStorage> + Send>;
+
 /// Builds a client: configuration, transport, link and hooks.
 pub struct ClientBuilder<T, L> {
     config: Config,
@@ -157,6 +173,7 @@ pub struct ClientBuilder<T, L> {
     link: L,
     on_event: Option<EventHook>,
     on_message: Option<MessageHook>,
+    storage: Option<StorageSetup>,
 }
 
 impl ClientBuilder<TcpTransport, AlwaysUp> {
@@ -170,6 +187,7 @@ impl ClientBuilder<TcpTransport, AlwaysUp> {
             link: AlwaysUp::default(),
             on_event: None,
             on_message: None,
+            storage: None,
         }
     }
 }
@@ -183,6 +201,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             link: self.link,
             on_event: self.on_event,
             on_message: self.on_message,
+            storage: self.storage,
         }
     }
 
@@ -194,6 +213,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             link,
             on_event: self.on_event,
             on_message: self.on_message,
+            storage: self.storage,
         }
     }
 
@@ -209,9 +229,31 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
         self
     }
 
+    /// P5 beyond: keeps the offline queue's QoS >= 1 publishes in
+    /// `storage` (needs `config.offline_queue` with `persist = true`).
+    /// `build` loads what an earlier run left there into the session
+    /// (sent after the first connection, as new messages); unreadable
+    /// records and storage failures are reported as
+    /// [`Event::StorageFailed`], the readable records are kept.
+    pub fn storage<S: QueueStorage + Send + 'static>(mut self, storage: S) -> Self {
+        self.storage = Some(Box::new(move |session: &mut Session| {
+            let mut storage = storage;
+            crate::storage::restore_into(&mut storage, session);
+            Box::new(storage) as Box<dyn ErasedStorage>
+        }));
+        self
+    }
+
     /// The handle and the driver task, to be run with `driver.run().await`.
+    /// Fails with [`ConfigError::StorageWithoutPersist`] when a storage was
+    /// given but the offline queue does not persist.
     pub fn build(self) -> Result<(Client, Driver<T, L>), ConfigError> {
-        let session = Session::new(self.config)?;
+        let persist = self.config.offline_queue.is_some_and(|q| q.persist);
+        if self.storage.is_some() && !persist {
+            return Err(ConfigError::StorageWithoutPersist);
+        }
+        let mut session = Session::new(self.config)?;
+        let storage = self.storage.map(|setup| setup(&mut session));
         let mqtt5 = session.config().protocol != Protocol::V311;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -225,7 +267,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             shared: shared.clone(),
             mqtt5,
         };
-        let driver = Driver::new(
+        let mut driver = Driver::new(
             session,
             self.transport,
             self.link,
@@ -234,6 +276,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             self.on_event,
             self.on_message,
         );
+        driver.storage = storage;
         Ok((client, driver))
     }
 

@@ -50,6 +50,8 @@ pub struct Runner<
     /// The `disconnect`/`close` request, answered when `run` ends.
     ending: Option<Ticket>,
     on_event: Option<&'a mut dyn FnMut(&Event)>,
+    /// P5 beyond: where the persisted offline queue goes.
+    storage: Option<&'a mut dyn crate::storage::DynQueueStorage>,
 }
 
 impl<
@@ -87,6 +89,7 @@ impl<
             waiting: heapless::Vec::new(),
             ending: None,
             on_event: None,
+            storage: None,
         })
     }
 
@@ -94,6 +97,18 @@ impl<
     /// board) before the shell handles it.
     pub fn on_event(&mut self, hook: &'a mut dyn FnMut(&Event)) {
         self.on_event = Some(hook);
+    }
+
+    /// P5 beyond: the offline queue's storage (a flash sector's
+    /// [`QueueStorage`](crate::storage::QueueStorage); needs
+    /// `offline_queue.persist`). Call before [`Self::run`]: loads what an
+    /// earlier boot left into the session (sent after the first
+    /// connection) and returns how many were restored; from then on every
+    /// change is applied to it. Problems are `Event::StorageFailed`.
+    pub fn storage<S: crate::storage::QueueStorage + 'a>(&mut self, storage: &'a mut S) -> usize {
+        let (restored, _) = crate::storage::restore_into(&mut *storage, &mut self.session);
+        self.storage = Some(storage);
+        restored
     }
 
     /// The session, for queries (`stats`, `client_id`, `rtt_estimate`).
@@ -168,6 +183,15 @@ impl<
             if let Some(action) = self.session.poll_action() {
                 progress = true;
                 self.act(action).await;
+            }
+            while let Some(op) = self.session.poll_store() {
+                // P5 beyond: without a storage the operations are dropped.
+                progress = true;
+                if let Some(storage) = self.storage.as_mut() {
+                    if let Err(e) = storage.apply_op(&op) {
+                        self.session.handle_storage_error(&e);
+                    }
+                }
             }
             while let Some(event) = self.session.poll_event() {
                 progress = true;

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use super::queue::OfflineQueue;
 use super::v5::Protocol;
 use crate::codec::{valid_topic_name, QoS};
 
@@ -144,6 +145,10 @@ pub struct Config {
     pub max_inflight: usize,
     /// Largest incoming packet accepted. Default 64 KiB.
     pub max_packet_size: usize,
+    /// P5 beyond: bound, overflow policy and persistence of the publishes
+    /// the session holds (queued during an outage or in flight). `None`
+    /// (the default): unbounded, not persisted, as `mqtt_as`.
+    pub offline_queue: Option<OfflineQueue>,
     /// Seed for jitter and the generated client id (C1).
     pub seed: u64,
     /// O5: debug logging by the shell.
@@ -176,6 +181,7 @@ impl Default for Config {
             restore_subscriptions: false,
             max_inflight: 32,
             max_packet_size: 64 * 1024,
+            offline_queue: None,
             seed: 0,
             debug: false,
             protocol: Protocol::V311,
@@ -210,6 +216,12 @@ pub enum ConfigError {
     /// MQTT 5: a CONNECT or will property cannot be sent (a NUL in a
     /// string, a wildcard in the will's response topic).
     InvalidV5Property,
+    /// P5 beyond: the offline queue needs max_messages >= 1 and
+    /// max_bytes >= 1.
+    InvalidOfflineQueue,
+    /// P5 beyond: a storage was given to the client but
+    /// `offline_queue.persist` is off (nothing would be stored).
+    StorageWithoutPersist,
 }
 
 impl fmt::Display for ConfigError {
@@ -229,6 +241,12 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::InvalidV5Property => {
                 "an MQTT 5 connect or will property cannot be sent (NUL in a string, or a will response topic with wildcards)"
+            }
+            ConfigError::InvalidOfflineQueue => {
+                "offline_queue needs max_messages >= 1 and max_bytes >= 1"
+            }
+            ConfigError::StorageWithoutPersist => {
+                "a queue storage was given but offline_queue.persist is off"
             }
         })
     }
@@ -261,6 +279,7 @@ impl fmt::Debug for Config {
             .field("restore_subscriptions", &self.restore_subscriptions)
             .field("max_inflight", &self.max_inflight)
             .field("max_packet_size", &self.max_packet_size)
+            .field("offline_queue", &self.offline_queue)
             .field("seed", &self.seed)
             .field("debug", &self.debug)
             .field("protocol", &self.protocol)
@@ -318,6 +337,11 @@ impl Config {
                     .is_some_and(|t| !valid_topic_name(t))
             {
                 return Err(ConfigError::InvalidV5Property);
+            }
+        }
+        if let Some(q) = &self.offline_queue {
+            if q.max_messages == 0 || q.max_bytes == 0 {
+                return Err(ConfigError::InvalidOfflineQueue);
             }
         }
         Ok(())

@@ -123,6 +123,11 @@ pub enum RequestError {
     /// a NUL in a string, a subscription identifier out of range, no local
     /// on a shared subscription).
     InvalidProperties,
+    /// P5 beyond: the offline queue is full and its policy is `Reject`.
+    QueueFull,
+    /// P5 beyond: dropped from a full offline queue (`DropOldest`) to make
+    /// room for a newer publish.
+    Dropped,
 }
 
 impl fmt::Display for RequestError {
@@ -161,6 +166,10 @@ impl fmt::Display for RequestError {
                 return write!(f, "{what} needs MQTT 5 (Config::protocol)")
             }
             RequestError::InvalidProperties => "invalid MQTT 5 properties or options",
+            RequestError::QueueFull => "the offline queue is full (overflow policy: reject new)",
+            RequestError::Dropped => {
+                "dropped from the full offline queue (overflow policy: drop oldest)"
+            }
         })
     }
 }
@@ -345,6 +354,46 @@ pub enum Event {
         pid: Pid,
         reason: AckReason,
     },
+    /// P5 beyond (offline queue configured): a publish is waiting in the
+    /// queue (not connected, or the in-flight window is full); `held` and
+    /// `held_bytes` count every publish held now, this one included.
+    PublishQueued {
+        token: Token,
+        held: usize,
+        held_bytes: usize,
+        topic: String,
+        payload: Vec<u8>,
+    },
+    /// P5 beyond: the full queue dropped this, its oldest publish not yet
+    /// accepted by the broker (`DropOldest`); `total` counts drops since
+    /// start. Its token also gets [`Event::PublishFailed`].
+    PublishDropped {
+        token: Token,
+        topic: String,
+        payload: Vec<u8>,
+        total: u64,
+    },
+    /// P5 beyond: the full queue refused this new publish (`Reject`);
+    /// `publish` returned [`RequestError::QueueFull`]. `total` counts
+    /// refusals since start.
+    PublishRejected {
+        topic: String,
+        payload: Vec<u8>,
+        total: u64,
+    },
+    /// P5 beyond: a publish stored by an earlier run was restored under
+    /// `seq` ([`Session::restore`](super::Session::restore)); it is sent
+    /// after the first connection as a new message.
+    PublishRestored {
+        token: Token,
+        seq: u64,
+        topic: String,
+        payload: Vec<u8>,
+    },
+    /// P5 beyond: the shell could not store or remove a queued publish, or
+    /// load the stored ones (reported through
+    /// [`Session::handle_storage_error`](super::Session::handle_storage_error)).
+    StorageFailed { reason: String },
 }
 
 /// O5: counters since start.
@@ -362,4 +411,9 @@ pub struct Stats {
     pub failed_attempts: u64,
     /// Acks for unknown packet ids that were ignored (B1).
     pub stray_acks: u64,
+    /// P5 beyond: publishes dropped from the full offline queue
+    /// (`DropOldest`).
+    pub queue_dropped: u64,
+    /// P5 beyond: publishes refused by the full offline queue (`Reject`).
+    pub queue_rejected: u64,
 }

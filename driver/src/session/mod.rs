@@ -16,6 +16,7 @@
 mod config;
 mod event;
 mod outbox;
+mod queue;
 mod rng;
 mod rtt;
 mod state;
@@ -34,6 +35,10 @@ use core::time::Duration;
 
 pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
 pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
+pub use queue::{
+    decode_record, encode_record, OfflineQueue, Overflow, RecordError, RestoreError, StoreOp,
+    StoredPublish,
+};
 pub use time::Instant;
 pub use v5::{
     AckReason, MessageProperties, Protocol, PublishProperties, ReasonCode, RetainHandling,
@@ -110,6 +115,8 @@ pub struct Session {
     incoming_qos2: BTreeSet<Pid>,
     /// S3: the bounded incoming queue (event interface).
     queue: VecDeque<Message>,
+    /// P5 beyond: the offline queue's storage operations and counters.
+    offline: queue::QueueBooks,
     /// O2: outstanding broker_up queries and their deadlines.
     broker_up: Vec<(Token, Instant)>,
     next_token: u64,
@@ -164,6 +171,7 @@ impl Session {
             subscriptions: BTreeMap::new(),
             incoming_qos2: BTreeSet::new(),
             queue: VecDeque::new(),
+            offline: queue::QueueBooks::default(),
             broker_up: Vec::new(),
             next_token: 0,
             rx: Vec::new(),
@@ -427,13 +435,17 @@ impl Session {
             retain,
             properties,
             state: OutState::Queued,
+            seq: None,
         };
         if self.is_connected() {
             self.v5_check_sendable(&p)?;
         }
+        self.queue_admit(topic, payload)?;
         let token = self.token();
         self.outbox.publishes.push_back(OutPublish { token, ..p });
+        self.queue_accepted();
         self.flush(now);
+        self.queue_note_held(token);
         Ok(token)
     }
 
@@ -1282,6 +1294,7 @@ impl Session {
         });
         match found.and_then(|i| self.outbox.publishes.remove(i)) {
             Some(p) => {
+                self.queue_forget(&p);
                 // C3 beyond: Karn's rule: only a publish sent once gives a
                 // round-trip sample (a resent one's ack is ambiguous). For
                 // QoS 2 the sample is PUBREL -> PUBCOMP.

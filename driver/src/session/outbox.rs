@@ -42,6 +42,9 @@ pub(crate) struct OutPublish {
     /// MQTT 5 properties (`None`: none, and always with 3.1.1).
     pub properties: Option<Box<PublishProperties>>,
     pub state: OutState,
+    /// P5 beyond: the sequence number it is stored under (persisted
+    /// offline queue), if it is.
+    pub seq: Option<u64>,
 }
 
 impl OutPublish {

@@ -9,6 +9,7 @@ mod other;
 mod outage;
 mod publish;
 mod qos2;
+mod queue;
 mod rejected;
 mod subscribe;
 mod v5;

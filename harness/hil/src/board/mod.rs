@@ -216,6 +216,10 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
                     | Event::Pingresp
                     | Event::Message { .. }
                     | Event::Discarded { .. }
+                    | Event::Queued { .. }
+                    | Event::QueueDropped { .. }
+                    | Event::QueueRejected { .. }
+                    | Event::QueueRestored { .. }
                     | Event::AppPublishStart { .. }
                     | Event::AppPublishDone { .. }
                     | Event::Heartbeat

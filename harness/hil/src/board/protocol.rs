@@ -98,6 +98,11 @@ fn board_may_emit(actor: Actor, e: &Event) -> bool {
                 | Pingresp
                 | Message { .. }
                 | Discarded { .. }
+                | Queued { .. }
+                | QueueDropped { .. }
+                | QueueRejected { .. }
+                | QueueRestored { .. }
+                | StorageFailed { .. }
                 | Subscribed { .. }
                 | Up
                 | Down

@@ -98,7 +98,10 @@ fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
             msg: msg_of(&message.payload),
             total: *total,
         },
-        _ => return,
+        other => match crate::sim::queue_trace_event(other) {
+            Some(ev) => ev,
+            None => return,
+        },
     };
     world.emit(Actor::Dut, ev);
 }
@@ -130,6 +133,7 @@ pub async fn host(
     // In scenario time, like every time in the trace.
     let keepalive_s = (config.keepalive.as_secs_f64() / world.scale()).round() as u16;
     let callback = config.queue_len == 0;
+    let persist = config.offline_queue.is_some_and(|q| q.persist);
     let (w_ev, w_msg) = (world.clone(), world.clone());
     let mut builder = ClientBuilder::new(config)
         .transport(TcpTransport::new(broker))
@@ -137,6 +141,9 @@ pub async fn host(
         .on_event(move |e| trace_driver_event(&w_ev, keepalive_s, e));
     if callback {
         builder = builder.on_message(move |m| trace_message(&w_msg, &m));
+    }
+    if persist {
+        builder = builder.storage(world.flash.clone());
     }
     let client = builder
         .spawn()
@@ -223,18 +230,29 @@ pub async fn host(
         });
     }
 
+    let keep_seqs = scenario.dut.offline_queue.is_some();
     for (i, stream) in workload.publish.iter().enumerate() {
         let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
         tokio::spawn(async move {
             tokio::time::sleep(stream.start.to_std()).await;
             let mut seq = 0u64;
-            while stream.count.is_none_or(|c| seq < c) {
+            if keep_seqs {
+                let mut seqs = w.app_seqs.lock().unwrap_or_else(|e| e.into_inner());
+                let len = seqs.len().max(i + 1);
+                seqs.resize(len, 0);
+                seq = seqs[i];
+            }
+            let first = seq;
+            while stream.count.is_none_or(|c| seq - first < c) {
                 let mut calls = Vec::new();
                 for _ in 0..stream.burst.max(1) {
-                    if stream.count.is_some_and(|c| seq >= c) {
+                    if stream.count.is_some_and(|c| seq - first >= c) {
                         break;
                     }
                     seq += 1;
+                    if keep_seqs {
+                        w.app_seqs.lock().unwrap_or_else(|e| e.into_inner())[i] = seq;
+                    }
                     let msg = payload::msg_id("dut", i, seq);
                     let body = payload::make(&msg, stream.payload_size);
                     let topic = stream.topic.as_str().to_string();
@@ -254,8 +272,10 @@ pub async fn host(
                         }
                     }));
                 }
-                for call in calls {
-                    let _ = call.await;
+                if stream.wait {
+                    for call in calls {
+                        let _ = call.await;
+                    }
                 }
                 tokio::time::sleep(stream.interval.to_std()).await;
             }

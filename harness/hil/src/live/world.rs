@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use resilient_mqtt::client::WatchLink;
+use resilient_mqtt::storage::MemoryStorage;
 
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, Record};
@@ -20,6 +21,12 @@ pub struct LiveWorld {
     pub seed: u64,
     pub wifi: WatchLink,
     pub dut_client_id: Arc<str>,
+    /// The DUT's persisted offline queue, kept across `dut_reboot` (as
+    /// in the simulator's world).
+    pub flash: Arc<Mutex<MemoryStorage>>,
+    /// The application's message counters, kept across `dut_reboot` when
+    /// the DUT has an offline queue.
+    pub app_seqs: Arc<Mutex<Vec<u64>>>,
 }
 
 struct Inner {
@@ -48,6 +55,8 @@ impl LiveWorld {
             seed,
             wifi: WatchLink::new(true),
             dut_client_id: dut_client_id.into(),
+            flash: Arc::default(),
+            app_seqs: Arc::default(),
         }
     }
 

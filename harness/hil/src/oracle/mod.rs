@@ -26,6 +26,7 @@ mod duplicates_at_most;
 mod exactly_once;
 mod never_stalls;
 mod no_reconnect_after_disconnect;
+mod offline_queue;
 mod publish_completes_within;
 mod qos1_no_loss;
 mod reconnect_attempts_at_most;
@@ -47,6 +48,7 @@ pub use duplicates_at_most::DuplicatesAtMost;
 pub use exactly_once::ExactlyOnce;
 pub use never_stalls::NeverStalls;
 pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
+pub use offline_queue::OfflineQueue;
 pub use publish_completes_within::PublishCompletesWithin;
 pub use qos1_no_loss::Qos1NoLoss;
 pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
@@ -361,6 +363,7 @@ oracles! {
     AttemptsEndWithin,
     ConnectErrorMentions,
     WifiNotCycled,
+    OfflineQueue,
 }
 
 /// An `[[expect]]` entry.

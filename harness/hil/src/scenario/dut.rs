@@ -20,6 +20,7 @@
 //! restore_subscriptions = false
 //! will = { topic = "dut/status", message = "offline", retain = true, qos = 1 }
 //! backoff = { min = "500ms", max = "5s", jitter = 0.25, refused = "30s" }
+//! offline_queue = { max_messages = 100, max_bytes = 65536, overflow = "drop_oldest", persist = true }
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,10 @@ pub struct DutConfig {
     pub restore_subscriptions: bool,
     /// D4 beyond: reconnect backoff.
     pub backoff: Backoff,
+    /// P5 beyond (issue 11): bound, overflow policy and persistence of the
+    /// publishes the driver holds. Default: absent, unbounded and not
+    /// persisted (as `mqtt_as`).
+    pub offline_queue: Option<OfflineQueue>,
 }
 
 impl Default for DutConfig {
@@ -83,6 +88,7 @@ impl Default for DutConfig {
             quick: false,
             restore_subscriptions: false,
             backoff: Backoff::default(),
+            offline_queue: None,
         }
     }
 }
@@ -106,6 +112,46 @@ impl Default for AdaptiveResponse {
             max: Dur::from_secs(30),
         }
     }
+}
+
+/// P5 beyond: the driver's bounded offline queue. Everything the driver
+/// holds (publishes made during an outage, and those in flight) is bounded
+/// by `max_messages` and `max_bytes` (topic + payload); a publish that does
+/// not fit is refused (`overflow = "reject"`: `publish()` fails) or makes
+/// room by dropping the oldest held publish (`"drop_oldest"`). With
+/// `persist = true` queued QoS >= 1 publishes are kept in the device's
+/// "flash" (in the simulator: storage that survives `dut_reboot`) and sent
+/// after the reboot. With an offline queue the application also keeps its
+/// message counters across reboots, so message ids stay unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineQueue {
+    /// Most publishes held (>= 1). Required.
+    pub max_messages: usize,
+    /// Most bytes held (>= 1). Default 64 KiB.
+    #[serde(default = "default_queue_bytes")]
+    pub max_bytes: usize,
+    /// What a publish that does not fit does. Default `reject`.
+    #[serde(default)]
+    pub overflow: QueueOverflow,
+    /// Keep queued QoS >= 1 publishes across `dut_reboot`. Default false.
+    #[serde(default)]
+    pub persist: bool,
+}
+
+fn default_queue_bytes() -> usize {
+    64 * 1024
+}
+
+/// `offline_queue.overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOverflow {
+    /// The new publish is refused: `publish()` returns an error.
+    #[default]
+    Reject,
+    /// The oldest held publish is dropped (and counted) to make room.
+    DropOldest,
 }
 
 /// C6: the last will; all four fields are required.
@@ -212,6 +258,17 @@ impl DutConfig {
                 errors.push((
                     "client_id",
                     "client_id must be 1 to 65535 bytes (omit it to generate one)".to_string(),
+                ));
+            }
+        }
+        if let Some(q) = &self.offline_queue {
+            if q.max_messages == 0 || q.max_bytes == 0 {
+                errors.push((
+                    "offline_queue",
+                    format!(
+                        "offline_queue needs max_messages >= 1 and max_bytes >= 1 (max_messages {}, max_bytes {})",
+                        q.max_messages, q.max_bytes
+                    ),
                 ));
             }
         }

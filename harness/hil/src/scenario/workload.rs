@@ -12,8 +12,10 @@
 //! 3. Each `[[workload.publish]]` stream starts at `start` and every
 //!    `interval` starts `burst` publishes at once (each its own task, so QoS 1
 //!    publishes overlap, P4), `count` messages in all (or until the end).
-//!    A publish made while the link is down waits (P1); the stream keeps its
-//!    schedule, so waiting publishes pile up as concurrent calls.
+//!    A publish made while the link is down waits (P1): the stream waits
+//!    for its burst's calls to return before the next interval, unless
+//!    `wait = false`, where it keeps its schedule and waiting publishes
+//!    pile up as concurrent calls (what fills a `dut.offline_queue`).
 //! 4. Each received message costs the application `handler_delay` (a slow
 //!    application; with `dut.queue_len > 0` the queue then overflows, S3).
 //! 5. A heartbeat task runs every `heartbeat` (`heartbeat` events); gaps
@@ -83,6 +85,15 @@ pub struct PublishStream {
     /// Publishes started together at each interval. Default 1.
     #[serde(default = "default_burst")]
     pub burst: u32,
+    /// Whether the stream waits for its publishes to return before the
+    /// next interval. Default true; false keeps the schedule during an
+    /// outage (P5 beyond: the offline queue fills at the publish rate).
+    #[serde(default = "default_wait")]
+    pub wait: bool,
+}
+
+fn default_wait() -> bool {
+    true
 }
 
 /// `[[workload.subscribe]]`.

@@ -9,11 +9,13 @@ use std::time::Duration;
 use resilient_mqtt::client::{Client, ClientBuilder, Notification};
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::session::{
-    Backoff, Config, Event as DriverEvent, Message, ResponseMode, WillConfig,
+    Backoff, Config, Event as DriverEvent, Message, OfflineQueue, Overflow, ResponseMode,
+    WillConfig,
 };
 
 use super::net::SimTcp;
 use super::world::World;
+use crate::scenario::dut::QueueOverflow;
 use crate::scenario::Scenario;
 use crate::trace::payload;
 use crate::trace::{Actor, Event};
@@ -60,6 +62,15 @@ pub fn driver_config(scenario: &Scenario, seed: u64) -> Config {
             jitter: d.backoff.jitter,
             refused: d.backoff.refused.to_std(),
         },
+        offline_queue: d.offline_queue.map(|q| OfflineQueue {
+            max_messages: q.max_messages,
+            max_bytes: q.max_bytes,
+            overflow: match q.overflow {
+                QueueOverflow::Reject => Overflow::Reject,
+                QueueOverflow::DropOldest => Overflow::DropOldest,
+            },
+            persist: q.persist,
+        }),
         seed,
         ..Config::default()
     }
@@ -67,6 +78,33 @@ pub fn driver_config(scenario: &Scenario, seed: u64) -> Config {
 
 fn msg_of(payload: &[u8]) -> String {
     payload::identity(payload).unwrap_or_default()
+}
+
+/// P5 beyond: the trace line of an offline queue event (shared with the
+/// live DUT).
+pub(crate) fn queue_trace_event(e: &DriverEvent) -> Option<Event> {
+    Some(match e {
+        DriverEvent::PublishQueued { held, payload, .. } => Event::Queued {
+            msg: msg_of(payload),
+            held: *held,
+        },
+        DriverEvent::PublishDropped { payload, total, .. } => Event::QueueDropped {
+            msg: msg_of(payload),
+            total: *total,
+        },
+        DriverEvent::PublishRejected { payload, total, .. } => Event::QueueRejected {
+            msg: msg_of(payload),
+            total: *total,
+        },
+        DriverEvent::PublishRestored { seq, payload, .. } => Event::QueueRestored {
+            msg: msg_of(payload),
+            seq: *seq,
+        },
+        DriverEvent::StorageFailed { reason } => Event::StorageFailed {
+            reason: reason.clone(),
+        },
+        _ => return None,
+    })
 }
 
 /// Turns one driver event into trace lines.
@@ -143,7 +181,10 @@ fn trace_driver_event(world: &World, keepalive_s: u16, e: &DriverEvent) {
             msg: msg_of(&message.payload),
             total: *total,
         },
-        _ => return,
+        other => match queue_trace_event(other) {
+            Some(ev) => ev,
+            None => return,
+        },
     };
     world.emit(Actor::Dut, ev);
 }
@@ -168,12 +209,20 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     let config = driver_config(&scenario, seed);
     let keepalive_s = config.keepalive.as_secs() as u16;
     let callback = config.queue_len == 0;
+    let persist = config.offline_queue.is_some_and(|q| q.persist);
     let (w_ev, w_msg) = (world.clone(), world.clone());
     let builder = ClientBuilder::new(config)
         .link(world.wifi.clone())
         .on_event(move |e| trace_driver_event(&w_ev, keepalive_s, e));
     let builder = if callback {
         builder.on_message(move |m| trace_message(&w_msg, &m))
+    } else {
+        builder
+    };
+    // P5 beyond: the flash lives in the world, outside this host, so it
+    // survives `dut_reboot`.
+    let builder = if persist {
+        builder.storage(world.flash.clone())
     } else {
         builder
     };
@@ -266,18 +315,30 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
         });
     }
 
+    // With an offline queue, message counters live in flash (the world).
+    let keep_seqs = scenario.dut.offline_queue.is_some();
     for (i, stream) in workload.publish.iter().enumerate() {
         let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
         tokio::task::spawn_local(async move {
             tokio::time::sleep(stream.start.to_std()).await;
             let mut seq = 0u64;
-            while stream.count.is_none_or(|c| seq < c) {
+            if keep_seqs {
+                let mut seqs = w.app_seqs.lock().unwrap_or_else(|e| e.into_inner());
+                let len = seqs.len().max(i + 1);
+                seqs.resize(len, 0);
+                seq = seqs[i];
+            }
+            let first = seq;
+            while stream.count.is_none_or(|c| seq - first < c) {
                 let mut calls = Vec::new();
                 for _ in 0..stream.burst.max(1) {
-                    if stream.count.is_some_and(|c| seq >= c) {
+                    if stream.count.is_some_and(|c| seq - first >= c) {
                         break;
                     }
                     seq += 1;
+                    if keep_seqs {
+                        w.app_seqs.lock().unwrap_or_else(|e| e.into_inner())[i] = seq;
+                    }
                     let msg = payload::msg_id("dut", i, seq);
                     let body = payload::make(&msg, stream.payload_size);
                     let topic = stream.topic.as_str().to_string();
@@ -297,8 +358,10 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
                         }
                     }));
                 }
-                for call in calls {
-                    let _ = call.await;
+                if stream.wait {
+                    for call in calls {
+                        let _ = call.await;
+                    }
                 }
                 tokio::time::sleep(stream.interval.to_std()).await;
             }

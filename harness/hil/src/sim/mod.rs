@@ -48,6 +48,7 @@ use crate::trace::{Actor, Event, Record};
 use world::World;
 
 pub use dut::driver_config;
+pub(crate) use dut::queue_trace_event;
 
 /// Turmoil's epoch for every run (2026-01-01T00:00:00Z): fixed, so that
 /// nothing depends on when a run happens.

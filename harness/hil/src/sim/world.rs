@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chaos_broker::{Broker, BrokerState, Fault, FaultTarget};
 use resilient_mqtt::client::WatchLink;
+use resilient_mqtt::storage::MemoryStorage;
 
 use super::tls::Identity;
 use crate::scenario::tls::BrokerCert;
@@ -23,6 +24,13 @@ pub struct World {
     pub wifi: WatchLink,
     /// The DUT's client id, which broker faults target.
     pub dut_client_id: Arc<str>,
+    /// The DUT's "flash": its persisted offline queue
+    /// (`dut.offline_queue.persist`), which survives `dut_reboot`.
+    pub flash: Arc<Mutex<MemoryStorage>>,
+    /// The DUT application's message counter per publish stream, kept
+    /// across `dut_reboot` when it has an offline queue (so message ids
+    /// stay unique when queued messages outlive a boot).
+    pub app_seqs: Arc<Mutex<Vec<u64>>>,
 }
 
 struct Inner {
@@ -87,6 +95,8 @@ impl World {
             seed,
             wifi: WatchLink::new(true),
             dut_client_id: dut_client_id.into(),
+            flash: Arc::default(),
+            app_seqs: Arc::default(),
         }
     }
 

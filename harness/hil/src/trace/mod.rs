@@ -145,6 +145,24 @@ pub enum Event {
     /// dropped its oldest message `msg`; `total` is the driver's discard
     /// counter after this drop (S3).
     Discarded { msg: String, total: u64 },
+    /// P5 beyond (`dut.offline_queue`): the driver holds the application's
+    /// publish `msg` in its offline queue (not connected, or the in-flight
+    /// window is full); `held` counts every publish it holds now, this one
+    /// included.
+    Queued { msg: String, held: usize },
+    /// The full offline queue dropped its oldest publish `msg`
+    /// (`overflow = "drop_oldest"`); `total` counts drops since boot.
+    QueueDropped { msg: String, total: u64 },
+    /// The full offline queue refused the new publish `msg`
+    /// (`overflow = "reject"`: `publish()` returned an error); `total`
+    /// counts refusals since boot.
+    QueueRejected { msg: String, total: u64 },
+    /// At boot, publish `msg`, persisted before a reboot under storage
+    /// sequence number `seq`, was put back in the queue (`persist = true`);
+    /// it is sent after the connection as a new message.
+    QueueRestored { msg: String, seq: u64 },
+    /// The driver could not store, remove or load queued publishes.
+    StorageFailed { reason: String },
     /// SUBACK received for this subscription (the granted qos).
     Subscribed { topic: String, qos: u8 },
     /// The driver's *up* notification (D5): connected and ready.
@@ -245,6 +263,11 @@ impl Event {
             Event::Pingresp => "pingresp",
             Event::Message { .. } => "message",
             Event::Discarded { .. } => "discarded",
+            Event::Queued { .. } => "queued",
+            Event::QueueDropped { .. } => "queue_dropped",
+            Event::QueueRejected { .. } => "queue_rejected",
+            Event::QueueRestored { .. } => "queue_restored",
+            Event::StorageFailed { .. } => "storage_failed",
             Event::Subscribed { .. } => "subscribed",
             Event::Up => "up",
             Event::Down => "down",
