@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::log::DisconnectReason;
 use crate::state::Message;
+use crate::v5::V5Conn;
 
 /// Where a connection is in its life.
 #[derive(Debug)]
@@ -62,6 +63,9 @@ pub(crate) struct Connection {
     /// Whether a hang fault held the connection at the last fault change.
     pub was_hung: bool,
     pub close_reason: Option<DisconnectReason>,
+    /// `Some` once a CONNECT with protocol level 5 has been read: the
+    /// connection speaks MQTT 5 from then on.
+    pub v5: Option<V5Conn>,
 }
 
 impl Connection {
@@ -77,6 +81,7 @@ impl Connection {
             delay_done: false,
             was_hung: false,
             close_reason: None,
+            v5: None,
         }
     }
 
