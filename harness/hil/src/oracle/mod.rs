@@ -22,6 +22,7 @@ mod connect_error_mentions;
 mod connect_returns_within;
 mod detects_outage_within;
 mod discards_counted;
+mod disconnect_reason;
 mod duplicates_at_most;
 mod exactly_once;
 mod never_stalls;
@@ -29,6 +30,7 @@ mod no_reconnect_after_disconnect;
 mod publish_completes_within;
 mod qos1_no_loss;
 mod reconnect_attempts_at_most;
+mod reconnect_session_present;
 mod recovers_within;
 mod resubscribed_after_reconnect;
 mod retransmits_at_most;
@@ -42,6 +44,7 @@ pub use connect_error_mentions::ConnectErrorMentions;
 pub use connect_returns_within::ConnectReturnsWithin;
 pub use detects_outage_within::DetectsOutageWithin;
 pub use discards_counted::DiscardsCounted;
+pub use disconnect_reason::DisconnectReason;
 pub use duplicates_at_most::DuplicatesAtMost;
 pub use exactly_once::ExactlyOnce;
 pub use never_stalls::NeverStalls;
@@ -49,6 +52,7 @@ pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
 pub use publish_completes_within::PublishCompletesWithin;
 pub use qos1_no_loss::Qos1NoLoss;
 pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
+pub use reconnect_session_present::ReconnectSessionPresent;
 pub use recovers_within::RecoversWithin;
 pub use resubscribed_after_reconnect::ResubscribedAfterReconnect;
 pub use retransmits_at_most::RetransmitsAtMost;
@@ -358,6 +362,8 @@ oracles! {
     ExactlyOnce,
     AttemptsEndWithin,
     ConnectErrorMentions,
+    DisconnectReason,
+    ReconnectSessionPresent,
 }
 
 /// An `[[expect]]` entry.

@@ -34,8 +34,11 @@ mod world;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use chaos_broker::fault::{CloseOn, DelayPackets, DropKind, DropPackets, Hang, Refuse};
+use chaos_broker::fault::{
+    CloseOn, DelayPackets, Disconnect, DropKind, DropPackets, Flood, Hang, Refuse,
+};
 use chaos_broker::{Fault, FaultTarget};
+use resilient_mqtt::codec::v5::{PacketType as V5PacketType, ReasonCode};
 use resilient_mqtt::codec::ConnectReturnCode;
 use resilient_mqtt::session::Session;
 
@@ -127,6 +130,13 @@ impl Executor {
             b.set_fault(target.clone(), fault.clone());
         }
         slot.faults.push((target, fault));
+    }
+
+    /// A fault that acts once, when set (not kept for a restarted broker).
+    fn broker_once(&self, target: FaultTarget, fault: Fault) {
+        if let Some(b) = &self.world.broker().current {
+            b.set_fault(target, fault);
+        }
     }
 
     fn clear_broker_faults(&self, pred: impl Fn(&Fault) -> bool) {
@@ -229,6 +239,14 @@ impl Executor {
                     count: *count,
                 }),
             ),
+            Action::BrokerDisconnect { reason } => {
+                let reason = ReasonCode::for_packet(*reason, V5PacketType::Disconnect)
+                    .ok_or_else(|| format!("{reason:#04x} is not a DISCONNECT reason code"))?;
+                self.broker_once(self.dut(), Fault::Disconnect(Disconnect { reason }))
+            }
+            Action::BrokerFlood { count } => {
+                self.broker_once(self.dut(), Fault::Flood(Flood { count: *count }))
+            }
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
             Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
