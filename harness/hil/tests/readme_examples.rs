@@ -10,6 +10,7 @@ const FOR_ORACLES: &str = r#"
 [dut]
 will = { topic = "dut/status", message = "offline", retain = true, qos = 1 }
 queue_len = 4
+mqtt = 5
 [workload]
 heartbeat = "100ms"
 disconnect_at = "9m"
