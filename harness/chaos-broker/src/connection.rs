@@ -66,6 +66,9 @@ pub(crate) struct Connection {
     /// `Some` once a CONNECT with protocol level 5 has been read: the
     /// connection speaks MQTT 5 from then on.
     pub v5: Option<V5Conn>,
+    /// Appended to the packet-log summary of the next incoming packet
+    /// (MQTT 5 details the 3.1.1 form cannot show, e.g. a topic alias).
+    pub in_note: Option<String>,
 }
 
 impl Connection {
@@ -82,6 +85,7 @@ impl Connection {
             was_hung: false,
             close_reason: None,
             v5: None,
+            in_note: None,
         }
     }
 

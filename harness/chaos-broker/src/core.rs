@@ -551,13 +551,11 @@ impl Core {
             (Phase::Connected(c), packet) => {
                 let client_id = c.client_id.clone();
                 conn.last_in = now;
-                self.log_packet(
-                    now,
-                    Direction::In,
-                    id.0,
-                    Some(client_id.clone()),
-                    summarize(&packet),
-                );
+                let mut summary = summarize(&packet);
+                if let Some(note) = conn.in_note.take() {
+                    summary += &note;
+                }
+                self.log_packet(now, Direction::In, id.0, Some(client_id.clone()), summary);
                 self.handle_connected(id, &client_id, packet, now);
                 true
             }
@@ -981,6 +979,12 @@ impl Core {
                 self.handle_packet(id, Packet::Connect(v3), now)
             }
             wire::Packet::Publish(p) => {
+                if let Some(Property::TopicAlias(a)) =
+                    p.properties.get(wire::PropertyId::TopicAlias)
+                {
+                    let how = if p.topic.is_empty() { "used" } else { "set" };
+                    conn.in_note = Some(format!(" alias={a} ({how})"));
+                }
                 let Some(v) = conn.v5.as_mut() else {
                     return false;
                 };

@@ -447,6 +447,19 @@ mod tests {
             T,
         );
         assert_eq!(out5(&mut b, p), ["PUBACK", "PUBACK"]);
+        let logged: Vec<String> = b
+            .packet_log()
+            .into_iter()
+            .filter(|e| e.direction == crate::Direction::In && e.summary.starts_with("PUBLISH"))
+            .map(|e| e.summary)
+            .collect();
+        assert_eq!(
+            logged[..2],
+            [
+                "PUBLISH pid=1 qos=1 dup=0 retain=0 topic=a/b len=3 alias=3 (set)",
+                "PUBLISH pid=2 qos=1 dup=0 retain=0 topic=a/b len=3 alias=3 (used)"
+            ]
+        );
         let raw = b.poll_transmit(s, T).unwrap();
         let mut pos = 0;
         let mut got = Vec::new();
