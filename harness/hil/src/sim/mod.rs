@@ -21,6 +21,7 @@
 //! | `broker_power_loss` | the broker is cut off first (no FIN), then crashes |
 //! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
 //! | `broker_refuse`, `broker_drop`, `broker_hang` | chaos-broker faults (refuse and drop target the DUT's client id; hang hits the whole broker, like SIGSTOP) |
+//! | `broker_disconnect {reason}`, `broker_flood {count}` | MQTT 5 chaos-broker faults that act once on the DUT's connection (`disconnect`, `flood`); not kept for a restarted broker |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
