@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::log::DisconnectReason;
 use crate::state::Message;
+use crate::v5::V5Conn;
 
 /// Where a connection is in its life.
 #[derive(Debug)]
@@ -62,6 +63,12 @@ pub(crate) struct Connection {
     /// Whether a hang fault held the connection at the last fault change.
     pub was_hung: bool,
     pub close_reason: Option<DisconnectReason>,
+    /// `Some` once a CONNECT with protocol level 5 has been read: the
+    /// connection speaks MQTT 5 from then on.
+    pub v5: Option<V5Conn>,
+    /// Appended to the packet-log summary of the next incoming packet
+    /// (MQTT 5 details the 3.1.1 form cannot show, e.g. a topic alias).
+    pub in_note: Option<String>,
 }
 
 impl Connection {
@@ -77,6 +84,8 @@ impl Connection {
             delay_done: false,
             was_hung: false,
             close_reason: None,
+            v5: None,
+            in_note: None,
         }
     }
 

@@ -12,13 +12,19 @@
 //! DISCONNECT (including protocol errors other than a second CONNECT, and
 //! keepalive expiry at 1.5 x the keepalive); on takeover the old connection is closed and its will is
 //! published only if either session is clean.
+//!
+//! A connection whose CONNECT has protocol level 5 speaks MQTT 5 through
+//! the translation in [`crate::v5`]; the logic here is the same for both.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use resilient_mqtt::codec::v5 as wire;
+use resilient_mqtt::codec::v5::{Property, ReasonCode};
 use resilient_mqtt::codec::{
     decode, ConnAck, Connect, ConnectReturnCode, DecodeError, Decoded, List, Packet, Pid, PubAck,
-    PubComp, PubRec, PubRel, Publish, QoS, QosPid, SubAck, SubAckCode, UnsubAck,
+    PubComp, PubRec, PubRel, Publish, QoS, QosPid, SubAck, SubAckCode, SubscribeTopic, UnsubAck,
+    Unsubscribe, Will,
 };
 
 use crate::config::BrokerConfig;
@@ -30,6 +36,7 @@ use crate::log::{
 use crate::rng::SplitMix64;
 use crate::state::{BrokerState, Message, OutPhase, Outgoing, SessionState};
 use crate::topic;
+use crate::v5::{self, V5Conn};
 
 /// A connection, numbered from 1 in the order connections were opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -342,7 +349,7 @@ impl Core {
 
     // ----- faults ------------------------------------------------------
 
-    /// Activates a fault (forget-sessions acts at once).
+    /// Activates a fault (forget-sessions, disconnect and flood act at once).
     pub fn set_fault(&mut self, target: FaultTarget, fault: Fault, now: Duration) {
         self.now = now;
         self.event(
@@ -354,6 +361,8 @@ impl Core {
         );
         match fault {
             Fault::ForgetSessions(_) => self.forget_sessions(&target, now),
+            Fault::Disconnect(d) => self.server_disconnect(&target, d.reason, now),
+            Fault::Flood(f) => self.flood(&target, f.count, now),
             other => self.faults.set(target, other),
         }
         self.after_fault_change(now);
@@ -444,6 +453,24 @@ impl Core {
             if !ready || self.is_hung(conn) || pos >= buf.len() {
                 break;
             }
+            let is_v5 = conn.v5.is_some()
+                || (matches!(conn.phase, Phase::AwaitConnect) && v5::is_v5_connect(&buf[pos..]));
+            if is_v5 {
+                match wire::decode(&buf[pos..], self.config.max_packet_size) {
+                    Ok(wire::Decoded::Incomplete { .. }) => break,
+                    Ok(wire::Decoded::Packet { packet, len }) => {
+                        if !self.handle_packet_v5(id, packet, now) {
+                            break;
+                        }
+                        pos += len;
+                    }
+                    Err(e) => {
+                        self.decode_error_v5(id, e, now);
+                        break;
+                    }
+                }
+                continue;
+            }
             match decode(&buf[pos..], self.config.max_packet_size) {
                 Ok(Decoded::Incomplete { .. }) => break,
                 Ok(Decoded::Packet { packet, len }) => {
@@ -480,7 +507,13 @@ impl Core {
                 if !conn.connect_logged {
                     conn.connect_logged = true;
                     conn.client_id = Some(c.client_id.to_string());
-                    let summary = summarize(&Packet::Connect(c));
+                    let mut summary = summarize(&Packet::Connect(c));
+                    if let Some(v) = &conn.v5 {
+                        summary += &format!(
+                            " v5 expiry={} receive_max={}",
+                            v.session_expiry, v.receive_maximum
+                        );
+                    }
                     let cid = conn.client_id.clone();
                     self.log_packet(now, Direction::In, id.0, cid, summary);
                 }
@@ -518,13 +551,11 @@ impl Core {
             (Phase::Connected(c), packet) => {
                 let client_id = c.client_id.clone();
                 conn.last_in = now;
-                self.log_packet(
-                    now,
-                    Direction::In,
-                    id.0,
-                    Some(client_id.clone()),
-                    summarize(&packet),
-                );
+                let mut summary = summarize(&packet);
+                if let Some(note) = conn.in_note.take() {
+                    summary += &note;
+                }
+                self.log_packet(now, Direction::In, id.0, Some(client_id.clone()), summary);
                 self.handle_connected(id, &client_id, packet, now);
                 true
             }
@@ -569,9 +600,17 @@ impl Core {
     }
 
     fn handle_connect(&mut self, id: ConnId, c: Connect<'_>, now: Duration) {
-        // Client id: generated for an empty one with a clean session.
+        // MQTT 5: the session expiry says whether the session outlives the
+        // connection; clean start only whether a kept one is discarded.
+        let v5_expiry = self
+            .conns
+            .get(&id)
+            .and_then(|c| c.v5.as_ref())
+            .map(|v| v.session_expiry);
+        // Client id: generated for an empty one with a clean session (any
+        // session in MQTT 5, as mosquitto does).
         let client_id = if c.client_id.is_empty() {
-            if !c.clean_session {
+            if !c.clean_session && v5_expiry.is_none() {
                 return self.refuse(id, "", ConnectReturnCode::IdentifierRejected, now);
             }
             let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
@@ -588,6 +627,11 @@ impl Core {
         };
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.client_id = Some(client_id.clone());
+            if let Some(v) = conn.v5.as_mut() {
+                if c.client_id.is_empty() {
+                    v.assigned_id = Some(client_id.clone());
+                }
+            }
         }
         if let Some(code) = self.faults.refuse_code(Some(&client_id)) {
             self.fault_injected(id, format!("CONNECT refused with code {}", code as u8), now);
@@ -612,6 +656,7 @@ impl Core {
             if let Some(conn) = self.conns.get_mut(&old_id) {
                 conn.outq.clear();
             }
+            self.send_disconnect_v5(old_id, ReasonCode::SessionTakenOver, "session taken over");
             self.event(
                 now,
                 BrokerEvent::SessionTakenOver {
@@ -625,19 +670,20 @@ impl Core {
 
         let existing_persistent = self.sessions.get(&client_id).is_some_and(|s| !s.clean);
         let session_present = !c.clean_session && existing_persistent;
+        let ends_with_connection = v5_expiry.map_or(c.clean_session, |e| e == 0);
         if !session_present {
             self.sessions.insert(
                 client_id.clone(),
                 Session {
                     state: SessionState::default(),
                     online: None,
-                    clean: c.clean_session,
+                    clean: ends_with_connection,
                 },
             );
         }
         let session = self.sessions.get_mut(&client_id).expect("inserted");
         session.online = Some(id);
-        session.clean = c.clean_session;
+        session.clean = ends_with_connection;
 
         let will = c.will.map(|w| Message {
             topic: w.topic.to_string(),
@@ -693,9 +739,27 @@ impl Core {
     /// On session resume: resend what was in flight (DUP if it had been
     /// sent, PUBREL for QoS 2 awaiting PUBCOMP), then fill the window.
     fn resume(&mut self, id: ConnId, client_id: &str, now: Duration) {
-        let Some(session) = self.sessions.get(client_id) else {
+        // An MQTT 5 client's Receive Maximum may be smaller than what was in
+        // flight (e.g. after a flood): what does not fit goes back to the
+        // front of the queue, resent (with DUP) as room appears. With 3.1.1
+        // the window never holds more than `max_inflight`, so nothing moves.
+        let window = self.window(Some(id));
+        let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
+        while session.state.inflight.len() > window {
+            let Some(pos) = session
+                .state
+                .inflight
+                .iter()
+                .rposition(|o| o.phase != OutPhase::AwaitComp)
+            else {
+                break;
+            };
+            let mut o = session.state.inflight.remove(pos);
+            o.phase = OutPhase::Queued;
+            session.state.queued.push_front(o);
+        }
         let inflight = session.state.inflight.clone();
         for o in &inflight {
             match o.phase {
@@ -870,6 +934,331 @@ impl Core {
         }
     }
 
+    // ----- MQTT 5 ------------------------------------------------------
+
+    /// The in-flight window towards a connection: `max_inflight`, and no
+    /// more than an MQTT 5 client's Receive Maximum.
+    fn window(&self, conn: Option<ConnId>) -> usize {
+        let rm = conn
+            .and_then(|c| self.conns.get(&c))
+            .and_then(|c| c.v5.as_ref())
+            .map_or(usize::MAX, |v| v.receive_maximum as usize);
+        self.config.max_inflight.min(rm)
+    }
+
+    /// Handles one packet of an MQTT 5 connection: the v5-only work, then
+    /// the 3.1.1 form through [`Core::handle_packet`]. False when it must
+    /// stay buffered.
+    fn handle_packet_v5(&mut self, id: ConnId, packet: wire::Packet<'_>, now: Duration) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        let client_id = match &conn.phase {
+            Phase::Connected(c) => Some(c.client_id.clone()),
+            Phase::AwaitConnect => None,
+            Phase::DelayingConnect { .. } | Phase::Closing => return false,
+        };
+        match packet {
+            wire::Packet::Connect(c) => {
+                if conn.v5.is_none() || client_id.is_none() {
+                    conn.v5 = Some(V5Conn::from_connect(&c.properties));
+                }
+                let v3 = Connect {
+                    client_id: c.client_id,
+                    keep_alive: c.keep_alive,
+                    clean_session: c.clean_start,
+                    will: c.will.map(|w| Will {
+                        topic: w.topic,
+                        message: w.payload,
+                        qos: w.qos,
+                        retain: w.retain,
+                    }),
+                    username: c.username,
+                    password: c.password,
+                };
+                self.handle_packet(id, Packet::Connect(v3), now)
+            }
+            wire::Packet::Publish(p) => {
+                if let Some(Property::TopicAlias(a)) =
+                    p.properties.get(wire::PropertyId::TopicAlias)
+                {
+                    let how = if p.topic.is_empty() { "used" } else { "set" };
+                    conn.in_note = Some(format!(" alias={a} ({how})"));
+                }
+                let Some(v) = conn.v5.as_mut() else {
+                    return false;
+                };
+                let topic = match v.resolve_topic(p.topic, &p.properties) {
+                    Ok(t) => t,
+                    Err((reason, why)) => {
+                        self.v5_violation(id, "PUBLISH", reason, &why, now);
+                        return true;
+                    }
+                };
+                if let (QosPid::ExactlyOnce(pid), Some(cid)) = (p.qospid, &client_id) {
+                    let limit = self.config.max_inflight;
+                    let over = self.sessions.get(cid).is_some_and(|s| {
+                        !s.state.awaiting_pubrel.contains_key(&pid.get())
+                            && s.state.awaiting_pubrel.len() >= limit
+                    });
+                    if over {
+                        let why = format!("more than the Receive Maximum of {limit} QoS 2 publishes awaiting PUBREL");
+                        self.v5_violation(
+                            id,
+                            "PUBLISH",
+                            ReasonCode::ReceiveMaximumExceeded,
+                            &why,
+                            now,
+                        );
+                        return true;
+                    }
+                }
+                let v3 = Publish {
+                    dup: p.dup,
+                    qospid: p.qospid,
+                    retain: p.retain,
+                    topic: &topic,
+                    payload: p.payload,
+                };
+                self.handle_packet(id, Packet::Publish(v3), now)
+            }
+            wire::Packet::PubAck(a) => self.handle_packet(id, Packet::PubAck(PubAck(a.pid)), now),
+            wire::Packet::PubRec(a) => self.handle_packet(id, Packet::PubRec(PubRec(a.pid)), now),
+            wire::Packet::PubRel(a) => self.handle_packet(id, Packet::PubRel(PubRel(a.pid)), now),
+            wire::Packet::PubComp(a) => {
+                self.handle_packet(id, Packet::PubComp(PubComp(a.pid)), now)
+            }
+            wire::Packet::Subscribe(s) => {
+                let topics: Vec<SubscribeTopic<'_>> = s
+                    .topics
+                    .iter()
+                    .map(|t| SubscribeTopic {
+                        filter: t.filter,
+                        qos: t.options.qos,
+                    })
+                    .collect();
+                let v3 = resilient_mqtt::codec::Subscribe {
+                    pid: s.pid,
+                    topics: List::new(&topics),
+                };
+                self.handle_packet(id, Packet::Subscribe(v3), now)
+            }
+            wire::Packet::Unsubscribe(u) => {
+                let codes: Vec<ReasonCode> = u
+                    .topics
+                    .iter()
+                    .map(|f| {
+                        let had = client_id
+                            .as_ref()
+                            .and_then(|cid| self.sessions.get(cid))
+                            .is_some_and(|s| s.state.subscriptions.contains_key(f));
+                        if had {
+                            ReasonCode::Success
+                        } else {
+                            ReasonCode::NoSubscriptionExisted
+                        }
+                    })
+                    .collect();
+                if let Some(v) = self.conns.get_mut(&id).and_then(|c| c.v5.as_mut()) {
+                    v.unsub_codes.insert(u.pid.get(), codes);
+                }
+                let v3 = Unsubscribe {
+                    pid: u.pid,
+                    topics: u.topics,
+                };
+                self.handle_packet(id, Packet::Unsubscribe(v3), now)
+            }
+            wire::Packet::PingReq => self.handle_packet(id, Packet::PingReq, now),
+            wire::Packet::Disconnect(d) => {
+                let Some(cid) = client_id else {
+                    return self.handle_packet(id, Packet::Disconnect, now);
+                };
+                conn.last_in = now;
+                let mut summary = v5::disconnect_summary(d.reason);
+                // A client may lower its session expiry to 0 on the way out.
+                if let Some(Property::SessionExpiryInterval(e)) =
+                    d.properties.get(wire::PropertyId::SessionExpiryInterval)
+                {
+                    summary += &format!(" expiry={e}");
+                    if e == 0 {
+                        if let Some(s) = self.sessions.get_mut(&cid) {
+                            if s.online == Some(id) {
+                                s.clean = true;
+                            }
+                        }
+                    }
+                }
+                self.log_packet(now, Direction::In, id.0, Some(cid), summary);
+                let will = d.reason == ReasonCode::DisconnectWithWillMessage;
+                let reason = if d.reason == ReasonCode::Success {
+                    DisconnectReason::ClientDisconnect
+                } else {
+                    DisconnectReason::ClientDisconnectReason(d.reason as u8)
+                };
+                self.close(id, reason, will, now);
+                true
+            }
+            other @ (wire::Packet::ConnAck(_)
+            | wire::Packet::SubAck(_)
+            | wire::Packet::UnsubAck(_)
+            | wire::Packet::PingResp
+            | wire::Packet::Auth(_)) => {
+                let name = other.packet_type().name();
+                if client_id.is_none() {
+                    let reason = format!("first packet is {name}, not CONNECT");
+                    self.log_packet(now, Direction::In, id.0, None, name.to_string());
+                    self.close(id, DisconnectReason::ProtocolError(reason), false, now);
+                } else {
+                    let why = format!("{name} sent by a client");
+                    self.v5_violation(id, name, ReasonCode::ProtocolError, &why, now);
+                }
+                true
+            }
+        }
+    }
+
+    /// An MQTT 5 client broke a rule: the packet is logged, DISCONNECT with
+    /// the reason goes out, the connection closes (will published).
+    fn v5_violation(
+        &mut self,
+        id: ConnId,
+        what: &str,
+        reason: ReasonCode,
+        why: &str,
+        now: Duration,
+    ) {
+        let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
+        self.log_packet(
+            now,
+            Direction::In,
+            id.0,
+            client_id,
+            format!("{what} refused: {why}"),
+        );
+        self.send_disconnect_v5(id, reason, why);
+        self.close(
+            id,
+            DisconnectReason::ProtocolError(why.to_string()),
+            true,
+            now,
+        );
+    }
+
+    fn decode_error_v5(&mut self, id: ConnId, e: wire::DecodeError, now: Duration) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        let client_id = conn.client_id.clone();
+        let connected = matches!(conn.phase, Phase::Connected(_));
+        self.log_packet(
+            now,
+            Direction::In,
+            id.0,
+            client_id,
+            format!("MALFORMED {e}"),
+        );
+        if connected {
+            self.send_disconnect_v5(id, ReasonCode::MalformedPacket, &e.to_string());
+        }
+        self.close(
+            id,
+            DisconnectReason::ProtocolError(e.to_string()),
+            true,
+            now,
+        );
+    }
+
+    /// Queues a server DISCONNECT on an MQTT 5 connection (nothing on 3.1.1).
+    fn send_disconnect_v5(&mut self, id: ConnId, reason: ReasonCode, text: &str) {
+        if self.conns.get(&id).is_some_and(|c| c.v5.is_some()) {
+            if let Some((bytes, summary)) = v5::disconnect(reason, text) {
+                self.push_frame(id, bytes, summary, None);
+            }
+        }
+    }
+
+    /// The disconnect fault: DISCONNECT with `reason` to each connected
+    /// client of the target, then close (will published).
+    fn server_disconnect(&mut self, target: &FaultTarget, reason: ReasonCode, now: Duration) {
+        for id in self.connected(target) {
+            let v5 = self.conns.get(&id).is_some_and(|c| c.v5.is_some());
+            let action = if v5 {
+                format!("sent {} and closed", v5::disconnect_summary(reason))
+            } else {
+                "closed (3.1.1 has no server DISCONNECT)".to_string()
+            };
+            self.fault_injected(id, action, now);
+            self.send_disconnect_v5(id, reason, reason.name());
+            self.close(
+                id,
+                DisconnectReason::Fault(format!("disconnect 0x{:02X}", reason as u8)),
+                true,
+                now,
+            );
+        }
+    }
+
+    /// The flood fault: a burst of QoS 2 publishes to each connected client
+    /// of the target, past its Receive Maximum.
+    fn flood(&mut self, target: &FaultTarget, count: Option<u32>, now: Duration) {
+        for id in self.connected(target) {
+            let Some(conn) = self.conns.get(&id) else {
+                continue;
+            };
+            let Phase::Connected(c) = &conn.phase else {
+                continue;
+            };
+            let client_id = c.client_id.clone();
+            let rm = conn
+                .v5
+                .as_ref()
+                .map_or(self.config.max_inflight as u32, |v| {
+                    v.receive_maximum as u32
+                });
+            let n = count.unwrap_or(rm.saturating_add(1));
+            self.fault_injected(
+                id,
+                format!("flood of {n} QoS 2 PUBLISH (receive maximum {rm})"),
+                now,
+            );
+            for i in 1..=n {
+                let Some(session) = self.sessions.get_mut(&client_id) else {
+                    break;
+                };
+                let Some(pid) = next_pid(&mut session.state) else {
+                    break;
+                };
+                let o = Outgoing {
+                    pid,
+                    message: Message {
+                        topic: "chaos/flood".into(),
+                        payload: format!("flood {i}").into_bytes(),
+                        qos: QoS::ExactlyOnce,
+                        retain: false,
+                    },
+                    phase: OutPhase::AwaitAck,
+                    sent: false,
+                };
+                let mut sent = o.clone();
+                sent.sent = true;
+                session.state.inflight.push(sent);
+                self.send_publish(id, &client_id, &o, now);
+            }
+        }
+    }
+
+    /// The connections of the target that are connected now.
+    fn connected(&self, target: &FaultTarget) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| match &c.phase {
+                Phase::Connected(cc) => target.matches(Some(&cc.client_id)),
+                _ => false,
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     // ----- routing -----------------------------------------------------
 
     /// Stores or clears the retained copy, then delivers to every matching
@@ -914,16 +1303,20 @@ impl Core {
     /// window has room, queued (QoS 1/2) otherwise, dropped when full.
     /// QoS 0 messages for offline sessions are discarded, as mosquitto does.
     fn deliver(&mut self, client_id: &str, msg: Message, now: Duration) {
-        let max_inflight = self.config.max_inflight;
         let max_queued = self.config.max_queued;
+        let online = self
+            .sessions
+            .get(client_id)
+            .and_then(|s| s.online)
+            .filter(|c| {
+                self.conns
+                    .get(c)
+                    .is_some_and(|c| matches!(c.phase, Phase::Connected(_)))
+            });
+        let max_inflight = self.window(online);
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        let online = session.online.filter(|c| {
-            self.conns
-                .get(c)
-                .is_some_and(|c| matches!(c.phase, Phase::Connected(_)))
-        });
         if msg.qos == QoS::AtMostOnce {
             if let Some(conn) = online {
                 let o = Outgoing {
@@ -981,8 +1374,9 @@ impl Core {
 
     /// Moves queued messages into the window while there is room.
     fn fill_window(&mut self, client_id: &str, now: Duration) {
-        let max_inflight = self.config.max_inflight;
         loop {
+            let online = self.sessions.get(client_id).and_then(|s| s.online);
+            let max_inflight = self.window(online);
             let Some(session) = self.sessions.get_mut(client_id) else {
                 return;
             };
@@ -1075,14 +1469,40 @@ impl Core {
         if conn.is_closing() {
             return;
         }
-        let mut bytes = Vec::new();
         // Every packet the broker builds is valid: topics come from valid
         // packets, lists are non-empty. A failure here would be a broker bug;
         // the packet is then skipped rather than sent broken.
-        if p.encode_to_vec(&mut bytes).is_err() {
+        let receive_maximum = self.config.max_inflight.min(u16::MAX as usize) as u16;
+        let (bytes, summary) = match conn.v5.as_mut() {
+            Some(v) => match v5::encode(&p, v, receive_maximum) {
+                Some(x) => x,
+                None => return,
+            },
+            None => {
+                let mut bytes = Vec::new();
+                if p.encode_to_vec(&mut bytes).is_err() {
+                    return;
+                }
+                (bytes, summarize(&p))
+            }
+        };
+        self.push_frame(id, bytes, summary, not_before);
+    }
+
+    /// Queues encoded bytes for the connection and logs them.
+    fn push_frame(
+        &mut self,
+        id: ConnId,
+        bytes: Vec<u8>,
+        summary: String,
+        not_before: Option<Duration>,
+    ) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.is_closing() {
             return;
         }
-        let summary = summarize(&p);
         let client_id = conn.client_id.clone();
         conn.outq.push_back(OutFrame {
             bytes,

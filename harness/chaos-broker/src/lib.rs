@@ -1,5 +1,5 @@
-//! The chaos broker: an MQTT 3.1.1 broker, as mosquitto behaves, that
-//! misbehaves on command (see issue 3).
+//! The chaos broker: an MQTT 3.1.1 and 5 broker, as mosquitto behaves,
+//! that misbehaves on command (see issue 3; MQTT 5 in [`v5`], issue 11).
 //!
 //! Two layers, quinn style:
 //!
@@ -26,6 +26,7 @@ pub mod log;
 pub mod standalone;
 pub mod state;
 pub mod topic;
+pub mod v5;
 
 mod connection;
 #[doc(hidden)]

@@ -38,6 +38,8 @@ pub struct PacketLogEntry {
 pub enum DisconnectReason {
     /// The client sent DISCONNECT.
     ClientDisconnect,
+    /// An MQTT 5 client sent DISCONNECT with this (non-zero) reason code.
+    ClientDisconnectReason(u8),
     /// The peer closed the stream or it failed.
     ConnectionLost,
     /// Nothing arrived for 1.5 x keepalive.
@@ -56,6 +58,9 @@ impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DisconnectReason::ClientDisconnect => write!(f, "client sent DISCONNECT"),
+            DisconnectReason::ClientDisconnectReason(c) => {
+                write!(f, "client sent DISCONNECT with reason 0x{c:02X}")
+            }
             DisconnectReason::ConnectionLost => write!(f, "connection lost"),
             DisconnectReason::KeepaliveTimeout => write!(f, "keepalive timeout"),
             DisconnectReason::ProtocolError(e) => write!(f, "protocol error: {e}"),

@@ -151,9 +151,9 @@ async fn malformed_lengths_close_the_connection() {
 async fn other_protocol_levels_get_return_code_1() {
     let b = broker();
     let mut c = attach(&b);
-    // CONNECT "MQTT" level 5.
+    // CONNECT "MQTT" level 6 (level 5 is MQTT 5, spoken since issue 11).
     c.send_raw(&[
-        0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x01, b'x',
+        0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, b'x',
     ])
     .await;
     c.expect("CONNACK sp=0 rc=1").await;

@@ -11,6 +11,7 @@ const FOR_ORACLES: &str = r#"
 will = { topic = "dut/status", message = "offline", retain = true, qos = 1 }
 queue_len = 4
 offline_queue = { max_messages = 100 }
+mqtt = 5
 [workload]
 heartbeat = "100ms"
 disconnect_at = "9m"

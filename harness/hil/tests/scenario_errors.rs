@@ -135,6 +135,23 @@ snap!(
 );
 snap!(oracle_needs_a_silent_fault, with_head("[[timeline]]\nat = \"1m\"\nkind = \"wifi_down\"\nfor = \"10s\"\n[[expect]]\noracle = \"detects_outage_within\"\nseconds = 25\n"));
 snap!(
+    mqtt5_settings_need_mqtt5,
+    with_head("[dut]\nsession_expiry = \"1h\"\nreceive_maximum = 8\n")
+);
+snap!(mqtt5_bad_values, with_head("[dut]\nmqtt = 4\n"));
+snap!(
+    mqtt5_kept_session_needs_expiry,
+    with_head("[dut]\nmqtt = 5\nclean = false\nreceive_maximum = 0\n")
+);
+snap!(
+    broker_disconnect_bad_reason,
+    with_head("[[timeline]]\nat = \"1m\"\nkind = \"broker_disconnect\"\nreason = 0x01\n")
+);
+snap!(
+    disconnect_reason_needs_mqtt5,
+    with_head("[[expect]]\noracle = \"disconnect_reason\"\ncode = 0x8B\nfrom = \"broker\"\n")
+);
+snap!(
     several_errors_at_once,
     with_head("[[timeline]]\nat = \"1m\"\nkind = \"nope\"\n\n[[timeline]]\nat = \"2m\"\nkind = \"wifi_down\"\nfr = \"1s\"\n\n[[expect]]\noracle = \"none\"\n")
 );

@@ -6,14 +6,16 @@
 //! A fault applies to a [`FaultTarget`]: every connection, or the
 //! connections of one client id. Faults stay active until cleared, except
 //! that counted ones (drop, duplicate) retire when their count is used up and
-//! forget-sessions acts once when it is set.
+//! forget-sessions, disconnect and flood act once when they are set.
 
 mod close_after_bytes;
 mod close_on;
 mod delay_connack;
 mod delay_packets;
+mod disconnect;
 mod drop_packets;
 mod duplicate;
+mod flood;
 mod forget_sessions;
 mod hang;
 mod refuse;
@@ -28,8 +30,10 @@ pub use close_after_bytes::CloseAfterBytes;
 pub use close_on::CloseOn;
 pub use delay_connack::DelayConnack;
 pub use delay_packets::DelayPackets;
+pub use disconnect::Disconnect;
 pub use drop_packets::{DropKind, DropPackets};
 pub use duplicate::Duplicate;
+pub use flood::Flood;
 pub use forget_sessions::ForgetSessions;
 pub use hang::Hang;
 pub use refuse::Refuse;
@@ -81,6 +85,11 @@ pub enum Fault {
     Duplicate(Duplicate),
     /// Forget sessions at once (closing their connections).
     ForgetSessions(ForgetSessions),
+    /// Send MQTT 5 clients DISCONNECT with a reason code and close, at once.
+    Disconnect(Disconnect),
+    /// Send a burst of QoS 2 PUBLISHes beyond the client's Receive Maximum,
+    /// at once.
+    Flood(Flood),
 }
 
 /// Why control words are not a fault.
@@ -98,7 +107,7 @@ impl std::error::Error for FaultParseError {}
 /// The fault words the control channel accepts, for help and errors.
 pub const FAULT_USAGE: &str = "refuse <1-5> | delay-connack <ms|Ns|Nms> | \
 drop <KIND> <n> | delay <KIND> <ms|Ns|Nms> <n> | close-on <KIND> <n> | hang | \
-close-after <bytes> | duplicate <n> | forget-sessions \
+close-after <bytes> | duplicate <n> | forget-sessions | disconnect [code] | flood [n] \
 (KIND: publish|puback|pubrec|pubrel|pubcomp|suback|unsuback|pingresp)";
 
 impl Fault {
@@ -119,6 +128,8 @@ impl Fault {
             "close-after" => CloseAfterBytes::parse(args).map(Fault::CloseAfterBytes),
             "duplicate" => Duplicate::parse(args).map(Fault::Duplicate),
             "forget-sessions" => ForgetSessions::parse(args).map(Fault::ForgetSessions),
+            "disconnect" => Disconnect::parse(args).map(Fault::Disconnect),
+            "flood" => Flood::parse(args).map(Fault::Flood),
             other => Err(FaultParseError(format!(
                 "unknown fault kind `{}`; expected one of: {FAULT_USAGE}",
                 other.escape_debug()
@@ -139,6 +150,8 @@ impl Fault {
             Fault::CloseAfterBytes(_) => Slot::CloseAfterBytes,
             Fault::Duplicate(_) => Slot::Duplicate,
             Fault::ForgetSessions(_) => Slot::ForgetSessions,
+            Fault::Disconnect(_) => Slot::Disconnect,
+            Fault::Flood(_) => Slot::Flood,
         }
     }
 }
@@ -155,6 +168,8 @@ impl fmt::Display for Fault {
             Fault::CloseAfterBytes(x) => x.fmt(f),
             Fault::Duplicate(x) => x.fmt(f),
             Fault::ForgetSessions(x) => x.fmt(f),
+            Fault::Disconnect(x) => x.fmt(f),
+            Fault::Flood(x) => x.fmt(f),
         }
     }
 }
@@ -170,6 +185,8 @@ enum Slot {
     CloseAfterBytes,
     Duplicate,
     ForgetSessions,
+    Disconnect,
+    Flood,
 }
 
 /// The active faults, in a deterministic order. Lookups prefer a fault for
@@ -430,6 +447,19 @@ mod tests {
         assert!(e.0.contains("1 to 5"), "{e}");
         let e = Fault::parse(&["hang", "now"]).unwrap_err();
         assert_eq!(e.0, "hang: unexpected `now`");
+        let e = Fault::parse(&["disconnect", "0x01"]).unwrap_err();
+        assert!(e.0.contains("not a DISCONNECT reason code"), "{e}");
+        let e = Fault::parse(&["flood", "0"]).unwrap_err();
+        assert!(e.0.starts_with("flood:"), "{e}");
+        assert_eq!(
+            Fault::parse(&["disconnect"]).unwrap().to_string(),
+            "disconnect 0x8B"
+        );
+        assert_eq!(
+            Fault::parse(&["disconnect", "152"]).unwrap().to_string(),
+            "disconnect 0x98"
+        );
+        assert_eq!(Fault::parse(&["flood"]).unwrap().to_string(), "flood");
     }
 
     fn any_fault() -> impl Strategy<Value = Fault> {
@@ -459,6 +489,13 @@ mod tests {
             any::<u64>().prop_map(|b| Fault::CloseAfterBytes(CloseAfterBytes { bytes: b })),
             (1u32..1000).prop_map(|n| Fault::Duplicate(Duplicate { count: n })),
             Just(Fault::ForgetSessions(ForgetSessions)),
+            (0usize..6).prop_map(|i| {
+                let code = [0x8B, 0x98, 0x9C, 0x00, 0x80, 0x93][i];
+                Fault::Disconnect(Disconnect {
+                    reason: resilient_mqtt::codec::v5::ReasonCode::from_u8(code).unwrap(),
+                })
+            }),
+            proptest::option::of(1u32..1000).prop_map(|count| Fault::Flood(Flood { count })),
         ]
     }
 

@@ -406,6 +406,12 @@ impl Executor {
                         .into(),
                 ));
             }
+            Action::BrokerDisconnect { .. } | Action::BrokerFlood { .. } => {
+                return Err(ApplyError::Unsupported(
+                    "MQTT 5 broker faults (broker_disconnect, broker_flood) need the chaos broker; they run on the simulator"
+                        .into(),
+                ));
+            }
             Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
                 return Err(ApplyError::Unsupported(
                     "TLS faults (the live brokers have no TLS listener yet; [tls] scenarios run on the simulator)"
@@ -478,6 +484,12 @@ pub fn run_with(
         return Err(BackendError::NotBuilt {
             backend: "live/board",
             detail: "[tls] scenarios run on the simulator only: the live brokers have no TLS listener yet",
+        });
+    }
+    if scenario.dut.mqtt == 5 {
+        return Err(BackendError::NotBuilt {
+            backend: "live/board",
+            detail: "`mqtt = 5` scenarios run on the simulator only: the live path (the fault proxy's packet faults, the board firmware) has not been made or checked to work with MQTT 5",
         });
     }
     for (n, link) in [

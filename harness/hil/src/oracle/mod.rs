@@ -22,6 +22,7 @@ mod connect_error_mentions;
 mod connect_returns_within;
 mod detects_outage_within;
 mod discards_counted;
+mod disconnect_reason;
 mod duplicates_at_most;
 mod exactly_once;
 mod never_stalls;
@@ -30,6 +31,7 @@ mod offline_queue;
 mod publish_completes_within;
 mod qos1_no_loss;
 mod reconnect_attempts_at_most;
+mod reconnect_session_present;
 mod recovers_within;
 mod resubscribed_after_reconnect;
 mod retransmits_at_most;
@@ -44,6 +46,7 @@ pub use connect_error_mentions::ConnectErrorMentions;
 pub use connect_returns_within::ConnectReturnsWithin;
 pub use detects_outage_within::DetectsOutageWithin;
 pub use discards_counted::DiscardsCounted;
+pub use disconnect_reason::DisconnectReason;
 pub use duplicates_at_most::DuplicatesAtMost;
 pub use exactly_once::ExactlyOnce;
 pub use never_stalls::NeverStalls;
@@ -52,6 +55,7 @@ pub use offline_queue::OfflineQueue;
 pub use publish_completes_within::PublishCompletesWithin;
 pub use qos1_no_loss::Qos1NoLoss;
 pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
+pub use reconnect_session_present::ReconnectSessionPresent;
 pub use recovers_within::RecoversWithin;
 pub use resubscribed_after_reconnect::ResubscribedAfterReconnect;
 pub use retransmits_at_most::RetransmitsAtMost;
@@ -364,6 +368,8 @@ oracles! {
     ConnectErrorMentions,
     WifiNotCycled,
     OfflineQueue,
+    DisconnectReason,
+    ReconnectSessionPresent,
 }
 
 /// An `[[expect]]` entry.

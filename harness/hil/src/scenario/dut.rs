@@ -21,6 +21,9 @@
 //! will = { topic = "dut/status", message = "offline", retain = true, qos = 1 }
 //! backoff = { min = "500ms", max = "5s", jitter = 0.25, refused = "30s" }
 //! offline_queue = { max_messages = 100, max_bytes = 65536, overflow = "drop_oldest", persist = true }
+//! mqtt = 5                     # protocol: 3 = MQTT 3.1.1 (default), 5 = MQTT 5
+//! session_expiry = "1h"        # MQTT 5 only: Session Expiry Interval (default 0)
+//! receive_maximum = 32         # MQTT 5 only: the DUT's Receive Maximum (default 32)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +71,23 @@ pub struct DutConfig {
     /// publishes the driver holds. Default: absent, unbounded and not
     /// persisted (as `mqtt_as`).
     pub offline_queue: Option<OfflineQueue>,
+    /// V1 (issue 11): the protocol, 3 (MQTT 3.1.1, the default) or 5.
+    /// Left out of serialised configurations when 3, so those stay as they
+    /// were.
+    #[serde(skip_serializing_if = "is_mqtt3")]
+    pub mqtt: u8,
+    /// MQTT 5: Session Expiry Interval, whole seconds (0 = the session ends
+    /// with each connection). Default 0. `clean = false` needs it > 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_expiry: Option<Dur>,
+    /// MQTT 5: the Receive Maximum the DUT advertises (1..=65535; the
+    /// driver's default 32 when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receive_maximum: Option<u32>,
+}
+
+fn is_mqtt3(v: &u8) -> bool {
+    *v == 3
 }
 
 impl Default for DutConfig {
@@ -89,6 +109,9 @@ impl Default for DutConfig {
             restore_subscriptions: false,
             backoff: Backoff::default(),
             offline_queue: None,
+            mqtt: 3,
+            session_expiry: None,
+            receive_maximum: None,
         }
     }
 }
@@ -270,6 +293,49 @@ impl DutConfig {
                         q.max_messages, q.max_bytes
                     ),
                 ));
+            }
+        }
+        if self.mqtt != 3 && self.mqtt != 5 {
+            errors.push((
+                "mqtt",
+                format!("mqtt is 3 (MQTT 3.1.1) or 5 (MQTT 5), not {}", self.mqtt),
+            ));
+        }
+        if self.mqtt == 5 {
+            if let Some(e) = self.session_expiry {
+                if e.as_millis() % 1000 != 0 || e.as_millis() / 1000 > u64::from(u32::MAX) {
+                    errors.push((
+                        "session_expiry",
+                        format!("session_expiry must be whole seconds below 2^32, not {e}"),
+                    ));
+                }
+            }
+            if let Some(r) = self.receive_maximum {
+                if !(1..=65535).contains(&r) {
+                    errors.push((
+                        "receive_maximum",
+                        format!("receive_maximum must be 1 to 65535, not {r}"),
+                    ));
+                }
+            }
+            if !self.clean && self.session_expiry.is_none_or(|e| e.is_zero()) {
+                errors.push((
+                    "session_expiry",
+                    "MQTT 5 with clean = false needs session_expiry > 0 (else the session ends with each connection)"
+                        .to_string(),
+                ));
+            }
+        } else {
+            for (key, set) in [
+                ("session_expiry", self.session_expiry.is_some()),
+                ("receive_maximum", self.receive_maximum.is_some()),
+            ] {
+                if set {
+                    errors.push((
+                        key,
+                        format!("{key} is an MQTT 5 setting: it needs mqtt = 5"),
+                    ));
+                }
             }
         }
         let b = &self.backoff;

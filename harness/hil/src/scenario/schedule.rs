@@ -270,6 +270,8 @@ impl Schedule {
                 Action::BrokerDrop { .. }
                 | Action::BrokerDelay { .. }
                 | Action::BrokerCloseAfter { .. }
+                | Action::BrokerDisconnect { .. }
+                | Action::BrokerFlood { .. }
                 | Action::TlsStall
                 | Action::TlsUnstall
                 | Action::TlsCert(_)

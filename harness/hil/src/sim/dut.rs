@@ -9,8 +9,8 @@ use std::time::Duration;
 use resilient_mqtt::client::{Client, ClientBuilder, Notification};
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::session::{
-    Backoff, Config, Event as DriverEvent, Message, OfflineQueue, Overflow, ResponseMode,
-    WillConfig,
+    Backoff, Config, Event as DriverEvent, Message, OfflineQueue, Overflow, Protocol, ResponseMode,
+    V5Config, WillConfig,
 };
 
 use super::net::SimTcp;
@@ -72,8 +72,27 @@ pub fn driver_config(scenario: &Scenario, seed: u64) -> Config {
             persist: q.persist,
         }),
         seed,
+        protocol: protocol(&scenario.dut),
         ..Config::default()
     }
+}
+
+/// `mqtt = 5` (with `session_expiry`, `receive_maximum`) is MQTT 5 with the
+/// driver's other v5 defaults; anything else is 3.1.1.
+fn protocol(d: &crate::scenario::dut::DutConfig) -> Protocol {
+    if d.mqtt != 5 {
+        return Protocol::V311;
+    }
+    let defaults = V5Config::default();
+    Protocol::v5(V5Config {
+        session_expiry: d.session_expiry.map_or(0, |e| {
+            (e.as_millis() / 1000).min(u64::from(u32::MAX)) as u32
+        }),
+        receive_maximum: d
+            .receive_maximum
+            .map_or(defaults.receive_maximum, |r| r.clamp(1, 65535) as u16),
+        ..defaults
+    })
 }
 
 fn msg_of(payload: &[u8]) -> String {

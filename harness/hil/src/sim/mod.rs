@@ -21,6 +21,7 @@
 //! | `broker_power_loss` | the broker is cut off first (no FIN), then crashes |
 //! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
 //! | `broker_refuse`, `broker_drop`, `broker_hang` | chaos-broker faults (refuse and drop target the DUT's client id; hang hits the whole broker, like SIGSTOP) |
+//! | `broker_disconnect {reason}`, `broker_flood {count}` | MQTT 5 chaos-broker faults that act once on the DUT's connection (`disconnect`, `flood`); not kept for a restarted broker |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
@@ -34,8 +35,11 @@ mod world;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use chaos_broker::fault::{CloseOn, DelayPackets, DropKind, DropPackets, Hang, Refuse};
+use chaos_broker::fault::{
+    CloseOn, DelayPackets, Disconnect, DropKind, DropPackets, Flood, Hang, Refuse,
+};
 use chaos_broker::{Fault, FaultTarget};
+use resilient_mqtt::codec::v5::{PacketType as V5PacketType, ReasonCode};
 use resilient_mqtt::codec::ConnectReturnCode;
 use resilient_mqtt::session::Session;
 
@@ -128,6 +132,13 @@ impl Executor {
             b.set_fault(target.clone(), fault.clone());
         }
         slot.faults.push((target, fault));
+    }
+
+    /// A fault that acts once, when set (not kept for a restarted broker).
+    fn broker_once(&self, target: FaultTarget, fault: Fault) {
+        if let Some(b) = &self.world.broker().current {
+            b.set_fault(target, fault);
+        }
     }
 
     fn clear_broker_faults(&self, pred: impl Fn(&Fault) -> bool) {
@@ -230,6 +241,14 @@ impl Executor {
                     count: *count,
                 }),
             ),
+            Action::BrokerDisconnect { reason } => {
+                let reason = ReasonCode::for_packet(*reason, V5PacketType::Disconnect)
+                    .ok_or_else(|| format!("{reason:#04x} is not a DISCONNECT reason code"))?;
+                self.broker_once(self.dut(), Fault::Disconnect(Disconnect { reason }))
+            }
+            Action::BrokerFlood { count } => {
+                self.broker_once(self.dut(), Fault::Flood(Flood { count: *count }))
+            }
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
             Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {

@@ -22,7 +22,9 @@
 mod broker_close_after;
 mod broker_crash;
 mod broker_delay;
+mod broker_disconnect;
 mod broker_drop;
+mod broker_flood;
 mod broker_hang;
 mod broker_power_loss;
 mod broker_refuse;
@@ -42,7 +44,9 @@ mod wifi_up;
 pub use broker_close_after::BrokerCloseAfter;
 pub use broker_crash::BrokerCrash;
 pub use broker_delay::BrokerDelay;
+pub use broker_disconnect::BrokerDisconnect;
 pub use broker_drop::BrokerDrop;
+pub use broker_flood::BrokerFlood;
 pub use broker_hang::BrokerHang;
 pub use broker_power_loss::BrokerPowerLoss;
 pub use broker_refuse::BrokerRefuse;
@@ -166,6 +170,12 @@ pub enum Action {
     /// The broker closes the DUT's connection right after sending it each
     /// of the next `count` packets of this type.
     BrokerCloseAfter { packet: Packet, count: u32 },
+    /// MQTT 5: the broker sends the DUT DISCONNECT with this reason code
+    /// and closes the connection.
+    BrokerDisconnect { reason: u8 },
+    /// MQTT 5: the broker sends the DUT `count` QoS 2 publishes at once
+    /// (`None`: one more than its Receive Maximum).
+    BrokerFlood { count: Option<u32> },
     /// The broker stops answering (sockets stay open), like SIGSTOP.
     BrokerHang,
     /// Ends a hang, like SIGCONT.
@@ -308,6 +318,8 @@ fault_kinds! {
     BrokerDelay,
     BrokerCloseAfter,
     BrokerHang,
+    BrokerDisconnect,
+    BrokerFlood,
     TlsStall,
     TlsCert,
     DutReboot,

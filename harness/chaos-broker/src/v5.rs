@@ -1,0 +1,612 @@
+//! MQTT 5 on a connection (issue 11): a connection whose CONNECT carries
+//! protocol level 5 speaks MQTT 5 from then on. The broker logic in
+//! [`crate::core`] stays one: incoming v5 packets are translated into the
+//! 3.1.1 packets it already handles (after the v5-only work: topic aliases
+//! resolved, session expiry read, the broker's Receive Maximum enforced),
+//! and the 3.1.1 packets it sends are encoded as their v5 forms here.
+//!
+//! What the broker does in MQTT 5, as mosquitto 2.0 does by default:
+//!
+//! - CONNACK advertises Receive Maximum = `max_inflight` (20) and Topic
+//!   Alias Maximum = [`TOPIC_ALIAS_MAXIMUM`] (10), and the Assigned Client
+//!   Identifier when the client sent an empty one; refusals use the v5
+//!   reason codes for the 3.1.1 return codes.
+//! - Session Expiry Interval: 0 (or absent) ends the session with the
+//!   connection, anything larger keeps it (there is no expiry timer: a kept
+//!   session lives until a clean start or forget-sessions). A DISCONNECT
+//!   may lower it to 0.
+//! - Clean Start discards a kept session; session present follows.
+//! - The client's Receive Maximum bounds the broker's in-flight window
+//!   towards it (the `flood` fault breaks that on purpose).
+//! - Incoming topic aliases are resolved per connection; an alias outside
+//!   1..=10 is DISCONNECT 0x94, an unknown one DISCONNECT 0x82.
+//! - More than 20 incoming QoS 2 publishes awaiting PUBREL is DISCONNECT
+//!   0x93.
+//! - A DISCONNECT with 0x04 publishes the will; any other client
+//!   DISCONNECT discards it. The will delay interval is not implemented
+//!   (the will goes out at once).
+//! - The broker never uses topic aliases towards the client and sends no
+//!   properties on PUBLISH.
+
+use std::collections::BTreeMap;
+
+use resilient_mqtt::codec::v5::{
+    self as wire, Ack, ConnAck as ConnAck5, Disconnect, Properties, Property, PropertyId,
+    ReasonCode,
+};
+use resilient_mqtt::codec::{ConnectReturnCode, Packet, SubAckCode};
+
+/// The Topic Alias Maximum the broker advertises (mosquitto's default).
+pub const TOPIC_ALIAS_MAXIMUM: u16 = 10;
+
+/// What the broker knows of a v5 connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct V5Conn {
+    /// The client's Receive Maximum (65535 when absent).
+    pub receive_maximum: u16,
+    /// Session Expiry Interval from CONNECT (seconds; 0 = ends with the
+    /// connection).
+    pub session_expiry: u32,
+    /// Topic aliases the client set up on this connection.
+    pub in_aliases: BTreeMap<u16, String>,
+    /// The client id the broker generated, sent in CONNACK.
+    pub assigned_id: Option<String>,
+    /// UNSUBACK reason codes by packet id, decided when the UNSUBSCRIBE
+    /// arrived.
+    pub unsub_codes: BTreeMap<u16, Vec<ReasonCode>>,
+}
+
+impl V5Conn {
+    /// From a CONNECT's properties.
+    pub(crate) fn from_connect(properties: &Properties<'_>) -> Self {
+        let mut c = V5Conn {
+            receive_maximum: u16::MAX,
+            ..V5Conn::default()
+        };
+        for p in properties.iter() {
+            match p {
+                Property::ReceiveMaximum(v) => c.receive_maximum = v,
+                Property::SessionExpiryInterval(v) => c.session_expiry = v,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// Resolves a PUBLISH's topic: the topic, or what its alias stands for
+    /// (recording a new alias). Errors are the DISCONNECT reason and why.
+    pub(crate) fn resolve_topic(
+        &mut self,
+        topic: &str,
+        properties: &Properties<'_>,
+    ) -> Result<String, (ReasonCode, String)> {
+        let alias = match properties.get(PropertyId::TopicAlias) {
+            Some(Property::TopicAlias(a)) => a,
+            _ => return Ok(topic.to_string()),
+        };
+        if alias == 0 || alias > TOPIC_ALIAS_MAXIMUM {
+            return Err((
+                ReasonCode::TopicAliasInvalid,
+                format!("topic alias {alias} outside 1..={TOPIC_ALIAS_MAXIMUM}"),
+            ));
+        }
+        if topic.is_empty() {
+            self.in_aliases.get(&alias).cloned().ok_or_else(|| {
+                (
+                    ReasonCode::ProtocolError,
+                    format!("topic alias {alias} was never set"),
+                )
+            })
+        } else {
+            self.in_aliases.insert(alias, topic.to_string());
+            Ok(topic.to_string())
+        }
+    }
+}
+
+/// Whether the bytes start a CONNECT with protocol level 5.
+pub(crate) fn is_v5_connect(raw: &[u8]) -> bool {
+    let Ok(Some(h)) = resilient_mqtt::codec::check(raw, usize::MAX) else {
+        return false;
+    };
+    h.packet_type == resilient_mqtt::codec::PacketType::Connect
+        && raw.get(h.header_len..h.header_len + 7) == Some(b"\x00\x04MQTT\x05".as_slice())
+}
+
+/// The v5 reason code for a 3.1.1 CONNACK return code.
+pub(crate) fn connack_reason(code: ConnectReturnCode) -> ReasonCode {
+    match code {
+        ConnectReturnCode::Accepted => ReasonCode::Success,
+        ConnectReturnCode::UnacceptableProtocolVersion => ReasonCode::UnsupportedProtocolVersion,
+        ConnectReturnCode::IdentifierRejected => ReasonCode::ClientIdentifierNotValid,
+        ConnectReturnCode::ServerUnavailable => ReasonCode::ServerUnavailable,
+        ConnectReturnCode::BadUserNameOrPassword => ReasonCode::BadUserNameOrPassword,
+        ConnectReturnCode::NotAuthorized => ReasonCode::NotAuthorized,
+    }
+}
+
+/// Encodes, as MQTT 5, a packet the broker built in its 3.1.1 form, with
+/// the summary for the packet log. `None` for packets a broker never sends.
+pub(crate) fn encode(
+    p: &Packet<'_>,
+    conn: &mut V5Conn,
+    receive_maximum: u16,
+) -> Option<(Vec<u8>, String)> {
+    let mut out = Vec::new();
+    let summary = crate::log::summarize(p);
+    let ok = match *p {
+        Packet::ConnAck(c) => {
+            let reason = connack_reason(c.code);
+            let mut props = Vec::new();
+            if reason == ReasonCode::Success {
+                props.push(Property::ReceiveMaximum(receive_maximum.max(1)));
+                props.push(Property::TopicAliasMaximum(TOPIC_ALIAS_MAXIMUM));
+                if let Some(id) = &conn.assigned_id {
+                    props.push(Property::AssignedClientIdentifier(id));
+                }
+            }
+            let packet = wire::Packet::ConnAck(ConnAck5 {
+                session_present: c.session_present,
+                reason,
+                properties: Properties::new(&props),
+            });
+            let summary = format!(
+                "CONNACK sp={} rc=0x{:02X} v5 receive_max={} topic_alias_max={TOPIC_ALIAS_MAXIMUM}",
+                c.session_present as u8, reason as u8, receive_maximum
+            );
+            return packet.encode_to_vec(&mut out).ok().map(|_| (out, summary));
+        }
+        Packet::Publish(p) => wire::Packet::Publish(wire::Publish {
+            dup: p.dup,
+            qospid: p.qospid,
+            retain: p.retain,
+            topic: p.topic,
+            properties: Properties::EMPTY,
+            payload: p.payload,
+        })
+        .encode_to_vec(&mut out),
+        Packet::PubAck(a) => wire::Packet::PubAck(Ack::success(a.0)).encode_to_vec(&mut out),
+        Packet::PubRec(a) => wire::Packet::PubRec(Ack::success(a.0)).encode_to_vec(&mut out),
+        Packet::PubRel(a) => wire::Packet::PubRel(Ack::success(a.0)).encode_to_vec(&mut out),
+        Packet::PubComp(a) => wire::Packet::PubComp(Ack::success(a.0)).encode_to_vec(&mut out),
+        Packet::SubAck(s) => {
+            let codes: Vec<ReasonCode> = s
+                .codes
+                .iter()
+                .map(|c| match c {
+                    SubAckCode::Granted(q) => match q as u8 {
+                        0 => ReasonCode::Success,
+                        1 => ReasonCode::GrantedQoS1,
+                        _ => ReasonCode::GrantedQoS2,
+                    },
+                    SubAckCode::Failure => ReasonCode::UnspecifiedError,
+                })
+                .collect();
+            wire::Packet::SubAck(wire::SubAck {
+                pid: s.pid,
+                properties: Properties::EMPTY,
+                codes: resilient_mqtt::codec::List::new(&codes),
+            })
+            .encode_to_vec(&mut out)
+        }
+        Packet::UnsubAck(u) => {
+            let codes = conn
+                .unsub_codes
+                .remove(&u.0.get())
+                .unwrap_or_else(|| vec![ReasonCode::Success]);
+            let summary = format!("{summary} codes={}", codes_text(&codes));
+            let packet = wire::Packet::UnsubAck(wire::UnsubAck {
+                pid: u.0,
+                properties: Properties::EMPTY,
+                codes: resilient_mqtt::codec::List::new(&codes),
+            });
+            return packet.encode_to_vec(&mut out).ok().map(|_| (out, summary));
+        }
+        Packet::PingResp => wire::Packet::PingResp.encode_to_vec(&mut out),
+        Packet::Disconnect => {
+            wire::Packet::Disconnect(Disconnect::default()).encode_to_vec(&mut out)
+        }
+        Packet::Connect(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) | Packet::PingReq => {
+            return None
+        }
+    };
+    ok.ok().map(|_| (out, summary))
+}
+
+/// A server DISCONNECT with this reason, and its summary.
+pub(crate) fn disconnect(reason: ReasonCode, text: &str) -> Option<(Vec<u8>, String)> {
+    let props = [Property::ReasonString(text)];
+    let packet = wire::Packet::Disconnect(Disconnect {
+        reason,
+        properties: Properties::new(&props),
+    });
+    let mut out = Vec::new();
+    packet.encode_to_vec(&mut out).ok()?;
+    Some((out, disconnect_summary(reason)))
+}
+
+/// `DISCONNECT rc=0x8B (server shutting down)`.
+pub(crate) fn disconnect_summary(reason: ReasonCode) -> String {
+    format!("DISCONNECT rc=0x{:02X} ({})", reason as u8, reason.name())
+}
+
+fn codes_text(codes: &[ReasonCode]) -> String {
+    codes
+        .iter()
+        .map(|c| format!("0x{:02X}", *c as u8))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use resilient_mqtt::codec::v5::{
+        self as wire, Ack, Connect, Properties, Property, ReasonCode, SubscribeTopic,
+        SubscriptionOptions,
+    };
+    use resilient_mqtt::codec::{self as v3, List, Pid, QoS, QosPid};
+
+    use crate::core::{ConnId, Core};
+    use crate::fault::{Fault, FaultTarget};
+    use crate::BrokerConfig;
+
+    const T: Duration = Duration::from_millis(10);
+
+    fn core() -> Core {
+        Core::new(BrokerConfig::default())
+    }
+
+    fn bytes(p: wire::Packet<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        p.encode_to_vec(&mut out).expect("valid packet");
+        out
+    }
+
+    fn connect_v5(id: &str, clean_start: bool, props: &[Property<'_>]) -> Vec<u8> {
+        bytes(wire::Packet::Connect(Connect {
+            clean_start,
+            keep_alive: 60,
+            properties: Properties::new(props),
+            client_id: id,
+            will: None,
+            username: None,
+            password: None,
+        }))
+    }
+
+    /// Every v5 packet the broker sent on `id` since the last call, as text.
+    fn out5(core: &mut Core, id: ConnId) -> Vec<String> {
+        let raw = core.poll_transmit(id, T).unwrap_or_default();
+        let mut pos = 0;
+        let mut v = Vec::new();
+        while pos < raw.len() {
+            match wire::decode(&raw[pos..], usize::MAX).expect("valid v5 output") {
+                wire::Decoded::Packet { packet, len } => {
+                    v.push(text(&packet));
+                    pos += len;
+                }
+                wire::Decoded::Incomplete { .. } => panic!("cut packet"),
+            }
+        }
+        v
+    }
+
+    fn text(p: &wire::Packet<'_>) -> String {
+        match p {
+            wire::Packet::ConnAck(c) => {
+                let props: Vec<String> = c.properties.iter().map(|p| format!("{p:?}")).collect();
+                format!(
+                    "CONNACK sp={} rc={:?} {}",
+                    c.session_present as u8,
+                    c.reason,
+                    props.join(" ")
+                )
+            }
+            wire::Packet::Publish(p) => format!(
+                "PUBLISH {} qos={} {}",
+                p.topic,
+                p.qospid.qos() as u8,
+                String::from_utf8_lossy(p.payload)
+            ),
+            wire::Packet::Disconnect(d) => format!("DISCONNECT {:?}", d.reason),
+            wire::Packet::SubAck(s) => {
+                let c: Vec<String> = s.codes.iter().map(|c| format!("{c:?}")).collect();
+                format!("SUBACK {}", c.join(","))
+            }
+            wire::Packet::UnsubAck(s) => {
+                let c: Vec<String> = s.codes.iter().map(|c| format!("{c:?}")).collect();
+                format!("UNSUBACK {}", c.join(","))
+            }
+            other => other.packet_type().name().to_string(),
+        }
+    }
+
+    fn online5(core: &mut Core, id: &str, props: &[Property<'_>]) -> (ConnId, String) {
+        let c = core.open(T);
+        core.handle_input(c, &connect_v5(id, false, props), T);
+        let out = out5(core, c);
+        (c, out.join("|"))
+    }
+
+    fn subscribe5(core: &mut Core, c: ConnId, filter: &str, q: QoS) {
+        let topics = [SubscribeTopic {
+            filter,
+            options: SubscriptionOptions::qos(q),
+        }];
+        let p = wire::Packet::Subscribe(wire::Subscribe {
+            pid: Pid::new(1).unwrap(),
+            properties: Properties::EMPTY,
+            topics: List::new(&topics),
+        });
+        core.handle_input(c, &bytes(p), T);
+    }
+
+    fn publish5(topic: &str, props: &[Property<'_>], q: QoS, pid: u16, payload: &[u8]) -> Vec<u8> {
+        bytes(wire::Packet::Publish(wire::Publish {
+            dup: false,
+            qospid: QosPid::from_qos(q, Pid::new(pid).unwrap()),
+            retain: false,
+            topic,
+            properties: Properties::new(props),
+            payload,
+        }))
+    }
+
+    #[test]
+    fn connack_advertises_limits_and_session_expiry_keeps_the_session() {
+        let mut b = core();
+        let (c, ack) = online5(&mut b, "d", &[Property::SessionExpiryInterval(60)]);
+        assert_eq!(
+            ack,
+            "CONNACK sp=0 rc=Success ReceiveMaximum(20) TopicAliasMaximum(10)"
+        );
+        b.handle_input(c, &bytes(wire::Packet::Disconnect(Default::default())), T);
+        assert!(b.should_close(c));
+        b.handle_closed(c, T);
+        let (c, ack) = online5(&mut b, "d", &[Property::SessionExpiryInterval(60)]);
+        assert!(ack.starts_with("CONNACK sp=1"), "{ack}");
+        b.handle_closed(c, T);
+        // Expiry 0 (absent): the session ends with the connection.
+        let (c, ack) = online5(&mut b, "d", &[]);
+        assert!(ack.starts_with("CONNACK sp=1"), "{ack}");
+        b.handle_closed(c, T);
+        let (_, ack) = online5(&mut b, "d", &[]);
+        assert!(ack.starts_with("CONNACK sp=0"), "{ack}");
+    }
+
+    #[test]
+    fn clean_start_discards_a_kept_session() {
+        let mut b = core();
+        let (c, _) = online5(&mut b, "d", &[Property::SessionExpiryInterval(60)]);
+        b.handle_closed(c, T);
+        let c = b.open(T);
+        b.handle_input(
+            c,
+            &connect_v5("d", true, &[Property::SessionExpiryInterval(60)]),
+            T,
+        );
+        assert!(out5(&mut b, c)[0].starts_with("CONNACK sp=0"));
+    }
+
+    #[test]
+    fn empty_client_id_is_assigned_even_without_clean_start() {
+        let mut b = core();
+        let (_, ack) = online5(&mut b, "", &[]);
+        assert!(ack.contains("AssignedClientIdentifier(\"auto-"), "{ack}");
+    }
+
+    #[test]
+    fn aliases_resolve_and_messages_route_between_versions() {
+        let mut b = core();
+        // A 3.1.1 subscriber.
+        let s = b.open(T);
+        let mut connect = Vec::new();
+        v3::Packet::Connect(v3::Connect {
+            client_id: "old",
+            keep_alive: 60,
+            clean_session: true,
+            will: None,
+            username: None,
+            password: None,
+        })
+        .encode_to_vec(&mut connect)
+        .unwrap();
+        b.handle_input(s, &connect, T);
+        let topics = [v3::SubscribeTopic {
+            filter: "a/#",
+            qos: QoS::AtLeastOnce,
+        }];
+        let mut sub = Vec::new();
+        v3::Packet::Subscribe(v3::Subscribe {
+            pid: Pid::new(1).unwrap(),
+            topics: List::new(&topics),
+        })
+        .encode_to_vec(&mut sub)
+        .unwrap();
+        b.handle_input(s, &sub, T);
+        b.poll_transmit(s, T);
+        // A v5 publisher sets alias 3 and then uses it.
+        let (p, _) = online5(&mut b, "new", &[]);
+        b.handle_input(
+            p,
+            &publish5(
+                "a/b",
+                &[Property::TopicAlias(3)],
+                QoS::AtLeastOnce,
+                1,
+                b"one",
+            ),
+            T,
+        );
+        b.handle_input(
+            p,
+            &publish5("", &[Property::TopicAlias(3)], QoS::AtLeastOnce, 2, b"two"),
+            T,
+        );
+        assert_eq!(out5(&mut b, p), ["PUBACK", "PUBACK"]);
+        let logged: Vec<String> = b
+            .packet_log()
+            .into_iter()
+            .filter(|e| e.direction == crate::Direction::In && e.summary.starts_with("PUBLISH"))
+            .map(|e| e.summary)
+            .collect();
+        assert_eq!(
+            logged[..2],
+            [
+                "PUBLISH pid=1 qos=1 dup=0 retain=0 topic=a/b len=3 alias=3 (set)",
+                "PUBLISH pid=2 qos=1 dup=0 retain=0 topic=a/b len=3 alias=3 (used)"
+            ]
+        );
+        let raw = b.poll_transmit(s, T).unwrap();
+        let mut pos = 0;
+        let mut got = Vec::new();
+        while let Ok(v3::Decoded::Packet { packet, len }) = v3::decode(&raw[pos..], usize::MAX) {
+            got.push(crate::log::summarize(&packet));
+            pos += len;
+        }
+        assert_eq!(
+            got,
+            [
+                "PUBLISH pid=1 qos=1 dup=0 retain=0 topic=a/b len=3",
+                "PUBLISH pid=2 qos=1 dup=0 retain=0 topic=a/b len=3"
+            ]
+        );
+        // A 3.1.1 publish reaches a v5 subscriber in v5 encoding.
+        let (v, _) = online5(&mut b, "sub5", &[]);
+        subscribe5(&mut b, v, "a/#", QoS::AtLeastOnce);
+        assert_eq!(out5(&mut b, v), ["SUBACK GrantedQoS1"]);
+        let mut publish = Vec::new();
+        v3::Packet::Publish(v3::Publish {
+            dup: false,
+            qospid: QosPid::AtMostOnce,
+            retain: false,
+            topic: "a/c",
+            payload: b"x",
+        })
+        .encode_to_vec(&mut publish)
+        .unwrap();
+        b.handle_input(s, &publish, T);
+        assert_eq!(out5(&mut b, v), ["PUBLISH a/c qos=0 x"]);
+        // UNSUBACK says which filters existed.
+        let unsub = wire::Packet::Unsubscribe(wire::Unsubscribe {
+            pid: Pid::new(9).unwrap(),
+            properties: Properties::EMPTY,
+            topics: List::new(&["a/#", "zz"]),
+        });
+        b.handle_input(v, &bytes(unsub), T);
+        assert_eq!(out5(&mut b, v), ["UNSUBACK Success,NoSubscriptionExisted"]);
+    }
+
+    #[test]
+    fn bad_aliases_are_disconnected_with_their_reason() {
+        let mut b = core();
+        let (p, _) = online5(&mut b, "p", &[]);
+        b.handle_input(
+            p,
+            &publish5("", &[Property::TopicAlias(4)], QoS::AtMostOnce, 1, b""),
+            T,
+        );
+        assert_eq!(out5(&mut b, p), ["DISCONNECT ProtocolError"]);
+        assert!(b.should_close(p));
+        let (p, _) = online5(&mut b, "q", &[]);
+        b.handle_input(
+            p,
+            &publish5("a", &[Property::TopicAlias(11)], QoS::AtMostOnce, 1, b""),
+            T,
+        );
+        assert_eq!(out5(&mut b, p), ["DISCONNECT TopicAliasInvalid"]);
+    }
+
+    #[test]
+    fn the_clients_receive_maximum_bounds_the_window() {
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[Property::ReceiveMaximum(2)]);
+        subscribe5(&mut b, s, "t", QoS::AtLeastOnce);
+        out5(&mut b, s);
+        let (p, _) = online5(&mut b, "p", &[]);
+        for i in 1..=4 {
+            b.handle_input(p, &publish5("t", &[], QoS::AtLeastOnce, i, b"m"), T);
+        }
+        assert_eq!(out5(&mut b, s).len(), 2);
+        let ack = wire::Packet::PubAck(Ack::success(Pid::new(1).unwrap()));
+        b.handle_input(s, &bytes(ack), T);
+        assert_eq!(out5(&mut b, s), ["PUBLISH t qos=1 m"]);
+    }
+
+    #[test]
+    fn disconnect_fault_sends_the_reason_then_closes() {
+        let mut b = core();
+        let (c, _) = online5(&mut b, "d", &[]);
+        let fault = Fault::parse(&["disconnect"]).unwrap();
+        b.set_fault(FaultTarget::Client("d".into()), fault, T);
+        assert_eq!(out5(&mut b, c), ["DISCONNECT ServerShuttingDown"]);
+        assert!(b.should_close(c));
+        // Acts once: the next connection is served normally.
+        let (_, ack) = online5(&mut b, "d", &[]);
+        assert!(ack.starts_with("CONNACK sp=0 rc=Success"), "{ack}");
+    }
+
+    #[test]
+    fn flood_sends_one_more_than_the_receive_maximum() {
+        let mut b = core();
+        let (c, _) = online5(&mut b, "d", &[Property::ReceiveMaximum(3)]);
+        let fault = Fault::parse(&["flood"]).unwrap();
+        b.set_fault(FaultTarget::All, fault, T);
+        let out = out5(&mut b, c);
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert!(out
+            .iter()
+            .all(|p| p.starts_with("PUBLISH chaos/flood qos=2")));
+        // The client refuses; a kept session resends within the window.
+        let d = wire::Packet::Disconnect(wire::Disconnect {
+            reason: ReasonCode::ReceiveMaximumExceeded,
+            properties: Properties::EMPTY,
+        });
+        b.handle_input(c, &bytes(d), T);
+        b.handle_closed(c, T);
+        let (c, _) = online5(
+            &mut b,
+            "d",
+            &[
+                Property::ReceiveMaximum(3),
+                Property::SessionExpiryInterval(60),
+            ],
+        );
+        // Expiry was 0 on the flooded connection: the session is gone.
+        assert_eq!(out5(&mut b, c), Vec::<String>::new());
+        b.set_fault(FaultTarget::All, Fault::parse(&["flood"]).unwrap(), T);
+        assert_eq!(out5(&mut b, c).len(), 4);
+        b.handle_closed(c, T);
+        let c = b.open(T);
+        b.handle_input(
+            c,
+            &connect_v5(
+                "d",
+                false,
+                &[
+                    Property::ReceiveMaximum(3),
+                    Property::SessionExpiryInterval(60),
+                ],
+            ),
+            T,
+        );
+        let out = out5(&mut b, c);
+        assert!(out[0].starts_with("CONNACK sp=1"), "{out:?}");
+        assert_eq!(out.len(), 4, "CONNACK and 3 resends: {out:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_after_a_v5_connect_is_handled(junk in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut b = core();
+            let c = b.open(T);
+            let mut input = connect_v5("x", true, &[]);
+            input.extend_from_slice(&junk);
+            b.handle_input(c, &input, T);
+            let _ = b.poll_transmit(c, T);
+        }
+    }
+}
