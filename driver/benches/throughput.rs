@@ -46,6 +46,11 @@
 //!   TLS, and ours over TLS / ours over TCP (the cost of TLS, baseline from
 //!   the same run).
 //!
+//! - MQTT 5 against 3.1.1: ours connected with MQTT 5 (default options, no
+//!   properties on publishes) against ours with 3.1.1 on the same broker,
+//!   the same rounds; printed as v5/3.1.1 ratios (the session-level cost of
+//!   MQTT 5; `benches/v5_overhead.rs` measures the codec alone).
+//!
 //! Run with `cargo bench -p resilient-mqtt --features tls --bench throughput`
 //! (without `--features tls` the TLS table is skipped and says so).
 
@@ -58,7 +63,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use mosquitto_rig::{Mosquitto, Options};
 use resilient_mqtt::client::{Client, ClientBuilder};
 use resilient_mqtt::codec::QoS;
-use resilient_mqtt::session::Config;
+use resilient_mqtt::session::{Config, Protocol, V5Config};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
@@ -91,8 +96,13 @@ struct Ours {
 
 impl Ours {
     async fn connect(port: u16, tls: Option<&Tls>) -> Res<Ours> {
+        Self::connect_as(port, tls, "bench-ours", Protocol::V311).await
+    }
+
+    async fn connect_as(port: u16, tls: Option<&Tls>, id: &str, protocol: Protocol) -> Res<Ours> {
         let config = Config {
-            client_id: "bench-ours".into(),
+            client_id: id.into(),
+            protocol,
             server: "127.0.0.1".into(),
             port,
             max_inflight: WINDOW,
@@ -498,12 +508,19 @@ async fn bench() -> Res<()> {
     println!();
     println!("plain TCP");
     let plain = table(&ours, &mut theirs, &mut theirs_q2).await?;
+    let v5 = v5_table(broker.port(), &ours, &mut theirs).await?;
     ours.client.disconnect().await;
     let _ = theirs.client.disconnect().await;
     let _ = theirs_q2.client.disconnect().await;
 
     let tls = tls_table().await?;
     print_ratios("TCP", &plain);
+    for (qos, ratio, cpu_ratio) in &v5 {
+        println!(
+            "ratio ours MQTT 5/ours MQTT 3.1.1, TCP, QoS {qos}: {ratio:.2} in msgs/s, \
+             {cpu_ratio:.2} in msgs per CPU second (baseline: 3.1.1, same run)"
+        );
+    }
     match tls {
         Some(tls) => {
             print_ratios("TLS", &tls);
@@ -520,6 +537,54 @@ async fn bench() -> Res<()> {
         ),
     }
     Ok(())
+}
+
+/// Ours speaking MQTT 5 (default options: no properties on publishes)
+/// against ours speaking 3.1.1, on the same broker, rounds alternating.
+/// Returns (qos, v5/3.1.1 msgs/s, v5/3.1.1 msgs per CPU second).
+async fn v5_table(port: u16, v311: &Ours, theirs: &mut Rumqttc) -> Res<Vec<(u8, f64, f64)>> {
+    let v5 = Ours::connect_as(
+        port,
+        None,
+        "bench-ours-v5",
+        Protocol::v5(V5Config::default()),
+    )
+    .await?;
+    println!("MQTT 5 against 3.1.1 (ours both)");
+    println!(
+        "{:<10} {:>3} {:>10} {:>12}   msgs/s of each round",
+        "protocol", "qos", "msgs/s", "cpu us/msg"
+    );
+    let mut out = Vec::new();
+    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
+        let pair = [v311, &v5];
+        for o in pair {
+            run_one(o, theirs, Who::Ours, qos, n / 4).await?;
+        }
+        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..ROUNDS {
+            for i in 0..2 {
+                let k = (i + round) % 2;
+                samples[k].push(run_one(pair[k], theirs, Who::Ours, qos, n).await?);
+            }
+        }
+        for (name, v) in ["3.1.1", "5"].iter().zip(&samples) {
+            let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
+            println!(
+                "{name:<10} {qos:>3} {:>10.0} {:>12.2}   [{}]",
+                median(v.iter().map(|s| s.rate)),
+                median(v.iter().map(|s| s.cpu_us)),
+                list.join(", ")
+            );
+        }
+        let pairs = samples[1].iter().zip(&samples[0]);
+        let rate = median(pairs.clone().map(|(a, b)| a.rate / b.rate));
+        let cpu = median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us));
+        out.push((qos, rate, cpu));
+    }
+    println!();
+    v5.client.disconnect().await;
+    Ok(out)
 }
 
 /// The same table over TLS 1.3 (rustls with ring for both clients, the

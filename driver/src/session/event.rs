@@ -251,7 +251,14 @@ pub enum Event {
     /// K1: the outcome of `connect()`.
     ConnectResult(Result<(), ConnectError>),
     /// D5: a connection to the broker is up (after every (re)connect).
+    /// `session_present` is true only when the broker kept our session and
+    /// no CONNECT was abandoned since the last connection (see
+    /// [`Event::SessionUncertain`]); false means: subscribe again.
     Up { session_present: bool },
+    /// D5: the broker said "session present", but a CONNECT was given up on
+    /// since the last connection and may have created that session empty;
+    /// the following `Up` says `session_present: false`.
+    SessionUncertain,
     /// D4: the connection went down; the driver reconnects by itself.
     Down { reason: DownReason },
     /// P1-P3, P5: a publish completed (QoS 0: sent; QoS 1: PUBACK

@@ -106,6 +106,8 @@ pub struct Session {
     /// A CONNACK has accepted us at least once (C5: clean_init applies
     /// before, clean after).
     ever_connected: bool,
+    /// D5: a CONNECT was sent and given up on since the last CONNACK.
+    connect_abandoned: bool,
     outbox: Outbox,
     /// The protocol: 3.1.1, or MQTT 5 with its per-connection state.
     wire: Wire,
@@ -158,6 +160,7 @@ impl Session {
             k4_pending: config.clean_init && !config.clean && !wire.is_v5(),
             wire,
             ever_connected: false,
+            connect_abandoned: false,
             config,
             client_id,
             rng,
@@ -909,6 +912,13 @@ impl Session {
 
     /// A connection attempt failed (transport, CONNACK refusal, timeout).
     fn attempt_failed(&mut self, now: Instant, error: ConnectError, refused: bool) {
+        if matches!(self.conn, Conn::AwaitConnAck { .. }) && !refused {
+            // D5: a CONNECT went out and was given up on. The broker may
+            // still act on it later (a hung broker resuming, a segment held
+            // in a queue) and create an empty session for our client id
+            // that the next CONNACK then reports as present.
+            self.connect_abandoned = true;
+        }
         if !matches!(
             self.conn,
             Conn::AwaitLink { .. } | Conn::LinkSettling { .. }
@@ -1095,16 +1105,27 @@ impl Session {
         if !ack.session_present {
             self.incoming_qos2.clear();
         }
+        // D5: after an abandoned CONNECT, "session present" may name a
+        // session that CONNECT created empty, without our subscriptions:
+        // the application is told the session is not known to be kept, so
+        // it (or restore_subscriptions) subscribes again. In-flight
+        // messages still follow the broker's word (resent with their ids:
+        // a broker without them takes them as new).
+        let abandoned = core::mem::take(&mut self.connect_abandoned);
+        let session_kept = ack.session_present && !abandoned;
+        if ack.session_present && abandoned {
+            self.events.push_back(Event::SessionUncertain);
+        }
         // Up first: resends on a resumed session belong to this connection.
         self.events.push_back(Event::Up {
-            session_present: ack.session_present,
+            session_present: session_kept,
         });
         self.resume_outbox(now, ack.session_present);
         if first {
             // After Up, so that when connect() returns the client is up.
             self.events.push_back(Event::ConnectResult(Ok(())));
         }
-        if self.config.restore_subscriptions && !ack.session_present {
+        if self.config.restore_subscriptions && !session_kept {
             // D5 beyond: put the granted subscriptions back.
             let restore: Vec<Op> = self
                 .subscriptions

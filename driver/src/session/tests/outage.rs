@@ -187,6 +187,49 @@ fn d5_restore_subscriptions() {
     }
 }
 
+/// D5: a CONNECT given up on (no CONNACK within response_time) may still
+/// be acted on by the broker, which then holds an empty session for our id
+/// (the model: a silent broker that processes the unclean CONNECT). The
+/// next CONNACK says "session present"; the driver reports it as not kept
+/// (`SessionUncertain`, then `Up { session_present: false }`) and, with
+/// restore_subscriptions, subscribes again. Without an abandoned CONNECT a
+/// kept session is reported as kept and nothing is resubscribed.
+#[test]
+fn d5_session_present_after_an_abandoned_connect_is_not_trusted() {
+    for abandon in [true, false] {
+        let mut pair = Pair::connected(Config {
+            clean_init: false,
+            clean: false,
+            restore_subscriptions: true,
+            ..Config::default()
+        });
+        pair.session
+            .subscribe(pair.now, "cmd/#", QoS::AtLeastOnce)
+            .unwrap();
+        pair.run_for(ms(1));
+        pair.broker_crash();
+        pair.broker_reachable = true;
+        pair.broker.silent = abandon;
+        pair.run_for(secs(12));
+        pair.broker.silent = false;
+        pair.run_for(secs(30));
+        let ups: Vec<bool> = pair
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Up { session_present } => Some(*session_present),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ups.len(), 2, "{abandon}: {ups:?}");
+        assert_eq!(ups[1], !abandon, "abandoned CONNECT: {abandon}");
+        assert_eq!(pair.has_event(|e| *e == Event::SessionUncertain), abandon);
+        let subs =
+            pair.count_seen(|s| matches!(s, Seen::Subscribe { filter, .. } if filter == "cmd/#"));
+        assert_eq!(subs, if abandon { 2 } else { 1 }, "{abandon}");
+    }
+}
+
 /// B2: a broker that closes the socket is detected at once.
 #[test]
 fn b2_broker_close_detected_at_once() {
