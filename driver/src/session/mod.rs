@@ -108,6 +108,9 @@ pub struct Session {
     ever_connected: bool,
     /// D5: a CONNECT was sent and given up on since the last CONNACK.
     connect_abandoned: bool,
+    /// D4 beyond: connections lost within response_time of their CONNACK,
+    /// in a row.
+    flaps: u32,
     outbox: Outbox,
     /// The protocol: 3.1.1, or MQTT 5 with its per-connection state.
     wire: Wire,
@@ -161,6 +164,7 @@ impl Session {
             wire,
             ever_connected: false,
             connect_abandoned: false,
+            flaps: 0,
             config,
             client_id,
             rng,
@@ -945,8 +949,13 @@ impl Session {
 
     /// D4 beyond: exponential backoff with seeded jitter, bounded.
     fn backoff_delay(&mut self, refused: bool) -> Duration {
+        self.backoff_for(self.attempt, refused)
+    }
+
+    /// The backoff after the `n`th failure in a row (n >= 1).
+    fn backoff_for(&mut self, n: u32, refused: bool) -> Duration {
         let b = self.config.backoff;
-        let exp = self.attempt.saturating_sub(1).min(20);
+        let exp = n.saturating_sub(1).min(20);
         let base = b.initial.saturating_mul(1u32 << exp).min(b.max);
         let cut = base.mul_f64(b.jitter * self.rng.next_f64());
         let delay = base.saturating_sub(cut);
@@ -960,6 +969,18 @@ impl Session {
     /// D4: an established connection is lost. Notify, then reconnect: at
     /// once if the link is up (B3: no WiFi cycle), else wait for the link.
     fn lost(&mut self, now: Instant, reason: DownReason) {
+        // D4 beyond: a connection the broker ends within response_time of
+        // accepting it (a client id taken over back and forth by two
+        // devices, a broker that kicks us right after CONNACK) is a flap:
+        // reconnecting at once would loop as fast as the network allows, so
+        // repeated flaps back off as failed attempts do.
+        let short = matches!(self.conn, Conn::Up(l) if now < l.up_at + self.config.response_time);
+        self.flaps = if short {
+            self.flaps.saturating_add(1)
+        } else {
+            0
+        };
+        let link_down = matches!(reason, DownReason::LinkDown);
         self.actions.push_back(Action::CloseTransport);
         self.tx.clear();
         self.rx.clear();
@@ -972,7 +993,14 @@ impl Session {
             o.sent = None;
         }
         self.attempt = 0;
-        self.need_link_or_open(now, false);
+        if self.flaps > 1 && self.link_up && !link_down {
+            // The first flap reconnects at once (B3); from the second on,
+            // the backoff grows with each one.
+            let delay = self.backoff_for(self.flaps - 1, false);
+            self.conn = Conn::Backoff { until: now + delay };
+        } else {
+            self.need_link_or_open(now, false);
+        }
     }
 
     fn protocol_error(&mut self, now: Instant, what: String) {
@@ -1101,6 +1129,7 @@ impl Session {
             last_rx: now,
             last_tx: now,
             ping_sent: None,
+            up_at: now,
         });
         if !ack.session_present {
             self.incoming_qos2.clear();

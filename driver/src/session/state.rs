@@ -51,4 +51,6 @@ pub(crate) struct Live {
     pub last_tx: Instant,
     /// When the outstanding PINGREQ went out.
     pub ping_sent: Option<Instant>,
+    /// When the CONNACK came (a connection lost soon after is a flap).
+    pub up_at: Instant,
 }

@@ -230,6 +230,62 @@ fn d5_session_present_after_an_abandoned_connect_is_not_trusted() {
     }
 }
 
+/// D4 beyond: a broker that closes the connection right after every
+/// CONNACK (two devices taking one client id over from each other) is not
+/// hammered: the first flap reconnects at once (B3), the next ones back off
+/// as failed attempts do, up to backoff.max. A connection that lived longer
+/// than response_time resets the count.
+#[test]
+fn d4_connections_dropped_right_after_connack_back_off() {
+    let mut pair = Pair::connected(Config {
+        backoff: Backoff {
+            jitter: 0.0,
+            ..Backoff::default()
+        },
+        ..Config::default()
+    });
+    let ups = |p: &Pair| p.count_events(|e| matches!(e, Event::Up { .. }));
+    let mut gaps = Vec::new();
+    for _ in 0..6 {
+        let n = ups(&pair);
+        // The broker closes the connection 5 ms after accepting it.
+        pair.run_for(ms(5));
+        let closed = pair.now;
+        pair.transport_open = false;
+        pair.session.handle_transport_closed(pair.now);
+        pair.pump();
+        while ups(&pair) == n {
+            pair.run_for(ms(10));
+            assert!(pair.now < closed + secs(60), "never came back");
+        }
+        gaps.push(pair.now.saturating_since(closed));
+    }
+    let b = Backoff::default();
+    assert!(
+        gaps[0] < ms(50),
+        "the first flap reconnects at once: {gaps:?}"
+    );
+    assert!(
+        gaps[1] >= b.initial && gaps[1] < b.initial + ms(50),
+        "{gaps:?}"
+    );
+    assert!(gaps[2] >= b.initial * 2, "{gaps:?}");
+    assert!(gaps[5] >= b.max, "grows to backoff.max: {gaps:?}");
+    assert!(gaps[5] < b.max + ms(50), "{gaps:?}");
+    // A connection that lives past response_time: the next loss is an
+    // ordinary one, reconnected at once.
+    pair.run_for(secs(11));
+    let n = ups(&pair);
+    let closed = pair.now;
+    pair.transport_open = false;
+    pair.session.handle_transport_closed(pair.now);
+    pair.pump();
+    while ups(&pair) == n {
+        pair.run_for(ms(10));
+    }
+    assert!(pair.now.saturating_since(closed) < ms(50));
+}
+
 /// B2: a broker that closes the socket is detected at once.
 #[test]
 fn b2_broker_close_detected_at_once() {
