@@ -916,11 +916,16 @@ impl Session {
 
     /// A connection attempt failed (transport, CONNACK refusal, timeout).
     fn attempt_failed(&mut self, now: Instant, error: ConnectError, refused: bool) {
-        if matches!(self.conn, Conn::AwaitConnAck { .. }) && !refused {
-            // D5: a CONNECT went out and was given up on. The broker may
-            // still act on it later (a hung broker resuming, a segment held
-            // in a queue) and create an empty session for our client id
-            // that the next CONNACK then reports as present.
+        if matches!(self.conn, Conn::AwaitConnAck { .. })
+            && matches!(error, ConnectError::Timeout)
+            && !refused
+        {
+            // D5: a CONNECT went out, the connection stayed open and no
+            // CONNACK came: we gave up on it. The broker may still act on it
+            // later (a hung broker resuming, a segment held in a queue) and
+            // create an empty session for our client id that the next
+            // CONNACK then reports as present. (A connection the peer closed
+            // carries no CONNECT into the future.)
             self.connect_abandoned = true;
         }
         if !matches!(
