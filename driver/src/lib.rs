@@ -27,13 +27,18 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// The session's unit tests build their expectations with Vec and String
+// in both builds.
+#[cfg(all(test, not(feature = "alloc")))]
+extern crate alloc;
+// The host adapters (tokio) need std even when the session does not.
+#[cfg(all(feature = "embedded-tokio", not(feature = "std")))]
+extern crate std;
 
 #[cfg(feature = "tokio")]
 pub mod client;
 pub mod codec;
 #[cfg(feature = "embedded")]
 pub mod embedded;
-#[cfg(feature = "alloc")]
 pub mod session;
-#[cfg(feature = "alloc")]
 pub mod storage;

@@ -371,7 +371,7 @@ impl<'a> Packet<'a> {
 
     /// Encodes onto the end of a vector. On error the vector is left as it
     /// was: nothing half-written is ever queued for sending.
-    #[cfg(feature = "alloc")]
+    #[cfg(any(feature = "alloc", test))]
     pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
         let start = out.len();

@@ -9,7 +9,7 @@
 //! Writes and connects run inline: while one is under way, requests queue in
 //! the bounded channel (the caller's `send` waits when it is full).
 
-use alloc::format;
+use crate::session::store::{text_fmt, text_lossy, Text};
 use core::future::pending;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
@@ -163,7 +163,7 @@ impl<
                 }
                 Either3::First(Err(e)) => {
                     self.socket = None;
-                    let reason = format!("read: {:?}", e.kind());
+                    let reason = text_fmt(format_args!("read: {:?}", e.kind()));
                     self.session.handle_transport_error(now, &reason);
                 }
                 Either3::Second(()) => self.session.handle_timeout(now),
@@ -176,9 +176,9 @@ impl<
     async fn pump(&mut self) {
         loop {
             let mut progress = false;
-            if let Some(bytes) = self.session.poll_transmit() {
+            if !self.session.pending_transmit().is_empty() {
                 progress = true;
-                self.write(&bytes).await;
+                self.write_pending().await;
             }
             if let Some(action) = self.session.poll_action() {
                 progress = true;
@@ -207,15 +207,21 @@ impl<
 
     /// Writes `bytes` to the socket within `response_time` (C3); a failure
     /// or a stall is a transport error.
-    async fn write(&mut self, bytes: &[u8]) {
+    /// The bytes are written from the session's own buffer (no copy) and
+    /// then cleared.
+    async fn write_pending(&mut self) {
         let limit = self.session.config().response_time;
         let Some(socket) = self.socket.as_mut() else {
+            self.session.clear_transmit();
             return;
         };
-        let failure = match select(write_all(socket, bytes), sleep(&mut self.delay, limit)).await {
+        let bytes = self.session.pending_transmit();
+        let result = select(write_all(socket, bytes), sleep(&mut self.delay, limit)).await;
+        self.session.clear_transmit();
+        let failure = match result {
             Either::First(Ok(())) => return,
             Either::First(Err(reason)) => reason,
-            Either::Second(()) => "write took longer than response_time".into(),
+            Either::Second(()) => text_lossy("write took longer than response_time"),
         };
         self.socket = None;
         let now = self.clock.now();
@@ -241,7 +247,7 @@ impl<
                         self.session.handle_transport_connected(now);
                     }
                     Either::First(Err(e)) => {
-                        let reason = format!("connect: {e:?}");
+                        let reason = text_fmt(format_args!("connect: {e:?}"));
                         self.session.handle_transport_failed(now, &reason);
                     }
                     Either::Second(()) => {
@@ -426,19 +432,16 @@ impl<
 
 /// `write_all` then `flush`, with a write of zero bytes as an error (the
 /// trait's own `write_all` panics on it).
-async fn write_all<S: Write>(
-    socket: &mut S,
-    mut bytes: &[u8],
-) -> Result<(), alloc::string::String> {
+async fn write_all<S: Write>(socket: &mut S, mut bytes: &[u8]) -> Result<(), Text> {
     while !bytes.is_empty() {
         match socket.write(bytes).await {
-            Ok(0) => return Err("write: the socket accepted no bytes".into()),
+            Ok(0) => return Err(text_lossy("write: the socket accepted no bytes")),
             Ok(n) => bytes = &bytes[n.min(bytes.len())..],
-            Err(e) => return Err(format!("write: {:?}", e.kind())),
+            Err(e) => return Err(text_fmt(format_args!("write: {:?}", e.kind()))),
         }
     }
     socket
         .flush()
         .await
-        .map_err(|e| format!("flush: {:?}", e.kind()))
+        .map_err(|e| text_fmt(format_args!("flush: {:?}", e.kind())))
 }

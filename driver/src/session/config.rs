@@ -2,8 +2,7 @@
 //! (behaviours C1-C8), with the defaults `mqtt_as` uses, plus the reconnect
 //! backoff ("beyond" D4) and the seed that makes jitter repeatable.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use super::store::{Bytes, Text};
 use core::fmt;
 use core::time::Duration;
 
@@ -14,8 +13,8 @@ use crate::codec::{valid_topic_name, QoS};
 /// The last will (C6): all fields are mandatory when a will is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WillConfig {
-    pub topic: String,
-    pub message: Vec<u8>,
+    pub topic: Text,
+    pub message: Bytes,
     pub retain: bool,
     pub qos: QoS,
 }
@@ -24,8 +23,8 @@ pub struct WillConfig {
 /// uses them; the shell hands them to its link. `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WifiCredentials {
-    pub ssid: String,
-    pub password: String,
+    pub ssid: Text,
+    pub password: Text,
 }
 
 impl fmt::Debug for WifiCredentials {
@@ -98,16 +97,16 @@ impl ResponseMode {
 #[derive(Clone, PartialEq)]
 pub struct Config {
     /// C1: the client id. Empty = generated from `seed` ("rmqtt-" + 12 hex).
-    pub client_id: String,
+    pub client_id: Text,
     /// C1: broker host name or address (used by the shell's transport).
-    pub server: String,
+    pub server: Text,
     /// C1: broker port; 0 = 1883 (8883 with TLS).
     pub port: u16,
     /// C1: user name.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// C1: password; a password without a user is a configuration error.
     /// Never printed: `Debug` of the session and all events leave it out.
-    pub password: Option<Vec<u8>>,
+    pub password: Option<Bytes>,
     /// C2: keepalive sent to the broker. Default 60 s; zero turns it off.
     pub keepalive: Duration,
     /// C2: ping interval; zero = keepalive / 4; a smaller value wins.
@@ -160,8 +159,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            client_id: String::new(),
-            server: String::new(),
+            client_id: Text::new(),
+            server: Text::new(),
             port: 0,
             user: None,
             password: None,
@@ -222,11 +221,25 @@ pub enum ConfigError {
     /// P5 beyond: a storage was given to the client but
     /// `offline_queue.persist` is off (nothing would be stored).
     StorageWithoutPersist,
+    /// Without `alloc`: the configuration asks for more than the build's
+    /// fixed capacity (`session::store::caps`, set at build time).
+    OverCapacity {
+        what: &'static str,
+        asked: usize,
+        max: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let ConfigError::OverCapacity { what, asked, max } = self {
+            return write!(
+                f,
+                "{what} = {asked} is over this build's capacity of {max} (no allocator: see session::store::caps)"
+            );
+        }
         f.write_str(match self {
+            ConfigError::OverCapacity { .. } => "over capacity",
             ConfigError::PasswordWithoutUser => "a password was given without a user",
             ConfigError::InvalidWillTopic => "the will topic is empty or contains wildcards",
             ConfigError::ZeroResponseTime => "response_time must be greater than zero",
@@ -319,6 +332,7 @@ impl Config {
         if self.client_id.len() > u16::MAX as usize {
             return Err(ConfigError::ClientIdTooLong);
         }
+        #[cfg(feature = "alloc")]
         if let Protocol::V5(v5) = &self.protocol {
             if v5.receive_maximum == 0 {
                 return Err(ConfigError::ZeroReceiveMaximum);
@@ -327,7 +341,7 @@ impl Config {
                 return Err(ConfigError::PersistentSessionNeedsExpiry);
             }
             let nul = |s: &str| s.contains('\0');
-            let pairs_ok = |p: &[(String, String)]| !p.iter().any(|(k, v)| nul(k) || nul(v));
+            let pairs_ok = |p: &[(Text, Text)]| !p.iter().any(|(k, v)| nul(k) || nul(v));
             let m = &v5.will.message;
             if !pairs_ok(&v5.user_properties)
                 || !pairs_ok(&m.user_properties)
@@ -344,6 +358,33 @@ impl Config {
                 return Err(ConfigError::InvalidOfflineQueue);
             }
         }
+        self.validate_capacity()
+    }
+
+    /// Without `alloc`, what the configuration asks the session to hold
+    /// must fit the build's capacities ([`caps`](super::store::caps)).
+    #[cfg(not(feature = "alloc"))]
+    fn validate_capacity(&self) -> Result<(), ConfigError> {
+        use super::store::caps;
+        let over = |what: &'static str, max: usize, asked: usize| {
+            (asked > max).then_some(ConfigError::OverCapacity { what, asked, max })
+        };
+        let checks = [
+            over("queue_len", caps::QUEUE, self.queue_len),
+            over(
+                "offline_queue.max_messages",
+                caps::OUTBOX,
+                self.offline_queue.map_or(0, |q| q.max_messages),
+            ),
+        ];
+        match checks.into_iter().flatten().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn validate_capacity(&self) -> Result<(), ConfigError> {
         Ok(())
     }
 

@@ -2,11 +2,9 @@
 //! up/down notifications, completed publishes, messages), and diagnostic
 //! events that the simulator turns into trace lines. None carries a secret.
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
-use alloc::boxed::Box;
+use super::store::{caps, Boxed, Bytes, List, Seq, Text};
 
 use super::v5::{AckReason, MessageProperties, ReasonCode, ServerLimits};
 use crate::codec::{ConnectReturnCode, Pid, QoS};
@@ -19,8 +17,8 @@ pub struct Token(pub u64);
 /// A message received from the broker (S2-S4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub topic: String,
-    pub payload: Vec<u8>,
+    pub topic: Text,
+    pub payload: Bytes,
     pub qos: QoS,
     /// S4: the broker sent it as a retained message.
     pub retained: bool,
@@ -28,7 +26,7 @@ pub struct Message {
     pub dup: bool,
     /// V1: the MQTT 5 properties (user properties, subscription
     /// identifiers, content type, ...); `None` with MQTT 3.1.1.
-    pub properties: Option<Box<MessageProperties>>,
+    pub properties: Option<Boxed<MessageProperties>>,
 }
 
 /// Why the first connect failed (K1). Refusals 1-5 are distinct.
@@ -39,7 +37,7 @@ pub enum ConnectError {
     /// K2: the link went down during the integrity period.
     LinkUnstable,
     /// The transport could not connect (refused, unreachable, timed out).
-    Transport(String),
+    Transport(Text),
     /// No CONNACK within `response_time`.
     Timeout,
     /// The broker answered with a refusal code (1-5).
@@ -47,10 +45,10 @@ pub enum ConnectError {
     /// MQTT 5: the broker refused with this CONNACK reason code.
     RefusedV5 {
         reason: ReasonCode,
-        reason_string: Option<String>,
+        reason_string: Option<Text>,
     },
     /// The broker sent something that is not valid MQTT.
-    Protocol(String),
+    Protocol(Text),
     /// `connect()` was called again while a connect is under way or done.
     AlreadyConnecting,
     /// `disconnect()` or `close()` was called during the attempt.
@@ -115,7 +113,7 @@ pub enum RequestError {
     /// PUBREC, SUBACK, UNSUBACK); the request is complete, not retried.
     Rejected {
         reason: ReasonCode,
-        reason_string: Option<String>,
+        reason_string: Option<Text>,
     },
     /// An MQTT 5 option was used on an MQTT 3.1.1 session.
     NeedsMqtt5(&'static str),
@@ -128,6 +126,10 @@ pub enum RequestError {
     /// P5 beyond: dropped from a full offline queue (`DropOldest`) to make
     /// room for a newer publish.
     Dropped,
+    /// Without `alloc`: more than this build holds (a topic or payload
+    /// longer than its capacity, or too many requests outstanding; see
+    /// `session::store::caps`).
+    OverCapacity(&'static str),
 }
 
 impl fmt::Display for RequestError {
@@ -166,6 +168,12 @@ impl fmt::Display for RequestError {
                 return write!(f, "{what} needs MQTT 5 (Config::protocol)")
             }
             RequestError::InvalidProperties => "invalid MQTT 5 properties or options",
+            RequestError::OverCapacity(what) => {
+                return write!(
+                    f,
+                    "{what}: over this build's capacity (no allocator: see session::store::caps)"
+                )
+            }
             RequestError::QueueFull => "the offline queue is full (overflow policy: reject new)",
             RequestError::Dropped => {
                 "dropped from the full offline queue (overflow policy: drop oldest)"
@@ -191,14 +199,14 @@ pub enum DownReason {
     /// B2: the broker closed the connection (FIN or RST).
     ClosedByBroker,
     /// A read or write failed or took longer than `response_time`.
-    Transport(String),
+    Transport(Text),
     /// The broker sent bytes that are not valid MQTT.
-    Protocol(String),
+    Protocol(Text),
     /// MQTT 5: the server sent DISCONNECT with this reason code (e.g.
     /// 0x8B server shutting down).
     ServerDisconnect {
         reason: ReasonCode,
-        reason_string: Option<String>,
+        reason_string: Option<Text>,
     },
 }
 
@@ -292,15 +300,15 @@ pub enum Event {
     /// A connection attempt starts (1 = first after an outage).
     Connecting { attempt: u32 },
     /// A reconnect attempt failed; the next one is after `retry_in_ms`.
-    AttemptFailed { reason: String, retry_in_ms: u64 },
+    AttemptFailed { reason: Text, retry_in_ms: u64 },
     /// A PUBLISH went out.
     PublishSent {
         token: Token,
         pid: Option<Pid>,
         qos: QoS,
         dup: bool,
-        topic: String,
-        payload: Vec<u8>,
+        topic: Text,
+        payload: Bytes,
     },
     /// P3: a PUBLISH was resent with DUP (a PUBREL resend is
     /// [`Event::PubRelSent`] with `resend = true`).
@@ -328,10 +336,10 @@ pub enum Event {
     /// A PINGRESP arrived.
     PingResp,
     /// A SUBSCRIBE went out.
-    SubscribeSent { topic: String, qos: QoS },
+    SubscribeSent { topic: Text, qos: QoS },
     /// A SUBACK granted this subscription (the application's own, or a
     /// restored one, D5 beyond).
-    Subscribed { topic: String, qos: QoS },
+    Subscribed { topic: Text, qos: QoS },
     /// O3/O4: `disconnect()` (graceful) or `close()` ended the session;
     /// `was_connected` tells whether a broker connection was up then.
     Closed { graceful: bool, was_connected: bool },
@@ -341,17 +349,14 @@ pub enum Event {
     // MQTT 5 (V1, V2).
     /// The server assigned this client id (we sent an empty one); it is
     /// kept and sent on every reconnect.
-    ClientIdAssigned { client_id: String },
+    ClientIdAssigned { client_id: Text },
     /// The server's limits for the connection that just came up (sent
     /// before [`Event::Up`]).
     ServerLimits(ServerLimits),
     /// The server named another server (Server Reference, with reason
     /// 0x9C use another server or 0x9D server moved, in CONNACK or
     /// DISCONNECT). Noted only: the driver keeps using `Config::server`.
-    ServerRedirect {
-        reason: ReasonCode,
-        reference: String,
-    },
+    ServerRedirect { reason: ReasonCode, reference: Text },
     /// An ack with a reason code other than plain success, or with a
     /// reason string, for a request that still succeeded (e.g. PUBACK
     /// 0x10 no matching subscribers, UNSUBACK 0x11 no subscription
@@ -368,24 +373,24 @@ pub enum Event {
         token: Token,
         held: usize,
         held_bytes: usize,
-        topic: String,
-        payload: Vec<u8>,
+        topic: Text,
+        payload: Bytes,
     },
     /// P5 beyond: the full queue dropped this, its oldest publish not yet
     /// accepted by the broker (`DropOldest`); `total` counts drops since
     /// start. Its token also gets [`Event::PublishFailed`].
     PublishDropped {
         token: Token,
-        topic: String,
-        payload: Vec<u8>,
+        topic: Text,
+        payload: Bytes,
         total: u64,
     },
     /// P5 beyond: the full queue refused this new publish (`Reject`);
     /// `publish` returned [`RequestError::QueueFull`]. `total` counts
     /// refusals since start.
     PublishRejected {
-        topic: String,
-        payload: Vec<u8>,
+        topic: Text,
+        payload: Bytes,
         total: u64,
     },
     /// P5 beyond: a publish stored by an earlier run was restored under
@@ -394,13 +399,13 @@ pub enum Event {
     PublishRestored {
         token: Token,
         seq: u64,
-        topic: String,
-        payload: Vec<u8>,
+        topic: Text,
+        payload: Bytes,
     },
     /// P5 beyond: the shell could not store or remove a queued publish, or
     /// load the stored ones (reported through
     /// [`Session::handle_storage_error`](super::Session::handle_storage_error)).
-    StorageFailed { reason: String },
+    StorageFailed { reason: Text },
 }
 
 /// O5: counters since start.
@@ -423,4 +428,74 @@ pub struct Stats {
     pub queue_dropped: u64,
     /// P5 beyond: publishes refused by the full offline queue (`Reject`).
     pub queue_rejected: u64,
+    /// Diagnostic events dropped because the event queue was full (only
+    /// without `alloc`, where it has a fixed capacity).
+    pub events_dropped: u64,
+}
+
+impl Event {
+    /// Whether this event only informs (traces, debug logs): without
+    /// `alloc`, a full event queue drops these first, so that no request
+    /// completion or state change is ever lost.
+    pub fn is_diagnostic(&self) -> bool {
+        matches!(
+            self,
+            Event::Link { .. }
+                | Event::Connecting { .. }
+                | Event::AttemptFailed { .. }
+                | Event::PublishSent { .. }
+                | Event::Retransmit { .. }
+                | Event::Acked { .. }
+                | Event::PubRelSent { .. }
+                | Event::DuplicateIgnored { .. }
+                | Event::StrayAck { .. }
+                | Event::PingSent
+                | Event::PingResp
+                | Event::SubscribeSent { .. }
+                | Event::Subscribed { .. }
+                | Event::PublishQueued { .. }
+                | Event::PublishRestored { .. }
+                | Event::PublishDropped { .. }
+                | Event::PublishRejected { .. }
+                | Event::MessageQueued { .. }
+        )
+    }
+}
+
+/// The events not yet polled. With `alloc` it grows as needed; without,
+/// it holds [`caps::EVENTS`](super::store::caps::EVENTS), enough for every
+/// request to complete in one call, and when it is full a diagnostic
+/// event gives way ([`Event::is_diagnostic`]) and is counted.
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue {
+    items: List<Event, { caps::EVENTS }>,
+    dropped: u64,
+}
+
+impl EventQueue {
+    pub fn push(&mut self, e: Event) {
+        let Err(e) = self.items.try_push(e) else {
+            return;
+        };
+        self.dropped += 1;
+        if e.is_diagnostic() {
+            return;
+        }
+        let victim = self
+            .items
+            .iter()
+            .position(Event::is_diagnostic)
+            .unwrap_or(0);
+        self.items.take_at(victim);
+        let _ = self.items.try_push(e);
+    }
+
+    pub fn pop(&mut self) -> Option<Event> {
+        self.items.pop_first()
+    }
+
+    /// Events dropped for want of room (always 0 with `alloc`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
 }

@@ -20,17 +20,17 @@ mod queue;
 mod rng;
 mod rtt;
 mod state;
+pub mod store;
 mod time;
+#[cfg(feature = "alloc")]
+mod v5;
+#[cfg(not(feature = "alloc"))]
+#[path = "v311_only.rs"]
 mod v5;
 
 #[cfg(test)]
 mod tests;
 
-use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::time::Duration;
 
 pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
@@ -46,13 +46,18 @@ pub use v5::{
 };
 
 use crate::codec::{
-    self, ConnAck, Connect, ConnectReturnCode, Decoded, List, Packet, Pid, PubAck, PubComp, PubRec,
+    self, ConnAck, Connect, ConnectReturnCode, Decoded, Packet, Pid, PubAck, PubComp, PubRec,
     PubRel, Publish, QoS, QosPid, SubAckCode, Subscribe, SubscribeTopic, Unsubscribe, Will,
 };
+use event::EventQueue;
 use outbox::{Op, OpKind, OutPublish, OutState, Outbox};
 use rng::Rng;
 use rtt::Rtt;
 use state::{Conn, Live, Phase};
+use store::{
+    caps, text, text_fmt, text_lossy, Boxed, IdSet, List, Map, Owned, Seq, SortedMap, SortedSet,
+    Text, TxBuf,
+};
 use v5::{Step, Wire};
 
 /// Which ack answered an outgoing publish.
@@ -63,6 +68,7 @@ pub(crate) enum AckKind {
     /// PUBCOMP (QoS 2, after PUBREL).
     Pubcomp,
     /// MQTT 5: a PUBREC with a failure code (QoS 2, before PUBREL).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     RefusedPubrec,
 }
 
@@ -72,6 +78,7 @@ pub(crate) enum OpAck {
     /// A 3.1.1 SUBACK's code (`None`: the SUBACK listed none).
     Subscribe311(Option<SubAckCode>),
     /// An MQTT 5 SUBACK: the granted QoS or the failure reason.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     Subscribe(Result<QoS, AckReason>),
     /// UNSUBACK: success (with a reason worth reporting, MQTT 5) or the
     /// failure reason (MQTT 5).
@@ -87,7 +94,7 @@ const BROKER_UP_FRESH: Duration = Duration::from_secs(1);
 /// The MQTT session state machine. See the module docs.
 pub struct Session {
     config: Config,
-    client_id: String,
+    client_id: Text,
     rng: Rng,
     /// C3: the reply timeout, fixed or estimated from round trips.
     rtt: Rtt,
@@ -115,20 +122,20 @@ pub struct Session {
     /// The protocol: 3.1.1, or MQTT 5 with its per-connection state.
     wire: Wire,
     /// Subscriptions granted, with their MQTT 5 options, for D5 restore.
-    subscriptions: BTreeMap<String, (QoS, Option<Box<SubscribeOptions>>)>,
+    subscriptions: SortedMap<Text, (QoS, Option<Boxed<SubscribeOptions>>), { caps::SUBSCRIPTIONS }>,
     /// Incoming QoS 2 packet ids received but not yet released.
-    incoming_qos2: BTreeSet<Pid>,
+    incoming_qos2: SortedSet<Pid, { caps::QOS2_IN }>,
     /// S3: the bounded incoming queue (event interface).
-    queue: VecDeque<Message>,
+    queue: List<Message, { caps::QUEUE }>,
     /// P5 beyond: the offline queue's storage operations and counters.
     offline: queue::QueueBooks,
     /// O2: outstanding broker_up queries and their deadlines.
-    broker_up: Vec<(Token, Instant)>,
+    broker_up: List<(Token, Instant), { caps::BROKER_UP }>,
     next_token: u64,
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    actions: VecDeque<Action>,
-    events: VecDeque<Event>,
+    rx: store::Buf<{ caps::RX }>,
+    tx: TxBuf,
+    actions: List<Action, { caps::ACTIONS }>,
+    events: EventQueue,
     stats: Stats,
 }
 
@@ -152,9 +159,12 @@ impl Session {
         let wire = Wire::new(&config.protocol, config.client_id.is_empty());
         let client_id = if config.client_id.is_empty() && wire.is_v5() {
             // V2: the server assigns one in CONNACK.
-            String::new()
+            Text::new()
         } else if config.client_id.is_empty() {
-            format!("rmqtt-{:012x}", rng.next_u64() & 0xffff_ffff_ffff)
+            text_fmt(format_args!(
+                "rmqtt-{:012x}",
+                rng.next_u64() & 0xffff_ffff_ffff
+            ))
         } else {
             config.client_id.clone()
         };
@@ -175,16 +185,16 @@ impl Session {
             link_up: false,
             attempt: 0,
             outbox: Outbox::default(),
-            subscriptions: BTreeMap::new(),
-            incoming_qos2: BTreeSet::new(),
-            queue: VecDeque::new(),
+            subscriptions: SortedMap::new(),
+            incoming_qos2: SortedSet::new(),
+            queue: List::new(),
             offline: queue::QueueBooks::default(),
-            broker_up: Vec::new(),
+            broker_up: List::new(),
             next_token: 0,
-            rx: Vec::new(),
-            tx: Vec::new(),
-            actions: VecDeque::new(),
-            events: VecDeque::new(),
+            rx: store::Buf::new(),
+            tx: TxBuf::default(),
+            actions: List::new(),
+            events: EventQueue::default(),
             stats: Stats::default(),
         })
     }
@@ -220,7 +230,10 @@ impl Session {
 
     /// O5: counters since start.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            events_dropped: self.events.dropped(),
+            ..self.stats
+        }
     }
 
     /// Whether `disconnect()` or `close()` ended the session.
@@ -230,7 +243,7 @@ impl Session {
 
     /// S3: takes the oldest queued message (event interface).
     pub fn pop_message(&mut self) -> Option<Message> {
-        self.queue.pop_front()
+        self.queue.pop_first()
     }
 
     /// Messages waiting in the queue.
@@ -246,23 +259,42 @@ impl Session {
     // ----- outputs -------------------------------------------------------
 
     /// Bytes to write to the transport, all at once.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    #[cfg(feature = "alloc")]
+    pub fn poll_transmit(&mut self) -> Option<alloc::vec::Vec<u8>> {
         if self.tx.is_empty() {
             None
         } else {
-            Some(core::mem::take(&mut self.tx))
+            Some(self.tx.take())
         }
+    }
+
+    /// The bytes to write to the transport, without taking them (no copy:
+    /// the allocation-free way). Call [`Session::clear_transmit`] once
+    /// they are written.
+    pub fn pending_transmit(&self) -> &[u8] {
+        self.tx.as_slice()
+    }
+
+    /// The bytes from [`Session::pending_transmit`] were written.
+    pub fn clear_transmit(&mut self) {
+        self.tx.clear();
+    }
+
+    fn act(&mut self, action: Action) {
+        // ACTIONS is twice what any one call adds (at most a close, an
+        // open and a link action), and the shell takes them after each.
+        let _ = self.actions.try_push(action);
     }
 
     /// The next thing to do to the transport or link. The shell writes the
     /// pending transmit first, then performs actions in order.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        self.actions.pop_first()
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// When [`Session::handle_timeout`] must next be called.
@@ -420,9 +452,14 @@ impl Session {
             }
             return self.publish(now, topic, payload, qos, retain);
         }
-        v5::check_publish5(topic, payload, qos, retain, &properties)?;
-        let properties = (!properties.is_empty()).then(|| Box::new(properties));
-        self.queue_publish(now, topic, payload, qos, retain, properties)
+        #[cfg(feature = "alloc")]
+        {
+            v5::check_publish5(topic, payload, qos, retain, &properties)?;
+            let properties = (!properties.is_empty()).then(|| Boxed::new(properties));
+            self.queue_publish(now, topic, payload, qos, retain, properties)
+        }
+        #[cfg(not(feature = "alloc"))]
+        unreachable!("without alloc the session speaks only MQTT 3.1.1")
     }
 
     fn queue_publish(
@@ -432,12 +469,12 @@ impl Session {
         payload: &[u8],
         qos: QoS,
         retain: bool,
-        properties: Option<Box<PublishProperties>>,
+        properties: Option<Boxed<PublishProperties>>,
     ) -> Result<Token, RequestError> {
         let p = OutPublish {
             token: Token(0),
-            topic: topic.to_string(),
-            payload: payload.to_vec(),
+            topic: text(topic).map_err(|_| RequestError::OverCapacity("topic"))?,
+            payload: store::bytes(payload).map_err(|_| RequestError::OverCapacity("payload"))?,
             qos,
             retain,
             properties,
@@ -449,7 +486,15 @@ impl Session {
         }
         self.queue_admit(topic, payload)?;
         let token = self.token();
-        self.outbox.publishes.push_back(OutPublish { token, ..p });
+        if self
+            .outbox
+            .publishes
+            .try_push(OutPublish { token, ..p })
+            .is_err()
+        {
+            // queue_admit keeps the outbox within its capacity.
+            return Err(RequestError::QueueFull);
+        }
         self.queue_accepted();
         self.flush(now);
         self.queue_note_held(token);
@@ -485,27 +530,45 @@ impl Session {
         if !self.wire.is_v5() && !options.is_default() {
             return Err(RequestError::NeedsMqtt5("subscription options"));
         }
-        v5::check_subscribe5(filter, &options)?;
-        if options.subscription_identifier.is_some()
-            && self
-                .server_limits()
-                .is_some_and(|l| !l.subscription_identifiers_available)
-        {
-            return Err(RequestError::NotSupportedByServer(
-                "subscription identifiers",
-            ));
-        }
-        let options = (!options.is_default()).then(|| Box::new(options));
+        #[cfg(feature = "alloc")]
+        let options = {
+            v5::check_subscribe5(filter, &options)?;
+            if options.subscription_identifier.is_some()
+                && self
+                    .server_limits()
+                    .is_some_and(|l| !l.subscription_identifiers_available)
+            {
+                return Err(RequestError::NotSupportedByServer(
+                    "subscription identifiers",
+                ));
+            }
+            (!options.is_default()).then(|| Boxed::new(options))
+        };
+        #[cfg(not(feature = "alloc"))]
+        let options = {
+            // Only the defaults get here (3.1.1).
+            let _ = options;
+            None
+        };
+        let kind = OpKind::Subscribe {
+            filter: text(filter).map_err(|_| RequestError::OverCapacity("topic filter"))?,
+            qos,
+            options,
+        };
+        self.request_op(now, kind)
+    }
+
+    /// Queues a subscribe or unsubscribe for the application.
+    fn request_op(&mut self, now: Instant, kind: OpKind) -> Result<Token, RequestError> {
         let token = self.token();
-        self.outbox.ops.push_back(Op {
+        let op = Op {
             token: Some(token),
-            kind: OpKind::Subscribe {
-                filter: filter.to_string(),
-                qos,
-                options,
-            },
+            kind,
             sent: None,
-        });
+        };
+        if self.outbox.ops.try_push(op).is_err() {
+            return Err(RequestError::OverCapacity("subscribe/unsubscribe requests"));
+        }
         self.flush(now);
         Ok(token)
     }
@@ -517,16 +580,10 @@ impl Session {
         if !codec::valid_topic_filter(filter) {
             return Err(RequestError::InvalidTopic);
         }
-        let token = self.token();
-        self.outbox.ops.push_back(Op {
-            token: Some(token),
-            kind: OpKind::Unsubscribe {
-                filter: filter.to_string(),
-            },
-            sent: None,
-        });
-        self.flush(now);
-        Ok(token)
+        let kind = OpKind::Unsubscribe {
+            filter: text(filter).map_err(|_| RequestError::OverCapacity("topic filter"))?,
+        };
+        self.request_op(now, kind)
     }
 
     /// O2: asks whether the broker answers. Unless data arrived in the last
@@ -537,18 +594,21 @@ impl Session {
         let deadline = now + self.rtt.timeout();
         match &mut self.conn {
             Conn::Up(live) if now.saturating_since(live.last_rx) < BROKER_UP_FRESH => {
-                self.events.push_back(Event::BrokerUp { token, up: true });
+                self.events.push(Event::BrokerUp { token, up: true });
             }
             Conn::Up(live) => {
                 if live.ping_sent.is_none() {
                     live.ping_sent = Some(now);
                     live.last_tx = now;
-                    Self::encode(&mut self.tx, &Packet::PingReq);
-                    self.events.push_back(Event::PingSent);
+                    self.tx.encode(&Packet::PingReq);
+                    self.events.push(Event::PingSent);
                 }
-                self.broker_up.push((token, deadline));
+                if self.broker_up.try_push((token, deadline)).is_err() {
+                    // Only without alloc, past BROKER_UP queries at once.
+                    self.events.push(Event::BrokerUp { token, up: false });
+                }
             }
-            _ => self.events.push_back(Event::BrokerUp { token, up: false }),
+            _ => self.events.push(Event::BrokerUp { token, up: false }),
         }
         token
     }
@@ -557,7 +617,7 @@ impl Session {
     /// closes, and stops reconnecting.
     pub fn disconnect(&mut self, _now: Instant) {
         if let Conn::Up(_) = self.conn {
-            Self::encode(&mut self.tx, &Packet::Disconnect);
+            self.tx.encode(&Packet::Disconnect);
         }
         self.end(false);
     }
@@ -571,32 +631,32 @@ impl Session {
     fn end(&mut self, take_link_down: bool) {
         if let Phase::Initial { .. } = self.phase {
             self.events
-                .push_back(Event::ConnectResult(Err(ConnectError::Aborted)));
+                .push(Event::ConnectResult(Err(ConnectError::Aborted)));
         }
         if !matches!(self.conn, Conn::Idle | Conn::Closed) {
-            self.actions.push_back(Action::CloseTransport);
+            self.act(Action::CloseTransport);
         }
         if self.phase != Phase::Ended {
             let was_connected = matches!(self.conn, Conn::Up(_));
-            self.events.push_back(Event::Closed {
+            self.events.push(Event::Closed {
                 graceful: !take_link_down,
                 was_connected,
             });
         }
         if take_link_down {
-            self.actions.push_back(Action::TakeLinkDown);
+            self.act(Action::TakeLinkDown);
         }
         self.conn = Conn::Closed;
         self.phase = Phase::Ended;
         for p in core::mem::take(&mut self.outbox.publishes) {
-            self.events.push_back(Event::PublishFailed {
+            self.events.push(Event::PublishFailed {
                 token: p.token,
                 error: RequestError::Closed,
             });
         }
         for o in core::mem::take(&mut self.outbox.ops) {
             if let Some(token) = o.token {
-                self.events.push_back(match o.kind {
+                self.events.push(match o.kind {
                     OpKind::Subscribe { .. } => Event::SubscribeDone {
                         token,
                         result: Err(RequestError::Closed),
@@ -609,7 +669,7 @@ impl Session {
             }
         }
         for (token, _) in core::mem::take(&mut self.broker_up) {
-            self.events.push_back(Event::BrokerUp { token, up: false });
+            self.events.push(Event::BrokerUp { token, up: false });
         }
     }
 
@@ -631,7 +691,7 @@ impl Session {
         let changed = up != self.link_up;
         self.link_up = up;
         if changed {
-            self.events.push_back(Event::Link { up });
+            self.events.push(Event::Link { up });
         }
         if up {
             if let Conn::AwaitLink { .. } = self.conn {
@@ -652,7 +712,7 @@ impl Session {
                 self.attempt_failed(now, ConnectError::LinkUnstable, false)
             }
             Conn::Opening { .. } | Conn::AwaitConnAck { .. } => {
-                self.attempt_failed(now, ConnectError::Transport("link down".into()), false)
+                self.attempt_failed(now, ConnectError::Transport(text_lossy("link down")), false)
             }
             _ => {}
         }
@@ -683,21 +743,24 @@ impl Session {
             password: self.config.password.as_deref(),
         };
         self.rx.clear();
-        if self.wire.is_v5() {
-            self.v5_reset_link();
-            self.v5_send_connect(clean);
-        } else {
-            Self::encode(&mut self.tx, &Packet::Connect(connect));
+        match self.wire {
+            #[cfg(feature = "alloc")]
+            Wire::V5(_) => {
+                self.v5_reset_link();
+                self.v5_send_connect(clean);
+            }
+            Wire::V311 => self.tx.encode(&Packet::Connect(connect)),
         }
         self.conn = Conn::AwaitConnAck {
             deadline: now + self.config.response_time,
         };
+        self.check_tx(now);
     }
 
     /// Opening the transport failed.
     pub fn handle_transport_failed(&mut self, now: Instant, reason: &str) {
         if matches!(self.conn, Conn::Opening { .. }) {
-            self.attempt_failed(now, ConnectError::Transport(reason.to_string()), false);
+            self.attempt_failed(now, ConnectError::Transport(text_lossy(reason)), false);
         }
     }
 
@@ -706,7 +769,7 @@ impl Session {
     /// attempt waits at least `backoff.refused` (no retry storm).
     pub fn handle_transport_rejected(&mut self, now: Instant, reason: &str) {
         if matches!(self.conn, Conn::Opening { .. }) {
-            self.attempt_failed(now, ConnectError::Transport(reason.to_string()), true);
+            self.attempt_failed(now, ConnectError::Transport(text_lossy(reason)), true);
         }
     }
 
@@ -716,7 +779,7 @@ impl Session {
             Conn::Up(_) => self.lost(now, DownReason::ClosedByBroker),
             Conn::AwaitConnAck { .. } => self.attempt_failed(
                 now,
-                ConnectError::Transport("closed by broker before CONNACK".into()),
+                ConnectError::Transport(text_lossy("closed by broker before CONNACK")),
                 false,
             ),
             _ => {}
@@ -726,30 +789,59 @@ impl Session {
     /// C3: a read or write failed or took longer than `response_time`.
     pub fn handle_transport_error(&mut self, now: Instant, reason: &str) {
         match self.conn {
-            Conn::Up(_) => self.lost(now, DownReason::Transport(reason.to_string())),
+            Conn::Up(_) => self.lost(now, DownReason::Transport(text_lossy(reason))),
             Conn::Opening { .. } | Conn::AwaitConnAck { .. } => {
-                self.attempt_failed(now, ConnectError::Transport(reason.to_string()), false)
+                self.attempt_failed(now, ConnectError::Transport(text_lossy(reason)), false)
             }
             _ => {}
         }
     }
 
     /// Bytes read from the transport.
-    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        if !matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
-            return;
-        }
-        self.rx.extend_from_slice(bytes);
-        let mut consumed = 0;
-        let rx = core::mem::take(&mut self.rx);
-        loop {
-            if !matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
+    pub fn handle_bytes(&mut self, now: Instant, mut bytes: &[u8]) {
+        let live = |s: &Self| matches!(s.conn, Conn::Up(_) | Conn::AwaitConnAck { .. });
+        while live(self) && !bytes.is_empty() {
+            // With alloc everything fits at once; without, the receive
+            // buffer takes what fits and the rest follows once the packets
+            // in it are handled.
+            let room = if cfg!(feature = "alloc") {
+                bytes.len()
+            } else {
+                caps::RX.saturating_sub(self.rx.len())
+            };
+            let (chunk, rest) = bytes.split_at(room.min(bytes.len()));
+            if chunk.is_empty() {
+                // Only without alloc: a packet larger than the buffer
+                // (decode stops such a packet at its header; this is the
+                // backstop).
+                self.protocol_error(
+                    now,
+                    text_fmt(format_args!(
+                        "packet larger than this build's {}-byte receive buffer",
+                        caps::RX
+                    )),
+                );
                 break;
             }
-            let step = if self.wire.is_v5() {
-                self.v5_step(now, &rx[consumed..])
-            } else {
-                self.v311_step(now, &rx[consumed..])
+            bytes = rest;
+            if self.rx.try_extend(chunk).is_err() {
+                break;
+            }
+            self.handle_rx(now);
+        }
+        self.flush(now);
+    }
+
+    /// Handles every whole packet in the receive buffer.
+    fn handle_rx(&mut self, now: Instant) {
+        let live = |s: &Self| matches!(s.conn, Conn::Up(_) | Conn::AwaitConnAck { .. });
+        let mut consumed = 0;
+        let rx = core::mem::take(&mut self.rx);
+        while live(self) {
+            let step = match self.wire {
+                #[cfg(feature = "alloc")]
+                Wire::V5(_) => self.v5_step(now, &rx[consumed..]),
+                Wire::V311 => self.v311_step(now, &rx[consumed..]),
             };
             match step {
                 Step::Incomplete => break,
@@ -760,11 +852,20 @@ impl Session {
                 }
             }
         }
-        if matches!(self.conn, Conn::Up(_) | Conn::AwaitConnAck { .. }) {
+        if live(self) {
             self.rx = rx;
-            self.rx.drain(..consumed);
+            self.rx.consume(consumed);
         }
-        self.flush(now);
+    }
+
+    /// The largest incoming packet accepted: `max_packet_size`, and
+    /// without alloc no more than the receive buffer holds.
+    fn max_incoming(&self) -> usize {
+        if cfg!(feature = "alloc") {
+            self.config.max_packet_size
+        } else {
+            self.config.max_packet_size.min(caps::RX)
+        }
     }
 
     /// Processes every deadline that has passed.
@@ -775,7 +876,7 @@ impl Session {
                 if deadline.is_some_and(|d| now >= d) {
                     self.attempt_failed(now, ConnectError::LinkTimeout, false);
                 } else if now >= retry_at {
-                    self.actions.push_back(Action::BringLinkUp);
+                    self.act(Action::BringLinkUp);
                     let retry_at = now + self.config.backoff.max;
                     self.conn = Conn::AwaitLink { deadline, retry_at };
                 }
@@ -789,7 +890,7 @@ impl Session {
                 if now >= deadline {
                     self.attempt_failed(
                         now,
-                        ConnectError::Transport("connect timed out".into()),
+                        ConnectError::Transport(text_lossy("connect timed out")),
                         false,
                     );
                 }
@@ -806,16 +907,19 @@ impl Session {
             }
             Conn::Up(_) => self.timeout_up(now),
         }
+        self.check_tx(now);
     }
 
     fn timeout_up(&mut self, now: Instant) {
         let rt = self.rtt.timeout();
         // O2: unanswered broker_up queries.
-        let (expired, kept): (Vec<_>, Vec<_>) =
-            self.broker_up.drain(..).partition(|(_, d)| now >= *d);
-        self.broker_up = kept;
-        for (token, _) in expired {
-            self.events.push_back(Event::BrokerUp { token, up: false });
+        let mut i = 0;
+        while i < self.broker_up.len() {
+            if now < self.broker_up[i].1 {
+                i += 1;
+            } else if let Some((token, _)) = self.broker_up.take_at(i) {
+                self.events.push(Event::BrokerUp { token, up: false });
+            }
         }
         // D1/D3: ping when idle; down when a ping stays unanswered.
         let ping_after = self.ping_after();
@@ -833,8 +937,8 @@ impl Session {
                     if now >= live.last_rx.min(live.last_tx) + pi {
                         live.ping_sent = Some(now);
                         live.last_tx = now;
-                        Self::encode(&mut self.tx, &Packet::PingReq);
-                        self.events.push_back(Event::PingSent);
+                        self.tx.encode(&Packet::PingReq);
+                        self.events.push(Event::PingSent);
                     }
                 }
             }
@@ -850,7 +954,7 @@ impl Session {
             return;
         }
         // P3: resend unacknowledged publishes, up to max_repubs.
-        let mut resend = Vec::new();
+        let mut resend: List<usize, { caps::OUTBOX }> = List::new();
         for (i, p) in self.outbox.publishes.iter().enumerate() {
             if self.resend_due(p).is_some_and(|t| now >= t) {
                 let resends = match p.state {
@@ -863,7 +967,7 @@ impl Session {
                     self.lost(now, DownReason::MaxRepubs);
                     return;
                 }
-                resend.push(i);
+                let _ = resend.try_push(i);
             }
         }
         for i in resend {
@@ -873,11 +977,22 @@ impl Session {
 
     // ----- internals -----------------------------------------------------
 
-    fn encode(tx: &mut Vec<u8>, packet: &Packet<'_>) {
-        // Every packet built here was validated when it was requested, so
-        // encoding cannot fail; if it ever did, nothing is sent and the
-        // missing reply leads to a resend or an outage, never a panic.
-        let _ = packet.encode_to_vec(tx);
+    /// Without `alloc`: a packet did not fit in the transmit buffer. The
+    /// connection ends (nothing half-sent), and the usual reconnect and
+    /// resends recover.
+    fn check_tx(&mut self, now: Instant) {
+        if !self.tx.overflowed {
+            return;
+        }
+        self.tx.clear();
+        let why = text_lossy("transmit buffer full");
+        match self.conn {
+            Conn::Up(_) => self.lost(now, DownReason::Transport(why)),
+            Conn::AwaitConnAck { .. } => {
+                self.attempt_failed(now, ConnectError::Transport(why), false)
+            }
+            _ => {}
+        }
     }
 
     /// Goes to the link wait if the link is down, else opens the transport.
@@ -899,16 +1014,16 @@ impl Session {
             // integrity (unless quick).
             self.handle_link(now, true);
         } else {
-            self.actions.push_back(Action::BringLinkUp);
+            self.act(Action::BringLinkUp);
         }
     }
 
     fn open(&mut self, now: Instant) {
         self.attempt += 1;
-        self.events.push_back(Event::Connecting {
+        self.events.push(Event::Connecting {
             attempt: self.attempt,
         });
-        self.actions.push_back(Action::OpenTransport);
+        self.act(Action::OpenTransport);
         self.conn = Conn::Opening {
             deadline: now + self.config.response_time,
         };
@@ -932,7 +1047,7 @@ impl Session {
             self.conn,
             Conn::AwaitLink { .. } | Conn::LinkSettling { .. }
         ) {
-            self.actions.push_back(Action::CloseTransport);
+            self.act(Action::CloseTransport);
         }
         self.tx.clear();
         self.rx.clear();
@@ -941,12 +1056,12 @@ impl Session {
             // K1: the first connect reports its failure and does not retry.
             self.phase = Phase::Failed;
             self.conn = Conn::Idle;
-            self.events.push_back(Event::ConnectResult(Err(error)));
+            self.events.push(Event::ConnectResult(Err(error)));
             return;
         }
         let delay = self.backoff_delay(refused);
-        self.events.push_back(Event::AttemptFailed {
-            reason: error.to_string(),
+        self.events.push(Event::AttemptFailed {
+            reason: text_fmt(format_args!("{error}")),
             retry_in_ms: delay.as_millis() as u64,
         });
         self.conn = Conn::Backoff { until: now + delay };
@@ -986,13 +1101,13 @@ impl Session {
             0
         };
         let link_down = matches!(reason, DownReason::LinkDown);
-        self.actions.push_back(Action::CloseTransport);
+        self.act(Action::CloseTransport);
         self.tx.clear();
         self.rx.clear();
         self.stats.outages += 1;
-        self.events.push_back(Event::Down { reason });
+        self.events.push(Event::Down { reason });
         for (token, _) in core::mem::take(&mut self.broker_up) {
-            self.events.push_back(Event::BrokerUp { token, up: false });
+            self.events.push(Event::BrokerUp { token, up: false });
         }
         for o in self.outbox.ops.iter_mut() {
             o.sent = None;
@@ -1008,7 +1123,7 @@ impl Session {
         }
     }
 
-    fn protocol_error(&mut self, now: Instant, what: String) {
+    fn protocol_error(&mut self, now: Instant, what: Text) {
         match self.conn {
             Conn::Up(_) => self.lost(now, DownReason::Protocol(what)),
             _ => self.attempt_failed(now, ConnectError::Protocol(what), false),
@@ -1017,14 +1132,14 @@ impl Session {
 
     /// Decodes and handles one MQTT 3.1.1 packet from the front of `buf`.
     fn v311_step(&mut self, now: Instant, buf: &[u8]) -> Step {
-        match codec::decode(buf, self.config.max_packet_size) {
+        match codec::decode(buf, self.max_incoming()) {
             Ok(Decoded::Incomplete { .. }) => Step::Incomplete,
             Ok(Decoded::Packet { packet, len }) => {
                 self.handle_packet(now, packet);
                 Step::Consumed(len)
             }
             Err(e) => {
-                self.protocol_error(now, e.to_string());
+                self.protocol_error(now, text_fmt(format_args!("{e}")));
                 Step::Failed
             }
         }
@@ -1052,16 +1167,16 @@ impl Session {
     }
 
     fn on_pingresp(&mut self) {
-        self.events.push_back(Event::PingResp);
+        self.events.push(Event::PingResp);
         for (token, _) in core::mem::take(&mut self.broker_up) {
-            self.events.push_back(Event::BrokerUp { token, up: true });
+            self.events.push(Event::BrokerUp { token, up: true });
         }
     }
 
     /// P5: PUBREL for an incoming QoS 2 message: released, PUBCOMP.
     fn on_pubrel(&mut self, pid: Pid) {
         self.incoming_qos2.remove(&pid);
-        Self::encode(&mut self.tx, &Packet::PubComp(PubComp(pid)));
+        self.tx.encode(&Packet::PubComp(PubComp(pid)));
     }
 
     fn handle_packet(&mut self, now: Instant, packet: Packet<'_>) {
@@ -1070,7 +1185,10 @@ impl Session {
                 Packet::ConnAck(ack) => self.handle_connack(now, ack),
                 other => self.protocol_error(
                     now,
-                    format!("{} before CONNACK", other.packet_type().name()),
+                    text_fmt(format_args!(
+                        "{} before CONNACK",
+                        other.packet_type().name()
+                    )),
                 ),
             }
             return;
@@ -1080,14 +1198,9 @@ impl Session {
         }
         match packet {
             Packet::PingResp => self.on_pingresp(),
-            Packet::Publish(p) => self.receive(
-                p.qospid,
-                p.dup,
-                p.retain,
-                p.topic.to_string(),
-                p.payload,
-                None,
-            ),
+            Packet::Publish(p) => {
+                self.receive(now, p.qospid, p.dup, p.retain, p.topic, p.payload, None)
+            }
             Packet::PubAck(PubAck(pid)) => self.handle_ack(now, pid, AckKind::Puback, Ok(None)),
             Packet::PubRec(PubRec(pid)) => self.handle_pubrec(now, pid),
             Packet::PubComp(PubComp(pid)) => self.handle_ack(now, pid, AckKind::Pubcomp, Ok(None)),
@@ -1102,7 +1215,10 @@ impl Session {
             other => {
                 self.protocol_error(
                     now,
-                    format!("unexpected {} from broker", other.packet_type().name()),
+                    text_fmt(format_args!(
+                        "unexpected {} from broker",
+                        other.packet_type().name()
+                    )),
                 );
             }
         }
@@ -1119,8 +1235,8 @@ impl Session {
                 // K4: the clean connect discarded the old session; now
                 // disconnect and connect unclean so outages keep it.
                 self.k4_pending = false;
-                Self::encode(&mut self.tx, &Packet::Disconnect);
-                self.actions.push_back(Action::CloseTransport);
+                self.tx.encode(&Packet::Disconnect);
+                self.act(Action::CloseTransport);
                 self.open(now);
                 return;
             }
@@ -1148,41 +1264,42 @@ impl Session {
         let abandoned = core::mem::take(&mut self.connect_abandoned);
         let session_kept = ack.session_present && !abandoned;
         if ack.session_present && abandoned {
-            self.events.push_back(Event::SessionUncertain);
+            self.events.push(Event::SessionUncertain);
         }
         // Up first: resends on a resumed session belong to this connection.
-        self.events.push_back(Event::Up {
+        self.events.push(Event::Up {
             session_present: session_kept,
         });
         self.resume_outbox(now, ack.session_present);
         if first {
             // After Up, so that when connect() returns the client is up.
-            self.events.push_back(Event::ConnectResult(Ok(())));
+            self.events.push(Event::ConnectResult(Ok(())));
         }
         if self.config.restore_subscriptions && !session_kept {
             // D5 beyond: put the granted subscriptions back.
-            let restore: Vec<Op> = self
-                .subscriptions
-                .iter()
-                .filter(|(f, _)| {
-                    !self
-                        .outbox
-                        .ops
-                        .iter()
-                        .any(|o| o.kind_filter() == Some(f.as_str()))
-                })
-                .map(|(filter, (qos, options))| Op {
-                    token: None,
-                    kind: OpKind::Subscribe {
-                        filter: filter.clone(),
-                        qos: *qos,
-                        options: options.clone(),
-                    },
-                    sent: None,
-                })
-                .collect();
-            for op in restore.into_iter().rev() {
-                self.outbox.ops.push_front(op);
+            let mut restore: List<Op, { caps::SUBSCRIPTIONS }> = List::new();
+            for (filter, (qos, options)) in self.subscriptions.iter() {
+                let pending = self
+                    .outbox
+                    .ops
+                    .iter()
+                    .any(|o| o.kind_filter() == Some(filter.as_str()));
+                if !pending {
+                    let _ = restore.try_push(Op {
+                        token: None,
+                        kind: OpKind::Subscribe {
+                            filter: filter.clone(),
+                            qos: *qos,
+                            options: options.clone(),
+                        },
+                        sent: None,
+                    });
+                }
+            }
+            // First, in table order: the ops list has room for the whole
+            // table on top of the application's requests.
+            for (i, op) in restore.into_iter().enumerate() {
+                let _ = self.outbox.ops.try_insert_at(i, op);
             }
         }
         self.flush(now);
@@ -1228,24 +1345,26 @@ impl Session {
                     resends: resends.saturating_add(1),
                 };
                 let qospid = QosPid::from_qos(p.qos, pid);
-                if self.wire.is_v5() {
-                    self.v5_send_publish(i, qospid, true);
-                } else {
-                    let packet = Publish {
-                        dup: true,
-                        qospid,
-                        retain: p.retain,
-                        topic: &p.topic,
-                        payload: &p.payload,
-                    };
-                    Self::encode(&mut self.tx, &Packet::Publish(packet));
+                match self.wire {
+                    #[cfg(feature = "alloc")]
+                    Wire::V5(_) => self.v5_send_publish(i, qospid, true),
+                    Wire::V311 => {
+                        let packet = Publish {
+                            dup: true,
+                            qospid,
+                            retain: p.retain,
+                            topic: &p.topic,
+                            payload: &p.payload,
+                        };
+                        self.tx.encode(&Packet::Publish(packet));
+                    }
                 }
                 let p = &self.outbox.publishes[i];
-                self.events.push_back(Event::Retransmit {
+                self.events.push(Event::Retransmit {
                     token: p.token,
                     pid,
                 });
-                self.events.push_back(Event::PublishSent {
+                self.events.push(Event::PublishSent {
                     token: p.token,
                     pid: Some(pid),
                     qos: p.qos,
@@ -1260,8 +1379,8 @@ impl Session {
                     sent_at: now,
                     resends: resends.saturating_add(1),
                 };
-                Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
-                self.events.push_back(Event::PubRelSent {
+                self.tx.encode(&Packet::PubRel(PubRel(pid)));
+                self.events.push(Event::PubRelSent {
                     token: p.token,
                     pid,
                     resend: true,
@@ -1276,29 +1395,50 @@ impl Session {
 
     /// S2-S4, P5: an incoming message (its topic resolved, for MQTT 5,
     /// from an alias): acknowledged, then delivered unless a duplicate.
+    #[allow(clippy::too_many_arguments)]
     fn receive(
         &mut self,
+        now: Instant,
         qospid: QosPid,
         dup: bool,
         retain: bool,
-        topic: String,
+        topic: &str,
         payload: &[u8],
-        properties: Option<Box<MessageProperties>>,
+        properties: Option<Boxed<MessageProperties>>,
     ) {
+        let (Ok(topic), Ok(payload)) = (text(topic), store::bytes(payload)) else {
+            // Only without alloc: not acknowledged, so not lost; the
+            // broker sends it again on the next connection.
+            self.protocol_error(
+                now,
+                text_fmt(format_args!(
+                    "a PUBLISH with a {}-byte topic and a {}-byte payload is over this build's capacity",
+                    topic.len(),
+                    payload.len()
+                )),
+            );
+            return;
+        };
         let deliver = match qospid {
             QosPid::AtMostOnce => true,
             QosPid::AtLeastOnce(pid) => {
-                Self::encode(&mut self.tx, &Packet::PubAck(PubAck(pid)));
+                self.tx.encode(&Packet::PubAck(PubAck(pid)));
                 true
             }
             QosPid::ExactlyOnce(pid) => {
                 // P5: delivered on first receipt; the id is remembered until
                 // PUBREL, so the broker's resends are acknowledged again but
                 // not delivered again (across reconnects with the session).
-                Self::encode(&mut self.tx, &Packet::PubRec(PubRec(pid)));
-                let new = self.incoming_qos2.insert(pid);
+                let Ok(new) = self.incoming_qos2.try_add(pid) else {
+                    self.protocol_error(
+                        now,
+                        text_lossy("more QoS 2 messages awaiting PUBREL than this build holds"),
+                    );
+                    return;
+                };
+                self.tx.encode(&Packet::PubRec(PubRec(pid)));
                 if !new {
-                    self.events.push_back(Event::DuplicateIgnored { pid });
+                    self.events.push(Event::DuplicateIgnored { pid });
                 }
                 new
             }
@@ -1308,28 +1448,29 @@ impl Session {
         }
         let msg = Message {
             topic,
-            payload: payload.to_vec(),
+            payload,
             qos: qospid.qos(),
             retained: retain,
             dup,
             properties,
         };
         if self.config.queue_len == 0 {
-            self.events.push_back(Event::Message(msg));
+            self.events.push(Event::Message(msg));
             return;
         }
         let discarded = self.queue.len() >= self.config.queue_len;
         if discarded {
-            if let Some(message) = self.queue.pop_front() {
+            if let Some(message) = self.queue.pop_first() {
                 self.stats.discards += 1;
-                self.events.push_back(Event::Discarded {
+                self.events.push(Event::Discarded {
                     message,
                     total: self.stats.discards,
                 });
             }
         }
-        self.queue.push_back(msg);
-        self.events.push_back(Event::MessageQueued { discarded });
+        // queue_len <= the queue's capacity (Config::validate): room.
+        let _ = self.queue.try_push(msg);
+        self.events.push(Event::MessageQueued { discarded });
     }
 
     /// The ack that ends an outgoing publish: PUBACK, PUBCOMP, or (MQTT 5)
@@ -1347,7 +1488,7 @@ impl Session {
                 _ => false,
             }
         });
-        match found.and_then(|i| self.outbox.publishes.remove(i)) {
+        match found.and_then(|i| self.outbox.publishes.take_at(i)) {
             Some(p) => {
                 self.queue_forget(&p);
                 // C3 beyond: Karn's rule: only a publish sent once gives a
@@ -1366,19 +1507,19 @@ impl Session {
                 {
                     self.rtt.sample(now.saturating_since(sent_at));
                 }
-                self.events.push_back(Event::Acked { pid });
+                self.events.push(Event::Acked { pid });
                 match outcome {
                     Ok(reason) => {
                         if let Some(reason) = reason {
-                            self.events.push_back(Event::AckReason {
+                            self.events.push(Event::AckReason {
                                 token: Some(p.token),
                                 pid,
                                 reason,
                             });
                         }
-                        self.events.push_back(Event::PublishDone { token: p.token });
+                        self.events.push(Event::PublishDone { token: p.token });
                     }
-                    Err(r) => self.events.push_back(Event::PublishFailed {
+                    Err(r) => self.events.push(Event::PublishFailed {
                         token: p.token,
                         error: RequestError::Rejected {
                             reason: r.code,
@@ -1391,7 +1532,7 @@ impl Session {
                 // B1: an ack for an id not in flight (e.g. the original and
                 // its DUP resend both acknowledged) is ignored.
                 self.stats.stray_acks += 1;
-                self.events.push_back(Event::StrayAck { pid });
+                self.events.push(Event::StrayAck { pid });
             }
         }
     }
@@ -1409,8 +1550,8 @@ impl Session {
             .filter(|&i| self.outbox.publishes[i].qos == QoS::ExactlyOnce);
         let Some(i) = found else {
             self.stats.stray_acks += 1;
-            self.events.push_back(Event::StrayAck { pid });
-            Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
+            self.events.push(Event::StrayAck { pid });
+            self.tx.encode(&Packet::PubRel(PubRel(pid)));
             return;
         };
         let p = &mut self.outbox.publishes[i];
@@ -1433,8 +1574,8 @@ impl Session {
                 false
             }
         };
-        Self::encode(&mut self.tx, &Packet::PubRel(PubRel(pid)));
-        self.events.push_back(Event::PubRelSent {
+        self.tx.encode(&Packet::PubRel(PubRel(pid)));
+        self.events.push(Event::PubRelSent {
             token: p.token,
             pid,
             resend,
@@ -1444,10 +1585,10 @@ impl Session {
     fn handle_op_ack(&mut self, pid: Pid, ack: OpAck) {
         let Some(i) = self.outbox.find_op(pid) else {
             self.stats.stray_acks += 1;
-            self.events.push_back(Event::StrayAck { pid });
+            self.events.push(Event::StrayAck { pid });
             return;
         };
-        let Some(op) = self.outbox.ops.remove(i) else {
+        let Some(op) = self.outbox.ops.take_at(i) else {
             return;
         };
         let rejected = |r: AckReason| RequestError::Rejected {
@@ -1466,25 +1607,26 @@ impl Session {
                 };
                 let result = match granted {
                     Ok(q) => {
-                        self.events.push_back(Event::Subscribed {
+                        self.events.push(Event::Subscribed {
                             topic: filter.clone(),
                             qos: q,
                         });
-                        self.subscriptions.insert(filter, (q, options));
+                        // A full table (only without alloc) still grants
+                        // the subscription; it is then not restored (D5).
+                        let _ = self.subscriptions.try_put(filter, (q, options));
                         Ok(q)
                     }
                     Err(e) => Err(e),
                 };
                 if let Some(token) = op.token {
-                    self.events
-                        .push_back(Event::SubscribeDone { token, result });
+                    self.events.push(Event::SubscribeDone { token, result });
                 }
             }
             OpKind::Unsubscribe { filter } => {
                 let result = match ack {
                     OpAck::Unsubscribe(Ok(reason)) => {
                         if let Some(reason) = reason {
-                            self.events.push_back(Event::AckReason {
+                            self.events.push(Event::AckReason {
                                 token: op.token,
                                 pid,
                                 reason,
@@ -1497,8 +1639,7 @@ impl Session {
                     _ => Ok(()),
                 };
                 if let Some(token) = op.token {
-                    self.events
-                        .push_back(Event::UnsubscribeDone { token, result });
+                    self.events.push(Event::UnsubscribeDone { token, result });
                 }
             }
         }
@@ -1525,40 +1666,40 @@ impl Session {
                     qos,
                     options,
                 } => {
-                    if self.wire.is_v5() {
-                        self.v5_send_subscribe(pid, filter, *qos, options.as_deref());
-                    } else {
-                        let topics = [SubscribeTopic { filter, qos: *qos }];
-                        Self::encode(
-                            &mut self.tx,
-                            &Packet::Subscribe(Subscribe {
+                    match self.wire {
+                        #[cfg(feature = "alloc")]
+                        Wire::V5(_) => {
+                            self.v5_send_subscribe(pid, filter, *qos, options.as_deref())
+                        }
+                        Wire::V311 => {
+                            let _ = options;
+                            let topics = [SubscribeTopic { filter, qos: *qos }];
+                            self.tx.encode(&Packet::Subscribe(Subscribe {
                                 pid,
-                                topics: List::new(&topics),
-                            }),
-                        );
+                                topics: codec::List::new(&topics),
+                            }));
+                        }
                     }
-                    self.events.push_back(Event::SubscribeSent {
+                    self.events.push(Event::SubscribeSent {
                         topic: filter.clone(),
                         qos: *qos,
                     });
                 }
+                #[cfg(feature = "alloc")]
                 OpKind::Unsubscribe { filter } if self.wire.is_v5() => {
                     self.v5_send_unsubscribe(pid, filter);
                 }
                 OpKind::Unsubscribe { filter } => {
                     let topics = [filter.as_str()];
-                    Self::encode(
-                        &mut self.tx,
-                        &Packet::Unsubscribe(Unsubscribe {
-                            pid,
-                            topics: List::new(&topics),
-                        }),
-                    );
+                    self.tx.encode(&Packet::Unsubscribe(Unsubscribe {
+                        pid,
+                        topics: codec::List::new(&topics),
+                    }));
                 }
             }
             sent_any = true;
         }
-        let mut completed = Vec::new();
+        let mut completed: List<usize, { caps::OUTBOX }> = List::new();
         let mut inflight = self.outbox.inflight();
         // P4; MQTT 5: never more than the server's Receive Maximum.
         let window = self.inflight_window();
@@ -1576,21 +1717,23 @@ impl Session {
                 self.outbox.alloc_pid()
             };
             let qospid = QosPid::from_qos(qos, pid);
-            if self.wire.is_v5() {
-                self.v5_send_publish(i, qospid, false);
-            } else {
-                let p = &self.outbox.publishes[i];
-                let packet = Publish {
-                    dup: false,
-                    qospid,
-                    retain: p.retain,
-                    topic: &p.topic,
-                    payload: &p.payload,
-                };
-                Self::encode(&mut self.tx, &Packet::Publish(packet));
+            match self.wire {
+                #[cfg(feature = "alloc")]
+                Wire::V5(_) => self.v5_send_publish(i, qospid, false),
+                Wire::V311 => {
+                    let p = &self.outbox.publishes[i];
+                    let packet = Publish {
+                        dup: false,
+                        qospid,
+                        retain: p.retain,
+                        topic: &p.topic,
+                        payload: &p.payload,
+                    };
+                    self.tx.encode(&Packet::Publish(packet));
+                }
             }
             let p = &mut self.outbox.publishes[i];
-            self.events.push_back(Event::PublishSent {
+            self.events.push(Event::PublishSent {
                 token: p.token,
                 pid: qospid.pid(),
                 qos,
@@ -1600,7 +1743,7 @@ impl Session {
             });
             if qos == QoS::AtMostOnce {
                 // P2: QoS 0 is done once sent.
-                completed.push(i);
+                let _ = completed.try_push(i);
             } else {
                 p.state = OutState::AwaitAck {
                     pid,
@@ -1611,9 +1754,9 @@ impl Session {
             }
             sent_any = true;
         }
-        for i in completed.into_iter().rev() {
-            if let Some(p) = self.outbox.publishes.remove(i) {
-                self.events.push_back(Event::PublishDone { token: p.token });
+        for &i in completed.iter().rev() {
+            if let Some(p) = self.outbox.publishes.take_at(i) {
+                self.events.push(Event::PublishDone { token: p.token });
             }
         }
         if sent_any {
@@ -1621,6 +1764,7 @@ impl Session {
                 live.last_tx = now;
             }
         }
+        self.check_tx(now);
     }
 }
 

@@ -3,10 +3,7 @@
 //! B5, B6). Nothing here touches time or I/O: the session decides when to
 //! send and resend; this module keeps the books.
 
-use alloc::boxed::Box;
-use alloc::collections::VecDeque;
-use alloc::string::String;
-use alloc::vec::Vec;
+use super::store::{caps, Boxed, Bytes, List, Text};
 
 use super::v5::{PublishProperties, SubscribeOptions};
 use super::{Instant, Token};
@@ -35,12 +32,13 @@ pub(crate) enum OutState {
 #[derive(Debug, Clone)]
 pub(crate) struct OutPublish {
     pub token: Token,
-    pub topic: String,
-    pub payload: Vec<u8>,
+    pub topic: Text,
+    pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
     /// MQTT 5 properties (`None`: none, and always with 3.1.1).
-    pub properties: Option<Box<PublishProperties>>,
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub properties: Option<Boxed<PublishProperties>>,
     pub state: OutState,
     /// P5 beyond: the sequence number it is stored under (persisted
     /// offline queue), if it is.
@@ -70,13 +68,13 @@ impl OutPublish {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OpKind {
     Subscribe {
-        filter: String,
+        filter: Text,
         qos: QoS,
         /// MQTT 5 options (`None`: the defaults, and always with 3.1.1).
-        options: Option<Box<SubscribeOptions>>,
+        options: Option<Boxed<SubscribeOptions>>,
     },
     Unsubscribe {
-        filter: String,
+        filter: Text,
     },
 }
 
@@ -93,8 +91,8 @@ pub(crate) struct Op {
 /// The books: publishes in submission order, operations, and packet ids.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    pub publishes: VecDeque<OutPublish>,
-    pub ops: VecDeque<Op>,
+    pub publishes: List<OutPublish, { caps::OUTBOX }>,
+    pub ops: List<Op, { caps::OPS + caps::SUBSCRIPTIONS }>,
     next_pid: u16,
 }
 

@@ -13,9 +13,9 @@
 //! and the small [`crate::storage::QueueStorage`] trait (append, remove,
 //! load) is all a shell needs from a file system or a flash sector.
 
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt;
+
+use super::store::{self, caps, Buf, Bytes, List, Owned, Seq, Text};
 
 use super::outbox::{OutPublish, OutState};
 use super::{Event, RequestError, Session, Token};
@@ -63,10 +63,11 @@ impl Default for OfflineQueue {
 }
 
 /// What the shell must do to its storage, in order.
+#[allow(clippy::large_enum_variant)] // one at a time, from poll_store
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreOp {
     /// Keep `record` under `seq` (sequence numbers only grow).
-    Append { seq: u64, record: Vec<u8> },
+    Append { seq: u64, record: Record },
     /// The publish stored under `seq` completed or was dropped: forget it.
     Remove { seq: u64 },
 }
@@ -74,8 +75,8 @@ pub enum StoreOp {
 /// A stored publish, as [`decode_record`] reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPublish {
-    pub topic: String,
-    pub payload: Vec<u8>,
+    pub topic: Text,
+    pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
 }
@@ -150,6 +151,12 @@ impl fmt::Display for RestoreError {
 #[cfg(feature = "std")]
 impl std::error::Error for RestoreError {}
 
+/// The bytes of one stored publish ([`encode_record`]).
+pub type Record = Buf<{ RECORD_MAX }>;
+
+/// The longest record the allocation-free build stores.
+const RECORD_MAX: usize = HEADER + caps::TEXT + 4 + caps::PAYLOAD;
+
 /// Record format version 1.
 const VERSION: u8 = 1;
 /// Version, flags, topic length.
@@ -157,16 +164,30 @@ const HEADER: usize = 1 + 1 + 2;
 
 /// The bytes of a stored publish: version (1), flags (qos in bits 0-1,
 /// retain in bit 2), topic length (u16 BE), topic, payload length (u32 BE),
-/// payload.
-pub fn encode_record(topic: &str, payload: &[u8], qos: QoS, retain: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + topic.len() + 4 + payload.len());
-    out.push(VERSION);
-    out.push(qos as u8 | if retain { 4 } else { 0 });
-    out.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    out.extend_from_slice(topic.as_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
+/// payload. [`RecordError::TooLarge`] when the publish could never be
+/// sent (or, without `alloc`, does not fit the build's capacities).
+pub fn encode_record(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    retain: bool,
+) -> Result<Record, RecordError> {
+    if topic.len() > u16::MAX as usize || payload.len() > u32::MAX as usize {
+        return Err(RecordError::TooLarge);
+    }
+    let mut out = Record::new();
+    let flags = qos as u8 | if retain { 4 } else { 0 };
+    [
+        &[VERSION, flags][..],
+        &(topic.len() as u16).to_be_bytes(),
+        topic.as_bytes(),
+        &(payload.len() as u32).to_be_bytes(),
+        payload,
+    ]
+    .iter()
+    .try_for_each(|part| out.try_extend(part))
+    .map_err(|_| RecordError::TooLarge)?;
+    Ok(out)
 }
 
 /// Reads a record written by [`encode_record`]. Any other input (a torn
@@ -205,21 +226,43 @@ pub fn decode_record(bytes: &[u8]) -> Result<StoredPublish, RecordError> {
         Err(_) => return Err(RecordError::TooLarge),
     }
     Ok(StoredPublish {
-        topic: topic.to_string(),
-        payload: body.to_vec(),
+        topic: store::text(topic).map_err(|_| RecordError::TooLarge)?,
+        payload: store::bytes(body).map_err(|_| RecordError::TooLarge)?,
         qos,
         retain,
     })
+}
+
+/// A storage operation not yet taken by the shell. An append names the
+/// held publish; its record is encoded when the shell takes it, so that
+/// pending operations cost no copy of the payload (one whose publish left
+/// the books before that is skipped: its remove follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pending {
+    Append(u64),
+    Remove(u64),
 }
 
 /// The queue's books inside the session.
 #[derive(Debug, Default)]
 pub(super) struct QueueBooks {
     /// Storage operations not yet taken by the shell.
-    pub ops: alloc::collections::VecDeque<StoreOp>,
+    pub ops: List<Pending, { caps::STORE_OPS }>,
     /// The next sequence number for a stored publish.
     pub next_seq: u64,
 }
+
+/// Without alloc, the outbox's capacity bounds what the session holds even
+/// when no offline queue is configured (new publishes are then refused).
+#[cfg(feature = "alloc")]
+const IMPLICIT_BOUND: Option<OfflineQueue> = None;
+#[cfg(not(feature = "alloc"))]
+const IMPLICIT_BOUND: Option<OfflineQueue> = Some(OfflineQueue {
+    max_messages: caps::OUTBOX,
+    max_bytes: usize::MAX,
+    overflow: Overflow::Reject,
+    persist: false,
+});
 
 fn held_size(p: &OutPublish) -> usize {
     p.topic.len() + p.payload.len()
@@ -230,7 +273,20 @@ impl Session {
     /// `offline_queue.persist`). Perform them in order; an append must be
     /// durable before the next operation is taken.
     pub fn poll_store(&mut self) -> Option<StoreOp> {
-        self.offline.ops.pop_front()
+        loop {
+            let seq = match self.offline.ops.pop_first()? {
+                Pending::Remove(seq) => return Some(StoreOp::Remove { seq }),
+                Pending::Append(seq) => seq,
+            };
+            let held = self.outbox.publishes.iter().find(|p| p.seq == Some(seq));
+            // Held publishes fit a record (their topic and payload were
+            // checked on the way in).
+            if let Some(Ok(record)) =
+                held.map(|p| encode_record(&p.topic, &p.payload, p.qos, p.retain))
+            {
+                return Some(StoreOp::Append { seq, record });
+            }
+        }
     }
 
     /// Bytes (topic + payload) of the publishes held now.
@@ -260,7 +316,7 @@ impl Session {
         if self.queue_admit(&p.topic, &p.payload).is_err() {
             // Refused by the bound (it shrank since the record was
             // stored): the event is out, and storage forgets it.
-            self.offline.ops.push_back(StoreOp::Remove { seq });
+            self.store_op(Pending::Remove(seq));
             return Err(RestoreError::QueueFull);
         }
         let token = self.token();
@@ -270,13 +326,13 @@ impl Session {
             .iter()
             .position(|q| q.seq.is_none_or(|s| s > seq))
             .unwrap_or(self.outbox.publishes.len());
-        self.events.push_back(Event::PublishRestored {
+        self.events.push(Event::PublishRestored {
             token,
             seq,
             topic: p.topic.clone(),
             payload: p.payload.clone(),
         });
-        self.outbox.publishes.insert(
+        let restored = self.outbox.publishes.try_insert_at(
             at,
             OutPublish {
                 token,
@@ -291,6 +347,11 @@ impl Session {
                 seq: Some(seq),
             },
         );
+        if restored.is_err() {
+            // queue_admit made room; kept for the type's sake.
+            self.store_op(Pending::Remove(seq));
+            return Err(RestoreError::QueueFull);
+        }
         Ok(token)
     }
 
@@ -298,8 +359,12 @@ impl Session {
     /// refuses it, per the configured bound and policy. Without an offline
     /// queue everything fits (unbounded, as `mqtt_as`).
     pub(super) fn queue_admit(&mut self, topic: &str, payload: &[u8]) -> Result<(), RequestError> {
-        let Some(q) = self.config.offline_queue else {
+        let Some(q) = self.config.offline_queue.or(IMPLICIT_BOUND) else {
             return Ok(());
+        };
+        let q = OfflineQueue {
+            max_messages: q.max_messages.min(store::limit(caps::OUTBOX)),
+            ..q
         };
         let size = topic.len() + payload.len();
         let fits = |s: &Session| {
@@ -323,18 +388,18 @@ impl Session {
             let Some(i) = victim else {
                 return self.queue_reject(topic, payload);
             };
-            let Some(p) = self.outbox.publishes.remove(i) else {
+            let Some(p) = self.outbox.publishes.take_at(i) else {
                 return self.queue_reject(topic, payload);
             };
             self.stats.queue_dropped += 1;
             if let Some(seq) = p.seq {
-                self.offline.ops.push_back(StoreOp::Remove { seq });
+                self.store_op(Pending::Remove(seq));
             }
-            self.events.push_back(Event::PublishFailed {
+            self.events.push(Event::PublishFailed {
                 token: p.token,
                 error: RequestError::Dropped,
             });
-            self.events.push_back(Event::PublishDropped {
+            self.events.push(Event::PublishDropped {
                 token: p.token,
                 topic: p.topic,
                 payload: p.payload,
@@ -346,11 +411,13 @@ impl Session {
 
     fn queue_reject(&mut self, topic: &str, payload: &[u8]) -> Result<(), RequestError> {
         self.stats.queue_rejected += 1;
-        self.events.push_back(Event::PublishRejected {
-            topic: topic.to_string(),
-            payload: payload.to_vec(),
-            total: self.stats.queue_rejected,
-        });
+        if let (Ok(topic), Ok(payload)) = (store::text(topic), store::bytes(payload)) {
+            self.events.push(Event::PublishRejected {
+                topic,
+                payload,
+                total: self.stats.queue_rejected,
+            });
+        }
         Err(RequestError::QueueFull)
     }
 
@@ -361,16 +428,13 @@ impl Session {
             return;
         };
         let seq = self.offline.next_seq;
-        let Some(p) = self.outbox.publishes.back_mut() else {
+        let Some(p) = self.outbox.publishes.last_item() else {
             return;
         };
         if q.persist && p.qos != QoS::AtMostOnce {
             p.seq = Some(seq);
             self.offline.next_seq += 1;
-            self.offline.ops.push_back(StoreOp::Append {
-                seq,
-                record: encode_record(&p.topic, &p.payload, p.qos, p.retain),
-            });
+            self.store_op(Pending::Append(seq));
         }
     }
 
@@ -388,7 +452,7 @@ impl Session {
             .iter()
             .find(|p| p.token == token && p.state == OutState::Queued)
         {
-            self.events.push_back(Event::PublishQueued {
+            self.events.push(Event::PublishQueued {
                 token,
                 held,
                 held_bytes: bytes,
@@ -401,7 +465,7 @@ impl Session {
     /// P5 beyond: a publish left the books (completed): forget its record.
     pub(super) fn queue_forget(&mut self, p: &OutPublish) {
         if let Some(seq) = p.seq {
-            self.offline.ops.push_back(StoreOp::Remove { seq });
+            self.store_op(Pending::Remove(seq));
         }
     }
 
@@ -409,8 +473,17 @@ impl Session {
     /// [`Event::StorageFailed`] (the publish itself goes on; it is only
     /// no longer safe across a reboot).
     pub fn handle_storage_error(&mut self, reason: &str) {
-        self.events.push_back(Event::StorageFailed {
-            reason: reason.to_string(),
+        self.events.push(Event::StorageFailed {
+            reason: store::text_lossy(reason),
         });
+    }
+
+    /// Queues a storage operation for the shell. Without alloc, one that
+    /// finds the list full (the shell has not taken them) is reported as a
+    /// storage failure: that publish is then not safe across a reboot.
+    pub(super) fn store_op(&mut self, op: Pending) {
+        if self.offline.ops.try_push(op).is_err() {
+            self.handle_storage_error("storage operations were not taken by the shell in time");
+        }
     }
 }

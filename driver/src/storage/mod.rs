@@ -14,8 +14,9 @@
 #[cfg(feature = "std")]
 mod file;
 
-use alloc::collections::BTreeMap;
-use alloc::vec::Vec;
+#[cfg(feature = "alloc")]
+use alloc::{collections::BTreeMap, vec::Vec};
+#[cfg(feature = "alloc")]
 use core::convert::Infallible;
 use core::fmt;
 
@@ -24,7 +25,8 @@ pub use file::{
     parse_record_file, record_file_bytes, FileRecordError, FileStorage, FileStorageError,
 };
 
-use crate::session::{Session, StoreOp};
+use crate::session::store::{self, Many, Seq, Text};
+use crate::session::{RestoreError, Session, StoreOp};
 
 /// Storage for the offline queue's records.
 pub trait QueueStorage {
@@ -53,15 +55,18 @@ pub trait QueueStorage {
 /// Any [`QueueStorage`] as a trait object, its errors as text: what a
 /// shell keeps (the embedded runner holds a `&mut dyn DynQueueStorage`).
 pub trait DynQueueStorage {
-    fn apply_op(&mut self, op: &StoreOp) -> Result<(), alloc::string::String>;
+    fn apply_op(&mut self, op: &StoreOp) -> Result<(), Text>;
 }
 
 impl<S: QueueStorage + ?Sized> DynQueueStorage for S {
-    fn apply_op(&mut self, op: &StoreOp) -> Result<(), alloc::string::String> {
-        use alloc::string::ToString;
-        self.apply(op).map_err(|e| e.to_string())
+    fn apply_op(&mut self, op: &StoreOp) -> Result<(), Text> {
+        self.apply(op)
+            .map_err(|e| store::text_fmt(format_args!("{e}")))
     }
 }
+
+/// The problems [`restore_into`] reports (without alloc, the first eight).
+pub type Problems = Many<Text, 8>;
 
 /// Loads every record of `storage` into `session` (before `connect`).
 /// Returns how many were restored and the problems met: a storage error
@@ -71,26 +76,39 @@ impl<S: QueueStorage + ?Sized> DynQueueStorage for S {
 pub fn restore_into<S: QueueStorage + ?Sized>(
     storage: &mut S,
     session: &mut Session,
-) -> (usize, Vec<alloc::string::String>) {
-    use alloc::format;
-    let mut records: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut problems = Vec::new();
-    if let Err(e) = storage.load(&mut |seq, r| records.push((seq, r.to_vec()))) {
-        problems.push(format!("loading the offline queue: {e}"));
-    }
+) -> (usize, Problems) {
+    let mut problems = Problems::new();
+    let mut note = |p: Text| {
+        let _ = problems.try_push(p);
+    };
+    // Restored as they are read (no copy of the records); the unreadable
+    // ones are removed afterwards, when the storage is free again.
+    let mut unreadable: Many<u64, { store::caps::OUTBOX }> = Many::new();
     let mut restored = 0;
-    for (seq, record) in records {
-        match session.restore(seq, &record) {
-            Ok(_) => restored += 1,
-            Err(e) => {
-                problems.push(format!("offline queue record {seq}: {e}"));
-                if let crate::session::RestoreError::Record(_) = e {
-                    // Unreadable: it can never be sent; do not load it again.
-                    if let Err(e) = storage.remove(seq) {
-                        problems.push(format!("removing record {seq}: {e}"));
-                    }
-                }
+    let mut refused: Many<Text, 8> = Many::new();
+    let loaded = storage.load(&mut |seq, record| match session.restore(seq, record) {
+        Ok(_) => restored += 1,
+        Err(e) => {
+            let _ = refused.try_push(store::text_fmt(format_args!(
+                "offline queue record {seq}: {e}"
+            )));
+            if let RestoreError::Record(_) = e {
+                // Unreadable: it can never be sent; do not load it again.
+                let _ = unreadable.try_push(seq);
             }
+        }
+    });
+    if let Err(e) = loaded {
+        note(store::text_fmt(format_args!(
+            "loading the offline queue: {e}"
+        )));
+    }
+    for p in refused {
+        note(p);
+    }
+    for seq in unreadable {
+        if let Err(e) = storage.remove(seq) {
+            note(store::text_fmt(format_args!("removing record {seq}: {e}")));
         }
     }
     for p in &problems {
@@ -100,11 +118,13 @@ pub fn restore_into<S: QueueStorage + ?Sized>(
 }
 
 /// Records in RAM (tests, the simulator's "flash").
+#[cfg(feature = "alloc")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryStorage {
     records: BTreeMap<u64, Vec<u8>>,
 }
 
+#[cfg(feature = "alloc")]
 impl MemoryStorage {
     pub fn new() -> Self {
         Self::default()
@@ -125,6 +145,7 @@ impl MemoryStorage {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl QueueStorage for MemoryStorage {
     type Error = Infallible;
 

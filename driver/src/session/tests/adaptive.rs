@@ -129,7 +129,7 @@ fn silent_outage_detected_while_publishing() {
     pair.blackhole = true;
     let start = pair.now;
     for _ in 0..30 {
-        pair.publish("t", b"x", QoS::AtLeastOnce);
+        pair.publish_held("t", b"x", QoS::AtLeastOnce);
         pair.run_for(secs(1));
     }
     let down = downs(&pair)[0];

@@ -33,7 +33,7 @@ fn c1_client_id_generated_from_seed() {
         other => panic!("{other:?}"),
     }
     let named = Pair::connected(Config {
-        client_id: "dev-1".into(),
+        client_id: t("dev-1"),
         ..Config::default()
     });
     assert!(
@@ -46,7 +46,7 @@ fn c1_client_id_generated_from_seed() {
 #[test]
 fn c1_password_needs_user_and_port_default() {
     let bad = Config {
-        password: Some(b"secret".to_vec()),
+        password: Some(b(b"secret")),
         ..Config::default()
     };
     assert_eq!(
@@ -65,8 +65,8 @@ fn c1_password_needs_user_and_port_default() {
         1999
     );
     let pair = Pair::connected(Config {
-        user: Some("u".into()),
-        password: Some(b"p".to_vec()),
+        user: Some(t("u")),
+        password: Some(b(b"p")),
         ..Config::default()
     });
     assert!(matches!(&pair.seen_connects()[0].1, Seen::Connect { user: Some(u), .. } if u == "u"));
@@ -76,8 +76,8 @@ fn c1_password_needs_user_and_port_default() {
 #[test]
 fn c1_password_redacted_in_debug() {
     let cfg = Config {
-        user: Some("u".into()),
-        password: Some(b"hunter2".to_vec()),
+        user: Some(t("u")),
+        password: Some(b(b"hunter2")),
         ..Config::default()
     };
     let text = alloc::format!("{cfg:?}");
@@ -174,8 +174,8 @@ fn c5_clean_flags() {
 #[test]
 fn c6_will() {
     let will = WillConfig {
-        topic: "dev/status".into(),
-        message: b"gone".to_vec(),
+        topic: t("dev/status"),
+        message: b(b"gone"),
         retain: true,
         qos: QoS::AtLeastOnce,
     };
@@ -188,7 +188,7 @@ fn c6_will() {
     );
     let bad = Config {
         will: Some(WillConfig {
-            topic: "a/#".into(),
+            topic: t("a/#"),
             ..will
         }),
         ..Config::default()
@@ -221,8 +221,8 @@ fn c7_callback_or_event_interface() {
 #[test]
 fn c8_wifi_credentials_redacted() {
     let wifi = WifiCredentials {
-        ssid: "home".into(),
-        password: "wpa-secret".into(),
+        ssid: t("home"),
+        password: t("wpa-secret"),
     };
     let cfg = Config {
         wifi: Some(wifi),

@@ -12,14 +12,26 @@ mod qos2;
 mod queue;
 mod rejected;
 mod subscribe;
+#[cfg(feature = "alloc")]
 mod v5;
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::*;
+
+/// Owned text for a configuration or an expected event (either build).
+pub(super) fn t(s: &str) -> store::Text {
+    store::text(s).expect("fits")
+}
+
+/// An owned payload (either build).
+pub(super) fn b(x: &[u8]) -> store::Bytes {
+    store::bytes(x).expect("fits")
+}
 use crate::codec::{
     self, ConnAck, ConnectReturnCode, Decoded, List, Packet, Pid, QoS, QosPid, SubAck, SubAckCode,
 };
@@ -301,7 +313,9 @@ impl Pair {
     pub fn pump(&mut self) {
         loop {
             let mut progress = false;
-            if let Some(bytes) = self.session.poll_transmit() {
+            if !self.session.pending_transmit().is_empty() {
+                let bytes = self.session.pending_transmit().to_vec();
+                self.session.clear_transmit();
                 progress = true;
                 if self.transport_open && self.link_up && !self.blackhole {
                     let reply = self.broker.feed(self.now, &bytes);
@@ -429,6 +443,17 @@ impl Pair {
             .unwrap();
         self.pump();
         t
+    }
+
+    /// Publishes during an outage: accepted, or (only without alloc, once
+    /// the outbox's capacity is held) refused as `QueueFull`.
+    pub fn publish_held(&mut self, topic: &str, payload: &[u8], qos: QoS) {
+        match self.session.publish(self.now, topic, payload, qos, false) {
+            Ok(_) => {}
+            Err(RequestError::QueueFull) if cfg!(not(feature = "alloc")) => {}
+            Err(e) => panic!("publish refused: {e}"),
+        }
+        self.pump();
     }
 
     /// Every PUBLISH the broker saw, with its time.

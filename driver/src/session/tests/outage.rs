@@ -78,9 +78,7 @@ fn b4_silent_outage_detected_while_publishing() {
     pair.blackhole = true;
     let start = pair.now;
     for _ in 0..30 {
-        pair.session
-            .publish(pair.now, "t", b"x", QoS::AtLeastOnce, false)
-            .unwrap();
+        pair.publish_held("t", b"x", QoS::AtLeastOnce);
         pair.run_for(secs(1));
     }
     let down = pair

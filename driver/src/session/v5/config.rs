@@ -3,9 +3,10 @@
 //! message, in the server's CONNACK). Plain data: the rules live in
 //! [`super`] and the checks in [`V5Config::validate`].
 
+#[cfg(feature = "alloc")]
 use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
+
+use crate::session::store::{Bytes, Many, Text};
 
 pub use crate::codec::v5::{ReasonCode, RetainHandling};
 
@@ -18,9 +19,12 @@ pub enum Protocol {
     V311,
     /// MQTT 5.0 (protocol level 5) with these options (boxed: a 3.1.1
     /// configuration stays as small as before). See [`Protocol::v5`].
+    /// Needs the `alloc` feature: the allocation-free build speaks 3.1.1.
+    #[cfg(feature = "alloc")]
     V5(Box<V5Config>),
 }
 
+#[cfg(feature = "alloc")]
 impl Protocol {
     /// MQTT 5 with these options.
     pub fn v5(options: V5Config) -> Protocol {
@@ -49,7 +53,7 @@ pub struct V5Config {
     /// (its CONNACK Topic Alias Maximum). Default true.
     pub use_topic_aliases: bool,
     /// User properties sent in CONNECT, in order.
-    pub user_properties: Vec<(String, String)>,
+    pub user_properties: Many<(Text, Text), 8>,
     /// Properties of the will (`Config::will`); ignored without a will.
     pub will: WillProperties,
 }
@@ -61,7 +65,7 @@ impl Default for V5Config {
             receive_maximum: 32,
             topic_alias_maximum: 16,
             use_topic_aliases: true,
-            user_properties: Vec::new(),
+            user_properties: Many::new(),
             will: WillProperties::default(),
         }
     }
@@ -85,12 +89,12 @@ pub struct PublishProperties {
     pub payload_is_utf8: Option<bool>,
     /// Message Expiry Interval in seconds.
     pub message_expiry: Option<u32>,
-    pub content_type: Option<String>,
+    pub content_type: Option<Text>,
     /// A topic name (no wildcards).
-    pub response_topic: Option<String>,
-    pub correlation_data: Option<Vec<u8>>,
+    pub response_topic: Option<Text>,
+    pub correlation_data: Option<Bytes>,
     /// User properties, in order; names may repeat.
-    pub user_properties: Vec<(String, String)>,
+    pub user_properties: Many<(Text, Text), 8>,
 }
 
 impl PublishProperties {
@@ -106,12 +110,12 @@ impl PublishProperties {
 pub struct MessageProperties {
     pub payload_is_utf8: Option<bool>,
     pub message_expiry: Option<u32>,
-    pub content_type: Option<String>,
-    pub response_topic: Option<String>,
-    pub correlation_data: Option<Vec<u8>>,
-    pub user_properties: Vec<(String, String)>,
+    pub content_type: Option<Text>,
+    pub response_topic: Option<Text>,
+    pub correlation_data: Option<Bytes>,
+    pub user_properties: Many<(Text, Text), 8>,
     /// Subscription Identifiers of the matching subscriptions (V2).
-    pub subscription_identifiers: Vec<u32>,
+    pub subscription_identifiers: Many<u32, 4>,
 }
 
 /// MQTT 5 options of one subscription (V2). `Default` is what 3.1.1
@@ -128,7 +132,7 @@ pub struct SubscribeOptions {
     /// messages this subscription matches.
     pub subscription_identifier: Option<u32>,
     /// User properties of the SUBSCRIBE.
-    pub user_properties: Vec<(String, String)>,
+    pub user_properties: Many<(Text, Text), 8>,
 }
 
 impl SubscribeOptions {
@@ -176,5 +180,5 @@ impl Default for ServerLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckReason {
     pub code: ReasonCode,
-    pub reason_string: Option<String>,
+    pub reason_string: Option<Text>,
 }

@@ -44,6 +44,7 @@ pub use config::{
 };
 
 use super::outbox::OutPublish;
+use super::store::Seq;
 use super::{Conn, ConnectError, DownReason, Event, Instant, RequestError, Session};
 use crate::codec::v5::{
     self as wire, Ack, ConnAck, Connect, Decoded, Disconnect, Properties, Property, PropertyId,
@@ -209,9 +210,12 @@ fn limits_from(props: &Properties<'_>) -> ServerLimits {
     l
 }
 
-fn encode5(tx: &mut Vec<u8>, packet: &wire::Packet<'_>) {
-    // As for 3.1.1: every packet was checked when it was requested.
-    let _ = packet.encode_to_vec(tx);
+impl super::store::TxBuf {
+    /// Appends one MQTT 5 packet (as for 3.1.1: every packet was checked
+    /// when it was requested).
+    fn encode5(&mut self, packet: &wire::Packet<'_>) {
+        self.put(packet.encoded_len(), |b| packet.encode(b));
+    }
 }
 
 impl Session {
@@ -318,7 +322,7 @@ impl Session {
             username: self.config.user.as_deref(),
             password: self.config.password.as_deref(),
         };
-        encode5(&mut self.tx, &wire::Packet::Connect(connect));
+        self.tx.encode5(&wire::Packet::Connect(connect));
     }
 
     /// Decodes and handles one MQTT 5 packet from the front of `buf`.
@@ -353,7 +357,7 @@ impl Session {
                     reason: code,
                     properties: Properties::EMPTY,
                 };
-                encode5(&mut self.tx, &wire::Packet::Disconnect(d));
+                self.tx.encode5(&wire::Packet::Disconnect(d));
             }
             _ => self.attempt_failed(now, ConnectError::Protocol(what), false),
         }
@@ -425,7 +429,7 @@ impl Session {
             }
             P::Disconnect(d) => {
                 if let Some(reference) = server_reference(&d.properties) {
-                    self.events.push_back(Event::ServerRedirect {
+                    self.events.push(Event::ServerRedirect {
                         reason: d.reason,
                         reference,
                     });
@@ -454,7 +458,7 @@ impl Session {
     fn v5_connack(&mut self, now: Instant, ack: ConnAck<'_>) {
         if ack.reason.is_error() {
             if let Some(reference) = server_reference(&ack.properties) {
-                self.events.push_back(Event::ServerRedirect {
+                self.events.push(Event::ServerRedirect {
                     reason: ack.reason,
                     reference,
                 });
@@ -492,8 +496,7 @@ impl Session {
             // Kept: every reconnect resumes the session under this id.
             state.client_id = ClientId::Known;
             self.client_id = id.clone();
-            self.events
-                .push_back(Event::ClientIdAssigned { client_id: id });
+            self.events.push(Event::ClientIdAssigned { client_id: id });
         }
         let limits = limits_from(&ack.properties);
         let out_max = if use_aliases {
@@ -506,7 +509,7 @@ impl Session {
             out_aliases: OutAliases::new(out_max),
             in_aliases: InAliases::new(in_max),
         });
-        self.events.push_back(Event::ServerLimits(limits));
+        self.events.push(Event::ServerLimits(limits));
         // The core's CONNACK path (K4 does not apply to MQTT 5, so it
         // goes straight to Up). The limits hold from here on: publishes
         // that no longer fit this server fail before anything is resent.
@@ -528,8 +531,8 @@ impl Session {
             match self.v5_check_sendable(&self.outbox.publishes[i]) {
                 Ok(()) => i += 1,
                 Err(error) => {
-                    if let Some(p) = self.outbox.publishes.remove(i) {
-                        self.events.push_back(Event::PublishFailed {
+                    if let Some(p) = self.outbox.publishes.take_at(i) {
+                        self.events.push(Event::PublishFailed {
                             token: p.token,
                             error,
                         });
@@ -597,7 +600,7 @@ impl Session {
             properties: Properties::new(&props),
             payload: &p.payload,
         };
-        encode5(&mut self.tx, &wire::Packet::Publish(packet));
+        self.tx.encode5(&wire::Packet::Publish(packet));
     }
 
     /// An MQTT 5 SUBSCRIBE with its options and identifier.
@@ -631,7 +634,7 @@ impl Session {
             properties: Properties::new(&props),
             topics: List::new(&topics),
         };
-        encode5(&mut self.tx, &wire::Packet::Subscribe(packet));
+        self.tx.encode5(&wire::Packet::Subscribe(packet));
     }
 
     pub(crate) fn v5_send_unsubscribe(&mut self, pid: Pid, filter: &str) {
@@ -641,7 +644,7 @@ impl Session {
             properties: Properties::EMPTY,
             topics: List::new(&topics),
         };
-        encode5(&mut self.tx, &wire::Packet::Unsubscribe(packet));
+        self.tx.encode5(&wire::Packet::Unsubscribe(packet));
     }
 
     fn v5_pub_ack(&mut self, now: Instant, a: Ack<'_>, qos: QoS) {
@@ -711,10 +714,11 @@ impl Session {
         }
         let properties = Box::new(message_properties(&p.properties));
         self.receive(
+            now,
             p.qospid,
             p.dup,
             p.retain,
-            topic,
+            &topic,
             p.payload,
             Some(properties),
         );
