@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when
 # it is missing (mosquitto from apt), then checks formatting and lints, the
-# no_std build of the driver, and runs every workspace test including doc
-# tests. This is the README's test command and what .ci/run calls.
+# no_std builds of the driver, and runs every workspace test including doc
+# tests, then the driver's tests again without an allocator. This is the
+# README's test command and what .ci/run calls.
 # The live suite's container tests use the machine's Docker engine (they
 # print a SKIP line without one) and build their mosquitto image locally
 # with ci/mosquitto-image.sh (no registry needed).
@@ -29,14 +30,22 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== no_std build of the codec and session"
+echo "== no_std builds: codec and session with alloc, and without (no allocator)"
 cargo build -p resilient-mqtt --no-default-features --features alloc
+cargo build -p resilient-mqtt --no-default-features
 
-echo "== no_std build of the embedded shell"
+echo "== no_std build of the embedded shell (no alloc crate linked)"
 cargo build -p resilient-mqtt --no-default-features --features embedded
 
 echo "== cargo test (workspace, including doc tests)"
 cargo test --workspace
+
+# The allocation-free session (no `alloc` feature): the session's unit
+# tests, the embedded shell against mosquitto and in the simulator, the
+# persisted offline queue, and the memory check (zero heap) again.
+echo "== the driver without an allocator"
+cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
+cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
 
 # probe-rs and defmt-decoder are off by default (a clean build of them costs
 # minutes, and defmt-decoder's serde_json feature must stay out of hil):

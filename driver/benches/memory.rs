@@ -33,26 +33,47 @@ use resilient_mqtt::codec::{
 use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
 use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Runner, Shared, DEFAULT_RX_BUFFER};
-use resilient_mqtt::session::{Config, Instant, Session};
+use resilient_mqtt::session::{store, Config, Instant, Session};
 
 // Budgets: the figures measured when the shell was written (x86_64:
 // Session 936, shell buffers 3232 + 1024, Runner 1192, run() 912, heap
 // live 3617 / peak 3787) plus room for growth; raise one only with a
 // reason in the commit message.
+//
+// Without `alloc` (`--no-default-features --features embedded-tokio`) the
+// session holds everything inline, sized by `session::store::caps`
+// (x86_64, default capacities: Session 35472, Runner 35736), and the heap
+// budgets are zero: any allocation by the session fails the check.
 
 /// `size_of::<Session>()`, bytes.
+#[cfg(feature = "alloc")]
 pub const BUDGET_SESSION: usize = 1536;
+/// `size_of::<Session>()`, bytes (everything inline).
+#[cfg(not(feature = "alloc"))]
+pub const BUDGET_SESSION: usize = 40 * 1024;
 /// The shell's fixed buffers at the default sizes (`Shared` + read
 /// buffer), bytes.
 pub const BUDGET_SHELL_BUFFERS: usize = 5120;
 /// The `Runner` struct (holds the `Session`), bytes.
+#[cfg(feature = "alloc")]
 pub const BUDGET_RUNNER: usize = 2048;
+/// The `Runner` struct (holds the `Session`), bytes.
+#[cfg(not(feature = "alloc"))]
+pub const BUDGET_RUNNER: usize = BUDGET_SESSION + 1024;
 /// The `run()` future (host adapters; it borrows the runner), bytes.
 pub const BUDGET_RUN_FUTURE: usize = 1536;
 /// Live heap of a session with `INFLIGHT` publishes in flight, bytes.
+#[cfg(feature = "alloc")]
 pub const BUDGET_HEAP_LIVE: usize = 6144;
 /// Peak heap during the sequence, bytes.
+#[cfg(feature = "alloc")]
 pub const BUDGET_HEAP_PEAK: usize = 8192;
+/// Without alloc the session never allocates.
+#[cfg(not(feature = "alloc"))]
+pub const BUDGET_HEAP_LIVE: usize = 0;
+/// Without alloc the session never allocates.
+#[cfg(not(feature = "alloc"))]
+pub const BUDGET_HEAP_PEAK: usize = 0;
 
 /// QoS 1 publishes in flight for the heap figure.
 pub const INFLIGHT: usize = 16;
@@ -112,15 +133,17 @@ fn drain(s: &mut Session) -> Option<u16> {
     let mut pid = None;
     loop {
         let mut progress = false;
-        if let Some(bytes) = s.poll_transmit() {
-            progress = true;
+        if !s.pending_transmit().is_empty() {
+            // Read in place: the bench itself must not allocate here.
             if let Ok(Decoded::Packet {
                 packet: Packet::Subscribe(sub),
                 ..
-            }) = codec::decode(&bytes, usize::MAX)
+            }) = codec::decode(s.pending_transmit(), usize::MAX)
             {
                 pid = pid.or(Some(sub.pid.get()));
             }
+            s.clear_transmit();
+            progress = true;
         }
         progress |= s.poll_action().is_some();
         progress |= s.poll_event().is_some();
@@ -137,7 +160,7 @@ fn heap() -> (usize, usize) {
         code: ConnectReturnCode::Accepted,
     }));
     let config = Config {
-        client_id: "memory-bench".into(),
+        client_id: store::text("memory-bench").expect("short"),
         ..Config::default()
     };
     let base = LIVE.load(Ordering::Relaxed);
@@ -238,6 +261,26 @@ pub fn report(f: &Figures) -> Vec<String> {
         "(Shared alone {} B, rx buffer {} B; {INFLIGHT} publishes of {PAYLOAD_LEN} B)",
         f.shared, f.rx_buffer
     );
+    if cfg!(feature = "alloc") {
+        println!("session storage: heap (alloc feature)");
+    } else {
+        use store::caps;
+        println!(
+            "session storage: inline, no allocator; capacities (RESILIENT_MQTT_*): \
+             text {} B, payload {} B, outbox {}, ops {}, subscriptions {}, queue {}, \
+             QoS 2 in {}, events {}; buffers: transmit {} B, receive {} B",
+            caps::TEXT,
+            caps::PAYLOAD,
+            caps::OUTBOX,
+            caps::OPS,
+            caps::SUBSCRIPTIONS,
+            caps::QUEUE,
+            caps::QOS2_IN,
+            caps::EVENTS,
+            caps::TX,
+            caps::RX
+        );
+    }
     over
 }
 

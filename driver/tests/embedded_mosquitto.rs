@@ -9,23 +9,29 @@
 //!   publish made during it waits, completes after the restart, and reaches
 //!   a persistent observer (not lost).
 
+//!
+//! The same tests run with the allocation-free session
+//! (`--no-default-features --features embedded-tokio`, in ci/test.sh).
+
+mod support;
+
 use std::time::Duration;
 
 use mosquitto_rig::{Mosquitto, Options};
-use resilient_mqtt::client::ClientBuilder;
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
 use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Client, Error, Runner, Shared};
 use resilient_mqtt::session::{Config, RequestError};
+use support::{text, Observer};
 use tokio::time::timeout;
 
 type EmbeddedClient<'a> = Client<'a, NoopRawMutex>;
 
 fn config(broker: &Mosquitto, id: &str) -> Config {
     Config {
-        client_id: id.into(),
-        server: "127.0.0.1".into(),
+        client_id: text(id),
+        server: text("127.0.0.1"),
         port: broker.port(),
         response_time: Duration::from_secs(2),
         ..Config::default()
@@ -122,19 +128,7 @@ async fn embedded_recovers_from_broker_kill_and_restart_without_losing_qos1() {
         persistence: true,
         ..Options::default()
     });
-    let observer = ClientBuilder::new(Config {
-        clean_init: false,
-        clean: false,
-        queue_len: 100,
-        ..config(&broker, "emb-observer")
-    })
-    .spawn()
-    .unwrap();
-    observer.connect_quick().await.unwrap();
-    observer
-        .subscribe("emb-stream/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
+    let mut observer = Observer::start("emb-observer", broker.port(), "emb-stream/#").await;
     let broker = &mut broker;
     with_embedded(config(broker, "emb-dut"), |c| async move {
         c.connect_quick().await.expect("connect");
@@ -175,9 +169,10 @@ async fn embedded_recovers_from_broker_kill_and_restart_without_losing_qos1() {
     .await;
 
     let mut seen = Vec::new();
-    while let Ok(Some(m)) = timeout(Duration::from_secs(10), observer.next_message()).await {
-        seen.push(m.payload.clone());
-        if m.payload == b"during" {
+    while let Some(payload) = observer.next(Duration::from_secs(10)).await {
+        let last = payload == b"during";
+        seen.push(payload);
+        if last {
             break;
         }
     }

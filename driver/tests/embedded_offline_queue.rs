@@ -1,26 +1,67 @@
 //! P5 beyond on the embedded (no_std) shell: a runner with a persisted
-//! offline queue in a `MemoryStorage` (a flash sector's stand-in), on the
+//! offline queue in a `QueueStorage` over a map (a flash sector's stand-in), on the
 //! host against a real mosquitto. Publishes made while the broker is down
 //! are stored; the session is closed (power lost: nothing acknowledged);
 //! a new runner on the same storage restores them and publishes them in
 //! order after it connects, and the storage empties.
 
+//!
+//! The same test runs with the allocation-free session
+//! (`--no-default-features --features embedded-tokio`, in ci/test.sh).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use mosquitto_rig::{Mosquitto, Options};
-use resilient_mqtt::client::ClientBuilder;
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
 use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Client, Runner, Shared};
 use resilient_mqtt::session::{Config, OfflineQueue, Overflow};
-use resilient_mqtt::storage::MemoryStorage;
+use resilient_mqtt::storage::QueueStorage;
+use support::{text, Observer};
 use tokio::time::timeout;
+
+/// A flash sector's stand-in: records by sequence number.
+#[derive(Default)]
+struct Flash {
+    records: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Flash {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+    fn seqs(&self) -> Vec<u64> {
+        self.records.keys().copied().collect()
+    }
+}
+
+impl QueueStorage for Flash {
+    type Error = Infallible;
+    fn append(&mut self, seq: u64, record: &[u8]) -> Result<(), Infallible> {
+        self.records.insert(seq, record.to_vec());
+        Ok(())
+    }
+    fn remove(&mut self, seq: u64) -> Result<(), Infallible> {
+        self.records.remove(&seq);
+        Ok(())
+    }
+    fn load(&mut self, each: &mut dyn FnMut(u64, &[u8])) -> Result<(), Infallible> {
+        for (seq, r) in &self.records {
+            each(*seq, r);
+        }
+        Ok(())
+    }
+}
 
 fn config(port: u16) -> Config {
     Config {
-        client_id: "emb-oq".into(),
-        server: "127.0.0.1".into(),
+        client_id: text("emb-oq"),
+        server: text("127.0.0.1"),
         port,
         response_time: Duration::from_secs(2),
         offline_queue: Some(OfflineQueue {
@@ -37,7 +78,7 @@ fn config(port: u16) -> Config {
 async fn embedded_runner_persists_and_restores_the_offline_queue() {
     let mut broker = Mosquitto::start(Options::default()).unwrap_or_else(|e| panic!("{e}"));
     let port = broker.port();
-    let mut flash = MemoryStorage::new();
+    let mut flash = Flash::default();
 
     // First boot: connect, then the broker goes away; 5 publishes into a
     // queue of 3 (drop oldest); then power is lost (close: nothing sent).
@@ -95,22 +136,7 @@ async fn embedded_runner_persists_and_restores_the_offline_queue() {
     // Second boot, broker back.
     tokio::task::block_in_place(|| broker.restart()).unwrap();
     // The observer subscribes to the restarted broker before the boot.
-    let observer = ClientBuilder::new(Config {
-        client_id: "emb-oq-observer".into(),
-        server: "127.0.0.1".into(),
-        port,
-        queue_len: 100,
-        clean_init: false,
-        clean: false,
-        ..Config::default()
-    })
-    .spawn()
-    .unwrap();
-    observer.connect_quick().await.unwrap();
-    observer
-        .subscribe("emboq/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
+    let mut observer = Observer::start("emb-oq-observer", port, "emboq/#").await;
 
     let shared: &'static Shared<NoopRawMutex> = Box::leak(Box::new(Shared::new()));
     let mut rx = [0u8; 1024];
@@ -129,11 +155,11 @@ async fn embedded_runner_persists_and_restores_the_offline_queue() {
         c.connect_quick().await.unwrap();
         let mut got = Vec::new();
         while got.len() < 3 {
-            let m = timeout(Duration::from_secs(10), observer.next_message())
+            let payload = observer
+                .next(Duration::from_secs(10))
                 .await
-                .expect("a message within 10 s")
-                .unwrap();
-            got.push(m.payload);
+                .expect("a message within 10 s");
+            got.push(payload);
         }
         assert_eq!(got, vec![b"m2".to_vec(), b"m3".to_vec(), b"m4".to_vec()]);
         // Let the PUBACKs in, then end.
@@ -146,5 +172,5 @@ async fn embedded_runner_persists_and_restores_the_offline_queue() {
     .await
     .expect("second boot ends within 30 s");
     drop(runner);
-    assert!(flash.is_empty(), "acknowledged: {:?}", flash.seqs());
+    assert_eq!(flash.len(), 0, "acknowledged: {:?}", flash.seqs());
 }

@@ -25,7 +25,7 @@ use resilient_mqtt::codec::{
 use resilient_mqtt::embedded::host::{FromTokio, TokioClock, TokioDelay};
 use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Client, Connector, Runner, Shared};
-use resilient_mqtt::session::Config;
+use resilient_mqtt::session::{store, Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use turmoil::net::{TcpListener, TcpStream};
@@ -88,7 +88,9 @@ async fn responder(mut s: TcpStream, received: Received) {
                 _ => vec![],
             };
             for r in replies {
-                r.encode_to_vec(&mut out).unwrap();
+                let at = out.len();
+                out.resize(at + r.encoded_len().unwrap(), 0);
+                r.encode(&mut out[at..]).unwrap();
             }
             rx.drain(..len);
         }
@@ -133,8 +135,8 @@ fn embedded_shell_over_turmoil_survives_a_partition_and_a_wifi_drop() {
         let shared: Shared<NoopRawMutex> = Shared::new();
         let mut rx = [0u8; 512];
         let config = Config {
-            client_id: "emb-sim".into(),
-            server: "broker".into(),
+            client_id: store::text("emb-sim").unwrap(),
+            server: store::text("broker").unwrap(),
             port: PORT,
             keepalive: Duration::from_secs(8),
             response_time: Duration::from_secs(2),

@@ -87,8 +87,7 @@ impl fmt::Display for ConnectError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ConnectError {}
+impl core::error::Error for ConnectError {}
 
 /// Why a request failed. Outages never fail a request; only the end of the
 /// session does.
@@ -182,8 +181,7 @@ impl fmt::Display for RequestError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for RequestError {}
+impl core::error::Error for RequestError {}
 
 /// Why a connection ended (D2-D4, B2).
 #[derive(Debug, Clone, PartialEq, Eq)]

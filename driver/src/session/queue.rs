@@ -111,8 +111,7 @@ impl fmt::Display for RecordError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for RecordError {}
+impl core::error::Error for RecordError {}
 
 /// Why [`Session::restore`] refused a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,8 +147,7 @@ impl fmt::Display for RestoreError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for RestoreError {}
+impl core::error::Error for RestoreError {}
 
 /// The bytes of one stored publish ([`encode_record`]).
 pub type Record = Buf<{ RECORD_MAX }>;
