@@ -1412,7 +1412,7 @@ impl Session {
             self.protocol_error(
                 now,
                 text_fmt(format_args!(
-                    "a PUBLISH with a {}-byte topic and a {}-byte payload is over this build's capacity",
+                    "PUBLISH over capacity: topic {} B, payload {} B",
                     topic.len(),
                     payload.len()
                 )),
@@ -1432,7 +1432,7 @@ impl Session {
                 let Ok(new) = self.incoming_qos2.try_add(pid) else {
                     self.protocol_error(
                         now,
-                        text_lossy("more QoS 2 messages awaiting PUBREL than this build holds"),
+                        text_lossy("over capacity: QoS 2 messages awaiting PUBREL"),
                     );
                     return;
                 };

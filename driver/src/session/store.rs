@@ -605,3 +605,104 @@ impl TxBuf {
         core::mem::take(&mut self.bytes)
     }
 }
+
+/// The fixed-capacity containers against `BTreeMap`/`BTreeSet` as models,
+/// and the transmit buffer at its capacity (only without `alloc`; with
+/// it the aliases are the standard types).
+#[cfg(all(test, not(feature = "alloc")))]
+mod tests {
+    use super::*;
+    use alloc::collections::{BTreeMap, BTreeSet};
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Put(u8, u16),
+        Remove(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..24, any::<u16>()).prop_map(|(k, v)| Op::Put(k, v)),
+            (0u8..24).prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn sorted_map_and_set_behave_as_the_btree_ones_until_full(
+            ops in proptest::collection::vec(op(), 0..200)
+        ) {
+            let mut map: SortedMap<u8, u16, 8> = SortedMap::new();
+            let mut set: SortedSet<u8, 8> = SortedSet::new();
+            let mut model: BTreeMap<u8, u16> = BTreeMap::new();
+            let mut model_set: BTreeSet<u8> = BTreeSet::new();
+            for op in ops {
+                match op {
+                    Op::Put(k, v) => {
+                        let fits = model.len() < 8 || model.contains_key(&k);
+                        prop_assert_eq!(map.try_put(k, v).is_ok(), fits);
+                        if fits {
+                            model.insert(k, v);
+                        }
+                        let new = !model_set.contains(&k);
+                        match set.try_add(k) {
+                            Ok(added) => {
+                                prop_assert_eq!(added, new);
+                                model_set.insert(k);
+                            }
+                            Err(Full) => prop_assert!(new && model_set.len() == 8),
+                        }
+                    }
+                    Op::Remove(k) => {
+                        prop_assert_eq!(map.remove(&k), model.remove(&k));
+                        prop_assert_eq!(set.remove(&k), model_set.remove(&k));
+                    }
+                }
+                let pairs: Vec<(u8, u16)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+                let want: Vec<(u8, u16)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                prop_assert_eq!(pairs, want);
+                prop_assert_eq!(set.len(), model_set.len());
+            }
+        }
+
+        #[test]
+        fn consume_drops_exactly_the_front(
+            data in proptest::collection::vec(any::<u8>(), 0..64),
+            n in 0usize..80,
+        ) {
+            let mut b: Buf<64> = Buf::new();
+            b.try_extend(&data).unwrap();
+            b.consume(n);
+            prop_assert_eq!(&b[..], &data[n.min(data.len())..]);
+        }
+    }
+
+    #[test]
+    fn a_packet_that_does_not_fit_is_not_queued_at_all() {
+        let mut tx = TxBuf::default();
+        let packet = crate::codec::Packet::PingReq;
+        tx.encode(&packet);
+        assert_eq!(tx.as_slice(), &[0xc0, 0][..]);
+        // Fill to the brim, then one more packet: nothing half-written.
+        let room = caps::TX - tx.as_slice().len();
+        tx.put(Ok::<usize, ()>(room - 1), |b| Ok(b.len()));
+        let before = tx.as_slice().len();
+        tx.encode(&packet);
+        assert_eq!(tx.as_slice().len(), before);
+        assert!(tx.overflowed);
+        tx.clear();
+        assert!(!tx.overflowed && tx.as_slice().is_empty());
+    }
+
+    #[test]
+    fn lossy_text_is_cut_at_a_character_boundary() {
+        let long = "é".repeat(caps::TEXT);
+        let t = text_lossy(&long);
+        assert!(t.len() <= caps::TEXT && t.len() >= caps::TEXT - 1);
+        assert!(t.chars().all(|c| c == 'é'));
+        assert_eq!(text(&long), Err(Full));
+        assert_eq!(text_fmt(format_args!("{}-{}", 1, 2)).as_str(), "1-2");
+    }
+}

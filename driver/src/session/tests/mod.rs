@@ -3,6 +3,8 @@
 //! so each test runs in microseconds and names the behaviour id it proves.
 
 mod adaptive;
+#[cfg(not(feature = "alloc"))]
+mod bounded;
 mod config;
 mod connecting;
 mod other;
