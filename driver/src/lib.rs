@@ -6,22 +6,22 @@
 //! - [`codec`]: encode and decode every MQTT 3.1.1 packet. `no_std`, no
 //!   allocation: decoded packets borrow from the input slice, encoding writes
 //!   into a caller's slice.
-//! - `session` (feature `alloc`): a sans-IO state machine holding all the
-//!   resilience logic: keepalive, outage detection, QoS 1 retransmission,
-//!   reconnect backoff. Bytes and time go in; bytes, events and the next
-//!   deadline come out. It needs `alloc` because it owns copies of the
-//!   payloads it may have to resend and of the subscriptions it restores,
-//!   and keeps a bounded queue of incoming messages; all of these are bounded
-//!   by the configuration.
+//! - `session`: a sans-IO state machine holding all the resilience logic:
+//!   keepalive, outage detection, QoS 1/2 retransmission, reconnect
+//!   backoff. Bytes and time go in; bytes, events and the next deadline
+//!   come out. It owns copies of the payloads it may have to resend, of
+//!   the subscriptions it restores and of incoming messages: on the heap
+//!   with the `alloc` feature, in fixed-capacity storage inside the session
+//!   without it (`session::store`; no allocator needed, MQTT 3.1.1 only).
 //! - `client` (feature `tokio`): a thin async shell over any transport and
 //!   any link (WiFi) abstraction.
 //! - `embedded` (feature `embedded`, `no_std`): the same session behind an
 //!   async shell for firmware, over `embedded-io-async` sockets and
 //!   `embedded-hal-async` delays, with bounded buffers.
 //!
-//! Without the `std` feature the crate is `#![no_std]`: codec and session
-//! never use `std` (only `core`, plus `alloc` for the session), which the
-//! build without default features checks.
+//! Without the `std` feature the crate is `#![no_std]`: codec, session and
+//! embedded shell never use `std`, and without `alloc` not even `alloc`,
+//! which the builds without default features check.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 

@@ -29,14 +29,16 @@
 //!
 //! # What allocates
 //!
-//! The shell's own state is bounded and allocation-free: the read buffer is
-//! the caller's slice, requests, answers and received messages live in
-//! [`Shared`]'s fixed arrays (const generics `TOPIC`, `PAYLOAD`, `DEPTH`),
-//! and `select` needs no runtime. The session core it runs still uses
-//! `alloc` (its in-flight publishes, subscriptions, receive buffer, event
-//! and action queues, and the message strings of errors), so firmware
-//! needs a global allocator (e.g. `embedded-alloc` or `esp-alloc`) sized
-//! for the session: `benches/memory.rs` measures and bounds it.
+//! Nothing, without the `alloc` feature (`default-features = false,
+//! features = ["embedded"]`): the read buffer is the caller's slice,
+//! requests, answers and received messages live in [`Shared`]'s fixed
+//! arrays (const generics `TOPIC`, `PAYLOAD`, `DEPTH`), `select` needs no
+//! runtime, and the session keeps its state in fixed-capacity storage
+//! ([`crate::session::store`], capacities set at build time); transmit
+//! bytes are written from the session's buffer in place. No global
+//! allocator is needed; `benches/memory.rs` measures the sizes and checks
+//! that the heap stays at zero. With `alloc` the session uses the heap
+//! instead (and MQTT 5 becomes available).
 
 mod connector;
 #[cfg(feature = "embedded-tokio")]

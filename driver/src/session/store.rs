@@ -10,8 +10,8 @@
 //! collection has a capacity from [`caps`], fixed at build time: the
 //! defaults suit a small board, and each can be changed with an
 //! environment variable when the crate is built (as `embassy-executor`
-//! sizes its arena), e.g. `RESILIENT_MQTT_PAYLOAD=1024 cargo build`.
-//! [`caps::SESSION_BYTES`] is what the session then occupies.
+//! sizes its arena), e.g. `RESILIENT_MQTT_PAYLOAD=1024 cargo build`;
+//! `benches/memory.rs` prints what the session then occupies.
 
 #[cfg(feature = "alloc")]
 use alloc::{
