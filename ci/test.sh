@@ -46,6 +46,11 @@ cargo test --workspace
 echo "== the driver without an allocator"
 cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
 cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
+# Capacities are set at build time (RESILIENT_MQTT_*): the capacity tests
+# again with smaller ones.
+RESILIENT_MQTT_TEXT=32 RESILIENT_MQTT_PAYLOAD=64 RESILIENT_MQTT_OUTBOX=4 \
+  RESILIENT_MQTT_QUEUE=2 RESILIENT_MQTT_QOS2_IN=4 \
+  cargo test -p resilient-mqtt --no-default-features --lib -- session::tests::bounded session::store
 
 # probe-rs and defmt-decoder are off by default (a clean build of them costs
 # minutes, and defmt-decoder's serde_json feature must stay out of hil):

@@ -25,6 +25,11 @@ use core::fmt;
 pub mod caps {
     /// Parses a build-time override; a bad value stops the build with a
     /// message naming it.
+    #[cfg(test)]
+    pub(super) const fn var_for_tests(value: Option<&str>, default: usize) -> usize {
+        var(value, default)
+    }
+
     const fn var(value: Option<&str>, default: usize) -> usize {
         let Some(s) = value else {
             return default;
@@ -694,6 +699,26 @@ mod tests {
         assert!(tx.overflowed);
         tx.clear();
         assert!(!tx.overflowed && tx.as_slice().is_empty());
+    }
+
+    /// The build variables reach the capacities (ci/test.sh builds once
+    /// with smaller ones), and the defaults hold without them.
+    #[test]
+    fn capacities_follow_the_build_variables() {
+        let want = |v: Option<&str>, default: usize| v.map_or(default, |s| s.parse().unwrap());
+        assert_eq!(caps::TEXT, want(option_env!("RESILIENT_MQTT_TEXT"), 64));
+        assert_eq!(
+            caps::PAYLOAD,
+            want(option_env!("RESILIENT_MQTT_PAYLOAD"), 256)
+        );
+        assert_eq!(caps::OUTBOX, want(option_env!("RESILIENT_MQTT_OUTBOX"), 16));
+        assert_eq!(caps::QUEUE, want(option_env!("RESILIENT_MQTT_QUEUE"), 8));
+        assert_eq!(
+            caps::QOS2_IN,
+            want(option_env!("RESILIENT_MQTT_QOS2_IN"), 16)
+        );
+        assert_eq!(caps::RX, caps::PAYLOAD + caps::TEXT + 16);
+        assert_eq!(caps::var_for_tests(Some("1024"), 1), 1024);
     }
 
     #[test]
