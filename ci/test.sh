@@ -16,7 +16,7 @@ command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 # The report page is opened headless and screenshotted by a test.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing ${need_apt[*]} (apt)"
+  echo "== [${SECONDS}s] installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -24,26 +24,26 @@ fi
 # The system service is not needed: tests start their own brokers.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto >/dev/null 2>&1 || true; fi
 
-echo "== cargo fmt --check"
+echo "== [${SECONDS}s] cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (all targets, -D warnings)"
+echo "== [${SECONDS}s] cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== no_std builds: codec and session with alloc, and without (no allocator)"
+echo "== [${SECONDS}s] no_std builds: codec and session with alloc, and without (no allocator)"
 cargo build -p resilient-mqtt --no-default-features --features alloc
 cargo build -p resilient-mqtt --no-default-features
 
-echo "== no_std build of the embedded shell (no alloc crate linked)"
+echo "== [${SECONDS}s] no_std build of the embedded shell (no alloc crate linked)"
 cargo build -p resilient-mqtt --no-default-features --features embedded
 
-echo "== cargo test (workspace, including doc tests)"
+echo "== [${SECONDS}s] cargo test (workspace, including doc tests)"
 cargo test --workspace
 
 # The allocation-free session (no `alloc` feature): the session's unit
 # tests, the embedded shell against mosquitto and in the simulator, the
 # persisted offline queue, and the memory check (zero heap) again.
-echo "== the driver without an allocator"
+echo "== [${SECONDS}s] the driver without an allocator"
 cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
 cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
 # Capacities are set at build time (RESILIENT_MQTT_*): the capacity tests
@@ -55,5 +55,6 @@ RESILIENT_MQTT_TEXT=32 RESILIENT_MQTT_PAYLOAD=64 RESILIENT_MQTT_OUTBOX=4 \
 # probe-rs and defmt-decoder are off by default (a clean build of them costs
 # minutes, and defmt-decoder's serde_json feature must stay out of hil):
 # their tests (no probe attached, defmt on ELF files the tests write) run here.
-echo "== hil-probe with probe-rs and defmt"
+echo "== [${SECONDS}s] hil-probe with probe-rs and defmt"
 cargo test -p hil-probe --all-features
+echo "== [${SECONDS}s] done"
