@@ -25,7 +25,7 @@ use core::fmt;
 pub mod caps {
     /// Parses a build-time override; a bad value stops the build with a
     /// message naming it.
-    #[cfg(test)]
+    #[cfg(all(test, not(feature = "alloc")))]
     pub(super) const fn var_for_tests(value: Option<&str>, default: usize) -> usize {
         var(value, default)
     }
