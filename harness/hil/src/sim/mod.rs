@@ -30,6 +30,7 @@ mod dut;
 mod net;
 mod observer;
 mod tls;
+mod watch;
 mod world;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use crate::trace::{Actor, Event, Record};
+use watch::ChannelSink;
 use world::World;
 
 pub use dut::driver_config;
@@ -299,65 +301,28 @@ fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError>
         })
 }
 
-/// Runs the simulation on a thread of its own, so that no thread-local
-/// state (tokio's and turmoil's) carries over from an earlier run on the
-/// caller's thread: one scenario and one seed give one trace, whatever ran
-/// before. Records are streamed back to `sink` as each step produces them;
-/// a panic inside the simulation is reported as an infrastructure error
-/// after everything emitted before it was written.
+/// Runs the simulation under the watchdog (`watch`): on a thread of its
+/// own, records streamed back to `sink` as each step produces them; a
+/// panic, or a step that never finishes, is an infrastructure error
+/// reported after everything emitted before it was written.
 fn run(
     scenario: &Scenario,
     seed: u64,
     sink: &mut dyn TraceSink,
 ) -> Result<RunOutcome, BackendError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(256);
-    std::thread::scope(|scope| {
-        let sim = scope.spawn(move || simulate(scenario, seed, &mut ChannelSink(tx)));
-        let mut sink_error = None;
-        for batch in rx {
-            for record in batch {
-                if let Err(e) = sink.emit(record) {
-                    sink_error = Some(e);
-                    break;
-                }
-            }
-            if sink_error.is_some() {
-                // Dropping the receiver stops the simulation at its next step.
-                break;
-            }
-        }
-        let result = sim.join();
-        if let Some(e) = sink_error {
-            return Err(BackendError::Trace(e));
-        }
-        result.unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            Err(BackendError::Infrastructure(format!(
-                "the simulation panicked: {what}"
-            )))
-        })
-    })
-}
-
-/// Sends batches of records to the thread that owns the real sink.
-struct ChannelSink(std::sync::mpsc::SyncSender<Vec<Record>>);
-
-impl ChannelSink {
-    fn emit_batch(&mut self, batch: Vec<Record>) -> std::io::Result<()> {
-        self.0.send(batch).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the trace sink is gone")
-        })
-    }
+    let scenario = scenario.clone();
+    watch::watched(
+        watch::STALL,
+        move |out, progress| simulate(&scenario, seed, out, progress),
+        sink,
+    )
 }
 
 fn simulate(
     scenario: &Scenario,
     seed: u64,
     sink: &mut ChannelSink,
+    progress: &watch::Progress,
 ) -> Result<RunOutcome, BackendError> {
     for (name, link) in [
         ("dut", &scenario.network.dut),
@@ -458,6 +423,7 @@ fn simulate(
             break;
         }
         let stepped = sim.step();
+        progress.step(sim.elapsed());
         flush(&world, sink)?;
         if let Err(e) = stepped {
             return Err(BackendError::Infrastructure(format!(
