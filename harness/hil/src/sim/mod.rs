@@ -49,7 +49,7 @@ use crate::scenario::fault::{Action, Packet};
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
-use crate::trace::{Actor, Event, Record};
+use crate::trace::{Actor, Event};
 use watch::ChannelSink;
 use world::World;
 
