@@ -27,8 +27,9 @@ if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto >/dev/nul
 echo "== [${SECONDS}s] cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== [${SECONDS}s] cargo clippy (all targets, -D warnings)"
+echo "== [${SECONDS}s] cargo clippy (all targets, -D warnings; with and without alloc)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
 
 echo "== [${SECONDS}s] no_std builds: codec and session with alloc, and without (no allocator)"
 cargo build -p resilient-mqtt --no-default-features --features alloc
@@ -37,24 +38,52 @@ cargo build -p resilient-mqtt --no-default-features
 echo "== [${SECONDS}s] no_std build of the embedded shell (no alloc crate linked)"
 cargo build -p resilient-mqtt --no-default-features --features embedded
 
-echo "== [${SECONDS}s] cargo test (workspace, including doc tests)"
-cargo test --workspace
+# Every test is built first (compile errors stop here). probe-rs and
+# defmt-decoder are off by default (a clean build of them costs minutes,
+# and defmt-decoder's serde_json feature must stay out of hil): hil-probe's
+# tests with them (no probe attached, defmt on ELF files the tests write)
+# are built and run here.
+echo "== [${SECONDS}s] building the tests"
+cargo test --workspace --no-run
+cargo test -p hil --test live_scenarios --no-run
+cargo test -p resilient-mqtt --no-default-features --features embedded-tokio --no-run
+cargo test -p hil-probe --all-features --no-run
+
+# The live suite spends ~7 minutes waiting on real brokers and the wall
+# clock: it runs beside the rest, which runs at a lower priority so that
+# the CPU-bound tests (the simulator) never starve its timing.
+live_log="$(mktemp)"
+echo "== [${SECONDS}s] the live suite starts in the background (log: $live_log)"
+cargo test -p hil --test live_scenarios >"$live_log" 2>&1 &
+live_pid=$!
+stop_live() { kill "$live_pid" 2>/dev/null || true; }
+trap stop_live EXIT
+
+echo "== [${SECONDS}s] cargo test (workspace, including doc tests; the live suite aside)"
+nice -n 10 cargo test --workspace -- --skip every_live_tagged_scenario_passes_its_oracles
 
 # The allocation-free session (no `alloc` feature): the session's unit
 # tests, the embedded shell against mosquitto and in the simulator, the
 # persisted offline queue, and the memory check (zero heap) again.
 echo "== [${SECONDS}s] the driver without an allocator"
-cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
-cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
+nice -n 10 cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
 # Capacities are set at build time (RESILIENT_MQTT_*): the capacity tests
 # again with smaller ones.
 RESILIENT_MQTT_TEXT=32 RESILIENT_MQTT_PAYLOAD=64 RESILIENT_MQTT_OUTBOX=4 \
   RESILIENT_MQTT_QUEUE=2 RESILIENT_MQTT_QOS2_IN=4 \
-  cargo test -p resilient-mqtt --no-default-features --lib -- session::tests::bounded session::store
+  nice -n 10 cargo test -p resilient-mqtt --no-default-features --lib -- session::tests::bounded session::store
 
-# probe-rs and defmt-decoder are off by default (a clean build of them costs
-# minutes, and defmt-decoder's serde_json feature must stay out of hil):
-# their tests (no probe attached, defmt on ELF files the tests write) run here.
 echo "== [${SECONDS}s] hil-probe with probe-rs and defmt"
-cargo test -p hil-probe --all-features
+nice -n 10 cargo test -p hil-probe --all-features
+
+echo "== [${SECONDS}s] waiting for the live suite"
+if wait "$live_pid"; then
+  trap - EXIT
+  cat "$live_log"
+else
+  trap - EXIT
+  cat "$live_log"
+  echo "== the live suite failed"
+  exit 1
+fi
 echo "== [${SECONDS}s] done"
