@@ -143,7 +143,11 @@ async fn tls_publish_and_subscribe_with_generated_ca() {
         .expect("message within 5 s")
         .unwrap();
     assert_eq!(m.payload, b"over tls");
-    assert!(broker.log().contains("tls-ok"), "{}", broker.log());
+    assert!(
+        broker.wait_for_log("tls-ok", Duration::from_secs(5)),
+        "{}",
+        broker.log()
+    );
 }
 
 /// A client certificate signed by the CA, required by the broker, and ALPN

@@ -184,7 +184,7 @@ async fn assigned_client_id_and_the_limits_mosquitto_announces() {
         .count();
     assert_eq!(assigned, 1, "the second CONNECT carried the assigned id");
     assert!(
-        broker.log().matches(&id).count() >= 2,
+        broker.wait_for_log_where(Duration::from_secs(5), |log| log.matches(&id).count() >= 2),
         "mosquitto saw {id} connect twice:\n{}",
         broker.log()
     );
@@ -643,7 +643,7 @@ async fn embedded_shell_speaks_mqtt5_when_configured() {
     .await
     .expect("within 30 s");
     assert!(
-        broker.log().contains("as emb-v5 (p5"),
+        broker.wait_for_log("as emb-v5 (p5", Duration::from_secs(5)),
         "mosquitto saw an MQTT 5 client:\n{}",
         broker.log()
     );

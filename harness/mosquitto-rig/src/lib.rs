@@ -159,6 +159,31 @@ impl Mosquitto {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Waits up to `within` for `needle` to appear in the log (its lines
+    /// are read by a thread of ours, so they can trail what the broker
+    /// did by a moment on a loaded machine); whether it did.
+    pub fn wait_for_log(&self, needle: &str, within: std::time::Duration) -> bool {
+        self.wait_for_log_where(within, |log| log.contains(needle))
+    }
+
+    /// Waits up to `within` for the log to satisfy `done`; whether it did.
+    pub fn wait_for_log_where(
+        &self,
+        within: std::time::Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> bool {
+        let until = std::time::Instant::now() + within;
+        loop {
+            if done(&self.log()) {
+                return true;
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// The directory holding its config and persistence file.
     pub fn dir(&self) -> &Path {
         self.dir.path()
