@@ -45,7 +45,6 @@ cargo build -p resilient-mqtt --no-default-features --features embedded
 # are built and run here.
 echo "== [${SECONDS}s] building the tests"
 cargo test --workspace --no-run
-cargo test -p hil --test live_scenarios --no-run
 cargo test -p resilient-mqtt --no-default-features --features embedded-tokio --no-run
 cargo test -p hil-probe --all-features --no-run
 
@@ -54,7 +53,8 @@ cargo test -p hil-probe --all-features --no-run
 # the CPU-bound tests (the simulator) never starve its timing.
 live_log="$(mktemp)"
 echo "== [${SECONDS}s] the live suite starts in the background (log: $live_log)"
-cargo test -p hil --test live_scenarios >"$live_log" 2>&1 &
+# (--workspace: the binary built above, with the workspace's features)
+cargo test --workspace --test live_scenarios >"$live_log" 2>&1 &
 live_pid=$!
 stop_live() { kill "$live_pid" 2>/dev/null || true; }
 trap stop_live EXIT
