@@ -86,6 +86,19 @@ pub fn replay_command(path: &Path, seed: u64, kind: BackendKind, backend: &dyn B
     c
 }
 
+/// `s` as one word for a POSIX shell: as is when it holds only characters
+/// no shell treats specially, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:-+@,=".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The run directory of `scenario` and `seed` under `out`.
 pub fn run_dir(out: &Path, scenario: &str, seed: u64) -> PathBuf {
     out.join(scenario).join(seed.to_string())

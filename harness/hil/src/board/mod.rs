@@ -131,15 +131,7 @@ impl Backend for BoardBackend {
     }
 
     fn replay_args(&self) -> String {
-        let a = &self.profile_arg;
-        let plain = a
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:-+@".contains(&b));
-        let board = if plain && !a.is_empty() {
-            format!(" --board {a}")
-        } else {
-            format!(" --board '{}'", a.replace('\'', "'\\''"))
-        };
+        let board = format!(" --board {}", crate::run::shell_word(&self.profile_arg));
         if self.upload {
             board
         } else {

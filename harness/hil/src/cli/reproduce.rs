@@ -107,7 +107,10 @@ pub fn execute(
                 replay.push_str(&format!(" --backend {}", args.backend.as_str()));
             }
             if let Some(b) = &args.broker {
-                replay.push_str(&format!(" --broker {}", b.name()));
+                replay.push_str(&format!(
+                    " --broker {}",
+                    crate::run::shell_word(&b.to_arg())
+                ));
             }
             let _ = writeln!(io.out, "replay: {replay}");
             let _ = writeln!(

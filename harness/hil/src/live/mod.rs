@@ -73,6 +73,32 @@ impl BrokerKind {
             BrokerKind::Container(c) => format!("container:{}", c.image),
         }
     }
+
+    /// The `--broker` argument that chooses this broker again (every
+    /// container option that differs from the image's defaults included):
+    /// `arg.parse()` gives back an equal value.
+    pub fn to_arg(&self) -> String {
+        let BrokerKind::Container(c) = self else {
+            return self.name();
+        };
+        let defaults = ContainerSpec::new(&c.image);
+        let mut a = format!("container:{}", c.image);
+        if c.port != defaults.port {
+            a.push_str(&format!(",port={}", c.port));
+        }
+        for (host, path) in &c.mounts {
+            a.push_str(&format!(",mount={host}:{path}"));
+        }
+        for (k, v) in &c.env {
+            a.push_str(&format!(",env={k}={v}"));
+        }
+        if c.data != defaults.data {
+            if let Some(d) = &c.data {
+                a.push_str(&format!(",data={d}"));
+            }
+        }
+        a
+    }
 }
 
 impl FromStr for BrokerKind {
@@ -156,6 +182,17 @@ impl LiveBackend {
 impl Backend for LiveBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// `--broker B` unless it is the default (a mosquitto process).
+    fn replay_args(&self) -> String {
+        match self.broker {
+            BrokerKind::Mosquitto => String::new(),
+            _ => format!(
+                " --broker {}",
+                crate::run::shell_word(&self.broker.to_arg())
+            ),
+        }
     }
 
     fn run(
@@ -700,5 +737,55 @@ pub fn with_broker(
             b.name(),
             other.as_str()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn replay_names_the_broker_unless_it_is_the_default() {
+        let replay = |b: &str| LiveBackend::new(b.parse().unwrap()).replay_args();
+        assert_eq!(replay("mosquitto"), "");
+        assert_eq!(replay("chaos"), " --broker chaos");
+        assert_eq!(
+            replay("container"),
+            " --broker container:eclipse-mosquitto:2"
+        );
+        assert_eq!(
+            replay("container:emqx/emqx:5,port=1884,env=A=b c,mount=./e.conf:/opt/e.conf"),
+            " --broker 'container:emqx/emqx:5,port=1884,mount=./e.conf:/opt/e.conf,env=A=b c'"
+        );
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-z0-9][a-z0-9._-]{0,8}"
+    }
+
+    proptest! {
+        /// What `to_arg` writes, `--broker` reads back unchanged.
+        #[test]
+        fn broker_args_round_trip(
+            image in "[a-z][a-z0-9-]{0,8}(/[a-z][a-z0-9-]{0,8})?(:[a-z0-9.]{1,5})?",
+            port in 1u16..,
+            mounts in proptest::collection::vec((word(), word()), 0..3),
+            env in proptest::collection::vec((word(), "[a-zA-Z0-9 ._:/-]{0,8}"), 0..3),
+            data in proptest::option::of(word()),
+        ) {
+            let spec = ContainerSpec {
+                image: image.clone(),
+                port,
+                mounts: mounts.into_iter().map(|(h, c)| (h, format!("/{c}"))).collect(),
+                env,
+                data: data.map(|d| format!("/{d}")).or(ContainerSpec::new(&image).data),
+            };
+            let kind = BrokerKind::Container(spec);
+            prop_assert_eq!(kind.to_arg().parse::<BrokerKind>(), Ok(kind.clone()));
+            for simple in [BrokerKind::Mosquitto, BrokerKind::Chaos] {
+                prop_assert_eq!(simple.to_arg().parse::<BrokerKind>(), Ok(simple.clone()));
+            }
+        }
     }
 }
