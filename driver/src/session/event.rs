@@ -206,6 +206,11 @@ pub enum DownReason {
         reason: ReasonCode,
         reason_string: Option<Text>,
     },
+    /// MQTT 5: the server broke the protocol and we ended the connection
+    /// with DISCONNECT and this reason code (0x82 protocol error, 0x93
+    /// receive maximum exceeded, 0x94 topic alias invalid, ...); `detail`
+    /// says what it did.
+    ClientDisconnect { reason: ReasonCode, detail: Text },
 }
 
 impl fmt::Display for DownReason {
@@ -218,6 +223,12 @@ impl fmt::Display for DownReason {
             DownReason::ClosedByBroker => f.write_str("closed by broker"),
             DownReason::Transport(e) => write!(f, "transport: {e}"),
             DownReason::Protocol(e) => write!(f, "protocol: {e}"),
+            DownReason::ClientDisconnect { reason, detail } => write!(
+                f,
+                "protocol: {detail}; sent DISCONNECT {} ({:#04x})",
+                reason.name(),
+                *reason as u8
+            ),
             DownReason::ServerDisconnect {
                 reason,
                 reason_string,

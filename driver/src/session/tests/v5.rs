@@ -388,7 +388,11 @@ fn server_exceeding_our_receive_maximum_is_disconnected_0x93() {
     t.s.handle_bytes(t.now, &incoming("in", QosPid::ExactlyOnce(pid(3)), &[]));
     t.pump();
     assert_eq!(t.last_disconnect_reason(), Some(RC::ReceiveMaximumExceeded));
-    assert!(t.has_event(|e| matches!(e, Event::Down { reason: DownReason::Protocol(m) } if m.contains("Receive Maximum"))));
+    assert!(t.has_event(|e| matches!(
+        e,
+        Event::Down { reason: DownReason::ClientDisconnect { reason: RC::ReceiveMaximumExceeded, detail } }
+            if detail.contains("Receive Maximum")
+    )));
     // The DISCONNECT goes out before the transport is closed, then the
     // driver reconnects as after any outage.
     let close = t.actions.iter().position(|a| *a == Action::CloseTransport);
@@ -1143,7 +1147,11 @@ fn auth_from_the_server_is_a_protocol_error_naming_what_is_missing() {
         reason: RC::ContinueAuthentication,
         properties: Properties::EMPTY,
     }));
-    assert!(t.has_event(|e| matches!(e, Event::Down { reason: DownReason::Protocol(m) } if m.contains("not implemented"))));
+    assert!(t.has_event(|e| matches!(
+        e,
+        Event::Down { reason: DownReason::ClientDisconnect { detail, .. } }
+            if detail.contains("not implemented")
+    )));
 }
 
 // ----- any server input -------------------------------------------------------

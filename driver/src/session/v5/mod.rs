@@ -350,7 +350,13 @@ impl Session {
     fn v5_violation(&mut self, now: Instant, code: ReasonCode, what: String) {
         match self.conn {
             Conn::Up(_) => {
-                self.lost(now, DownReason::Protocol(what));
+                self.lost(
+                    now,
+                    DownReason::ClientDisconnect {
+                        reason: code,
+                        detail: what,
+                    },
+                );
                 // Written before the shell performs CloseTransport (the
                 // transmit is always drained before the actions).
                 let d = Disconnect {
