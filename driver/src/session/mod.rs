@@ -550,12 +550,33 @@ impl Session {
             let _ = options;
             None
         };
+        let filter = text(filter).map_err(|_| RequestError::OverCapacity("topic filter"))?;
+        if self.restore_table_full(&filter) {
+            return Err(RequestError::OverCapacity("subscriptions to restore"));
+        }
         let kind = OpKind::Subscribe {
-            filter: text(filter).map_err(|_| RequestError::OverCapacity("topic filter"))?,
+            filter,
             qos,
             options,
         };
         self.request_op(now, kind)
+    }
+
+    /// Without alloc and with `restore_subscriptions`: whether a new
+    /// subscription to `filter` could not be remembered for D5 restore
+    /// (the granted ones and those requested take every place). Never with
+    /// alloc, nor without restore (the table is then not needed).
+    fn restore_table_full(&self, filter: &Text) -> bool {
+        if !self.config.restore_subscriptions || self.subscriptions.contains_key(filter) {
+            return false;
+        }
+        let requested = self
+            .outbox
+            .ops
+            .iter()
+            .filter(|o| matches!(&o.kind, OpKind::Subscribe { filter: f, .. } if f != filter && !self.subscriptions.contains_key(f)))
+            .count();
+        self.subscriptions.len() + requested >= store::limit(caps::SUBSCRIPTIONS)
     }
 
     /// Queues a subscribe or unsubscribe for the application.

@@ -267,3 +267,40 @@ fn a_full_event_queue_gives_up_diagnostics_first() {
         diagnostics + applied - caps::EVENTS
     );
 }
+
+/// With `restore_subscriptions`, every granted subscription must be
+/// remembered for D5: one more than the table holds is refused up front
+/// (never granted and then silently not restored).
+#[test]
+fn subscriptions_beyond_the_restore_table_are_refused() {
+    let mut pair = Pair::connected(Config {
+        restore_subscriptions: true,
+        ..Config::default()
+    });
+    for i in 0..caps::SUBSCRIPTIONS {
+        let t = pair
+            .session
+            .subscribe(pair.now, &format!("s/{i}"), QoS::AtLeastOnce)
+            .unwrap();
+        pair.run_for(ms(10));
+        assert!(pair.has_event(
+            |e| matches!(e, Event::SubscribeDone { token, result: Ok(_) } if *token == t)
+        ));
+    }
+    let now = pair.now;
+    assert_eq!(
+        pair.session.subscribe(now, "one/more", QoS::AtLeastOnce),
+        Err(RequestError::OverCapacity("subscriptions to restore"))
+    );
+    // Subscribing again to a remembered filter is fine.
+    assert!(pair.session.subscribe(now, "s/0", QoS::AtMostOnce).is_ok());
+    // All are put back after a reconnect that lost the session.
+    pair.run_for(ms(10));
+    let before = pair.count_seen(|s| matches!(s, Seen::Subscribe { .. }));
+    pair.broker_crash();
+    pair.broker_reachable = true;
+    pair.run_for(secs(30));
+    assert!(pair.session.is_connected());
+    let restored = pair.count_seen(|s| matches!(s, Seen::Subscribe { .. })) - before;
+    assert_eq!(restored, caps::SUBSCRIPTIONS);
+}
