@@ -38,19 +38,14 @@ cargo build -p resilient-mqtt --no-default-features
 echo "== [${SECONDS}s] no_std build of the embedded shell (no alloc crate linked)"
 cargo build -p resilient-mqtt --no-default-features --features embedded
 
-# Every test is built first (compile errors stop here). probe-rs and
-# defmt-decoder are off by default (a clean build of them costs minutes,
-# and defmt-decoder's serde_json feature must stay out of hil): hil-probe's
-# tests with them (no probe attached, defmt on ELF files the tests write)
-# are built and run here.
-echo "== [${SECONDS}s] building the tests"
+# The workspace's tests are built first (compile errors stop here). The
+# live suite then spends ~7 minutes waiting on real brokers and the wall
+# clock: it runs in the background while the rest is built and run at a
+# lower priority, so that neither the CPU-bound tests (the simulator) nor
+# the compiler starve its timing.
+echo "== [${SECONDS}s] building the workspace's tests"
 cargo test --workspace --no-run
-cargo test -p resilient-mqtt --no-default-features --features embedded-tokio --no-run
-cargo test -p hil-probe --all-features --no-run
 
-# The live suite spends ~7 minutes waiting on real brokers and the wall
-# clock: it runs beside the rest, which runs at a lower priority so that
-# the CPU-bound tests (the simulator) never starve its timing.
 live_log="$(mktemp)"
 echo "== [${SECONDS}s] the live suite starts in the background (log: $live_log)"
 # (--workspace: the binary built above, with the workspace's features)
@@ -73,6 +68,10 @@ RESILIENT_MQTT_TEXT=32 RESILIENT_MQTT_PAYLOAD=64 RESILIENT_MQTT_OUTBOX=4 \
   RESILIENT_MQTT_QUEUE=2 RESILIENT_MQTT_QOS2_IN=4 \
   nice -n 10 cargo test -p resilient-mqtt --no-default-features --lib -- session::tests::bounded session::store
 
+# probe-rs and defmt-decoder are off by default (a clean build of them costs
+# minutes, and defmt-decoder's serde_json feature must stay out of hil):
+# hil-probe's tests with them (no probe attached, defmt on ELF files the
+# tests write) are built and run here.
 echo "== [${SECONDS}s] hil-probe with probe-rs and defmt"
 nice -n 10 cargo test -p hil-probe --all-features
 
