@@ -457,12 +457,6 @@ pub mod bounded {
             let i = self.find(k).ok()?;
             Some(self.entries.remove(i).1)
         }
-        pub fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
-        where
-            K: Borrow<Q>,
-        {
-            self.find(k).ok().map(|i| &self.entries[i].1)
-        }
         pub fn contains_key<Q: Ord + ?Sized>(&self, k: &Q) -> bool
         where
             K: Borrow<Q>,
@@ -471,9 +465,6 @@ pub mod bounded {
         }
         pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
             self.entries.iter().map(|(k, v)| (k, v))
-        }
-        pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
-            self.entries.iter().map(|(k, _)| k)
         }
         pub fn len(&self) -> usize {
             self.entries.len()

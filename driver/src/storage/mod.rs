@@ -14,9 +14,9 @@
 #[cfg(feature = "std")]
 mod file;
 
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 use alloc::{collections::BTreeMap, vec::Vec};
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 use core::convert::Infallible;
 use core::fmt;
 
@@ -118,13 +118,13 @@ pub fn restore_into<S: QueueStorage + ?Sized>(
 }
 
 /// Records in RAM (tests, the simulator's "flash").
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryStorage {
     records: BTreeMap<u64, Vec<u8>>,
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 impl MemoryStorage {
     pub fn new() -> Self {
         Self::default()
@@ -145,7 +145,7 @@ impl MemoryStorage {
     }
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(any(feature = "alloc", test))]
 impl QueueStorage for MemoryStorage {
     type Error = Infallible;
 

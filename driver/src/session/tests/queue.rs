@@ -5,48 +5,7 @@
 //! session emits storage operations and restores what a reboot left.
 
 use super::*;
-#[cfg(feature = "alloc")]
-use crate::storage::MemoryStorage;
-use crate::storage::{restore_into, QueueStorage};
-
-/// Without alloc the crate has no `MemoryStorage`: the same, for the tests.
-#[cfg(not(feature = "alloc"))]
-#[derive(Default)]
-struct MemoryStorage {
-    records: alloc::collections::BTreeMap<u64, Vec<u8>>,
-}
-
-#[cfg(not(feature = "alloc"))]
-impl MemoryStorage {
-    fn new() -> Self {
-        Self::default()
-    }
-    fn seqs(&self) -> Vec<u64> {
-        self.records.keys().copied().collect()
-    }
-    fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-}
-
-#[cfg(not(feature = "alloc"))]
-impl QueueStorage for MemoryStorage {
-    type Error = core::convert::Infallible;
-    fn append(&mut self, seq: u64, record: &[u8]) -> Result<(), Self::Error> {
-        self.records.insert(seq, record.to_vec());
-        Ok(())
-    }
-    fn remove(&mut self, seq: u64) -> Result<(), Self::Error> {
-        self.records.remove(&seq);
-        Ok(())
-    }
-    fn load(&mut self, each: &mut dyn FnMut(u64, &[u8])) -> Result<(), Self::Error> {
-        for (seq, r) in &self.records {
-            each(*seq, r);
-        }
-        Ok(())
-    }
-}
+use crate::storage::{restore_into, MemoryStorage, QueueStorage};
 
 fn queue(max_messages: usize, max_bytes: usize, overflow: Overflow, persist: bool) -> Config {
     Config {
