@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when
-# it is missing (mosquitto from apt), then checks formatting and lints, the
-# no_std builds of the driver, and runs every workspace test including doc
-# tests, then the driver's tests again without an allocator. This is the
+# it is missing (mosquitto and chromium from apt, cargo-nextest), checks
+# formatting and lints, builds the driver's no_std variants, and runs every
+# workspace test with cargo-nextest (each test in its own process), the doc
+# tests, and the driver's tests again without an allocator. This is the
 # README's test command and what .ci/run calls.
+#
+# Shape (a cold 2-core machine spends most of its time compiling): the test
+# binaries are built first; the live tests, which mostly wait on real
+# brokers and the wall clock, then start in the background at normal
+# priority while everything else (the other tests, clippy, the no_std and
+# allocation-free builds) runs beside them at a lower priority, so that
+# neither starves the live tests' timing. Each step prints the seconds
+# elapsed since the start.
+#
 # The live suite's container tests use the machine's Docker engine (they
 # print a SKIP line without one) and build their mosquitto image locally
 # with ci/mosquitto-image.sh (no registry needed).
+#
+# hil-probe with probe-rs built in (a cold build of several minutes) runs
+# only when harness/hil-probe or the probe-rs version changed since the
+# last run that passed it (ci/hil-probe.tested), or with HIL_PROBE_TESTS=1;
+# HIL_PROBE_TESTS=0 skips it. The nightly workflow always runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+step() { echo "== [${SECONDS}s] $*"; }
 
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
@@ -16,73 +33,92 @@ command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 # The report page is opened headless and screenshotted by a test.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== [${SECONDS}s] installing ${need_apt[*]} (apt)"
+  step "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 # The system service is not needed: tests start their own brokers.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto >/dev/null 2>&1 || true; fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  step "installing cargo-nextest (cargo install)"
+  cargo install cargo-nextest --locked
+fi
 
-echo "== [${SECONDS}s] cargo fmt --check"
+# Features the workspace's tests need beyond the default build: the
+# container broker (testcontainers) is off by default in hil.
+FEATURES=(--features hil/containers)
+# The live tests: real brokers and the wall clock.
+LIVE='binary(live) | binary(live_cleanup)'
+
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== [${SECONDS}s] cargo clippy (all targets, -D warnings; with and without alloc)"
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
-
-echo "== [${SECONDS}s] no_std builds: codec and session with alloc, and without (no allocator)"
-cargo build -p resilient-mqtt --no-default-features --features alloc
-cargo build -p resilient-mqtt --no-default-features
-
-echo "== [${SECONDS}s] no_std build of the embedded shell (no alloc crate linked)"
-cargo build -p resilient-mqtt --no-default-features --features embedded
-
-# The workspace's tests are built first (compile errors stop here). The
-# live suite then spends ~7 minutes waiting on real brokers and the wall
-# clock: it runs in the background while the rest is built and run at a
-# lower priority, so that neither the CPU-bound tests (the simulator) nor
-# the compiler starve its timing.
-echo "== [${SECONDS}s] building the workspace's tests"
-cargo test --workspace --no-run
+# Compile errors stop here, before anything runs.
+step "building the workspace's tests (cargo nextest, debug)"
+cargo nextest run --workspace "${FEATURES[@]}" --no-run
 
 live_log="$(mktemp)"
-echo "== [${SECONDS}s] the live suite starts in the background (log: $live_log)"
-# (--workspace: the binary built above, with the workspace's features)
-cargo test --workspace --test live_scenarios >"$live_log" 2>&1 &
+step "the live tests start in the background (log: $live_log)"
+# They mostly sleep: three at a time.
+cargo nextest run --workspace "${FEATURES[@]}" --profile ci-live -E "$LIVE" \
+  --test-threads 3 >"$live_log" 2>&1 &
 live_pid=$!
 stop_live() { kill "$live_pid" 2>/dev/null || true; }
 trap stop_live EXIT
 
-echo "== [${SECONDS}s] cargo test (workspace, including doc tests; the live suite aside)"
-nice -n 10 cargo test --workspace -- --skip every_live_tagged_scenario_passes_its_oracles
+step "the other tests (cargo nextest, niced)"
+nice -n 10 cargo nextest run --workspace "${FEATURES[@]}" --profile ci -E "not ($LIVE)"
+
+step "doc tests"
+nice -n 10 cargo test --workspace "${FEATURES[@]}" --doc
+
+step "cargo clippy (all targets, -D warnings; with and without alloc)"
+nice -n 10 cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings
+nice -n 10 cargo clippy -p resilient-mqtt --no-default-features --features embedded-tokio --all-targets -- -D warnings
+
+step "no_std builds: codec and session with alloc, without (no allocator), the embedded shell"
+nice -n 10 cargo build -p resilient-mqtt --no-default-features --features alloc
+nice -n 10 cargo build -p resilient-mqtt --no-default-features
+nice -n 10 cargo build -p resilient-mqtt --no-default-features --features embedded
 
 # The allocation-free session (no `alloc` feature): the session's unit
 # tests, the embedded shell against mosquitto and in the simulator, the
 # persisted offline queue, and the memory check (zero heap) again.
-echo "== [${SECONDS}s] the driver without an allocator"
-nice -n 10 cargo test -p resilient-mqtt --no-default-features --features embedded-tokio
+step "the driver without an allocator"
+nice -n 10 cargo nextest run -p resilient-mqtt --no-default-features --features embedded-tokio
 # Capacities are set at build time (RESILIENT_MQTT_*): the capacity tests
 # again with smaller ones.
 RESILIENT_MQTT_TEXT=32 RESILIENT_MQTT_PAYLOAD=64 RESILIENT_MQTT_OUTBOX=4 \
   RESILIENT_MQTT_QUEUE=2 RESILIENT_MQTT_QOS2_IN=4 \
-  nice -n 10 cargo test -p resilient-mqtt --no-default-features --lib -- session::tests::bounded session::store
+  nice -n 10 cargo nextest run -p resilient-mqtt --no-default-features --lib \
+  -E 'test(/^session::tests::bounded/) | test(/^session::store/)'
 
 # probe-rs and defmt-decoder are off by default (a clean build of them costs
-# minutes, and defmt-decoder's serde_json feature must stay out of hil):
-# hil-probe's tests with them (no probe attached, defmt on ELF files the
-# tests write) are built and run here.
-echo "== [${SECONDS}s] hil-probe with probe-rs and defmt"
-nice -n 10 cargo test -p hil-probe --all-features
+# minutes, and defmt-decoder's serde_json feature must stay out of hil).
+probe_state="$(git rev-parse HEAD:harness/hil-probe 2>/dev/null || echo none) $(grep -A1 '^name = "probe-rs"$' Cargo.lock | tail -1)"
+git diff --quiet HEAD -- harness/hil-probe 2>/dev/null || probe_state="$probe_state (uncommitted changes)"
+case "${HIL_PROBE_TESTS:-auto}" in
+  1) run_probe=1 ;;
+  0) run_probe=0 ;;
+  *) if [ "$probe_state" = "$(cat ci/hil-probe.tested 2>/dev/null)" ]; then run_probe=0; else run_probe=1; fi ;;
+esac
+if [ "$run_probe" = 1 ]; then
+  step "hil-probe with probe-rs and defmt (harness/hil-probe changed since ci/hil-probe.tested)"
+  nice -n 10 cargo nextest run -p hil-probe --all-features
+  case "$probe_state" in *uncommitted*) ;; *) echo "$probe_state" > ci/hil-probe.tested ;; esac
+else
+  step "hil-probe with probe-rs: unchanged since ci/hil-probe.tested, skipped (HIL_PROBE_TESTS=1 runs it)"
+fi
 
-echo "== [${SECONDS}s] waiting for the live suite"
+step "waiting for the live tests"
 if wait "$live_pid"; then
   trap - EXIT
   cat "$live_log"
 else
   trap - EXIT
   cat "$live_log"
-  echo "== the live suite failed"
+  echo "== the live tests failed"
   exit 1
 fi
-echo "== [${SECONDS}s] done"
+step "done"

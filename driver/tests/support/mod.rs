@@ -1,6 +1,7 @@
-//! What the embedded shell's tests share: owned strings for a `Config`
-//! that work with and without `alloc`, and an observer on the broker that
-//! is not our driver (rumqttc), so the same tests run in both builds.
+//! What the driver's integration tests share: a mosquitto on a free port
+//! and the configuration to reach it, owned strings for a `Config` that
+//! work with and without `alloc`, and an observer on the broker that is
+//! not our driver (rumqttc), so the same tests run in both builds.
 
 #![allow(dead_code)]
 
@@ -73,5 +74,23 @@ impl Observer {
             .await
             .ok()
             .flatten()
+    }
+}
+
+/// A real mosquitto on a free port (panics with mosquitto-rig's message,
+/// e.g. how to install it, when it cannot start).
+pub fn start(options: mosquitto_rig::Options) -> mosquitto_rig::Mosquitto {
+    mosquitto_rig::Mosquitto::start(options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The driver's configuration the tests against `broker` start from:
+/// client id `id`, 127.0.0.1, a 2 s response time, defaults otherwise.
+pub fn config(broker: &mosquitto_rig::Mosquitto, id: &str) -> resilient_mqtt::session::Config {
+    resilient_mqtt::session::Config {
+        client_id: text(id),
+        server: text("127.0.0.1"),
+        port: broker.port(),
+        response_time: Duration::from_secs(2),
+        ..Default::default()
     }
 }

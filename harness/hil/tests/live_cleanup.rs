@@ -11,10 +11,8 @@ use hil::backend::Backend;
 use hil::live::{BrokerKind, LiveBackend};
 use hil::trace::sink::VecSink;
 
-mod common {
-    pub mod proc;
-}
-use common::proc::{alive, children_named};
+mod support;
+use support::proc::{alive, children_named};
 
 /// Pids of mosquitto processes whose parent is `parent`.
 fn mosquitto_children(parent: u32) -> Vec<u32> {

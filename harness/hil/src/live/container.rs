@@ -34,22 +34,33 @@
 //! `eclipse-mosquitto:2` locally from the host's mosquitto.
 
 use std::collections::BTreeSet;
+#[cfg(feature = "containers")]
 use std::io::{Read, Write};
+#[cfg(feature = "containers")]
 use std::net::{SocketAddr, TcpListener, TcpStream};
+#[cfg(feature = "containers")]
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+#[cfg(feature = "containers")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "containers")]
 use testcontainers::bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+#[cfg(feature = "containers")]
 use testcontainers::core::{ContainerPort, Mount};
+#[cfg(feature = "containers")]
 use testcontainers::runners::AsyncRunner;
+#[cfg(feature = "containers")]
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+#[cfg(feature = "containers")]
 use tokio::runtime::Handle;
 
 /// The label that names the harness process owning a container.
+#[cfg(feature = "containers")]
 const OWNER_LABEL: &str = "hil.owner";
 
 /// How long a container broker may take to answer its first CONNECT.
+#[cfg(feature = "containers")]
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Containers this process started and has not removed yet.
@@ -133,6 +144,7 @@ pub fn parse_env(s: &str) -> Result<(String, String), String> {
 /// Whether a Docker engine answers within 5 s, or why not (a message for
 /// the user). Runs on a runtime of its own: call it from outside any
 /// runtime.
+#[cfg(feature = "containers")]
 pub fn engine_available() -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -156,6 +168,7 @@ pub fn engine_available() -> Result<(), String> {
 }
 
 /// A broker in a container, on a fixed host port for the whole run.
+#[cfg(feature = "containers")]
 pub struct ContainerBroker {
     spec: ContainerSpec,
     rt: Handle,
@@ -166,6 +179,7 @@ pub struct ContainerBroker {
     container: Option<ContainerAsync<GenericImage>>,
 }
 
+#[cfg(feature = "containers")]
 impl ContainerBroker {
     /// Starts `spec` with `users` (mosquitto images: the password file)
     /// and waits until it answers MQTT.
@@ -378,6 +392,7 @@ impl ContainerBroker {
     }
 }
 
+#[cfg(feature = "containers")]
 impl Drop for ContainerBroker {
     fn drop(&mut self) {
         self.remove();
@@ -386,6 +401,7 @@ impl Drop for ContainerBroker {
 
 /// World-writable, so a broker running as another user in the container
 /// can use the bind mount.
+#[cfg(feature = "containers")]
 fn open_up(p: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = if p.is_dir() { 0o777 } else { 0o666 };
@@ -394,6 +410,7 @@ fn open_up(p: &Path) -> std::io::Result<()> {
 
 /// One MQTT CONNECT (clean, anonymous) and its CONNACK; any return code
 /// counts: the broker is up.
+#[cfg(feature = "containers")]
 fn mqtt_probe(addr: SocketAddr) -> Result<(), String> {
     let mut s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
@@ -416,12 +433,14 @@ fn mqtt_probe(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
+#[cfg(feature = "containers")]
 fn register(id: &str) {
     if let Ok(mut l) = LIVE.lock() {
         l.insert(id.to_string());
     }
 }
 
+#[cfg(feature = "containers")]
 fn unregister(id: &str) {
     if let Ok(mut l) = LIVE.lock() {
         l.remove(id);
@@ -448,6 +467,7 @@ pub fn remove_all_now() {
 
 /// Removes containers left by harness processes that no longer run (one
 /// killed with SIGKILL cannot clean up after itself).
+#[cfg(feature = "containers")]
 fn reap_orphans(rt: &Handle) {
     rt.block_on(async {
         let Ok(docker) = testcontainers::core::client::docker_client_instance().await else {
@@ -485,6 +505,57 @@ fn reap_orphans(rt: &Handle) {
             }
         }
     });
+}
+
+/// Without the `containers` feature: what a container run answers. The
+/// spec and its parsing above stay, so `--broker container:...` parses and
+/// replays the same in every build.
+#[cfg(not(feature = "containers"))]
+const NOT_BUILT: &str = "this hil was built without container support (cargo feature \
+    `containers`, which pulls in testcontainers): rebuild with `cargo build -p hil \
+    --features containers`, or use --broker mosquitto";
+
+/// Without the `containers` feature there is no engine to ask.
+#[cfg(not(feature = "containers"))]
+pub fn engine_available() -> Result<(), String> {
+    Err(NOT_BUILT.into())
+}
+
+/// Without the `containers` feature no container broker can exist: this
+/// type has no value, and [`ContainerBroker::start`] says how to get one.
+#[cfg(not(feature = "containers"))]
+pub struct ContainerBroker {
+    never: std::convert::Infallible,
+}
+
+#[cfg(not(feature = "containers"))]
+impl ContainerBroker {
+    /// Always the error that names the missing feature.
+    pub fn start(
+        spec: ContainerSpec,
+        _users: Vec<(String, String)>,
+        _rt: &tokio::runtime::Handle,
+    ) -> Result<ContainerBroker, String> {
+        Err(format!("--broker container:{}: {NOT_BUILT}", spec.image))
+    }
+    pub fn addr(&self) -> String {
+        match self.never {}
+    }
+    pub fn crash(&mut self) {
+        match self.never {}
+    }
+    pub fn restart(&mut self, _persist: bool) -> Result<(), String> {
+        match self.never {}
+    }
+    pub fn hang(&mut self) -> Result<(), String> {
+        match self.never {}
+    }
+    pub fn resume(&mut self) -> Result<(), String> {
+        match self.never {}
+    }
+    pub fn remove(&mut self) {
+        match self.never {}
+    }
 }
 
 #[cfg(test)]

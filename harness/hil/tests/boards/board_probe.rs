@@ -4,7 +4,7 @@
 //! naming the probes it looked for and how to list them, a bad selector in
 //! a profile is a clear error, and `hil boards` lists probes (none).
 //!
-//! `cargo test -p hil --features probe --test board_probe`
+//! `cargo test -p hil --features probe --test boards board_probe`
 
 #![cfg(feature = "probe")]
 

@@ -2,8 +2,7 @@
 //! random or almost-valid, must never panic the broker nor disturb another
 //! client; and the broker is a function of its inputs.
 
-mod support;
-
+use crate::support::client::{connect, Client};
 use chaos_broker::core::Core;
 use chaos_broker::isolation::check_isolation;
 use chaos_broker::{Broker, BrokerConfig};
@@ -13,7 +12,6 @@ use resilient_mqtt::codec::{
     SubscribeTopic, Unsubscribe, Will,
 };
 use std::time::Duration;
-use support::client::{connect, Client};
 
 /// An owned description of a packet, so strategies can build them.
 #[derive(Debug, Clone)]

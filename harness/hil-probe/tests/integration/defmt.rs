@@ -5,8 +5,6 @@
 
 #![cfg(feature = "defmt")]
 
-mod common;
-
 use std::time::Duration;
 
 use hil_probe::defmt::{DefmtDecoder, LogDecoder};
@@ -14,7 +12,7 @@ use hil_probe::defmt_pipe::DefmtPipe;
 
 #[test]
 fn frames_decode_to_lines_across_reads() {
-    let elf = common::elf(Some(common::ENTRIES), "raw", false);
+    let elf = crate::support::elf(Some(crate::support::ENTRIES), "raw", false);
     let mut d = DefmtDecoder::new(&elf).unwrap().expect("defmt data");
     // index 1 (u16 LE) + a u8 argument, then index 2 split in two reads.
     assert_eq!(
@@ -27,7 +25,7 @@ fn frames_decode_to_lines_across_reads() {
 
 #[test]
 fn a_malformed_raw_frame_is_reported_once() {
-    let elf = common::elf(Some(common::ENTRIES), "raw", false);
+    let elf = crate::support::elf(Some(crate::support::ENTRIES), "raw", false);
     let mut d = DefmtDecoder::new(&elf).unwrap().unwrap();
     let lines = d.push(&[9, 9, 1, 2]);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -38,7 +36,7 @@ fn a_malformed_raw_frame_is_reported_once() {
 
 #[test]
 fn without_defmt_data_the_channel_is_raw_lines_with_a_note() {
-    let elf = common::elf(None, "raw", true);
+    let elf = crate::support::elf(None, "raw", true);
     assert!(DefmtDecoder::new(&elf).unwrap().is_none());
     let (mut d, note) = LogDecoder::for_elf(&elf);
     let note = note.expect("a note");
@@ -51,7 +49,7 @@ fn without_defmt_data_the_channel_is_raw_lines_with_a_note() {
 #[test]
 fn unreadable_defmt_data_falls_back_to_raw_with_the_reason() {
     // A `.defmt` section but an encoding this decoder does not know.
-    let elf = common::elf(Some(common::ENTRIES), "morse", false);
+    let elf = crate::support::elf(Some(crate::support::ENTRIES), "morse", false);
     let (d, note) = LogDecoder::for_elf(&elf);
     assert!(matches!(d, LogDecoder::Raw(_)));
     let note = note.unwrap();
@@ -62,7 +60,11 @@ fn unreadable_defmt_data_falls_back_to_raw_with_the_reason() {
 fn the_hil_defmt_process_decodes_a_pipe() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("fw.elf");
-    std::fs::write(&p, common::elf(Some(common::ENTRIES), "raw", false)).unwrap();
+    std::fs::write(
+        &p,
+        crate::support::elf(Some(crate::support::ENTRIES), "raw", false),
+    )
+    .unwrap();
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_hil-defmt"));
     let mut pipe = DefmtPipe::spawn(bin, &p).unwrap();
     pipe.push(&[1, 0, 7]).unwrap();
@@ -74,7 +76,7 @@ fn the_hil_defmt_process_decodes_a_pipe() {
     );
 
     // No defmt data: the note, then raw lines.
-    std::fs::write(&p, common::elf(None, "raw", false)).unwrap();
+    std::fs::write(&p, crate::support::elf(None, "raw", false)).unwrap();
     let mut pipe = DefmtPipe::spawn(bin, &p).unwrap();
     pipe.push(b"hello\n").unwrap();
     let lines = pipe.finish(Duration::from_secs(10));

@@ -13,34 +13,20 @@
 //! The same tests run with the allocation-free session
 //! (`--no-default-features --features embedded-tokio`, in ci/test.sh).
 
-mod support;
-
 use std::time::Duration;
 
-use mosquitto_rig::{Mosquitto, Options};
+use crate::support::Observer;
+use mosquitto_rig::Options;
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
 use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Client, Error, Runner, Shared};
 use resilient_mqtt::session::{Config, RequestError};
-use support::{text, Observer};
 use tokio::time::timeout;
 
 type EmbeddedClient<'a> = Client<'a, NoopRawMutex>;
 
-fn config(broker: &Mosquitto, id: &str) -> Config {
-    Config {
-        client_id: text(id),
-        server: text("127.0.0.1"),
-        port: broker.port(),
-        response_time: Duration::from_secs(2),
-        ..Config::default()
-    }
-}
-
-fn start(options: Options) -> Mosquitto {
-    Mosquitto::start(options).unwrap_or_else(|e| panic!("{e}"))
-}
+use crate::support::{config, start};
 
 /// Runs `app` against an embedded client for `config` until it returns;
 /// the app must end the session (disconnect/close) so that `run` returns.

@@ -10,10 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common {
-    pub mod proc;
-}
-use common::proc::{alive, children_named};
+use crate::support::proc::{alive, children_named};
 
 const SCENARIO: &str = r#"
 name = "live-interrupt"

@@ -5,8 +5,6 @@
 
 #![cfg(feature = "probe-rs")]
 
-mod common;
-
 use hil_probe::link::flash_file;
 use hil_probe::{list_probes, Attach, ProbeError, ProbeLink, ProbeSelector};
 
@@ -74,7 +72,7 @@ fn flashing_a_missing_file_fails_before_looking_for_a_probe() {
         "a broken ELF: {e:?}"
     );
     // A good ELF gets as far as the probe.
-    std::fs::write(&p, common::elf(None, "raw", true)).unwrap();
+    std::fs::write(&p, crate::support::elf(None, "raw", true)).unwrap();
     let e = flash_file(None, "esp32c3", &p, |_| {})
         .err()
         .expect("an error");

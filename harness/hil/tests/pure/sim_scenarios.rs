@@ -3,7 +3,7 @@
 //! give byte-identical traces, and another seed runs too.
 //!
 //! Accept an intended change with `cargo insta review` (or
-//! `INSTA_UPDATE=always cargo test -p hil --test sim_scenarios`).
+//! `INSTA_UPDATE=always cargo test -p hil --test pure sim_scenarios`).
 
 use std::path::{Path, PathBuf};
 

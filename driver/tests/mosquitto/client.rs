@@ -14,14 +14,13 @@ use resilient_mqtt::codec::{ConnectReturnCode, QoS};
 use resilient_mqtt::session::{Config, ConnectError, Message, WillConfig};
 use tokio::time::timeout;
 
+use crate::support::start;
+
+/// The shared configuration with a 100-message queue.
 fn config(broker: &Mosquitto, id: &str) -> Config {
     Config {
-        client_id: id.into(),
-        server: "127.0.0.1".into(),
-        port: broker.port(),
-        response_time: Duration::from_secs(2),
         queue_len: 100,
-        ..Config::default()
+        ..crate::support::config(broker, id)
     }
 }
 
@@ -36,10 +35,6 @@ async fn next(client: &Client) -> Message {
         .await
         .expect("a message within 5 s")
         .expect("driver alive")
-}
-
-fn start(options: Options) -> Mosquitto {
-    Mosquitto::start(options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,15 +1,13 @@
 //! The broker's behaviour, one test per rule, over in-memory duplex streams
 //! with tokio's paused clock (keepalive and delays in virtual time).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::client::{connect, will, Client, Event};
 use chaos_broker::fault::{DropKind, DropPackets, Fault, FaultTarget};
 use chaos_broker::{Broker, BrokerConfig, BrokerEvent, Direction, DisconnectReason, LogRecord};
 use resilient_mqtt::codec::Packet;
-use support::client::{connect, will, Client, Event};
 use tokio::io::DuplexStream;
 
 fn broker() -> Broker {

@@ -105,7 +105,7 @@ async fn a_rewritten_connack_refuses_and_a_blackhole_silences() {
     let r = tokio::time::timeout(Duration::from_millis(1500), client.connect()).await;
     assert!(!matches!(r, Ok(Ok(()))), "connected through a blackhole");
     // The sockets stay open: even those the client gave up on, whose FIN
-    // vanished into the blackhole (tests/blackhole_fin.rs)...
+    // vanished into the blackhole (tests/integration/blackhole_fin.rs)...
     assert!(
         proxy.open_connections() >= 1,
         "a blackhole keeps its sockets"

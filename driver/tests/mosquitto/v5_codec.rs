@@ -124,7 +124,7 @@ fn next_publish(c: &mut Conn) -> Vec<u8> {
 }
 
 fn start() -> Mosquitto {
-    Mosquitto::start(Options::default()).unwrap_or_else(|e| panic!("{e}"))
+    crate::support::start(Options::default())
 }
 
 #[test]

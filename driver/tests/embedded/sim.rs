@@ -13,7 +13,7 @@
 //! Finally the firmware reports WiFi down and up (`report_link`): the
 //! connection drops at once and comes back.
 //!
-//! Run: `cargo test -p resilient-mqtt --test embedded_sim`.
+//! Run: `cargo test -p resilient-mqtt --test embedded sim::`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};

@@ -8,7 +8,7 @@
 //! - false outages per simulated day during latency bursts on a live link,
 //!   swept over the burst's round trip and length.
 //!
-//! Prints the table (`cargo test -p hil --test adaptive_response --
+//! Prints the table (`cargo test -p hil --test pure adaptive_response --
 //! --nocapture`) and asserts the goal: adaptive detects within 15 s and
 //! declares no outage for bursts whose round trip stays below its floor.
 

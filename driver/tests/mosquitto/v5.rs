@@ -27,9 +27,7 @@ use resilient_mqtt::session::{
 };
 use tokio::time::timeout;
 
-fn start(options: Options) -> Mosquitto {
-    Mosquitto::start(options).unwrap_or_else(|e| panic!("{e}"))
-}
+use crate::support::start;
 
 fn config(broker: &Mosquitto, id: &str) -> Config {
     config_with(broker, id, V5Config::default())
@@ -37,13 +35,9 @@ fn config(broker: &Mosquitto, id: &str) -> Config {
 
 fn config_with(broker: &Mosquitto, id: &str, v5: V5Config) -> Config {
     Config {
-        client_id: id.into(),
-        server: "127.0.0.1".into(),
-        port: broker.port(),
-        response_time: Duration::from_secs(2),
         queue_len: 100,
         protocol: Protocol::v5(v5),
-        ..Config::default()
+        ..crate::support::config(broker, id)
     }
 }
 

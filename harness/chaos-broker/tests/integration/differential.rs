@@ -6,17 +6,15 @@
 //! These need mosquitto installed (`apt-get install -y mosquitto`); without
 //! it they fail and say so.
 
-mod support;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::support::client::{connect, will, Client, Event};
+use crate::support::mosquitto::Mosquitto;
+use crate::support::{serve_ours, tcp_client};
 use chaos_broker::BrokerConfig;
 use resilient_mqtt::codec::Packet;
-use support::client::{connect, will, Client, Event};
-use support::mosquitto::Mosquitto;
-use support::{serve_ours, tcp_client};
 use tokio::net::TcpStream;
 
 /// How long "nothing more arrives" is watched for.

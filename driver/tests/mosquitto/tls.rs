@@ -3,7 +3,7 @@
 //! test CA, server certificates valid, expired or from another CA, a client
 //! certificate) and written to a temporary directory; no key is committed.
 //!
-//! Run: `cargo test -p resilient-mqtt --features tls --test tls`.
+//! Run: `cargo test -p resilient-mqtt --features tls --test mosquitto tls::`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -101,17 +101,13 @@ impl ServerFiles {
     }
 }
 
-fn start(options: Options) -> Mosquitto {
-    Mosquitto::start(options).unwrap_or_else(|e| panic!("{e}"))
-}
+use crate::support::start;
 
+/// The shared configuration with a 3 s response time (handshakes).
 fn config(broker: &Mosquitto, id: &str) -> Config {
     Config {
-        client_id: id.into(),
-        server: "127.0.0.1".into(),
-        port: broker.port(),
         response_time: Duration::from_secs(3),
-        ..Config::default()
+        ..crate::support::config(broker, id)
     }
 }
 

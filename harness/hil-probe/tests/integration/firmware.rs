@@ -2,8 +2,6 @@
 //! file, a directory or a non-ELF file is a clear error; an ELF says where
 //! its RTT control block is and whether it has defmt data.
 
-mod common;
-
 use hil_probe::firmware::NO_DEFMT;
 use hil_probe::{Firmware, ProbeError};
 
@@ -47,7 +45,7 @@ fn a_file_that_is_not_elf_is_refused_with_what_it_starts_with() {
 fn an_elf_without_defmt_data_says_so_and_logs_stay_raw() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("fw.elf");
-    std::fs::write(&p, common::elf(None, "raw", true)).unwrap();
+    std::fs::write(&p, crate::support::elf(None, "raw", true)).unwrap();
     let fw = Firmware::load(&p).unwrap();
     assert!(!fw.has_defmt);
     assert_eq!(fw.defmt_note(), Some(NO_DEFMT));
@@ -62,7 +60,11 @@ fn an_elf_without_defmt_data_says_so_and_logs_stay_raw() {
 fn an_elf_with_a_defmt_section_is_seen() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("fw.elf");
-    std::fs::write(&p, common::elf(Some(common::ENTRIES), "raw", false)).unwrap();
+    std::fs::write(
+        &p,
+        crate::support::elf(Some(crate::support::ENTRIES), "raw", false),
+    )
+    .unwrap();
     let fw = Firmware::load(&p).unwrap();
     assert!(fw.has_defmt);
     assert_eq!(fw.defmt_note(), None);

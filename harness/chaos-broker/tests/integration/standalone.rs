@@ -2,15 +2,13 @@
 //! while MQTT clients are served, answers `ok` / `error: ...`, and
 //! `--persist` keeps sessions and retained messages across a restart.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::support::client::connect;
+use crate::support::tcp_client;
 use chaos_broker::standalone::{BrokerArgs, Standalone, StandaloneError};
 use clap::Parser;
-use support::client::connect;
-use support::tcp_client;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;

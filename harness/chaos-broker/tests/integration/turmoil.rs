@@ -3,13 +3,11 @@
 //! snapshot across a host crash and bounce, and reproducible: the same seed
 //! gives the same packet log, times included.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::client::{connect, will, Client, Event};
 use chaos_broker::{Broker, BrokerConfig, BrokerEvent, BrokerState};
-use support::client::{connect, will, Client, Event};
 
 type Slot<T> = Arc<Mutex<Option<T>>>;
 

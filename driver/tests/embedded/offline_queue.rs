@@ -9,12 +9,11 @@
 //! The same test runs with the allocation-free session
 //! (`--no-default-features --features embedded-tokio`, in ci/test.sh).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use crate::support::{text, Observer};
 use mosquitto_rig::{Mosquitto, Options};
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::embedded::host::{TcpConnector, TokioClock, TokioDelay};
@@ -22,7 +21,6 @@ use resilient_mqtt::embedded::raw::NoopRawMutex;
 use resilient_mqtt::embedded::{Client, Runner, Shared};
 use resilient_mqtt::session::{Config, OfflineQueue, Overflow};
 use resilient_mqtt::storage::QueueStorage;
-use support::{text, Observer};
 use tokio::time::timeout;
 
 /// A flash sector's stand-in: records by sequence number.

@@ -1,0 +1,20 @@
+//! hil's integration tests that need no service: the simulator, the CLI, scenario files, field import, reports, fuzzing and the docs' examples.
+//!
+//! One test binary (a module per file) so that hil is linked once for all of
+//! them; `cargo nextest` still runs each test in its own process.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod adaptive_response;
+mod cli;
+mod field_cases;
+mod field_cli;
+mod field_props;
+mod fuzz_readme;
+mod nightly_workflow;
+mod parser_props;
+mod readme_examples;
+mod reports;
+mod scenario_errors;
+mod sim_scenarios;

@@ -1,0 +1,5 @@
+//! What hil's integration tests share: one copy, included by each test
+//! binary (`tests/pure`, `tests/live`, `tests/boards`, `tests/live_cleanup.rs`).
+#![allow(dead_code)]
+
+pub mod proc;
