@@ -134,11 +134,12 @@ impl ConnectFlags {
         username: bool,
         password: bool,
     ) -> Self {
-        let mut b = (clean as u8) * Self::CLEAN;
+        let bit = |on: bool, mask: u8| if on { mask } else { 0 };
+        let mut b = bit(clean, Self::CLEAN);
         if let Some((qos, retain)) = will {
-            b |= Self::WILL | ((qos as u8) << 3) | (retain as u8) * Self::WILL_RETAIN;
+            b |= Self::WILL | ((qos as u8) << 3) | bit(retain, Self::WILL_RETAIN);
         }
-        b |= (password as u8) * Self::PASSWORD | (username as u8) * Self::USERNAME;
+        b |= bit(password, Self::PASSWORD) | bit(username, Self::USERNAME);
         ConnectFlags(b)
     }
 

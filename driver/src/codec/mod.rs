@@ -142,10 +142,11 @@ pub enum Packet<'a> {
 /// What the fixed header of a complete-enough buffer says (phase one).
 pub type FrameHeader = frame::FrameHeader<PacketType>;
 
-/// The result of decoding a byte slice: [`frame::Decoded::Incomplete`]
-/// (read more; `needed` is the total packet length once the fixed header
-/// is complete) or [`frame::Decoded::Packet`] (a packet and how many bytes
-/// of the input it took).
+/// The result of decoding a byte slice: `Decoded::Incomplete { needed }`
+/// (the buffer holds the start of a valid packet; read more: `needed` is
+/// the total packet length once the fixed header is complete), or
+/// `Decoded::Packet { packet, len }` (a packet, and how many bytes of the
+/// input it took).
 pub type Decoded<'a> = frame::Decoded<Packet<'a>>;
 
 /// Phase one: reads the fixed header only. `Ok(None)` means the header itself

@@ -35,7 +35,6 @@ impl Pid {
 
     /// Identifier 1.
     pub const MIN: Pid = Pid(NonZeroU16::MIN);
-
 }
 
 /// Two bytes, never 0.
@@ -167,7 +166,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
-
 }
 
 /// Writes fields into a slice sized by `encoded_len`; never panics.

@@ -5,8 +5,8 @@
 use super::{DecodeError, EncodeError, Properties, PropertyContext};
 use crate::codec::connect::{ConnectFlags, Header};
 use crate::codec::primitives::field_len;
-use crate::codec::{valid_topic_name, Codec, Reader, Writer};
 use crate::codec::QoS;
+use crate::codec::{valid_topic_name, Codec, Reader, Writer};
 
 /// The last-will message, with its properties (will delay, message expiry,
 /// content type, response topic, correlation data, user properties...).

@@ -134,10 +134,11 @@ pub enum Packet<'a> {
 /// What the fixed header of a complete-enough buffer says (phase one).
 pub type FrameHeader = frame::FrameHeader<PacketType>;
 
-/// The result of decoding a byte slice: [`frame::Decoded::Incomplete`]
-/// (read more; `needed` is the total packet length once the fixed header
-/// is complete) or [`frame::Decoded::Packet`] (a packet and how many bytes
-/// of the input it took).
+/// The result of decoding a byte slice: `Decoded::Incomplete { needed }`
+/// (the buffer holds the start of a valid packet; read more: `needed` is
+/// the total packet length once the fixed header is complete), or
+/// `Decoded::Packet { packet, len }` (a packet, and how many bytes of the
+/// input it took).
 pub type Decoded<'a> = frame::Decoded<Packet<'a>>;
 
 /// Phase one: reads the fixed header only. `Ok(None)` means the header itself
@@ -307,7 +308,9 @@ impl frame::Framed for Packet<'_> {
             Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubRel(_) | Packet::PubComp(_) => {
                 Ok(2 + self.tail().map_or(Ok(0), |t| t.encoded_len())?)
             }
-            Packet::Disconnect(_) | Packet::Auth(_) => self.tail().map_or(Ok(0), |t| t.encoded_len()),
+            Packet::Disconnect(_) | Packet::Auth(_) => {
+                self.tail().map_or(Ok(0), |t| t.encoded_len())
+            }
             Packet::Subscribe(s) => s.encoded_len(),
             Packet::SubAck(s) => s.encoded_len(),
             Packet::Unsubscribe(u) => u.encoded_len(),
