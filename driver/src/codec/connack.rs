@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::frame::Codec;
 use super::{DecodeError, EncodeError, Reader, Writer};
 
 /// CONNACK return codes (MQTT 3.1.1 section 3.2.2.3).
@@ -54,8 +55,11 @@ pub struct ConnAck {
     pub code: ConnectReturnCode,
 }
 
-impl ConnAck {
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+impl<'a> Codec<'a> for ConnAck {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
+
+    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         let code = r.u8()?;
         let rc = ConnectReturnCode::from_u8(code);
@@ -72,15 +76,18 @@ impl ConnAck {
 
     /// The decoder rejects session present with a refusal (MQTT-3.2.2-4),
     /// so the encoder does not produce it.
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         if self.session_present && self.code != ConnectReturnCode::Accepted {
             return Err(EncodeError::SessionPresentWithError);
         }
         Ok(())
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.validate()?;
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
+        Ok(2)
+    }
+
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u8(self.session_present as u8)?;
         w.u8(self.code as u8)
     }

@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use super::frame::FrameError;
 use super::PacketType;
 
 /// Why a byte sequence is not a valid MQTT 3.1.1 packet.
@@ -97,6 +98,24 @@ impl fmt::Display for DecodeError {
 }
 
 impl core::error::Error for DecodeError {}
+
+impl From<FrameError<PacketType>> for DecodeError {
+    fn from(e: FrameError<PacketType>) -> Self {
+        match e {
+            FrameError::ReservedPacketType(t) => DecodeError::ReservedPacketType(t),
+            FrameError::InvalidFlags { packet_type, flags } => {
+                DecodeError::InvalidFlags { packet_type, flags }
+            }
+            FrameError::InvalidQoS3 => DecodeError::InvalidQoS(3),
+            FrameError::DupWithQoS0 => DecodeError::DupWithQoS0,
+            FrameError::MalformedLength => DecodeError::MalformedRemainingLength,
+            FrameError::PacketTooLarge { size, max } => DecodeError::PacketTooLarge { size, max },
+            FrameError::TrailingBytes { packet_type, extra } => {
+                DecodeError::TrailingBytes { packet_type, extra }
+            }
+        }
+    }
+}
 
 /// Why a packet could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

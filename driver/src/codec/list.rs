@@ -1,22 +1,12 @@
 //! A list of packet entries (SUBSCRIBE filters, SUBACK codes, UNSUBSCRIBE
-//! filters) that is either borrowed raw bytes already validated by the
-//! decoder, or a slice of typed items given to the encoder. Decoding needs no
-//! allocation, and both forms compare equal when they hold the same entries.
+//! filters, and MQTT 5's UNSUBACK codes) that is either borrowed raw bytes
+//! already validated by the decoder, or a slice of typed items given to the
+//! encoder. Decoding needs no allocation, and both forms compare equal when
+//! they hold the same entries. Both versions use it: an entry is any
+//! [`Codec`], reporting in its version's errors.
 
-use super::{DecodeError, EncodeError, Reader, Writer};
-
-/// One entry type of a [`List`]: how it is read, checked, written and sized.
-pub trait Entry<'a>: Sized + Copy {
-    /// Reads and validates one entry.
-    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError>;
-    /// The rules [`Entry::read`] enforces, checked before encoding.
-    fn validate(&self) -> Result<(), EncodeError> {
-        Ok(())
-    }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError>;
-    /// The number of bytes [`Entry::write`] writes.
-    fn encoded_len(&self) -> Result<usize, EncodeError>;
-}
+use super::frame::Codec;
+use super::{EncodeError, Reader, Writer};
 
 /// Entries of one packet: validated raw bytes, or typed items.
 #[derive(Clone, Copy)]
@@ -30,7 +20,7 @@ enum Repr<'a, T> {
     Items(&'a [T]),
 }
 
-impl<'a, T: Entry<'a>> List<'a, T> {
+impl<'a, T: Codec<'a> + Copy> List<'a, T> {
     /// A list for encoding.
     pub const fn new(items: &'a [T]) -> Self {
         List {
@@ -38,12 +28,22 @@ impl<'a, T: Entry<'a>> List<'a, T> {
         }
     }
 
-    /// Reads entries until the body ends, validating each; at least one.
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+    /// Reads the entries up to the end of the body: at least one (else
+    /// `empty`), each read and validated by `entry`, which may be stricter
+    /// than [`Codec::read`] (a reason code the packet may carry), never
+    /// laxer: iterating reads the raw bytes again with [`Codec::read`].
+    pub(crate) fn read_non_empty<E>(
+        r: &mut Reader<'a>,
+        empty: E,
+        mut entry: impl FnMut(&mut Reader<'a>) -> Result<T, E>,
+    ) -> Result<Self, E> {
         let raw = r.rest();
+        if raw.is_empty() {
+            return Err(empty);
+        }
         let mut check = Reader::new(raw);
         while !check.is_empty() {
-            T::read(&mut check)?;
+            entry(&mut check)?;
         }
         Ok(List {
             repr: Repr::Raw(raw),
@@ -71,11 +71,18 @@ impl<'a, T: Entry<'a>> List<'a, T> {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        self.iter().try_for_each(|item| item.validate())
+    /// Before encoding: at least one entry, each accepted by `entry`.
+    pub(crate) fn validate_non_empty<E: From<EncodeError>>(
+        &self,
+        entry: impl Fn(&T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.is_empty() {
+            return Err(EncodeError::EmptyList.into());
+        }
+        self.iter().try_for_each(|item| entry(&item))
     }
 
-    pub(crate) fn encoded_len(&self) -> Result<usize, EncodeError> {
+    pub(crate) fn encoded_len(&self) -> Result<usize, T::EncodeError> {
         let mut total = 0usize;
         for item in self.iter() {
             total = total.saturating_add(item.encoded_len()?);
@@ -83,9 +90,9 @@ impl<'a, T: Entry<'a>> List<'a, T> {
         Ok(total)
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) -> Result<(), T::EncodeError> {
         for item in self.iter() {
-            item.write(w)?;
+            item.encode(w)?;
         }
         Ok(())
     }
@@ -99,7 +106,7 @@ enum IterRepr<'a, T> {
     Items(core::slice::Iter<'a, T>),
 }
 
-impl<'a, T: Entry<'a>> Iterator for ListIter<'a, T> {
+impl<'a, T: Codec<'a> + Copy> Iterator for ListIter<'a, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         match &mut self.0 {
@@ -116,15 +123,15 @@ impl<'a, T: Entry<'a>> Iterator for ListIter<'a, T> {
     }
 }
 
-impl<'a, T: Entry<'a> + PartialEq> PartialEq for List<'a, T> {
+impl<'a, T: Codec<'a> + Copy + PartialEq> PartialEq for List<'a, T> {
     fn eq(&self, other: &Self) -> bool {
         self.iter().eq(other.iter())
     }
 }
 
-impl<'a, T: Entry<'a> + Eq> Eq for List<'a, T> {}
+impl<'a, T: Codec<'a> + Copy + Eq> Eq for List<'a, T> {}
 
-impl<'a, T: Entry<'a> + core::fmt::Debug> core::fmt::Debug for List<'a, T> {
+impl<'a, T: Codec<'a> + Copy + core::fmt::Debug> core::fmt::Debug for List<'a, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }

@@ -13,11 +13,18 @@
 //! (with an [`EncodeError`]) every packet the decoder would reject, so
 //! whatever encodes decodes back to the same packet; the tests in `tests/`
 //! and the fuzz target in `driver/fuzz/` check both directions.
+//!
+//! The frame (fixed header, both phases, the encoder's sizing), the
+//! [`Codec`] trait every element implements and the primitives (reader,
+//! writer, variable byte integers, strings, packet ids, lists) are shared
+//! with the MQTT 5 codec in [`v5`]: they live in `frame.rs`,
+//! `primitives.rs` and `list.rs`; this module adds the 3.1.1 packets.
 
 mod ack;
 mod connack;
 mod connect;
 mod error;
+mod frame;
 mod list;
 mod primitives;
 mod publish;
@@ -31,7 +38,10 @@ pub use ack::{PubAck, PubComp, PubRec, PubRel, UnsubAck};
 pub use connack::{ConnAck, ConnectReturnCode};
 pub use connect::{Connect, Will};
 pub use error::{DecodeError, EncodeError};
-pub use list::{Entry, List, ListIter};
+/// [`Codec`] under the name it had when only list entries implemented it.
+pub use frame::Codec as Entry;
+pub use frame::Codec;
+pub use list::{List, ListIter};
 pub use primitives::{Pid, QoS};
 pub use publish::{Publish, QosPid};
 pub use subscribe::{SubAck, SubAckCode, Subscribe, SubscribeTopic, Unsubscribe};
@@ -88,14 +98,6 @@ impl PacketType {
         })
     }
 
-    /// The flags the fixed header must carry for this type (PUBLISH excepted).
-    fn required_flags(self) -> u8 {
-        match self {
-            PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
-            _ => 0,
-        }
-    }
-
     /// The upper-case name used in logs and traces.
     pub fn name(self) -> &'static str {
         use PacketType::*;
@@ -138,124 +140,60 @@ pub enum Packet<'a> {
 }
 
 /// What the fixed header of a complete-enough buffer says (phase one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader {
-    pub packet_type: PacketType,
-    /// The low nibble of the first byte.
-    pub flags: u8,
-    /// Bytes taken by the fixed header (1 + length bytes).
-    pub header_len: usize,
-    /// The remaining length.
-    pub remaining_len: usize,
-}
+pub type FrameHeader = frame::FrameHeader<PacketType>;
 
-impl FrameHeader {
-    /// The length of the whole packet.
-    pub fn total_len(&self) -> usize {
-        self.header_len + self.remaining_len
-    }
-}
-
-/// The result of decoding a byte slice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded<'a> {
-    /// The buffer holds the start of a valid packet; read more. `needed` is
-    /// the total packet length when the fixed header is already complete.
-    Incomplete { needed: Option<usize> },
-    /// A packet, and how many bytes of the input it took.
-    Packet { packet: Packet<'a>, len: usize },
-}
+/// The result of decoding a byte slice: `Decoded::Incomplete { needed }`
+/// (the buffer holds the start of a valid packet; read more: `needed` is
+/// the total packet length once the fixed header is complete), or
+/// `Decoded::Packet { packet, len }` (a packet, and how many bytes of the
+/// input it took).
+pub type Decoded<'a> = frame::Decoded<Packet<'a>>;
 
 /// Phase one: reads the fixed header only. `Ok(None)` means the header itself
 /// is not complete yet. Rejects reserved types, wrong flags, a fifth length
 /// byte, and packets larger than `max_packet_size`, before the body arrives.
 pub fn check(buf: &[u8], max_packet_size: usize) -> Result<Option<FrameHeader>, DecodeError> {
-    let Some(&first) = buf.first() else {
-        return Ok(None);
-    };
-    let packet_type =
-        PacketType::from_nibble(first >> 4).ok_or(DecodeError::ReservedPacketType(first >> 4))?;
-    let flags = first & 0x0f;
-    if packet_type == PacketType::Publish {
-        if flags & 0b0110 == 0b0110 {
-            return Err(DecodeError::InvalidQoS(3));
-        }
-        if flags & 0b0110 == 0 && flags & 0b1000 != 0 {
-            return Err(DecodeError::DupWithQoS0);
-        }
-    } else if flags != packet_type.required_flags() {
-        return Err(DecodeError::InvalidFlags { packet_type, flags });
-    }
-    let mut remaining_len: usize = 0;
-    let mut shift = 0;
-    let mut i = 1;
-    loop {
-        if i > 4 {
-            return Err(DecodeError::MalformedRemainingLength);
-        }
-        let Some(&byte) = buf.get(i) else {
-            return Ok(None);
-        };
-        remaining_len |= ((byte & 0x7f) as usize) << shift;
-        i += 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    let header = FrameHeader {
-        packet_type,
-        flags,
-        header_len: i,
-        remaining_len,
-    };
-    if header.total_len() > max_packet_size {
-        return Err(DecodeError::PacketTooLarge {
-            size: header.total_len(),
-            max: max_packet_size,
-        });
-    }
-    Ok(Some(header))
+    frame::check::<Mqtt311>(buf, max_packet_size)
 }
 
 /// Decodes the first packet in `buf`: need more bytes, a packet and its
 /// length, or a typed error. Never panics.
 pub fn decode(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, DecodeError> {
-    let Some(header) = check(buf, max_packet_size)? else {
-        return Ok(Decoded::Incomplete { needed: None });
-    };
-    let total = header.total_len();
-    let Some(frame) = buf.get(..total) else {
-        return Ok(Decoded::Incomplete {
-            needed: Some(total),
-        });
-    };
-    let body = &frame[header.header_len..];
-    let packet = parse(header, body)?;
-    Ok(Decoded::Packet { packet, len: total })
+    frame::decode::<Mqtt311>(buf, max_packet_size)
 }
 
-/// Phase two: parses a body whose header [`check`] accepted.
-fn parse(header: FrameHeader, body: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    let mut r = Reader::new(body);
-    let packet = match header.packet_type {
-        PacketType::Connect => Packet::Connect(Connect::read(&mut r)?),
-        PacketType::ConnAck => Packet::ConnAck(ConnAck::read(&mut r)?),
-        PacketType::Publish => Packet::Publish(Publish::read(header.flags, &mut r)?),
-        PacketType::PubAck => Packet::PubAck(PubAck(Pid::read(&mut r)?)),
-        PacketType::PubRec => Packet::PubRec(PubRec(Pid::read(&mut r)?)),
-        PacketType::PubRel => Packet::PubRel(PubRel(Pid::read(&mut r)?)),
-        PacketType::PubComp => Packet::PubComp(PubComp(Pid::read(&mut r)?)),
-        PacketType::Subscribe => Packet::Subscribe(Subscribe::read(&mut r)?),
-        PacketType::SubAck => Packet::SubAck(SubAck::read(&mut r)?),
-        PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::read(&mut r)?),
-        PacketType::UnsubAck => Packet::UnsubAck(UnsubAck(Pid::read(&mut r)?)),
-        PacketType::PingReq => Packet::PingReq,
-        PacketType::PingResp => Packet::PingResp,
-        PacketType::Disconnect => Packet::Disconnect,
-    };
-    r.finish(header.packet_type)?;
-    Ok(packet)
+/// MQTT 3.1.1 in the shared frame.
+struct Mqtt311;
+
+impl frame::Version for Mqtt311 {
+    type PacketType = PacketType;
+    type Packet<'a> = Packet<'a>;
+    type DecodeError = DecodeError;
+    const SHORTEST_LENGTH_ONLY: bool = false;
+
+    fn packet_type(nibble: u8) -> Option<PacketType> {
+        PacketType::from_nibble(nibble)
+    }
+
+    /// Phase two: parses a body whose header [`check`] accepted.
+    fn parse<'a>(header: &FrameHeader, r: &mut Reader<'a>) -> Result<Packet<'a>, DecodeError> {
+        Ok(match header.packet_type {
+            PacketType::Connect => Packet::Connect(Connect::read(r)?),
+            PacketType::ConnAck => Packet::ConnAck(ConnAck::read(r)?),
+            PacketType::Publish => Packet::Publish(Publish::read(header.flags, r)?),
+            PacketType::PubAck => Packet::PubAck(PubAck(Pid::read(r)?)),
+            PacketType::PubRec => Packet::PubRec(PubRec(Pid::read(r)?)),
+            PacketType::PubRel => Packet::PubRel(PubRel(Pid::read(r)?)),
+            PacketType::PubComp => Packet::PubComp(PubComp(Pid::read(r)?)),
+            PacketType::Subscribe => Packet::Subscribe(Subscribe::read(r)?),
+            PacketType::SubAck => Packet::SubAck(SubAck::read(r)?),
+            PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::read(r)?),
+            PacketType::UnsubAck => Packet::UnsubAck(UnsubAck(Pid::read(r)?)),
+            PacketType::PingReq => Packet::PingReq,
+            PacketType::PingResp => Packet::PingResp,
+            PacketType::Disconnect => Packet::Disconnect,
+        })
+    }
 }
 
 impl<'a> Packet<'a> {
@@ -279,32 +217,37 @@ impl<'a> Packet<'a> {
         }
     }
 
-    fn flags(&self) -> u8 {
-        match self {
-            Packet::Publish(p) => p.flags(),
-            other => other.packet_type().required_flags(),
-        }
+    /// The number of bytes [`Packet::encode`] will write, after checking
+    /// the packet: when this is `Ok(n)`, `encode` into `n` bytes succeeds,
+    /// and when it is an error, `encode` fails with the same error.
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        frame::encoded_len(self)
     }
 
-    fn remaining_len(&self) -> Result<usize, EncodeError> {
-        let len = match self {
-            Packet::Connect(c) => c.body_len()?,
-            Packet::ConnAck(_) => 2,
-            Packet::Publish(p) => p.body_len()?,
-            Packet::PubAck(_)
-            | Packet::PubRec(_)
-            | Packet::PubRel(_)
-            | Packet::PubComp(_)
-            | Packet::UnsubAck(_) => 2,
-            Packet::Subscribe(s) => s.body_len()?,
-            Packet::SubAck(s) => s.body_len()?,
-            Packet::Unsubscribe(u) => u.body_len()?,
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => 0,
+    /// Encodes the packet at the start of `buf`; returns the bytes written.
+    /// On error the contents of `buf` are unspecified.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        frame::encode(self, buf)
+    }
+
+    /// Encodes onto the end of a vector. On error the vector is left as it
+    /// was: nothing half-written is ever queued for sending.
+    #[cfg(any(feature = "alloc", test))]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
+        frame::encode_to_vec(self, out)
+    }
+}
+
+impl frame::Framed for Packet<'_> {
+    type EncodeError = EncodeError;
+
+    fn first_byte(&self) -> u8 {
+        let nibble = self.packet_type() as u8;
+        let flags = match self {
+            Packet::Publish(p) => p.flags(),
+            _ => frame::required_flags(nibble).unwrap_or(0),
         };
-        if len > MAX_REMAINING_LENGTH {
-            return Err(EncodeError::PacketTooLarge(len));
-        }
-        Ok(len)
+        (nibble << 4) | flags
     }
 
     /// Checks every rule the decoder enforces, so that whatever encodes
@@ -328,68 +271,37 @@ impl<'a> Packet<'a> {
         }
     }
 
-    /// The number of bytes [`Packet::encode`] will write, after checking
-    /// the packet: when this is `Ok(n)`, `encode` into `n` bytes succeeds,
-    /// and when it is an error, `encode` fails with the same error.
-    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
-        self.validate()?;
-        let rem = self.remaining_len()?;
-        Ok(1 + length_bytes(rem) + rem)
+    fn body_len(&self) -> Result<usize, EncodeError> {
+        match self {
+            Packet::Connect(c) => c.encoded_len(),
+            Packet::ConnAck(c) => c.encoded_len(),
+            Packet::Publish(p) => p.encoded_len(),
+            Packet::PubAck(_)
+            | Packet::PubRec(_)
+            | Packet::PubRel(_)
+            | Packet::PubComp(_)
+            | Packet::UnsubAck(_) => Ok(2),
+            Packet::Subscribe(s) => s.encoded_len(),
+            Packet::SubAck(s) => s.encoded_len(),
+            Packet::Unsubscribe(u) => u.encoded_len(),
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(0),
+        }
     }
 
-    /// Encodes the packet at the start of `buf`; returns the bytes written.
-    /// On error the contents of `buf` are unspecified.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        self.validate()?;
-        let rem = self.remaining_len()?;
-        let total = 1 + length_bytes(rem) + rem;
-        if buf.len() < total {
-            return Err(EncodeError::BufferTooSmall {
-                needed: total,
-                available: buf.len(),
-            });
-        }
-        let mut w = Writer::new(&mut buf[..total]);
-        w.u8(((self.packet_type() as u8) << 4) | self.flags())?;
-        w.remaining_length(rem)?;
+    fn write_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         match self {
-            Packet::Connect(c) => c.write(&mut w)?,
-            Packet::ConnAck(c) => c.write(&mut w)?,
-            Packet::Publish(p) => p.write(&mut w)?,
+            Packet::Connect(c) => c.encode(w),
+            Packet::ConnAck(c) => c.encode(w),
+            Packet::Publish(p) => p.encode(w),
             Packet::PubAck(PubAck(pid))
             | Packet::PubRec(PubRec(pid))
             | Packet::PubRel(PubRel(pid))
             | Packet::PubComp(PubComp(pid))
-            | Packet::UnsubAck(UnsubAck(pid)) => pid.write(&mut w)?,
-            Packet::Subscribe(s) => s.write(&mut w)?,
-            Packet::SubAck(s) => s.write(&mut w)?,
-            Packet::Unsubscribe(u) => u.write(&mut w)?,
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => {}
+            | Packet::UnsubAck(UnsubAck(pid)) => pid.encode(w),
+            Packet::Subscribe(s) => s.encode(w),
+            Packet::SubAck(s) => s.encode(w),
+            Packet::Unsubscribe(u) => u.encode(w),
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
         }
-        Ok(w.position())
-    }
-
-    /// Encodes onto the end of a vector. On error the vector is left as it
-    /// was: nothing half-written is ever queued for sending.
-    #[cfg(any(feature = "alloc", test))]
-    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
-        let len = self.encoded_len()?;
-        let start = out.len();
-        out.resize(start + len, 0);
-        let result = self.encode(&mut out[start..]);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
-    }
-}
-
-/// How many bytes the remaining-length field takes for `len`.
-fn length_bytes(len: usize) -> usize {
-    match len {
-        0..=127 => 1,
-        128..=16_383 => 2,
-        16_384..=2_097_151 => 3,
-        _ => 4,
     }
 }

@@ -1,9 +1,11 @@
-//! The building blocks every packet is made of: a bounds-checked reader and
-//! writer, packet identifiers, QoS levels, UTF-8 strings and topic checks.
+//! The building blocks every packet of both versions is made of: a
+//! bounds-checked reader and writer, variable byte integers, packet
+//! identifiers, QoS levels, UTF-8 strings and topic checks.
 
 use core::num::NonZeroU16;
 
-use super::{DecodeError, EncodeError, PacketType};
+use super::frame::{Codec, VarIntError};
+use super::{DecodeError, EncodeError};
 
 /// A packet identifier: 1..=65535 (0 is not a valid identifier).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,12 +35,19 @@ impl Pid {
 
     /// Identifier 1.
     pub const MIN: Pid = Pid(NonZeroU16::MIN);
+}
 
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+/// Two bytes, never 0.
+impl<'a> Codec<'a> for Pid {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
+    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         Pid::new(r.u16()?).ok_or(DecodeError::ZeroPacketId)
     }
-
-    pub(crate) fn write(self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
+        Ok(2)
+    }
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u16(self.get())
     }
 }
@@ -111,6 +120,33 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A variable byte integer (MQTT 3.1.1 §2.2.3, MQTT 5.0 §1.5.5): one
+    /// to four bytes, seven bits each, least significant group first. A
+    /// fifth byte is malformed; so is, with `shortest_only` (MQTT 5,
+    /// MQTT-1.5.5-1), an encoding longer than needed, so that every
+    /// accepted value has exactly one encoding.
+    #[inline]
+    pub(crate) fn varint(&mut self, shortest_only: bool) -> Result<u32, VarIntError> {
+        let mut value: u32 = 0;
+        for i in 0..4 {
+            let byte = self.u8().map_err(|_| VarIntError::End)?;
+            value |= u32::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                // A zero last byte after others: a shorter encoding exists.
+                if shortest_only && i > 0 && byte == 0 {
+                    return Err(VarIntError::Malformed);
+                }
+                return Ok(value);
+            }
+        }
+        Err(VarIntError::Malformed)
+    }
+
     /// A length-prefixed binary field.
     pub(crate) fn binary(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.u16()? as usize;
@@ -129,14 +165,6 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining() == 0
-    }
-
-    /// Fails if bytes are left over.
-    pub(crate) fn finish(&self, packet_type: PacketType) -> Result<(), DecodeError> {
-        match self.remaining() {
-            0 => Ok(()),
-            extra => Err(DecodeError::TrailingBytes { packet_type, extra }),
-        }
     }
 }
 
@@ -178,6 +206,10 @@ impl<'a> Writer<'a> {
         self.bytes(&v.to_be_bytes())
     }
 
+    pub(crate) fn u32(&mut self, v: u32) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
     pub(crate) fn binary(&mut self, b: &[u8]) -> Result<(), EncodeError> {
         let len = u16::try_from(b.len()).map_err(|_| EncodeError::FieldTooLong(b.len()))?;
         self.u16(len)?;
@@ -191,6 +223,9 @@ impl<'a> Writer<'a> {
         self.binary(s.as_bytes())
     }
 
+    /// A variable byte integer in its shortest encoding ([`varint_len`]
+    /// bytes): the remaining length, and MQTT 5's property lengths and
+    /// identifiers.
     pub(crate) fn remaining_length(&mut self, mut len: usize) -> Result<(), EncodeError> {
         loop {
             let mut byte = (len % 128) as u8;
@@ -203,6 +238,16 @@ impl<'a> Writer<'a> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// How many bytes the shortest encoding of a variable byte integer takes.
+pub(crate) fn varint_len(value: usize) -> usize {
+    match value {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
     }
 }
 

@@ -1,5 +1,6 @@
 //! PUBLISH: topic, packet id (QoS 1 and 2 only), DUP, RETAIN, payload.
 
+use super::frame::Codec;
 use super::primitives::{field_len, valid_topic_name};
 use super::{DecodeError, EncodeError, Pid, QoS, Reader, Writer};
 
@@ -37,6 +38,53 @@ impl QosPid {
             QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
         }
     }
+
+    /// Reads the packet id a PUBLISH carries at `qos` 1 and 2.
+    pub(crate) fn read(qos: QoS, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match qos {
+            QoS::AtMostOnce => QosPid::AtMostOnce,
+            _ => QosPid::from_qos(qos, Pid::read(r)?),
+        })
+    }
+
+    /// Bytes of the packet id: 0 at QoS 0, else 2.
+    pub(crate) fn encoded_len(self) -> usize {
+        if self.pid().is_some() {
+            2
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn encode(self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        match self.pid() {
+            Some(pid) => pid.encode(w),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A PUBLISH's fixed-header flags, the same in both versions: DUP, QoS,
+/// RETAIN. The frame refused QoS 3 and DUP at QoS 0 already.
+pub(crate) struct PublishFlags {
+    pub dup: bool,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+impl PublishFlags {
+    pub(crate) fn read(flags: u8) -> Result<Self, DecodeError> {
+        let qos_bits = (flags >> 1) & 0x03;
+        Ok(PublishFlags {
+            dup: flags & 0x08 != 0,
+            qos: QoS::from_u8(qos_bits).ok_or(DecodeError::InvalidQoS(qos_bits))?,
+            retain: flags & 0x01 != 0,
+        })
+    }
+
+    pub(crate) fn to_u8(dup: bool, qospid: QosPid, retain: bool) -> u8 {
+        ((dup as u8) << 3) | ((qospid.qos() as u8) << 1) | retain as u8
+    }
 }
 
 /// PUBLISH packet.
@@ -53,32 +101,27 @@ pub struct Publish<'a> {
 
 impl<'a> Publish<'a> {
     pub(crate) fn flags(&self) -> u8 {
-        ((self.dup as u8) << 3) | ((self.qospid.qos() as u8) << 1) | self.retain as u8
+        PublishFlags::to_u8(self.dup, self.qospid, self.retain)
     }
 
     pub(crate) fn read(flags: u8, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let qos_bits = (flags >> 1) & 0x03;
-        let qos = QoS::from_u8(qos_bits).ok_or(DecodeError::InvalidQoS(qos_bits))?;
+        let PublishFlags { dup, qos, retain } = PublishFlags::read(flags)?;
         let topic = r.string()?;
         if !valid_topic_name(topic) {
             return Err(DecodeError::InvalidTopicName);
         }
-        let qospid = match qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            _ => QosPid::from_qos(qos, Pid::read(r)?),
-        };
+        let qospid = QosPid::read(qos, r)?;
         Ok(Publish {
-            dup: flags & 0x08 != 0,
+            dup,
             qospid,
-            retain: flags & 0x01 != 0,
+            retain,
             topic,
             payload: r.rest(),
         })
     }
 
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        let pid = if self.qospid.pid().is_some() { 2 } else { 0 };
-        Ok(field_len(self.topic.len())? + pid + self.payload.len())
+    pub(crate) fn encoded_len(&self) -> Result<usize, EncodeError> {
+        Ok(field_len(self.topic.len())? + self.qospid.encoded_len() + self.payload.len())
     }
 
     /// The rules the decoder enforces. DUP on QoS 0 is refused rather than
@@ -93,12 +136,9 @@ impl<'a> Publish<'a> {
         Ok(())
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.validate()?;
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self.topic)?;
-        if let Some(pid) = self.qospid.pid() {
-            pid.write(w)?;
-        }
+        self.qospid.encode(w)?;
         w.bytes(self.payload)
     }
 }

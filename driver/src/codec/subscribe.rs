@@ -1,6 +1,6 @@
 //! SUBSCRIBE, SUBACK and UNSUBSCRIBE: packets that carry a list of entries.
 
-use super::list::Entry;
+use super::frame::Codec;
 use super::primitives::{field_len, valid_topic_filter};
 use super::{DecodeError, EncodeError, List, PacketType, Pid, QoS, Reader, Writer};
 
@@ -11,7 +11,9 @@ pub struct SubscribeTopic<'a> {
     pub qos: QoS,
 }
 
-impl<'a> Entry<'a> for SubscribeTopic<'a> {
+impl<'a> Codec<'a> for SubscribeTopic<'a> {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let filter = r.string()?;
         if !valid_topic_filter(filter) {
@@ -28,8 +30,7 @@ impl<'a> Entry<'a> for SubscribeTopic<'a> {
         }
         Ok(())
     }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.validate()?;
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self.filter)?;
         w.u8(self.qos as u8)
     }
@@ -39,7 +40,9 @@ impl<'a> Entry<'a> for SubscribeTopic<'a> {
 }
 
 /// An UNSUBSCRIBE entry is a bare topic filter.
-impl<'a> Entry<'a> for &'a str {
+impl<'a> Codec<'a> for &'a str {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let filter = r.string()?;
         if !valid_topic_filter(filter) {
@@ -53,8 +56,7 @@ impl<'a> Entry<'a> for &'a str {
         }
         Ok(())
     }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.validate()?;
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self)
     }
     fn encoded_len(&self) -> Result<usize, EncodeError> {
@@ -69,7 +71,9 @@ pub enum SubAckCode {
     Failure,
 }
 
-impl<'a> Entry<'a> for SubAckCode {
+impl<'a> Codec<'a> for SubAckCode {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         match r.u8()? {
             0x80 => Ok(SubAckCode::Failure),
@@ -78,7 +82,7 @@ impl<'a> Entry<'a> for SubAckCode {
                 .ok_or(DecodeError::InvalidSubAckCode(q)),
         }
     }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u8(match self {
             SubAckCode::Granted(q) => *q as u8,
             SubAckCode::Failure => 0x80,
@@ -110,87 +114,33 @@ pub struct Unsubscribe<'a> {
     pub topics: List<'a, &'a str>,
 }
 
-/// Reads the packet id and a non-empty list.
-fn read_list<'a, T: Entry<'a>>(
-    r: &mut Reader<'a>,
-    t: PacketType,
-) -> Result<(Pid, List<'a, T>), DecodeError> {
-    let pid = Pid::read(r)?;
-    let list = List::read(r)?;
-    if list.is_empty() {
-        return Err(DecodeError::EmptyList(t));
-    }
-    Ok((pid, list))
+/// The three list packets share one layout: a packet id, then a non-empty
+/// list; `$list` names it.
+macro_rules! list_packet {
+    ($ty:ident, $list:ident) => {
+        impl<'a> Codec<'a> for $ty<'a> {
+            type DecodeError = DecodeError;
+            type EncodeError = EncodeError;
+            fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+                let pid = Pid::read(r)?;
+                let empty = DecodeError::EmptyList(PacketType::$ty);
+                let $list = List::read_non_empty(r, empty, Codec::read)?;
+                Ok($ty { pid, $list })
+            }
+            fn validate(&self) -> Result<(), EncodeError> {
+                self.$list.validate_non_empty(Codec::validate)
+            }
+            fn encoded_len(&self) -> Result<usize, EncodeError> {
+                Ok(2 + self.$list.encoded_len()?)
+            }
+            fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+                self.pid.encode(w)?;
+                self.$list.encode(w)
+            }
+        }
+    };
 }
 
-/// Checks a list before encoding: not empty, every entry valid.
-fn validate_list<'a, T: Entry<'a>>(list: &List<'a, T>) -> Result<(), EncodeError> {
-    if list.is_empty() {
-        return Err(EncodeError::EmptyList);
-    }
-    list.validate()
-}
-
-fn list_body_len<'a, T: Entry<'a>>(list: &List<'a, T>) -> Result<usize, EncodeError> {
-    if list.is_empty() {
-        return Err(EncodeError::EmptyList);
-    }
-    Ok(2 + list.encoded_len()?)
-}
-
-fn write_list<'a, T: Entry<'a>>(
-    pid: Pid,
-    list: &List<'a, T>,
-    w: &mut Writer<'_>,
-) -> Result<(), EncodeError> {
-    pid.write(w)?;
-    list.write(w)
-}
-
-impl<'a> Subscribe<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let (pid, topics) = read_list(r, PacketType::Subscribe)?;
-        Ok(Subscribe { pid, topics })
-    }
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        validate_list(&self.topics)
-    }
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        list_body_len(&self.topics)
-    }
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        write_list(self.pid, &self.topics, w)
-    }
-}
-
-impl<'a> SubAck<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let (pid, codes) = read_list(r, PacketType::SubAck)?;
-        Ok(SubAck { pid, codes })
-    }
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        validate_list(&self.codes)
-    }
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        list_body_len(&self.codes)
-    }
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        write_list(self.pid, &self.codes, w)
-    }
-}
-
-impl<'a> Unsubscribe<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let (pid, topics) = read_list(r, PacketType::Unsubscribe)?;
-        Ok(Unsubscribe { pid, topics })
-    }
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-        validate_list(&self.topics)
-    }
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        list_body_len(&self.topics)
-    }
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        write_list(self.pid, &self.topics, w)
-    }
-}
+list_packet!(Subscribe, topics);
+list_packet!(SubAck, codes);
+list_packet!(Unsubscribe, topics);

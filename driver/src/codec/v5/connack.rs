@@ -3,7 +3,7 @@
 //! topic alias maximum, server keepalive, server reference...).
 
 use super::{DecodeError, EncodeError, PacketType, Properties, PropertyContext, ReasonCode};
-use crate::codec::{Reader, Writer};
+use crate::codec::{Codec, Reader, Writer};
 
 /// CONNACK packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +15,11 @@ pub struct ConnAck<'a> {
     pub properties: Properties<'a>,
 }
 
-impl<'a> ConnAck<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+impl<'a> Codec<'a> for ConnAck<'a> {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
+
+    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         if flags > 1 {
             return Err(DecodeError::InvalidConnAckFlags(flags));
@@ -32,11 +35,11 @@ impl<'a> ConnAck<'a> {
         })
     }
 
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
         Ok(2 + self.properties.encoded_len()?)
     }
 
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         self.reason.check(PacketType::ConnAck)?;
         if self.session_present && self.reason.is_error() {
             return Err(EncodeError::SessionPresentWithError);
@@ -44,7 +47,7 @@ impl<'a> ConnAck<'a> {
         self.properties.validate(PropertyContext::ConnAck)
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u8(self.session_present as u8)?;
         w.u8(self.reason as u8)?;
         self.properties.write(w)

@@ -3,8 +3,10 @@
 //! password (a password no longer needs a user name).
 
 use super::{DecodeError, EncodeError, Properties, PropertyContext};
+use crate::codec::connect::{ConnectFlags, Header};
 use crate::codec::primitives::field_len;
-use crate::codec::{valid_topic_name, QoS, Reader, Writer};
+use crate::codec::QoS;
+use crate::codec::{valid_topic_name, Codec, Reader, Writer};
 
 /// The last-will message, with its properties (will delay, message expiry,
 /// content type, response topic, correlation data, user properties...).
@@ -32,58 +34,38 @@ pub struct Connect<'a> {
     pub password: Option<&'a [u8]>,
 }
 
-const PROTOCOL_NAME: &str = "MQTT";
 /// The protocol level of MQTT 5.0.
 pub const PROTOCOL_LEVEL: u8 = 5;
 
-impl<'a> Connect<'a> {
-    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        if r.binary()? != PROTOCOL_NAME.as_bytes() {
-            return Err(DecodeError::InvalidProtocolName);
-        }
-        let level = r.u8()?;
-        if level != PROTOCOL_LEVEL {
-            return Err(DecodeError::UnsupportedProtocolLevel(level));
-        }
-        let flags = r.u8()?;
-        let will_flag = flags & 0x04 != 0;
-        let will_qos = (flags >> 3) & 0x03;
-        let will_retain = flags & 0x20 != 0;
-        if flags & 0x01 != 0 || (!will_flag && (will_qos != 0 || will_retain)) {
-            return Err(DecodeError::InvalidConnectFlags(flags));
-        }
-        let will_qos = QoS::from_u8(will_qos).ok_or(DecodeError::InvalidQoS(will_qos))?;
-        let keep_alive = r.u16()?;
+impl<'a> Codec<'a> for Connect<'a> {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
+
+    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        let Header { flags, keep_alive } = Header::read(r, PROTOCOL_LEVEL, false)?;
         let properties = Properties::read(r, PropertyContext::Connect)?;
         let client_id = r.string()?;
-        let will = if will_flag {
-            let properties = Properties::read(r, PropertyContext::Will)?;
-            let topic = r.string()?;
-            if !valid_topic_name(topic) {
-                return Err(DecodeError::InvalidTopicName);
+        let will = match flags.will() {
+            Some((qos, retain)) => {
+                let properties = Properties::read(r, PropertyContext::Will)?;
+                let topic = r.string()?;
+                if !valid_topic_name(topic) {
+                    return Err(DecodeError::InvalidTopicName);
+                }
+                Some(Will {
+                    properties,
+                    topic,
+                    payload: r.binary()?,
+                    qos,
+                    retain,
+                })
             }
-            Some(Will {
-                properties,
-                topic,
-                payload: r.binary()?,
-                qos: will_qos,
-                retain: will_retain,
-            })
-        } else {
-            None
+            None => None,
         };
-        let username = if flags & 0x80 != 0 {
-            Some(r.string()?)
-        } else {
-            None
-        };
-        let password = if flags & 0x40 != 0 {
-            Some(r.binary()?)
-        } else {
-            None
-        };
+        let username = flags.username().then(|| r.string()).transpose()?;
+        let password = flags.password().then(|| r.binary()).transpose()?;
         Ok(Connect {
-            clean_start: flags & 0x02 != 0,
+            clean_start: flags.clean(),
             keep_alive,
             properties,
             client_id,
@@ -93,13 +75,9 @@ impl<'a> Connect<'a> {
         })
     }
 
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        let mut len = field_len(PROTOCOL_NAME.len())?
-            + 1
-            + 1
-            + 2
-            + self.properties.encoded_len()?
-            + field_len(self.client_id.len())?;
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
+        let mut len =
+            Header::LEN + self.properties.encoded_len()? + field_len(self.client_id.len())?;
         if let Some(w) = &self.will {
             len += w.properties.encoded_len()?
                 + field_len(w.topic.len())?
@@ -115,7 +93,7 @@ impl<'a> Connect<'a> {
     }
 
     /// The rules the decoder enforces.
-    pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         self.properties.validate(PropertyContext::Connect)?;
         if let Some(w) = &self.will {
             w.properties.validate(PropertyContext::Will)?;
@@ -130,25 +108,14 @@ impl<'a> Connect<'a> {
         Ok(())
     }
 
-    fn flags(&self) -> u8 {
-        let mut flags = (self.clean_start as u8) << 1;
-        if let Some(w) = &self.will {
-            flags |= 0x04 | ((w.qos as u8) << 3) | ((w.retain as u8) << 5);
-        }
-        if self.password.is_some() {
-            flags |= 0x40;
-        }
-        if self.username.is_some() {
-            flags |= 0x80;
-        }
-        flags
-    }
-
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.string(PROTOCOL_NAME)?;
-        w.u8(PROTOCOL_LEVEL)?;
-        w.u8(self.flags())?;
-        w.u16(self.keep_alive)?;
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        let flags = ConnectFlags::new(
+            self.clean_start,
+            self.will.map(|w| (w.qos, w.retain)),
+            self.username.is_some(),
+            self.password.is_some(),
+        );
+        Header::write(w, PROTOCOL_LEVEL, flags, self.keep_alive)?;
         self.properties.write(w)?;
         w.string(self.client_id)?;
         if let Some(will) = &self.will {

@@ -7,6 +7,7 @@ use core::fmt;
 
 use super::{PacketType, PropertyContext, PropertyId};
 use crate::codec;
+use crate::codec::frame::FrameError;
 
 /// Why a property block is not valid for the packet that carries it. The
 /// same rules hold when decoding and before encoding.
@@ -113,6 +114,25 @@ pub enum DecodeError {
 impl From<PropertyError> for DecodeError {
     fn from(e: PropertyError) -> Self {
         DecodeError::Property(e)
+    }
+}
+
+/// The shared frame's errors, as their version-5 variants.
+impl From<FrameError<PacketType>> for DecodeError {
+    fn from(e: FrameError<PacketType>) -> Self {
+        match e {
+            FrameError::ReservedPacketType(t) => DecodeError::ReservedPacketType(t),
+            FrameError::InvalidFlags { packet_type, flags } => {
+                DecodeError::InvalidFlags { packet_type, flags }
+            }
+            FrameError::InvalidQoS3 => DecodeError::InvalidQoS(3),
+            FrameError::DupWithQoS0 => DecodeError::DupWithQoS0,
+            FrameError::MalformedLength => DecodeError::MalformedVarInt,
+            FrameError::PacketTooLarge { size, max } => DecodeError::PacketTooLarge { size, max },
+            FrameError::TrailingBytes { packet_type, extra } => {
+                DecodeError::TrailingBytes { packet_type, extra }
+            }
+        }
     }
 }
 

@@ -1,12 +1,14 @@
 //! MQTT 5.0 codec: every control packet, property and reason code, encoded
 //! into and decoded from byte slices with no allocation and no panic on any
-//! input, next to (and built from the primitives of) the 3.1.1 codec in
-//! [`crate::codec`].
+//! input, next to the 3.1.1 codec in [`crate::codec`] and sharing its frame,
+//! its [`Codec`] trait and its primitives (reader, writer, variable byte
+//! integers, strings, packet ids, lists, the CONNECT header and the PUBLISH
+//! flags); this module adds what version 5 changes.
 //!
-//! The same two phases: [`check`] reads the fixed header only ("need more
-//! bytes" or "invalid", and the size limit, before the body arrives), then
-//! [`decode`] parses a complete frame into a [`Packet`] that borrows from
-//! the input. Properties ([`Properties`]) and lists stay borrowed raw bytes
+//! The same two phases, from the same code: [`check`] reads the fixed
+//! header only ("need more bytes" or "invalid", and the size limit, before
+//! the body arrives), then [`decode`] parses a complete frame into a
+//! [`Packet`] that borrows from the input. Properties ([`Properties`]) and lists stay borrowed raw bytes
 //! after validation. Everything the decoder refuses is a [`DecodeError`];
 //! the encoder checks the same rules first ([`EncodeError`]), so whatever
 //! encodes decodes back to the same packet. The short forms of the acks,
@@ -41,8 +43,9 @@ pub use subscribe::{
 pub use varint::MAX_VARINT;
 
 /// Shared with the 3.1.1 codec.
-pub use super::{List, Pid, QoS, QosPid, DEFAULT_MAX_PACKET_SIZE, MAX_REMAINING_LENGTH};
+pub use super::{Codec, List, Pid, QoS, QosPid, DEFAULT_MAX_PACKET_SIZE, MAX_REMAINING_LENGTH};
 
+use super::frame;
 use super::{Reader, Writer};
 use ack::Tail;
 
@@ -74,14 +77,6 @@ impl PacketType {
         match n {
             15 => Some(PacketType::Auth),
             n => super::PacketType::from_nibble(n).map(Self::from),
-        }
-    }
-
-    /// The flags the fixed header must carry for this type (PUBLISH excepted).
-    fn required_flags(self) -> u8 {
-        match self {
-            PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
-            _ => 0,
         }
     }
 
@@ -137,141 +132,86 @@ pub enum Packet<'a> {
 }
 
 /// What the fixed header of a complete-enough buffer says (phase one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader {
-    pub packet_type: PacketType,
-    /// The low nibble of the first byte.
-    pub flags: u8,
-    /// Bytes taken by the fixed header (1 + length bytes).
-    pub header_len: usize,
-    /// The remaining length.
-    pub remaining_len: usize,
-}
+pub type FrameHeader = frame::FrameHeader<PacketType>;
 
-impl FrameHeader {
-    /// The length of the whole packet.
-    pub fn total_len(&self) -> usize {
-        self.header_len + self.remaining_len
-    }
-}
-
-/// The result of decoding a byte slice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded<'a> {
-    /// The buffer holds the start of a valid packet; read more. `needed` is
-    /// the total packet length when the fixed header is already complete.
-    Incomplete { needed: Option<usize> },
-    /// A packet, and how many bytes of the input it took.
-    Packet { packet: Packet<'a>, len: usize },
-}
+/// The result of decoding a byte slice: `Decoded::Incomplete { needed }`
+/// (the buffer holds the start of a valid packet; read more: `needed` is
+/// the total packet length once the fixed header is complete), or
+/// `Decoded::Packet { packet, len }` (a packet, and how many bytes of the
+/// input it took).
+pub type Decoded<'a> = frame::Decoded<Packet<'a>>;
 
 /// Phase one: reads the fixed header only. `Ok(None)` means the header itself
 /// is not complete yet. Rejects type 0, wrong flags, a malformed remaining
 /// length (a fifth byte, or longer than its shortest form), and packets
 /// larger than `max_packet_size`, before the body arrives.
 pub fn check(buf: &[u8], max_packet_size: usize) -> Result<Option<FrameHeader>, DecodeError> {
-    let Some(&first) = buf.first() else {
-        return Ok(None);
-    };
-    let packet_type =
-        PacketType::from_nibble(first >> 4).ok_or(DecodeError::ReservedPacketType(first >> 4))?;
-    let flags = first & 0x0f;
-    if packet_type == PacketType::Publish {
-        if flags & 0b0110 == 0b0110 {
-            return Err(DecodeError::InvalidQoS(3));
-        }
-        if flags & 0b0110 == 0 && flags & 0b1000 != 0 {
-            return Err(DecodeError::DupWithQoS0);
-        }
-    } else if flags != packet_type.required_flags() {
-        return Err(DecodeError::InvalidFlags { packet_type, flags });
-    }
-    let (remaining_len, len_bytes) = match varint::parse(&buf[1..])? {
-        varint::Partial::Done(value, len) => (value as usize, len),
-        varint::Partial::Incomplete => return Ok(None),
-    };
-    let header = FrameHeader {
-        packet_type,
-        flags,
-        header_len: 1 + len_bytes,
-        remaining_len,
-    };
-    if header.total_len() > max_packet_size {
-        return Err(DecodeError::PacketTooLarge {
-            size: header.total_len(),
-            max: max_packet_size,
-        });
-    }
-    Ok(Some(header))
+    frame::check::<Mqtt5>(buf, max_packet_size)
 }
 
 /// Decodes the first packet in `buf`: need more bytes, a packet and its
 /// length, or a typed error. Never panics.
 pub fn decode(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, DecodeError> {
-    let Some(header) = check(buf, max_packet_size)? else {
-        return Ok(Decoded::Incomplete { needed: None });
-    };
-    let total = header.total_len();
-    let Some(frame) = buf.get(..total) else {
-        return Ok(Decoded::Incomplete {
-            needed: Some(total),
-        });
-    };
-    let packet = parse(header, &frame[header.header_len..])?;
-    Ok(Decoded::Packet { packet, len: total })
+    frame::decode::<Mqtt5>(buf, max_packet_size)
 }
 
-/// Phase two: parses a body whose header [`check`] accepted.
-fn parse(header: FrameHeader, body: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    let mut r = Reader::new(body);
-    let t = header.packet_type;
-    let packet = match t {
-        PacketType::Connect => Packet::Connect(Connect::read(&mut r)?),
-        PacketType::ConnAck => Packet::ConnAck(ConnAck::read(&mut r)?),
-        PacketType::Publish => Packet::Publish(Publish::read(header.flags, &mut r)?),
-        PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp => {
-            let pid = Pid::read(&mut r)?;
-            let Tail {
-                reason, properties, ..
-            } = Tail::read(t, &mut r)?;
-            let a = Ack {
-                pid,
-                reason,
-                properties,
-            };
-            match t {
-                PacketType::PubAck => Packet::PubAck(a),
-                PacketType::PubRec => Packet::PubRec(a),
-                PacketType::PubRel => Packet::PubRel(a),
-                _ => Packet::PubComp(a),
-            }
-        }
-        PacketType::Subscribe => Packet::Subscribe(Subscribe::read(&mut r)?),
-        PacketType::SubAck => Packet::SubAck(SubAck::read(&mut r)?),
-        PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::read(&mut r)?),
-        PacketType::UnsubAck => Packet::UnsubAck(UnsubAck::read(&mut r)?),
-        PacketType::PingReq => Packet::PingReq,
-        PacketType::PingResp => Packet::PingResp,
-        PacketType::Disconnect => {
-            let Tail {
-                reason, properties, ..
-            } = Tail::read(t, &mut r)?;
-            Packet::Disconnect(Disconnect { reason, properties })
-        }
-        PacketType::Auth => {
-            let Tail {
-                reason, properties, ..
-            } = Tail::read(t, &mut r)?;
-            Packet::Auth(Auth { reason, properties })
-        }
-    };
-    if r.remaining() != 0 {
-        return Err(DecodeError::TrailingBytes {
-            packet_type: t,
-            extra: r.remaining(),
-        });
+/// MQTT 5.0 in the shared frame.
+struct Mqtt5;
+
+impl frame::Version for Mqtt5 {
+    type PacketType = PacketType;
+    type Packet<'a> = Packet<'a>;
+    type DecodeError = DecodeError;
+    const SHORTEST_LENGTH_ONLY: bool = true;
+
+    fn packet_type(nibble: u8) -> Option<PacketType> {
+        PacketType::from_nibble(nibble)
     }
-    Ok(packet)
+
+    /// Phase two: parses a body whose header [`check`] accepted.
+    fn parse<'a>(header: &FrameHeader, r: &mut Reader<'a>) -> Result<Packet<'a>, DecodeError> {
+        let t = header.packet_type;
+        Ok(match t {
+            PacketType::Connect => Packet::Connect(Connect::read(r)?),
+            PacketType::ConnAck => Packet::ConnAck(ConnAck::read(r)?),
+            PacketType::Publish => Packet::Publish(Publish::read(header.flags, r)?),
+            PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp => {
+                let pid = Pid::read(r)?;
+                let Tail {
+                    reason, properties, ..
+                } = Tail::read(t, r)?;
+                let a = Ack {
+                    pid,
+                    reason,
+                    properties,
+                };
+                match t {
+                    PacketType::PubAck => Packet::PubAck(a),
+                    PacketType::PubRec => Packet::PubRec(a),
+                    PacketType::PubRel => Packet::PubRel(a),
+                    _ => Packet::PubComp(a),
+                }
+            }
+            PacketType::Subscribe => Packet::Subscribe(Subscribe::read(r)?),
+            PacketType::SubAck => Packet::SubAck(SubAck::read(r)?),
+            PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::read(r)?),
+            PacketType::UnsubAck => Packet::UnsubAck(UnsubAck::read(r)?),
+            PacketType::PingReq => Packet::PingReq,
+            PacketType::PingResp => Packet::PingResp,
+            PacketType::Disconnect => {
+                let Tail {
+                    reason, properties, ..
+                } = Tail::read(t, r)?;
+                Packet::Disconnect(Disconnect { reason, properties })
+            }
+            PacketType::Auth => {
+                let Tail {
+                    reason, properties, ..
+                } = Tail::read(t, r)?;
+                Packet::Auth(Auth { reason, properties })
+            }
+        })
+    }
 }
 
 impl<'a> Packet<'a> {
@@ -309,34 +249,37 @@ impl<'a> Packet<'a> {
         }
     }
 
-    fn flags(&self) -> u8 {
-        match self {
-            Packet::Publish(p) => p.flags(),
-            other => other.packet_type().required_flags(),
-        }
+    /// The number of bytes [`Packet::encode`] will write, after checking
+    /// the packet: when this is `Ok(n)`, `encode` into `n` bytes succeeds,
+    /// and when it is an error, `encode` fails with the same error.
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        frame::encoded_len(self)
     }
 
-    fn remaining_len(&self) -> Result<usize, EncodeError> {
-        let len = match self {
-            Packet::Connect(c) => c.body_len()?,
-            Packet::ConnAck(c) => c.body_len()?,
-            Packet::Publish(p) => p.body_len()?,
-            Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubRel(_) | Packet::PubComp(_) => {
-                2 + self.tail().map_or(Ok(0), |t| t.encoded_len())?
-            }
-            Packet::Disconnect(_) | Packet::Auth(_) => {
-                self.tail().map_or(Ok(0), |t| t.encoded_len())?
-            }
-            Packet::Subscribe(s) => s.body_len()?,
-            Packet::SubAck(s) => s.body_len()?,
-            Packet::Unsubscribe(u) => u.body_len()?,
-            Packet::UnsubAck(u) => u.body_len()?,
-            Packet::PingReq | Packet::PingResp => 0,
+    /// Encodes the packet at the start of `buf`; returns the bytes written.
+    /// On error the contents of `buf` are unspecified.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        frame::encode(self, buf)
+    }
+
+    /// Encodes onto the end of a vector. On error the vector is left as it
+    /// was: nothing half-written is ever queued for sending.
+    #[cfg(feature = "alloc")]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
+        frame::encode_to_vec(self, out)
+    }
+}
+
+impl frame::Framed for Packet<'_> {
+    type EncodeError = EncodeError;
+
+    fn first_byte(&self) -> u8 {
+        let nibble = self.packet_type() as u8;
+        let flags = match self {
+            Packet::Publish(p) => p.flags(),
+            _ => frame::required_flags(nibble).unwrap_or(0),
         };
-        if len > MAX_REMAINING_LENGTH {
-            return Err(EncodeError::PacketTooLarge(len));
-        }
-        Ok(len)
+        (nibble << 4) | flags
     }
 
     /// Checks every rule the decoder enforces, so that whatever encodes
@@ -357,62 +300,43 @@ impl<'a> Packet<'a> {
         }
     }
 
-    /// The number of bytes [`Packet::encode`] will write, after checking
-    /// the packet: when this is `Ok(n)`, `encode` into `n` bytes succeeds,
-    /// and when it is an error, `encode` fails with the same error.
-    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
-        self.validate()?;
-        let rem = self.remaining_len()?;
-        Ok(1 + varint::len(rem) + rem)
+    fn body_len(&self) -> Result<usize, EncodeError> {
+        match self {
+            Packet::Connect(c) => c.encoded_len(),
+            Packet::ConnAck(c) => c.encoded_len(),
+            Packet::Publish(p) => p.encoded_len(),
+            Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubRel(_) | Packet::PubComp(_) => {
+                Ok(2 + self.tail().map_or(Ok(0), |t| t.encoded_len())?)
+            }
+            Packet::Disconnect(_) | Packet::Auth(_) => {
+                self.tail().map_or(Ok(0), |t| t.encoded_len())
+            }
+            Packet::Subscribe(s) => s.encoded_len(),
+            Packet::SubAck(s) => s.encoded_len(),
+            Packet::Unsubscribe(u) => u.encoded_len(),
+            Packet::UnsubAck(u) => u.encoded_len(),
+            Packet::PingReq | Packet::PingResp => Ok(0),
+        }
     }
 
-    /// Encodes the packet at the start of `buf`; returns the bytes written.
-    /// On error the contents of `buf` are unspecified.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        self.validate()?;
-        let rem = self.remaining_len()?;
-        let total = 1 + varint::len(rem) + rem;
-        if buf.len() < total {
-            return Err(EncodeError::BufferTooSmall {
-                needed: total,
-                available: buf.len(),
-            });
-        }
-        let mut w = Writer::new(&mut buf[..total]);
-        w.u8(((self.packet_type() as u8) << 4) | self.flags())?;
-        w.remaining_length(rem)?;
+    fn write_body(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         if let Some(tail) = self.tail() {
             if let Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) =
                 self
             {
-                a.pid.write(&mut w)?;
+                a.pid.encode(w)?;
             }
-            tail.write(&mut w)?;
+            return tail.write(w);
         }
         match self {
-            Packet::Connect(c) => c.write(&mut w)?,
-            Packet::ConnAck(c) => c.write(&mut w)?,
-            Packet::Publish(p) => p.write(&mut w)?,
-            Packet::Subscribe(s) => s.write(&mut w)?,
-            Packet::SubAck(s) => s.write(&mut w)?,
-            Packet::Unsubscribe(u) => u.write(&mut w)?,
-            Packet::UnsubAck(u) => u.write(&mut w)?,
-            _ => {}
+            Packet::Connect(c) => c.encode(w),
+            Packet::ConnAck(c) => c.encode(w),
+            Packet::Publish(p) => p.encode(w),
+            Packet::Subscribe(s) => s.encode(w),
+            Packet::SubAck(s) => s.encode(w),
+            Packet::Unsubscribe(u) => u.encode(w),
+            Packet::UnsubAck(u) => u.encode(w),
+            _ => Ok(()),
         }
-        Ok(w.position())
-    }
-
-    /// Encodes onto the end of a vector. On error the vector is left as it
-    /// was: nothing half-written is ever queued for sending.
-    #[cfg(feature = "alloc")]
-    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> Result<usize, EncodeError> {
-        let len = self.encoded_len()?;
-        let start = out.len();
-        out.resize(start + len, 0);
-        let result = self.encode(&mut out[start..]);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
     }
 }

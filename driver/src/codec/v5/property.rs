@@ -289,18 +289,18 @@ impl<'a> Property<'a> {
         let id = PropertyId::from_u32(raw).ok_or(PropertyError::Unknown(raw))?;
         Ok(match id {
             I::PayloadFormatIndicator => P::PayloadFormatIndicator(r.u8()?),
-            I::MessageExpiryInterval => P::MessageExpiryInterval(read_u32(r)?),
+            I::MessageExpiryInterval => P::MessageExpiryInterval(r.u32()?),
             I::ContentType => P::ContentType(r.string()?),
             I::ResponseTopic => P::ResponseTopic(r.string()?),
             I::CorrelationData => P::CorrelationData(r.binary()?),
             I::SubscriptionIdentifier => P::SubscriptionIdentifier(varint::read(r)?),
-            I::SessionExpiryInterval => P::SessionExpiryInterval(read_u32(r)?),
+            I::SessionExpiryInterval => P::SessionExpiryInterval(r.u32()?),
             I::AssignedClientIdentifier => P::AssignedClientIdentifier(r.string()?),
             I::ServerKeepAlive => P::ServerKeepAlive(r.u16()?),
             I::AuthenticationMethod => P::AuthenticationMethod(r.string()?),
             I::AuthenticationData => P::AuthenticationData(r.binary()?),
             I::RequestProblemInformation => P::RequestProblemInformation(r.u8()?),
-            I::WillDelayInterval => P::WillDelayInterval(read_u32(r)?),
+            I::WillDelayInterval => P::WillDelayInterval(r.u32()?),
             I::RequestResponseInformation => P::RequestResponseInformation(r.u8()?),
             I::ResponseInformation => P::ResponseInformation(r.string()?),
             I::ServerReference => P::ServerReference(r.string()?),
@@ -311,7 +311,7 @@ impl<'a> Property<'a> {
             I::MaximumQoS => P::MaximumQoS(r.u8()?),
             I::RetainAvailable => P::RetainAvailable(r.u8()?),
             I::UserProperty => P::UserProperty(r.string()?, r.string()?),
-            I::MaximumPacketSize => P::MaximumPacketSize(read_u32(r)?),
+            I::MaximumPacketSize => P::MaximumPacketSize(r.u32()?),
             I::WildcardSubscriptionAvailable => P::WildcardSubscriptionAvailable(r.u8()?),
             I::SubscriptionIdentifierAvailable => P::SubscriptionIdentifierAvailable(r.u8()?),
             I::SharedSubscriptionAvailable => P::SharedSubscriptionAvailable(r.u8()?),
@@ -358,7 +358,7 @@ impl<'a> Property<'a> {
         match value {
             Value::Byte(v) => w.u8(v)?,
             Value::U16(v) => w.u16(v)?,
-            Value::U32(v) => w.bytes(&v.to_be_bytes())?,
+            Value::U32(v) => w.u32(v)?,
             Value::VarInt(v) => w.remaining_length(v as usize)?,
             Value::Str(s) => w.string(s)?,
             Value::Bin(b) => w.binary(b)?,
@@ -378,11 +378,6 @@ impl<'a> Property<'a> {
             _ => true,
         }
     }
-}
-
-fn read_u32(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
-    let b = r.take(4)?;
-    Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// The rules of one property block, fed one property at a time: allowed

@@ -3,7 +3,8 @@
 
 use super::{DecodeError, EncodeError, Properties, PropertyContext, PropertyId};
 use crate::codec::primitives::field_len;
-use crate::codec::{valid_topic_name, Pid, QoS, QosPid, Reader, Writer};
+use crate::codec::publish::PublishFlags;
+use crate::codec::{valid_topic_name, QosPid, Reader, Writer};
 
 /// PUBLISH packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,40 +30,33 @@ fn topic_ok(topic: &str, properties: &Properties<'_>) -> bool {
 
 impl<'a> Publish<'a> {
     pub(crate) fn flags(&self) -> u8 {
-        ((self.dup as u8) << 3) | ((self.qospid.qos() as u8) << 1) | self.retain as u8
+        PublishFlags::to_u8(self.dup, self.qospid, self.retain)
     }
 
     /// `flags` were checked by the fixed header (QoS not 3, no DUP at QoS 0).
     pub(crate) fn read(flags: u8, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        let qos_bits = (flags >> 1) & 0x03;
-        let qos = QoS::from_u8(qos_bits).ok_or(DecodeError::InvalidQoS(qos_bits))?;
+        let PublishFlags { dup, qos, retain } = PublishFlags::read(flags)?;
         let topic = r.string()?;
-        let qospid = match qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            _ => QosPid::from_qos(qos, Pid::read(r)?),
-        };
+        let qospid = QosPid::read(qos, r)?;
         let properties = Properties::read(r, PropertyContext::Publish)?;
         if !topic_ok(topic, &properties) {
             return Err(DecodeError::InvalidTopicName);
         }
         Ok(Publish {
-            dup: flags & 0x08 != 0,
+            dup,
             qospid,
-            retain: flags & 0x01 != 0,
+            retain,
             topic,
             properties,
             payload: r.rest(),
         })
     }
 
-    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        let pid = if self.qospid.pid().is_some() { 2 } else { 0 };
-        Ok(
-            field_len(self.topic.len())?
-                + pid
-                + self.properties.encoded_len()?
-                + self.payload.len(),
-        )
+    pub(crate) fn encoded_len(&self) -> Result<usize, EncodeError> {
+        Ok(field_len(self.topic.len())?
+            + self.qospid.encoded_len()
+            + self.properties.encoded_len()?
+            + self.payload.len())
     }
 
     pub(crate) fn validate(&self) -> Result<(), EncodeError> {
@@ -76,11 +70,9 @@ impl<'a> Publish<'a> {
         Ok(())
     }
 
-    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self.topic)?;
-        if let Some(pid) = self.qospid.pid() {
-            pid.write(w)?;
-        }
+        self.qospid.encode(w)?;
         self.properties.write(w)?;
         w.bytes(self.payload)?;
         Ok(())

@@ -165,16 +165,22 @@ impl fmt::Display for ReasonCode {
 }
 
 /// SUBACK and UNSUBACK codes form a [`List`](crate::codec::List): any
-/// defined code is read here; the packet checks its own set.
-impl<'a> crate::codec::Entry<'a> for ReasonCode {
-    fn read(r: &mut crate::codec::Reader<'a>) -> Result<Self, crate::codec::DecodeError> {
+/// defined code is read here; the packet reads and checks its own set
+/// ([`ReasonCode::read`], [`ReasonCode::check`]) first.
+impl<'a> crate::codec::Codec<'a> for ReasonCode {
+    type DecodeError = super::DecodeError;
+    type EncodeError = super::EncodeError;
+    fn read(r: &mut crate::codec::Reader<'a>) -> Result<Self, super::DecodeError> {
         let code = r.u8()?;
-        ReasonCode::from_u8(code).ok_or(crate::codec::DecodeError::InvalidSubAckCode(code))
+        ReasonCode::from_u8(code).ok_or(super::DecodeError::InvalidReasonCode {
+            packet_type: PacketType::SubAck,
+            code,
+        })
     }
-    fn write(&self, w: &mut crate::codec::Writer<'_>) -> Result<(), crate::codec::EncodeError> {
-        w.u8(*self as u8)
+    fn encode(&self, w: &mut crate::codec::Writer<'_>) -> Result<(), super::EncodeError> {
+        Ok(w.u8(*self as u8)?)
     }
-    fn encoded_len(&self) -> Result<usize, crate::codec::EncodeError> {
+    fn encoded_len(&self) -> Result<usize, super::EncodeError> {
         Ok(1)
     }
 }

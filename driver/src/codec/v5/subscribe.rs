@@ -1,12 +1,11 @@
 //! SUBSCRIBE with subscription options (§3.8), SUBACK (§3.9), UNSUBSCRIBE
 //! (§3.10) and UNSUBACK (§3.11): a packet id, properties and a non-empty
-//! [`List`] of entries. The lists reuse the 3.1.1 codec's [`List`]; the
-//! version-5 rules of each entry are checked here first, with version-5
-//! errors.
+//! [`List`] of entries. The lists are the 3.1.1 codec's [`List`]; entries
+//! are read and checked with version-5 errors.
 
 use super::{DecodeError, EncodeError, PacketType, Properties, PropertyContext, ReasonCode};
 use crate::codec::primitives::field_len;
-use crate::codec::{valid_topic_filter, Entry, List, Pid, QoS, Reader, Writer};
+use crate::codec::{valid_topic_filter, Codec, List, Pid, QoS, Reader, Writer};
 
 /// When the server sends retained messages for a new subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -79,9 +78,17 @@ pub struct SubscribeTopic<'a> {
     pub options: SubscriptionOptions,
 }
 
-impl<'a> SubscribeTopic<'a> {
-    /// Reads one entry with every version-5 rule.
-    fn parse(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+impl SubscribeTopic<'_> {
+    fn no_local_on_shared(&self) -> bool {
+        self.options.no_local && self.filter.starts_with("$share/")
+    }
+}
+
+/// One entry with every version-5 rule.
+impl<'a> Codec<'a> for SubscribeTopic<'a> {
+    type DecodeError = DecodeError;
+    type EncodeError = EncodeError;
+    fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         let filter = r.string()?;
         if !valid_topic_filter(filter) {
             return Err(DecodeError::InvalidTopicFilter);
@@ -95,12 +102,7 @@ impl<'a> SubscribeTopic<'a> {
         }
         Ok(entry)
     }
-
-    fn no_local_on_shared(&self) -> bool {
-        self.options.no_local && self.filter.starts_with("$share/")
-    }
-
-    fn check(&self) -> Result<(), EncodeError> {
+    fn validate(&self) -> Result<(), EncodeError> {
         if !valid_topic_filter(self.filter) {
             return Err(EncodeError::InvalidTopicFilter);
         }
@@ -109,21 +111,11 @@ impl<'a> SubscribeTopic<'a> {
         }
         Ok(())
     }
-}
-
-/// The list form. [`Subscribe`] checks each entry with
-/// [`SubscribeTopic::parse`] (precise version-5 errors) before the list
-/// reads them again here.
-impl<'a> Entry<'a> for SubscribeTopic<'a> {
-    fn read(r: &mut Reader<'a>) -> Result<Self, crate::codec::DecodeError> {
-        // Not reached with an invalid entry after the check in `Subscribe::read`.
-        SubscribeTopic::parse(r).map_err(|_| crate::codec::DecodeError::InvalidTopicFilter)
-    }
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), crate::codec::EncodeError> {
+    fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.string(self.filter)?;
-        w.u8(self.options.to_u8())
+        Ok(w.u8(self.options.to_u8())?)
     }
-    fn encoded_len(&self) -> Result<usize, crate::codec::EncodeError> {
+    fn encoded_len(&self) -> Result<usize, EncodeError> {
         Ok(field_len(self.filter.len())? + 1)
     }
 }
@@ -161,126 +153,61 @@ pub struct UnsubAck<'a> {
     pub codes: List<'a, ReasonCode>,
 }
 
-/// The common shape: packet id, properties, then a non-empty list whose
-/// entries `each` checks with version-5 errors.
-fn read_list<'a, T: Entry<'a>>(
-    r: &mut Reader<'a>,
-    packet_type: PacketType,
-    context: PropertyContext,
-    mut each: impl FnMut(&mut Reader<'a>) -> Result<(), DecodeError>,
-) -> Result<(Pid, Properties<'a>, List<'a, T>), DecodeError> {
-    let pid = Pid::read(r)?;
-    let properties = Properties::read(r, context)?;
-    let raw = r.rest();
-    if raw.is_empty() {
-        return Err(DecodeError::EmptyList(packet_type));
-    }
-    let mut check = Reader::new(raw);
-    while !check.is_empty() {
-        each(&mut check)?;
-    }
-    let list = List::read(&mut Reader::new(raw))?;
-    Ok((pid, properties, list))
-}
-
-/// Checks before encoding: properties, a non-empty list, each entry.
-fn validate_list<'a, T: Entry<'a>>(
-    properties: &Properties<'_>,
-    context: PropertyContext,
-    list: &List<'a, T>,
-    each: impl Fn(&T) -> Result<(), EncodeError>,
-) -> Result<(), EncodeError> {
-    properties.validate(context)?;
-    if list.is_empty() {
-        return Err(EncodeError::EmptyList);
-    }
-    list.iter().try_for_each(|t| each(&t))
-}
-
-fn list_body_len<'a, T: Entry<'a>>(
-    properties: &Properties<'_>,
-    list: &List<'a, T>,
-) -> Result<usize, EncodeError> {
-    let mut len = 2 + properties.encoded_len()?;
-    for item in list.iter() {
-        len = len.saturating_add(item.encoded_len()?);
-    }
-    Ok(len)
-}
-
-fn write_list<'a, T: Entry<'a>>(
-    pid: Pid,
-    properties: &Properties<'_>,
-    list: &List<'a, T>,
-    w: &mut Writer<'_>,
-) -> Result<(), EncodeError> {
-    pid.write(w)?;
-    properties.write(w)?;
-    for item in list.iter() {
-        item.write(w)?;
-    }
-    Ok(())
-}
-
-fn reason_in(t: PacketType) -> impl Fn(&mut Reader<'_>) -> Result<(), DecodeError> {
-    move |r| ReasonCode::read(r, t).map(drop)
-}
-
-/// The four list packets share one layout; each names its list and how an
-/// entry is checked when read (with version-5 errors) and before writing.
+/// The four list packets share one layout: a packet id, properties, then a
+/// non-empty list; each names its list, how an entry is read (with
+/// version-5 errors) and how it is checked before writing.
 macro_rules! list_packet {
     ($ty:ident, $list:ident, $read_entry:expr, $check_entry:expr) => {
-        impl<'a> $ty<'a> {
-            pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-                let (pid, properties, $list) =
-                    read_list(r, PacketType::$ty, PropertyContext::$ty, $read_entry)?;
+        impl<'a> Codec<'a> for $ty<'a> {
+            type DecodeError = DecodeError;
+            type EncodeError = EncodeError;
+            fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+                let pid = Pid::read(r)?;
+                let properties = Properties::read(r, PropertyContext::$ty)?;
+                let empty = DecodeError::EmptyList(PacketType::$ty);
+                let $list = List::read_non_empty(r, empty, $read_entry)?;
                 Ok($ty {
                     pid,
                     properties,
                     $list,
                 })
             }
-            pub(crate) fn validate(&self) -> Result<(), EncodeError> {
-                validate_list(
-                    &self.properties,
-                    PropertyContext::$ty,
-                    &self.$list,
-                    $check_entry,
-                )
+            fn validate(&self) -> Result<(), EncodeError> {
+                self.properties.validate(PropertyContext::$ty)?;
+                self.$list.validate_non_empty($check_entry)
             }
-            pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-                list_body_len(&self.properties, &self.$list)
+            fn encoded_len(&self) -> Result<usize, EncodeError> {
+                let len = 2 + self.properties.encoded_len()?;
+                Ok(len.saturating_add(self.$list.encoded_len()?))
             }
-            pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-                write_list(self.pid, &self.properties, &self.$list, w)
+            // The `?` turns the 3.1.1 errors of UNSUBSCRIBE's `&str`
+            // entries into version-5 ones; for the others it is the identity.
+            #[allow(clippy::needless_question_mark)]
+            fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+                self.pid.encode(w)?;
+                self.properties.write(w)?;
+                Ok(self.$list.encode(w)?)
             }
         }
     };
 }
 
-list_packet!(
-    Subscribe,
-    topics,
-    |r: &mut Reader<'_>| SubscribeTopic::parse(r).map(drop),
-    SubscribeTopic::check
-);
+list_packet!(Subscribe, topics, Codec::read, Codec::validate);
 list_packet!(
     Unsubscribe,
     topics,
-    |r: &mut Reader<'_>| <&str as Entry>::read(r)
-        .map(drop)
-        .map_err(DecodeError::from),
+    |r| Ok(<&str as Codec>::read(r)?),
     |t: &&str| Ok(t.validate()?)
 );
 list_packet!(
     SubAck,
     codes,
-    reason_in(PacketType::SubAck),
+    |r| ReasonCode::read(r, PacketType::SubAck),
     |c: &ReasonCode| c.check(PacketType::SubAck)
 );
 list_packet!(
     UnsubAck,
     codes,
-    reason_in(PacketType::UnsubAck),
+    |r| ReasonCode::read(r, PacketType::UnsubAck),
     |c: &ReasonCode| c.check(PacketType::UnsubAck)
 );
