@@ -53,7 +53,7 @@ use event::EventQueue;
 use outbox::{Op, OpKind, OutPublish, OutState, Outbox};
 use rng::Rng;
 use rtt::Rtt;
-use state::{Conn, Live, Phase};
+use state::{Abandoned, Conn, Initial, Link, Live, Phase, K4};
 use store::{
     caps, text, text_fmt, text_lossy, Boxed, IdSet, List, Map, Owned, Seq, SortedMap, SortedSet,
     Text, TxBuf,
@@ -102,19 +102,11 @@ pub struct Session {
     /// PINGRESPs are still due and must not be taken as samples.
     pings_unmatched: u32,
     phase: Phase,
+    /// The connection's state, with the link as last reported by the shell
+    /// and D5's abandoned CONNECT.
     conn: Conn,
-    /// The link state as last reported by the shell.
-    link_up: bool,
     /// Reconnect attempts since the last successful connection.
     attempt: u32,
-    /// K4: the clean connect at power-up is still to be followed by a
-    /// disconnect and an unclean connect.
-    k4_pending: bool,
-    /// A CONNACK has accepted us at least once (C5: clean_init applies
-    /// before, clean after).
-    ever_connected: bool,
-    /// D5: a CONNECT was sent and given up on since the last CONNACK.
-    connect_abandoned: bool,
     /// D4 beyond: connections lost within response_time of their CONNACK,
     /// in a row.
     flaps: u32,
@@ -145,7 +137,7 @@ impl core::fmt::Debug for Session {
             .field("client_id", &self.client_id)
             .field("phase", &self.phase)
             .field("conn", &self.conn)
-            .field("link_up", &self.link_up)
+            .field("link_up", &(self.conn.link() == Link::Up))
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -170,10 +162,7 @@ impl Session {
         };
         let rtt = Rtt::new(config.response_mode, config.response_time);
         Ok(Session {
-            k4_pending: config.clean_init && !config.clean && !wire.is_v5(),
             wire,
-            ever_connected: false,
-            connect_abandoned: false,
             flaps: 0,
             config,
             client_id,
@@ -181,8 +170,10 @@ impl Session {
             rtt,
             pings_unmatched: 0,
             phase: Phase::NotStarted,
-            conn: Conn::Idle,
-            link_up: false,
+            conn: Conn::Idle {
+                link: Link::Down,
+                abandoned: Abandoned::No,
+            },
             attempt: 0,
             outbox: Outbox::default(),
             subscriptions: SortedMap::new(),
@@ -303,16 +294,20 @@ impl Session {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         match &self.conn {
-            Conn::Idle | Conn::Closed => {}
-            Conn::AwaitLink { deadline, retry_at } => {
+            Conn::Idle { .. } | Conn::Closed { .. } => {}
+            Conn::AwaitLink {
+                deadline, retry_at, ..
+            } => {
                 consider(*retry_at);
                 if let Some(d) = deadline {
                     consider(*d);
                 }
             }
-            Conn::LinkSettling { until } => consider(*until),
-            Conn::Opening { deadline } | Conn::AwaitConnAck { deadline } => consider(*deadline),
-            Conn::Backoff { until } => consider(*until),
+            Conn::LinkSettling { until, .. } => consider(*until),
+            Conn::Opening { deadline, .. } | Conn::AwaitConnAck { deadline, .. } => {
+                consider(*deadline)
+            }
+            Conn::Backoff { until, .. } => consider(*until),
             Conn::Up(live) => {
                 if let Some(t) = self.ping_deadline(live) {
                     consider(t);
@@ -377,16 +372,24 @@ impl Session {
     /// `quick` skips the link integrity period (K2).
     pub fn connect(&mut self, now: Instant, quick: bool) -> Result<(), ConnectError> {
         match self.phase {
-            Phase::NotStarted | Phase::Failed => {}
-            Phase::Initial { .. } | Phase::Running => return Err(ConnectError::AlreadyConnecting),
+            Phase::NotStarted | Phase::Failed { .. } => {}
+            Phase::Initial(_) | Phase::Running => return Err(ConnectError::AlreadyConnecting),
             Phase::Ended => return Err(ConnectError::Aborted),
         }
-        self.phase = Phase::Initial { quick };
-        self.attempt = 0;
         // K4 is for 3.1.1 only: an MQTT 5 clean start does not end the
         // new session at disconnect, so no second connect is needed.
-        self.k4_pending = self.config.clean_init && !self.config.clean && !self.wire.is_v5();
-        self.need_link_or_open(now, true);
+        let k4 = if self.config.clean_init && !self.config.clean && !self.wire.is_v5() {
+            K4::Pending
+        } else {
+            K4::Done
+        };
+        self.phase = Phase::Initial(Initial {
+            quick,
+            accepted_before: self.phase.accepted_before(),
+            k4,
+        });
+        self.attempt = 0;
+        self.need_link_or_open(now, true, self.conn.link());
         Ok(())
     }
 
@@ -650,11 +653,11 @@ impl Session {
     }
 
     fn end(&mut self, take_link_down: bool) {
-        if let Phase::Initial { .. } = self.phase {
+        if let Phase::Initial(_) = self.phase {
             self.events
                 .push(Event::ConnectResult(Err(ConnectError::Aborted)));
         }
-        if !matches!(self.conn, Conn::Idle | Conn::Closed) {
+        if !matches!(self.conn, Conn::Idle { .. } | Conn::Closed { .. }) {
             self.act(Action::CloseTransport);
         }
         if self.phase != Phase::Ended {
@@ -667,7 +670,9 @@ impl Session {
         if take_link_down {
             self.act(Action::TakeLinkDown);
         }
-        self.conn = Conn::Closed;
+        self.conn = Conn::Closed {
+            link: self.conn.link(),
+        };
         self.phase = Phase::Ended;
         for p in core::mem::take(&mut self.outbox.publishes) {
             self.events.push(Event::PublishFailed {
@@ -698,7 +703,7 @@ impl Session {
         match self.phase {
             Phase::Running => Ok(()),
             Phase::Ended => Err(RequestError::Closed),
-            Phase::NotStarted | Phase::Failed | Phase::Initial { .. } => {
+            Phase::NotStarted | Phase::Failed { .. } | Phase::Initial(_) => {
                 Err(RequestError::NotConnected)
             }
         }
@@ -709,33 +714,44 @@ impl Session {
     /// D2: the link went up or down (report every change, and the initial
     /// state before `connect`). Duplicate reports are harmless.
     pub fn handle_link(&mut self, now: Instant, up: bool) {
-        let changed = up != self.link_up;
-        self.link_up = up;
+        let link = Link::from_up(up);
+        let changed = link != self.conn.link();
+        self.conn.set_link(link);
         if changed {
             self.events.push(Event::Link { up });
         }
         if up {
             if let Conn::AwaitLink { .. } = self.conn {
-                let quick = matches!(self.phase, Phase::Initial { quick: true });
-                if quick || self.config.link_integrity.is_zero() {
-                    self.open(now);
-                } else {
-                    self.conn = Conn::LinkSettling {
-                        until: now + self.config.link_integrity,
-                    };
-                }
+                self.settle_or_open(now);
             }
             return;
         }
         match self.conn {
             Conn::Up(_) => self.lost(now, DownReason::LinkDown),
             Conn::LinkSettling { .. } => {
-                self.attempt_failed(now, ConnectError::LinkUnstable, false)
+                self.attempt_failed_link(now, ConnectError::LinkUnstable, false, Link::Down)
             }
-            Conn::Opening { .. } | Conn::AwaitConnAck { .. } => {
-                self.attempt_failed(now, ConnectError::Transport(text_lossy("link down")), false)
-            }
+            Conn::Opening { .. } | Conn::AwaitConnAck { .. } => self.attempt_failed_link(
+                now,
+                ConnectError::Transport(text_lossy("link down")),
+                false,
+                Link::Down,
+            ),
             _ => {}
+        }
+    }
+
+    /// The link is up for a connection attempt: K2's integrity period
+    /// (unless quick, or none configured), else open at once.
+    fn settle_or_open(&mut self, now: Instant) {
+        let quick = matches!(self.phase, Phase::Initial(Initial { quick: true, .. }));
+        if quick || self.config.link_integrity.is_zero() {
+            self.open(now);
+        } else {
+            self.conn = Conn::LinkSettling {
+                until: now + self.config.link_integrity,
+                abandoned: self.conn.abandoned(),
+            };
         }
     }
 
@@ -744,7 +760,7 @@ impl Session {
         if !matches!(self.conn, Conn::Opening { .. }) {
             return;
         }
-        let clean = if self.ever_connected {
+        let clean = if self.phase.accepted_before() {
             self.config.clean
         } else {
             self.config.clean_init
@@ -774,6 +790,7 @@ impl Session {
         }
         self.conn = Conn::AwaitConnAck {
             deadline: now + self.config.response_time,
+            abandoned: self.conn.abandoned(),
         };
         self.check_tx(now);
     }
@@ -892,22 +909,30 @@ impl Session {
     /// Processes every deadline that has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.conn {
-            Conn::Idle | Conn::Closed => {}
-            Conn::AwaitLink { deadline, retry_at } => {
+            Conn::Idle { .. } | Conn::Closed { .. } => {}
+            Conn::AwaitLink {
+                deadline,
+                retry_at,
+                abandoned,
+            } => {
                 if deadline.is_some_and(|d| now >= d) {
                     self.attempt_failed(now, ConnectError::LinkTimeout, false);
                 } else if now >= retry_at {
                     self.act(Action::BringLinkUp);
                     let retry_at = now + self.config.backoff.max;
-                    self.conn = Conn::AwaitLink { deadline, retry_at };
+                    self.conn = Conn::AwaitLink {
+                        deadline,
+                        retry_at,
+                        abandoned,
+                    };
                 }
             }
-            Conn::LinkSettling { until } => {
+            Conn::LinkSettling { until, .. } => {
                 if now >= until {
                     self.open(now);
                 }
             }
-            Conn::Opening { deadline } => {
+            Conn::Opening { deadline, .. } => {
                 if now >= deadline {
                     self.attempt_failed(
                         now,
@@ -916,14 +941,14 @@ impl Session {
                     );
                 }
             }
-            Conn::AwaitConnAck { deadline } => {
+            Conn::AwaitConnAck { deadline, .. } => {
                 if now >= deadline {
                     self.attempt_failed(now, ConnectError::Timeout, false);
                 }
             }
-            Conn::Backoff { until } => {
+            Conn::Backoff { until, link, .. } => {
                 if now >= until {
-                    self.need_link_or_open(now, false);
+                    self.need_link_or_open(now, false, link);
                 }
             }
             Conn::Up(_) => self.timeout_up(now),
@@ -1016,26 +1041,26 @@ impl Session {
         }
     }
 
-    /// Goes to the link wait if the link is down, else opens the transport.
-    fn need_link_or_open(&mut self, now: Instant, first: bool) {
-        if self.link_up && !first {
-            self.open(now);
-            return;
-        }
-        let deadline = match self.phase {
-            Phase::Initial { .. } => Some(now + self.config.link_timeout),
-            _ => None,
-        };
-        self.conn = Conn::AwaitLink {
-            deadline,
-            retry_at: now + self.config.backoff.max,
-        };
-        if self.link_up {
+    /// Goes to the link wait if the `link` is down, else opens the
+    /// transport.
+    fn need_link_or_open(&mut self, now: Instant, first: bool, link: Link) {
+        match link {
+            Link::Up if !first => self.open(now),
             // K2: first connect with the link already up still checks its
             // integrity (unless quick).
-            self.handle_link(now, true);
-        } else {
-            self.act(Action::BringLinkUp);
+            Link::Up => self.settle_or_open(now),
+            Link::Down => {
+                let deadline = match self.phase {
+                    Phase::Initial(_) => Some(now + self.config.link_timeout),
+                    _ => None,
+                };
+                self.conn = Conn::AwaitLink {
+                    deadline,
+                    retry_at: now + self.config.backoff.max,
+                    abandoned: self.conn.abandoned(),
+                };
+                self.act(Action::BringLinkUp);
+            }
         }
     }
 
@@ -1047,11 +1072,19 @@ impl Session {
         self.act(Action::OpenTransport);
         self.conn = Conn::Opening {
             deadline: now + self.config.response_time,
+            abandoned: self.conn.abandoned(),
         };
     }
 
     /// A connection attempt failed (transport, CONNACK refusal, timeout).
     fn attempt_failed(&mut self, now: Instant, error: ConnectError, refused: bool) {
+        self.attempt_failed_link(now, error, refused, self.conn.link());
+    }
+
+    /// [`Session::attempt_failed`], with the link as it now is (down when
+    /// its loss ended the attempt).
+    fn attempt_failed_link(&mut self, now: Instant, error: ConnectError, refused: bool, link: Link) {
+        let mut abandoned = self.conn.abandoned();
         if matches!(self.conn, Conn::AwaitConnAck { .. })
             && matches!(error, ConnectError::Timeout)
             && !refused
@@ -1062,7 +1095,7 @@ impl Session {
             // create an empty session for our client id that the next
             // CONNACK then reports as present. (A connection the peer closed
             // carries no CONNECT into the future.)
-            self.connect_abandoned = true;
+            abandoned = Abandoned::Yes;
         }
         if !matches!(
             self.conn,
@@ -1073,10 +1106,12 @@ impl Session {
         self.tx.clear();
         self.rx.clear();
         self.stats.failed_attempts += 1;
-        if let Phase::Initial { .. } = self.phase {
+        if let Phase::Initial(initial) = self.phase {
             // K1: the first connect reports its failure and does not retry.
-            self.phase = Phase::Failed;
-            self.conn = Conn::Idle;
+            self.phase = Phase::Failed {
+                accepted_before: initial.accepted_before,
+            };
+            self.conn = Conn::Idle { link, abandoned };
             self.events.push(Event::ConnectResult(Err(error)));
             return;
         }
@@ -1085,7 +1120,11 @@ impl Session {
             reason: text_fmt(format_args!("{error}")),
             retry_in_ms: delay.as_millis() as u64,
         });
-        self.conn = Conn::Backoff { until: now + delay };
+        self.conn = Conn::Backoff {
+            until: now + delay,
+            link,
+            abandoned,
+        };
     }
 
     /// D4 beyond: exponential backoff with seeded jitter, bounded.
@@ -1134,13 +1173,20 @@ impl Session {
             o.sent = None;
         }
         self.attempt = 0;
-        if self.flaps > 1 && self.link_up && !link_down {
+        // A live connection had the link up: it is down now only when its
+        // loss is what ended the connection.
+        let link = if link_down { Link::Down } else { Link::Up };
+        if self.flaps > 1 && link == Link::Up {
             // The first flap reconnects at once (B3); from the second on,
             // the backoff grows with each one.
             let delay = self.backoff_for(self.flaps - 1, false);
-            self.conn = Conn::Backoff { until: now + delay };
+            self.conn = Conn::Backoff {
+                until: now + delay,
+                link,
+                abandoned: Abandoned::No,
+            };
         } else {
-            self.need_link_or_open(now, false);
+            self.need_link_or_open(now, false, link);
         }
     }
 
@@ -1250,12 +1296,17 @@ impl Session {
             self.attempt_failed(now, ConnectError::Refused(ack.code), true);
             return;
         }
-        self.ever_connected = true;
-        if let Phase::Initial { .. } = self.phase {
-            if self.k4_pending {
+        // D5: read before the state becomes Up.
+        let abandoned = self.conn.abandoned() == Abandoned::Yes;
+        if let Phase::Initial(initial) = self.phase {
+            if initial.k4 == K4::Pending {
                 // K4: the clean connect discarded the old session; now
                 // disconnect and connect unclean so outages keep it.
-                self.k4_pending = false;
+                self.phase = Phase::Initial(Initial {
+                    accepted_before: true,
+                    k4: K4::Done,
+                    ..initial
+                });
                 self.tx.encode(&Packet::Disconnect);
                 self.act(Action::CloseTransport);
                 self.open(now);
@@ -1282,7 +1333,6 @@ impl Session {
         // it (or restore_subscriptions) subscribes again. In-flight
         // messages still follow the broker's word (resent with their ids:
         // a broker without them takes them as new).
-        let abandoned = core::mem::take(&mut self.connect_abandoned);
         let session_kept = ack.session_present && !abandoned;
         if ack.session_present && abandoned {
             self.events.push(Event::SessionUncertain);
