@@ -104,7 +104,10 @@ pub(crate) enum Conn {
         abandoned: Abandoned,
     },
     /// K2: the link is up and must stay up until `until`.
-    LinkSettling { until: Instant, abandoned: Abandoned },
+    LinkSettling {
+        until: Instant,
+        abandoned: Abandoned,
+    },
     /// The shell is opening the transport.
     Opening {
         deadline: Instant,
@@ -156,8 +159,7 @@ impl Conn {
     /// Records a link report in the states that keep it (the others imply
     /// it, or leave on the report).
     pub fn set_link(&mut self, to: Link) {
-        if let Conn::Idle { link, .. } | Conn::Backoff { link, .. } | Conn::Closed { link } = self
-        {
+        if let Conn::Idle { link, .. } | Conn::Backoff { link, .. } | Conn::Closed { link } = self {
             *link = to;
         }
     }
