@@ -97,7 +97,7 @@ impl Session {
     }
 
     pub(super) fn handle_packet(&mut self, now: Instant, packet: Packet<'_>) {
-        if let Conn::AwaitConnAck { .. } = self.conn {
+        if self.awaiting_connack() {
             match packet {
                 Packet::ConnAck(ack) => self.handle_connack(now, ack),
                 other => self.protocol_error(
