@@ -300,7 +300,7 @@ impl Session {
     /// The queue's bound applies: a record that does not fit is handled by
     /// the overflow policy (and removed from storage).
     pub fn restore(&mut self, seq: u64, record: &[u8]) -> Result<Token, RestoreError> {
-        if !matches!(self.phase, super::state::Phase::NotStarted) {
+        if self.started() {
             return Err(RestoreError::AlreadyStarted);
         }
         if !self.config.offline_queue.is_some_and(|q| q.persist) {

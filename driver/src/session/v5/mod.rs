@@ -45,7 +45,7 @@ pub use config::{
 
 use super::outbox::OutPublish;
 use super::store::Seq;
-use super::{Conn, ConnectError, DownReason, Event, Instant, RequestError, Session};
+use super::{ConnectError, DownReason, Event, Instant, RequestError, Session};
 use crate::codec::v5::{
     self as wire, Ack, ConnAck, Connect, Decoded, Disconnect, Properties, Property, PropertyId,
     SubscribeTopic, SubscriptionOptions, Will,
@@ -229,9 +229,10 @@ impl Session {
 
     /// The server's limits on the live connection (MQTT 5 only).
     pub fn server_limits(&self) -> Option<&ServerLimits> {
-        match self.conn {
-            Conn::Up(_) => self.negotiated().map(|n| &n.limits),
-            _ => None,
+        if self.is_connected() {
+            self.negotiated().map(|n| &n.limits)
+        } else {
+            None
         }
     }
 
@@ -348,30 +349,29 @@ impl Session {
     /// with a DISCONNECT carrying `code`, then reconnect as after any
     /// outage; before CONNACK, the attempt fails.
     fn v5_violation(&mut self, now: Instant, code: ReasonCode, what: String) {
-        match self.conn {
-            Conn::Up(_) => {
-                self.lost(
-                    now,
-                    DownReason::ClientDisconnect {
-                        reason: code,
-                        detail: what,
-                    },
-                );
-                // Written before the shell performs CloseTransport (the
-                // transmit is always drained before the actions).
-                let d = Disconnect {
+        if self.is_connected() {
+            self.lost(
+                now,
+                DownReason::ClientDisconnect {
                     reason: code,
-                    properties: Properties::EMPTY,
-                };
-                self.tx.encode5(&wire::Packet::Disconnect(d));
-            }
-            _ => self.attempt_failed(now, ConnectError::Protocol(what), false),
+                    detail: what,
+                },
+            );
+            // Written before the shell performs CloseTransport (the
+            // transmit is always drained before the actions).
+            let d = Disconnect {
+                reason: code,
+                properties: Properties::EMPTY,
+            };
+            self.tx.encode5(&wire::Packet::Disconnect(d));
+        } else {
+            self.attempt_failed(now, ConnectError::Protocol(what), false);
         }
     }
 
     fn v5_packet(&mut self, now: Instant, packet: wire::Packet<'_>) {
         use wire::Packet as P;
-        if let Conn::AwaitConnAck { .. } = self.conn {
+        if self.awaiting_connack() {
             match packet {
                 P::ConnAck(ack) => self.v5_connack(now, ack),
                 other => self.v5_violation(
