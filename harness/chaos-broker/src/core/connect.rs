@@ -161,7 +161,7 @@ impl Core {
     /// Ends a connection from the broker's side: detaches its session
     /// (removed if clean), publishes its will if asked, and marks it closing
     /// so the shell flushes and closes it.
-    pub(super) fn close(
+    pub(crate) fn close(
         &mut self,
         id: ConnId,
         reason: DisconnectReason,

@@ -1,22 +1,27 @@
-//! Faults as the core applies them: setting and clearing them, a hang's
-//! release, the send-time faults (drop, delay, close-on), and the faults
-//! that act once when set (forget-sessions, disconnect, flood).
+//! Where the core consults the faults of [`crate::fault`]: setting and
+//! clearing them, a hang's release, and the send-time hook. No branch here
+//! names a fault kind: each kind's behaviour lives in its own file behind
+//! [`FaultHook`](crate::fault::FaultHook), and the faults that act once
+//! when set (forget-sessions, disconnect, flood) do it through the small
+//! `pub(crate)` primitives at the end of this file. The other hooks are
+//! asked where they act: hang in input and output, delay-connack in
+//! [`super::input`], refuse in [`super::connect`], duplicate in
+//! [`super::deliver`], close-after in the shell API's `poll_transmit`.
 
 use std::time::Duration;
 
-use resilient_mqtt::codec::v5::ReasonCode;
-use resilient_mqtt::codec::{Packet, QoS};
+use resilient_mqtt::codec::Packet;
 
 use super::deliver::next_pid;
 use super::{ConnId, Core};
 use crate::connection::{Connection, Phase};
-use crate::fault::{DropKind, Fault, FaultTarget};
+use crate::fault::{AfterSend, DropKind, Fault, FaultTarget, SendFate, Standing};
 use crate::log::{summarize, BrokerEvent, DisconnectReason};
 use crate::state::{Message, OutPhase, Outgoing};
-use crate::v5::{self};
 
 impl Core {
-    /// Activates a fault (forget-sessions, disconnect and flood act at once).
+    /// Activates a fault. One that acts once when set (forget-sessions,
+    /// disconnect, flood) does so now and is not kept.
     pub fn set_fault(&mut self, target: FaultTarget, fault: Fault, now: Duration) {
         self.now = now;
         self.event(
@@ -26,11 +31,8 @@ impl Core {
                 fault: fault.to_string(),
             },
         );
-        match fault {
-            Fault::ForgetSessions(_) => self.forget_sessions(&target, now),
-            Fault::Disconnect(d) => self.server_disconnect(&target, d.reason, now),
-            Fault::Flood(f) => self.flood(&target, f.count, now),
-            other => self.faults.set(target, other),
+        if fault.hook().on_set(self, &target, now) == Standing::Kept {
+            self.faults.set(target, fault);
         }
         self.after_fault_change(now);
     }
@@ -82,8 +84,9 @@ impl Core {
     }
 
     /// Sends a packet a fault may act on (PUBLISH, an acknowledgement,
-    /// PUBREL, PINGRESP): a drop fault swallows it, a delay fault holds it, a
-    /// close-on fault closes the connection after it.
+    /// PUBREL, PINGRESP): the faults' `on_send` hooks
+    /// ([`crate::fault::FaultHook::on_send`]) say whether it is swallowed
+    /// (drop), held (delay), or the connection closes after it (close-on).
     pub(super) fn send_with_faults(
         &mut self,
         id: ConnId,
@@ -97,17 +100,18 @@ impl Core {
         let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
         let client = client_id.as_deref();
         let s = summarize(&p);
-        if self.faults.take_drop(kind, client) {
-            self.fault_injected(id, format!("dropped {s}"), now);
-            return;
-        }
-        let delay = self.faults.take_delay(kind, client);
-        let close = self.faults.take_close_on(kind, client);
+        let (delay, then) = match self.faults.on_send(kind, client) {
+            SendFate::Dropped => {
+                self.fault_injected(id, format!("dropped {s}"), now);
+                return;
+            }
+            SendFate::Sent { delay, then } => (delay, then),
+        };
         if let Some(d) = delay {
             self.fault_injected(id, format!("delayed {s} by {}ms", d.as_millis()), now);
         }
         self.send_at(id, p, delay.map(|d| now.saturating_add(d)));
-        if close {
+        if then == AfterSend::Close {
             self.fault_injected(id, format!("closed after {s}"), now);
             self.close(
                 id,
@@ -118,107 +122,91 @@ impl Core {
         }
     }
 
-    pub(super) fn forget_sessions(&mut self, target: &FaultTarget, now: Duration) {
-        let ids: Vec<String> = self
-            .sessions
+    // ----- what the faults of `crate::fault` act with -------------------
+
+    /// The client ids of the target that have a session, in order.
+    pub(crate) fn session_ids(&self, target: &FaultTarget) -> Vec<String> {
+        self.sessions
             .keys()
             .filter(|id| target.matches(Some(id)))
             .cloned()
-            .collect();
-        for id in &ids {
-            if let Some(conn_id) = self.sessions.get(id).and_then(|s| s.online) {
-                if let Some(conn) = self.conns.get_mut(&conn_id) {
-                    conn.outq.clear();
-                }
-                self.close(
-                    conn_id,
-                    DisconnectReason::Fault("forget-sessions".into()),
-                    false,
-                    now,
-                );
-            }
-            self.sessions.remove(id);
-        }
-        self.event(now, BrokerEvent::SessionsForgotten { count: ids.len() });
+            .collect()
     }
 
-    /// The disconnect fault: DISCONNECT with `reason` to each connected
-    /// client of the target, then close (will published).
-    pub(super) fn server_disconnect(
+    /// Discards a session: its live connection (output not yet sent
+    /// dropped) is closed for `reason` without its will, then the session
+    /// is removed.
+    pub(crate) fn forget_session(
         &mut self,
-        target: &FaultTarget,
-        reason: ReasonCode,
+        client_id: &str,
+        reason: DisconnectReason,
         now: Duration,
     ) {
-        for id in self.connected(target) {
-            let v5 = self.conns.get(&id).is_some_and(|c| c.v5.is_some());
-            let action = if v5 {
-                format!("sent {} and closed", v5::disconnect_summary(reason))
-            } else {
-                "closed (3.1.1 has no server DISCONNECT)".to_string()
-            };
-            self.fault_injected(id, action, now);
-            self.send_disconnect_v5(id, reason, reason.name());
-            self.close(
-                id,
-                DisconnectReason::Fault(format!("disconnect 0x{:02X}", reason as u8)),
-                true,
-                now,
-            );
+        if let Some(conn_id) = self.sessions.get(client_id).and_then(|s| s.online) {
+            if let Some(conn) = self.conns.get_mut(&conn_id) {
+                conn.outq.clear();
+            }
+            self.close(conn_id, reason, false, now);
+        }
+        self.sessions.remove(client_id);
+    }
+
+    /// Whether the connection speaks MQTT 5.
+    pub(crate) fn is_v5(&self, id: ConnId) -> bool {
+        self.conns.get(&id).is_some_and(|c| c.v5.is_some())
+    }
+
+    /// The client id of a connected connection (`None` before CONNECT is
+    /// accepted or once closing).
+    pub(crate) fn connected_client(&self, id: ConnId) -> Option<String> {
+        match &self.conns.get(&id)?.phase {
+            Phase::Connected(c) => Some(c.client_id.clone()),
+            _ => None,
         }
     }
 
-    /// The flood fault: a burst of QoS 2 publishes to each connected client
-    /// of the target, past its Receive Maximum.
-    pub(super) fn flood(&mut self, target: &FaultTarget, count: Option<u32>, now: Duration) {
-        for id in self.connected(target) {
-            let Some(conn) = self.conns.get(&id) else {
-                continue;
-            };
-            let Phase::Connected(c) = &conn.phase else {
-                continue;
-            };
-            let client_id = c.client_id.clone();
-            let rm = conn
-                .v5
-                .as_ref()
-                .map_or(self.config.max_inflight as u32, |v| {
-                    v.receive_maximum as u32
-                });
-            let n = count.unwrap_or(rm.saturating_add(1));
-            self.fault_injected(
-                id,
-                format!("flood of {n} QoS 2 PUBLISH (receive maximum {rm})"),
-                now,
-            );
-            for i in 1..=n {
-                let Some(session) = self.sessions.get_mut(&client_id) else {
-                    break;
-                };
-                let Some(pid) = next_pid(&mut session.state) else {
-                    break;
-                };
-                let o = Outgoing {
-                    pid,
-                    message: Message {
-                        topic: "chaos/flood".into(),
-                        payload: format!("flood {i}").into_bytes(),
-                        qos: QoS::ExactlyOnce,
-                        retain: false,
-                    },
-                    phase: OutPhase::AwaitAck,
-                    sent: false,
-                };
-                let mut sent = o.clone();
-                sent.sent = true;
-                session.state.inflight.push(sent);
-                self.send_publish(id, &client_id, &o, now);
-            }
-        }
+    /// How many unacknowledged QoS 1/2 messages the client allows: an MQTT
+    /// 5 client's Receive Maximum, else `max_inflight`.
+    pub(crate) fn receive_maximum(&self, id: ConnId) -> u32 {
+        self.conns
+            .get(&id)
+            .and_then(|c| c.v5.as_ref())
+            .map_or(self.config.max_inflight as u32, |v| {
+                v.receive_maximum as u32
+            })
+    }
+
+    /// Puts a message in the session's in-flight window and sends it at
+    /// once, whatever room the window has. False when there is no session
+    /// or no free packet id.
+    pub(crate) fn push_inflight(
+        &mut self,
+        id: ConnId,
+        client_id: &str,
+        message: Message,
+        now: Duration,
+    ) -> bool {
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return false;
+        };
+        let Some(pid) = next_pid(&mut session.state) else {
+            return false;
+        };
+        let o = Outgoing {
+            pid,
+            message,
+            phase: OutPhase::AwaitAck,
+            sent: false,
+        };
+        let mut sent = o.clone();
+        sent.sent = true;
+        session.state.inflight.push(sent);
+        self.send_publish(id, client_id, &o, now);
+        true
     }
 
     /// The connections of the target that are connected now.
-    pub(super) fn connected(&self, target: &FaultTarget) -> Vec<ConnId> {
+    pub(crate) fn connected(&self, target: &FaultTarget) -> Vec<ConnId> {
         self.conns
             .iter()
             .filter(|(_, c)| match &c.phase {

@@ -39,7 +39,7 @@ mod mqtt5;
 mod output;
 mod route;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;

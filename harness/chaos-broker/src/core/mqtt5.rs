@@ -248,7 +248,7 @@ impl Core {
     }
 
     /// Queues a server DISCONNECT on an MQTT 5 connection (nothing on 3.1.1).
-    pub(super) fn send_disconnect_v5(&mut self, id: ConnId, reason: ReasonCode, text: &str) {
+    pub(crate) fn send_disconnect_v5(&mut self, id: ConnId, reason: ReasonCode, text: &str) {
         if self.conns.get(&id).is_some_and(|c| c.v5.is_some()) {
             if let Some((bytes, summary)) = v5::disconnect(reason, text) {
                 self.push_frame(id, bytes, summary, None);

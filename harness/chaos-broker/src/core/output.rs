@@ -93,7 +93,7 @@ impl Core {
         self.records.push(LogRecord::Packet(e));
     }
 
-    pub(super) fn event(&mut self, at: Duration, event: BrokerEvent) {
+    pub(crate) fn event(&mut self, at: Duration, event: BrokerEvent) {
         let e = EventEntry { at, event };
         if self.events.len() >= self.config.log_capacity {
             self.events.pop_front();
@@ -104,7 +104,7 @@ impl Core {
         self.records.push(LogRecord::Event(e));
     }
 
-    pub(super) fn fault_injected(&mut self, id: ConnId, action: String, now: Duration) {
+    pub(crate) fn fault_injected(&mut self, id: ConnId, action: String, now: Duration) {
         self.stats.faults_injected += 1;
         let client_id = self.conns.get(&id).and_then(|c| c.client_id.clone());
         self.event(
