@@ -14,6 +14,13 @@
 //! Then the byte faults shape what is forwarded: `limit-data`, `latency`,
 //! `bandwidth`, `slicer` (blackholed bytes were already dropped). Output
 //! times never decrease (TCP keeps order).
+//!
+//! A packet's verdict is a state, not a set of flags: its [`Fate`] (dropped,
+//! or forwarded with a delay, a number of copies and maybe a rewritten
+//! CONNACK code) and what follows it ([`Then`]: continue, or close). While
+//! its body streams, [`Body`] says where the bytes go (discarded, streamed,
+//! or kept whole for a duplicate or a rewrite), so a dropped packet cannot
+//! also be duplicated or kept.
 
 use std::collections::BTreeMap;
 
@@ -579,6 +586,33 @@ mod tests {
             _ => None,
         });
         assert_eq!(last, Some(8));
+    }
+
+    #[test]
+    fn a_dropped_packet_is_not_duplicated_but_can_still_close() {
+        // Both rules match and use their budget; the drop wins.
+        let mut set = rules(&["duplicate puback", "drop puback 1", "close-after puback 1"]);
+        let mut p = Pipe::new(Dir::Down, 1, 0);
+        let mut lines = Vec::new();
+        let out = p.input(0, &[&PUBACK[..], &PINGRESP].concat(), &mut set, &mut |l| {
+            lines.push(l)
+        });
+        assert_eq!(bytes(&out), Vec::<u8>::new());
+        assert_eq!(
+            out,
+            vec![Out::Close {
+                at: 0,
+                reset: false
+            }]
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "conn 1 down: duplicated PUBACK (rule #1)".to_string(),
+                "conn 1 down: dropped PUBACK (rule #2)".to_string(),
+                "conn 1 down: closing after PUBACK #1 (rule #3)".to_string(),
+            ]
+        );
     }
 
     #[test]
