@@ -14,10 +14,12 @@ use crate::v5::V5Conn;
 /// Where a connection is in its life.
 #[derive(Debug)]
 pub(crate) enum Phase {
-    /// Nothing accepted yet; the first packet must be CONNECT.
-    AwaitConnect,
-    /// A delay-connack fault holds the CONNECT (still in the input buffer)
-    /// until this time.
+    /// Nothing accepted yet; the first packet must be CONNECT. A CONNECT a
+    /// fault holds stays in the input buffer and is read again later; how
+    /// far it got says what is already done for it.
+    AwaitConnect(ConnectRead),
+    /// A delay-connack fault holds the CONNECT (still in the input buffer,
+    /// already logged) until this time.
     DelayingConnect {
         until: Duration,
     },
@@ -26,13 +28,69 @@ pub(crate) enum Phase {
     Closing,
 }
 
-/// What a connected client told the broker in its CONNECT.
+/// How far the CONNECT at the head of the input has got while awaiting
+/// CONNECT. Each step implies the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectRead {
+    /// No CONNECT has been read yet.
+    NotYet,
+    /// It has been read and logged (it is logged once, when first read);
+    /// a hang fault holds it.
+    Logged,
+    /// Logged, and the delay-connack fault has been served for it: it is
+    /// not delayed again.
+    DelayServed,
+}
+
+/// What a connected client told the broker in its CONNECT, and its
+/// keepalive clock.
 #[derive(Debug)]
 pub(crate) struct Connected {
     pub client_id: String,
     /// Seconds; 0 disables the keepalive check.
     pub keep_alive: u16,
     pub will: Option<Message>,
+    pub clock: Clock,
+}
+
+/// The keepalive clock of a connected client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// Running since the last packet was read at `last_in`.
+    Running { last_in: Duration },
+    /// A hang fault held the connection at the last fault change: nothing
+    /// is read, keepalive is not judged. On release the clock restarts then
+    /// (as a process resumed after SIGCONT reads before it judges).
+    Paused,
+}
+
+impl Connected {
+    /// A packet was read at `now` (a paused clock stays paused).
+    pub(crate) fn heard(&mut self, now: Duration) {
+        if let Clock::Running { last_in } = &mut self.clock {
+            *last_in = now;
+        }
+    }
+
+    /// A fault change found the connection `hung` or not at `now`.
+    pub(crate) fn hang_changed(&mut self, hung: bool, now: Duration) {
+        self.clock = match (self.clock, hung) {
+            (_, true) => Clock::Paused,
+            (Clock::Paused, false) => Clock::Running { last_in: now },
+            (running, false) => running,
+        };
+    }
+
+    /// When the client has been silent too long (1.5 x the keepalive):
+    /// `None` with keepalive 0 or a paused clock.
+    pub(crate) fn keepalive_deadline(&self) -> Option<Duration> {
+        match self.clock {
+            Clock::Running { last_in } if self.keep_alive > 0 => {
+                Some(last_in + Duration::from_millis(self.keep_alive as u64 * 1500))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One frame waiting to be sent, with its packet-log summary.
@@ -44,6 +102,7 @@ pub(crate) struct OutFrame {
     pub not_before: Option<Duration>,
 }
 
+/// One connection's state.
 #[derive(Debug)]
 pub(crate) struct Connection {
     pub phase: Phase,
@@ -52,16 +111,8 @@ pub(crate) struct Connection {
     pub outq: VecDeque<OutFrame>,
     /// Bytes handed to the transport so far (for close-after-bytes).
     pub sent_bytes: u64,
-    /// When the last packet was read (keepalive).
-    pub last_in: Duration,
     /// Known once the CONNECT has been read, even while it is held.
     pub client_id: Option<String>,
-    /// The CONNECT has been logged (it is logged once, when first read).
-    pub connect_logged: bool,
-    /// The delay fault has been served for this CONNECT.
-    pub delay_done: bool,
-    /// Whether a hang fault held the connection at the last fault change.
-    pub was_hung: bool,
     pub close_reason: Option<DisconnectReason>,
     /// `Some` once a CONNECT with protocol level 5 has been read: the
     /// connection speaks MQTT 5 from then on.
@@ -72,17 +123,13 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(now: Duration) -> Self {
+    pub(crate) fn new() -> Self {
         Connection {
-            phase: Phase::AwaitConnect,
+            phase: Phase::AwaitConnect(ConnectRead::NotYet),
             inbuf: Vec::new(),
             outq: VecDeque::new(),
             sent_bytes: 0,
-            last_in: now,
             client_id: None,
-            connect_logged: false,
-            delay_done: false,
-            was_hung: false,
             close_reason: None,
             v5: None,
             in_note: None,

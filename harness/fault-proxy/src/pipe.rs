@@ -14,6 +14,13 @@
 //! Then the byte faults shape what is forwarded: `limit-data`, `latency`,
 //! `bandwidth`, `slicer` (blackholed bytes were already dropped). Output
 //! times never decrease (TCP keeps order).
+//!
+//! A packet's verdict is a state, not a set of flags: its [`Fate`] (dropped,
+//! or forwarded with a delay, a number of copies and maybe a rewritten
+//! CONNACK code) and what follows it ([`Then`]: continue, or close). While
+//! its body streams, [`Body`] says where the bytes go (discarded, streamed,
+//! or kept whole for a duplicate or a rewrite), so a dropped packet cannot
+//! also be duplicated or kept.
 
 use std::collections::BTreeMap;
 
@@ -35,27 +42,68 @@ pub enum Out {
     Close { at: u64, reset: bool },
 }
 
-/// What to do with the packet being streamed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the packet faults decided for one packet, taken when its fixed
+/// header is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Verdict {
-    drop: bool,
-    delay_ms: u64,
-    duplicate: bool,
-    rewrite: Option<u8>,
-    close_after: bool,
+    fate: Fate,
+    then: Then,
+}
+
+/// What happens to the packet's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fate {
+    /// Swallowed (a drop rule or a blackhole).
+    Dropped,
+    /// Forwarded `delay_ms` late, `copies` times, its CONNACK return code
+    /// rewritten if `rewrite` says so.
+    Forwarded {
+        delay_ms: u64,
+        copies: Copies,
+        rewrite: Option<u8>,
+    },
+}
+
+/// How many times a forwarded packet is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copies {
+    Once,
+    /// A duplicate rule: the packet, then the same bytes again.
+    Twice,
+}
+
+/// What happens once the packet has gone through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Continue,
+    /// A close-after rule: the connection closes after this packet (whether
+    /// or not it was dropped).
+    Close,
+}
+
+/// Where the body of the current packet goes while it streams in.
+#[derive(Debug)]
+enum Body {
+    /// Discarded as it arrives.
+    Dropped,
+    /// Forwarded as it arrives, `delay_ms` late.
+    Streamed { delay_ms: u64 },
+    /// Kept whole (header included) to be duplicated or rewritten when it
+    /// is complete; packets over [`MAX_DUPLICATED`] are streamed instead.
+    Kept {
+        frame: Vec<u8>,
+        delay_ms: u64,
+        copies: Copies,
+        rewrite: Option<u8>,
+    },
 }
 
 #[derive(Debug)]
 enum State {
     /// Collecting a fixed header.
     Header(Vec<u8>),
-    /// Streaming a body: bytes left, the verdict, and the packet kept whole
-    /// when the verdict needs it (duplicate, rewrite).
-    Body {
-        left: usize,
-        verdict: Verdict,
-        kept: Option<Vec<u8>>,
-    },
+    /// Streaming a body: bytes left, where they go, and what happens after.
+    Body { left: usize, body: Body, then: Then },
     /// Not MQTT: bytes pass as they are.
     Raw,
     /// The connection is being closed; input is ignored.
@@ -137,52 +185,60 @@ impl Pipe {
                         }
                         Ok(Some(fh)) => {
                             let header = std::mem::take(h);
-                            let verdict = self.decide(fh.packet_type, now, rules, log);
-                            let keep = (verdict.duplicate || verdict.rewrite.is_some())
-                                && fh.total_len() <= MAX_DUPLICATED;
-                            let kept = if keep {
-                                Some(header)
-                            } else {
-                                if !verdict.drop {
-                                    self.emit(now, verdict.delay_ms, header, rules, log, &mut out);
+                            let Verdict { fate, then } =
+                                self.decide(fh.packet_type, now, rules, log);
+                            let body = match fate {
+                                Fate::Dropped => Body::Dropped,
+                                Fate::Forwarded {
+                                    delay_ms,
+                                    copies,
+                                    rewrite,
+                                } if (copies == Copies::Twice || rewrite.is_some())
+                                    && fh.total_len() <= MAX_DUPLICATED =>
+                                {
+                                    Body::Kept {
+                                        frame: header,
+                                        delay_ms,
+                                        copies,
+                                        rewrite,
+                                    }
                                 }
-                                None
+                                Fate::Forwarded { delay_ms, .. } => {
+                                    self.emit(now, delay_ms, header, rules, log, &mut out);
+                                    Body::Streamed { delay_ms }
+                                }
                             };
                             self.state = State::Body {
                                 left: fh.remaining_len,
-                                verdict,
-                                kept,
+                                body,
+                                then,
                             };
                         }
                     }
                 }
-                State::Body {
-                    left,
-                    verdict,
-                    kept,
-                } => {
+                State::Body { left, body, .. } => {
                     let n = (*left).min(data.len());
                     let (chunk, rest) = data.split_at(n);
                     data = rest;
                     *left -= n;
-                    let verdict = verdict.clone();
-                    match kept {
-                        Some(k) => k.extend_from_slice(chunk),
-                        None if !verdict.drop && n > 0 => {
-                            self.emit(now, verdict.delay_ms, chunk.to_vec(), rules, log, &mut out)
+                    match body {
+                        Body::Kept { frame, .. } => frame.extend_from_slice(chunk),
+                        Body::Streamed { delay_ms } if n > 0 => {
+                            let delay_ms = *delay_ms;
+                            self.emit(now, delay_ms, chunk.to_vec(), rules, log, &mut out)
                         }
-                        None => {}
+                        Body::Streamed { .. } | Body::Dropped => {}
                     }
                 }
             }
             // A body that is complete (possibly empty) ends its packet.
             if let State::Body { left: 0, .. } = self.state {
-                let State::Body { verdict, kept, .. } =
+                let State::Body { body, then, .. } =
                     std::mem::replace(&mut self.state, State::Header(Vec::with_capacity(5)))
                 else {
                     unreachable!("matched above")
                 };
-                self.finish(now, verdict, kept, rules, log, &mut out);
+                self.finish(now, body, then, rules, log, &mut out);
             }
         }
         out
@@ -214,7 +270,13 @@ impl Pipe {
             *n = n.saturating_add(1);
             *n
         };
-        let mut v = Verdict::default();
+        // The rules are folded in order; a later rule may see what an
+        // earlier one decided (one drop, one duplicate per packet).
+        let mut drop = false;
+        let mut delay_ms = 0u64;
+        let mut duplicate = false;
+        let mut rewrite = None;
+        let mut close = false;
         let dir = self.dir;
         for r in rules.rules_mut() {
             if !r.dirs.has(dir) || !r.active(now) {
@@ -222,9 +284,9 @@ impl Pipe {
             }
             let id = r.id;
             match &r.fault {
-                Fault::Blackhole(_) => v.drop = true,
-                Fault::Drop(d) if d.packet == t && !v.drop => {
-                    v.drop = true;
+                Fault::Blackhole(_) => drop = true,
+                Fault::Drop(d) if d.packet == t && !drop => {
+                    drop = true;
                     if let Some(b) = &mut r.budget {
                         *b -= 1;
                     }
@@ -236,7 +298,7 @@ impl Pipe {
                     ));
                 }
                 Fault::Delay(d) if d.packet == t => {
-                    v.delay_ms += d.delay_ms;
+                    delay_ms += d.delay_ms;
                     log(format!(
                         "conn {} {}: delayed {} by {}ms (rule #{id})",
                         self.conn,
@@ -245,8 +307,8 @@ impl Pipe {
                         d.delay_ms
                     ));
                 }
-                Fault::Duplicate(d) if d.packet == t && !v.duplicate => {
-                    v.duplicate = true;
+                Fault::Duplicate(d) if d.packet == t && !duplicate => {
+                    duplicate = true;
                     if let Some(b) = &mut r.budget {
                         *b -= 1;
                     }
@@ -258,7 +320,7 @@ impl Pipe {
                     ));
                 }
                 Fault::ConnackCode(c) if t == PacketType::ConnAck => {
-                    v.rewrite = Some(c.code);
+                    rewrite = Some(c.code);
                     log(format!(
                         "conn {} {}: CONNACK return code rewritten to {} (rule #{id})",
                         self.conn,
@@ -267,7 +329,7 @@ impl Pipe {
                     ));
                 }
                 Fault::CloseAfter(c) if c.packet == t && seen == c.nth => {
-                    v.close_after = true;
+                    close = true;
                     log(format!(
                         "conn {} {}: closing after {} #{seen} (rule #{id})",
                         self.conn,
@@ -278,30 +340,48 @@ impl Pipe {
                 _ => {}
             }
         }
-        v
+        let fate = if drop {
+            Fate::Dropped
+        } else {
+            Fate::Forwarded {
+                delay_ms,
+                copies: if duplicate {
+                    Copies::Twice
+                } else {
+                    Copies::Once
+                },
+                rewrite,
+            }
+        };
+        let then = if close { Then::Close } else { Then::Continue };
+        Verdict { fate, then }
     }
 
     fn finish(
         &mut self,
         now: u64,
-        verdict: Verdict,
-        kept: Option<Vec<u8>>,
+        body: Body,
+        then: Then,
         rules: &mut RuleSet,
         log: &mut dyn FnMut(String),
         out: &mut Vec<Out>,
     ) {
-        if let Some(mut frame) = kept {
-            if !verdict.drop {
-                if let Some(code) = verdict.rewrite {
-                    crate::fault::ConnackCode { code }.apply(&mut frame);
-                }
-                if verdict.duplicate {
-                    self.emit(now, verdict.delay_ms, frame.clone(), rules, log, out);
-                }
-                self.emit(now, verdict.delay_ms, frame, rules, log, out);
+        if let Body::Kept {
+            mut frame,
+            delay_ms,
+            copies,
+            rewrite,
+        } = body
+        {
+            if let Some(code) = rewrite {
+                crate::fault::ConnackCode { code }.apply(&mut frame);
             }
+            if copies == Copies::Twice {
+                self.emit(now, delay_ms, frame.clone(), rules, log, out);
+            }
+            self.emit(now, delay_ms, frame, rules, log, out);
         }
-        if verdict.close_after && !matches!(self.state, State::Closed) {
+        if then == Then::Close && !matches!(self.state, State::Closed) {
             self.state = State::Closed;
             out.push(Out::Close {
                 at: self.last_at.max(now),
@@ -506,6 +586,33 @@ mod tests {
             _ => None,
         });
         assert_eq!(last, Some(8));
+    }
+
+    #[test]
+    fn a_dropped_packet_is_not_duplicated_but_can_still_close() {
+        // Both rules match and use their budget; the drop wins.
+        let mut set = rules(&["duplicate puback", "drop puback 1", "close-after puback 1"]);
+        let mut p = Pipe::new(Dir::Down, 1, 0);
+        let mut lines = Vec::new();
+        let out = p.input(0, &[&PUBACK[..], &PINGRESP].concat(), &mut set, &mut |l| {
+            lines.push(l)
+        });
+        assert_eq!(bytes(&out), Vec::<u8>::new());
+        assert_eq!(
+            out,
+            vec![Out::Close {
+                at: 0,
+                reset: false
+            }]
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "conn 1 down: duplicated PUBACK (rule #1)".to_string(),
+                "conn 1 down: dropped PUBACK (rule #2)".to_string(),
+                "conn 1 down: closing after PUBACK #1 (rule #3)".to_string(),
+            ]
+        );
     }
 
     #[test]

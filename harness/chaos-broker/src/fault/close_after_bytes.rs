@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::{no_more, FaultParseError};
+use super::{no_more, FaultHook, FaultParseError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CloseAfterBytes {
@@ -29,8 +29,32 @@ impl CloseAfterBytes {
     }
 }
 
+impl FaultHook for CloseAfterBytes {
+    fn byte_limit(&self) -> Option<u64> {
+        Some(self.bytes)
+    }
+}
+
 impl fmt::Display for CloseAfterBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "close-after {}", self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::Kit;
+
+    #[test]
+    fn the_packet_is_cut_at_the_limit_and_the_connection_closed() {
+        let mut k = Kit::new();
+        k.fault(None, "close-after 3");
+        let (id, out) = k.connect("dev", true);
+        assert_eq!(out, ["PARTIAL 3 bytes"]);
+        assert!(k.closing(id));
+        assert_eq!(
+            k.injected(),
+            ["cut CONNACK sp=0 rc=0 after 3 of 4 bytes; closed"]
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::{no_more, parse_count, DropKind, FaultParseError};
+use super::{no_more, parse_count, DropKind, FaultHook, FaultParseError, OnSend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CloseOn {
@@ -36,8 +36,36 @@ impl CloseOn {
     }
 }
 
+impl FaultHook for CloseOn {
+    fn on_send(&mut self, kind: DropKind) -> Option<OnSend> {
+        (kind == self.kind && self.take()).then_some(OnSend::CloseAfter)
+    }
+
+    fn spent(&self) -> bool {
+        self.count == 0
+    }
+}
+
 impl fmt::Display for CloseOn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "close-on {} {}", self.kind.word(), self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::{publish, Kit};
+
+    #[test]
+    fn the_connection_closes_right_after_the_packet() {
+        let mut k = Kit::new();
+        let (id, _) = k.connect("dev", false);
+        k.fault(Some("dev"), "close-on pubrec 1");
+        k.send(id, publish("t", b"x", 2, 1, false));
+        assert_eq!(k.out(id), ["PUBREC pid=1"]);
+        assert!(k.closing(id));
+        assert_eq!(k.injected(), ["closed after PUBREC pid=1"]);
+        // The session (and the stored QoS 2 message) is kept.
+        assert_eq!(k.core.sessions(), [("dev".to_string(), false)]);
     }
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{no_more, parse_count, parse_duration, DropKind, FaultParseError};
+use super::{no_more, parse_count, parse_duration, DropKind, FaultHook, FaultParseError, OnSend};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DelayPackets {
@@ -47,6 +47,19 @@ impl DelayPackets {
     }
 }
 
+impl FaultHook for DelayPackets {
+    fn on_send(&mut self, kind: DropKind) -> Option<OnSend> {
+        if kind != self.kind {
+            return None;
+        }
+        self.take().map(OnSend::Delay)
+    }
+
+    fn spent(&self) -> bool {
+        self.count == 0
+    }
+}
+
 impl fmt::Display for DelayPackets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -56,5 +69,26 @@ impl fmt::Display for DelayPackets {
             self.delay.as_millis(),
             self.count
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testkit::Kit;
+    use resilient_mqtt::codec::Packet;
+
+    #[test]
+    fn the_packet_leaves_later_and_what_follows_waits_behind_it() {
+        let mut k = Kit::new();
+        let (id, _) = k.connect("dev", true);
+        k.fault(None, "delay pingresp 500ms 1");
+        k.send(id, Packet::PingReq);
+        k.send(id, Packet::PingReq);
+        assert!(k.out(id).is_empty());
+        assert_eq!(k.core.poll_timeout(id), Some(Duration::from_millis(500)));
+        k.advance(Duration::from_millis(500));
+        assert_eq!(k.out(id), ["PINGRESP", "PINGRESP"]);
+        assert_eq!(k.injected(), ["delayed PINGRESP by 500ms"]);
     }
 }

@@ -6,10 +6,14 @@
 //! server DISCONNECT) is just closed. Sessions are kept.
 
 use std::fmt;
+use std::time::Duration;
 
 use resilient_mqtt::codec::v5::{PacketType, ReasonCode};
 
-use super::{no_more, FaultParseError};
+use super::{no_more, FaultHook, FaultParseError, FaultTarget, Standing};
+use crate::core::Core;
+use crate::log::DisconnectReason;
+use crate::v5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Disconnect {
@@ -48,8 +52,49 @@ impl Disconnect {
     }
 }
 
+impl FaultHook for Disconnect {
+    /// DISCONNECT with the reason to each connected client of the target
+    /// (nothing on 3.1.1), then close, will published.
+    fn on_set(&self, core: &mut Core, target: &FaultTarget, now: Duration) -> Standing {
+        let reason = self.reason;
+        for id in core.connected(target) {
+            let action = if core.is_v5(id) {
+                format!("sent {} and closed", v5::disconnect_summary(reason))
+            } else {
+                "closed (3.1.1 has no server DISCONNECT)".to_string()
+            };
+            core.fault_injected(id, action, now);
+            core.send_disconnect_v5(id, reason, reason.name());
+            core.close(
+                id,
+                DisconnectReason::Fault(format!("disconnect 0x{:02X}", reason as u8)),
+                true,
+                now,
+            );
+        }
+        Standing::Done
+    }
+}
+
 impl fmt::Display for Disconnect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "disconnect 0x{:02X}", self.reason as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::Kit;
+
+    #[test]
+    fn a_3_1_1_client_is_just_closed_and_its_session_kept() {
+        let mut k = Kit::new();
+        let (id, _) = k.connect("dev", false);
+        k.fault(Some("dev"), "disconnect");
+        assert!(k.out(id).is_empty());
+        assert!(k.closing(id));
+        assert_eq!(k.injected(), ["closed (3.1.1 has no server DISCONNECT)"]);
+        assert_eq!(k.core.sessions(), [("dev".to_string(), false)]);
+        assert!(k.core.faults().is_empty(), "it acts once");
     }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::{no_more, parse_count, FaultParseError};
+use super::{no_more, parse_count, FaultHook, FaultParseError, OnSend};
 
 /// A kind of packet the broker can be told to drop, delay, or close after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,8 +105,42 @@ impl DropPackets {
     }
 }
 
+impl FaultHook for DropPackets {
+    fn on_send(&mut self, kind: DropKind) -> Option<OnSend> {
+        (kind == self.kind && self.take()).then_some(OnSend::Drop)
+    }
+
+    fn spent(&self) -> bool {
+        self.count == 0
+    }
+}
+
 impl fmt::Display for DropPackets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "drop {} {}", self.kind.word(), self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::{publish, Kit};
+
+    #[test]
+    fn the_next_n_packets_of_the_kind_are_swallowed_and_the_rest_proceeds() {
+        let mut k = Kit::new();
+        let s = k.subscriber("sub", true, "t", 1);
+        let (p, _) = k.connect("pub", true);
+        k.fault(Some("pub"), "drop puback 1");
+        k.send(p, publish("t", b"x", 1, 1, false));
+        assert!(k.out(p).is_empty());
+        assert_eq!(k.injected(), ["dropped PUBACK pid=1"]);
+        // The message was still routed.
+        assert_eq!(
+            k.out(s),
+            ["PUBLISH pid=1 qos=1 dup=0 retain=0 topic=t len=1"]
+        );
+        k.send(p, publish("t", b"x", 1, 2, false));
+        assert_eq!(k.out(p), ["PUBACK pid=2"]);
+        assert!(k.core.faults().is_empty());
     }
 }

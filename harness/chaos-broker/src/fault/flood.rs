@@ -11,8 +11,14 @@
 //! Maximum) the burst is just a burst; without a count it is 21 messages.
 
 use std::fmt;
+use std::time::Duration;
 
-use super::{no_more, parse_count, FaultParseError};
+use resilient_mqtt::codec::QoS;
+
+use crate::core::Core;
+use crate::state::Message;
+
+use super::{no_more, parse_count, FaultHook, FaultParseError, FaultTarget, Standing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flood {
@@ -32,11 +38,73 @@ impl Flood {
     }
 }
 
+impl FaultHook for Flood {
+    /// The burst to each connected client of the target, past its window.
+    fn on_set(&self, core: &mut Core, target: &FaultTarget, now: Duration) -> Standing {
+        for id in core.connected(target) {
+            let Some(client_id) = core.connected_client(id) else {
+                continue;
+            };
+            let rm = core.receive_maximum(id);
+            let n = self.count.unwrap_or(rm.saturating_add(1));
+            core.fault_injected(
+                id,
+                format!("flood of {n} QoS 2 PUBLISH (receive maximum {rm})"),
+                now,
+            );
+            for i in 1..=n {
+                let message = Message {
+                    topic: "chaos/flood".into(),
+                    payload: format!("flood {i}").into_bytes(),
+                    qos: QoS::ExactlyOnce,
+                    retain: false,
+                };
+                if !core.push_inflight(id, &client_id, message, now) {
+                    break;
+                }
+            }
+        }
+        Standing::Done
+    }
+}
+
 impl fmt::Display for Flood {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.count {
             Some(n) => write!(f, "flood {n}"),
             None => write!(f, "flood"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::Kit;
+
+    #[test]
+    fn a_burst_of_qos2_publishes_joins_the_session() {
+        let mut k = Kit::new();
+        let (id, _) = k.connect("dev", false);
+        k.fault(None, "flood 3");
+        assert_eq!(
+            k.out(id),
+            [
+                "PUBLISH pid=1 qos=2 dup=0 retain=0 topic=chaos/flood len=7",
+                "PUBLISH pid=2 qos=2 dup=0 retain=0 topic=chaos/flood len=7",
+                "PUBLISH pid=3 qos=2 dup=0 retain=0 topic=chaos/flood len=7",
+            ]
+        );
+        assert_eq!(
+            k.injected(),
+            ["flood of 3 QoS 2 PUBLISH (receive maximum 20)"]
+        );
+        // Kept and resent with DUP on resume.
+        k.drop_conn(id);
+        let (_, out) = k.connect("dev", false);
+        assert_eq!(out.len(), 4);
+        assert_eq!(
+            out[1],
+            "PUBLISH pid=1 qos=2 dup=1 retain=0 topic=chaos/flood len=7"
+        );
     }
 }

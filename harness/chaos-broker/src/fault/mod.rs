@@ -1,7 +1,18 @@
 //! Faults the broker injects on command, one file per kind behind the one
-//! [`Fault`] enum (mini-redis style: adding a kind touches its file, one line
-//! here and the hook where it acts). Each kind parses itself from control
-//! words and prints itself back in the same form.
+//! [`Fault`] enum. Each kind's file holds all of it: how it parses itself
+//! from control words and prints itself back in the same form, and what it
+//! does, as an implementation of the small [`FaultHook`] trait (the points
+//! where the broker core consults faults: when set, on CONNECT, on each
+//! packet sent, ...). The core (`crate::core`) calls the hooks and never
+//! branches on a fault kind.
+//!
+//! Adding a kind: a new file here (the struct, `parse`, `Display`, and
+//! `impl FaultHook` with the hooks where it acts), and in this file one
+//! line each in the `mod`/`pub use` lists, the [`Fault`] enum,
+//! [`Fault::parse`], the slot, `Display` and [`Fault::hook`] /
+//! `hook_mut` matches, plus [`FAULT_USAGE`]. A hook the trait does not
+//! have yet is added to the trait (with a do-nothing default) and called
+//! once from the core.
 //!
 //! A fault applies to a [`FaultTarget`]: every connection, or the
 //! connections of one client id. Faults stay active until cleared, except
@@ -25,6 +36,8 @@ use std::fmt;
 use std::time::Duration;
 
 use resilient_mqtt::codec::ConnectReturnCode;
+
+use crate::core::Core;
 
 pub use close_after_bytes::CloseAfterBytes;
 pub use close_on::CloseOn;
@@ -92,6 +105,96 @@ pub enum Fault {
     Flood(Flood),
 }
 
+/// What a fault does, at each point where the broker core consults the
+/// faults that apply to a connection. Every hook defaults to doing
+/// nothing; a kind implements the ones where it acts. For a connection,
+/// one fault per slot applies (the client's own before one for all), and
+/// hooks are asked in slot order.
+pub(crate) trait FaultHook {
+    /// When the fault is set: act at once on the target (forget-sessions,
+    /// disconnect, flood) and say whether it stays in the table.
+    fn on_set(&self, _core: &mut Core, _target: &FaultTarget, _now: Duration) -> Standing {
+        Standing::Kept
+    }
+
+    /// Whether the connection is held: nothing read or sent, keepalive not
+    /// judged (hang).
+    fn holds(&self) -> bool {
+        false
+    }
+
+    /// How long a CONNECT waits before it is answered (delay-connack).
+    fn connack_delay(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The return code a CONNECT is refused with (refuse).
+    fn refuses(&self) -> Option<ConnectReturnCode> {
+        None
+    }
+
+    /// A packet of `kind` is about to be sent: what happens to it (drop,
+    /// delay, close-on). Acting uses one of the fault's count.
+    fn on_send(&mut self, _kind: DropKind) -> Option<OnSend> {
+        None
+    }
+
+    /// A PUBLISH was sent: send it again (duplicate). Acting uses one of
+    /// the fault's count.
+    fn duplicates(&mut self) -> bool {
+        false
+    }
+
+    /// After how many bytes sent a connection is closed (close-after).
+    fn byte_limit(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether a counted fault has used its count up (it then retires).
+    fn spent(&self) -> bool {
+        false
+    }
+}
+
+/// Whether a fault stays in the table once set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// Active until cleared (or, if counted, spent).
+    Kept,
+    /// It acted when set; nothing remains.
+    Done,
+}
+
+/// What one fault does to a packet about to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnSend {
+    /// Swallow it.
+    Drop,
+    /// Send it this much later (what follows waits behind it).
+    Delay(Duration),
+    /// Send it, then close the connection.
+    CloseAfter,
+}
+
+/// What all faults together do to a packet about to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendFate {
+    /// Swallowed: no later fault is asked.
+    Dropped,
+    /// Sent, `delay` late if held, and then the connection stays or closes.
+    Sent {
+        delay: Option<Duration>,
+        then: AfterSend,
+    },
+}
+
+/// What happens after a packet is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterSend {
+    Stay,
+    Close,
+}
+
 /// Why control words are not a fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultParseError(pub String);
@@ -152,6 +255,41 @@ impl Fault {
             Fault::ForgetSessions(_) => Slot::ForgetSessions,
             Fault::Disconnect(_) => Slot::Disconnect,
             Fault::Flood(_) => Slot::Flood,
+        }
+    }
+}
+
+impl Fault {
+    /// The kind's behaviour.
+    pub(crate) fn hook(&self) -> &dyn FaultHook {
+        match self {
+            Fault::Refuse(x) => x,
+            Fault::DelayConnack(x) => x,
+            Fault::DropPackets(x) => x,
+            Fault::DelayPackets(x) => x,
+            Fault::CloseOn(x) => x,
+            Fault::Hang(x) => x,
+            Fault::CloseAfterBytes(x) => x,
+            Fault::Duplicate(x) => x,
+            Fault::ForgetSessions(x) => x,
+            Fault::Disconnect(x) => x,
+            Fault::Flood(x) => x,
+        }
+    }
+
+    fn hook_mut(&mut self) -> &mut dyn FaultHook {
+        match self {
+            Fault::Refuse(x) => x,
+            Fault::DelayConnack(x) => x,
+            Fault::DropPackets(x) => x,
+            Fault::DelayPackets(x) => x,
+            Fault::CloseOn(x) => x,
+            Fault::Hang(x) => x,
+            Fault::CloseAfterBytes(x) => x,
+            Fault::Duplicate(x) => x,
+            Fault::ForgetSessions(x) => x,
+            Fault::Disconnect(x) => x,
+            Fault::Flood(x) => x,
         }
     }
 }
@@ -220,113 +358,88 @@ impl FaultTable {
             .collect()
     }
 
-    /// The entry of `slot` that applies to `client`, client-specific first.
-    fn find_mut(&mut self, slot: Slot, client: Option<&str>) -> Option<&mut Fault> {
-        let key = client
-            .map(|c| (slot, FaultTarget::Client(c.to_string())))
-            .filter(|k| self.active.contains_key(k))
-            .unwrap_or((slot, FaultTarget::All));
-        self.active.get_mut(&key)
-    }
-
-    fn find(&self, slot: Slot, client: Option<&str>) -> Option<&Fault> {
-        if let Some(c) = client {
-            if let Some(f) = self.active.get(&(slot, FaultTarget::Client(c.to_string()))) {
-                return Some(f);
+    /// The entries that apply to `client`, in slot order: per slot the
+    /// client's own, else the one for all.
+    fn applicable(&self, client: Option<&str>) -> Vec<(Slot, FaultTarget)> {
+        let mut keys: Vec<(Slot, FaultTarget)> = Vec::new();
+        // Within a slot, `All` sorts before `Client(..)`: a client's own
+        // entry replaces the one for all.
+        for (slot, target) in self.active.keys() {
+            if !target.matches(client) {
+                continue;
             }
+            if keys.last().is_some_and(|(s, _)| s == slot) {
+                keys.pop();
+            }
+            keys.push((*slot, target.clone()));
         }
-        self.active.get(&(slot, FaultTarget::All))
+        keys
     }
 
-    fn retire_if_spent(&mut self, slot: Slot, client: Option<&str>) {
-        self.active.retain(|(s, t), f| {
-            !(*s == slot
-                && t.matches(client)
-                && match f {
-                    Fault::DropPackets(d) => d.count == 0,
-                    Fault::DelayPackets(d) => d.count == 0,
-                    Fault::CloseOn(c) => c.count == 0,
-                    Fault::Duplicate(d) => d.count == 0,
-                    _ => false,
-                })
-        });
+    /// The first answer of a hook among the faults that apply.
+    fn ask<T>(
+        &self,
+        client: Option<&str>,
+        hook: impl Fn(&dyn FaultHook) -> Option<T>,
+    ) -> Option<T> {
+        self.applicable(client)
+            .iter()
+            .filter_map(|k| self.active.get(k))
+            .find_map(|f| hook(f.hook()))
+    }
+
+    /// Asks a counted hook of one entry; retires the entry once spent.
+    fn use_once<T>(
+        &mut self,
+        key: &(Slot, FaultTarget),
+        hook: impl FnOnce(&mut dyn FaultHook) -> Option<T>,
+    ) -> Option<T> {
+        let f = self.active.get_mut(key)?;
+        let answer = hook(f.hook_mut())?;
+        if f.hook().spent() {
+            self.active.remove(key);
+        }
+        Some(answer)
     }
 
     pub(crate) fn refuse_code(&self, client: Option<&str>) -> Option<ConnectReturnCode> {
-        match self.find(Slot::Refuse, client) {
-            Some(Fault::Refuse(r)) => Some(r.code),
-            _ => None,
-        }
+        self.ask(client, |h| h.refuses())
     }
 
     pub(crate) fn connack_delay(&self, client: Option<&str>) -> Option<Duration> {
-        match self.find(Slot::DelayConnack, client) {
-            Some(Fault::DelayConnack(d)) => Some(d.delay),
-            _ => None,
-        }
+        self.ask(client, |h| h.connack_delay())
     }
 
     pub(crate) fn is_hung(&self, client: Option<&str>) -> bool {
-        matches!(self.find(Slot::Hang, client), Some(Fault::Hang(_)))
+        self.ask(client, |h| h.holds().then_some(())).is_some()
     }
 
     pub(crate) fn close_after(&self, client: Option<&str>) -> Option<u64> {
-        match self.find(Slot::CloseAfterBytes, client) {
-            Some(Fault::CloseAfterBytes(c)) => Some(c.bytes),
-            _ => None,
-        }
+        self.ask(client, |h| h.byte_limit())
     }
 
-    /// Uses one drop of `kind` if a drop fault applies; true means drop.
-    pub(crate) fn take_drop(&mut self, kind: DropKind, client: Option<&str>) -> bool {
-        let slot = Slot::Drop(kind);
-        let taken = match self.find_mut(slot, client) {
-            Some(Fault::DropPackets(d)) => d.take(),
-            _ => false,
-        };
-        if taken {
-            self.retire_if_spent(slot, client);
+    /// What the faults do to a packet of `kind` about to be sent: a drop
+    /// ends the asking; a delay and a close-on both apply. Uses counts.
+    pub(crate) fn on_send(&mut self, kind: DropKind, client: Option<&str>) -> SendFate {
+        let mut delay = None;
+        let mut then = AfterSend::Stay;
+        for key in self.applicable(client) {
+            match self.use_once(&key, |h| h.on_send(kind)) {
+                Some(OnSend::Drop) => return SendFate::Dropped,
+                Some(OnSend::Delay(d)) => delay = Some(d),
+                Some(OnSend::CloseAfter) => then = AfterSend::Close,
+                None => {}
+            }
         }
-        taken
-    }
-
-    /// Uses one delay of `kind` if a delay fault applies: how long.
-    pub(crate) fn take_delay(&mut self, kind: DropKind, client: Option<&str>) -> Option<Duration> {
-        let slot = Slot::Delay(kind);
-        let taken = match self.find_mut(slot, client) {
-            Some(Fault::DelayPackets(d)) => d.take(),
-            _ => None,
-        };
-        if taken.is_some() {
-            self.retire_if_spent(slot, client);
-        }
-        taken
-    }
-
-    /// Uses one close-on of `kind` if such a fault applies; true means
-    /// close after sending the packet.
-    pub(crate) fn take_close_on(&mut self, kind: DropKind, client: Option<&str>) -> bool {
-        let slot = Slot::CloseOn(kind);
-        let taken = match self.find_mut(slot, client) {
-            Some(Fault::CloseOn(c)) => c.take(),
-            _ => false,
-        };
-        if taken {
-            self.retire_if_spent(slot, client);
-        }
-        taken
+        SendFate::Sent { delay, then }
     }
 
     /// Uses one duplication if a duplicate fault applies.
     pub(crate) fn take_duplicate(&mut self, client: Option<&str>) -> bool {
-        let taken = match self.find_mut(Slot::Duplicate, client) {
-            Some(Fault::Duplicate(d)) => d.take(),
-            _ => false,
-        };
-        if taken {
-            self.retire_if_spent(Slot::Duplicate, client);
-        }
-        taken
+        self.applicable(client).iter().any(|key| {
+            self.use_once(key, |h| h.duplicates().then_some(()))
+                .is_some()
+        })
     }
 }
 
@@ -376,6 +489,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const SENT: SendFate = SendFate::Sent {
+        delay: None,
+        then: AfterSend::Stay,
+    };
+
+    #[test]
+    fn a_drop_stops_the_asking_and_a_delay_and_close_on_combine() {
+        let mut t = FaultTable::default();
+        for w in ["drop puback 1", "delay puback 2s 1", "close-on puback 1"] {
+            let words: Vec<&str> = w.split(' ').collect();
+            t.set(FaultTarget::All, Fault::parse(&words).unwrap());
+        }
+        assert_eq!(t.on_send(DropKind::PubAck, None), SendFate::Dropped);
+        assert_eq!(t.list().len(), 2, "the delay and close-on were not used");
+        assert_eq!(
+            t.on_send(DropKind::PubAck, None),
+            SendFate::Sent {
+                delay: Some(Duration::from_secs(2)),
+                then: AfterSend::Close
+            }
+        );
+        assert!(t.list().is_empty());
+    }
+
     #[test]
     fn client_fault_wins_over_all() {
         let mut t = FaultTable::default();
@@ -403,10 +540,10 @@ mod tests {
             FaultTarget::All,
             Fault::parse(&["drop", "puback", "2"]).unwrap(),
         );
-        assert!(!t.take_drop(DropKind::PingResp, Some("x")));
-        assert!(t.take_drop(DropKind::PubAck, Some("x")));
-        assert!(t.take_drop(DropKind::PubAck, None));
-        assert!(!t.take_drop(DropKind::PubAck, Some("x")));
+        assert_eq!(t.on_send(DropKind::PingResp, Some("x")), SENT);
+        assert_eq!(t.on_send(DropKind::PubAck, Some("x")), SendFate::Dropped);
+        assert_eq!(t.on_send(DropKind::PubAck, None), SendFate::Dropped);
+        assert_eq!(t.on_send(DropKind::PubAck, Some("x")), SENT);
         assert!(t.list().is_empty());
     }
 
@@ -421,15 +558,23 @@ mod tests {
             FaultTarget::Client("d".into()),
             Fault::parse(&["close-on", "pubrec", "1"]).unwrap(),
         );
-        assert_eq!(t.take_delay(DropKind::PubRec, Some("d")), None);
         assert_eq!(
-            t.take_delay(DropKind::PubComp, Some("d")),
-            Some(Duration::from_secs(15))
+            t.on_send(DropKind::PubComp, Some("d")),
+            SendFate::Sent {
+                delay: Some(Duration::from_secs(15)),
+                then: AfterSend::Stay
+            }
         );
-        assert_eq!(t.take_delay(DropKind::PubComp, Some("d")), None);
-        assert!(!t.take_close_on(DropKind::PubRec, Some("e")));
-        assert!(t.take_close_on(DropKind::PubRec, Some("d")));
-        assert!(!t.take_close_on(DropKind::PubRec, Some("d")));
+        assert_eq!(t.on_send(DropKind::PubComp, Some("d")), SENT);
+        assert_eq!(t.on_send(DropKind::PubRec, Some("e")), SENT);
+        assert_eq!(
+            t.on_send(DropKind::PubRec, Some("d")),
+            SendFate::Sent {
+                delay: None,
+                then: AfterSend::Close
+            }
+        );
+        assert_eq!(t.on_send(DropKind::PubRec, Some("d")), SENT);
         assert!(t.list().is_empty());
         let e = Fault::parse(&["delay", "pubcomp", "soon", "1"]).unwrap_err();
         assert!(e.0.contains("is not a delay"), "{e}");

@@ -6,7 +6,7 @@ use std::fmt;
 
 use resilient_mqtt::codec::ConnectReturnCode;
 
-use super::{no_more, FaultParseError};
+use super::{no_more, FaultHook, FaultParseError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refuse {
@@ -38,8 +38,32 @@ impl Refuse {
     }
 }
 
+impl FaultHook for Refuse {
+    fn refuses(&self) -> Option<ConnectReturnCode> {
+        Some(self.code)
+    }
+}
+
 impl fmt::Display for Refuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "refuse {}", self.code as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::testkit::Kit;
+
+    #[test]
+    fn connect_is_refused_with_the_code_and_closed() {
+        let mut k = Kit::new();
+        k.fault(Some("dev"), "refuse 5");
+        let (id, out) = k.connect("dev", true);
+        assert_eq!(out, ["CONNACK sp=0 rc=5"]);
+        assert!(k.closing(id));
+        assert_eq!(k.injected(), ["CONNECT refused with code 5"]);
+        // Another client id is not hit.
+        let (_, out) = k.connect("other", true);
+        assert_eq!(out, ["CONNACK sp=0 rc=0"]);
     }
 }
