@@ -364,62 +364,50 @@ until = "50s"
         assert_eq!(l.loaded.scenario.expect.len(), 1);
     }
 
-    // TEMPORARY: the string-based fuzzer before the catalogue.
-    fn old_pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<String> {
-        let (from, until) = (spec.from.as_millis(), spec.until.as_millis());
-        let round = |ms: u64| ms / 100 * 100;
-        let mut v = Vec::new();
-        for _ in 0..count {
-            let kind = spec.kinds[rng.range(0, spec.kinds.len() as u64 - 1) as usize].clone();
-            let instant = kind == "broker_drop";
-            let length = if instant {
-                0
-            } else {
-                round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis())).max(100)
-            };
-            let latest = until.saturating_sub(length);
-            let at = round(rng.range(from, latest)).max(from);
-            let packet = instant.then(|| ["puback", "pingresp"][rng.range(0, 1) as usize]);
-            v.push((Dur::from_millis(at), kind, Dur::from_millis(length), packet));
-        }
-        v.sort_by_key(|p| p.0);
-        for w in v.windows(2) {
-            if w[0].0.as_millis() + w[0].2.as_millis() + GAP_MS > w[1].0.as_millis() {
-                return None;
-            }
-        }
-        let mut t = String::new();
-        for p in &v {
-            t.push_str(&format!("\n[[timeline]]\nat = \"{}\"\nkind = \"{}\"\n", p.0, p.1));
-            match p.1.as_str() {
-                "broker_drop" => t.push_str(&format!("packet = \"{}\"\ncount = 1\n", p.3.unwrap_or("puback"))),
-                "broker_crash" => {
-                    let end = Dur::from_millis(p.0.as_millis() + p.2.as_millis());
-                    t.push_str(&format!("\n[[timeline]]\nat = \"{end}\"\nkind = \"broker_restart\"\npersist = true\n"));
-                }
-                _ => t.push_str(&format!("for = \"{}\"\n", p.2)),
-            }
-        }
-        Some(t)
-    }
-
+    /// What each fuzzable kind writes (the text `hil fuzz --save` keeps).
     #[test]
-    fn tmp_same_as_old() {
-        let mut spec = loaded().fuzz.unwrap();
-        spec.kinds = ["wifi_down", "link_blackhole", "link_hold", "broker_hang", "broker_crash", "broker_drop"].map(String::from).to_vec();
-        spec.max_faults = 6;
-        let mut n = 0;
-        for seed in 0..3000 {
-            for count in 1..6 {
-                let mut a = Rng::new(seed);
-                let mut b = Rng::new(seed);
-                let new = pick(&spec, &mut a, count).map(|p| render_entries(&p));
-                let old = old_pick(&spec, &mut b, count);
-                assert_eq!(new, old, "seed {seed} count {count}");
-                assert_eq!(a.next_u64(), b.next_u64());
-                n += usize::from(new.is_some());
-            }
+    fn picked_faults_are_written_as_timeline_entries() {
+        let kinds = [
+            "wifi_down",
+            "link_blackhole",
+            "link_hold",
+            "broker_hang",
+            "broker_crash",
+            "broker_drop",
+        ];
+        let mut rng = Rng::new(1);
+        let length = Dur::from_millis(2_500);
+        let picked: Vec<Picked> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Picked {
+                at: Dur::from_millis(10_000 * (i as u64 + 1)),
+                kind: k.to_string(),
+                length,
+                entries: match Fault::fuzz(k) {
+                    Fuzz::Lasting(write) => write(length),
+                    Fuzz::Instant(write) => write(&mut rng),
+                    Fuzz::No => panic!("{k} is fuzzable"),
+                },
+            })
+            .collect();
+        let packet = ["puback", "pingresp"][Rng::new(1).range(0, 1) as usize];
+        let mut want = String::new();
+        for (at, k) in [
+            ("10s", "wifi_down"),
+            ("20s", "link_blackhole"),
+            ("30s", "link_hold"),
+            ("40s", "broker_hang"),
+        ] {
+            want.push_str(&format!(
+                "\n[[timeline]]\nat = \"{at}\"\nkind = \"{k}\"\nfor = \"2s500ms\"\n"
+            ));
         }
-        assert!(n > 1000, "{n}");
+        want.push_str("\n[[timeline]]\nat = \"50s\"\nkind = \"broker_crash\"\n");
+        want.push_str(
+            "\n[[timeline]]\nat = \"52s500ms\"\nkind = \"broker_restart\"\npersist = true\n",
+        );
+        want.push_str(&format!("\n[[timeline]]\nat = \"1m\"\nkind = \"broker_drop\"\npacket = \"{packet}\"\ncount = 1\n"));
+        assert_eq!(render_entries(&picked), want);
     }
 }

@@ -19,7 +19,7 @@ mod broker_restart;
 mod latency;
 mod link_down;
 mod lost_ack;
-mod recorded;
+pub mod recorded;
 
 use std::collections::BTreeMap;
 
