@@ -20,17 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::dut::BoardRunInfo;
 use crate::run::RunStatus;
+use crate::scenario::fault::{Cut, Fault};
 use crate::trace::{Actor, Event, Record};
-
-/// Faults after which the DUT should notice an outage.
-const CUTS: &[&str] = &[
-    "wifi_down",
-    "link_blackhole",
-    "broker_crash",
-    "broker_power_loss",
-    "broker_hang",
-    "dut_reboot",
-];
 
 /// Metrics of one run, from its trace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -68,26 +59,27 @@ pub fn metrics(records: &[Record]) -> RunMetrics {
             (Actor::Observer, Event::Delivered { msg, .. }) => {
                 *delivered.entry(msg).or_default() += 1
             }
-            (Actor::Faults, Event::Fault { kind, .. }) if CUTS.contains(&kind.as_str()) => {
+            // Faults after which the DUT should notice an outage (the
+            // fault catalogue's `Cut`).
+            (Actor::Faults, Event::Fault { kind, .. }) if Fault::cut(kind).cuts() => {
                 let rest = &records[i + 1..];
                 // Detected before the next cut, or it was not detected.
                 if let Some(d) = rest
                     .iter()
                     .take_while(|x| {
-                        !matches!(&x.event, Event::Fault { kind: k, .. } if CUTS.contains(&k.as_str()))
+                        !matches!(&x.event, Event::Fault { kind: k, .. } if Fault::cut(k).cuts())
                     })
                     .find(|x| x.actor == Actor::Dut && x.event == Event::Down)
                 {
                     m.detection_ms.push(d.t_ms - r.t_ms);
                 }
                 // The disruption ends at its fault_end (or at once for a reboot).
-                let end = if kind == "dut_reboot" {
-                    Some(r)
-                } else {
-                    rest.iter().find(|x| {
+                let end = match Fault::cut(kind) {
+                    Cut::UntilEnd { or_kind } => rest.iter().find(|x| {
                         matches!(&x.event, Event::FaultEnd { kind: k } if k == kind)
-                            || matches!(&x.event, Event::Fault { kind: k, .. } if k == "broker_restart" && kind == "broker_crash")
-                    })
+                            || matches!(&x.event, Event::Fault { kind: k, .. } if Some(k.as_str()) == or_kind)
+                    }),
+                    Cut::Instant | Cut::No => Some(r),
                 };
                 if let Some(end) = end {
                     if let Some(up) = records

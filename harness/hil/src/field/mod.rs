@@ -71,6 +71,9 @@ pub enum ImportError {
     Input(InputError),
     /// The files hold no MQTT client at all.
     NoDevice(String),
+    /// A trace recorded a fault this build cannot write as a scenario
+    /// fault (the message names the line).
+    Recorded(String),
     /// The scenario written does not check (a bug: reported with its text).
     Invalid { text: String, errors: String },
 }
@@ -79,7 +82,7 @@ impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImportError::Input(e) => write!(f, "{e}"),
-            ImportError::NoDevice(m) => f.write_str(m),
+            ImportError::NoDevice(m) | ImportError::Recorded(m) => f.write_str(m),
             ImportError::Invalid { text, errors } => write!(
                 f,
                 "the imported scenario does not check (please report this):\n{errors}\n{text}"
@@ -128,7 +131,7 @@ pub fn import(files: &[(String, Vec<u8>)], opts: &ImportOptions) -> Result<Impor
             ))
         })?,
     };
-    let inferred = rules::infer(&ev, &dut);
+    let inferred = rules::infer(&ev, &dut).map_err(ImportError::Recorded)?;
     let observed = workload::observe(&ev, &dut);
     let name = opts.name.clone().unwrap_or_else(|| {
         let stem = files

@@ -10,12 +10,19 @@
 //! Scenario time: the DUT's first connection in the evidence is put at
 //! 5 s, when the simulated DUT first connects (its 5 s WiFi integrity
 //! check, `quick = false`); times are rounded to 100 ms.
+//!
+//! Each fault is written by its own kind ([`Fault::toml`]); what the
+//! timeline needs to know of a kind (does it cut the DUT off, is it
+//! silent, does it end another fault) comes from the fault catalogue
+//! (`scenario::fault`). Faults our traces recorded are written back as
+//! recorded and not weighed against inferred outages.
 
 use super::evidence::{Evidence, Obs};
 use super::failure::FailureSpec;
-use super::rules::{Fault, Inferred};
+use super::rules::{recorded, Inferred};
 use super::workload::Observed;
 use crate::duration::Dur;
+use crate::scenario::fault::{BrokerDrop, Fault, Packet};
 
 /// When the simulated DUT first connects.
 pub const LEAD_MS: u64 = 5_000;
@@ -57,13 +64,14 @@ pub fn evidenced_failure(inferred: &[Inferred]) -> Option<FailureSpec> {
     inferred
         .iter()
         .any(|i| {
-            matches!(
-                i.fault,
-                Fault::BrokerDrop {
-                    packet: "puback",
-                    ..
-                }
-            )
+            i.recorded.is_none()
+                && matches!(
+                    i.fault,
+                    Fault::BrokerDrop(BrokerDrop {
+                        packet: Packet::Puback,
+                        ..
+                    })
+                )
         })
         .then(|| FailureSpec {
             oracle: "duplicates_at_most".into(),
@@ -95,28 +103,9 @@ fn entry(i: &Inferred, at: u64) -> String {
         dur(at),
         i.fault.kind()
     );
-    match &i.fault {
-        Fault::WifiDown { for_ms } | Fault::LinkBlackhole { for_ms } => {
-            t.push_str(&format!("for = {}\n", dur(round100(*for_ms).max(100))));
-        }
-        Fault::BrokerRestart { persist } => t.push_str(&format!("persist = {persist}\n")),
-        Fault::BrokerDrop { packet, count } => {
-            t.push_str(&format!("packet = \"{packet}\"\ncount = {count}\n"))
-        }
-        Fault::Recorded { detail, .. } => {
-            for w in detail.split_whitespace() {
-                let Some((k, v)) = w.split_once('=') else {
-                    continue;
-                };
-                let bare = v == "true" || v == "false" || v.parse::<f64>().is_ok();
-                if bare {
-                    t.push_str(&format!("{k} = {v}\n"));
-                } else {
-                    t.push_str(&format!("{k} = {}\n", q(v)));
-                }
-            }
-        }
-        Fault::BrokerCrash | Fault::Latency { .. } => {}
+    match &i.recorded {
+        Some(detail) => t.push_str(&recorded::toml(detail)),
+        None => t.push_str(&i.fault.toml()),
     }
     t
 }
@@ -231,21 +220,26 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
     let mut busy: Vec<(u64, u64)> = Vec::new();
     let mut latency: Option<&Inferred> = None;
     let mut last_t = ev.events.last().map(|e| scn(e.t_ms)).unwrap_or(0);
-    let mut crash_open = false;
+    // An outage without an end of its own (a broker crash) is open until
+    // a fault that ends it (a restart): nothing else overlaps it.
+    let mut outage_open = false;
     for i in input.inferred {
         let at = scn(i.at_ms);
+        let kind = i.fault.kind();
+        let inferred = i.recorded.is_none();
         let span = match &i.fault {
-            Fault::WifiDown { for_ms } | Fault::LinkBlackhole { for_ms } => {
-                Some((at, at + round100(*for_ms).max(100)))
-            }
-            Fault::Latency { .. } => {
+            Fault::Latency(_) if inferred => {
                 latency = Some(i);
                 continue;
+            }
+            // An outage that ends: it must not overlap another.
+            f if inferred && Fault::cut(kind).cuts() => {
+                f.ends_after().map(|d| (at, at + d.as_millis()))
             }
             _ => None,
         };
         if let Some((a, b)) = span {
-            if busy.iter().any(|(x, y)| a < *y + 1_000 && *x < b + 1_000) || crash_open {
+            if busy.iter().any(|(x, y)| a < *y + 1_000 && *x < b + 1_000) || outage_open {
                 notes.push(format!(
                     "# not used (overlaps another outage): {} at {} (rule {}, {})\n",
                     i.fault.kind(),
@@ -261,10 +255,12 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
             busy.push((a, b));
             last_t = last_t.max(b);
         }
-        match i.fault {
-            Fault::BrokerCrash => crash_open = true,
-            Fault::BrokerRestart { .. } => crash_open = false,
-            _ => {}
+        if inferred {
+            if Fault::cut(kind).cuts() && i.fault.ends_after().is_none() {
+                outage_open = true;
+            } else if Fault::ends_fault(kind) {
+                outage_open = false;
+            }
         }
         entries.push((at, i));
     }
@@ -313,7 +309,8 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
         ));
     }
     if let Some(l) = latency {
-        if let Fault::Latency { min_ms, max_ms } = l.fault {
+        if let Fault::Latency(lat) = &l.fault {
+            let (min_ms, max_ms) = (lat.min.as_millis(), lat.max.as_millis());
             t.push_str(&format!(
                 "\n{}[network.dut]\nlatency = {{ min = {}, max = {} }}\n",
                 comment(l),
@@ -374,19 +371,13 @@ fn render_once(input: &Input<'_>, dropped: &[String]) -> Rendered {
         oracles.push(f.oracle.as_str());
     }
     oracles.push("qos1_no_loss");
-    let disrupts = entries.iter().any(|(_, i)| {
-        matches!(
-            i.fault,
-            Fault::WifiDown { .. } | Fault::LinkBlackhole { .. } | Fault::BrokerRestart { .. }
-        )
-    });
-    if disrupts {
+    // Inferred outages the DUT must recover from, and silent ones it must
+    // detect (recorded faults are the trace's own and add no oracle).
+    let inferred = || entries.iter().filter(|(_, i)| i.recorded.is_none());
+    if inferred().any(|(_, i)| Fault::cut(i.fault.kind()).cuts()) {
         oracles.push("recovers_within");
     }
-    if entries
-        .iter()
-        .any(|(_, i)| matches!(i.fault, Fault::LinkBlackhole { .. }))
-    {
+    if inferred().any(|(_, i)| Fault::is_silent(i.fault.kind())) {
         oracles.push("detects_outage_within");
     }
     oracles.push("conformance");

@@ -25,6 +25,7 @@ use self::rng::Rng;
 use self::spec::FuzzSpec;
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
+use crate::scenario::fault::{Fault, Fuzz, Picks};
 use crate::scenario::{self, LoadError, Loaded, Scenario};
 
 /// A scenario file with its `[fuzz]` bounds, if any.
@@ -84,14 +85,15 @@ fn scenario_duration(src: &str) -> Result<Dur, ()> {
 }
 
 /// One picked fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Picked {
     pub at: Dur,
     pub kind: String,
-    /// How long it lasts (0 for `broker_drop`).
+    /// How long it lasts (0 for an instant, [`Fuzz::Instant`]).
     pub length: Dur,
-    /// `broker_drop`: the packet.
-    pub packet: Option<&'static str>,
+    /// The timeline entries it writes (offsets from `at`), from the kind's
+    /// [`Fuzz`].
+    pub entries: Picks,
 }
 
 /// Gap kept between picked faults.
@@ -105,20 +107,29 @@ fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
     let mut v = Vec::new();
     for _ in 0..count {
         let kind = spec.kinds[rng.range(0, spec.kinds.len() as u64 - 1) as usize].clone();
-        let instant = kind == "broker_drop";
-        let length = if instant {
-            0
-        } else {
-            round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis())).max(100)
+        // `spec::parse` admits only kinds the fuzzer can pick.
+        let how = Fault::fuzz(&kind);
+        let length = match how {
+            Fuzz::No => return None,
+            Fuzz::Instant(_) => 0,
+            Fuzz::Lasting(_) => {
+                round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis()))
+                    .max(100)
+            }
         };
         let latest = until.saturating_sub(length);
         let at = round(rng.range(from, latest)).max(from);
-        let packet = instant.then(|| ["puback", "pingresp"][rng.range(0, 1) as usize]);
+        let length = Dur::from_millis(length);
+        let entries = match how {
+            Fuzz::Lasting(write) => write(length),
+            Fuzz::Instant(write) => write(rng),
+            Fuzz::No => return None,
+        };
         v.push(Picked {
             at: Dur::from_millis(at),
             kind,
-            length: Dur::from_millis(length),
-            packet,
+            length,
+            entries,
         });
     }
     v.sort_by_key(|p| p.at);
@@ -130,28 +141,18 @@ fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
     Some(v)
 }
 
-/// The picked faults as `[[timeline]]` entries.
+/// The picked faults as `[[timeline]]` entries, each written by its kind
+/// ([`Fault::toml`]).
 pub fn render_entries(picked: &[Picked]) -> String {
     let mut t = String::new();
     for p in picked {
-        t.push_str(&format!(
-            "\n[[timeline]]\nat = \"{}\"\nkind = \"{}\"\n",
-            p.at, p.kind
-        ));
-        match p.kind.as_str() {
-            "broker_drop" => {
-                t.push_str(&format!(
-                    "packet = \"{}\"\ncount = 1\n",
-                    p.packet.unwrap_or("puback")
-                ));
-            }
-            "broker_crash" => {
-                let end = Dur::from_millis(p.at.as_millis() + p.length.as_millis());
-                t.push_str(&format!(
-                    "\n[[timeline]]\nat = \"{end}\"\nkind = \"broker_restart\"\npersist = true\n"
-                ));
-            }
-            _ => t.push_str(&format!("for = \"{}\"\n", p.length)),
+        for (offset, fault) in &p.entries {
+            let at = Dur::from_millis(p.at.as_millis() + offset.as_millis());
+            t.push_str(&format!(
+                "\n[[timeline]]\nat = \"{at}\"\nkind = \"{}\"\n{}",
+                fault.kind(),
+                fault.toml()
+            ));
         }
     }
     t
@@ -290,8 +291,12 @@ until = "50s"
             for p in &a.picked {
                 assert!(p.at.as_millis() >= 5_000);
                 assert!(p.at.as_millis() + p.length.as_millis() <= 50_000);
-                if p.kind != "broker_drop" {
-                    assert!((2_000..=10_000).contains(&p.length.as_millis()), "{p:?}");
+                match Fault::fuzz(&p.kind) {
+                    Fuzz::Lasting(_) => {
+                        assert!((2_000..=10_000).contains(&p.length.as_millis()), "{p:?}")
+                    }
+                    Fuzz::Instant(_) => assert!(p.length.is_zero(), "{p:?}"),
+                    Fuzz::No => panic!("picked a kind the fuzzer cannot pick: {p:?}"),
                 }
             }
             assert_eq!(a.scenario.name, format!("fz-fuzz-{seed}"));
@@ -357,5 +362,52 @@ until = "50s"
         assert_eq!(spec::table_lines(src), Some(3..8));
         let l = parse_source(Path::new("x.toml"), src.to_string()).unwrap();
         assert_eq!(l.loaded.scenario.expect.len(), 1);
+    }
+
+    /// What each fuzzable kind writes (the text `hil fuzz --save` keeps).
+    #[test]
+    fn picked_faults_are_written_as_timeline_entries() {
+        let kinds = [
+            "wifi_down",
+            "link_blackhole",
+            "link_hold",
+            "broker_hang",
+            "broker_crash",
+            "broker_drop",
+        ];
+        let mut rng = Rng::new(1);
+        let length = Dur::from_millis(2_500);
+        let picked: Vec<Picked> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Picked {
+                at: Dur::from_millis(10_000 * (i as u64 + 1)),
+                kind: k.to_string(),
+                length,
+                entries: match Fault::fuzz(k) {
+                    Fuzz::Lasting(write) => write(length),
+                    Fuzz::Instant(write) => write(&mut rng),
+                    Fuzz::No => panic!("{k} is fuzzable"),
+                },
+            })
+            .collect();
+        let packet = ["puback", "pingresp"][Rng::new(1).range(0, 1) as usize];
+        let mut want = String::new();
+        for (at, k) in [
+            ("10s", "wifi_down"),
+            ("20s", "link_blackhole"),
+            ("30s", "link_hold"),
+            ("40s", "broker_hang"),
+        ] {
+            want.push_str(&format!(
+                "\n[[timeline]]\nat = \"{at}\"\nkind = \"{k}\"\nfor = \"2s500ms\"\n"
+            ));
+        }
+        want.push_str("\n[[timeline]]\nat = \"50s\"\nkind = \"broker_crash\"\n");
+        want.push_str(
+            "\n[[timeline]]\nat = \"52s500ms\"\nkind = \"broker_restart\"\npersist = true\n",
+        );
+        want.push_str(&format!("\n[[timeline]]\nat = \"1m\"\nkind = \"broker_drop\"\npacket = \"{packet}\"\ncount = 1\n"));
+        assert_eq!(render_entries(&picked), want);
     }
 }

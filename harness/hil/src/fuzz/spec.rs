@@ -24,16 +24,7 @@ use toml::Spanned;
 
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
-
-/// The fault kinds the fuzzer can pick, and what it writes for each.
-pub const FUZZ_KINDS: &[&str] = &[
-    "wifi_down",
-    "link_blackhole",
-    "link_hold",
-    "broker_hang",
-    "broker_crash",
-    "broker_drop",
-];
+use crate::scenario::fault;
 
 const KEYS: &[&str] = &[
     "kinds",
@@ -82,6 +73,8 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
         return Ok(None);
     };
     let table_span = table.span();
+    // The kinds the fuzzer can pick: the catalogue's (`FaultSpec::FUZZ`).
+    let fuzz_kinds = fault::fuzz_kinds();
     let mut errors = Vec::new();
     let mut spec = FuzzSpec {
         kinds: Vec::new(),
@@ -110,13 +103,13 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                 toml::Value::Array(items) if items.iter().all(|v| v.is_str()) => {
                     for v in items {
                         let s = v.as_str().unwrap_or_default();
-                        if !FUZZ_KINDS.contains(&s) {
+                        if !fuzz_kinds.contains(&s) {
                             errors.push(
                                 Diagnostic::error(
                                     format!("[fuzz] kinds: the fuzzer cannot pick `{s}`"),
                                     Some(span.clone()),
                                 )
-                                .with_help(format!("expected some of: {}", FUZZ_KINDS.join(", "))),
+                                .with_help(format!("expected some of: {}", fuzz_kinds.join(", "))),
                             );
                         } else if !spec.kinds.iter().any(|k| k == s) {
                             spec.kinds.push(s.to_string());
@@ -127,7 +120,7 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                     Diagnostic::error("[fuzz] kinds must be an array of fault kinds", Some(span))
                         .with_help(format!(
                             "e.g. kinds = [\"wifi_down\", \"broker_drop\"]; the kinds: {}",
-                            FUZZ_KINDS.join(", ")
+                            fuzz_kinds.join(", ")
                         )),
                 ),
             },
@@ -179,7 +172,7 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
             )
             .with_help(format!(
                 "e.g. kinds = [\"wifi_down\"]; the kinds: {}",
-                FUZZ_KINDS.join(", ")
+                fuzz_kinds.join(", ")
             )),
         );
     }

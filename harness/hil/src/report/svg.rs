@@ -17,11 +17,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::duration::Dur;
+use crate::scenario::fault::Fault;
 use crate::trace::{Actor, Event, Record};
-
-/// Fault kinds that end another fault: drawn as instants when the trace
-/// gives them no `fault_end`.
-pub const ENDING_KINDS: &[&str] = &["wifi_up", "link_restore", "link_release", "broker_restart"];
 
 /// A state held over a time span.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,9 +177,10 @@ impl Timeline {
                 _ => {}
             }
         }
-        // Faults that end another one are instants, not spans to the end.
+        // Faults that end another one (the catalogue says which) are
+        // instants, not spans to the end.
         for (kind, left) in &open {
-            if ENDING_KINDS.contains(&kind.as_str()) {
+            if Fault::ends_fault(kind) {
                 for &i in left {
                     t.faults[i].to_ms = t.faults[i].from_ms;
                 }

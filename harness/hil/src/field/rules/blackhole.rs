@@ -8,8 +8,10 @@
 //! log): the broker's view of the same incident is a silent gap, which the
 //! `link_down` rule reads.
 
-use super::{Ctx, Fault, Inferred};
+use super::{outage_length, Ctx, Fault, Inferred};
 use crate::field::evidence::EndHow;
+use crate::scenario::fault::LinkBlackhole;
+use crate::scenario::network::Link;
 
 pub const NAME: &str = "blackhole";
 
@@ -41,7 +43,11 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         evidence.push(o.end_src.clone());
         out.push(Inferred {
             at_ms: first.t_ms,
-            fault: Fault::LinkBlackhole { for_ms: end.saturating_sub(first.t_ms) },
+            fault: Fault::LinkBlackhole(LinkBlackhole {
+                link: Link::Dut,
+                r#for: Some(outage_length(end.saturating_sub(first.t_ms))),
+            }),
+            recorded: None,
             rule: NAME,
             evidence,
             why: format!(

@@ -15,6 +15,7 @@
 
 use super::{Ctx, Fault, Inferred};
 use crate::field::evidence::{EndHow, Event, Obs};
+use crate::scenario::fault::{BrokerCrash, BrokerRestart};
 
 pub const NAME: &str = "broker_restart";
 
@@ -90,7 +91,8 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         };
         out.push(Inferred {
             at_ms: down.t_ms,
-            fault: Fault::BrokerCrash,
+            fault: Fault::BrokerCrash(BrokerCrash),
+            recorded: None,
             rule: NAME,
             evidence: vec![down.src.clone(), s.src.clone()],
             why: format!(
@@ -100,9 +102,10 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         });
         out.push(Inferred {
             at_ms: s.t_ms,
-            fault: Fault::BrokerRestart {
+            fault: Fault::BrokerRestart(BrokerRestart {
                 persist: persist_after(ctx, s.t_ms),
-            },
+            }),
+            recorded: None,
             rule: NAME,
             evidence: vec![s.src.clone()],
             why: "mosquitto started again".into(),
@@ -199,7 +202,8 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         );
         out.push(Inferred {
             at_ms: o.end_ms,
-            fault: Fault::BrokerCrash,
+            fault: Fault::BrokerCrash(BrokerCrash),
+            recorded: None,
             rule: NAME,
             evidence,
             why,
@@ -211,9 +215,10 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
             .unwrap_or_else(|| o.end_src.clone());
         out.push(Inferred {
             at_ms: restart,
-            fault: Fault::BrokerRestart {
+            fault: Fault::BrokerRestart(BrokerRestart {
                 persist: persist_after(ctx, restart),
-            },
+            }),
+            recorded: None,
             rule: NAME,
             evidence: vec![next_src],
             why: "the first connection the broker accepted again".into(),

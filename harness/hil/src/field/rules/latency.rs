@@ -6,7 +6,10 @@
 //! (`[network.dut] latency`). Whole-second log times are not used.
 
 use super::{Ctx, Fault, Inferred};
+use crate::duration::Dur;
 use crate::field::evidence::{Dir, PacketKind};
+use crate::scenario::fault::Latency;
+use crate::scenario::network::Link;
 
 pub const NAME: &str = "latency";
 
@@ -67,10 +70,13 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
     let first = rtts.iter().map(|r| r.1.t_ms).min().unwrap_or(0);
     vec![Inferred {
         at_ms: first,
-        fault: Fault::Latency {
-            min_ms: lo.0 / 2,
-            max_ms: (hi.0 / 2).max(lo.0 / 2),
-        },
+        fault: Fault::Latency(Latency {
+            link: Link::Dut,
+            min: Dur::from_millis(lo.0 / 2),
+            max: Dur::from_millis((hi.0 / 2).max(lo.0 / 2)),
+            r#for: None,
+        }),
+        recorded: None,
         rule: NAME,
         evidence: vec![
             lo.1.src.clone(),
@@ -149,16 +155,17 @@ mod tests {
                 events,
             );
             let found: Vec<_> = infer(&e, "d")
+                .unwrap()
                 .into_iter()
                 .filter(|i| i.rule == super::NAME)
                 .collect();
             assert_eq!(found.len(), usize::from(want), "rtt {rtt}: {found:?}");
             if want {
-                let Fault::Latency { min_ms, max_ms } = found[0].fault else {
+                let Fault::Latency(l) = &found[0].fault else {
                     panic!()
                 };
                 assert_eq!(
-                    (min_ms, max_ms),
+                    (l.min.as_millis(), l.max.as_millis()),
                     (150, 190),
                     "half the p10 and p90 round trips"
                 );

@@ -8,8 +8,9 @@
 //!
 //! A DISCONNECT by the application is not an outage.
 
-use super::{Ctx, Fault, Inferred};
+use super::{outage_length, Ctx, Fault, Inferred};
 use crate::field::evidence::{Dir, EndHow, Obs};
+use crate::scenario::fault::WifiDown;
 
 pub const NAME: &str = "link_down";
 
@@ -39,9 +40,10 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         evidence.extend(back.map(|e| e.src.clone()));
         out.push(Inferred {
             at_ms: down.t_ms,
-            fault: Fault::WifiDown {
-                for_ms: end.saturating_sub(down.t_ms),
-            },
+            fault: Fault::WifiDown(WifiDown {
+                r#for: Some(outage_length(end.saturating_sub(down.t_ms))),
+            }),
+            recorded: None,
             rule: NAME,
             evidence,
             why: "the device logged its WiFi going down and up".into(),
@@ -103,9 +105,10 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         evidence.extend(up_src.clone());
         out.push(Inferred {
             at_ms: down_ms,
-            fault: Fault::WifiDown {
-                for_ms: up_ms - down_ms,
-            },
+            fault: Fault::WifiDown(WifiDown {
+                r#for: Some(outage_length(up_ms - down_ms)),
+            }),
+            recorded: None,
             rule: NAME,
             evidence,
             why: format!(

@@ -13,6 +13,7 @@
 
 use super::{Ctx, Fault, Inferred};
 use crate::field::evidence::{Dir, PacketKind, Source};
+use crate::scenario::fault::{BrokerDrop, Packet};
 
 pub const NAME: &str = "lost_ack";
 
@@ -20,7 +21,7 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
     let mut out: Vec<Inferred> = Vec::new();
     for c in &ctx.conns {
         let pk: Vec<_> = c.packets().collect();
-        let mut losses: Vec<(u64, &'static str, Vec<Source>)> = Vec::new();
+        let mut losses: Vec<(u64, Packet, Vec<Source>)> = Vec::new();
         for (k, &(e, dir, kind, pid, dup)) in pk.iter().enumerate() {
             if dir != Dir::ToBroker {
                 continue;
@@ -43,7 +44,7 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
                     let mut ev = vec![e.src.clone()];
                     ev.extend(acked_by_broker.map(|p| p.0.src.clone()));
                     ev.push(pk[r].0.src.clone());
-                    losses.push((e.t_ms, "puback", ev));
+                    losses.push((e.t_ms, Packet::Puback, ev));
                 }
             } else if kind == PacketKind::Pingreq {
                 let Some(n) = pk[k + 1..]
@@ -57,14 +58,18 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
                     && pk[n].1 == Dir::ToBroker
                     && later_response(n + 1)
                 {
-                    losses.push((e.t_ms, "pingresp", vec![e.src.clone(), pk[n].0.src.clone()]));
+                    losses.push((
+                        e.t_ms,
+                        Packet::Pingresp,
+                        vec![e.src.clone(), pk[n].0.src.clone()],
+                    ));
                 }
             }
         }
         // Group consecutive losses of one packet type.
         for (t, packet, evidence) in losses {
             if let Some(last) = out.last_mut() {
-                if let Fault::BrokerDrop { packet: p, count } = &mut last.fault {
+                if let Fault::BrokerDrop(BrokerDrop { packet: p, count }) = &mut last.fault {
                     if *p == packet
                         && last.evidence.first().map(|s| &s.file)
                             == evidence.first().map(|s| &s.file)
@@ -77,14 +82,15 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
                     }
                 }
             }
-            let what = if packet == "puback" {
+            let what = if packet == Packet::Puback {
                 "a QoS 1 PUBLISH was resent with DUP (same packet id) without its PUBACK reaching the DUT"
             } else {
                 "a PINGREQ was followed by another PINGREQ without a PINGRESP"
             };
             out.push(Inferred {
                 at_ms: t.saturating_sub(100),
-                fault: Fault::BrokerDrop { packet, count: 1 },
+                fault: Fault::BrokerDrop(BrokerDrop { packet, count: 1 }),
+                recorded: None,
                 rule: NAME,
                 why: format!(
                     "{what} ({}), the connection stayed healthy",

@@ -9,61 +9,28 @@
 //! the broker accepted) already worked out; they run in [`RULES`] order,
 //! and a rule leaves alone an outage an earlier rule explained
 //! ([`Ctx::claimed`]).
+//!
+//! Rules propose the scenario's own faults ([`Fault`],
+//! `scenario::fault`): what a kind is and how it is written back comes
+//! from its file there, not from here.
 
 mod blackhole;
 mod broker_restart;
 mod latency;
 mod link_down;
 mod lost_ack;
-mod recorded;
+pub mod recorded;
 
 use std::collections::BTreeMap;
 
 use super::evidence::{Dir, EndHow, Event, Evidence, Obs, PacketKind, Source};
+use crate::duration::Dur;
+pub use crate::scenario::fault::Fault;
 
-/// A fault the evidence points at (times are evidence times, ms).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Fault {
-    WifiDown {
-        for_ms: u64,
-    },
-    LinkBlackhole {
-        for_ms: u64,
-    },
-    BrokerCrash,
-    BrokerRestart {
-        persist: bool,
-    },
-    BrokerDrop {
-        packet: &'static str,
-        count: u32,
-    },
-    /// One-way latency of the device's link (goes to `[network.dut]`).
-    Latency {
-        min_ms: u64,
-        max_ms: u64,
-    },
-    /// A fault one of our traces recorded, copied as written
-    /// (`detail` is its `key=value` words).
-    Recorded {
-        kind: String,
-        detail: String,
-    },
-}
-
-impl Fault {
-    /// The scenario's fault kind.
-    pub fn kind(&self) -> &str {
-        match self {
-            Fault::WifiDown { .. } => "wifi_down",
-            Fault::LinkBlackhole { .. } => "link_blackhole",
-            Fault::BrokerCrash => "broker_crash",
-            Fault::BrokerRestart { .. } => "broker_restart",
-            Fault::BrokerDrop { .. } => "broker_drop",
-            Fault::Latency { .. } => "latency",
-            Fault::Recorded { kind, .. } => kind,
-        }
-    }
+/// The length of an inferred outage of `ms`: rounded to 100 ms, at least
+/// 100 ms.
+pub fn outage_length(ms: u64) -> Dur {
+    Dur::from_millis(((ms + 50) / 100 * 100).max(100))
 }
 
 /// One inferred fault.
@@ -71,7 +38,13 @@ impl Fault {
 pub struct Inferred {
     /// When it starts (evidence time, ms).
     pub at_ms: u64,
+    /// The fault, as the scenario holds it (times in it are lengths, not
+    /// evidence times).
     pub fault: Fault,
+    /// `Some(words)` when one of our traces recorded the fault (rule
+    /// `recorded`): it is written back as those `key=value` words were
+    /// recorded, and not weighed against the outages other rules infer.
+    pub recorded: Option<String>,
     /// The rule that fired.
     pub rule: &'static str,
     /// The lines / packets it rests on (first the decisive one).
@@ -310,8 +283,9 @@ pub fn outages<'a>(conns: &[Conn<'a>]) -> Vec<Outage<'a>> {
     out
 }
 
-/// Runs every rule.
-pub fn infer<'a>(ev: &'a Evidence, dut: &'a str) -> Vec<Inferred> {
+/// Runs every rule. The error: a fault one of our traces recorded that
+/// does not read as a scenario fault (say, a kind from another version).
+pub fn infer<'a>(ev: &'a Evidence, dut: &'a str) -> Result<Vec<Inferred>, String> {
     let conns = connections(ev, dut);
     let outages = outages(&conns);
     let coarse_files = ev
@@ -329,6 +303,9 @@ pub fn infer<'a>(ev: &'a Evidence, dut: &'a str) -> Vec<Inferred> {
         claimed: Vec::new(),
     };
     let mut all = Vec::new();
+    if let Some(e) = recorded::unreadable(ev) {
+        return Err(e);
+    }
     for r in RULES {
         let found = (r.infer)(&mut ctx);
         let recorded = r.name == recorded::NAME && !found.is_empty();
@@ -339,7 +316,7 @@ pub fn infer<'a>(ev: &'a Evidence, dut: &'a str) -> Vec<Inferred> {
         }
     }
     all.sort_by_key(|i| i.at_ms);
-    merge_views(all, &ctx.coarse_files)
+    Ok(merge_views(all, &ctx.coarse_files))
 }
 
 /// One incident seen in several files (a log and a capture) gives one

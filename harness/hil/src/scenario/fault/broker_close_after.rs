@@ -4,7 +4,7 @@
 //! moment of a QoS 2 publish: the broker holds the message, the DUT has its
 //! PUBREC, and its PUBREL cannot arrive on this connection (P5).
 
-use super::{count_field, words, Action, Expansion, FaultSpec, Fields, Packet};
+use super::{count_field, quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields, Packet};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -30,6 +30,13 @@ impl FaultSpec for BrokerCloseAfter {
     fn detail(&self) -> String {
         words(&[
             ("packet", Some(self.packet.to_string())),
+            ("count", Some(self.count.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("packet", Some(quoted(self.packet))),
             ("count", Some(self.count.to_string())),
         ])
     }

@@ -4,7 +4,9 @@
 //! with the fault proxy's `delay`. A `pubcomp` delayed beyond the DUT's
 //! `response_time` makes it resend PUBREL (P5).
 
-use super::{count_field, positive, words, Action, Expansion, FaultSpec, Fields, Packet};
+use super::{
+    count_field, positive, quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields, Packet,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -38,6 +40,14 @@ impl FaultSpec for BrokerDelay {
         words(&[
             ("packet", Some(self.packet.to_string())),
             ("delay", Some(self.delay.to_string())),
+            ("count", Some(self.count.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("packet", Some(quoted(self.packet))),
+            ("delay", Some(quoted(self.delay))),
             ("count", Some(self.count.to_string())),
         ])
     }

@@ -6,7 +6,7 @@
 
 use resilient_mqtt::codec::v5::{PacketType, ReasonCode};
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -38,6 +38,11 @@ impl FaultSpec for BrokerDisconnect {
 
     fn detail(&self) -> String {
         words(&[("reason", Some(format!("0x{:02X}", self.reason)))])
+    }
+
+    fn toml(&self) -> String {
+        // A TOML hex integer, as the detail writes it.
+        toml_lines(&[("reason", Some(format!("0x{:02X}", self.reason)))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -2,7 +2,10 @@
 //! type (`puback`, `pingresp`, `suback`, or for QoS 2 `pubrec`, `pubrel`,
 //! `pubcomp`) that it would send to the DUT.
 
-use super::{count_field, words, Action, Expansion, FaultSpec, Fields, Packet};
+use super::{
+    count_field, quoted, toml_lines, words, Action, Expansion, Fault, FaultSpec, Fields, Fuzz,
+    Packet,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -19,6 +22,15 @@ impl FaultSpec for BrokerDrop {
     const SUMMARY: &'static str =
         "the broker drops the next `count` (default 1) `packet`s (publish|puback|pingresp|suback|pubrec|pubrel|pubcomp) to the DUT";
 
+    // One PUBACK or PINGRESP lost.
+    const FUZZ: Fuzz = Fuzz::Instant(|rng| {
+        let packet = [Packet::Puback, Packet::Pingresp][rng.range(0, 1) as usize];
+        vec![(
+            Dur::ZERO,
+            Fault::BrokerDrop(BrokerDrop { packet, count: 1 }),
+        )]
+    });
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let packet: Packet = f.req("packet")?;
         let count = count_field(f)?;
@@ -28,6 +40,13 @@ impl FaultSpec for BrokerDrop {
     fn detail(&self) -> String {
         words(&[
             ("packet", Some(self.packet.to_string())),
+            ("count", Some(self.count.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("packet", Some(quoted(self.packet))),
             ("count", Some(self.count.to_string())),
         ])
     }

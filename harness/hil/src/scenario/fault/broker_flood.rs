@@ -6,7 +6,7 @@
 //! because a QoS 1 publish is acknowledged at once; a QoS 2 one stays
 //! unacknowledged until PUBREL. A 3.1.1 DUT just gets a burst.
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -35,6 +35,10 @@ impl FaultSpec for BrokerFlood {
 
     fn detail(&self) -> String {
         words(&[("count", self.count.map(|n| n.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("count", self.count.map(|n| n.to_string()))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -1,7 +1,7 @@
 //! `broker_hang`: the broker stops answering for `for` (sockets stay open,
 //! nothing is read or sent), like SIGSTOP then SIGCONT on mosquitto.
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{quoted, toml_lines, words, Action, Cut, Expansion, Fault, FaultSpec, Fields, Fuzz};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -16,6 +16,10 @@ impl FaultSpec for BrokerHang {
     const SUMMARY: &'static str = "the broker stops answering for `for` (connections stay open)";
     const SILENT: bool = true;
 
+    const CUT: Cut = Cut::UntilEnd { or_kind: None };
+    const FUZZ: Fuzz =
+        Fuzz::Lasting(|d| vec![(Dur::ZERO, Fault::BrokerHang(BrokerHang { r#for: d }))]);
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let d: Dur = f.req("for")?;
         if d.is_zero() {
@@ -26,6 +30,10 @@ impl FaultSpec for BrokerHang {
 
     fn detail(&self) -> String {
         words(&[("for", Some(self.r#for.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("for", Some(quoted(self.r#for)))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -2,7 +2,7 @@
 //! silent (no FIN, no RST: half-open on the client side) and unsaved state is
 //! lost. It stays down until `broker_restart`.
 
-use super::{Action, Expansion, FaultSpec, Fields};
+use super::{Action, Cut, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -16,11 +16,17 @@ impl FaultSpec for BrokerPowerLoss {
         "the broker's host loses power: connections go silent, until `broker_restart`";
     const SILENT: bool = true;
 
+    const CUT: Cut = Cut::UntilEnd { or_kind: None };
+
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(BrokerPowerLoss)
     }
 
     fn detail(&self) -> String {
+        String::new()
+    }
+
+    fn toml(&self) -> String {
         String::new()
     }
 

@@ -3,7 +3,7 @@
 //! unavailable, 4 = bad user name or password, 5 = not authorised);
 //! existing connections are untouched. For `for`, or until the end.
 
-use super::{positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{positive, quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -38,6 +38,13 @@ impl FaultSpec for BrokerRefuse {
         words(&[
             ("code", Some(self.code.to_string())),
             ("for", self.r#for.map(|d| d.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("code", Some(self.code.to_string())),
+            ("for", self.r#for.map(quoted)),
         ])
     }
 

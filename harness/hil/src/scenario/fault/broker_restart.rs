@@ -2,7 +2,7 @@
 //! `broker_power_loss`. `persist = true`: sessions, subscriptions and queued
 //! messages survive (a broker with persistence); false: it starts empty.
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -18,6 +18,8 @@ impl FaultSpec for BrokerRestart {
         "the broker starts again (ends `broker_crash`/`broker_power_loss`); `persist` keeps sessions";
     const DISRUPTS: bool = false;
 
+    const ENDS_FAULT: bool = true;
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(BrokerRestart {
             persist: f.req("persist")?,
@@ -26,6 +28,10 @@ impl FaultSpec for BrokerRestart {
 
     fn detail(&self) -> String {
         words(&[("persist", Some(self.persist.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("persist", Some(self.persist.to_string()))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -2,7 +2,7 @@
 //! state is gone and the application starts over (connect, subscribe...).
 //! Its recovery is measured from the reboot.
 
-use super::{Action, Expansion, FaultSpec, Fields};
+use super::{Action, Cut, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -14,11 +14,17 @@ impl FaultSpec for DutReboot {
     const FIELDS: &'static [&'static str] = &[];
     const SUMMARY: &'static str = "the DUT loses power and boots again (the application restarts)";
 
+    const CUT: Cut = Cut::Instant;
+
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(DutReboot)
     }
 
     fn detail(&self) -> String {
+        String::new()
+    }
+
+    fn toml(&self) -> String {
         String::new()
     }
 

@@ -1,7 +1,10 @@
 //! `latency`: sets a link's latency range; with `for`, the `[network]`
 //! setting comes back afterwards.
 
-use super::{link_field, positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{
+    link_field, link_value, positive, quoted, toml_lines, words, Action, Expansion, FaultSpec,
+    Fields,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::network::Link;
@@ -42,6 +45,15 @@ impl FaultSpec for Latency {
             ("min", Some(self.min.to_string())),
             ("max", Some(self.max.to_string())),
             ("for", self.r#for.map(|d| d.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("link", link_value(self.link)),
+            ("min", Some(quoted(self.min))),
+            ("max", Some(quoted(self.max))),
+            ("for", self.r#for.map(quoted)),
         ])
     }
 

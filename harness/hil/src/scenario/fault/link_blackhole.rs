@@ -2,7 +2,10 @@
 //! reset, no signal loss): a half-open connection the driver must detect by
 //! itself (D3). Ends with `link_restore`, or by itself after `for`.
 
-use super::{link_field, positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{
+    link_field, link_value, positive, quoted, toml_lines, words, Action, Cut, Expansion, Fault,
+    FaultSpec, Fields, Fuzz,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::network::Link;
@@ -21,6 +24,17 @@ impl FaultSpec for LinkBlackhole {
         "packets on `link` (dut|observer) silently vanish, the link stays up; optional `for`";
     const SILENT: bool = true;
 
+    const CUT: Cut = Cut::UntilEnd { or_kind: None };
+    const FUZZ: Fuzz = Fuzz::Lasting(|d| {
+        vec![(
+            Dur::ZERO,
+            Fault::LinkBlackhole(LinkBlackhole {
+                link: Link::Dut,
+                r#for: Some(d),
+            }),
+        )]
+    });
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let link = link_field(f)?;
         let d = f.opt("for")?;
@@ -34,6 +48,13 @@ impl FaultSpec for LinkBlackhole {
         words(&[
             ("link", Some(self.link.to_string())),
             ("for", self.r#for.map(|d| d.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("link", link_value(self.link)),
+            ("for", self.r#for.map(quoted)),
         ])
     }
 

@@ -2,7 +2,10 @@
 //! outage that TCP survives; `link_release` (or `for`) delivers them in
 //! order.
 
-use super::{link_field, positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{
+    link_field, link_value, positive, quoted, toml_lines, words, Action, Expansion, Fault,
+    FaultSpec, Fields, Fuzz,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::network::Link;
@@ -19,6 +22,16 @@ impl FaultSpec for LinkHold {
     const SUMMARY: &'static str =
         "packets on `link` are held, then delivered in order (a short outage TCP survives); optional `for`";
 
+    const FUZZ: Fuzz = Fuzz::Lasting(|d| {
+        vec![(
+            Dur::ZERO,
+            Fault::LinkHold(LinkHold {
+                link: Link::Dut,
+                r#for: Some(d),
+            }),
+        )]
+    });
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let link = link_field(f)?;
         let d = f.opt("for")?;
@@ -32,6 +45,13 @@ impl FaultSpec for LinkHold {
         words(&[
             ("link", Some(self.link.to_string())),
             ("for", self.r#for.map(|d| d.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("link", link_value(self.link)),
+            ("for", self.r#for.map(quoted)),
         ])
     }
 

@@ -1,7 +1,7 @@
 //! `link_release`: ends a `link_hold` on the same link, delivering the held
 //! packets in order.
 
-use super::{link_field, words, Action, Expansion, FaultSpec, Fields};
+use super::{link_field, link_value, toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::network::Link;
@@ -17,6 +17,8 @@ impl FaultSpec for LinkRelease {
     const SUMMARY: &'static str = "ends a `link_hold` on `link`; held packets arrive in order";
     const DISRUPTS: bool = false;
 
+    const ENDS_FAULT: bool = true;
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(LinkRelease {
             link: link_field(f)?,
@@ -25,6 +27,10 @@ impl FaultSpec for LinkRelease {
 
     fn detail(&self) -> String {
         words(&[("link", Some(self.link.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("link", link_value(self.link))])
     }
 
     fn expand(&self, x: &mut Expansion) {

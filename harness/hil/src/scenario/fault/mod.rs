@@ -1,9 +1,19 @@
 //! Fault kinds: what a scenario's timeline can do to the world.
 //!
 //! One file per kind, each a struct implementing [`FaultSpec`] (its name,
-//! fields, how to read them, and the primitive [`Action`]s it expands to),
-//! gathered into the [`Fault`] enum by the `fault_kinds!` list below. Adding
-//! a kind = one new file, its `mod` line, and one line in that list.
+//! fields, how to read them, the primitive [`Action`]s it expands to, and
+//! how it is written back as TOML), gathered into the [`Fault`] enum by the
+//! `fault_kinds!` list below (`file::Type`). Adding a kind = one new file,
+//! its line in that list, and its `mod` line (kept outside the macro so that
+//! rustfmt sees the file).
+//!
+//! The same file declares what the rest of the harness needs to know about
+//! the kind, so nothing else names kinds: whether it ends another fault
+//! (the report's timeline), whether it cuts the DUT off ([`Cut`], board
+//! qualification), whether it is a silent outage or a disruption (oracles),
+//! whether and how `hil fuzz` picks it ([`Fuzz`]), and its TOML
+//! ([`FaultSpec::toml`]: `hil fuzz`, `hil import`). [`CATALOGUE`] lists it
+//! all by kind name, for readers that only have a trace's `kind` string.
 //!
 //! A timeline entry in a scenario file:
 //!
@@ -41,37 +51,16 @@ mod wifi_down;
 mod wifi_flap;
 mod wifi_up;
 
-pub use broker_close_after::BrokerCloseAfter;
-pub use broker_crash::BrokerCrash;
-pub use broker_delay::BrokerDelay;
-pub use broker_disconnect::BrokerDisconnect;
-pub use broker_drop::BrokerDrop;
-pub use broker_flood::BrokerFlood;
-pub use broker_hang::BrokerHang;
-pub use broker_power_loss::BrokerPowerLoss;
-pub use broker_refuse::BrokerRefuse;
-pub use broker_restart::BrokerRestart;
-pub use dut_reboot::DutReboot;
-pub use latency::Latency;
-pub use link_blackhole::LinkBlackhole;
-pub use link_hold::LinkHold;
-pub use link_release::LinkRelease;
-pub use link_restore::LinkRestore;
-pub use tls_cert::TlsCert;
-pub use tls_stall::TlsStall;
-pub use wifi_down::WifiDown;
-pub use wifi_flap::WifiFlap;
-pub use wifi_up::WifiUp;
-
 use std::fmt;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::Fields;
+use super::fields::{Fields, RawEntry};
 use super::network::Link;
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
+use crate::fuzz::rng::Rng;
 
 /// What one fault kind is: its name, its fields, and what it does.
 pub trait FaultSpec: Sized {
@@ -89,12 +78,100 @@ pub trait FaultSpec: Sized {
     /// not start a disruption the DUT must recover from.
     const DISRUPTS: bool = true;
 
+    /// True for kinds that end another fault (`wifi_up` ends `wifi_down`):
+    /// the report's timeline draws one the trace gives no `fault_end` as an
+    /// instant, not as a span to the end of the run.
+    const ENDS_FAULT: bool = false;
+    /// Whether it cuts the DUT off from the broker, and until when (board
+    /// qualification times detection and recovery from these).
+    const CUT: Cut = Cut::No;
+    /// Whether and how `hil fuzz` picks it.
+    const FUZZ: Fuzz = Fuzz::No;
+
     /// Reads the fields.
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic>;
     /// The parameters as `key=value` words, for the trace's `fault.detail`.
     fn detail(&self) -> String;
+    /// Its fields as TOML lines (`key = value\n`, see [`toml_lines`]), as
+    /// `hil fuzz` and `hil import` write them; reading them back gives the
+    /// same fault.
+    fn toml(&self) -> String;
     /// The primitive actions, relative to the entry's `at`.
     fn expand(&self, x: &mut Expansion);
+}
+
+/// Whether a fault cuts the DUT off from the broker (it should notice an
+/// outage), and where that disruption ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// It does not cut the DUT off.
+    No,
+    /// Until its `fault_end`, or until a fault of kind `or_kind` (e.g. a
+    /// `broker_restart` after a `broker_crash`), whichever comes first.
+    UntilEnd { or_kind: Option<&'static str> },
+    /// For an instant: the disruption ends with the fault itself (a reboot).
+    Instant,
+}
+
+impl Cut {
+    /// True unless [`Cut::No`].
+    pub fn cuts(self) -> bool {
+        self != Cut::No
+    }
+}
+
+/// Timeline entries a picked fault writes: (offset from its `at`, fault).
+pub type Picks = Vec<(Dur, Fault)>;
+
+/// Whether and how `hil fuzz` picks a kind (its `[fuzz] kinds`).
+#[derive(Debug, Clone, Copy)]
+pub enum Fuzz {
+    /// The fuzzer does not pick this kind.
+    No,
+    /// It lasts: the fuzzer picks a length within the `[fuzz]` bounds and
+    /// the function writes the entries for it.
+    Lasting(fn(length: Dur) -> Picks),
+    /// An instant (no length): the function writes the entries, drawing
+    /// any parameter from the seed's RNG (after the time is picked).
+    Instant(fn(&mut Rng) -> Picks),
+}
+
+impl Fuzz {
+    /// True unless [`Fuzz::No`].
+    pub fn picks(self) -> bool {
+        !matches!(self, Fuzz::No)
+    }
+}
+
+/// What the harness knows of one kind, by name (see [`CATALOGUE`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    pub kind: &'static str,
+    pub fields: &'static [&'static str],
+    pub summary: &'static str,
+    /// [`FaultSpec::SILENT`].
+    pub silent: bool,
+    /// [`FaultSpec::DISRUPTS`].
+    pub disrupts: bool,
+    /// [`FaultSpec::ENDS_FAULT`].
+    pub ends_fault: bool,
+    pub cut: Cut,
+    pub fuzz: Fuzz,
+}
+
+/// The catalogue entry of `kind`; `None` for a kind this build does not
+/// know (say, in a trace from another version).
+pub fn info(kind: &str) -> Option<&'static KindInfo> {
+    CATALOGUE.iter().find(|k| k.kind == kind)
+}
+
+/// The kinds `hil fuzz` can pick, in catalogue order.
+pub fn fuzz_kinds() -> Vec<&'static str> {
+    CATALOGUE
+        .iter()
+        .filter(|k| k.fuzz.picks())
+        .map(|k| k.kind)
+        .collect()
 }
 
 /// Packets the broker can be told to drop, delay or close the connection
@@ -216,6 +293,11 @@ pub(crate) fn link_field(f: &mut Fields) -> Result<Link, Diagnostic> {
     Ok(f.opt::<Link>("link")?.unwrap_or_default())
 }
 
+/// A `link` value to write: `None` (left out) for the default, `dut`.
+pub(crate) fn link_value(link: Link) -> Option<String> {
+    (link != Link::default()).then(|| quoted(link))
+}
+
 /// Reads an optional `count` field: at least 1, default 1.
 pub(crate) fn count_field(f: &mut Fields) -> Result<u32, Diagnostic> {
     let count: i64 = f.opt("count")?.unwrap_or(1);
@@ -238,7 +320,9 @@ pub(crate) fn positive(
 }
 
 macro_rules! fault_kinds {
-    ($($ty:ident,)*) => {
+    ($($m:ident::$ty:ident,)*) => {
+        $(pub use $m::$ty;)*
+
         /// One fault, of any kind.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Fault {
@@ -247,6 +331,18 @@ macro_rules! fault_kinds {
 
         /// Every fault kind's name, in documentation order.
         pub const KINDS: &[&str] = &[$($ty::KIND,)*];
+
+        /// What the harness knows of every kind, in documentation order.
+        pub const CATALOGUE: &[KindInfo] = &[$(KindInfo {
+            kind: $ty::KIND,
+            fields: $ty::FIELDS,
+            summary: $ty::SUMMARY,
+            silent: $ty::SILENT,
+            disrupts: $ty::DISRUPTS,
+            ends_fault: $ty::ENDS_FAULT,
+            cut: $ty::CUT,
+            fuzz: $ty::FUZZ,
+        },)*];
 
         impl Fault {
             /// Reads a fault of `kind`; `None` for an unknown kind.
@@ -273,6 +369,11 @@ macro_rules! fault_kinds {
                 match self { $(Fault::$ty(x) => x.detail(),)* }
             }
 
+            /// Its fields as TOML lines ([`FaultSpec::toml`]).
+            pub fn toml(&self) -> String {
+                match self { $(Fault::$ty(x) => x.toml(),)* }
+            }
+
             /// The primitive actions.
             pub fn expand(&self) -> Expansion {
                 let mut x = Expansion::default();
@@ -280,49 +381,96 @@ macro_rules! fault_kinds {
                 x
             }
 
-            /// True when faults of `kind` are silent outages.
-            pub fn is_silent(kind: &str) -> bool {
-                $(if kind == $ty::KIND { return $ty::SILENT; })*
-                false
-            }
-
-            /// True when faults of `kind` start a disruption (see
-            /// [`FaultSpec::DISRUPTS`]); false for unknown kinds.
-            pub fn disrupts(kind: &str) -> bool {
-                $(if kind == $ty::KIND { return $ty::DISRUPTS; })*
-                false
-            }
-
-            /// (name, fields, summary) of every kind.
-            pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
-                vec![$(($ty::KIND, $ty::FIELDS, $ty::SUMMARY),)*]
-            }
         }
     };
 }
 
+impl Fault {
+    /// When the fault's disruption ends, after its `at` (its `fault_end`);
+    /// `None` when it lasts until another fault ends it.
+    pub fn ends_after(&self) -> Option<Dur> {
+        self.expand().ends_at
+    }
+
+    /// True when faults of `kind` are silent outages.
+    pub fn is_silent(kind: &str) -> bool {
+        info(kind).is_some_and(|k| k.silent)
+    }
+
+    /// True when faults of `kind` start a disruption (see
+    /// [`FaultSpec::DISRUPTS`]); false for unknown kinds.
+    pub fn disrupts(kind: &str) -> bool {
+        info(kind).is_some_and(|k| k.disrupts)
+    }
+
+    /// True when faults of `kind` end another fault (see
+    /// [`FaultSpec::ENDS_FAULT`]); false for unknown kinds.
+    pub fn ends_fault(kind: &str) -> bool {
+        info(kind).is_some_and(|k| k.ends_fault)
+    }
+
+    /// Whether faults of `kind` cut the DUT off ([`Cut::No`] for unknown
+    /// kinds).
+    pub fn cut(kind: &str) -> Cut {
+        info(kind).map_or(Cut::No, |k| k.cut)
+    }
+
+    /// How `hil fuzz` picks `kind` ([`Fuzz::No`] for unknown kinds).
+    pub fn fuzz(kind: &str) -> Fuzz {
+        info(kind).map_or(Fuzz::No, |k| k.fuzz)
+    }
+
+    /// (name, fields, summary) of every kind.
+    pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
+        CATALOGUE
+            .iter()
+            .map(|k| (k.kind, k.fields, k.summary))
+            .collect()
+    }
+
+    /// Reads a fault of `kind` from its fields written as TOML lines (what
+    /// [`Fault::toml`] writes); the error says why it does not read.
+    pub fn from_toml(kind: &str, fields: &str) -> Result<Fault, String> {
+        #[derive(Deserialize)]
+        struct Doc {
+            entry: Vec<RawEntry>,
+        }
+        let doc: Doc = toml::from_str(&format!("[[entry]]\n{fields}"))
+            .map_err(|e| format!("fault `{kind}`: {}", e.message()))?;
+        let raw = doc
+            .entry
+            .first()
+            .ok_or_else(|| format!("fault `{kind}`: no fields"))?;
+        let mut f = Fields::from_raw(raw);
+        match Fault::parse(kind, &mut f) {
+            None => Err(format!("unknown fault kind `{kind}`")),
+            Some(r) => r.map_err(|d| d.message),
+        }
+    }
+}
+
 fault_kinds! {
-    WifiDown,
-    WifiUp,
-    WifiFlap,
-    LinkBlackhole,
-    LinkRestore,
-    LinkHold,
-    LinkRelease,
-    Latency,
-    BrokerCrash,
-    BrokerRestart,
-    BrokerPowerLoss,
-    BrokerRefuse,
-    BrokerDrop,
-    BrokerDelay,
-    BrokerCloseAfter,
-    BrokerHang,
-    BrokerDisconnect,
-    BrokerFlood,
-    TlsStall,
-    TlsCert,
-    DutReboot,
+    wifi_down::WifiDown,
+    wifi_up::WifiUp,
+    wifi_flap::WifiFlap,
+    link_blackhole::LinkBlackhole,
+    link_restore::LinkRestore,
+    link_hold::LinkHold,
+    link_release::LinkRelease,
+    latency::Latency,
+    broker_crash::BrokerCrash,
+    broker_restart::BrokerRestart,
+    broker_power_loss::BrokerPowerLoss,
+    broker_refuse::BrokerRefuse,
+    broker_drop::BrokerDrop,
+    broker_delay::BrokerDelay,
+    broker_close_after::BrokerCloseAfter,
+    broker_hang::BrokerHang,
+    broker_disconnect::BrokerDisconnect,
+    broker_flood::BrokerFlood,
+    tls_stall::TlsStall,
+    tls_cert::TlsCert,
+    dut_reboot::DutReboot,
 }
 
 /// A timeline entry: a fault at a time.
@@ -338,6 +486,20 @@ pub struct FaultEntry {
     pub kind_span: Range<usize>,
 }
 
+/// A value as a quoted TOML string.
+pub(crate) fn quoted(v: impl fmt::Display) -> String {
+    toml::Value::String(v.to_string()).to_string()
+}
+
+/// Writes `key = value` lines (values already TOML: [`quoted`] strings,
+/// bare numbers and booleans), skipping `None`s.
+pub(crate) fn toml_lines(parts: &[(&str, Option<String>)]) -> String {
+    parts
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} = {v}\n")))
+        .collect()
+}
+
 /// Joins `key=value` words, skipping `None`s.
 pub(crate) fn words(parts: &[(&str, Option<String>)]) -> String {
     parts
@@ -345,4 +507,161 @@ pub(crate) fn words(parts: &[(&str, Option<String>)]) -> String {
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                scenario_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Every fault of every scenario in the repository reads back from the
+    /// TOML its kind writes.
+    #[test]
+    fn every_fault_reads_back_from_its_toml() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        let mut files = Vec::new();
+        scenario_files(&root, &mut files);
+        let mut kinds = std::collections::BTreeSet::new();
+        for f in &files {
+            let Ok(l) = crate::fuzz::load(f) else {
+                continue;
+            };
+            for e in &l.loaded.scenario.timeline {
+                let kind = e.fault.kind();
+                assert_eq!(
+                    Fault::from_toml(kind, &e.fault.toml()).as_ref(),
+                    Ok(&e.fault),
+                    "{}: {kind}:\n{}",
+                    f.display(),
+                    e.fault.toml()
+                );
+                kinds.insert(kind);
+            }
+        }
+        assert!(kinds.len() >= 15, "only {kinds:?}");
+    }
+
+    #[test]
+    fn defaults_are_left_out_and_values_are_toml() {
+        let f = Fault::from_toml("link_blackhole", "for = \"1m30s\"\n").unwrap();
+        assert_eq!(f.toml(), "for = \"1m30s\"\n");
+        let f = Fault::from_toml("link_hold", "link = \"observer\"\nfor = \"2s\"\n").unwrap();
+        assert_eq!(f.toml(), "link = \"observer\"\nfor = \"2s\"\n");
+        // broker_drop writes its count even at the default.
+        let f = Fault::from_toml("broker_drop", "packet = \"puback\"\n").unwrap();
+        assert_eq!(f.toml(), "packet = \"puback\"\ncount = 1\n");
+        let f = Fault::from_toml("broker_disconnect", "reason = 0x98\n").unwrap();
+        assert_eq!(f.toml(), "reason = 0x98\n");
+        assert_eq!(Fault::from_toml("broker_disconnect", &f.toml()), Ok(f));
+        let f = Fault::from_toml("wifi_flap", "period = \"15s\"\nduty = 0.4\nfor = \"1m\"\n");
+        assert_eq!(
+            f.unwrap().toml(),
+            "period = \"15s\"\nduty = 0.4\nfor = \"1m\"\n"
+        );
+    }
+
+    #[test]
+    fn from_toml_says_why_a_fault_does_not_read() {
+        let e = Fault::from_toml("wifi_dwn", "").unwrap_err();
+        assert_eq!(e, "unknown fault kind `wifi_dwn`");
+        let e = Fault::from_toml("broker_drop", "count = 2\n").unwrap_err();
+        assert!(e.contains("packet"), "{e}");
+        let e = Fault::from_toml("wifi_down", "for = \"1s\"\nbogus = 1\n").unwrap_err();
+        assert!(e.contains("unknown field `bogus`"), "{e}");
+    }
+
+    fn kinds(f: impl Fn(&KindInfo) -> bool) -> Vec<&'static str> {
+        CATALOGUE.iter().filter(|k| f(k)).map(|k| k.kind).collect()
+    }
+
+    /// What the report, qualification and fuzzer read from the catalogue
+    /// (they used to list these names themselves).
+    #[test]
+    fn the_catalogue_says_what_each_kind_is() {
+        assert_eq!(
+            kinds(|k| k.ends_fault),
+            ["wifi_up", "link_restore", "link_release", "broker_restart"]
+        );
+        assert_eq!(
+            kinds(|k| k.cut.cuts()),
+            [
+                "wifi_down",
+                "link_blackhole",
+                "broker_crash",
+                "broker_power_loss",
+                "broker_hang",
+                "dut_reboot"
+            ]
+        );
+        assert_eq!(Fault::cut("dut_reboot"), Cut::Instant);
+        assert_eq!(
+            Fault::cut("broker_crash"),
+            Cut::UntilEnd {
+                or_kind: Some("broker_restart")
+            }
+        );
+        assert_eq!(Fault::cut("no_such_kind"), Cut::No);
+        assert_eq!(
+            fuzz_kinds(),
+            [
+                "wifi_down",
+                "link_blackhole",
+                "link_hold",
+                "broker_crash",
+                "broker_drop",
+                "broker_hang"
+            ]
+        );
+        assert_eq!(
+            kinds(|k| k.silent),
+            ["link_blackhole", "broker_power_loss", "broker_hang"]
+        );
+        assert_eq!(KINDS, kinds(|_| true).as_slice());
+    }
+
+    /// What the fuzzer writes for each kind it picks.
+    #[test]
+    fn fuzzed_kinds_write_their_entries() {
+        let d = Dur::from_millis(2_500);
+        let Fuzz::Lasting(crash) = Fault::fuzz("broker_crash") else {
+            panic!("broker_crash lasts")
+        };
+        let e = crash(d);
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[1].0, e[1].1.kind(), e[1].1.toml().as_str()),
+            (d, "broker_restart", "persist = true\n")
+        );
+        let Fuzz::Instant(drop) = Fault::fuzz("broker_drop") else {
+            panic!("broker_drop is an instant")
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rng = Rng::new(3);
+        for _ in 0..50 {
+            let e = drop(&mut rng);
+            seen.insert(e[0].1.toml());
+        }
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            [
+                "packet = \"pingresp\"\ncount = 1\n",
+                "packet = \"puback\"\ncount = 1\n"
+            ]
+        );
+    }
 }

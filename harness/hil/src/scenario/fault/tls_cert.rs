@@ -6,7 +6,7 @@
 //! rejected certificate must give a clear error and no retry storm (T1).
 //! Needs `[tls]`.
 
-use super::{positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{positive, quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::tls::BrokerCert;
@@ -36,6 +36,13 @@ impl FaultSpec for TlsCert {
         words(&[
             ("cert", Some(self.cert.to_string())),
             ("for", self.r#for.map(|d| d.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("cert", Some(quoted(self.cert))),
+            ("for", self.r#for.map(quoted)),
         ])
     }
 

@@ -4,7 +4,7 @@
 //! `response_time` and try again after its backoff, with no leak (T1).
 //! Connections already up are not touched. Needs `[tls]`.
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -29,6 +29,10 @@ impl FaultSpec for TlsStall {
 
     fn detail(&self) -> String {
         words(&[("for", Some(self.r#for.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("for", Some(quoted(self.r#for)))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -2,7 +2,9 @@
 //! down at once, D2; packets in flight vanish). Ends with `wifi_up`, or by
 //! itself after `for`.
 
-use super::{positive, words, Action, Expansion, FaultSpec, Fields};
+use super::{
+    positive, quoted, toml_lines, words, Action, Cut, Expansion, Fault, FaultSpec, Fields, Fuzz,
+};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -17,6 +19,10 @@ impl FaultSpec for WifiDown {
     const FIELDS: &'static [&'static str] = &["for"];
     const SUMMARY: &'static str = "the DUT's WiFi signal drops (packets vanish); optional `for`";
 
+    const CUT: Cut = Cut::UntilEnd { or_kind: None };
+    const FUZZ: Fuzz =
+        Fuzz::Lasting(|d| vec![(Dur::ZERO, Fault::WifiDown(WifiDown { r#for: Some(d) }))]);
+
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let d = f.opt("for")?;
         Ok(WifiDown {
@@ -26,6 +32,10 @@ impl FaultSpec for WifiDown {
 
     fn detail(&self) -> String {
         words(&[("for", self.r#for.map(|d| d.to_string()))])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[("for", self.r#for.map(quoted))])
     }
 
     fn expand(&self, x: &mut Expansion) {

@@ -2,7 +2,7 @@
 //! starts with the WiFi down for `duty` x `period`, then up for the rest, for
 //! `for` in all; the WiFi is up when it ends.
 
-use super::{words, Action, Expansion, FaultSpec, Fields};
+use super::{quoted, toml_lines, words, Action, Expansion, FaultSpec, Fields};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 
@@ -61,6 +61,14 @@ impl FaultSpec for WifiFlap {
             ("period", Some(self.period.to_string())),
             ("duty", Some(self.duty.to_string())),
             ("for", Some(self.r#for.to_string())),
+        ])
+    }
+
+    fn toml(&self) -> String {
+        toml_lines(&[
+            ("period", Some(quoted(self.period))),
+            ("duty", Some(self.duty.to_string())),
+            ("for", Some(quoted(self.r#for))),
         ])
     }
 

@@ -14,11 +14,17 @@ impl FaultSpec for WifiUp {
     const SUMMARY: &'static str = "the DUT's WiFi signal comes back (ends a `wifi_down`)";
     const DISRUPTS: bool = false;
 
+    const ENDS_FAULT: bool = true;
+
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(WifiUp)
     }
 
     fn detail(&self) -> String {
+        String::new()
+    }
+
+    fn toml(&self) -> String {
         String::new()
     }
 
