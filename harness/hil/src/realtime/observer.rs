@@ -12,7 +12,7 @@ use resilient_mqtt::client::{Client, ClientBuilder, TcpTransport};
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::session::{Backoff, Config, Event as DriverEvent};
 
-use super::world::LiveWorld;
+use super::world::RealWorld;
 use crate::trace::payload;
 use crate::trace::{Actor, Event};
 
@@ -24,7 +24,7 @@ fn qos(q: u8) -> QoS {
     QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
 }
 
-fn config(world: &LiveWorld, id: &str) -> Config {
+fn config(world: &RealWorld, id: &str) -> Config {
     let login = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
     Config {
         client_id: id.into(),
@@ -57,7 +57,7 @@ async fn connect(client: &Client, scale: f64) {
 }
 
 /// Runs the observer until its runtime is dropped.
-pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
+pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
     let w = world.clone();
     let will = world
         .scenario
