@@ -246,3 +246,43 @@ impl BackendKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_names_stay_inside_the_run_directory() {
+        for ok in ["board.json", "console.log", "a b.txt"] {
+            assert!(Artifact::new(ok, "").name_is_safe(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "trace.jsonl",
+            "transcript.txt",
+            "verdicts.json",
+        ] {
+            assert!(!Artifact::new(bad, "").name_is_safe(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_error_carries_the_files_left_before_it() {
+        let e = BackendError::Infrastructure("port gone".into());
+        let (e, files) = e.with_artifacts(Vec::new()).into_parts();
+        assert!(files.is_empty());
+        let e = e
+            .with_artifacts(vec![Artifact::new("board.json", "{}")])
+            .with_artifacts(vec![Artifact::new("console.log", "x")]);
+        assert_eq!(e.to_string(), "port gone");
+        let (e, files) = e.into_parts();
+        assert!(matches!(e, BackendError::Infrastructure(_)));
+        let names: Vec<_> = files.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["board.json", "console.log"]);
+    }
+}
