@@ -10,6 +10,7 @@
 //! and a small [`DutWorld`] (the clock, where trace events go, how tasks
 //! are spawned, and the state that outlives a reboot: [`DutState`]).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -378,5 +379,56 @@ async fn subscribe_all<W: DutWorld>(client: &Client, world: &W) {
         let _ = client
             .subscribe(sub.topic.as_str(), qos(sub.qos.get()))
             .await;
+    }
+}
+
+/// The observer's subscriptions: every topic the DUT publishes to, and its
+/// will's, at the highest qos used (the simulator's and the real-time
+/// observer alike).
+pub fn observer_topics(scenario: &Scenario) -> BTreeMap<String, u8> {
+    let mut topics: BTreeMap<String, u8> = BTreeMap::new();
+    for p in &scenario.workload.publish {
+        let q = topics.entry(p.topic.as_str().to_string()).or_default();
+        *q = (*q).max(p.qos.get());
+    }
+    if let Some(will) = &scenario.dut.will {
+        let q = topics.entry(will.topic.as_str().to_string()).or_default();
+        *q = (*q).max(will.qos.get());
+    }
+    topics
+}
+
+/// Starts the observer's publish streams (`[[workload.observer]]`, the
+/// messages the DUT receives) on `publisher`, in `world`.
+pub fn spawn_observer_streams<W: DutWorld>(world: &W, publisher: &Client) {
+    for (i, stream) in world.scenario().workload.observer.iter().enumerate() {
+        let publisher = publisher.clone();
+        let w = world.clone();
+        let stream = stream.clone();
+        world.spawn(async move {
+            tokio::time::sleep(stream.start.to_std()).await;
+            let mut seq = 0u64;
+            while stream.count.is_none_or(|c| seq < c) {
+                seq += 1;
+                let msg = payload::msg_id("obs", i, seq);
+                let body = payload::make(&msg, stream.payload_size);
+                let topic = stream.topic.as_str();
+                if publisher
+                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
+                    .await
+                    .is_ok()
+                {
+                    w.emit(
+                        Actor::Observer,
+                        Event::ObserverPublish {
+                            topic: topic.to_string(),
+                            msg,
+                            qos: stream.qos.get(),
+                        },
+                    );
+                }
+                tokio::time::sleep(stream.interval.to_std()).await;
+            }
+        });
     }
 }
