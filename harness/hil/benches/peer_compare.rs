@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use hil::live::{BrokerKind, LiveDut, LiveRig, LiveWorld};
+use hil::realtime::{BrokerKind, RealWorld as LiveWorld, RealtimeDut as LiveDut, Rig as LiveRig};
 use hil::scenario::Scenario;
 use hil::trace::sink::VecSink;
 use hil::trace::{payload, Actor, Event, Record};
@@ -72,7 +72,7 @@ impl LiveDut for RumqttcDut {
 
 async fn rumqttc_app(world: LiveWorld, broker: SocketAddr) {
     let scenario = world.scenario.clone();
-    let config = hil::sim::driver_config(&scenario, world.seed);
+    let config = scenario.dut.to_driver(world.seed);
     let mut opts = MqttOptions::new(
         world.dut_client_id.to_string(),
         broker.ip().to_string(),
@@ -254,7 +254,7 @@ fn run(scenario: &Scenario, dut: Box<dyn LiveDut>, name: &str) -> Result<Vec<Rec
         dut_listen: "127.0.0.1:0".parse().expect("a literal address"),
     };
     let mut sink = VecSink::default();
-    hil::live::run_with(&rig, dut, scenario, scenario.seed, &mut sink)
+    hil::realtime::run_with(&rig, dut, scenario, scenario.seed, &mut sink)
         .map_err(|e| e.to_string())?;
     Ok(sink.records)
 }

@@ -13,8 +13,8 @@ fn main() {
     let code = hil::cli::execute_with(
         cli,
         &mut io,
-        &hil::backend::create,
-        Some(&hil::cli::run::parallel_backends),
+        &hil::backends::create,
+        Some(&hil::backends::parallel),
     );
     std::process::exit(code);
 }

@@ -5,6 +5,8 @@
 //!     trace.jsonl      every event, one JSON object per line, flushed per line
 //!     transcript.txt   the trace as stable text (crate::transcript)
 //!     verdicts.json    the run's status, each oracle's verdict, the replay command
+//!     ...              files the backend returned (`RunOutcome::artifacts`,
+//!                      e.g. a board's board.json and console.log)
 //! ```
 //!
 //! The trace is written as the backend emits it (through a
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Artifact, Backend, BackendKind};
 use crate::oracle::{Status, Verdict};
 use crate::scenario::Scenario;
 use crate::trace::sink::{RunSink, TraceSink};
@@ -86,17 +88,22 @@ pub fn replay_command(path: &Path, seed: u64, kind: BackendKind, backend: &dyn B
     c
 }
 
-/// `s` as one word for a POSIX shell: as is when it holds only characters
-/// no shell treats specially, else single-quoted.
-pub fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:-+@,=".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+pub use crate::backend::shell_word;
+
+/// Writes the files a backend returned into the run directory; `Ok(Err)`
+/// names one that would leave it or replace the harness's own files (not
+/// written).
+fn write_artifacts(dir: &Path, artifacts: &[Artifact]) -> io::Result<Result<(), String>> {
+    for a in artifacts {
+        if !a.name_is_safe() {
+            return Ok(Err(format!(
+                "the backend returned a file named `{}`: not a plain file name of its own in the run directory",
+                a.name
+            )));
+        }
+        std::fs::write(dir.join(&a.name), &a.bytes)?;
     }
+    Ok(Ok(()))
 }
 
 /// The run directory of `scenario` and `seed` under `out`.
@@ -147,20 +154,31 @@ pub fn run_with_records(req: &RunRequest<'_>) -> io::Result<(RunReport, Vec<Reco
         },
     ))?;
     let outcome = match setup_error {
-        Some(e) => Err(e),
+        Some(e) => Err((e, Vec::new())),
         None => req
             .backend
             .run(req.scenario, req.seed, &mut sink)
-            .map_err(|e| e.to_string()),
+            .map_err(|e| {
+                let (e, artifacts) = e.into_parts();
+                (e.to_string(), artifacts)
+            }),
     };
-    match outcome {
+    let artifacts = match outcome {
         Ok(o) => {
             let last = sink.records().last().map(|r| r.t_ms).unwrap_or(0);
             let end = o.end_ms.max(last);
             sink.emit(Record::new(end, Actor::Harness, Event::RunEnd))?;
             report.end_ms = Some(end);
+            o.artifacts
         }
-        Err(e) => report.error = Some(e),
+        Err((e, artifacts)) => {
+            report.error = Some(e);
+            artifacts
+        }
+    };
+    if let Err(e) = write_artifacts(&dir, &artifacts)? {
+        // A backend's bug: the run is not judged.
+        report.error.get_or_insert(e);
     }
     let records = sink.into_records();
     std::fs::write(dir.join("transcript.txt"), Transcript::render(&records))?;

@@ -1,4 +1,10 @@
-//! The seam between the harness and whatever runs a scenario.
+//! The seam between the harness and whatever runs a scenario: the
+//! [`Backend`] trait and what crosses it ([`RunOutcome`] with its
+//! [`Artifact`]s, [`BackendError`]), and the backend kinds the command
+//! line names ([`BackendKind`]). This module knows no backend: the
+//! simulator (`crate::sim`), real time (`crate::realtime`, with the live
+//! and board DUT kinds) implement it, and one factory that depends on all
+//! of them (`crate::backends`) makes them from a `BackendSpec`.
 //!
 //! A [`Backend`] owns the clock (simulated or wall), starts the broker, the
 //! DUT (driver + workload application) and the observer, executes the
@@ -27,11 +33,19 @@
 //!   [`RunOutcome`]; return `Err` only for failures of the harness's own
 //!   infrastructure (the DUT misbehaving is never an error: oracles judge
 //!   it from the trace).
+//! - Files besides the trace (a board's `board.json`, `console.log`) are
+//!   returned as [`Artifact`]s, in the outcome or, when the run failed, with
+//!   the error ([`BackendError::with_artifacts`]); the harness writes them
+//!   into the run directory. A backend never writes there itself.
 //!
 //! # Adding a backend
 //!
-//! Add a variant to [`BackendKind`] and its arm in [`create`]. The
-//! simulator goes in `src/sim/` (`BackendKind::Sim`, arm below).
+//! Add a variant to [`BackendKind`] (and to `crate::backends::BackendSpec`
+//! with what it needs from the command line), its module implementing
+//! [`Backend`], and its arm in `crate::backends::create`. A new device
+//! under test in real time (against a real broker, through the fault
+//! proxies) is not a new backend but a DUT kind: see "Adding a DUT kind" in
+//! `crate::realtime`.
 
 pub mod replay;
 
@@ -48,6 +62,46 @@ pub struct RunOutcome {
     /// When the run ended (normally the scenario's duration); the harness
     /// writes `run_end` at this time.
     pub end_ms: u64,
+    /// Files for the run directory besides the trace.
+    pub artifacts: Vec<Artifact>,
+}
+
+impl RunOutcome {
+    /// A run that ended at `end_ms` and left no files.
+    pub fn at(end_ms: u64) -> RunOutcome {
+        RunOutcome {
+            end_ms,
+            artifacts: Vec::new(),
+        }
+    }
+}
+
+/// A file a backend leaves for the run directory (`board.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// The file name inside the run directory (one plain name, no `/`).
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Artifact {
+    pub fn new(name: &str, bytes: impl Into<Vec<u8>>) -> Artifact {
+        Artifact {
+            name: name.to_string(),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// Whether `name` stays inside the run directory (a plain file name
+    /// that does not replace one the harness writes).
+    pub fn name_is_safe(&self) -> bool {
+        let n = self.name.as_str();
+        !n.is_empty()
+            && n != "."
+            && n != ".."
+            && !n.contains(['/', '\\'])
+            && !matches!(n, "trace.jsonl" | "transcript.txt" | "verdicts.json")
+    }
 }
 
 /// Why a backend could not run a scenario (never a DUT failure).
@@ -69,6 +123,46 @@ pub enum BackendError {
     Infrastructure(String),
     /// The trace could not be written.
     Trace(io::Error),
+    /// `error`, and the files the backend left before it (see
+    /// [`BackendError::with_artifacts`]).
+    WithArtifacts {
+        error: Box<BackendError>,
+        artifacts: Vec<Artifact>,
+    },
+}
+
+impl BackendError {
+    /// This error carrying `artifacts` for the run directory (itself when
+    /// there are none).
+    pub fn with_artifacts(self, artifacts: Vec<Artifact>) -> BackendError {
+        if artifacts.is_empty() {
+            return self;
+        }
+        match self {
+            BackendError::WithArtifacts {
+                error,
+                artifacts: mut a,
+            } => {
+                a.extend(artifacts);
+                BackendError::WithArtifacts {
+                    error,
+                    artifacts: a,
+                }
+            }
+            error => BackendError::WithArtifacts {
+                error: Box::new(error),
+                artifacts,
+            },
+        }
+    }
+
+    /// The error and the files that came with it.
+    pub fn into_parts(self) -> (BackendError, Vec<Artifact>) {
+        match self {
+            BackendError::WithArtifacts { error, artifacts } => (*error, artifacts),
+            e => (e, Vec::new()),
+        }
+    }
 }
 
 impl fmt::Display for BackendError {
@@ -83,6 +177,7 @@ impl fmt::Display for BackendError {
             ),
             BackendError::Infrastructure(m) => write!(f, "{m}"),
             BackendError::Trace(e) => write!(f, "cannot write the trace: {e}"),
+            BackendError::WithArtifacts { error, .. } => write!(f, "{error}"),
         }
     }
 }
@@ -116,6 +211,19 @@ pub trait Backend {
     ) -> Result<RunOutcome, BackendError>;
 }
 
+/// `s` as one word for a POSIX shell: as is when it holds only characters
+/// no shell treats specially, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:-+@,=".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The backends `hil run --backend` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -139,16 +247,42 @@ impl BackendKind {
     }
 }
 
-/// Makes backends; `hil` uses [`create`], tests pass their own.
-pub type BackendFactory<'a> = &'a dyn Fn(BackendKind) -> Result<Box<dyn Backend>, BackendError>;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The backend for `kind` in this build.
-pub fn create(kind: BackendKind) -> Result<Box<dyn Backend>, BackendError> {
-    match kind {
-        BackendKind::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
-        BackendKind::Live => Ok(Box::new(crate::live::LiveBackend::new(
-            crate::live::BrokerKind::Mosquitto,
-        ))),
-        BackendKind::Board => crate::board::backend_for(None, crate::run::DEFAULT_OUT.into(), true),
+    #[test]
+    fn artifact_names_stay_inside_the_run_directory() {
+        for ok in ["board.json", "console.log", "a b.txt"] {
+            assert!(Artifact::new(ok, "").name_is_safe(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a\\b",
+            "trace.jsonl",
+            "transcript.txt",
+            "verdicts.json",
+        ] {
+            assert!(!Artifact::new(bad, "").name_is_safe(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_error_carries_the_files_left_before_it() {
+        let e = BackendError::Infrastructure("port gone".into());
+        let (e, files) = e.with_artifacts(Vec::new()).into_parts();
+        assert!(files.is_empty());
+        let e = e
+            .with_artifacts(vec![Artifact::new("board.json", "{}")])
+            .with_artifacts(vec![Artifact::new("console.log", "x")]);
+        assert_eq!(e.to_string(), "port gone");
+        let (e, files) = e.into_parts();
+        assert!(matches!(e, BackendError::Infrastructure(_)));
+        let names: Vec<_> = files.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["board.json", "console.log"]);
     }
 }

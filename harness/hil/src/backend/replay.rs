@@ -66,6 +66,6 @@ impl Backend for ReplayBackend {
             end = end.max(r.t_ms);
             sink.emit(r.clone())?;
         }
-        Ok(RunOutcome { end_ms: end })
+        Ok(RunOutcome::at(end))
     }
 }

@@ -1,11 +1,11 @@
-//! The board as the live executor's device under test ([`BoardDut`], a
-//! [`LiveDut`]): it opens the board's link, and a pump thread speaks the
+//! The board as the real-time executor's device under test ([`BoardDut`],
+//! a [`RealtimeDut`]): it opens the board's link, and a pump thread speaks the
 //! agent protocol: on every `hello` it syncs the clock and sends
 //! `configure` + `start`; it turns the board's trace lines into trace
 //! events at host time; it carries out resets (agent, DTR/RTS) and reopens
 //! a port that vanished. A port that does not come back, a board that
 //! never says `hello`, or a protocol major version it does not speak are
-//! infrastructure failures ([`LiveDut::failure`]), kept apart from the
+//! infrastructure failures ([`RealtimeDut::failure`]), kept apart from the
 //! DUT's own behaviour (which only the oracles judge).
 //!
 //! A MicroPython board (profile `agent = "micropython"`) gets its agent
@@ -29,7 +29,8 @@ use super::clock::BoardClock;
 use super::link::{BoardLink, SerialLink};
 use super::profile::{AgentKind, PortSelect, Profile, Reset, Transport};
 use super::protocol::{BoardMsg, ProtocolReader, ProtocolStats};
-use crate::live::{LiveDut, LiveWorld};
+use crate::backend::Artifact;
+use crate::realtime::{RealWorld, RealtimeDut};
 use crate::scenario::types::Secret;
 use crate::trace::Event;
 
@@ -85,10 +86,14 @@ pub struct BoardDut {
     vboard: Option<VirtualBoard>,
     /// Where the run's board info goes when it ends (shared with the backend).
     sink: Arc<Mutex<Option<BoardRunInfo>>>,
+    /// Bytes of agent script written before the run.
+    uploaded: u64,
 }
 
 impl BoardDut {
-    pub fn new(profile: Profile, sink: Arc<Mutex<Option<BoardRunInfo>>>) -> Self {
+    /// A board for one run; its info goes to `sink` when it stops;
+    /// `uploaded` bytes of agent script were written before the run.
+    pub fn new(profile: Profile, sink: Arc<Mutex<Option<BoardRunInfo>>>, uploaded: u64) -> Self {
         BoardDut {
             profile,
             shared: Arc::default(),
@@ -96,6 +101,7 @@ impl BoardDut {
             thread: None,
             vboard: None,
             sink,
+            uploaded,
         }
     }
 
@@ -259,7 +265,7 @@ fn py_env(var: Option<&String>) -> String {
     }
 }
 
-fn micropython(profile: &Profile, world: &LiveWorld) -> Result<Option<MicroPython>, String> {
+fn micropython(profile: &Profile, world: &RealWorld) -> Result<Option<MicroPython>, String> {
     let Some((remote, _)) = agent_script(profile)? else {
         return Ok(None);
     };
@@ -290,7 +296,7 @@ enum Started {
 }
 
 /// The `configure` and `start` commands for this run.
-fn run_commands(world: &LiveWorld, broker: String) -> Result<(Command, Command), String> {
+fn run_commands(world: &RealWorld, broker: String) -> Result<(Command, Command), String> {
     let sc = &world.scenario;
     let mut dut = sc.dut.clone();
     dut.client_id = Some(world.dut_client_id.to_string());
@@ -313,15 +319,20 @@ fn run_commands(world: &LiveWorld, broker: String) -> Result<(Command, Command),
         Command::Configure {
             broker,
             seed: world.seed,
-            link_integrity_ms: Some((5000.0 * world.scale()) as u64),
+            link_integrity_ms: Some(
+                (resilient_mqtt::session::Config::default()
+                    .link_integrity
+                    .as_millis() as f64
+                    * world.scale()) as u64,
+            ),
             dut: dut_json,
         },
         Command::Start { workload },
     ))
 }
 
-impl LiveDut for BoardDut {
-    fn boot(&mut self, world: &LiveWorld, broker: SocketAddr) -> Result<(), String> {
+impl RealtimeDut for BoardDut {
+    fn boot(&mut self, world: &RealWorld, broker: SocketAddr) -> Result<(), String> {
         let broker = format!("{}:{}", self.profile.broker_host, broker.port());
         let (configure, start) = run_commands(world, broker)?;
         let micropython = micropython(&self.profile, world)?;
@@ -363,11 +374,11 @@ impl LiveDut for BoardDut {
         Ok(())
     }
 
-    fn reboot(&mut self, _world: &LiveWorld, _broker: SocketAddr) -> Result<(), String> {
+    fn reboot(&mut self, _world: &RealWorld, _broker: SocketAddr) -> Result<(), String> {
         self.send(Ctl::Reboot)
     }
 
-    fn wifi(&mut self, _world: &LiveWorld, up: bool) -> Result<(), String> {
+    fn wifi(&mut self, _world: &RealWorld, up: bool) -> Result<(), String> {
         self.send(Ctl::Send(if up {
             Command::WifiOn
         } else {
@@ -397,7 +408,22 @@ impl LiveDut for BoardDut {
             let _ = t.join();
         }
         self.vboard = None;
-        *lock(&self.sink) = Some(lock(&self.shared.info).clone());
+        let mut info = lock(&self.shared.info).clone();
+        info.agent_uploaded_bytes = self.uploaded;
+        *lock(&self.sink) = Some(info);
+    }
+
+    /// `board.json` (what the board reported) and `console.log` (its
+    /// console output besides the agent protocol).
+    fn artifacts(&mut self) -> Vec<Artifact> {
+        let Some(info) = lock(&self.sink).clone() else {
+            return Vec::new();
+        };
+        let mut files = vec![Artifact::new("console.log", info.console.clone())];
+        if let Ok(j) = serde_json::to_string_pretty(&info) {
+            files.push(Artifact::new("board.json", j + "\n"));
+        }
+        files
     }
 }
 
@@ -410,7 +436,7 @@ impl Drop for BoardDut {
 /// The link thread's state.
 struct Pump {
     profile: Profile,
-    world: LiveWorld,
+    world: RealWorld,
     link: Box<dyn BoardLink>,
     rx: Receiver<Ctl>,
     shared: Arc<Shared>,

@@ -3,10 +3,11 @@
 //! debug probe (crate `hil-probe`, with the cargo feature `probe`), or the virtual
 //! board on a PTY (`hil-vboard`, for CI).
 //!
-//! `hil run --backend board --board PROFILE SCENARIOS...`. The run is the
-//! live backend's ([`crate::live::run_with`]): a real mosquitto, the fault
-//! proxies, the observer, the same trace, oracles and reports; only the
-//! device under test differs ([`dut::BoardDut`]). Board profiles:
+//! `hil run --backend board --board PROFILE SCENARIOS...`. A DUT kind of
+//! the real-time run ([`crate::realtime::run_with`]), as the live backend
+//! is: a real mosquitto, the fault proxies, the observer, the same trace,
+//! oracles and reports; only the device under test differs
+//! ([`dut::BoardDut`], a [`crate::realtime::RealtimeDut`]). Board profiles:
 //! [`profile`]. Faults:
 //!
 //! | fault | board |
@@ -16,9 +17,9 @@
 //! | `dut_reboot` | the profile's reset: the agent's `reboot`, a DTR/RTS sequence, or the probe; the port is reopened if it vanishes |
 //!
 //! What the board reported besides the trace (its `hello`, heap reports,
-//! protocol error counts, console output) is written next to the run's
-//! trace as `board.json` and `console.log` when the backend knows the
-//! run directory ([`BoardBackend::with_out`]).
+//! protocol error counts, console output) comes back with the run as the
+//! artifacts `board.json` and `console.log`, which the harness writes next
+//! to the run's trace.
 
 pub mod clock;
 pub mod dut;
@@ -31,11 +32,10 @@ pub mod qualify;
 pub mod raw_repl;
 pub mod virtual_board;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::backend::{Backend, BackendError, RunOutcome};
-use crate::live::{BrokerKind, LiveRig};
+use crate::realtime::{BrokerKind, Rig};
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use dut::{BoardDut, BoardRunInfo};
@@ -57,7 +57,6 @@ pub struct BoardBackend {
     profile_arg: String,
     /// MicroPython: check and write the agent script before starting it.
     upload: bool,
-    out: Option<PathBuf>,
     last: Arc<Mutex<Option<BoardRunInfo>>>,
 }
 
@@ -69,15 +68,8 @@ impl BoardBackend {
             upload: true,
             profile,
             name,
-            out: None,
             last: Arc::default(),
         }
-    }
-
-    /// Writes `board.json` and `console.log` into `<out>/<scenario>/<seed>/`.
-    pub fn with_out(mut self, out: PathBuf) -> Self {
-        self.out = Some(out);
-        self
     }
 
     /// The profile as the command line named it (a file, or a name in
@@ -104,25 +96,14 @@ impl BoardBackend {
     }
 }
 
-/// The backend for `--backend board --board PROFILE`.
-pub fn backend_for(
-    profile: Option<&str>,
-    out: PathBuf,
-    upload: bool,
-) -> Result<Box<dyn Backend>, BackendError> {
-    let Some(p) = profile else {
-        return Err(BackendError::Infrastructure(
-            "--backend board needs --board PROFILE (a file, or a name in fixtures/boards/)".into(),
-        ));
-    };
-    let (_, profile) = profile::load(p)
+/// The backend for `--backend board --board PROFILE [--no-upload]`:
+/// `profile` is a file, or a name in fixtures/boards/.
+pub fn backend_for(profile: &str, upload: bool) -> Result<BoardBackend, BackendError> {
+    let (_, p) = profile::load(profile)
         .map_err(|e| BackendError::Infrastructure(format!("bad board profile:\n{e}")))?;
-    Ok(Box::new(
-        BoardBackend::new(profile)
-            .with_out(out)
-            .with_profile_arg(p)
-            .with_upload(upload),
-    ))
+    Ok(BoardBackend::new(p)
+        .with_profile_arg(profile)
+        .with_upload(upload))
 }
 
 impl Backend for BoardBackend {
@@ -131,7 +112,7 @@ impl Backend for BoardBackend {
     }
 
     fn replay_args(&self) -> String {
-        let board = format!(" --board {}", crate::run::shell_word(&self.profile_arg));
+        let board = format!(" --board {}", crate::backend::shell_word(&self.profile_arg));
         if self.upload {
             board
         } else {
@@ -150,7 +131,7 @@ impl Backend for BoardBackend {
             return Err(BackendError::Infrastructure(probe_unavailable()));
         }
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let rig = LiveRig {
+        let rig = Rig {
             name: self.name.clone(),
             broker: BrokerKind::Mosquitto,
             dut_listen: self.profile.proxy_listen,
@@ -162,21 +143,8 @@ impl Backend for BoardBackend {
         } else {
             0
         };
-        let dut = BoardDut::new(self.profile.clone(), self.last.clone());
-        let result = crate::live::run_with(&rig, Box::new(dut), scenario, seed, sink);
-        if let Some(i) = self.last.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            i.agent_uploaded_bytes = uploaded;
-        }
-        if let (Some(out), Some(info)) = (&self.out, self.last_info()) {
-            let dir = crate::run::run_dir(out, &scenario.name, seed);
-            if dir.is_dir() {
-                let _ = std::fs::write(dir.join("console.log"), &info.console);
-                if let Ok(j) = serde_json::to_string_pretty(&info) {
-                    let _ = std::fs::write(dir.join("board.json"), j + "\n");
-                }
-            }
-        }
-        result
+        let dut = BoardDut::new(self.profile.clone(), self.last.clone(), uploaded);
+        crate::realtime::run_with(&rig, Box::new(dut), scenario, seed, sink)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The virtual board (`hil-vboard`): `resilient-mqtt` and the workload
-//! application (the live backend's DUT, [`crate::live::dut`]) as a host
+//! application (the one every in-process DUT runs, [`crate::app`], here
+//! through [`crate::realtime::run_app`]) as a host
 //! process that speaks the agent protocol through the `hil-agent` crate,
 //! exactly as firmware would, on
 //!
@@ -33,7 +34,7 @@ use hil_agent::msg::Command;
 use hil_agent::MAX_LINE;
 
 use crate::duration::Dur;
-use crate::live::LiveWorld;
+use crate::realtime::RealWorld;
 use crate::scenario::dut::DutConfig;
 use crate::scenario::schedule::Schedule;
 use crate::scenario::types::Secret;
@@ -324,12 +325,16 @@ fn configure(
     Ok(Config {
         broker,
         seed,
-        link_integrity: Duration::from_millis(link_integrity_ms.unwrap_or(5000)),
+        link_integrity: link_integrity_ms.map_or(
+            resilient_mqtt::session::Config::default().link_integrity,
+            Duration::from_millis,
+        ),
         dut,
     })
 }
 
-/// The scenario the live DUT code reads: this configuration and workload.
+/// The scenario the device application reads: this configuration and
+/// workload.
 fn scenario_of(dut: DutConfig, workload: Workload) -> Scenario {
     Scenario {
         name: "virtual-board".into(),
@@ -352,7 +357,7 @@ fn scenario_of(dut: DutConfig, workload: Workload) -> Scenario {
 /// One running application.
 struct Running {
     rt: tokio::runtime::Runtime,
-    world: LiveWorld,
+    world: RealWorld,
     /// Board ms at the world's start.
     started_ms: u64,
 }
@@ -462,13 +467,13 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
                 }
                 Command::WifiOff { for_ms } => {
                     if let Some(r) = &running {
-                        r.world.wifi.set_available(false);
+                        r.world.dut.wifi.set_available(false);
                     }
                     wifi_back = for_ms.map(|f| Instant::now() + Duration::from_millis(f));
                 }
                 Command::WifiOn => {
                     if let Some(r) = &running {
-                        r.world.wifi.set_available(true);
+                        r.world.dut.wifi.set_available(true);
                     }
                     wifi_back = None;
                 }
@@ -495,7 +500,7 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
         if wifi_back.is_some_and(|t| Instant::now() >= t) {
             wifi_back = None;
             if let Some(r) = &running {
-                r.world.wifi.set_available(true);
+                r.world.dut.wifi.set_available(true);
             }
         }
         if let Some(r) = &running {
@@ -533,7 +538,7 @@ fn flush<W: embedded_io::Write>(agent: &mut Agent<W>, r: &Running) -> bool {
 fn start(c: &Config, workload: Workload, now_ms: u64) -> Result<Running, String> {
     let sc = Arc::new(scenario_of(c.dut.clone(), workload));
     let client_id = c.dut.client_id.clone().unwrap_or_default();
-    let world = LiveWorld::new(sc, c.seed, 1.0, client_id);
+    let world = RealWorld::new(sc, c.seed, 1.0, client_id);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("vboard-dut")
@@ -542,7 +547,7 @@ fn start(c: &Config, workload: Workload, now_ms: u64) -> Result<Running, String>
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (w, seed, broker, integrity) = (world.clone(), c.seed, c.broker.clone(), c.link_integrity);
     rt.spawn(async move {
-        if let Err(e) = crate::live::dut::host(w.clone(), seed, broker, integrity).await {
+        if let Err(e) = crate::realtime::run_app(w.clone(), seed, broker, integrity).await {
             w.emit(
                 crate::trace::Actor::App,
                 crate::trace::Event::AppConnectDone {

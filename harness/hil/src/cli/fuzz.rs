@@ -16,7 +16,7 @@ use clap::Args;
 
 use super::run::{sweep_and_report, ParallelFactory, SweepArgs};
 use super::{Io, EXIT_USAGE};
-use crate::backend::BackendFactory;
+use crate::backends::BackendFactory;
 use crate::fuzz;
 use crate::report::{write_atomic, ReportEvent, Reporter};
 use crate::run::RunStatus;

@@ -23,7 +23,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::backend::BackendFactory;
+use crate::backends::BackendFactory;
 
 /// Success.
 pub const EXIT_OK: i32 = 0;
@@ -91,7 +91,9 @@ pub fn execute(cli: Cli, io: &mut Io<'_>, backends: BackendFactory<'_>) -> i32 {
 
 /// Runs a parsed command line; runs go on worker threads when `parallel`
 /// can make a backend per worker (the `hil` binary passes
-/// [`run::parallel_backends`]).
+/// [`crate::backends::parallel`]). `backends` makes the backend the
+/// command line's [`crate::backends::BackendSpec`] names (the `hil`
+/// binary passes [`crate::backends::create`]).
 pub fn execute_with(
     cli: Cli,
     io: &mut Io<'_>,

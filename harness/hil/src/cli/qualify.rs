@@ -86,7 +86,6 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
     for k in 1..=args.repeat {
         let out = dir.join("runs").join(format!("r{k}"));
         let backend = BoardBackend::new(profile.clone())
-            .with_out(out.clone())
             .with_profile_arg(&args.board)
             .with_upload(!args.no_upload);
         for l in &chosen {

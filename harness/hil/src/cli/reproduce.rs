@@ -2,7 +2,8 @@
 //! range (on every core in the simulator) and stops at the first seed that
 //! fails like the field case: the `# field-failure:` line `hil import`
 //! wrote, or `--failure ORACLE[:KIND]`, or else any oracle failure. Prints
-//! the replay command. `--backend live` runs against a real broker, one
+//! the replay command. On any backend (`--backend live|board` and their
+//! options, as for `hil run`): the simulator on every core, the others one
 //! seed at a time.
 //!
 //! Exit codes: 0 reproduced; 1 not reproduced in the range; 2 bad input;
@@ -15,7 +16,7 @@ use clap::Args;
 
 use super::run::ParallelFactory;
 use super::{Io, EXIT_FAILED, EXIT_INFRA, EXIT_OK, EXIT_USAGE};
-use crate::backend::{BackendFactory, BackendKind};
+use crate::backends::{BackendArgs, BackendFactory, BackendSpec};
 use crate::field::failure::FailureSpec;
 use crate::field::reproduce::{self, Search};
 use crate::seeds::{self, SeedRange};
@@ -34,12 +35,8 @@ pub struct ReproduceArgs {
     /// Parallel runs (default: one per core; simulator only).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: Option<u32>,
-    /// Where it runs.
-    #[arg(long, value_enum, default_value = "sim")]
-    pub backend: BackendKind,
-    /// With `--backend live`: the broker it starts (as for `hil run`).
-    #[arg(long, value_parser = crate::live::parse_broker)]
-    pub broker: Option<crate::live::BrokerKind>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 pub fn execute(
@@ -48,6 +45,13 @@ pub fn execute(
     backends: BackendFactory<'_>,
     parallel: Option<ParallelFactory<'_>>,
 ) -> i32 {
+    let spec = match args.backend.spec() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let loaded = match crate::fuzz::load(&args.scenario) {
         Ok(l) => l.loaded,
         Err(e) => {
@@ -71,15 +75,15 @@ pub fn execute(
         .map_or(cores, |j| j as usize)
         .min(args.seeds.len().max(1) as usize)
         .max(1);
-    let result: Result<Search, String> = match (parallel, args.backend, &args.broker) {
-        (Some(p), BackendKind::Sim, None) => {
-            let workers: Result<Vec<_>, _> = (0..jobs).map(|_| p(BackendKind::Sim)).collect();
+    let result: Result<Search, String> = match (parallel, &spec) {
+        (Some(p), BackendSpec::Sim) => {
+            let workers: Result<Vec<_>, _> = (0..jobs).map(|_| p(&spec)).collect();
             match workers {
                 Ok(w) => reproduce::search(&loaded.scenario, failure.as_ref(), args.seeds, w),
                 Err(e) => Err(e.to_string()),
             }
         }
-        (_, kind, broker) => match crate::live::with_broker(kind, broker.as_ref(), backends) {
+        _ => match backends(&spec) {
             Ok(b) => {
                 reproduce::search_serial(&loaded.scenario, failure.as_ref(), args.seeds, b.as_ref())
             }
@@ -102,20 +106,16 @@ pub fn execute(
                 f.seed
             );
             let _ = writeln!(io.out, "  {}", f.message.lines().next().unwrap_or(""));
-            let mut replay = format!("hil run {} --seed {}", args.scenario.display(), f.seed);
-            if args.backend != BackendKind::Sim {
-                replay.push_str(&format!(" --backend {}", args.backend.as_str()));
-            }
-            if let Some(b) = &args.broker {
-                replay.push_str(&format!(
-                    " --broker {}",
-                    crate::run::shell_word(&b.to_arg())
-                ));
-            }
-            let _ = writeln!(io.out, "replay: {replay}");
+            let backend = args.backend.to_args();
             let _ = writeln!(
                 io.out,
-                "shrink: hil shrink {} --seed {}",
+                "replay: hil run {} --seed {}{backend}",
+                args.scenario.display(),
+                f.seed
+            );
+            let _ = writeln!(
+                io.out,
+                "shrink: hil shrink {} --seed {}{backend}",
                 args.scenario.display(),
                 f.seed
             );

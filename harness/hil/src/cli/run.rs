@@ -1,13 +1,16 @@
 //! `hil run PATHS... [--seed N | --seeds A..B] [--partition K/N] [--jobs N]
-//! [--backend sim] [--out DIR] [--report DIR]`: runs every scenario found
+//! [--backend sim|live|board [--broker B] [--board PROFILE]] [--out DIR]
+//! [--report DIR]`: runs every scenario found
 //! (directories recursively, sorted) with each seed (default: the
 //! scenario's own), writes one run directory per scenario and seed
 //! (`<out>/<name>/<seed>/`, see [`crate::run`]), prints a line per run and,
 //! for every failure, the oracle's message and the exact replay command.
 //! All scenarios are checked before anything runs.
 //!
-//! Runs go on `--jobs` threads (default: every core) when the backend can
-//! be shared out ([`ParallelFactory`]); output is in plan order either way.
+//! The backend options are read once into a
+//! [`crate::backends::BackendSpec`]. Runs go on `--jobs` threads (default:
+//! every core) when the backend can be shared out ([`ParallelFactory`]);
+//! output is in plan order either way.
 //! `--report DIR` adds `junit.xml`, `summary.json` and `index.html`
 //! ([`crate::report`]), rewritten after each run.
 //!
@@ -22,7 +25,8 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{Io, EXIT_FAILED, EXIT_INFRA, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-use crate::backend::{Backend, BackendError, BackendFactory, BackendKind};
+pub use crate::backends::ParallelFactory;
+use crate::backends::{BackendArgs, BackendFactory};
 use crate::discover;
 use crate::partition::{self, Partition};
 use crate::report::terminal::Terminal;
@@ -31,22 +35,6 @@ use crate::run::DEFAULT_OUT;
 use crate::scenario::Loaded;
 use crate::seeds::{self, SeedRange};
 use crate::sweep::{self, Item, Workers};
-
-/// Makes one backend per worker thread.
-pub type ParallelFactory<'a> =
-    &'a (dyn Fn(BackendKind) -> Result<Box<dyn Backend + Send>, BackendError> + Sync);
-
-/// The built-in backends, one per worker: what the `hil` binary uses.
-pub fn parallel_backends(kind: BackendKind) -> Result<Box<dyn Backend + Send>, BackendError> {
-    match kind {
-        BackendKind::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
-        #[allow(unreachable_patterns)]
-        other => Err(BackendError::Infrastructure(format!(
-            "the {} backend runs one scenario at a time",
-            other.as_str()
-        ))),
-    }
-}
 
 /// Options every sweep command shares (`run`, `fuzz`).
 #[derive(Debug, Clone, Args)]
@@ -58,21 +46,8 @@ pub struct SweepArgs {
     /// Runs at once (default: every core).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: Option<u32>,
-    /// Where the scenario runs.
-    #[arg(long, value_enum, default_value = "sim")]
-    pub backend: BackendKind,
-    /// With `--backend live`: the broker it starts, `mosquitto` (default),
-    /// `chaos`, `container` or `container:IMAGE`.
-    #[arg(long, value_parser = crate::live::parse_broker)]
-    pub broker: Option<crate::live::BrokerKind>,
-    /// With `--backend board`: the board profile (a file, or a name in
-    /// fixtures/boards/).
-    #[arg(long)]
-    pub board: Option<String>,
-    /// With `--backend board` and a MicroPython profile: the agent script
-    /// is on the board already; start it without checking or writing it.
-    #[arg(long)]
-    pub no_upload: bool,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Base directory of run directories (`<out>/<scenario>/<seed>/`).
     #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
@@ -196,6 +171,13 @@ pub fn sweep_and_report(
     (backends, parallel): (BackendFactory<'_>, Option<ParallelFactory<'_>>),
     extra: &mut [&mut dyn Reporter],
 ) -> i32 {
+    let spec = match args.backend.spec() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let items = match args.partition {
         Some(p) => p.select(items),
         None => items,
@@ -207,16 +189,12 @@ pub fn sweep_and_report(
     // One backend per worker when the backend can be shared out; else one
     // backend on this thread.
     let many: Option<Vec<_>> = match parallel {
-        Some(p) if jobs > 1 => (0..jobs).map(|_| p(args.backend).ok()).collect(),
+        Some(p) if jobs > 1 => (0..jobs).map(|_| p(&spec).ok()).collect(),
         _ => None,
     };
     let workers = match many {
         Some(v) => Workers::Parallel(v),
-        None => match if args.backend == BackendKind::Board {
-            crate::board::backend_for(args.board.as_deref(), args.out.clone(), !args.no_upload)
-        } else {
-            crate::live::with_broker(args.backend, args.broker.as_ref(), backends)
-        } {
+        None => match backends(&spec) {
             Ok(b) => Workers::Serial(b),
             Err(e) => {
                 let _ = writeln!(io.err, "error: {e}");
@@ -226,7 +204,7 @@ pub fn sweep_and_report(
     };
     let plan = Plan {
         command: command.to_string(),
-        backend: args.backend.as_str().to_string(),
+        backend: spec.kind().as_str().to_string(),
         planned: items.len(),
         partition: args.partition.map(|p| p.to_string()),
         seeds,
@@ -265,7 +243,7 @@ pub fn sweep_and_report(
                 &plan,
                 &items,
                 workers,
-                args.backend,
+                spec.kind(),
                 &args.out,
                 &mut reporters,
             )

@@ -2,8 +2,10 @@
 //! while the same oracle keeps failing the same way (see
 //! [`crate::field::shrink`]) and writes it next to the original as
 //! `<stem>.min.toml`, with a header recording the seed, the failure, the
-//! number of runs and what was removed. Simulator only (it runs the
-//! scenario hundreds of times).
+//! number of runs and what was removed. On any backend (`--backend`,
+//! `--broker`, `--board` as for `hil run`); it runs the scenario up to
+//! `--max-runs` times, one after another, so on a real-time backend each
+//! run takes the scenario's duration (scaled by `live_time_scale`).
 //!
 //! Exit codes: 0 written; 1 the scenario does not fail with that seed;
 //! 2 bad input; 3 the output cannot be written.
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{Io, EXIT_FAILED, EXIT_INFRA, EXIT_OK, EXIT_USAGE};
-use crate::backend::{BackendFactory, BackendKind};
+use crate::backends::{BackendArgs, BackendFactory, BackendSpec};
 use crate::field::failure::FailureSpec;
 use crate::field::shrink::{self, DEFAULT_MAX_RUNS};
 use crate::seeds;
@@ -29,13 +31,15 @@ pub struct ShrinkArgs {
     /// scenario's `# field-failure:` line, else its first failing oracle).
     #[arg(long, value_parser = FailureSpec::parse)]
     pub failure: Option<FailureSpec>,
-    /// Stop after this many simulator runs.
+    /// Stop after this many runs.
     #[arg(long, default_value_t = DEFAULT_MAX_RUNS)]
     pub max_runs: usize,
     /// Where to write the minimal scenario (default: next to the original,
     /// `<stem>.min.toml`).
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 /// `dir/stem.toml` -> `dir/stem.min.toml`.
@@ -63,7 +67,21 @@ pub fn execute(args: &ShrinkArgs, io: &mut Io<'_>, backends: BackendFactory<'_>)
         let _ = write!(io.err, "{e}");
         return EXIT_USAGE;
     }
-    let backend = match backends(BackendKind::Sim) {
+    let spec = match args.backend.spec() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if spec != BackendSpec::Sim {
+        let _ = writeln!(
+            io.err,
+            "note: shrinking on {spec}: up to {} runs, each in real time",
+            args.max_runs
+        );
+    }
+    let backend = match backends(&spec) {
         Ok(b) => b,
         Err(e) => {
             let _ = writeln!(io.err, "error: {e}");
@@ -123,9 +141,10 @@ pub fn execute(args: &ShrinkArgs, io: &mut Io<'_>, backends: BackendFactory<'_>)
     let _ = writeln!(io.out, "wrote {}", out.display());
     let _ = writeln!(
         io.out,
-        "replay: hil run {} --seed {}",
+        "replay: hil run {} --seed {}{}",
         out.display(),
-        args.seed
+        args.seed,
+        args.backend.to_args()
     );
     EXIT_OK
 }

@@ -1,7 +1,10 @@
 //! The device under test's configuration, as a scenario file writes it
 //! (`[dut]`): the driver's own settings with `mqtt_as`'s defaults
-//! (MQTT_AS_BEHAVIOUR.md C1-C7), plus `quick` (K2). The simulator maps this
-//! onto `resilient_mqtt::session::Config`.
+//! (MQTT_AS_BEHAVIOUR.md C1-C7), plus `quick` (K2). One place maps it onto
+//! the driver's `resilient_mqtt::session::Config` for every backend:
+//! [`DutConfig::to_driver`]. The defaults are the driver's own (its
+//! `Config`, `Backoff`, `ResponseMode::ADAPTIVE` and `OfflineQueue`
+//! defaults), declared once there.
 //!
 //! ```toml
 //! [dut]
@@ -26,10 +29,17 @@
 //! receive_maximum = 32         # MQTT 5 only: the DUT's Receive Maximum (default 32)
 //! ```
 
+use resilient_mqtt::codec::QoS;
+use resilient_mqtt::session::{self as driver, Protocol, ResponseMode, V5Config, WillConfig};
 use serde::{Deserialize, Serialize};
 
 use super::types::{Qos, Secret, TopicName};
 use crate::duration::Dur;
+
+/// A driver duration as a scenario duration (whole milliseconds).
+fn dur(d: std::time::Duration) -> Dur {
+    Dur::from_millis(d.as_millis() as u64)
+}
 
 /// `[dut]`: the driver's configuration. Every field has `mqtt_as`'s default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,22 +101,24 @@ fn is_mqtt3(v: &u8) -> bool {
 }
 
 impl Default for DutConfig {
+    /// The driver's defaults (`resilient_mqtt::session::Config::default()`).
     fn default() -> Self {
+        let d = driver::Config::default();
         DutConfig {
             client_id: None,
             user: None,
             password: None,
-            keepalive: Dur::from_secs(60),
-            ping_interval: Dur::ZERO,
-            response_time: Dur::from_secs(10),
+            keepalive: dur(d.keepalive),
+            ping_interval: dur(d.ping_interval),
+            response_time: dur(d.response_time),
             adaptive_response: None,
-            max_repubs: 4,
-            clean_init: true,
-            clean: true,
+            max_repubs: d.max_repubs,
+            clean_init: d.clean_init,
+            clean: d.clean,
             will: None,
-            queue_len: 0,
+            queue_len: d.queue_len,
             quick: false,
-            restore_subscriptions: false,
+            restore_subscriptions: d.restore_subscriptions,
             backoff: Backoff::default(),
             offline_queue: None,
             mqtt: 3,
@@ -129,10 +141,21 @@ pub struct AdaptiveResponse {
 }
 
 impl Default for AdaptiveResponse {
+    /// The driver's recommended bounds (`ResponseMode::ADAPTIVE`).
     fn default() -> Self {
-        AdaptiveResponse {
-            min: Dur::from_millis(7500),
-            max: Dur::from_secs(30),
+        match ResponseMode::ADAPTIVE {
+            ResponseMode::Adaptive { min, max } => AdaptiveResponse {
+                min: dur(min),
+                max: dur(max),
+            },
+            // Not the case: ADAPTIVE is adaptive. The fixed time then.
+            ResponseMode::Fixed => {
+                let fixed = dur(driver::Config::default().response_time);
+                AdaptiveResponse {
+                    min: fixed,
+                    max: fixed,
+                }
+            }
         }
     }
 }
@@ -162,8 +185,9 @@ pub struct OfflineQueue {
     pub persist: bool,
 }
 
+/// The driver's default (`OfflineQueue::default().max_bytes`).
 fn default_queue_bytes() -> usize {
-    64 * 1024
+    driver::OfflineQueue::default().max_bytes
 }
 
 /// `offline_queue.overflow`.
@@ -204,17 +228,92 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
+    /// The driver's defaults (`resilient_mqtt::session::Backoff::default()`).
     fn default() -> Self {
+        let b = driver::Backoff::default();
         Backoff {
-            min: Dur::from_millis(500),
-            max: Dur::from_secs(5),
-            jitter: 0.25,
-            refused: Dur::from_secs(30),
+            min: dur(b.initial),
+            max: dur(b.max),
+            jitter: b.jitter,
+            refused: dur(b.refused),
         }
     }
 }
 
 impl DutConfig {
+    /// The driver's configuration for this `[dut]` and `seed` (the one
+    /// mapping every backend uses). A password that cannot be resolved is
+    /// left out (the harness reports it before the run).
+    pub fn to_driver(&self, seed: u64) -> driver::Config {
+        let qos = |q: u8| QoS::from_u8(q).unwrap_or(QoS::AtMostOnce);
+        driver::Config {
+            client_id: self.client_id.clone().unwrap_or_default(),
+            user: self.user.clone(),
+            password: self
+                .password
+                .as_ref()
+                .and_then(|p| p.resolve().ok())
+                .map(String::into_bytes),
+            keepalive: self.keepalive.to_std(),
+            ping_interval: self.ping_interval.to_std(),
+            response_time: self.response_time.to_std(),
+            response_mode: match self.adaptive_response {
+                None => ResponseMode::Fixed,
+                Some(a) => ResponseMode::Adaptive {
+                    min: a.min.to_std(),
+                    max: a.max.to_std(),
+                },
+            },
+            max_repubs: self.max_repubs,
+            clean_init: self.clean_init,
+            clean: self.clean,
+            will: self.will.as_ref().map(|w| WillConfig {
+                topic: w.topic.as_str().to_string(),
+                message: w.message.clone().into_bytes(),
+                retain: w.retain,
+                qos: qos(w.qos.get()),
+            }),
+            queue_len: self.queue_len,
+            restore_subscriptions: self.restore_subscriptions,
+            backoff: driver::Backoff {
+                initial: self.backoff.min.to_std(),
+                max: self.backoff.max.to_std(),
+                jitter: self.backoff.jitter,
+                refused: self.backoff.refused.to_std(),
+            },
+            offline_queue: self.offline_queue.map(|q| driver::OfflineQueue {
+                max_messages: q.max_messages,
+                max_bytes: q.max_bytes,
+                overflow: match q.overflow {
+                    QueueOverflow::Reject => driver::Overflow::Reject,
+                    QueueOverflow::DropOldest => driver::Overflow::DropOldest,
+                },
+                persist: q.persist,
+            }),
+            seed,
+            protocol: self.protocol(),
+            ..driver::Config::default()
+        }
+    }
+
+    /// `mqtt = 5` (with `session_expiry`, `receive_maximum`) is MQTT 5 with
+    /// the driver's other v5 defaults; anything else is 3.1.1.
+    fn protocol(&self) -> Protocol {
+        if self.mqtt != 5 {
+            return Protocol::V311;
+        }
+        let defaults = V5Config::default();
+        Protocol::v5(V5Config {
+            session_expiry: self.session_expiry.map_or(0, |e| {
+                (e.as_millis() / 1000).min(u64::from(u32::MAX)) as u32
+            }),
+            receive_maximum: self
+                .receive_maximum
+                .map_or(defaults.receive_maximum, |r| r.clamp(1, 65535) as u16),
+            ..defaults
+        })
+    }
+
     /// The ping interval in force (C2): keepalive / 4, unless
     /// `ping_interval` is set and smaller.
     pub fn effective_ping_interval(&self) -> Dur {

@@ -53,9 +53,6 @@ use crate::trace::{Actor, Event};
 use watch::ChannelSink;
 use world::World;
 
-pub use dut::driver_config;
-pub(crate) use dut::queue_trace_event;
-
 /// Turmoil's epoch for every run (2026-01-01T00:00:00Z): fixed, so that
 /// nothing depends on when a run happens.
 pub(crate) const EPOCH_SECS: u64 = 1_767_225_600;
@@ -163,13 +160,13 @@ impl Executor {
         match action {
             Action::WifiDown => {
                 self.wifi_down = true;
-                self.world.wifi.set_available(false);
+                self.world.dut.wifi.set_available(false);
                 self.sync_partitions(sim);
             }
             Action::WifiUp => {
                 self.wifi_down = false;
                 self.sync_partitions(sim);
-                self.world.wifi.set_available(true);
+                self.world.dut.wifi.set_available(true);
             }
             Action::Blackhole(link) => {
                 self.blackhole[li(*link)] = true;
@@ -291,7 +288,7 @@ fn drop_kind(packet: Packet) -> DropKind {
 /// The DUT's client id: configured, or the one the driver generates from
 /// the seed (C1), so broker faults can target it.
 fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError> {
-    let config = driver_config(scenario, seed);
+    let config = scenario.dut.to_driver(seed);
     Session::new(config)
         .map(|s| s.client_id().to_string())
         .map_err(|e| {
@@ -433,7 +430,5 @@ fn simulate(
         }
     }
     flush(&world, sink)?;
-    Ok(RunOutcome {
-        end_ms: duration.as_millis() as u64,
-    })
+    Ok(RunOutcome::at(duration.as_millis() as u64))
 }

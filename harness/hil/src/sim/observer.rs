@@ -4,7 +4,6 @@
 //! self-restoring session, so the observer itself loses nothing the broker
 //! gives it.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use resilient_mqtt::client::{Client, ClientBuilder};
@@ -77,49 +76,12 @@ pub async fn host(world: World) -> turmoil::Result {
         .spawn()?;
     connect(&sub).await;
     // Every topic the DUT publishes to, and its will, at the highest qos used.
-    let mut topics: BTreeMap<String, u8> = BTreeMap::new();
-    for p in &world.scenario.workload.publish {
-        let q = topics.entry(p.topic.as_str().to_string()).or_default();
-        *q = (*q).max(p.qos.get());
-    }
-    if let Some(will) = &world.scenario.dut.will {
-        let q = topics.entry(will.topic.as_str().to_string()).or_default();
-        *q = (*q).max(will.qos.get());
-    }
+    let topics = crate::app::observer_topics(&world.scenario);
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }
     connect(&publisher).await;
-    for (i, stream) in world.scenario.workload.observer.iter().enumerate() {
-        let publisher = publisher.clone();
-        let world = world.clone();
-        let stream = stream.clone();
-        tokio::task::spawn_local(async move {
-            tokio::time::sleep(stream.start.to_std()).await;
-            let mut seq = 0u64;
-            while stream.count.is_none_or(|c| seq < c) {
-                seq += 1;
-                let msg = payload::msg_id("obs", i, seq);
-                let body = payload::make(&msg, stream.payload_size);
-                let topic = stream.topic.as_str();
-                if publisher
-                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
-                    .await
-                    .is_ok()
-                {
-                    world.emit(
-                        Actor::Observer,
-                        Event::ObserverPublish {
-                            topic: topic.to_string(),
-                            msg,
-                            qos: stream.qos.get(),
-                        },
-                    );
-                }
-                tokio::time::sleep(stream.interval.to_std()).await;
-            }
-        });
-    }
+    crate::app::spawn_observer_streams(&world, &publisher);
     std::future::pending::<()>().await;
     Ok(())
 }

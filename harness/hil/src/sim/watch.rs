@@ -184,7 +184,7 @@ mod tests {
                         out.emit_batch(vec![record(i)]).unwrap();
                     }
                 }
-                Ok(RunOutcome { end_ms: 11 })
+                Ok(RunOutcome::at(11))
             },
             &mut sink,
         );

@@ -5,14 +5,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chaos_broker::{Broker, BrokerState, Fault, FaultTarget};
-use resilient_mqtt::client::WatchLink;
-use resilient_mqtt::storage::MemoryStorage;
-
 use super::tls::Identity;
+use crate::app::DutState;
 use crate::scenario::tls::BrokerCert;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, Record};
+use chaos_broker::{Broker, BrokerState, Fault, FaultTarget};
 
 /// The world's shared state. Cheap to clone.
 #[derive(Clone)]
@@ -20,17 +18,11 @@ pub struct World {
     inner: Arc<Inner>,
     pub scenario: Arc<Scenario>,
     pub seed: u64,
-    /// The DUT's WiFi, controlled by `wifi_*` faults.
-    pub wifi: WatchLink,
     /// The DUT's client id, which broker faults target.
     pub dut_client_id: Arc<str>,
-    /// The DUT's "flash": its persisted offline queue
-    /// (`dut.offline_queue.persist`), which survives `dut_reboot`.
-    pub flash: Arc<Mutex<MemoryStorage>>,
-    /// The DUT application's message counter per publish stream, kept
-    /// across `dut_reboot` when it has an offline queue (so message ids
-    /// stay unique when queued messages outlive a boot).
-    pub app_seqs: Arc<Mutex<Vec<u64>>>,
+    /// The DUT's WiFi (controlled by `wifi_*` faults), flash and message
+    /// counters, which survive `dut_reboot`.
+    pub dut: DutState,
 }
 
 struct Inner {
@@ -93,10 +85,8 @@ impl World {
             }),
             scenario,
             seed,
-            wifi: WatchLink::new(true),
             dut_client_id: dut_client_id.into(),
-            flash: Arc::default(),
-            app_seqs: Arc::default(),
+            dut: DutState::default(),
         }
     }
 

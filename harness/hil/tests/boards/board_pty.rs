@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hil::backend::{BackendError, BackendKind};
 use hil::cli::{self, Cli, Io};
 use hil_agent::agent::{Agent, Hello};
 use serialport::SerialPort;
@@ -28,16 +27,13 @@ fn hil(args: &[String]) -> (i32, String, String) {
     let cli = Cli::try_parse_from(std::iter::once("hil".to_string()).chain(args.iter().cloned()))
         .expect("valid arguments");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let factory = |_: BackendKind| -> Result<Box<dyn hil::backend::Backend>, BackendError> {
-        Err(BackendError::Infrastructure("not used".into()))
-    };
     let code = cli::execute(
         cli,
         &mut Io {
             out: &mut out,
             err: &mut err,
         },
-        &factory,
+        &hil::backends::create,
     );
     (
         code,

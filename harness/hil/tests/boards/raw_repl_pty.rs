@@ -397,16 +397,13 @@ fn hil(args: &[String]) -> (i32, String, String) {
     )
     .expect("valid arguments");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let factory = |_: hil::backend::BackendKind| -> Result<Box<dyn hil::backend::Backend>, hil::backend::BackendError> {
-        Err(hil::backend::BackendError::Infrastructure("not used".into()))
-    };
     let code = hil::cli::execute(
         cli,
         &mut hil::cli::Io {
             out: &mut out,
             err: &mut err,
         },
-        &factory,
+        &hil::backends::create,
     );
     (
         code,

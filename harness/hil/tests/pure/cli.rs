@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use hil::backend::replay::ReplayBackend;
-use hil::backend::{Backend, BackendError, BackendKind, RunOutcome};
+use hil::backend::{Backend, BackendError, RunOutcome};
+use hil::backends::BackendSpec;
 use hil::cli::{self, Cli, Io};
 use hil::run::RunReport;
 use hil::scenario::Scenario;
@@ -38,7 +39,7 @@ fn hil(args: &[&str], backend: impl Fn() -> Result<Box<dyn Backend>, BackendErro
     let cli = Cli::try_parse_from(std::iter::once("hil").chain(args.iter().copied()))
         .expect("valid arguments");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let factory = |_: BackendKind| backend();
+    let factory = |_: &BackendSpec| backend();
     let code = cli::execute(
         cli,
         &mut Io {

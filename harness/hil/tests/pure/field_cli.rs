@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use hil::backend::{Backend, BackendError, BackendKind};
 use hil::cli::{self, Cli, Io};
-use hil::sim::SimBackend;
 
 struct Output {
     code: i32,
@@ -20,18 +18,14 @@ fn hil(args: &[&str]) -> Output {
     let cli = Cli::try_parse_from(std::iter::once("hil").chain(args.iter().copied()))
         .expect("valid arguments");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let factory = |_: BackendKind| Ok(Box::new(SimBackend::new()) as Box<dyn Backend>);
-    let parallel = |_: BackendKind| -> Result<Box<dyn Backend + Send>, BackendError> {
-        Ok(Box::new(SimBackend::new()))
-    };
     let code = cli::execute_with(
         cli,
         &mut Io {
             out: &mut out,
             err: &mut err,
         },
-        &factory,
-        Some(&parallel),
+        &hil::backends::create,
+        Some(&hil::backends::parallel),
     );
     Output {
         code,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hil::backend::replay::ReplayBackend;
-use hil::backend::{Backend, BackendError, BackendKind};
+use hil::backend::{Backend, BackendError};
+use hil::backends::BackendSpec;
 use hil::cli::{self, Cli, Io};
 use hil::report::summary::Summary;
 
@@ -36,9 +37,9 @@ fn hil(args: &[&str], trace: &str, parallel: bool) -> Output {
     let path = fixtures().join("traces").join(trace);
     let serial = {
         let path = path.clone();
-        move |_: BackendKind| Ok(Box::new(ReplayBackend::from_file(&path)?) as Box<dyn Backend>)
+        move |_: &BackendSpec| Ok(Box::new(ReplayBackend::from_file(&path)?) as Box<dyn Backend>)
     };
-    let many = move |_: BackendKind| {
+    let many = move |_: &BackendSpec| {
         Ok(Box::new(ReplayBackend::from_file(&path)?) as Box<dyn Backend + Send>)
             as Result<_, BackendError>
     };

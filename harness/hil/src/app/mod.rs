@@ -1,20 +1,76 @@
-//! The live DUT: `resilient-mqtt` over real TCP (through the fault proxy)
-//! and the scenario's WiFi, plus the device application the workload
-//! describes. Copied from the simulator's `sim/dut.rs` (owned by the lead)
-//! with three changes: tokio TCP instead of turmoil's, the wall clock, and
-//! a `link_integrity` scaled with the live time scale. If the simulator's
-//! application becomes generic over transport and clock, this file goes.
+//! The device application: `resilient-mqtt` plus the small program the
+//! scenario's workload describes (connect, subscribe again on every up
+//! notification that lost the session, as `mqtt_as` applications do,
+//! periodic publishes, a slow or fast message handler, a heartbeat task),
+//! with every driver event turned into a trace line.
+//!
+//! One application for every in-process DUT: the simulator (turmoil TCP,
+//! simulated time), the live backend and the virtual board (tokio TCP,
+//! wall time) all call [`run`]. What differs is given to it: the transport,
+//! and a small [`DutWorld`] (the clock, where trace events go, how tasks
+//! are spawned, and the state that outlives a reboot: [`DutState`]).
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use resilient_mqtt::client::{Client, ClientBuilder, Notification, TcpTransport};
+use resilient_mqtt::client::{Client, ClientBuilder, Notification, Transport, WatchLink};
 use resilient_mqtt::codec::QoS;
-use resilient_mqtt::session::{Event as DriverEvent, Message};
+use resilient_mqtt::session::{Config, ConfigError, Event as DriverEvent, Message};
+use resilient_mqtt::storage::MemoryStorage;
 
-use super::world::LiveWorld;
-use crate::sim::driver_config;
+use crate::scenario::Scenario;
 use crate::trace::payload;
 use crate::trace::{Actor, Event};
+
+/// What the device keeps across `dut_reboot` and what faults reach from
+/// outside: its WiFi, its "flash" and its message counters. Cheap to clone.
+#[derive(Clone)]
+pub struct DutState {
+    /// The DUT's WiFi, controlled by `wifi_*` faults.
+    pub wifi: WatchLink,
+    /// The DUT's "flash": its persisted offline queue
+    /// (`dut.offline_queue.persist`), which survives `dut_reboot`.
+    pub flash: Arc<Mutex<MemoryStorage>>,
+    /// The application's message counter per publish stream, kept across
+    /// `dut_reboot` when it has an offline queue (so message ids stay
+    /// unique when queued messages outlive a boot).
+    pub app_seqs: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Default for DutState {
+    fn default() -> Self {
+        DutState {
+            wifi: WatchLink::new(true),
+            flash: Arc::default(),
+            app_seqs: Arc::default(),
+        }
+    }
+}
+
+impl DutState {
+    fn seqs(&self) -> MutexGuard<'_, Vec<u64>> {
+        self.app_seqs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The world the application runs in.
+pub trait DutWorld: Clone + Send + Sync + 'static {
+    /// The scenario (its `[dut]` and `[workload]`), in this world's time.
+    fn scenario(&self) -> &Scenario;
+    /// The device's lasting state.
+    fn dut(&self) -> &DutState;
+    /// Milliseconds since the run started, in scenario time.
+    fn now_ms(&self) -> u64;
+    /// Records a trace event now.
+    fn emit(&self, actor: Actor, event: Event);
+    /// Starts a task of the application (the simulator keeps them on its
+    /// host's local set; real time on the runtime).
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static;
+}
 
 fn qos(q: u8) -> QoS {
     QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
@@ -24,8 +80,34 @@ fn msg_of(payload: &[u8]) -> String {
     payload::identity(payload).unwrap_or_default()
 }
 
+/// P5 beyond: the trace line of an offline queue event.
+fn queue_trace_event(e: &DriverEvent) -> Option<Event> {
+    Some(match e {
+        DriverEvent::PublishQueued { held, payload, .. } => Event::Queued {
+            msg: msg_of(payload),
+            held: *held,
+        },
+        DriverEvent::PublishDropped { payload, total, .. } => Event::QueueDropped {
+            msg: msg_of(payload),
+            total: *total,
+        },
+        DriverEvent::PublishRejected { payload, total, .. } => Event::QueueRejected {
+            msg: msg_of(payload),
+            total: *total,
+        },
+        DriverEvent::PublishRestored { seq, payload, .. } => Event::QueueRestored {
+            msg: msg_of(payload),
+            seq: *seq,
+        },
+        DriverEvent::StorageFailed { reason } => Event::StorageFailed {
+            reason: reason.clone(),
+        },
+        _ => return None,
+    })
+}
+
 /// Turns one driver event into trace lines.
-fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
+fn trace_driver_event<W: DutWorld>(world: &W, keepalive_s: u16, e: &DriverEvent) {
     let ev = match e {
         DriverEvent::Link { up: true } => Event::WifiUp,
         DriverEvent::Link { up: false } => Event::WifiDown,
@@ -98,7 +180,7 @@ fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
             msg: msg_of(&message.payload),
             total: *total,
         },
-        other => match crate::sim::queue_trace_event(other) {
+        other => match queue_trace_event(other) {
             Some(ev) => ev,
             None => return,
         },
@@ -106,7 +188,7 @@ fn trace_driver_event(world: &LiveWorld, keepalive_s: u16, e: &DriverEvent) {
     world.emit(Actor::Dut, ev);
 }
 
-fn trace_message(world: &LiveWorld, m: &Message) {
+fn trace_message<W: DutWorld>(world: &W, m: &Message) {
     world.emit(
         Actor::Dut,
         Event::Message {
@@ -119,40 +201,39 @@ fn trace_message(world: &LiveWorld, m: &Message) {
     );
 }
 
-/// Boots the device: driver, application, heartbeat. Runs until its
-/// runtime is dropped (end of run, `dut_reboot`).
-pub async fn host(
-    world: LiveWorld,
-    seed: u64,
-    broker: String,
-    link_integrity: Duration,
-) -> Result<(), String> {
-    let scenario = world.scenario.clone();
-    let mut config = driver_config(&scenario, seed);
-    config.link_integrity = link_integrity;
-    // In scenario time, like every time in the trace.
-    let keepalive_s = (config.keepalive.as_secs_f64() / world.scale()).round() as u16;
+/// Boots the device: driver (with `config`, over `transport` and the
+/// world's WiFi), application, heartbeat. `keepalive_s` is the keepalive
+/// the `connected` trace line reports (in scenario time). Runs until its
+/// runtime or host is dropped (end of run, `dut_reboot`); `Err` only when
+/// the driver refuses `config`.
+pub async fn run<W: DutWorld, T: Transport>(
+    world: W,
+    config: Config,
+    keepalive_s: u16,
+    transport: T,
+) -> Result<(), ConfigError> {
+    let scenario = world.scenario();
     let callback = config.queue_len == 0;
     let persist = config.offline_queue.is_some_and(|q| q.persist);
     let (w_ev, w_msg) = (world.clone(), world.clone());
     let mut builder = ClientBuilder::new(config)
-        .transport(TcpTransport::new(broker))
-        .link(world.wifi.clone())
+        .transport(transport)
+        .link(world.dut().wifi.clone())
         .on_event(move |e| trace_driver_event(&w_ev, keepalive_s, e));
     if callback {
         builder = builder.on_message(move |m| trace_message(&w_msg, &m));
     }
+    // P5 beyond: the flash lives in the world, outside this boot, so it
+    // survives `dut_reboot`.
     if persist {
-        builder = builder.storage(world.flash.clone());
+        builder = builder.storage(world.dut().flash.clone());
     }
-    let client = builder
-        .spawn()
-        .map_err(|e| format!("the DUT config is not valid for the driver: {e}"))?;
+    let client = builder.spawn()?;
     let workload = &scenario.workload;
 
     if let Some(period) = workload.heartbeat {
         let w = world.clone();
-        tokio::spawn(async move {
+        world.spawn(async move {
             loop {
                 w.emit(Actor::App, Event::Heartbeat);
                 tokio::time::sleep(period.to_std()).await;
@@ -162,7 +243,7 @@ pub async fn host(
     if !callback {
         // The event interface: a handler task that may be slow.
         let (client, w, delay) = (client.clone(), world.clone(), workload.handler_delay);
-        tokio::spawn(async move {
+        world.spawn(async move {
             while let Some(m) = client.next_message().await {
                 trace_message(&w, &m);
                 if !delay.is_zero() {
@@ -216,7 +297,7 @@ pub async fn host(
     subscribe_all(&client, &world).await;
     if !scenario.dut.restore_subscriptions {
         let (client, w) = (client.clone(), world.clone());
-        tokio::spawn(async move {
+        world.spawn(async move {
             loop {
                 match notes.recv().await {
                     Ok(Notification::Up {
@@ -230,14 +311,15 @@ pub async fn host(
         });
     }
 
+    // With an offline queue, message counters live in flash (the world).
     let keep_seqs = scenario.dut.offline_queue.is_some();
     for (i, stream) in workload.publish.iter().enumerate() {
         let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
-        tokio::spawn(async move {
+        world.spawn(async move {
             tokio::time::sleep(stream.start.to_std()).await;
             let mut seq = 0u64;
             if keep_seqs {
-                let mut seqs = w.app_seqs.lock().unwrap_or_else(|e| e.into_inner());
+                let mut seqs = w.dut().seqs();
                 let len = seqs.len().max(i + 1);
                 seqs.resize(len, 0);
                 seq = seqs[i];
@@ -251,7 +333,7 @@ pub async fn host(
                     }
                     seq += 1;
                     if keep_seqs {
-                        w.app_seqs.lock().unwrap_or_else(|e| e.into_inner())[i] = seq;
+                        w.dut().seqs()[i] = seq;
                     }
                     let msg = payload::msg_id("dut", i, seq);
                     let body = payload::make(&msg, stream.payload_size);
@@ -264,11 +346,11 @@ pub async fn host(
                             qos: stream.qos.get(),
                         },
                     );
-                    let (client, w) = (client.clone(), w.clone());
+                    let (client, w2) = (client.clone(), w.clone());
                     let (q, retain) = (qos(stream.qos.get()), stream.retain);
-                    calls.push(tokio::spawn(async move {
+                    calls.push(w.spawn(async move {
                         if client.publish(&topic, &body, retain, q).await.is_ok() {
-                            w.emit(Actor::App, Event::AppPublishDone { msg });
+                            w2.emit(Actor::App, Event::AppPublishDone { msg });
                         }
                     }));
                 }
@@ -292,10 +374,61 @@ pub async fn host(
     Ok(())
 }
 
-async fn subscribe_all(client: &Client, world: &LiveWorld) {
-    for sub in &world.scenario.workload.subscribe {
+async fn subscribe_all<W: DutWorld>(client: &Client, world: &W) {
+    for sub in &world.scenario().workload.subscribe {
         let _ = client
             .subscribe(sub.topic.as_str(), qos(sub.qos.get()))
             .await;
+    }
+}
+
+/// The observer's subscriptions: every topic the DUT publishes to, and its
+/// will's, at the highest qos used (the simulator's and the real-time
+/// observer alike).
+pub fn observer_topics(scenario: &Scenario) -> BTreeMap<String, u8> {
+    let mut topics: BTreeMap<String, u8> = BTreeMap::new();
+    for p in &scenario.workload.publish {
+        let q = topics.entry(p.topic.as_str().to_string()).or_default();
+        *q = (*q).max(p.qos.get());
+    }
+    if let Some(will) = &scenario.dut.will {
+        let q = topics.entry(will.topic.as_str().to_string()).or_default();
+        *q = (*q).max(will.qos.get());
+    }
+    topics
+}
+
+/// Starts the observer's publish streams (`[[workload.observer]]`, the
+/// messages the DUT receives) on `publisher`, in `world`.
+pub fn spawn_observer_streams<W: DutWorld>(world: &W, publisher: &Client) {
+    for (i, stream) in world.scenario().workload.observer.iter().enumerate() {
+        let publisher = publisher.clone();
+        let w = world.clone();
+        let stream = stream.clone();
+        world.spawn(async move {
+            tokio::time::sleep(stream.start.to_std()).await;
+            let mut seq = 0u64;
+            while stream.count.is_none_or(|c| seq < c) {
+                seq += 1;
+                let msg = payload::msg_id("obs", i, seq);
+                let body = payload::make(&msg, stream.payload_size);
+                let topic = stream.topic.as_str();
+                if publisher
+                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
+                    .await
+                    .is_ok()
+                {
+                    w.emit(
+                        Actor::Observer,
+                        Event::ObserverPublish {
+                            topic: topic.to_string(),
+                            msg,
+                            qos: stream.qos.get(),
+                        },
+                    );
+                }
+                tokio::time::sleep(stream.interval.to_std()).await;
+            }
+        });
     }
 }

@@ -1,32 +1,30 @@
-//! What the live DUT, observer, broker taps and fault executor share: the
-//! trace buffer stamped with the wall clock (scaled back to scenario time),
-//! the DUT's WiFi, and the DUT's client id.
+//! What an in-process DUT, the observer, the broker taps and the fault
+//! executor of a real-time run share: the trace buffer stamped with the
+//! wall clock (scaled back to scenario time), the DUT's lasting state
+//! ([`DutState`]: WiFi, flash, message counters) and its client id. The
+//! device application ([`crate::app`]) runs in it ([`DutWorld`]).
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use resilient_mqtt::client::WatchLink;
-use resilient_mqtt::storage::MemoryStorage;
+use std::future::Future;
 
+use crate::app::{DutState, DutWorld};
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, Record};
 
 /// Shared state of one live run. Cheap to clone.
 #[derive(Clone)]
-pub struct LiveWorld {
+pub struct RealWorld {
     inner: Arc<Inner>,
     /// The scenario with every time scaled by the live time scale.
     pub scenario: Arc<Scenario>,
     pub seed: u64,
-    pub wifi: WatchLink,
     pub dut_client_id: Arc<str>,
-    /// The DUT's persisted offline queue, kept across `dut_reboot` (as
-    /// in the simulator's world).
-    pub flash: Arc<Mutex<MemoryStorage>>,
-    /// The application's message counters, kept across `dut_reboot` when
-    /// the DUT has an offline queue.
-    pub app_seqs: Arc<Mutex<Vec<u64>>>,
+    /// The DUT's WiFi, persisted offline queue and message counters,
+    /// kept across `dut_reboot` (as in the simulator's world).
+    pub dut: DutState,
 }
 
 struct Inner {
@@ -42,9 +40,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl LiveWorld {
+impl RealWorld {
     pub fn new(scenario: Arc<Scenario>, seed: u64, scale: f64, dut_client_id: String) -> Self {
-        LiveWorld {
+        RealWorld {
             inner: Arc::new(Inner {
                 start: Instant::now(),
                 scale,
@@ -53,10 +51,8 @@ impl LiveWorld {
             }),
             scenario,
             seed,
-            wifi: WatchLink::new(true),
             dut_client_id: dut_client_id.into(),
-            flash: Arc::default(),
-            app_seqs: Arc::default(),
+            dut: DutState::default(),
         }
     }
 
@@ -99,5 +95,30 @@ impl LiveWorld {
     /// Takes the records emitted since the last call.
     pub fn take_records(&self) -> Vec<Record> {
         std::mem::take(&mut *lock(&self.inner.records))
+    }
+}
+
+impl DutWorld for RealWorld {
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    fn dut(&self) -> &DutState {
+        &self.dut
+    }
+
+    fn now_ms(&self) -> u64 {
+        RealWorld::now_ms(self)
+    }
+
+    fn emit(&self, actor: Actor, event: Event) {
+        RealWorld::emit(self, actor, event)
+    }
+
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(task)
     }
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::container::{ContainerBroker, ContainerSpec};
 use super::observer::{OBSERVER_PASSWORD, OBSERVER_USER};
-use super::world::LiveWorld;
+use super::world::RealWorld;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Dir, Event};
 
@@ -72,7 +72,7 @@ impl LiveBroker {
     /// The chaos broker on a free loopback port, on `rt`.
     pub fn chaos(
         scenario: &Scenario,
-        world: &LiveWorld,
+        world: &RealWorld,
         rt: &Handle,
     ) -> Result<LiveBroker, String> {
         let users =
@@ -200,7 +200,7 @@ pub struct ChaosTcp {
     config: BrokerConfig,
     port: u16,
     rt: Handle,
-    world: LiveWorld,
+    world: RealWorld,
     saved: Arc<Mutex<Option<BrokerState>>>,
     /// The instance and every task serving it (listener, connections,
     /// autosave, log tap); dropping the set aborts them all.
@@ -309,7 +309,7 @@ impl Drop for Owner {
 }
 
 /// The chaos broker's log as trace events (as in the simulator).
-fn forward(world: &LiveWorld, record: LogRecord) {
+fn forward(world: &RealWorld, record: LogRecord) {
     let event = match record {
         LogRecord::Packet(p) => Event::BrokerPacket {
             dir: match p.direction {

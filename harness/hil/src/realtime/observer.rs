@@ -1,18 +1,19 @@
 //! The live observer: one client recording every delivery of the DUT's
 //! topics, one publishing the scenario's incoming messages to the DUT, both
-//! over their own fault proxy to the real broker. Copied from the
-//! simulator's `sim/observer.rs` (owned by the lead), with tokio TCP.
-//! With no packet log from mosquitto, a delivery of the DUT's will message
+//! over their own fault proxy to the real broker, with tokio TCP. Its
+//! subscriptions and publish streams are the simulator's
+//! ([`crate::app::observer_topics`], [`crate::app::spawn_observer_streams`]);
+//! its clients' settings are scaled with the run, and it subscribes again
+//! after every reconnection (below). With no packet log from mosquitto, a delivery of the DUT's will message
 //! on its will topic is also recorded as the broker's `will_published`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use resilient_mqtt::client::{Client, ClientBuilder, TcpTransport};
 use resilient_mqtt::codec::QoS;
 use resilient_mqtt::session::{Backoff, Config, Event as DriverEvent};
 
-use super::world::LiveWorld;
+use super::world::RealWorld;
 use crate::trace::payload;
 use crate::trace::{Actor, Event};
 
@@ -24,7 +25,7 @@ fn qos(q: u8) -> QoS {
     QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
 }
 
-fn config(world: &LiveWorld, id: &str) -> Config {
+fn config(world: &RealWorld, id: &str) -> Config {
     let login = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
     Config {
         client_id: id.into(),
@@ -57,7 +58,7 @@ async fn connect(client: &Client, scale: f64) {
 }
 
 /// Runs the observer until its runtime is dropped.
-pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
+pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
     let w = world.clone();
     let will = world
         .scenario
@@ -99,15 +100,7 @@ pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     connect(&sub, world.scale()).await;
     // Every topic the DUT publishes to, and its will, at the highest qos used.
-    let mut topics: BTreeMap<String, u8> = BTreeMap::new();
-    for p in &world.scenario.workload.publish {
-        let q = topics.entry(p.topic.as_str().to_string()).or_default();
-        *q = (*q).max(p.qos.get());
-    }
-    if let Some(will) = &world.scenario.dut.will {
-        let q = topics.entry(will.topic.as_str().to_string()).or_default();
-        *q = (*q).max(will.qos.get());
-    }
+    let topics = crate::app::observer_topics(&world.scenario);
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }
@@ -134,36 +127,7 @@ pub async fn host(world: LiveWorld, broker: String) -> Result<(), String> {
         }
     });
     connect(&publisher, world.scale()).await;
-    for (i, stream) in world.scenario.workload.observer.iter().enumerate() {
-        let publisher = publisher.clone();
-        let world = world.clone();
-        let stream = stream.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(stream.start.to_std()).await;
-            let mut seq = 0u64;
-            while stream.count.is_none_or(|c| seq < c) {
-                seq += 1;
-                let msg = payload::msg_id("obs", i, seq);
-                let body = payload::make(&msg, stream.payload_size);
-                let topic = stream.topic.as_str();
-                if publisher
-                    .publish(topic, &body, stream.retain, qos(stream.qos.get()))
-                    .await
-                    .is_ok()
-                {
-                    world.emit(
-                        Actor::Observer,
-                        Event::ObserverPublish {
-                            topic: topic.to_string(),
-                            msg,
-                            qos: stream.qos.get(),
-                        },
-                    );
-                }
-                tokio::time::sleep(stream.interval.to_std()).await;
-            }
-        });
-    }
+    crate::app::spawn_observer_streams(&world, &publisher);
     std::future::pending::<()>().await;
     Ok(())
 }

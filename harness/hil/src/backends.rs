@@ -1,0 +1,266 @@
+//! Choosing a backend, in one place: the command line's backend options
+//! ([`BackendArgs`]: `--backend`, `--broker`, `--board`, `--no-upload`)
+//! are parsed once into a [`BackendSpec`], and [`create`] makes the backend
+//! it names. Every command that runs scenarios (`run`, `fuzz`,
+//! `reproduce`, `shrink`; `qualify` is `--board` only) takes a spec, so
+//! each runs on every backend.
+//!
+//! This is the one module that depends on every backend (`sim`, `live`,
+//! `board`); `crate::backend` (the trait) depends on none of them.
+
+use std::fmt;
+
+use clap::Args;
+
+use crate::backend::{Backend, BackendError, BackendKind};
+use crate::realtime::BrokerKind;
+
+/// Which backend runs the scenarios, with what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendSpec {
+    /// The deterministic simulator.
+    Sim,
+    /// The in-process DUT in real time against `broker`.
+    Live { broker: BrokerKind },
+    /// A board: `profile` as the command line named it (a file, or a name
+    /// in fixtures/boards/); `upload`: MicroPython agents are checked and
+    /// written before the run (else `--no-upload`).
+    Board { profile: String, upload: bool },
+}
+
+impl BackendSpec {
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            BackendSpec::Sim => BackendKind::Sim,
+            BackendSpec::Live { .. } => BackendKind::Live,
+            BackendSpec::Board { .. } => BackendKind::Board,
+        }
+    }
+
+    /// The default spec of `kind` where it has one (the live backend's
+    /// default broker is a mosquitto process; a board needs a profile).
+    pub fn default_for(kind: BackendKind) -> Result<BackendSpec, String> {
+        BackendArgs {
+            backend: kind,
+            ..BackendArgs::default()
+        }
+        .spec()
+    }
+
+    /// The options that choose this backend again (`--backend live
+    /// --broker chaos`); empty for the simulator.
+    pub fn to_args(&self) -> String {
+        match self {
+            BackendSpec::Sim => String::new(),
+            BackendSpec::Live { broker } => match broker {
+                BrokerKind::Mosquitto => " --backend live".into(),
+                b => format!(
+                    " --backend live --broker {}",
+                    crate::backend::shell_word(&b.to_arg())
+                ),
+            },
+            BackendSpec::Board { profile, upload } => format!(
+                " --backend board --board {}{}",
+                crate::backend::shell_word(profile),
+                if *upload { "" } else { " --no-upload" }
+            ),
+        }
+    }
+}
+
+impl fmt::Display for BackendSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendSpec::Sim => write!(f, "sim"),
+            BackendSpec::Live { broker } => write!(f, "live/{}", broker.name()),
+            BackendSpec::Board { profile, .. } => write!(f, "board/{profile}"),
+        }
+    }
+}
+
+/// The backend options every command that runs scenarios shares.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Where the scenario runs.
+    #[arg(long, value_enum, default_value = "sim")]
+    pub backend: BackendKind,
+    /// With `--backend live`: the broker it starts, `mosquitto` (default),
+    /// `chaos`, `container` or `container:IMAGE`.
+    #[arg(long, value_parser = crate::realtime::parse_broker)]
+    pub broker: Option<BrokerKind>,
+    /// With `--backend board`: the board profile (a file, or a name in
+    /// fixtures/boards/).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// With `--backend board` and a MicroPython profile: the agent script
+    /// is on the board already; start it without checking or writing it.
+    #[arg(long)]
+    pub no_upload: bool,
+}
+
+impl Default for BackendArgs {
+    fn default() -> Self {
+        BackendArgs {
+            backend: BackendKind::Sim,
+            broker: None,
+            board: None,
+            no_upload: false,
+        }
+    }
+}
+
+impl BackendArgs {
+    /// The options as given, for a command line to print (`--backend`
+    /// unless the simulator; `--broker`, `--board`, `--no-upload` when
+    /// given).
+    pub fn to_args(&self) -> String {
+        let mut a = String::new();
+        if self.backend != BackendKind::Sim {
+            a.push_str(&format!(" --backend {}", self.backend.as_str()));
+        }
+        if let Some(b) = &self.broker {
+            a.push_str(&format!(
+                " --broker {}",
+                crate::backend::shell_word(&b.to_arg())
+            ));
+        }
+        if let Some(p) = &self.board {
+            a.push_str(&format!(" --board {}", crate::backend::shell_word(p)));
+        }
+        if self.no_upload {
+            a.push_str(" --no-upload");
+        }
+        a
+    }
+
+    /// The spec these options name, or why they do not fit together.
+    pub fn spec(&self) -> Result<BackendSpec, String> {
+        let kind = self.backend;
+        if let (Some(b), false) = (&self.broker, kind == BackendKind::Live) {
+            return Err(format!(
+                "--broker {} needs --backend live (not {})",
+                b.name(),
+                kind.as_str()
+            ));
+        }
+        if kind != BackendKind::Board {
+            if let Some(p) = &self.board {
+                return Err(format!(
+                    "--board {p} needs --backend board (not {})",
+                    kind.as_str()
+                ));
+            }
+            if self.no_upload {
+                return Err(format!(
+                    "--no-upload needs --backend board (not {})",
+                    kind.as_str()
+                ));
+            }
+        }
+        Ok(match kind {
+            BackendKind::Sim => BackendSpec::Sim,
+            BackendKind::Live => BackendSpec::Live {
+                broker: self.broker.clone().unwrap_or(BrokerKind::Mosquitto),
+            },
+            BackendKind::Board => BackendSpec::Board {
+                profile: self.board.clone().ok_or_else(|| {
+                    "--backend board needs --board PROFILE (a file, or a name in fixtures/boards/)"
+                        .to_string()
+                })?,
+                upload: !self.no_upload,
+            },
+        })
+    }
+}
+
+/// Makes the backend a spec names; `hil` uses [`create`], tests pass their
+/// own.
+pub type BackendFactory<'a> = &'a dyn Fn(&BackendSpec) -> Result<Box<dyn Backend>, BackendError>;
+
+/// Makes one backend per worker thread, for backends that can run on many
+/// at once; `hil` uses [`parallel`].
+pub type ParallelFactory<'a> =
+    &'a (dyn Fn(&BackendSpec) -> Result<Box<dyn Backend + Send>, BackendError> + Sync);
+
+/// The backend `spec` names, in this build.
+pub fn create(spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
+    match spec {
+        BackendSpec::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
+        BackendSpec::Live { broker } => Ok(Box::new(crate::live::LiveBackend::new(broker.clone()))),
+        BackendSpec::Board { profile, upload } => {
+            Ok(Box::new(crate::board::backend_for(profile, *upload)?))
+        }
+    }
+}
+
+/// The built-in backends, one per worker: only the simulator runs many
+/// scenarios at once (real-time runs share a broker port, a board is one).
+pub fn parallel(spec: &BackendSpec) -> Result<Box<dyn Backend + Send>, BackendError> {
+    match spec {
+        BackendSpec::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
+        other => Err(BackendError::Infrastructure(format!(
+            "the {} backend runs one scenario at a time",
+            other.kind().as_str()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(backend: BackendKind) -> BackendArgs {
+        BackendArgs {
+            backend,
+            ..BackendArgs::default()
+        }
+    }
+
+    #[test]
+    fn options_that_do_not_fit_the_backend_are_refused() {
+        let mut a = args(BackendKind::Sim);
+        a.broker = Some(BrokerKind::Chaos);
+        assert_eq!(
+            a.spec().unwrap_err(),
+            "--broker chaos needs --backend live (not sim)"
+        );
+        let mut a = args(BackendKind::Live);
+        a.board = Some("virtual".into());
+        assert!(a
+            .spec()
+            .unwrap_err()
+            .contains("--board virtual needs --backend board"));
+        assert!(args(BackendKind::Board)
+            .spec()
+            .unwrap_err()
+            .contains("needs --board PROFILE"));
+        let mut a = args(BackendKind::Sim);
+        a.no_upload = true;
+        assert!(a.spec().unwrap_err().contains("--no-upload needs"));
+    }
+
+    #[test]
+    fn a_spec_names_itself_again() {
+        assert_eq!(args(BackendKind::Sim).spec(), Ok(BackendSpec::Sim));
+        assert_eq!(
+            BackendSpec::default_for(BackendKind::Live),
+            Ok(BackendSpec::Live {
+                broker: BrokerKind::Mosquitto
+            })
+        );
+        assert_eq!(BackendSpec::Sim.to_args(), "");
+        let live = BackendSpec::Live {
+            broker: BrokerKind::Chaos,
+        };
+        assert_eq!(live.to_args(), " --backend live --broker chaos");
+        assert_eq!(live.to_string(), "live/chaos");
+        let board = BackendSpec::Board {
+            profile: "my board.toml".into(),
+            upload: false,
+        };
+        assert_eq!(
+            board.to_args(),
+            " --backend board --board 'my board.toml' --no-upload"
+        );
+    }
+}

@@ -1,0 +1,704 @@
+//! Real time: what the live and board backends share. A run here has the
+//! wall clock (scaled by the scenario's `live_time_scale`, see [`scale`]),
+//! a real broker ([`BrokerKind`]: a mosquitto process, the chaos broker on
+//! real TCP, or a container), the MQTT-aware fault proxies in front of it
+//! (one for the DUT, one for the observer), the observer ([`observer`]),
+//! and the fault executor ([`run_with`]) that applies the schedule to them
+//! and to the device under test.
+//!
+//! The device under test is a [`RealtimeDut`]: `resilient-mqtt` and the
+//! workload application in-process (`crate::live`), or a board speaking
+//! the agent protocol (`crate::board`). The trace has the simulator's
+//! events, actors and payload ids; `t_ms` is wall time since the start,
+//! divided by `live_time_scale`, so thresholds stay in scenario time.
+//!
+//! How faults map (one place: `Executor::apply`):
+//!
+//! | fault | real time |
+//! |---|---|
+//! | `wifi_down` / `wifi_up` | the DUT's WiFi drops ([`RealtimeDut::wifi`]) and its proxy blackholes both ways; then restored |
+//! | `link_blackhole` / `link_restore` | proxy `blackhole` on that link's proxy (sockets stay open, packets vanish) |
+//! | `link_hold` / `link_release` | proxy `hold` (delivered in order at the release) |
+//! | `latency` | proxy `latency MIN jitter MAX-MIN` (scaled) |
+//! | `broker_crash` | mosquitto: SIGKILL; chaos: every connection dropped |
+//! | `broker_power_loss` | both proxies blackhole first (no FIN reaches anyone), then the crash |
+//! | `broker_restart {persist}` | restart on the same port with the autosave (1 s), or with it deleted; announced in the trace once the broker is back |
+//! | `broker_hang` / end | mosquitto: SIGSTOP / SIGCONT; chaos: its `hang` fault |
+//! | `broker_refuse {code}` | the DUT's proxy rewrites every CONNACK to `code` |
+//! | `broker_drop {packet, count}` | the DUT's proxy drops the next `count` packets of that type |
+//! | `dut_reboot` | [`RealtimeDut::reboot`] |
+//!
+//! `[network] loss` is not supported (no netem on this kernel). Every
+//! process and socket the run starts is stopped when it ends, fails or
+//! panics; mosquitto also dies with the harness (Ctrl-C, SIGKILL).
+//!
+//! # Adding a DUT kind
+//!
+//! Implement [`RealtimeDut`] (boot, reboot, WiFi, what it cannot do, its
+//! infrastructure failures, shutdown, and the files it leaves:
+//! [`RealtimeDut::artifacts`]) in the DUT kind's own module, give it a
+//! [`crate::backend::Backend`] that calls [`run_with`], and add its variant
+//! to `crate::backends::BackendSpec` and its arm to `crate::backends::create`.
+
+mod broker;
+pub mod container;
+mod observer;
+pub mod scale;
+mod world;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fault_proxy::{Proxy, ProxyConfig, RuleSpec};
+use resilient_mqtt::session::Session;
+use tokio::runtime::Runtime;
+
+use resilient_mqtt::client::TcpTransport;
+
+use crate::backend::{Artifact, BackendError, RunOutcome};
+use crate::scenario::fault::Action;
+use crate::scenario::network::Link;
+use crate::scenario::Scenario;
+use crate::trace::sink::TraceSink;
+use crate::trace::{Actor, Event};
+pub use broker::LiveBroker;
+pub use container::ContainerSpec;
+pub use observer::{OBSERVER_PASSWORD, OBSERVER_USER};
+pub use world::RealWorld;
+
+/// Which broker a live run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// A mosquitto process (`mosquitto-rig`), the default.
+    Mosquitto,
+    /// Our chaos broker on real TCP.
+    Chaos,
+    /// A container (testcontainers) of IMAGE (default `eclipse-mosquitto:2`),
+    /// see [`container`].
+    Container(ContainerSpec),
+}
+
+impl BrokerKind {
+    pub fn name(&self) -> String {
+        match self {
+            BrokerKind::Mosquitto => "mosquitto".into(),
+            BrokerKind::Chaos => "chaos".into(),
+            BrokerKind::Container(c) => format!("container:{}", c.image),
+        }
+    }
+
+    /// The `--broker` argument that chooses this broker again (every
+    /// container option that differs from the image's defaults included):
+    /// `arg.parse()` gives back an equal value.
+    pub fn to_arg(&self) -> String {
+        let BrokerKind::Container(c) = self else {
+            return self.name();
+        };
+        let defaults = ContainerSpec::new(&c.image);
+        let mut a = format!("container:{}", c.image);
+        if c.port != defaults.port {
+            a.push_str(&format!(",port={}", c.port));
+        }
+        for (host, path) in &c.mounts {
+            a.push_str(&format!(",mount={host}:{path}"));
+        }
+        for (k, v) in &c.env {
+            a.push_str(&format!(",env={k}={v}"));
+        }
+        if c.data != defaults.data {
+            if let Some(d) = &c.data {
+                a.push_str(&format!(",data={d}"));
+            }
+        }
+        a
+    }
+}
+
+impl FromStr for BrokerKind {
+    type Err = String;
+
+    /// `mosquitto`, `chaos`, `container`, or
+    /// `container:IMAGE[,port=P][,mount=HOST:PATH]...[,env=K=V]...[,data=PATH]`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mosquitto" => Ok(BrokerKind::Mosquitto),
+            "chaos" => Ok(BrokerKind::Chaos),
+            "container" => Ok(BrokerKind::Container(ContainerSpec::new(
+                ContainerSpec::DEFAULT_IMAGE,
+            ))),
+            other => match other.strip_prefix("container:") {
+                Some(rest) => parse_container(rest).map(BrokerKind::Container),
+                None => Err(format!(
+                    "unknown broker `{other}`: expected mosquitto, chaos, container or container:IMAGE[,port=P][,mount=HOST:PATH][,env=K=V][,data=PATH]"
+                )),
+            },
+        }
+    }
+}
+
+/// `IMAGE[,port=P][,mount=HOST:PATH]...[,env=K=V]...[,data=PATH]`.
+fn parse_container(s: &str) -> Result<ContainerSpec, String> {
+    let mut parts = s.split(',');
+    let image = parts.next().unwrap_or_default();
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        return Err(format!(
+            "container:{s}: expected an image name after `container:` (eclipse-mosquitto:2, emqx/emqx:5...)"
+        ));
+    }
+    let mut spec = ContainerSpec::new(image);
+    for opt in parts {
+        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+        match k {
+            "port" => {
+                spec.port = v
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("container:{s}: `port={v}` is not a port (1-65535)"))?
+            }
+            "mount" => spec
+                .mounts
+                .push(container::parse_mount(v).map_err(|e| format!("container:{s}: mount {e}"))?),
+            "env" => spec
+                .env
+                .push(container::parse_env(v).map_err(|e| format!("container:{s}: env {e}"))?),
+            "data" if v.starts_with('/') => spec.data = Some(v.to_string()),
+            "data" => {
+                return Err(format!(
+                    "container:{s}: `data={v}` must be an absolute path inside the container"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "container:{s}: unknown option `{opt}`; expected port=P, mount=HOST:PATH, env=K=V or data=PATH"
+                ))
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// Why a step could not be applied.
+enum ApplyError {
+    /// This backend cannot do it.
+    Unsupported(String),
+    /// It should have worked: the harness's own failure.
+    Infra(String),
+}
+
+/// The device under test as the fault executor drives it: in-process
+/// here ([`InProcessDut`]), or a board (`crate::board`). The executor owns
+/// the proxies; the DUT owns what runs the firmware.
+pub trait RealtimeDut: Send {
+    /// Boots the device; its broker is `broker` (the DUT's fault proxy).
+    fn boot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String>;
+    /// `dut_reboot`: the device restarts (and boots again).
+    fn reboot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String>;
+    /// `wifi_down` / `wifi_up` (the executor also blackholes the proxy).
+    fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String>;
+    /// An infrastructure failure found since the run started (a port that
+    /// did not come back...): the run stops with it.
+    fn failure(&mut self) -> Option<String> {
+        None
+    }
+    /// Why it cannot apply `action` (the step is then `unsupported`).
+    fn supports(&self, _action: &Action) -> Result<(), String> {
+        Ok(())
+    }
+    /// Stops everything it started.
+    fn shutdown(&mut self);
+    /// The files it leaves for the run directory (asked after
+    /// [`RealtimeDut::shutdown`]): a board's `board.json`, `console.log`.
+    fn artifacts(&mut self) -> Vec<Artifact> {
+        Vec::new()
+    }
+}
+
+/// Boots the device application ([`crate::app`]) in `world`: the driver
+/// over tokio TCP to `broker` (the DUT's fault proxy), with a
+/// `link_integrity` in wall time; the `connected` line's keepalive in
+/// scenario time. Runs until its runtime is dropped (end of run,
+/// `dut_reboot`). The live backend's in-process DUT and the virtual board
+/// both run it.
+pub async fn run_app(
+    world: RealWorld,
+    seed: u64,
+    broker: String,
+    link_integrity: Duration,
+) -> Result<(), String> {
+    let mut config = world.scenario.dut.to_driver(seed);
+    config.link_integrity = link_integrity;
+    // In scenario time, like every time in the trace.
+    let keepalive_s = (config.keepalive.as_secs_f64() / world.scale()).round() as u16;
+    crate::app::run(world, config, keepalive_s, TcpTransport::new(broker))
+        .await
+        .map_err(|e| format!("the DUT config is not valid for the driver: {e}"))
+}
+
+/// The fault executor's handles and the rules it installed.
+struct Executor {
+    world: RealWorld,
+    rt: Arc<Runtime>,
+    scale: f64,
+    broker: LiveBroker,
+    dut_proxy: Proxy,
+    obs_proxy: Proxy,
+    dut: Box<dyn RealtimeDut>,
+    dut_broker_addr: std::net::SocketAddr,
+    wifi_rule: Option<u64>,
+    blackhole: [Option<u64>; 2],
+    hold: [Option<u64>; 2],
+    latency: [Option<u64>; 2],
+    refuse: Option<u64>,
+    power_loss: Vec<(usize, u64)>,
+}
+
+fn li(link: Link) -> usize {
+    match link {
+        Link::Dut => 0,
+        Link::Observer => 1,
+    }
+}
+
+fn rule(line: &str) -> Result<RuleSpec, ApplyError> {
+    RuleSpec::parse(line).map_err(|e| ApplyError::Infra(format!("proxy rule `{line}`: {e}")))
+}
+
+impl Executor {
+    fn proxy(&self, link: Link) -> &Proxy {
+        match link {
+            Link::Dut => &self.dut_proxy,
+            Link::Observer => &self.obs_proxy,
+        }
+    }
+
+    fn add(&self, link: Link, line: &str) -> Result<u64, ApplyError> {
+        Ok(self.proxy(link).add(rule(line)?))
+    }
+
+    fn remove(&self, link: Link, id: Option<u64>) {
+        if let Some(id) = id {
+            self.proxy(link).remove(id);
+        }
+    }
+
+    fn latency_line(&self, min: crate::duration::Dur, max: crate::duration::Dur) -> String {
+        let min = scale::dur(min, self.scale).as_millis();
+        let max = scale::dur(max, self.scale).as_millis().max(min);
+        format!("latency {min}ms jitter {}ms", max - min)
+    }
+
+    fn set_network_latency(&mut self, link: Link) -> Result<(), ApplyError> {
+        let l = self.world.scenario.network.link(link).latency;
+        // The world's scenario is already scaled.
+        let (min, max) = (l.min.as_millis(), l.max.as_millis().max(l.min.as_millis()));
+        let old = self.latency[li(link)].take();
+        self.remove(link, old);
+        if max > 0 {
+            self.latency[li(link)] =
+                Some(self.add(link, &format!("latency {min}ms jitter {}ms", max - min))?);
+        }
+        Ok(())
+    }
+
+    fn boot_dut(&mut self) -> Result<(), ApplyError> {
+        self.dut
+            .boot(&self.world, self.dut_broker_addr)
+            .map_err(ApplyError::Infra)
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<(), ApplyError> {
+        self.dut.supports(action).map_err(ApplyError::Unsupported)?;
+        match *action {
+            Action::WifiDown => {
+                self.dut
+                    .wifi(&self.world, false)
+                    .map_err(ApplyError::Infra)?;
+                self.wifi_rule = Some(self.add(Link::Dut, "both blackhole")?);
+            }
+            Action::WifiUp => {
+                let id = self.wifi_rule.take();
+                self.remove(Link::Dut, id);
+                self.dut
+                    .wifi(&self.world, true)
+                    .map_err(ApplyError::Infra)?;
+            }
+            Action::Blackhole(l) => self.blackhole[li(l)] = Some(self.add(l, "both blackhole")?),
+            Action::Restore(l) => {
+                let id = self.blackhole[li(l)].take();
+                self.remove(l, id)
+            }
+            Action::Hold(l) => self.hold[li(l)] = Some(self.add(l, "both hold")?),
+            Action::Release(l) => {
+                let id = self.hold[li(l)].take();
+                self.remove(l, id)
+            }
+            Action::SetLatency { link, min, max } => {
+                let id = self.latency[li(link)].take();
+                self.remove(link, id);
+                let line = format!("both {}", self.latency_line(min, max));
+                self.latency[li(link)] = Some(self.add(link, &line)?);
+            }
+            Action::ResetLatency(link) => self.set_network_latency(link)?,
+            Action::BrokerCrash => self.broker.crash(),
+            Action::BrokerPowerLoss => {
+                for l in [Link::Dut, Link::Observer] {
+                    let id = self.add(l, "both blackhole")?;
+                    self.power_loss.push((li(l), id));
+                }
+                self.broker.crash();
+            }
+            Action::BrokerRestart { persist } => {
+                // Until the broker answers, new connections are refused, as
+                // by a broker process that is not listening yet (a
+                // container's port forwarder would accept them and queue
+                // their CONNECTs).
+                let refuse = [
+                    self.add(Link::Dut, "refuse")?,
+                    self.add(Link::Observer, "refuse")?,
+                ];
+                let restarted = self.broker.restart(persist);
+                self.remove(Link::Dut, Some(refuse[0]));
+                self.remove(Link::Observer, Some(refuse[1]));
+                restarted.map_err(ApplyError::Infra)?;
+                for (l, id) in std::mem::take(&mut self.power_loss) {
+                    let link = if l == 0 { Link::Dut } else { Link::Observer };
+                    self.remove(link, Some(id));
+                }
+            }
+            Action::BrokerHang => self.broker.hang().map_err(ApplyError::Infra)?,
+            Action::BrokerResume => self.broker.resume().map_err(ApplyError::Infra)?,
+            Action::BrokerRefuse { code } => {
+                if !(1..=5).contains(&code) {
+                    return Err(ApplyError::Unsupported(format!(
+                        "refusal code {code} is not 1-5"
+                    )));
+                }
+                self.refuse = Some(self.add(Link::Dut, &format!("down connack-code {code}"))?);
+            }
+            Action::BrokerAccept => {
+                let id = self.refuse.take();
+                self.remove(Link::Dut, id)
+            }
+            Action::BrokerDrop { packet, count } => {
+                // The proxy names packets as the scenario does.
+                self.add(Link::Dut, &format!("down drop {packet} {count}"))?;
+            }
+            Action::BrokerDelay { .. } | Action::BrokerCloseAfter { .. } => {
+                // The proxy's `delay` and `close-after` act on every packet
+                // of a type (or the Nth of each connection) for a time, not
+                // on the next `count`: no faithful mapping yet.
+                return Err(ApplyError::Unsupported(
+                    "counted delay/close-after of broker packets (the fault proxy has no counted form)"
+                        .into(),
+                ));
+            }
+            Action::BrokerDisconnect { .. } | Action::BrokerFlood { .. } => {
+                return Err(ApplyError::Unsupported(
+                    "MQTT 5 broker faults (broker_disconnect, broker_flood) need the chaos broker; they run on the simulator"
+                        .into(),
+                ));
+            }
+            Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
+                return Err(ApplyError::Unsupported(
+                    "TLS faults (the live brokers have no TLS listener yet; [tls] scenarios run on the simulator)"
+                        .into(),
+                ));
+            }
+            Action::DutReboot => self
+                .dut
+                .reboot(&self.world, self.dut_broker_addr)
+                .map_err(ApplyError::Infra)?,
+        }
+        Ok(())
+    }
+
+    /// Stops everything this run started; the files the DUT left.
+    fn shutdown(mut self) -> Vec<Artifact> {
+        self.dut.shutdown();
+        let artifacts = self.dut.artifacts();
+        self.broker.shutdown();
+        drop(self.dut_proxy);
+        drop(self.obs_proxy);
+        artifacts
+    }
+}
+
+/// The DUT's client id: configured, or generated from the seed (C1).
+fn dut_client_id(scenario: &Scenario, seed: u64) -> Result<String, BackendError> {
+    Session::new(scenario.dut.to_driver(seed))
+        .map(|s| s.client_id().to_string())
+        .map_err(|e| {
+            BackendError::Infrastructure(format!(
+                "the scenario's DUT config is not valid for the driver: {e}"
+            ))
+        })
+}
+
+/// What a real-time run needs besides the DUT: the backend's name, the
+/// broker it starts, and where the DUT's fault proxy listens (a board
+/// reaches it over the network, so its profile can fix the address).
+pub struct Rig {
+    pub name: String,
+    pub broker: BrokerKind,
+    pub dut_listen: std::net::SocketAddr,
+}
+
+/// Runs `scenario` in real time with `dut` as the device under test (the
+/// live backend with the in-process DUT, the board backend with a board).
+pub fn run_with(
+    rig: &Rig,
+    dut: Box<dyn RealtimeDut>,
+    scenario: &Scenario,
+    seed: u64,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let backend = rig;
+    let name = backend.name.clone();
+    if scenario.tls.is_some() {
+        return Err(BackendError::NotBuilt {
+            backend: "live/board",
+            detail: "[tls] scenarios run on the simulator only: the live brokers have no TLS listener yet",
+        });
+    }
+    if scenario.dut.mqtt == 5 {
+        return Err(BackendError::NotBuilt {
+            backend: "live/board",
+            detail: "`mqtt = 5` scenarios run on the simulator only: the live path (the fault proxy's packet faults, the board firmware) has not been made or checked to work with MQTT 5",
+        });
+    }
+    for (n, link) in [
+        ("dut", &scenario.network.dut),
+        ("observer", &scenario.network.observer),
+    ] {
+        if link.loss > 0.0 {
+            return Err(BackendError::Unsupported {
+                kind: format!("network.{n}.loss"),
+                backend: name,
+                at: crate::duration::Dur::ZERO,
+            });
+        }
+    }
+    let k = scenario.live_time_scale;
+    let scaled = Arc::new(scale::scaled(scenario, k));
+    let world = RealWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("live")
+            .enable_all()
+            .build()
+            .map_err(|e| BackendError::Infrastructure(format!("cannot start a runtime: {e}")))?,
+    );
+    let infra = |what: &str, e: String| {
+        BackendError::Infrastructure(format!("live/{}: {what}: {e}", backend.broker.name()))
+    };
+    let broker = match backend.broker {
+        BrokerKind::Mosquitto => {
+            LiveBroker::mosquitto(&scaled).map_err(|e| infra("mosquitto", e))?
+        }
+        BrokerKind::Container(ref spec) => {
+            LiveBroker::container(&scaled, spec.clone(), rt.handle())
+                .map_err(|e| infra("container", e))?
+        }
+        BrokerKind::Chaos => {
+            LiveBroker::chaos(&scaled, &world, rt.handle()).map_err(|e| infra("chaos broker", e))?
+        }
+    };
+    let proxy = |salt: u64, listen: std::net::SocketAddr| {
+        rt.block_on(Proxy::start(ProxyConfig {
+            listen,
+            upstream: broker.addr(),
+            seed: seed ^ salt,
+            rules: vec![],
+            log_file: None,
+        }))
+        .map_err(|e| infra("fault proxy", e.to_string()))
+    };
+    let dut_proxy = proxy(0x0d07, backend.dut_listen)?;
+    let obs_proxy = proxy(0x0b5e, "127.0.0.1:0".parse().expect("a literal address"))?;
+    let dut_broker_addr = dut_proxy.addr();
+    let obs_addr = obs_proxy.addr().to_string();
+    let mut ex = Executor {
+        world: world.clone(),
+        rt: rt.clone(),
+        scale: k,
+        broker,
+        dut_proxy,
+        obs_proxy,
+        dut,
+        dut_broker_addr,
+        wifi_rule: None,
+        blackhole: [None; 2],
+        hold: [None; 2],
+        latency: [None; 2],
+        refuse: None,
+        power_loss: Vec::new(),
+    };
+    let result = drive(&mut ex, &name, scenario, obs_addr, sink);
+    let rt = ex.rt.clone();
+    let artifacts = ex.shutdown();
+    if let Ok(rt) = Arc::try_unwrap(rt) {
+        rt.shutdown_timeout(Duration::from_secs(2));
+    }
+    match result {
+        Ok(mut o) => {
+            o.artifacts = artifacts;
+            Ok(o)
+        }
+        Err(e) => Err(e.with_artifacts(artifacts)),
+    }
+}
+
+/// The step loop: boots the observer and the DUT, applies the schedule at
+/// its (scaled) times, streams the trace.
+fn drive(
+    ex: &mut Executor,
+    name: &str,
+    scenario: &Scenario,
+    obs_addr: String,
+    sink: &mut dyn TraceSink,
+) -> Result<RunOutcome, BackendError> {
+    let world = ex.world.clone();
+    let flush = |sink: &mut dyn TraceSink| -> Result<(), BackendError> {
+        for r in world.take_records() {
+            sink.emit(r)?;
+        }
+        Ok(())
+    };
+    let as_backend = |e: ApplyError, kind: &str, at| match e {
+        ApplyError::Infra(m) => BackendError::Infrastructure(format!("{name}: {kind}: {m}")),
+        ApplyError::Unsupported(_) => BackendError::Unsupported {
+            kind: kind.to_string(),
+            backend: name.to_string(),
+            at,
+        },
+    };
+    for link in [Link::Dut, Link::Observer] {
+        ex.set_network_latency(link)
+            .map_err(|e| as_backend(e, "network latency", crate::duration::Dur::ZERO))?;
+    }
+    let w = world.clone();
+    ex.rt.spawn(async move {
+        if let Err(e) = observer::host(w, obs_addr).await {
+            eprintln!("live observer failed: {e}");
+        }
+    });
+    let steps = &scenario.schedule.steps;
+    let end_ms = scenario.duration.as_millis();
+    let mut next = 0;
+    let mut skipped: Vec<usize> = Vec::new();
+    let mut booted = false;
+    loop {
+        let now = world.now_ms();
+        while let Some(step) = steps.get(next).filter(|s| s.at.as_millis() <= now) {
+            next += 1;
+            if skipped.contains(&step.entry) {
+                continue;
+            }
+            // A restart is announced once it is done: the broker is back
+            // when it answers, and a container takes a second or two to
+            // get there (time of our infrastructure, not of the DUT's
+            // recovery). Every other step is announced, then applied.
+            let restart = matches!(step.action, Action::BrokerRestart { .. });
+            let announce = || {
+                for e in &step.announce {
+                    world.emit(Actor::Faults, e.clone());
+                }
+            };
+            if !restart {
+                announce();
+            }
+            let applied = ex.apply(&step.action);
+            if restart {
+                announce();
+            }
+            if let Err(e) = applied {
+                match e {
+                    ApplyError::Unsupported(why) if step.optional => {
+                        world.emit(
+                            Actor::Faults,
+                            Event::Unsupported {
+                                kind: step.kind.to_string(),
+                                backend: format!("{name} ({why})"),
+                            },
+                        );
+                        skipped.push(step.entry);
+                    }
+                    e => {
+                        flush(sink)?;
+                        return Err(as_backend(e, step.kind, step.at));
+                    }
+                }
+            }
+        }
+        // Steps at time 0 come before the DUT boots.
+        if !booted {
+            booted = true;
+            ex.boot_dut()
+                .map_err(|e| as_backend(e, "dut boot", crate::duration::Dur::ZERO))?;
+        }
+        flush(sink)?;
+        if let Some(m) = ex.dut.failure() {
+            return Err(BackendError::Infrastructure(format!("{name}: {m}")));
+        }
+        if now >= end_ms {
+            break;
+        }
+        let next_at = steps
+            .get(next)
+            .map_or(end_ms, |s| s.at.as_millis())
+            .min(end_ms);
+        let wake = world.wall_at(next_at);
+        let tick = Instant::now() + Duration::from_millis(50);
+        std::thread::sleep(wake.min(tick).saturating_duration_since(Instant::now()));
+    }
+    flush(sink)?;
+    // Later than every record written (the harness's `run_end` must not go
+    // back in time).
+    Ok(RunOutcome {
+        end_ms: world.now_ms().max(end_ms),
+        artifacts: Vec::new(),
+    })
+}
+
+/// `--broker` on the command line.
+pub fn parse_broker(s: &str) -> Result<BrokerKind, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-z0-9][a-z0-9._-]{0,8}"
+    }
+
+    proptest! {
+        /// What `to_arg` writes, `--broker` reads back unchanged.
+        #[test]
+        fn broker_args_round_trip(
+            image in "[a-z][a-z0-9-]{0,8}(/[a-z][a-z0-9-]{0,8})?(:[a-z0-9.]{1,5})?",
+            port in 1u16..,
+            mounts in proptest::collection::vec((word(), word()), 0..3),
+            env in proptest::collection::vec((word(), "[a-zA-Z0-9 ._:/-]{0,8}"), 0..3),
+            data in proptest::option::of(word()),
+        ) {
+            let spec = ContainerSpec {
+                image: image.clone(),
+                port,
+                mounts: mounts.into_iter().map(|(h, c)| (h, format!("/{c}"))).collect(),
+                env,
+                data: data.map(|d| format!("/{d}")).or(ContainerSpec::new(&image).data),
+            };
+            let kind = BrokerKind::Container(spec);
+            prop_assert_eq!(kind.to_arg().parse::<BrokerKind>(), Ok(kind.clone()));
+            for simple in [BrokerKind::Mosquitto, BrokerKind::Chaos] {
+                prop_assert_eq!(simple.to_arg().parse::<BrokerKind>(), Ok(simple.clone()));
+            }
+        }
+    }
+}
