@@ -12,8 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use hil::cli::{self, Cli, Io};
+use hil::cli;
 use hil_agent::agent::{Agent, Hello};
 use serialport::SerialPort;
 
@@ -24,22 +23,7 @@ fn root() -> PathBuf {
 fn hil(args: &[String]) -> (i32, String, String) {
     // SAFETY-free: the tests of this file only ever set it to this value.
     std::env::set_var("HIL_VBOARD", env!("CARGO_BIN_EXE_hil-vboard"));
-    let cli = Cli::try_parse_from(std::iter::once("hil".to_string()).chain(args.iter().cloned()))
-        .expect("valid arguments");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = cli::execute(
-        cli,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-        },
-        &hil::backends::create,
-    );
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    crate::support::cli::hil(args).parts()
 }
 
 fn s(x: impl AsRef<std::ffi::OsStr>) -> String {

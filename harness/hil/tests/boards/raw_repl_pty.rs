@@ -391,25 +391,7 @@ fn root() -> PathBuf {
 }
 
 fn hil(args: &[String]) -> (i32, String, String) {
-    use clap::Parser;
-    let cli = hil::cli::Cli::try_parse_from(
-        std::iter::once("hil".to_string()).chain(args.iter().cloned()),
-    )
-    .expect("valid arguments");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = hil::cli::execute(
-        cli,
-        &mut hil::cli::Io {
-            out: &mut out,
-            err: &mut err,
-        },
-        &hil::backends::create,
-    );
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    crate::support::cli::hil(args).parts()
 }
 
 /// `hil run --backend board` with a MicroPython profile on the fake

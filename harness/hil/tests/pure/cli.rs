@@ -4,6 +4,7 @@
 //! with a backend that replays a recorded trace; `hil check`, `hil list`
 //! and `hil broker` are exercised through the built binary.
 
+use crate::support::cli::{hil_with, Output};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,7 +14,7 @@ use clap::Parser;
 use hil::backend::replay::ReplayBackend;
 use hil::backend::{Backend, BackendError, RunOutcome};
 use hil::backends::BackendSpec;
-use hil::cli::{self, Cli, Io};
+use hil::cli::Cli;
 use hil::run::RunReport;
 use hil::scenario::Scenario;
 use hil::trace::sink::TraceSink;
@@ -28,31 +29,10 @@ fn demo() -> PathBuf {
     fixtures().join("scenarios/demo.toml")
 }
 
-struct Output {
-    code: i32,
-    out: String,
-    err: String,
-}
-
 /// Runs `hil ARGS` in-process with `backend` as the backend for every kind.
+/// `hil ARGS` with every run on the backend `backend` makes.
 fn hil(args: &[&str], backend: impl Fn() -> Result<Box<dyn Backend>, BackendError>) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("hil").chain(args.iter().copied()))
-        .expect("valid arguments");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let factory = |_: &BackendSpec| backend();
-    let code = cli::execute(
-        cli,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-        },
-        &factory,
-    );
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
+    hil_with(args, &|_: &BackendSpec| backend(), None)
 }
 
 fn replay(name: &str) -> impl Fn() -> Result<Box<dyn Backend>, BackendError> {

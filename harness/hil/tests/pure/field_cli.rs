@@ -3,35 +3,12 @@
 //! errors for evidence that cannot be read (file and first offending line
 //! or packet).
 
+use crate::support::cli::Output;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use hil::cli::{self, Cli, Io};
-
-struct Output {
-    code: i32,
-    out: String,
-    err: String,
-}
-
+/// `hil ARGS` with the real backends, on worker threads as the binary runs.
 fn hil(args: &[&str]) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("hil").chain(args.iter().copied()))
-        .expect("valid arguments");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = cli::execute_with(
-        cli,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-        },
-        &hil::backends::create,
-        Some(&hil::backends::parallel),
-    );
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
+    crate::support::cli::hil_with(args, &hil::backends::create, Some(&hil::backends::parallel))
 }
 
 fn fixture(name: &str) -> String {

@@ -4,6 +4,7 @@
 //! with the sim backend and the replay of a saved failure, and the page
 //! opened in a headless chromium when one is installed.
 
+use crate::support::cli::{hil_with, Output};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use clap::Parser;
 use hil::backend::replay::ReplayBackend;
 use hil::backend::{Backend, BackendError};
 use hil::backends::BackendSpec;
-use hil::cli::{self, Cli, Io};
+use hil::cli::Cli;
 use hil::report::summary::Summary;
 
 fn manifest() -> PathBuf {
@@ -23,17 +24,9 @@ fn fixtures() -> PathBuf {
     manifest().join("tests/fixtures")
 }
 
-struct Output {
-    code: i32,
-    out: String,
-    err: String,
-}
-
 /// `hil ARGS` in-process; every backend replays `trace`; with `jobs`
 /// worker backends when `parallel`.
 fn hil(args: &[&str], trace: &str, parallel: bool) -> Output {
-    let cli = Cli::try_parse_from(std::iter::once("hil").chain(args.iter().copied()))
-        .expect("valid arguments");
     let path = fixtures().join("traces").join(trace);
     let serial = {
         let path = path.clone();
@@ -43,21 +36,7 @@ fn hil(args: &[&str], trace: &str, parallel: bool) -> Output {
         Ok(Box::new(ReplayBackend::from_file(&path)?) as Box<dyn Backend + Send>)
             as Result<_, BackendError>
     };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = cli::execute_with(
-        cli,
-        &mut Io {
-            out: &mut out,
-            err: &mut err,
-        },
-        &serial,
-        if parallel { Some(&many) } else { None },
-    );
-    Output {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
+    hil_with(args, &serial, if parallel { Some(&many) } else { None })
 }
 
 fn s(p: &Path) -> &str {

@@ -2,4 +2,5 @@
 //! binary (`tests/pure`, `tests/live`, `tests/boards`, `tests/live_cleanup.rs`).
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod proc;
