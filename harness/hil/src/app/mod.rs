@@ -432,3 +432,42 @@ pub fn spawn_observer_streams<W: DutWorld>(world: &W, publisher: &Client) {
         });
     }
 }
+
+/// The chaos broker's log record as the trace event it becomes, in the
+/// simulator and in real time alike; `None` for records the trace does not
+/// keep. `wills`: whether the broker's own will reports are kept (the
+/// real-time observer infers wills from deliveries instead, and a second
+/// report would be a duplicate).
+pub fn chaos_broker_event(record: chaos_broker::LogRecord, wills: bool) -> Option<Event> {
+    use crate::trace::Dir;
+    use chaos_broker::{BrokerEvent, Direction, LogRecord};
+    Some(match record {
+        LogRecord::Packet(p) => Event::BrokerPacket {
+            dir: match p.direction {
+                Direction::In => Dir::In,
+                Direction::Out => Dir::Out,
+            },
+            client_id: p.client_id.unwrap_or_default(),
+            summary: p.summary,
+        },
+        LogRecord::Event(e) => match e.event {
+            BrokerEvent::ClientConnected {
+                client_id,
+                clean_session,
+                session_present,
+            } => Event::ClientConnected {
+                client_id,
+                clean: clean_session,
+                session_present,
+            },
+            BrokerEvent::ClientDisconnected {
+                client_id, reason, ..
+            } => Event::ClientDisconnected {
+                client_id: client_id.unwrap_or_default(),
+                reason: format!("{reason:?}"),
+            },
+            BrokerEvent::WillPublished { topic, .. } if wills => Event::WillPublished { topic },
+            _ => return None,
+        },
+    })
+}

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chaos_broker::{Broker, BrokerConfig, BrokerEvent, BrokerState, Direction, LogRecord};
+use chaos_broker::{Broker, BrokerConfig, BrokerState, LogRecord};
 use mosquitto_rig::{Mosquitto, Options};
 use tokio::runtime::Handle;
 use tokio::sync::broadcast::error::RecvError;
@@ -17,7 +17,7 @@ use super::container::{ContainerBroker, ContainerSpec};
 use super::observer::{OBSERVER_PASSWORD, OBSERVER_USER};
 use super::world::RealWorld;
 use crate::scenario::Scenario;
-use crate::trace::{Actor, Dir, Event};
+use crate::trace::Actor;
 
 /// How often the chaos broker's state is saved (a crash loses what came
 /// after the last save).
@@ -308,38 +308,11 @@ impl Drop for Owner {
     }
 }
 
-/// The chaos broker's log as trace events (as in the simulator).
+/// The chaos broker's log as trace events (as in the simulator; the
+/// observer infers wills from deliveries here, so the broker's own will
+/// reports are left out).
 fn forward(world: &RealWorld, record: LogRecord) {
-    let event = match record {
-        LogRecord::Packet(p) => Event::BrokerPacket {
-            dir: match p.direction {
-                Direction::In => Dir::In,
-                Direction::Out => Dir::Out,
-            },
-            client_id: p.client_id.unwrap_or_default(),
-            summary: p.summary,
-        },
-        LogRecord::Event(e) => match e.event {
-            BrokerEvent::ClientConnected {
-                client_id,
-                clean_session,
-                session_present,
-            } => Event::ClientConnected {
-                client_id,
-                clean: clean_session,
-                session_present,
-            },
-            BrokerEvent::ClientDisconnected {
-                client_id, reason, ..
-            } => Event::ClientDisconnected {
-                client_id: client_id.unwrap_or_default(),
-                reason: format!("{reason:?}"),
-            },
-            // The observer infers wills from deliveries; the chaos broker
-            // reports them itself, so skip the inference's duplicate here.
-            BrokerEvent::WillPublished { .. } => return,
-            _ => return,
-        },
-    };
-    world.emit(Actor::Broker, event);
+    if let Some(event) = crate::app::chaos_broker_event(record, false) {
+        world.emit(Actor::Broker, event);
+    }
 }

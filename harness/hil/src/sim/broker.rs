@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use chaos_broker::{Broker, BrokerConfig, BrokerEvent, Direction, LogRecord};
+use chaos_broker::{Broker, BrokerConfig, LogRecord};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::net::BROKER_ADDR;
 use super::tls::{stall_after_server_hello, TLS_PORT};
 use super::world::World;
-use crate::trace::{Actor, Dir, Event};
+use crate::trace::Actor;
 
 /// The observer's credentials when the broker requires a login.
 pub const OBSERVER_USER: &str = "observer";
@@ -124,34 +124,7 @@ fn serve_tls(world: &World, broker: &Broker, stream: turmoil::net::TcpStream) {
 }
 
 fn forward(world: &World, record: LogRecord) {
-    let event = match record {
-        LogRecord::Packet(p) => Event::BrokerPacket {
-            dir: match p.direction {
-                Direction::In => Dir::In,
-                Direction::Out => Dir::Out,
-            },
-            client_id: p.client_id.unwrap_or_default(),
-            summary: p.summary,
-        },
-        LogRecord::Event(e) => match e.event {
-            BrokerEvent::ClientConnected {
-                client_id,
-                clean_session,
-                session_present,
-            } => Event::ClientConnected {
-                client_id,
-                clean: clean_session,
-                session_present,
-            },
-            BrokerEvent::ClientDisconnected {
-                client_id, reason, ..
-            } => Event::ClientDisconnected {
-                client_id: client_id.unwrap_or_default(),
-                reason: format!("{reason:?}"),
-            },
-            BrokerEvent::WillPublished { topic, .. } => Event::WillPublished { topic },
-            _ => return,
-        },
-    };
-    world.emit(Actor::Broker, event);
+    if let Some(event) = crate::app::chaos_broker_event(record, true) {
+        world.emit(Actor::Broker, event);
+    }
 }
