@@ -12,6 +12,8 @@
 //! - [`fault`]: one file per fault kind behind the [`fault::Fault`] enum.
 //! - [`rule`]: a fault + directions + time window; the [`rule::RuleSet`].
 //! - [`pipe`]: the sans-IO core (framing and faults, no sockets, no clock).
+//! - [`wire`]: the wire tap, what a device did as seen on its connection
+//!   (for harnesses that cannot instrument it).
 //! - [`proxy`]: the thin tokio shell; [`control`]: the control port;
 //!   [`cli`]: `hil proxy`'s flags and run loop.
 //!
@@ -38,6 +40,7 @@ pub mod pipe;
 pub mod proxy;
 pub mod rng;
 pub mod rule;
+pub mod wire;
 
 pub use proxy::{Proxy, ProxyConfig, Stats};
 pub use rule::{RuleSet, RuleSpec};

@@ -20,6 +20,7 @@ use crate::fault::{Dir, Fault};
 use crate::log::Log;
 use crate::pipe::{Out, Pipe};
 use crate::rule::{Rule, RuleSet, RuleSpec};
+use crate::wire::{Closer, Framer, WireEvent, WireTap};
 
 /// How long the proxy waits for the broker to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     conns: Mutex<BTreeMap<u64, watch::Sender<Option<bool>>>>,
     pub(crate) stats: Mutex<Stats>,
+    /// Where wire events go ([`Proxy::set_wire_tap`]).
+    tap: Mutex<Option<WireTap>>,
 }
 
 /// Counters since start.
@@ -76,6 +79,24 @@ impl Shared {
     fn log(&self, line: &str) {
         let now = self.now();
         lock(&self.log).write(now, line);
+    }
+
+    /// Reports `event` to the wire tap, if there is one.
+    fn tap(&self, event: impl FnOnce() -> WireEvent) {
+        let tap = lock(&self.tap).clone();
+        if let Some(tap) = tap {
+            tap(event());
+        }
+    }
+
+    /// Reports the packets `bytes` complete on `framer` (if tapped).
+    fn tap_bytes(&self, conn: u64, dir: Dir, framer: &mut Framer, bytes: &[u8]) {
+        if lock(&self.tap).is_none() {
+            return;
+        }
+        for packet in framer.push(bytes) {
+            self.tap(|| WireEvent::Packet { conn, dir, packet });
+        }
     }
 }
 
@@ -116,6 +137,7 @@ impl Proxy {
             next_conn: AtomicU64::new(0),
             conns: Mutex::default(),
             stats: Mutex::default(),
+            tap: Mutex::default(),
         });
         shared.log(&format!(
             "listening on {addr}, forwarding to {}, seed {}",
@@ -215,6 +237,12 @@ impl Proxy {
         lock(&self.shared.conns).len()
     }
 
+    /// Reports what devices do on their connections from now on to `tap`
+    /// (see [`crate::wire`]).
+    pub fn set_wire_tap(&self, tap: WireTap) {
+        *lock(&self.shared.tap) = Some(tap);
+    }
+
     /// Changes where new connections go (a broker that moved ports).
     pub fn set_upstream(&self, upstream: String) {
         self.shared
@@ -285,6 +313,7 @@ fn reset(stream: &TcpStream) {
 
 async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
+    shared.tap(|| WireEvent::Opened { conn: id });
     let now = shared.now();
     let (refuse, reset_now) = {
         let rules = lock(&shared.rules);
@@ -300,6 +329,10 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
             if refuse { "refuse" } else { "reset-peer" }
         ));
         reset(&client);
+        shared.tap(|| WireEvent::Closed {
+            conn: id,
+            by: Closer::Proxy,
+        });
         return;
     }
     let _ = client.set_nodelay(true);
@@ -330,6 +363,7 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(writer(
                     shared.clone(),
+                    id,
                     Dir::Up,
                     uw,
                     rx,
@@ -350,6 +384,7 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(writer(
                     shared.clone(),
+                    id,
                     Dir::Down,
                     cw,
                     rx,
@@ -360,8 +395,15 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
             },
         )),
     ];
+    let mut device_closed = false;
     for t in tasks {
-        let _ = t.await;
+        device_closed |= t.await.unwrap_or(false);
+    }
+    if !device_closed {
+        shared.tap(|| WireEvent::Closed {
+            conn: id,
+            by: Closer::Proxy,
+        });
     }
     lock(&shared.conns).remove(&id);
     shared.log(&format!("conn {id}: closed"));
@@ -373,6 +415,10 @@ fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
         "conn {id}: cannot reach the broker ({why}); resetting the device's connection"
     ));
     reset(client);
+    shared.tap(|| WireEvent::Closed {
+        conn: id,
+        by: Closer::Proxy,
+    });
 }
 
 async fn reader(
@@ -383,8 +429,9 @@ async fn reader(
     kill_tx: Arc<watch::Sender<Option<bool>>>,
     mut kill: watch::Receiver<Option<bool>>,
     tx: mpsc::UnboundedSender<Out>,
-) {
+) -> bool {
     let mut pipe = Pipe::new(dir, id, shared.seed);
+    let mut framer = Framer::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut tick = tokio::time::interval(TICK);
     loop {
@@ -394,6 +441,7 @@ async fn reader(
                 match r {
                     Ok(0) | Err(_) => {
                         shared.log(&format!("conn {id} {}: peer closed", dir.as_str()));
+                        let device_closed = tap_device_closed(&shared, id, dir, &r);
                         // A FIN sent into a blackhole vanishes like the data
                         // (the far side's connection stays half-open); TCP
                         // would retransmit it, so it arrives once the
@@ -406,14 +454,17 @@ async fn reader(
                             }
                             tokio::select! {
                                 _ = tick.tick() => {}
-                                _ = kill.changed() => return,
+                                _ = kill.changed() => return device_closed,
                             }
                         }
                         let out = pipe.eof(shared.now(), &lock(&shared.rules));
                         let _ = tx.send(out);
-                        return;
+                        return device_closed;
                     }
                     Ok(n) => {
+                        if dir == Dir::Up {
+                            shared.tap_bytes(id, dir, &mut framer, &buf[..n]);
+                        }
                         {
                             let mut st = lock(&shared.stats);
                             match dir { Dir::Up => st.bytes_up += n as u64, Dir::Down => st.bytes_down += n as u64 }
@@ -438,12 +489,26 @@ async fn reader(
                     lock(&shared.stats).resets += 1;
                     shared.log(&format!("conn {id}: reset (reset-peer)"));
                     let _ = kill_tx.send_replace(Some(true));
-                    return;
+                    return false;
                 }
             }
-            _ = kill.changed() => return,
+            _ = kill.changed() => return false,
         }
     }
+}
+
+/// Reports the device's end of connection `id` to the wire tap (a reader
+/// of direction `Up` saw its FIN or an error).
+fn tap_device_closed(shared: &Shared, id: u64, dir: Dir, r: &std::io::Result<usize>) -> bool {
+    if dir != Dir::Up {
+        return false;
+    }
+    let by = match r {
+        Ok(_) => Closer::DeviceFin,
+        Err(_) => Closer::DeviceReset,
+    };
+    shared.tap(|| WireEvent::Closed { conn: id, by });
+    true
 }
 
 /// Whether a blackhole is active in direction `dir` now.
@@ -456,6 +521,7 @@ fn blackholed(shared: &Shared, dir: Dir) -> bool {
 
 async fn writer(
     shared: Arc<Shared>,
+    id: u64,
     dir: Dir,
     mut dst: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
@@ -464,6 +530,7 @@ async fn writer(
 ) {
     let start = shared.start;
     let at = |ms: u64| tokio::time::Instant::from_std(start + Duration::from_millis(ms));
+    let mut framer = Framer::new();
     loop {
         let item = tokio::select! {
             i = rx.recv() => i,
@@ -494,6 +561,9 @@ async fn writer(
                 if !w {
                     let _ = kill_tx.send_replace(Some(false));
                     break;
+                }
+                if dir == Dir::Down {
+                    shared.tap_bytes(id, dir, &mut framer, &bytes);
                 }
             }
             Out::Eof { .. } => {
