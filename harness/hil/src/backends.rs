@@ -1,5 +1,5 @@
 //! Choosing a backend, in one place: the command line's backend options
-//! ([`BackendArgs`]: `--backend`, `--broker`, `--board`, `--no-upload`)
+//! ([`BackendArgs`]: `--backend`, `--broker`, `--dut`, `--board`, `--no-upload`)
 //! are parsed once into a [`BackendSpec`], and [`create`] makes the backend
 //! it names. Every command that runs scenarios (`run`, `fuzz`,
 //! `reproduce`, `shrink`; `qualify` is `--board` only) takes a spec, so
@@ -13,6 +13,7 @@ use std::fmt;
 use clap::Args;
 
 use crate::backend::{Backend, BackendError, BackendKind};
+use crate::blackbox::DutArg;
 use crate::realtime::BrokerKind;
 
 /// Which backend runs the scenarios, with what it needs.
@@ -20,8 +21,9 @@ use crate::realtime::BrokerKind;
 pub enum BackendSpec {
     /// The deterministic simulator.
     Sim,
-    /// The in-process DUT in real time against `broker`.
-    Live { broker: BrokerKind },
+    /// Real time against `broker`, with `dut` under test (our driver
+    /// in-process, or a black-box process: `crate::blackbox`).
+    Live { broker: BrokerKind, dut: DutArg },
     /// A board: `profile` as the command line named it (a file, or a name
     /// in fixtures/boards/); `upload`: MicroPython agents are checked and
     /// written before the run (else `--no-upload`).
@@ -52,13 +54,22 @@ impl BackendSpec {
     pub fn to_args(&self) -> String {
         match self {
             BackendSpec::Sim => String::new(),
-            BackendSpec::Live { broker } => match broker {
-                BrokerKind::Mosquitto => " --backend live".into(),
-                b => format!(
-                    " --backend live --broker {}",
-                    crate::backend::shell_word(&b.to_arg())
-                ),
-            },
+            BackendSpec::Live { broker, dut } => {
+                let mut a = match broker {
+                    BrokerKind::Mosquitto => " --backend live".to_string(),
+                    b => format!(
+                        " --backend live --broker {}",
+                        crate::backend::shell_word(&b.to_arg())
+                    ),
+                };
+                if *dut != DutArg::Driver {
+                    a.push_str(&format!(
+                        " --dut {}",
+                        crate::backend::shell_word(&dut.to_arg())
+                    ));
+                }
+                a
+            }
             BackendSpec::Board { profile, upload } => format!(
                 " --backend board --board {}{}",
                 crate::backend::shell_word(profile),
@@ -72,7 +83,13 @@ impl fmt::Display for BackendSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BackendSpec::Sim => write!(f, "sim"),
-            BackendSpec::Live { broker } => write!(f, "live/{}", broker.name()),
+            BackendSpec::Live {
+                broker,
+                dut: DutArg::Driver,
+            } => write!(f, "live/{}", broker.name()),
+            BackendSpec::Live { broker, dut } => {
+                write!(f, "live/{}/dut={}", broker.name(), dut.label())
+            }
             BackendSpec::Board { profile, .. } => write!(f, "board/{profile}"),
         }
     }
@@ -88,6 +105,12 @@ pub struct BackendArgs {
     /// `chaos`, `container` or `container:IMAGE`.
     #[arg(long, value_parser = crate::realtime::parse_broker)]
     pub broker: Option<BrokerKind>,
+    /// The device under test: `driver` (default: our driver in-process),
+    /// or with `--backend live` a black-box process seen from the wire,
+    /// `exec:'CMD ARGS'` or a DUT profile (a file, or a name in
+    /// fixtures/duts/).
+    #[arg(long, value_parser = crate::blackbox::parse_dut)]
+    pub dut: Option<DutArg>,
     /// With `--backend board`: the board profile (a file, or a name in
     /// fixtures/boards/).
     #[arg(long)]
@@ -103,6 +126,7 @@ impl Default for BackendArgs {
         BackendArgs {
             backend: BackendKind::Sim,
             broker: None,
+            dut: None,
             board: None,
             no_upload: false,
         }
@@ -124,6 +148,12 @@ impl BackendArgs {
                 crate::backend::shell_word(&b.to_arg())
             ));
         }
+        if let Some(d) = &self.dut {
+            a.push_str(&format!(
+                " --dut {}",
+                crate::backend::shell_word(&d.to_arg())
+            ));
+        }
         if let Some(p) = &self.board {
             a.push_str(&format!(" --board {}", crate::backend::shell_word(p)));
         }
@@ -143,6 +173,13 @@ impl BackendArgs {
                 kind.as_str()
             ));
         }
+        match &self.dut {
+            Some(d) if *d != DutArg::Driver && kind != BackendKind::Live => return Err(format!(
+                "--dut {d} needs --backend live (not {}); the simulator and boards run our driver",
+                kind.as_str()
+            )),
+            _ => {}
+        }
         if kind != BackendKind::Board {
             if let Some(p) = &self.board {
                 return Err(format!(
@@ -161,6 +198,7 @@ impl BackendArgs {
             BackendKind::Sim => BackendSpec::Sim,
             BackendKind::Live => BackendSpec::Live {
                 broker: self.broker.clone().unwrap_or(BrokerKind::Mosquitto),
+                dut: self.dut.clone().unwrap_or_default(),
             },
             BackendKind::Board => BackendSpec::Board {
                 profile: self.board.clone().ok_or_else(|| {
@@ -186,7 +224,11 @@ pub type ParallelFactory<'a> =
 pub fn create(spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
     match spec {
         BackendSpec::Sim => Ok(Box::new(crate::sim::SimBackend::new())),
-        BackendSpec::Live { broker } => Ok(Box::new(crate::live::LiveBackend::new(broker.clone()))),
+        BackendSpec::Live { broker, dut } => Ok(Box::new(
+            crate::live::LiveBackend::new(broker.clone())
+                .with_dut(dut.clone())
+                .map_err(BackendError::Infrastructure)?,
+        )),
         BackendSpec::Board { profile, upload } => {
             Ok(Box::new(crate::board::backend_for(profile, *upload)?))
         }
@@ -237,6 +279,14 @@ mod tests {
         let mut a = args(BackendKind::Sim);
         a.no_upload = true;
         assert!(a.spec().unwrap_err().contains("--no-upload needs"));
+        let mut a = args(BackendKind::Sim);
+        a.dut = Some(DutArg::Profile("paho".into()));
+        assert!(a
+            .spec()
+            .unwrap_err()
+            .starts_with("--dut paho needs --backend live (not sim)"));
+        a.dut = Some(DutArg::Driver);
+        assert_eq!(a.spec(), Ok(BackendSpec::Sim));
     }
 
     #[test]
@@ -245,15 +295,26 @@ mod tests {
         assert_eq!(
             BackendSpec::default_for(BackendKind::Live),
             Ok(BackendSpec::Live {
-                broker: BrokerKind::Mosquitto
+                broker: BrokerKind::Mosquitto,
+                dut: DutArg::Driver,
             })
         );
         assert_eq!(BackendSpec::Sim.to_args(), "");
         let live = BackendSpec::Live {
             broker: BrokerKind::Chaos,
+            dut: DutArg::Driver,
         };
         assert_eq!(live.to_args(), " --backend live --broker chaos");
         assert_eq!(live.to_string(), "live/chaos");
+        let exec = BackendSpec::Live {
+            broker: BrokerKind::Mosquitto,
+            dut: DutArg::Exec("python3 app.py".into()),
+        };
+        assert_eq!(
+            exec.to_args(),
+            " --backend live --dut 'exec:python3 app.py'"
+        );
+        assert_eq!(exec.to_string(), "live/mosquitto/dut=exec");
         let board = BackendSpec::Board {
             profile: "my board.toml".into(),
             upload: false,

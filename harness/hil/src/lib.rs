@@ -64,6 +64,7 @@
 pub mod app;
 pub mod backend;
 pub mod backends;
+pub mod blackbox;
 pub mod board;
 pub mod cli;
 pub mod diag;

@@ -187,7 +187,10 @@ pub fn run_with_records(req: &RunRequest<'_>) -> io::Result<(RunReport, Vec<Reco
             .scenario
             .expect
             .iter()
-            .map(|e| e.oracle.verdict(&records))
+            .map(|e| {
+                e.oracle
+                    .verdict_with(&records, req.backend.evidence(), req.backend.name())
+            })
             .collect();
         report.status = if report.verdicts.iter().any(|v| v.status == Status::Fail) {
             RunStatus::Fail

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::duration::Dur;
-use crate::trace::{Actor, Event, Record};
+use crate::trace::{Actor, Event, Record, Source};
 
 /// Renders traces as text.
 pub struct Transcript;
@@ -101,24 +101,24 @@ impl Transcript {
     /// in a diff).
     pub fn render_snapshot(records: &[Record]) -> String {
         let mut out = String::new();
-        let mut counts: BTreeMap<(Actor, &'static str), u64> = BTreeMap::new();
+        let mut counts: BTreeMap<(Actor, Source, &'static str), u64> = BTreeMap::new();
         for r in records {
             let name = r.event.name();
             if SNAPSHOT_COUNTED.contains(&name) {
-                *counts.entry((r.actor, name)).or_default() += 1;
+                *counts.entry((r.actor, r.source, name)).or_default() += 1;
                 continue;
             }
             let _ = writeln!(
                 out,
                 "{:>11} {:<8} {}",
                 Dur::from_millis(r.t_ms).secs_string(),
-                r.actor.as_str(),
+                r.who(),
                 event_text(&r.event, &[])
             );
         }
         let words: Vec<String> = counts
             .iter()
-            .map(|((a, n), c)| format!("{a}.{n}={c}"))
+            .map(|((a, s, n), c)| format!("{}.{n}={c}", s.who(*a)))
             .collect();
         let _ = writeln!(out, "counts: {}", words.join(" "));
         out
@@ -132,7 +132,7 @@ impl Transcript {
                 out,
                 "{:>11} {:<8} {}",
                 Dur::from_millis(r.t_ms).secs_string(),
-                r.actor.as_str(),
+                r.who(),
                 event_text(&r.event, &[])
             );
         }
@@ -142,9 +142,9 @@ impl Transcript {
     /// State changes in order and counts of the rest, without times.
     pub fn render_live(records: &[Record]) -> String {
         let mut lines: Vec<(String, u64)> = Vec::new();
-        let mut counts: BTreeMap<(Actor, &'static str), u64> = BTreeMap::new();
+        let mut counts: BTreeMap<(Actor, Source, &'static str), u64> = BTreeMap::new();
         fn flush(
-            counts: &mut BTreeMap<(Actor, &'static str), u64>,
+            counts: &mut BTreeMap<(Actor, Source, &'static str), u64>,
             lines: &mut Vec<(String, u64)>,
         ) {
             if counts.is_empty() {
@@ -152,7 +152,7 @@ impl Transcript {
             }
             let words: Vec<String> = counts
                 .iter()
-                .map(|((a, n), c)| format!("{a}.{n}={c}"))
+                .map(|((a, s, n), c)| format!("{}.{n}={c}", s.who(*a)))
                 .collect();
             lines.push((format!("         counts: {}", words.join(" ")), 1));
             counts.clear();
@@ -160,11 +160,11 @@ impl Transcript {
         for r in records {
             let name = r.event.name();
             if COUNTED.contains(&name) {
-                *counts.entry((r.actor, name)).or_default() += 1;
+                *counts.entry((r.actor, r.source, name)).or_default() += 1;
                 continue;
             }
             flush(&mut counts, &mut lines);
-            let line = format!("{:<8} {}", r.actor.as_str(), event_text(&r.event, VOLATILE));
+            let line = format!("{:<8} {}", r.who(), event_text(&r.event, VOLATILE));
             match lines.last_mut() {
                 Some((last, n)) if *last == line => *n += 1,
                 _ => lines.push((line, 1)),

@@ -201,6 +201,13 @@ pub trait Backend {
         String::new()
     }
 
+    /// The trace evidence its DUT produces (which oracles it can judge:
+    /// see `crate::oracle::Evidence`); everything by default, a black-box
+    /// DUT seen from the wire less.
+    fn evidence(&self) -> &[crate::oracle::Evidence] {
+        crate::oracle::Evidence::ALL
+    }
+
     /// Runs `scenario` with `seed`, emitting the world's events into `sink`
     /// as they happen (see the module documentation for the contract).
     fn run(

@@ -192,7 +192,9 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         let line = match words.as_slice() {
-            ["dut", "connecting" | "connect_failed", ..] => "dut      reconnecting".to_string(),
+            [who @ ("dut" | "dut@wire"), "connecting" | "connect_failed", ..] => {
+                format!("{who:<8} reconnecting")
+            }
             _ => line.split(" (x").next().unwrap_or(line).to_string(),
         };
         if out.last() != Some(&line) {

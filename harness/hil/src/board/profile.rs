@@ -207,18 +207,25 @@ pub fn load(name_or_path: &str) -> Result<(PathBuf, Profile), ProfileError> {
 }
 
 fn resolve(name_or_path: &str) -> PathBuf {
+    resolve_in(PROFILE_DIR, name_or_path)
+}
+
+/// A profile's path: `name_or_path` itself if it has an extension or a
+/// `/`, else `PROFILE_DIR/NAME.toml` in the current directory or the
+/// nearest parent that has it (board profiles, DUT profiles).
+pub(crate) fn resolve_in(profile_dir: &str, name_or_path: &str) -> PathBuf {
     let p = PathBuf::from(name_or_path);
     if p.extension().is_some() || name_or_path.contains('/') {
         return p;
     }
     let mut dir = std::env::current_dir().unwrap_or_default();
     loop {
-        let c = dir.join(PROFILE_DIR).join(format!("{name_or_path}.toml"));
+        let c = dir.join(profile_dir).join(format!("{name_or_path}.toml"));
         if c.exists() {
             return c;
         }
         if !dir.pop() {
-            return PathBuf::from(PROFILE_DIR).join(format!("{name_or_path}.toml"));
+            return PathBuf::from(profile_dir).join(format!("{name_or_path}.toml"));
         }
     }
 }

@@ -3,7 +3,10 @@
 //! against a real broker through the fault proxy ([`crate::realtime`]
 //! does the run: broker, proxies, observer, fault executor).
 //!
-//! `hil run --backend live [--broker mosquitto|chaos|container[:IMAGE]]`.
+//! `hil run --backend live [--broker mosquitto|chaos|container[:IMAGE]]
+//! [--dut driver|exec:'CMD'|PROFILE]`: with `--dut` other than `driver`,
+//! the device under test is a host process seen from the wire
+//! ([`crate::blackbox`]) instead of our driver.
 //! Faults map as [`crate::realtime`] says; `wifi_down` drops the DUT's
 //! link signal (`WatchLink`) and `dut_reboot` drops its runtime (sockets
 //! close) and boots a new one.
@@ -14,6 +17,7 @@ use resilient_mqtt::session::Config;
 use tokio::runtime::Runtime;
 
 use crate::backend::{Backend, BackendError, RunOutcome};
+use crate::blackbox::{DutArg, ExecDut, ExecSpec};
 use crate::realtime::{self, RealWorld, RealtimeDut, Rig};
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
@@ -26,12 +30,32 @@ pub use crate::realtime::{container, parse_broker, BrokerKind, ContainerSpec};
 pub struct LiveBackend {
     broker: BrokerKind,
     name: String,
+    /// `--dut` as given, and the black-box DUT it names (`None`: our driver).
+    dut: DutArg,
+    exec: Option<ExecSpec>,
 }
 
 impl LiveBackend {
+    /// Our driver in-process against `broker`.
     pub fn new(broker: BrokerKind) -> LiveBackend {
         let name = format!("live/{}", broker.name());
-        LiveBackend { broker, name }
+        LiveBackend {
+            broker,
+            name,
+            dut: DutArg::Driver,
+            exec: None,
+        }
+    }
+
+    /// The same backend with the device `dut` names under test (a DUT
+    /// profile is read here: a bad one is an error).
+    pub fn with_dut(mut self, dut: DutArg) -> Result<LiveBackend, String> {
+        self.exec = dut.exec_spec()?;
+        if self.exec.is_some() {
+            self.name = format!("live/{}/dut={}", self.broker.name(), dut.label());
+        }
+        self.dut = dut;
+        Ok(self)
     }
 }
 
@@ -40,14 +64,29 @@ impl Backend for LiveBackend {
         &self.name
     }
 
-    /// `--broker B` unless it is the default (a mosquitto process).
+    /// `--broker B` unless it is the default (a mosquitto process),
+    /// `--dut D` unless it is our driver.
     fn replay_args(&self) -> String {
-        match self.broker {
+        let mut a = match self.broker {
             BrokerKind::Mosquitto => String::new(),
             _ => format!(
                 " --broker {}",
                 crate::backend::shell_word(&self.broker.to_arg())
             ),
+        };
+        if self.dut != DutArg::Driver {
+            a.push_str(&format!(
+                " --dut {}",
+                crate::backend::shell_word(&self.dut.to_arg())
+            ));
+        }
+        a
+    }
+
+    fn evidence(&self) -> &[crate::oracle::Evidence] {
+        match &self.exec {
+            Some(e) => e.evidence(),
+            None => crate::oracle::Evidence::ALL,
         }
     }
 
@@ -62,7 +101,11 @@ impl Backend for LiveBackend {
             broker: self.broker.clone(),
             dut_listen: "127.0.0.1:0".parse().expect("a literal address"),
         };
-        realtime::run_with(&rig, Box::<InProcessDut>::default(), scenario, seed, sink)
+        let dut: Box<dyn RealtimeDut> = match &self.exec {
+            Some(spec) => Box::new(ExecDut::new(spec.clone())),
+            None => Box::<InProcessDut>::default(),
+        };
+        realtime::run_with(&rig, dut, scenario, seed, sink)
     }
 }
 

@@ -4,7 +4,7 @@
 //! `response_time`, never waited on forever). An attempt still open when
 //! the run ends is judged against the end of the run.
 
-use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{fmt_seconds, seconds_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -28,6 +28,11 @@ impl OracleSpec for AttemptsEndWithin {
 
     fn params(&self) -> String {
         format!("seconds={}", fmt_seconds(self.ms))
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -4,7 +4,7 @@
 //! rebooted starts clean, discarding a stale session; with both `clean_init`
 //! and `clean` false it resumes the old one).
 
-use super::{secs, Failure, OracleSpec, Outcome, Trace};
+use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -28,6 +28,11 @@ impl OracleSpec for BootSessionPresent {
 
     fn params(&self) -> String {
         format!("present={}", self.present)
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

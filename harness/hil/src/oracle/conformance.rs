@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{secs, Failure, OracleSpec, Outcome, Trace};
+use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event, EventRef};
@@ -35,6 +35,11 @@ impl OracleSpec for Conformance {
 
     fn params(&self) -> String {
         String::new()
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

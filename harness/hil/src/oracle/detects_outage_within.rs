@@ -10,7 +10,7 @@
 //! before detection was due (and before the DUT noticed), and one whose
 //! window runs past the end of the run.
 
-use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{fmt_seconds, seconds_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fault::{Fault, KINDS};
 use crate::scenario::fields::Fields;
@@ -77,6 +77,11 @@ impl OracleSpec for DetectsOutageWithin {
             (None, false) => Err("needs a silent fault on the DUT's side (link_blackhole, broker_power_loss, broker_hang)".into()),
             (Some(k), false) => Err(format!("needs a fault of a listed kind ({}) on the DUT's side", k.join(", "))),
         }
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

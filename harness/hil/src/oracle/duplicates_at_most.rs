@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{count_field, Failure, OracleSpec, Outcome, Trace};
+use super::{count_field, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event, EventRef};
@@ -30,6 +30,12 @@ impl OracleSpec for DuplicatesAtMost {
 
     fn params(&self) -> String {
         format!("n={}", self.n)
+    }
+
+    /// Judged from packets and message ids: black-box DUTs whose profile
+    /// declares `seq` too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire, Evidence::Messages]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

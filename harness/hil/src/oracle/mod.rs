@@ -10,6 +10,15 @@
 //! ([`EventRef`]: index in the trace and time), so a developer can jump to
 //! them in `trace.jsonl` (line = index + 1) or the transcript.
 //!
+//! Each oracle declares the evidence it judges ([`OracleSpec::needs`],
+//! kinds of trace events by who can produce them: [`Evidence`]), and each
+//! backend the evidence its DUT produces (`Backend::evidence`). An oracle
+//! that needs what the DUT cannot produce (the application's heartbeat
+//! from a black-box device known only from the wire) is reported
+//! *unsupported*, with the reason, and never judged: not a pass. The
+//! default is [`Evidence::App`], so a new oracle is unsupported on
+//! black-box DUTs until it says it can judge wire-view traces.
+//!
 //! An oracle with nothing to judge in a trace (say, no silent fault because
 //! the backend could not apply an optional one) is *inconclusive*: reported,
 //! but not a failure. Scenario checks make sure a scenario gives each of its
@@ -74,6 +83,42 @@ use crate::scenario::fields::Fields;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, EventRef, Record};
 
+/// A kind of trace evidence, by who can produce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// The DUT's connections and packets (`connecting`, `connected`,
+    /// `connection_lost`, `up`/`down`, `publish_sent`, `puback`,
+    /// `retransmit`, pings, `subscribed`, `message`): reported by our
+    /// driver, or seen on the wire in front of a black-box DUT.
+    Wire,
+    /// The application's publishes by message id (`app_publish_start` /
+    /// `app_publish_done` and the ids in deliveries): reported by our
+    /// application, or read from a black-box DUT's payloads as its DUT
+    /// profile declares (`seq`).
+    Messages,
+    /// What only an instrumented application or driver can say: when
+    /// `publish()` and `connect()` returned, heartbeats, queue and discard
+    /// counters, the driver's view of its WiFi.
+    App,
+}
+
+impl Evidence {
+    /// Every kind (what our own DUT produces).
+    pub const ALL: &'static [Evidence] = &[Evidence::Wire, Evidence::Messages, Evidence::App];
+
+    /// What it is, for an `unsupported` note.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Evidence::Wire => "the DUT's connections and packets",
+            Evidence::Messages => "message ids in the DUT's payloads (a DUT profile's `seq`)",
+            Evidence::App => {
+                "the application's own events (publish()/connect() timing, heartbeats, queue counters)"
+            }
+        }
+    }
+}
+
 /// What one oracle is.
 pub trait OracleSpec: Sized {
     /// The `oracle = "..."` name.
@@ -91,6 +136,11 @@ pub trait OracleSpec: Sized {
     /// says what is missing ("needs ...").
     fn requires(&self, _scenario: &Scenario) -> Result<(), String> {
         Ok(())
+    }
+    /// The evidence it judges (see [`Evidence`]); by default the
+    /// application's own events, which a black-box DUT cannot produce.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::App]
     }
     /// Judges a trace.
     fn check(&self, trace: &Trace<'_>) -> Outcome;
@@ -151,6 +201,8 @@ pub enum Status {
     Pass,
     Fail,
     Inconclusive,
+    /// The DUT cannot produce the events this oracle needs; not judged.
+    Unsupported,
 }
 
 /// One oracle's verdict on one run (what `verdicts.json` lists).
@@ -338,6 +390,10 @@ macro_rules! oracles {
                 match self { $(Oracle::$ty(o) => o.check(t),)* }
             }
 
+            pub fn needs(&self) -> &'static [Evidence] {
+                match self { $(Oracle::$ty(o) => o.needs(),)* }
+            }
+
             /// (name, fields, summary) of every oracle.
             pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
                 vec![$(($ty::NAME, $ty::FIELDS, $ty::SUMMARY),)*]
@@ -383,6 +439,31 @@ pub struct OracleEntry {
 impl Oracle {
     /// Judges `records` and wraps the outcome as a [`Verdict`].
     pub fn verdict(&self, records: &[Record]) -> Verdict {
+        self.verdict_with(records, Evidence::ALL, "")
+    }
+
+    /// [`Oracle::verdict`] for a DUT that produces only `produced` (`dut`
+    /// names it in the note): unsupported, unjudged, if the oracle needs
+    /// more.
+    pub fn verdict_with(&self, records: &[Record], produced: &[Evidence], dut: &str) -> Verdict {
+        let missing: Vec<&str> = self
+            .needs()
+            .iter()
+            .filter(|e| !produced.contains(e))
+            .map(|e| e.describe())
+            .collect();
+        if !missing.is_empty() {
+            return Verdict {
+                oracle: self.name().to_string(),
+                params: self.params(),
+                status: Status::Unsupported,
+                failures: vec![],
+                note: Some(format!(
+                    "needs {}, which {dut} cannot produce",
+                    missing.join(" and ")
+                )),
+            };
+        }
         let (status, failures, note) = match self.check(&Trace::new(records)) {
             Outcome::Pass => (Status::Pass, vec![], None),
             Outcome::Fail(f) => (Status::Fail, f, None),

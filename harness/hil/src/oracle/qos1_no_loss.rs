@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{secs, Failure, OracleSpec, Outcome, Trace};
+use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::fields::Fields;
@@ -59,6 +59,12 @@ impl OracleSpec for Qos1NoLoss {
         } else {
             Err("needs a qos >= 1 publish stream, or a qos >= 1 observer stream to a qos >= 1 DUT subscription".into())
         }
+    }
+
+    /// Judged from packets and message ids: black-box DUTs whose profile
+    /// declares `seq` too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire, Evidence::Messages]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -2,7 +2,7 @@
 //! `window` of time there are at most `n` connection attempts
 //! (`connecting`), first connect included (D4 beyond: backoff).
 
-use super::{count_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{count_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::fields::Fields;
@@ -31,6 +31,11 @@ impl OracleSpec for ReconnectAttemptsAtMost {
 
     fn params(&self) -> String {
         format!("n={} window={}", self.n, self.window)
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -5,7 +5,7 @@
 //! `session_expiry > 0`) and a broker that kept it, that is `true`; a
 //! broker or DUT that let the session end gives `false`.
 
-use super::{secs, Failure, OracleSpec, Outcome, Trace};
+use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -29,6 +29,11 @@ impl OracleSpec for ReconnectSessionPresent {
 
     fn params(&self) -> String {
         format!("present={}", self.present)
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

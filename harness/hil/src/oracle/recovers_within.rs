@@ -9,7 +9,7 @@
 //! of kinds that disrupt (not `wifi_up`, `link_restore`, `link_release`,
 //! `broker_restart`, `latency`); one without a `fault_end` lasts to the end.
 
-use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{fmt_seconds, seconds_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fault::Fault;
 use crate::scenario::fields::Fields;
@@ -42,6 +42,11 @@ impl OracleSpec for RecoversWithin {
         } else {
             Err("needs a fault in the timeline that ends (a `for`, a restore, a reboot...)".into())
         }
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

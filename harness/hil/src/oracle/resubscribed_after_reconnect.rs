@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{secs, Failure, OracleSpec, Outcome, Trace};
+use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::fields::Fields;
@@ -44,6 +44,11 @@ impl OracleSpec for ResubscribedAfterReconnect {
             return Err("needs a fault in the timeline (something to reconnect after)".into());
         }
         Ok(())
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -2,7 +2,7 @@
 //! whole run (`retransmit` events) (B5: one lost PUBACK costs one resend;
 //! O5: the resend counter).
 
-use super::{count_field, Failure, OracleSpec, Outcome, Trace};
+use super::{count_field, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -25,6 +25,11 @@ impl OracleSpec for RetransmitsAtMost {
 
     fn params(&self) -> String {
         format!("n={}", self.n)
+    }
+
+    /// Judged from the DUT's connections and packets: black-box DUTs too.
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

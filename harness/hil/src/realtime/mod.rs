@@ -213,6 +213,14 @@ pub trait RealtimeDut: Send {
     fn artifacts(&mut self) -> Vec<Artifact> {
         Vec::new()
     }
+    /// A black-box DUT's wire view (asked once, before the DUT's proxy
+    /// accepts anything; `scale` is the live time scale): the DUT's side of
+    /// the trace is then what its fault proxy sees
+    /// ([`crate::blackbox::wire`]). `None` (the default): the DUT reports
+    /// its own events.
+    fn wire_view(&mut self, _scale: f64) -> Option<Arc<crate::blackbox::wire::WireView>> {
+        None
+    }
 }
 
 /// Boots the device application ([`crate::app`]) in `world`: the driver
@@ -482,7 +490,12 @@ pub fn run_with(
     }
     let k = scenario.live_time_scale;
     let scaled = Arc::new(scale::scaled(scenario, k));
-    let world = RealWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
+    let mut dut = dut;
+    let mut world = RealWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
+    let wire = dut.wire_view(k);
+    if let Some(view) = &wire {
+        world = world.with_wire(view.clone());
+    }
     let rt = Arc::new(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -517,6 +530,14 @@ pub fn run_with(
         .map_err(|e| infra("fault proxy", e.to_string()))
     };
     let dut_proxy = proxy(0x0d07, backend.dut_listen)?;
+    if let Some(view) = wire {
+        let w = world.clone();
+        dut_proxy.set_wire_tap(Arc::new(move |ev| {
+            for (actor, event) in view.feed(ev) {
+                w.emit_wire(actor, event);
+            }
+        }));
+    }
     let obs_proxy = proxy(0x0b5e, "127.0.0.1:0".parse().expect("a literal address"))?;
     let dut_broker_addr = dut_proxy.addr();
     let obs_addr = obs_proxy.addr().to_string();

@@ -84,7 +84,11 @@ pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
                 Actor::Observer,
                 Event::Delivered {
                     topic: m.topic.clone(),
-                    msg: payload::identity(&m.payload).unwrap_or_default(),
+                    msg: match &w.wire {
+                        Some(view) => view.delivered_id(&m.topic, &m.payload),
+                        None => payload::identity(&m.payload),
+                    }
+                    .unwrap_or_default(),
                     qos: m.qos as u8,
                     retain: m.retained,
                     dup: m.dup,
@@ -100,7 +104,11 @@ pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     connect(&sub, world.scale()).await;
     // Every topic the DUT publishes to, and its will, at the highest qos used.
-    let topics = crate::app::observer_topics(&world.scenario);
+    // A black-box DUT publishes where it does: the topics of its messages.
+    let mut topics = crate::app::observer_topics(&world.scenario);
+    if let Some(rule) = world.wire.as_ref().and_then(|v| v.seq()) {
+        topics.insert(rule.topic.clone(), 1);
+    }
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }

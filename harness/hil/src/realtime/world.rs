@@ -11,8 +11,9 @@ use std::time::Instant;
 use std::future::Future;
 
 use crate::app::{DutState, DutWorld};
+use crate::blackbox::wire::WireView;
 use crate::scenario::Scenario;
-use crate::trace::{Actor, Event, Record};
+use crate::trace::{Actor, Event, Record, Source};
 
 /// Shared state of one live run. Cheap to clone.
 #[derive(Clone)]
@@ -25,6 +26,9 @@ pub struct RealWorld {
     /// The DUT's WiFi, persisted offline queue and message counters,
     /// kept across `dut_reboot` (as in the simulator's world).
     pub dut: DutState,
+    /// A black-box DUT's wire view (its side of the trace, from its fault
+    /// proxy; the observer names deliveries with its message ids).
+    pub wire: Option<Arc<WireView>>,
 }
 
 struct Inner {
@@ -53,7 +57,14 @@ impl RealWorld {
             seed,
             dut_client_id: dut_client_id.into(),
             dut: DutState::default(),
+            wire: None,
         }
+    }
+
+    /// The same world with a black-box DUT's wire view.
+    pub fn with_wire(mut self, view: Arc<WireView>) -> Self {
+        self.wire = Some(view);
+        self
     }
 
     /// The live time scale (wall time = scenario time x scale).
@@ -78,6 +89,14 @@ impl RealWorld {
         let t_ms = self.now_ms().max(self.inner.last_ms.load(Relaxed));
         self.inner.last_ms.store(t_ms, Relaxed);
         records.push(Record::new(t_ms, actor, event));
+    }
+
+    /// Records an event observed on the wire now (`source = "wire"`).
+    pub fn emit_wire(&self, actor: Actor, event: Event) {
+        let mut records = lock(&self.inner.records);
+        let t_ms = self.now_ms().max(self.inner.last_ms.load(Relaxed));
+        self.inner.last_ms.store(t_ms, Relaxed);
+        records.push(Record::new(t_ms, actor, event).from_source(Source::Wire));
     }
 
     /// Records an event that happened at the wall instant `at` (a board's

@@ -68,6 +68,24 @@ fn ms(ms: u64) -> String {
     Dur::from_millis(ms).secs_string()
 }
 
+/// ` (2 unsupported: never_stalls, publish_completes_within)`, or nothing.
+fn unsupported_text(r: &crate::run::RunReport) -> String {
+    let names: Vec<&str> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.status == crate::oracle::Status::Unsupported)
+        .map(|v| v.oracle.as_str())
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    esc(&format!(
+        " ({} unsupported by this DUT: {})",
+        names.len(),
+        names.join(", ")
+    ))
+}
+
 fn card(h: &mut String, e: &RunEntry, timeline: Option<&str>, why: bool) {
     let r = &e.report;
     let st = status_word(r.status);
@@ -98,10 +116,11 @@ fn card(h: &mut String, e: &RunEntry, timeline: Option<&str>, why: bool) {
     }
     let _ = writeln!(
         h,
-        r#"<div class="dir">{path} · run directory {dir} · {n} oracle(s) · simulated {end} · took {took}</div>"#,
+        r#"<div class="dir">{path} · run directory {dir} · {n} oracle(s){unsupported} · simulated {end} · took {took}</div>"#,
         path = esc(&r.path),
         dir = esc(&r.dir.display().to_string()),
         n = r.verdicts.len(),
+        unsupported = unsupported_text(r),
         end = r.end_ms.map(ms).unwrap_or_else(|| "-".into()),
         took = ms(e.elapsed_ms),
     );

@@ -83,6 +83,10 @@ pub fn run_lines(f: &Finished<'_>) -> String {
                 "      inconclusive: {name}: {}\n",
                 v.note.as_deref().unwrap_or("")
             )),
+            Status::Unsupported => t.push_str(&format!(
+                "      unsupported: {name}: {}\n",
+                v.note.as_deref().unwrap_or("")
+            )),
             Status::Fail => {
                 for fl in &v.failures {
                     t.push_str(&format!("      {name}: {fl}\n"));

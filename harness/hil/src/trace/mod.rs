@@ -70,6 +70,36 @@ impl fmt::Display for Actor {
     }
 }
 
+/// How the harness knows of an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Reported by the actor itself (our driver and application, a
+    /// board's agent, the broker, the observer, the harness): the default,
+    /// not written in the trace.
+    #[default]
+    Reported,
+    /// Observed on the wire by the fault proxy in front of a black-box DUT
+    /// (`crate::blackbox::wire`): what its packets and connections showed,
+    /// not what it said.
+    Wire,
+}
+
+impl Source {
+    /// Whether this is the default (not written).
+    pub fn is_reported(&self) -> bool {
+        *self == Source::Reported
+    }
+
+    /// `actor` as transcripts show it: `dut`, or `dut@wire`.
+    pub fn who(self, actor: Actor) -> String {
+        match self {
+            Source::Reported => actor.as_str().to_string(),
+            Source::Wire => format!("{}@wire", actor.as_str()),
+        }
+    }
+}
+
 /// Direction of a packet in the broker's packet log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -298,6 +328,9 @@ pub struct Record {
     /// Milliseconds since the run started (simulated time in the simulator).
     pub t_ms: u64,
     pub actor: Actor,
+    /// `"wire"` when observed by the fault proxy, absent when reported.
+    #[serde(default, skip_serializing_if = "Source::is_reported")]
+    pub source: Source,
     #[serde(flatten)]
     pub event: Event,
 }
@@ -305,7 +338,24 @@ pub struct Record {
 impl Record {
     /// A record at `t_ms`.
     pub fn new(t_ms: u64, actor: Actor, event: Event) -> Record {
-        Record { t_ms, actor, event }
+        Record {
+            t_ms,
+            actor,
+            source: Source::Reported,
+            event,
+        }
+    }
+
+    /// The same record, from `source`.
+    pub fn from_source(mut self, source: Source) -> Record {
+        self.source = source;
+        self
+    }
+
+    /// The actor as transcripts and reports show it: `dut`, or `dut@wire`
+    /// when the record was observed on the wire.
+    pub fn who(&self) -> String {
+        self.source.who(self.actor)
     }
 
     /// The time as a [`Dur`].
@@ -361,6 +411,21 @@ mod tests {
         let back: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back, r);
         assert_eq!(back.event.name(), "connected");
+    }
+
+    #[test]
+    fn wire_records_say_so_and_reported_ones_do_not() {
+        let r = Record::new(5, Actor::Dut, Event::PingSent).from_source(Source::Wire);
+        let line = r.to_json_line();
+        assert_eq!(
+            line,
+            r#"{"t_ms":5,"actor":"dut","source":"wire","event":"ping_sent"}"#
+        );
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
+        assert_eq!(r.who(), "dut@wire");
+        let plain = Record::new(5, Actor::Dut, Event::PingSent);
+        assert!(!plain.to_json_line().contains("source"));
+        assert_eq!(plain.who(), "dut");
     }
 
     #[test]

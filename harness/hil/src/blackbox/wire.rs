@@ -1,0 +1,561 @@
+//! The wire view: a black-box DUT's side of the trace, from what the fault
+//! proxy in front of it saw ([`fault_proxy::wire`]). Every event it emits
+//! is marked `source = "wire"`: observed, not reported.
+//!
+//! | on the wire | trace (actor `dut` unless said) |
+//! |---|---|
+//! | the DUT opens a TCP connection | `connecting {attempt}` (counted since the last CONNACK accepted) |
+//! | a CONNACK accepted reaches it | `connected {session_present, keepalive_s}` (its CONNECT's keepalive, in scenario time), `up` |
+//! | a refused CONNACK reaches it | `connect_failed {reason}` |
+//! | it closes (FIN) or resets (RST) its connection | `connection_lost {reason: closed_by_dut \| reset_by_dut}`, `down` |
+//! | it opens a new connection while the old one is up | `connection_lost {reason: new_connection_by_dut}`, `down`, then `connecting` |
+//! | the proxy closes its connection (broker gone, a fault) | `connection_lost {reason: closed_by_proxy}`; `down` waits for the DUT's next connection (its detection) |
+//! | it sends PUBLISH | `retransmit {pid}` first if a DUP resend of a pid in flight; `publish_sent {pid, dup}` |
+//! | PUBACK / PUBCOMP reaches it | `puback {pid}` |
+//! | it sends PUBREL, PINGREQ | `pubrel_sent`, `ping_sent`; PINGRESP reaching it: `pingresp` |
+//! | SUBACK reaches it | `subscribed {topic, qos}` per granted filter |
+//! | a PUBLISH reaches it | `message` |
+//!
+//! Detection time for a black-box DUT is when it gave up on the old
+//! connection: its FIN or RST, or its first new connection attempt,
+//! whichever comes first (the `down` above).
+//!
+//! Message identity ([`SeqRule`]): a publish whose payload carries a
+//! sequence number is one of the device application's messages. Its id
+//! is `TOPIC#SEQ` (`TOPIC#SEQ@bootN` after the Nth `dut_reboot`, since a
+//! restarted device counts again). The first time an id is sent, actor
+//! `app` gets `app_publish_start`; when its PUBACK reaches the device,
+//! `app_publish_done` (QoS 0: at once). Numbers skipped in a topic's
+//! sequence are publishes the device made and never sent: each gets an
+//! `app_publish_start` that never completes. The observer names its
+//! deliveries with the id the wire view gave that topic and number
+//! ([`WireView::delivered_id`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use fault_proxy::fault::Dir;
+use fault_proxy::wire::{Closer, Packet, WireEvent};
+
+use super::seq::SeqRule;
+use crate::trace::{payload, Actor, Event};
+
+/// At most this many skipped numbers are reported per gap.
+const MAX_GAP: u64 = 100;
+
+/// The wire view of one run (shared by the proxy's tap, the observer and
+/// the DUT's reboots).
+#[derive(Debug)]
+pub struct WireView {
+    seq: Option<SeqRule>,
+    /// Wall time x `1 / scale` = scenario time (for keepalives).
+    scale: f64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    boot: u64,
+    attempt: u32,
+    /// The connection that is up (CONNACK accepted, not ended).
+    live: Option<u64>,
+    /// The proxy closed the live connection and the DUT has not shown it
+    /// noticed yet.
+    unnoticed: bool,
+    keepalive: BTreeMap<u64, u16>,
+    /// Connections whose attempt already failed (a refused CONNACK).
+    failed: BTreeSet<u64>,
+    /// Publishes in flight: pid -> message id.
+    inflight: BTreeMap<u16, String>,
+    pubrels: BTreeSet<u16>,
+    subscribing: BTreeMap<u16, Vec<String>>,
+    started: BTreeSet<String>,
+    done: BTreeSet<String>,
+    /// The last sequence number per topic (this boot).
+    last: BTreeMap<String, u64>,
+    /// (topic, seq) -> the id last given to it.
+    ids: BTreeMap<(String, u64), String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl WireView {
+    pub fn new(seq: Option<SeqRule>, scale: f64) -> WireView {
+        WireView {
+            seq,
+            scale,
+            state: Mutex::default(),
+        }
+    }
+
+    /// The message-identity rule, if the DUT has one.
+    pub fn seq(&self) -> Option<&SeqRule> {
+        self.seq.as_ref()
+    }
+
+    /// The device restarted (`dut_reboot`): its sequence numbers start
+    /// again, under new ids.
+    pub fn rebooted(&self) {
+        let mut s = lock(&self.state);
+        s.boot += 1;
+        s.last.clear();
+    }
+
+    /// The id of a delivery of the device's message to `topic` with
+    /// `payload`, as the observer records it: the id the wire view gave
+    /// that number, else the workload's payload id, else none.
+    pub fn delivered_id(&self, topic: &str, payload: &[u8]) -> Option<String> {
+        let Some(n) = self.seq.as_ref().and_then(|r| r.extract(topic, payload)) else {
+            return payload::identity(payload);
+        };
+        let s = lock(&self.state);
+        Some(
+            s.ids
+                .get(&(topic.to_string(), n))
+                .cloned()
+                .unwrap_or_else(|| msg_id(topic, n, s.boot)),
+        )
+    }
+
+    /// The trace events one wire event means, in order.
+    pub fn feed(&self, ev: WireEvent) -> Vec<(Actor, Event)> {
+        let mut s = lock(&self.state);
+        let mut out = Vec::new();
+        match ev {
+            WireEvent::Opened { conn } => {
+                if s.live.take().is_some() {
+                    out.push(lost("new_connection_by_dut"));
+                    out.push((Actor::Dut, Event::Down));
+                } else if std::mem::take(&mut s.unnoticed) {
+                    out.push((Actor::Dut, Event::Down));
+                }
+                s.attempt += 1;
+                let attempt = s.attempt;
+                out.push((Actor::Dut, Event::Connecting { attempt }));
+                s.keepalive.remove(&conn);
+            }
+            WireEvent::Closed { conn, by } => {
+                let reason = match by {
+                    Closer::DeviceFin => "closed_by_dut",
+                    Closer::DeviceReset => "reset_by_dut",
+                    Closer::Proxy => "closed_by_proxy",
+                };
+                if s.live == Some(conn) {
+                    s.live = None;
+                    out.push(lost(reason));
+                    if by == Closer::Proxy {
+                        s.unnoticed = true;
+                    } else {
+                        out.push((Actor::Dut, Event::Down));
+                    }
+                } else if !s.failed.remove(&conn) {
+                    if by != Closer::Proxy {
+                        // The DUT gave up on an attempt, or closed after its
+                        // connection was already replaced.
+                        s.unnoticed = false;
+                    }
+                    if s.keepalive.contains_key(&conn) || by == Closer::Proxy {
+                        out.push((
+                            Actor::Dut,
+                            Event::ConnectFailed {
+                                reason: format!("{reason} before CONNACK"),
+                            },
+                        ));
+                    }
+                } else if by != Closer::Proxy {
+                    s.unnoticed = false;
+                }
+                s.keepalive.remove(&conn);
+            }
+            WireEvent::Packet { conn, dir, packet } => {
+                self.packet(&mut s, conn, dir, packet, &mut out)
+            }
+        }
+        out
+    }
+
+    fn packet(
+        &self,
+        s: &mut State,
+        conn: u64,
+        dir: Dir,
+        packet: Packet,
+        out: &mut Vec<(Actor, Event)>,
+    ) {
+        match (dir, packet) {
+            (Dir::Up, Packet::Connect { keep_alive, .. }) => {
+                s.keepalive.insert(conn, keep_alive);
+            }
+            (
+                Dir::Down,
+                Packet::Connack {
+                    session_present,
+                    code,
+                },
+            ) => {
+                if code == 0 {
+                    let ka = s.keepalive.get(&conn).copied().unwrap_or(0);
+                    let keepalive_s = (f64::from(ka) / self.scale).round().min(65535.0) as u16;
+                    s.live = Some(conn);
+                    s.unnoticed = false;
+                    s.attempt = 0;
+                    out.push((
+                        Actor::Dut,
+                        Event::Connected {
+                            session_present,
+                            keepalive_s,
+                        },
+                    ));
+                    out.push((Actor::Dut, Event::Up));
+                } else {
+                    s.failed.insert(conn);
+                    out.push((
+                        Actor::Dut,
+                        Event::ConnectFailed {
+                            reason: format!("CONNACK return code {code}"),
+                        },
+                    ));
+                }
+            }
+            (
+                Dir::Up,
+                Packet::Publish {
+                    pid,
+                    qos,
+                    dup,
+                    topic,
+                    payload,
+                    ..
+                },
+            ) => {
+                let n = self.seq.as_ref().and_then(|r| r.extract(&topic, &payload));
+                let msg = match n {
+                    Some(n) => self.number(s, &topic, n, qos, out),
+                    None => payload::identity(&payload).unwrap_or_default(),
+                };
+                if let Some(p) = pid {
+                    if dup && s.inflight.contains_key(&p) {
+                        out.push((Actor::Dut, Event::Retransmit { pid: p }));
+                    }
+                    s.inflight.insert(p, msg.clone());
+                }
+                out.push((
+                    Actor::Dut,
+                    Event::PublishSent {
+                        pid,
+                        qos,
+                        dup,
+                        topic: topic.clone(),
+                        msg: msg.clone(),
+                    },
+                ));
+                if qos == 0 && n.is_some() && s.done.insert(msg.clone()) {
+                    out.push((Actor::App, Event::AppPublishDone { msg }));
+                }
+            }
+            (Dir::Down, Packet::Puback { pid } | Packet::Pubcomp { pid }) => {
+                out.push((Actor::Dut, Event::Puback { pid }));
+                s.pubrels.remove(&pid);
+                if let Some(msg) = s.inflight.remove(&pid) {
+                    if s.started.contains(&msg) && s.done.insert(msg.clone()) {
+                        out.push((Actor::App, Event::AppPublishDone { msg }));
+                    }
+                }
+            }
+            (Dir::Up, Packet::Pubrel { pid }) => {
+                let resend = !s.pubrels.insert(pid);
+                out.push((Actor::Dut, Event::PubrelSent { pid, resend }));
+            }
+            (Dir::Up, Packet::Pingreq) => out.push((Actor::Dut, Event::PingSent)),
+            (Dir::Down, Packet::Pingresp) => out.push((Actor::Dut, Event::Pingresp)),
+            (Dir::Up, Packet::Subscribe { pid, topics }) => {
+                s.subscribing
+                    .insert(pid, topics.into_iter().map(|(t, _)| t).collect());
+            }
+            (Dir::Down, Packet::Suback { pid, codes }) => {
+                let topics = s.subscribing.remove(&pid).unwrap_or_default();
+                for (topic, code) in topics.into_iter().zip(codes) {
+                    if code <= 2 {
+                        out.push((Actor::Dut, Event::Subscribed { topic, qos: code }));
+                    }
+                }
+            }
+            (
+                Dir::Down,
+                Packet::Publish {
+                    qos,
+                    dup,
+                    retain,
+                    topic,
+                    payload,
+                    ..
+                },
+            ) => out.push((
+                Actor::Dut,
+                Event::Message {
+                    msg: payload::identity(&payload).unwrap_or_default(),
+                    topic,
+                    qos,
+                    retain,
+                    dup,
+                },
+            )),
+            _ => {}
+        }
+    }
+
+    /// The id of number `n` on `topic`, with the app events its first
+    /// send (and a gap before it) mean.
+    fn number(
+        &self,
+        s: &mut State,
+        topic: &str,
+        n: u64,
+        qos: u8,
+        out: &mut Vec<(Actor, Event)>,
+    ) -> String {
+        let boot = s.boot;
+        let msg = msg_id(topic, n, boot);
+        if s.started.contains(&msg) {
+            return msg;
+        }
+        let start = |msg: String| {
+            (
+                Actor::App,
+                Event::AppPublishStart {
+                    msg,
+                    topic: topic.to_string(),
+                    qos,
+                },
+            )
+        };
+        if let Some(&last) = s.last.get(topic) {
+            if n > last + 1 {
+                for skipped in (last + 1..n).take(MAX_GAP as usize) {
+                    let m = msg_id(topic, skipped, boot);
+                    if s.started.insert(m.clone()) {
+                        out.push(start(m));
+                    }
+                }
+            }
+        }
+        let last = s.last.entry(topic.to_string()).or_insert(n);
+        *last = (*last).max(n);
+        s.started.insert(msg.clone());
+        s.ids.insert((topic.to_string(), n), msg.clone());
+        out.push(start(msg.clone()));
+        msg
+    }
+}
+
+fn lost(reason: &str) -> (Actor, Event) {
+    (
+        Actor::Dut,
+        Event::ConnectionLost {
+            reason: reason.into(),
+        },
+    )
+}
+
+/// `TOPIC#N`, or `TOPIC#N@bootB` after a reboot.
+fn msg_id(topic: &str, n: u64, boot: u64) -> String {
+    if boot == 0 {
+        format!("{topic}#{n}")
+    } else {
+        format!("{topic}#{n}@boot{boot}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fault_proxy::wire::Framer;
+
+    /// A paho-style session, as bytes: CONNECT (keepalive 60), CONNACK,
+    /// PUBLISH `1` (pid 1), PUBACK, PUBLISH `3` (pid 2, seq 2 skipped), its
+    /// DUP resend, PUBACK, PINGREQ, PINGRESP.
+    fn publish(pid: u16, n: u8, dup: bool) -> Vec<u8> {
+        let mut p = vec![if dup { 0x3a } else { 0x32 }, 0x10, 0x00, 0x0b];
+        p.extend_from_slice(b"peers/d/seq");
+        p.extend_from_slice(&pid.to_be_bytes());
+        p.push(b'0' + n);
+        p
+    }
+    const CONNECT: &[u8] = &[
+        0x10, 0x0f, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x03, b'd',
+        b'u', b't',
+    ];
+
+    fn run(view: &WireView, steps: Vec<(Dir, Vec<u8>)>) -> Vec<String> {
+        let mut up = Framer::new();
+        let mut down = Framer::new();
+        let mut out = Vec::new();
+        for (dir, bytes) in steps {
+            let f = if dir == Dir::Up { &mut up } else { &mut down };
+            for packet in f.push(&bytes) {
+                for (a, e) in view.feed(WireEvent::Packet {
+                    conn: 1,
+                    dir,
+                    packet,
+                }) {
+                    out.push(format!(
+                        "{a} {}",
+                        crate::trace::Record::new(0, a, e).to_json_line()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn names(view: &WireView, ev: WireEvent) -> Vec<String> {
+        view.feed(ev)
+            .into_iter()
+            .map(|(a, e)| format!("{a} {}", e.name()))
+            .collect()
+    }
+
+    #[test]
+    fn recorded_bytes_become_the_duts_events() {
+        let view = WireView::new(Some(SeqRule::default_for_exec()), 0.5);
+        assert_eq!(
+            names(&view, WireEvent::Opened { conn: 1 }),
+            ["dut connecting"]
+        );
+        let lines = run(
+            &view,
+            vec![
+                (Dir::Up, CONNECT.to_vec()),
+                (Dir::Down, vec![0x20, 0x02, 0x00, 0x00]),
+                (Dir::Up, publish(1, 1, false)),
+                (Dir::Down, vec![0x40, 0x02, 0x00, 0x01]),
+                (Dir::Up, publish(2, 3, false)),
+                (Dir::Up, publish(2, 3, true)),
+                (Dir::Down, vec![0x40, 0x02, 0x00, 0x02]),
+                (Dir::Up, vec![0xc0, 0x00]),
+                (Dir::Down, vec![0xd0, 0x00]),
+            ],
+        );
+        let want = [
+            // keepalive 60 s of wall time at scale 0.5 = 120 s
+            r#"dut {"t_ms":0,"actor":"dut","event":"connected","session_present":false,"keepalive_s":120}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"up"}"#,
+            r#"app {"t_ms":0,"actor":"app","event":"app_publish_start","msg":"peers/d/seq#1","topic":"peers/d/seq","qos":1}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"publish_sent","pid":1,"qos":1,"dup":false,"topic":"peers/d/seq","msg":"peers/d/seq#1"}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"puback","pid":1}"#,
+            r#"app {"t_ms":0,"actor":"app","event":"app_publish_done","msg":"peers/d/seq#1"}"#,
+            // 2 was skipped: a publish the device made and never sent
+            r#"app {"t_ms":0,"actor":"app","event":"app_publish_start","msg":"peers/d/seq#2","topic":"peers/d/seq","qos":1}"#,
+            r#"app {"t_ms":0,"actor":"app","event":"app_publish_start","msg":"peers/d/seq#3","topic":"peers/d/seq","qos":1}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"publish_sent","pid":2,"qos":1,"dup":false,"topic":"peers/d/seq","msg":"peers/d/seq#3"}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"retransmit","pid":2}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"publish_sent","pid":2,"qos":1,"dup":true,"topic":"peers/d/seq","msg":"peers/d/seq#3"}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"puback","pid":2}"#,
+            r#"app {"t_ms":0,"actor":"app","event":"app_publish_done","msg":"peers/d/seq#3"}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"ping_sent"}"#,
+            r#"dut {"t_ms":0,"actor":"dut","event":"pingresp"}"#,
+        ];
+        assert_eq!(lines, want);
+        assert_eq!(
+            view.delivered_id("peers/d/seq", b"3").as_deref(),
+            Some("peers/d/seq#3")
+        );
+    }
+
+    #[test]
+    fn detection_is_the_duts_fin_or_its_next_connection() {
+        let view = WireView::new(None, 1.0);
+        let connack = |conn| WireEvent::Packet {
+            conn,
+            dir: Dir::Down,
+            packet: Packet::Connack {
+                session_present: true,
+                code: 0,
+            },
+        };
+        names(&view, WireEvent::Opened { conn: 1 });
+        assert_eq!(names(&view, connack(1)), ["dut connected", "dut up"]);
+        // The DUT resets its connection: detected then.
+        assert_eq!(
+            names(
+                &view,
+                WireEvent::Closed {
+                    conn: 1,
+                    by: Closer::DeviceReset
+                }
+            ),
+            ["dut connection_lost", "dut down"]
+        );
+        names(&view, WireEvent::Opened { conn: 2 });
+        names(&view, connack(2));
+        // A new connection while the old one looks up: detected at the new one.
+        assert_eq!(
+            names(&view, WireEvent::Opened { conn: 3 }),
+            ["dut connection_lost", "dut down", "dut connecting"]
+        );
+        names(&view, connack(3));
+        // The proxy closes it: lost, but the DUT's detection is its next
+        // connection attempt.
+        assert_eq!(
+            names(
+                &view,
+                WireEvent::Closed {
+                    conn: 3,
+                    by: Closer::Proxy
+                }
+            ),
+            ["dut connection_lost"]
+        );
+        assert_eq!(
+            names(&view, WireEvent::Opened { conn: 4 }),
+            ["dut down", "dut connecting"]
+        );
+        // Refused: a failed attempt, counted on.
+        assert_eq!(
+            names(
+                &view,
+                WireEvent::Packet {
+                    conn: 4,
+                    dir: Dir::Down,
+                    packet: Packet::Connack {
+                        session_present: false,
+                        code: 5
+                    }
+                }
+            ),
+            ["dut connect_failed"]
+        );
+        assert_eq!(
+            names(
+                &view,
+                WireEvent::Closed {
+                    conn: 4,
+                    by: Closer::DeviceFin
+                }
+            ),
+            Vec::<String>::new()
+        );
+        let e = view.feed(WireEvent::Opened { conn: 5 });
+        assert_eq!(e, vec![(Actor::Dut, Event::Connecting { attempt: 2 })]);
+    }
+
+    #[test]
+    fn a_reboot_gives_new_ids_to_the_same_numbers() {
+        let view = WireView::new(Some(SeqRule::default_for_exec()), 1.0);
+        let lines = run(&view, vec![(Dir::Up, publish(1, 5, false))]);
+        assert!(lines[0].contains("\"msg\":\"peers/d/seq#5\""), "{lines:?}");
+        view.rebooted();
+        let lines = run(&view, vec![(Dir::Up, publish(1, 1, false))]);
+        assert_eq!(lines.len(), 2, "no gap across a reboot: {lines:?}");
+        assert!(
+            lines[0].contains("\"msg\":\"peers/d/seq#1@boot1\""),
+            "{lines:?}"
+        );
+        assert_eq!(
+            view.delivered_id("peers/d/seq", b"1").as_deref(),
+            Some("peers/d/seq#1@boot1")
+        );
+    }
+}
