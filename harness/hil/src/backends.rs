@@ -174,10 +174,12 @@ impl BackendArgs {
             ));
         }
         match &self.dut {
-            Some(d) if *d != DutArg::Driver && kind != BackendKind::Live => return Err(format!(
+            Some(d) if *d != DutArg::Driver && kind != BackendKind::Live => {
+                return Err(format!(
                 "--dut {d} needs --backend live (not {}); the simulator and boards run our driver",
                 kind.as_str()
-            )),
+            ))
+            }
             _ => {}
         }
         if kind != BackendKind::Board {

@@ -1,19 +1,23 @@
 //! `conformance`: the DUT's packets follow MQTT 3.1.1 where a broker or
 //! peer depends on it:
 //!
-//! - nothing (PUBLISH, PINGREQ) is sent outside a connection, i.e. before
-//!   CONNACK (`connected`) or after the connection was lost;
+//! - nothing (PUBLISH, PINGREQ) is sent outside a connection: after it
+//!   was lost and before the next attempt; a PUBLISH sent after CONNECT and
+//!   before its CONNACK is allowed (MQTT 3.1.1 section 3.1.4: a client
+//!   need not wait for CONNACK; black-box clients such as paho-mqtt do it);
 //! - QoS 0 publishes carry no packet id and no DUP flag; QoS > 0 ones carry
 //!   a non-zero packet id;
 //! - a resend of an unacknowledged publish (same pid and message) has DUP
-//!   set; a first send does not; a packet id is not reused for a different
+//!   set; a first send does not (a message sent before, in an earlier
+//!   session too, may carry DUP when it is sent again: it is a
+//!   re-delivery); a packet id is not reused for a different
 //!   message while it is in flight (in-flight ids survive reconnections that
 //!   keep the session);
 //! - while connected with keepalive K > 0, the DUT sends something (a
 //!   publish, a ping, an acknowledgement of an incoming qos > 0 message, a
 //!   PUBREL, a subscription) at least every K seconds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
@@ -47,6 +51,10 @@ impl OracleSpec for Conformance {
         let mut connected: Option<(usize, u16)> = None; // (connected index, keepalive_s)
         let mut last_send: (usize, u64) = (0, 0);
         let mut inflight: BTreeMap<u16, (&str, usize)> = BTreeMap::new();
+        // Messages sent at least once (any connection).
+        let mut sent: BTreeSet<&str> = BTreeSet::new();
+        // After CONNECT, before its CONNACK: publishes may be pipelined.
+        let mut connecting = false;
         let mut any = false;
         let gap = |failures: &mut Vec<Failure>,
                    ka: u16,
@@ -88,6 +96,7 @@ impl OracleSpec for Conformance {
                     keepalive_s,
                 } => {
                     any = true;
+                    connecting = false;
                     connected = Some((i, *keepalive_s));
                     last_send = (i, r.t_ms);
                     if !session_present {
@@ -96,8 +105,10 @@ impl OracleSpec for Conformance {
                 }
                 Event::Connecting { .. }
                 | Event::ConnectionLost { .. }
+                | Event::ConnectFailed { .. }
                 | Event::Down
                 | Event::WifiDown => {
+                    connecting = matches!(ev, Event::Connecting { .. });
                     if let Some((_, ka)) = connected.take() {
                         gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
                     }
@@ -105,18 +116,24 @@ impl OracleSpec for Conformance {
                 Event::PublishSent {
                     pid, qos, dup, msg, ..
                 } => {
-                    let Some((_, ka)) = connected else {
-                        failures.push(Failure::new(
-                            format!(
-                                "publish {msg} sent at {} outside a connection (before CONNACK)",
-                                secs(r.t_ms)
-                            ),
-                            vec![t.r(i)],
-                        ));
-                        continue;
-                    };
-                    gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
-                    last_send = (i, r.t_ms);
+                    match connected {
+                        Some((_, ka)) => {
+                            gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));
+                            last_send = (i, r.t_ms);
+                        }
+                        None if connecting => {}
+                        None => {
+                            failures.push(Failure::new(
+                                format!(
+                                    "publish {msg} sent at {} outside a connection (before CONNACK)",
+                                    secs(r.t_ms)
+                                ),
+                                vec![t.r(i)],
+                            ));
+                            continue;
+                        }
+                    }
+                    let resent = !sent.insert(msg.as_str()) && !msg.is_empty();
                     match (qos, pid) {
                         (0, None) if !dup => {}
                         (0, _) => failures.push(Failure::new(
@@ -153,7 +170,7 @@ impl OracleSpec for Conformance {
                                 vec![t.r(*first), t.r(i)],
                             )),
                             None => {
-                                if *dup {
+                                if *dup && !resent {
                                     failures.push(Failure::new(
                                         format!(
                                             "first send of {msg} (pid {p}) at {} has DUP set",
@@ -247,6 +264,65 @@ mod tests {
             run_end(60_000),
         ]);
         passes(&oracle("oracle = \"conformance\""), &t);
+    }
+
+    /// paho-mqtt, seen from the wire: it pipelines a PUBLISH after CONNECT
+    /// (MQTT 3.1.1 section 3.1.4 allows it), the broker refuses the
+    /// connection, and it sends the message again with DUP in the next,
+    /// clean, session (a re-delivery).
+    #[test]
+    fn pipelined_publishes_and_redeliveries_conform() {
+        let t = trace(vec![
+            (0, Dut, Connecting { attempt: 1 }),
+            (1, Dut, publish(Some(7), 1, false, "t#7")),
+            (
+                2,
+                Dut,
+                ConnectFailed {
+                    reason: s("CONNACK return code 5"),
+                },
+            ),
+            (1_000, Dut, Connecting { attempt: 2 }),
+            (
+                1_010,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
+            (1_020, Dut, publish(Some(7), 1, true, "t#7")),
+            (1_030, Dut, Puback { pid: 7 }),
+            run_end(2_000),
+        ]);
+        passes(&oracle("oracle = \"conformance\""), &t);
+        // Still a failure: a publish with no connection attempt under way,
+        // and DUP on a message never sent before.
+        let t = trace(vec![
+            (0, Dut, Connecting { attempt: 1 }),
+            (
+                1,
+                Dut,
+                ConnectFailed {
+                    reason: s("refused"),
+                },
+            ),
+            (2, Dut, publish(Some(1), 1, false, "t#1")),
+            (
+                10,
+                Dut,
+                Connected {
+                    session_present: false,
+                    keepalive_s: 60,
+                },
+            ),
+            (20, Dut, publish(Some(2), 1, true, "t#2")),
+            run_end(1_000),
+        ]);
+        let f = failures(&oracle("oracle = \"conformance\""), &t);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].message.contains("outside a connection"), "{}", f[0]);
+        assert!(f[1].message.contains("first send of t#2"), "{}", f[1]);
     }
 
     #[test]

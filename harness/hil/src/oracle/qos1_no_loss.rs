@@ -11,6 +11,13 @@
 //!   persistence legitimately drop them). With `clean = false` this is
 //!   "messages sent during an outage arrive after it" (S2).
 //!
+//! - A black-box DUT's messages, seen on the wire (`app_publish_start`
+//!   with `source = "wire"`: the first send of a numbered message, or a
+//!   number skipped in its sequence): a device promising QoS 1 keeps a
+//!   message until it is acknowledged, so every one of them reached the
+//!   observer, acknowledged or not, unless a `dut_reboot` came after it
+//!   (a restart loses what the device held in memory).
+//!
 //! Messages younger than `grace` (default 2 s) at the end of the run, and
 //! incoming ones published while the DUT was down until the end, are not
 //! judged: they may still be in flight.
@@ -23,7 +30,7 @@ use crate::duration::Dur;
 use crate::scenario::fields::Fields;
 use crate::scenario::types::filter_matches;
 use crate::scenario::Scenario;
-use crate::trace::{Actor, Event};
+use crate::trace::{Actor, Event, Source};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Qos1NoLoss {
@@ -109,6 +116,44 @@ impl OracleSpec for Qos1NoLoss {
         }
 
         // Incoming.
+        let reboots = t.reboots();
+        for (i, r) in t.iter() {
+            let (Actor::App, Source::Wire, Event::AppPublishStart { msg, qos, .. }) =
+                (r.actor, r.source, &r.event)
+            else {
+                continue;
+            };
+            if *qos == 0
+                || r.t_ms > cutoff
+                || t.records[..i].iter().any(|x| {
+                    x.actor == Actor::App
+                        && matches!(&x.event, Event::AppPublishStart { msg: m, .. } if m == msg)
+                })
+            {
+                continue;
+            }
+            let completed = t.records[i..].iter().any(|x| {
+                x.actor == Actor::App
+                    && matches!(&x.event, Event::AppPublishDone { msg: m } if m == msg)
+            });
+            if completed {
+                continue; // judged above
+            }
+            if reboots.iter().any(|&b| b >= r.t_ms && b <= cutoff) {
+                continue;
+            }
+            judged += 1;
+            if !delivered.contains(msg.as_str()) {
+                failures.push(Failure::new(
+                    format!(
+                        "device message {msg} (qos {qos}, seen at {}) was never acknowledged nor delivered to the observer",
+                        secs(r.t_ms)
+                    ),
+                    vec![t.r(i)],
+                ));
+            }
+        }
+
         let received: BTreeSet<&str> = t
             .of(Actor::Dut)
             .filter_map(|(_, e)| match e {
@@ -257,6 +302,62 @@ mod tests {
             f[1]
         );
         assert_eq!(f[1].events[0].index, 5);
+    }
+
+    /// A black-box DUT's message seen on the wire that was never
+    /// acknowledged nor delivered is lost (paho-mqtt does not resend on a
+    /// connection that stayed open); a reboot after it excuses it.
+    #[test]
+    fn wire_messages_never_acknowledged_are_lost() {
+        use crate::trace::{Record, Source};
+        let start = |t, m: &str| {
+            Record::new(
+                t,
+                App,
+                AppPublishStart {
+                    msg: s(m),
+                    topic: s("peers/d/seq"),
+                    qos: 1,
+                },
+            )
+            .from_source(Source::Wire)
+        };
+        let mut t = vec![
+            start(100, "peers/d/seq#4"),
+            start(200, "peers/d/seq#5"),
+            Record::new(
+                300,
+                Observer,
+                Delivered {
+                    topic: s("peers/d/seq"),
+                    msg: s("peers/d/seq#5"),
+                    qos: 1,
+                    retain: false,
+                    dup: true,
+                },
+            ),
+        ];
+        t.push(Record::new(10_000, Harness, RunEnd));
+        let f = failures(&oracle("oracle = \"qos1_no_loss\""), &t);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].message.contains("device message peers/d/seq#4")
+                && f[0].message.contains("never acknowledged"),
+            "{}",
+            f[0]
+        );
+        t.insert(
+            1,
+            Record::new(
+                150,
+                Faults,
+                Fault {
+                    kind: s("dut_reboot"),
+                    detail: s(""),
+                },
+            ),
+        );
+        passes(&oracle("oracle = \"qos1_no_loss\""), &t);
     }
 
     #[test]
