@@ -56,8 +56,10 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     conns: Mutex<BTreeMap<u64, watch::Sender<Option<bool>>>>,
     pub(crate) stats: Mutex<Stats>,
-    /// Where wire events go ([`Proxy::set_wire_tap`]).
+    /// The wire tap ([`Proxy::set_wire_tap`]) and the connections whose
+    /// device end closed (the rest were closed by the proxy).
     tap: Mutex<Option<WireTap>>,
+    device_closed: Mutex<std::collections::BTreeSet<u64>>,
 }
 
 /// Counters since start.
@@ -96,6 +98,30 @@ impl Shared {
         }
         for packet in framer.push(bytes) {
             self.tap(|| WireEvent::Packet { conn, dir, packet });
+        }
+    }
+
+    /// The device's end of connection `conn` closed (its reader saw a FIN,
+    /// `read` = Ok, or an error).
+    fn tap_device_closed(&self, conn: u64, dir: Dir, read: &std::io::Result<usize>) {
+        if dir != Dir::Up {
+            return;
+        }
+        lock(&self.device_closed).insert(conn);
+        let by = match read {
+            Ok(_) => Closer::DeviceFin,
+            Err(_) => Closer::DeviceReset,
+        };
+        self.tap(|| WireEvent::Closed { conn, by });
+    }
+
+    /// Connection `conn` is over: the proxy closed it unless the device did.
+    fn tap_closed(&self, conn: u64) {
+        if !lock(&self.device_closed).remove(&conn) {
+            self.tap(|| WireEvent::Closed {
+                conn,
+                by: Closer::Proxy,
+            });
         }
     }
 }
@@ -138,6 +164,7 @@ impl Proxy {
             conns: Mutex::default(),
             stats: Mutex::default(),
             tap: Mutex::default(),
+            device_closed: Mutex::default(),
         });
         shared.log(&format!(
             "listening on {addr}, forwarding to {}, seed {}",
@@ -329,10 +356,7 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
             if refuse { "refuse" } else { "reset-peer" }
         ));
         reset(&client);
-        shared.tap(|| WireEvent::Closed {
-            conn: id,
-            by: Closer::Proxy,
-        });
+        shared.tap_closed(id);
         return;
     }
     let _ = client.set_nodelay(true);
@@ -363,10 +387,10 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(writer(
                     shared.clone(),
-                    id,
                     Dir::Up,
                     uw,
                     rx,
+                    id,
                     kill_tx.clone(),
                     kill_rx.clone(),
                 ));
@@ -384,10 +408,10 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(writer(
                     shared.clone(),
-                    id,
                     Dir::Down,
                     cw,
                     rx,
+                    id,
                     kill_tx.clone(),
                     kill_rx.clone(),
                 ));
@@ -395,18 +419,12 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
             },
         )),
     ];
-    let mut device_closed = false;
     for t in tasks {
-        device_closed |= t.await.unwrap_or(false);
-    }
-    if !device_closed {
-        shared.tap(|| WireEvent::Closed {
-            conn: id,
-            by: Closer::Proxy,
-        });
+        let _ = t.await;
     }
     lock(&shared.conns).remove(&id);
     shared.log(&format!("conn {id}: closed"));
+    shared.tap_closed(id);
 }
 
 fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
@@ -415,10 +433,7 @@ fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
         "conn {id}: cannot reach the broker ({why}); resetting the device's connection"
     ));
     reset(client);
-    shared.tap(|| WireEvent::Closed {
-        conn: id,
-        by: Closer::Proxy,
-    });
+    shared.tap_closed(id);
 }
 
 async fn reader(
@@ -429,7 +444,7 @@ async fn reader(
     kill_tx: Arc<watch::Sender<Option<bool>>>,
     mut kill: watch::Receiver<Option<bool>>,
     tx: mpsc::UnboundedSender<Out>,
-) -> bool {
+) {
     let mut pipe = Pipe::new(dir, id, shared.seed);
     let mut framer = Framer::new();
     let mut buf = vec![0u8; 16 * 1024];
@@ -441,7 +456,7 @@ async fn reader(
                 match r {
                     Ok(0) | Err(_) => {
                         shared.log(&format!("conn {id} {}: peer closed", dir.as_str()));
-                        let device_closed = tap_device_closed(&shared, id, dir, &r);
+                        shared.tap_device_closed(id, dir, &r);
                         // A FIN sent into a blackhole vanishes like the data
                         // (the far side's connection stays half-open); TCP
                         // would retransmit it, so it arrives once the
@@ -454,12 +469,12 @@ async fn reader(
                             }
                             tokio::select! {
                                 _ = tick.tick() => {}
-                                _ = kill.changed() => return device_closed,
+                                _ = kill.changed() => return,
                             }
                         }
                         let out = pipe.eof(shared.now(), &lock(&shared.rules));
                         let _ = tx.send(out);
-                        return device_closed;
+                        return;
                     }
                     Ok(n) => {
                         if dir == Dir::Up {
@@ -489,26 +504,12 @@ async fn reader(
                     lock(&shared.stats).resets += 1;
                     shared.log(&format!("conn {id}: reset (reset-peer)"));
                     let _ = kill_tx.send_replace(Some(true));
-                    return false;
+                    return;
                 }
             }
-            _ = kill.changed() => return false,
+            _ = kill.changed() => return,
         }
     }
-}
-
-/// Reports the device's end of connection `id` to the wire tap (a reader
-/// of direction `Up` saw its FIN or an error).
-fn tap_device_closed(shared: &Shared, id: u64, dir: Dir, r: &std::io::Result<usize>) -> bool {
-    if dir != Dir::Up {
-        return false;
-    }
-    let by = match r {
-        Ok(_) => Closer::DeviceFin,
-        Err(_) => Closer::DeviceReset,
-    };
-    shared.tap(|| WireEvent::Closed { conn: id, by });
-    true
 }
 
 /// Whether a blackhole is active in direction `dir` now.
@@ -521,10 +522,10 @@ fn blackholed(shared: &Shared, dir: Dir) -> bool {
 
 async fn writer(
     shared: Arc<Shared>,
-    id: u64,
     dir: Dir,
     mut dst: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
+    id: u64,
     kill_tx: Arc<watch::Sender<Option<bool>>>,
     mut kill: watch::Receiver<Option<bool>>,
 ) {

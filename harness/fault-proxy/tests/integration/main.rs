@@ -3,3 +3,4 @@
 mod blackhole_fin;
 mod framing_props;
 mod mosquitto_roundtrip;
+mod wire_tap;
