@@ -1,0 +1,197 @@
+//! A device we did not build, judged from the wire: paho-mqtt
+//! (`fixtures/duts/paho.toml`) as `--dut paho` on the live backend, through
+//! `hil run` as a user runs it. Its side of the trace comes from the fault
+//! proxy (`source = "wire"`), its messages are told apart by the sequence
+//! numbers in their payloads, the oracles that need our application's own
+//! events are `unsupported`, and `dut_reboot` restarts the process. Needs
+//! `pip install paho-mqtt` (ci/test.sh installs it). ~30 s of wall time.
+
+use std::path::{Path, PathBuf};
+
+use hil::trace::{Event, Record, Source};
+
+use crate::support::cli::hil;
+
+fn paho_installed() {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import paho.mqtt.client"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 with paho-mqtt is needed: pip install paho-mqtt (ci/test.sh installs it)"
+    );
+}
+
+fn scenario(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(rel)
+}
+
+fn records(dir: &Path) -> Vec<Record> {
+    hil::trace::reader::read(&dir.join("trace.jsonl"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .records
+}
+
+fn verdicts(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("verdicts.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn status_of<'a>(v: &'a serde_json::Value, oracle: &str) -> &'a str {
+    v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["oracle"] == oracle)
+        .unwrap_or_else(|| panic!("no verdict for {oracle}: {v}"))["status"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn paho_is_run_and_judged_from_the_wire() {
+    paho_installed();
+    let out = tempfile::tempdir().unwrap();
+    let files = [
+        scenario("qualification/lost-puback.toml"),
+        scenario("qualification/reboot-mid-publish.toml"),
+    ];
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--backend".into(),
+        "live".into(),
+        "--dut".into(),
+        "paho".into(),
+        "--out".into(),
+        out.path().display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let (code, stdout, stderr) = hil(&args).parts();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // A dropped PUBACK: judged from the wire; the oracle that needs the
+    // application's publish() timing is unsupported, not passed.
+    let dir = out.path().join("qual-lost-puback/1");
+    let v = verdicts(&dir);
+    assert_eq!(v["backend"], "live/mosquitto/dut=paho");
+    assert_eq!(
+        v["replay"].as_str().unwrap(),
+        format!(
+            "hil run {} --seed 1 --backend live --dut paho",
+            files[0].display()
+        )
+    );
+    assert_eq!(status_of(&v, "publish_completes_within"), "unsupported");
+    for o in ["retransmits_at_most", "qos1_no_loss", "conformance"] {
+        assert_eq!(status_of(&v, o), "pass", "{o}: {v}");
+    }
+    assert!(
+        stdout.contains("unsupported: publish_completes_within"),
+        "{stdout}"
+    );
+    let rs = records(&dir);
+    let wire = |pred: &dyn Fn(&Event) -> bool| {
+        rs.iter()
+            .filter(|r| r.source == Source::Wire && pred(&r.event))
+            .count()
+    };
+    assert!(wire(&|e| matches!(e, Event::Connected { .. })) >= 1);
+    assert!(wire(&|e| matches!(e, Event::PublishSent { qos: 1, .. })) >= 5);
+    assert!(
+        rs.iter().all(|r| r.source == Source::Reported
+            || matches!(r.actor, hil::trace::Actor::Dut | hil::trace::Actor::App)),
+        "only the DUT's and its application's events come from the wire"
+    );
+    // The observer named the deliveries as the wire view named the sends.
+    let delivered = rs
+        .iter()
+        .filter(|r| matches!(&r.event, Event::Delivered { msg, .. } if msg.starts_with("peers/dut-qp/seq#")))
+        .count();
+    assert!(delivered >= 5, "{delivered} deliveries with wire ids");
+    let transcript = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
+    assert!(transcript.contains("dut@wire connected"), "{transcript}");
+    let console = std::fs::read_to_string(dir.join("console.log")).unwrap();
+    assert!(
+        console.contains("--- boot 0: python3 paho/app.py ---"),
+        "{console}"
+    );
+    assert!(console.contains("connected: Success"), "{console}");
+
+    // A reboot: the process is killed and started again; the new boot's
+    // numbers are new messages.
+    let dir = out.path().join("qual-reboot-mid-publish/1");
+    let v = verdicts(&dir);
+    for o in ["boot_session_present", "recovers_within", "qos1_no_loss"] {
+        assert_eq!(status_of(&v, o), "pass", "{o}: {v}");
+    }
+    let console = std::fs::read_to_string(dir.join("console.log")).unwrap();
+    assert!(
+        console.contains("--- boot 1: python3 paho/app.py ---"),
+        "{console}"
+    );
+    let rs = records(&dir);
+    assert!(
+        rs.iter().any(|r| matches!(&r.event,
+            Event::AppPublishStart { msg, .. } if msg.ends_with("@boot1"))),
+        "no message of the second boot"
+    );
+    assert!(
+        rs.iter().any(|r| r.source == Source::Wire
+            && matches!(&r.event, Event::ConnectionLost { reason } if reason.ends_with("_by_dut"))),
+        "the killed process's connection ends from its side"
+    );
+}
+
+/// A silent outage paho's 60 s keepalive cannot see in time: a real
+/// failure, judged from the wire (the judging is not vacuous).
+#[test]
+fn paho_misses_a_short_silent_outage() {
+    paho_installed();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("half-open.toml");
+    std::fs::write(
+        &file,
+        r#"name = "paho-half-open"
+duration = "30s"
+live_time_scale = 0.2
+[dut]
+client_id = "dut-ph"
+[workload]
+heartbeat = "500ms"
+[[workload.publish]]
+topic = "dut/ph/telemetry"
+qos = 1
+interval = "2s"
+[[timeline]]
+at = "5s"
+kind = "link_blackhole"
+for = "15s"
+[[expect]]
+oracle = "detects_outage_within"
+seconds = 10
+[[expect]]
+oracle = "never_stalls"
+ms = 1000
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = hil(&[
+        "run",
+        "--backend",
+        "live",
+        "--dut",
+        "paho",
+        "--out",
+        out.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .parts();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let v = verdicts(&out.join("paho-half-open/1"));
+    assert_eq!(status_of(&v, "detects_outage_within"), "fail", "{v}");
+    assert_eq!(status_of(&v, "never_stalls"), "unsupported", "{v}");
+}
