@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when
-# it is missing (mosquitto and chromium from apt, cargo-nextest), checks
+# it is missing (mosquitto, chromium and pip from apt, cargo-nextest,
+# paho-mqtt from PyPI for the black-box DUT fixture), checks
 # formatting and lints, builds the driver's no_std variants, and runs every
 # workspace test with cargo-nextest (each test in its own process), the doc
 # tests, and the driver's tests again without an allocator. This is the
@@ -40,6 +41,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=
 command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 # The report page is opened headless and screenshotted by a test.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# pip, for paho-mqtt below.
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -51,6 +54,14 @@ if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto >/dev/nul
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest (cargo install)"
   cargo install cargo-nextest --locked
+fi
+# The black-box DUT fixture (fixtures/duts/paho, run by the live tests):
+# paho-mqtt 2.x (Debian's python3-paho-mqtt is 1.x, without the callback
+# API version 2 the app uses), from PyPI.
+if ! python3 -c 'import paho.mqtt.client as m; m.CallbackAPIVersion' >/dev/null 2>&1; then
+  step "installing paho-mqtt (pip)"
+  python3 -m pip install -q 'paho-mqtt>=2,<3' 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'paho-mqtt>=2,<3'
 fi
 
 # Features the workspace's tests need beyond the default build: the

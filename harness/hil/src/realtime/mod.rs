@@ -7,8 +7,10 @@
 //! and to the device under test.
 //!
 //! The device under test is a [`RealtimeDut`]: `resilient-mqtt` and the
-//! workload application in-process (`crate::live`), or a board speaking
-//! the agent protocol (`crate::board`). The trace has the simulator's
+//! workload application in-process (`crate::live`), a board speaking
+//! the agent protocol (`crate::board`), or a black-box host process seen
+//! only from the wire (`crate::blackbox`: its side of the trace comes from
+//! the DUT's fault proxy, [`RealtimeDut::wire_view`]). The trace has the simulator's
 //! events, actors and payload ids; `t_ms` is wall time since the start,
 //! divided by `live_time_scale`, so thresholds stay in scenario time.
 //!
@@ -36,9 +38,14 @@
 //!
 //! Implement [`RealtimeDut`] (boot, reboot, WiFi, what it cannot do, its
 //! infrastructure failures, shutdown, and the files it leaves:
-//! [`RealtimeDut::artifacts`]) in the DUT kind's own module, give it a
-//! [`crate::backend::Backend`] that calls [`run_with`], and add its variant
+//! [`RealtimeDut::artifacts`]; for a device known only from the wire,
+//! [`RealtimeDut::wire_view`]) in the DUT kind's own module, give it a
+//! [`crate::backend::Backend`] that calls [`run_with`] (and says which
+//! trace evidence it produces: `Backend::evidence`), and add its variant
 //! to `crate::backends::BackendSpec` and its arm to `crate::backends::create`.
+//! A kind that runs against the live backend's brokers can instead be a
+//! `--dut` choice of the live backend, as the black-box process is
+//! (`crate::blackbox::DutArg`).
 
 mod broker;
 pub mod container;
