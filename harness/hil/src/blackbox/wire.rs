@@ -7,7 +7,7 @@
 //! | the DUT opens a TCP connection | `connecting {attempt}` (counted since the last CONNACK accepted) |
 //! | a CONNACK accepted reaches it | `connected {session_present, keepalive_s}` (its CONNECT's keepalive, in scenario time), `up` |
 //! | a refused CONNACK reaches it | `connect_failed {reason}` |
-//! | it closes (FIN) or resets (RST) its connection | `connection_lost {reason: closed_by_dut \| reset_by_dut}`, `down` |
+//! | it closes (FIN) or resets (RST) its connection | `connection_lost {reason: closed_by_dut \| reset_by_dut}`, `down` (`disconnected_by_dut` after its DISCONNECT) |
 //! | it opens a new connection while the old one is up | `connection_lost {reason: new_connection_by_dut}`, `down`, then `connecting` |
 //! | the proxy closes its connection (broker gone, a fault) | `connection_lost {reason: closed_by_proxy}`; `down` waits for the DUT's next connection (its detection) |
 //! | it sends PUBLISH | `retransmit {pid}` first if a DUP resend of a pid in flight; `publish_sent {pid, dup}` |
@@ -65,6 +65,8 @@ struct State {
     keepalive: BTreeMap<u64, u16>,
     /// Connections whose attempt already failed (a refused CONNACK).
     failed: BTreeSet<u64>,
+    /// Connections on which the DUT sent DISCONNECT.
+    disconnected: BTreeSet<u64>,
     /// Publishes in flight: pid -> message id.
     inflight: BTreeMap<u16, String>,
     pubrels: BTreeSet<u16>,
@@ -138,6 +140,7 @@ impl WireView {
             }
             WireEvent::Closed { conn, by } => {
                 let reason = match by {
+                    _ if s.disconnected.remove(&conn) => "disconnected_by_dut",
                     Closer::DeviceFin => "closed_by_dut",
                     Closer::DeviceReset => "reset_by_dut",
                     Closer::Proxy => "closed_by_proxy",
@@ -267,6 +270,9 @@ impl WireView {
             (Dir::Up, Packet::Pubrel { pid }) => {
                 let resend = !s.pubrels.insert(pid);
                 out.push((Actor::Dut, Event::PubrelSent { pid, resend }));
+            }
+            (Dir::Up, Packet::Disconnect) => {
+                s.disconnected.insert(conn);
             }
             (Dir::Up, Packet::Pingreq) => out.push((Actor::Dut, Event::PingSent)),
             (Dir::Down, Packet::Pingresp) => out.push((Actor::Dut, Event::Pingresp)),
@@ -539,6 +545,21 @@ mod tests {
         );
         let e = view.feed(WireEvent::Opened { conn: 5 });
         assert_eq!(e, vec![(Actor::Dut, Event::Connecting { attempt: 2 })]);
+        // A DISCONNECT, then its FIN: a clean close.
+        view.feed(connack(5));
+        let e = view.feed(WireEvent::Packet {
+            conn: 5,
+            dir: Dir::Up,
+            packet: Packet::Disconnect,
+        });
+        assert!(e.is_empty());
+        assert_eq!(
+            view.feed(WireEvent::Closed {
+                conn: 5,
+                by: Closer::DeviceFin
+            }),
+            vec![lost("disconnected_by_dut"), (Actor::Dut, Event::Down)]
+        );
     }
 
     #[test]
