@@ -262,6 +262,13 @@ impl<'a> Packet<'a> {
         frame::encode(self, buf)
     }
 
+    /// Checks and sizes the packet once, to be written into a buffer of
+    /// the length it gives ([`Packet::encoded_len`] then
+    /// [`Packet::encode`] without checking twice).
+    pub(crate) fn checked(&self) -> Result<super::Checked<'_, Self>, EncodeError> {
+        frame::checked(self)
+    }
+
     /// Encodes onto the end of a vector. On error the vector is left as it
     /// was: nothing half-written is ever queued for sending.
     #[cfg(feature = "alloc")]
