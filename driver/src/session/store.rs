@@ -686,7 +686,7 @@ mod tests {
         assert_eq!(tx.as_slice(), &[0xc0, 0][..]);
         // Fill to the brim, then one more packet: nothing half-written.
         let room = caps::TX - tx.as_slice().len();
-        tx.put(Ok::<usize, ()>(room - 1), |b| Ok(b.len()));
+        tx.put(room - 1, |b| Ok::<usize, ()>(b.len()));
         let before = tx.as_slice().len();
         tx.encode(&packet);
         assert_eq!(tx.as_slice().len(), before);

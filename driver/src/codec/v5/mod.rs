@@ -265,6 +265,8 @@ impl<'a> Packet<'a> {
     /// Checks and sizes the packet once, to be written into a buffer of
     /// the length it gives ([`Packet::encoded_len`] then
     /// [`Packet::encode`] without checking twice).
+    /// (Used by the session, which speaks MQTT 5 only with `alloc`.)
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn checked(&self) -> Result<super::Checked<'_, Self>, EncodeError> {
         frame::checked(self)
     }
