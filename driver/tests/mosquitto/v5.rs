@@ -4,7 +4,9 @@
 //! It checks, end to end: a server-assigned client id (kept for the
 //! reconnect), the CONNACK limits mosquitto announces (receive maximum from
 //! `max_inflight_messages`, maximum packet size, topic alias maximum,
-//! server keep alive from `max_keepalive`) and that the driver honours them;
+//! server keep alive from `max_keepalive`) and that the driver honours them
+//! (QoS 0 publishes too, checked by the handle without waiting for the
+//! driver);
 //! user properties and message properties through the broker; topic
 //! aliases (mosquitto delivers the full topic); subscription identifiers
 //! and options (no local, retain handling, retain as published); reason
