@@ -1,29 +1,32 @@
 //! Publish throughput of our client against rumqttc, in one run, against one
 //! local mosquitto: QoS 0, QoS 1 and QoS 2, 64-byte payloads, printed as
-//! messages per second and as ours/rumqttc ratios (target: all >= 1.0).
+//! messages per second and as ours/rumqttc ratios (target: all >= 1.0),
+//! first with MQTT 3.1.1 (ours against `rumqttc::AsyncClient`), then with
+//! MQTT 5 (ours against `rumqttc::v5::AsyncClient`, with ours over 3.1.1 in
+//! the same rounds as the baseline of what MQTT 5 costs us).
 //!
-//! Method (the same for both clients):
+//! Method (the same for every client):
 //! - one mosquitto started for the run (per-message debug logging off, so
-//!   the broker's log pipe is not what is measured), both clients connected
-//!   to it for the whole run, each publishing to its own topic of the same
-//!   length with no subscribers;
+//!   the broker's log pipe is not what is measured), every client connected
+//!   to it for the whole run, all publishing to one topic with no
+//!   subscribers;
 //! - a warm-up run per client and QoS, then `ROUNDS` rounds; in each round
 //!   the clients run one after the other (who goes first rotates between
 //!   rounds, so a slow phase of the machine hits all); the table shows the
-//!   median of the rounds, and the ratio is the median of the rounds'
-//!   ours/rumqttc ratios (runs seconds apart see the same machine);
+//!   median of the rounds, and each ratio is the median of the rounds'
+//!   ratios (runs seconds apart see the same machine);
 //! - QoS 0: `QOS0_MSGS` sequential publishes, then one QoS 1 "fence" publish
 //!   on the same connection; the clock stops at the fence's PUBACK. The
 //!   broker handles a connection's packets in order, so the PUBACK proves it
-//!   has read every QoS 0 message: neither client can win by buffering;
+//!   has read every QoS 0 message: no client can win by buffering;
 //! - QoS 1: `QOS1_MSGS` publishes with `WINDOW` in flight, issued by one
 //!   task: ours with `max_inflight = WINDOW` and `WINDOW` publish futures
 //!   in flight at once (`buffer_unordered`; each returns after its PUBACK);
-//!   rumqttc with `inflight = WINDOW`, publishes queued by one task while
-//!   its event loop is polled by another that counts `Incoming(PubAck)`;
-//!   the clock stops at the last PUBACK. For information, ours is also run
-//!   with `WINDOW` spawned tasks each awaiting one publish at a time (row
-//!   "ours/tasks"; not part of the ratio);
+//!   rumqttc with `inflight = WINDOW` (v5: `outgoing_inflight_upper_limit`),
+//!   publishes queued by one task while its event loop is polled by another
+//!   that counts `Incoming(PubAck)`; the clock stops at the last PUBACK. For
+//!   information, ours is also run with `WINDOW` spawned tasks each awaiting
+//!   one publish at a time (row "ours/tasks"; not part of the ratio);
 //! - QoS 2: as QoS 1 with `QOS2_MSGS` publishes and `QOS2_WINDOW` (20) in
 //!   flight for both clients; a publish completes at its PUBCOMP (PUBLISH,
 //!   PUBREC, PUBREL, PUBCOMP), rumqttc's event loop counts
@@ -31,28 +34,33 @@
 //!   more unreleased QoS 2 messages mosquitto 2.0 still acknowledges them
 //!   but drops them (see driver/README.md), so a wider window would measure
 //!   lost messages;
-//! - both sockets have TCP_NODELAY (ours always sets it; rumqttc is told to),
-//!   keepalive 60 s, clean session;
+//! - MQTT 5: mosquitto announces its `max_inflight_messages` (20) as its
+//!   Receive Maximum, and both v5 clients keep to it, so both have 20 in
+//!   flight at QoS 1 and 2 (ours over 3.1.1 keeps 32 at QoS 1). No
+//!   properties on the publishes; both v5 clients use their defaults for
+//!   topic aliases (ours uses the aliases mosquitto allows, rumqttc none);
+//! - every socket has TCP_NODELAY (ours always sets it; rumqttc is told to),
+//!   keepalive 60 s, clean session / clean start;
 //! - a multi-threaded tokio runtime (one worker per core); the measuring
 //!   code runs in a spawned task, as application code does;
-//! - besides msgs/s, the CPU time this process spent per message (both
+//! - besides msgs/s, the CPU time this process spent per message (all
 //!   clients live in it, but only the one measured is busy): on a shared
 //!   machine it is steadier than the wall-clock rate.
 //!
-//! - TLS (with the `tls` feature): the same table again over TLS, against a
+//! - TLS (with the `tls` feature): the 3.1.1 table again over TLS, against a
 //!   second mosquitto whose listener has a certificate made for the run
 //!   (rcgen; no key is committed); both clients use the same rustls client
 //!   configuration (ring, certificate verified). Printed: ours/rumqttc over
 //!   TLS, and ours over TLS / ours over TCP (the cost of TLS, baseline from
 //!   the same run).
 //!
-//! - MQTT 5 against 3.1.1: ours connected with MQTT 5 (default options, no
-//!   properties on publishes) against ours with 3.1.1 on the same broker,
-//!   the same rounds; printed as v5/3.1.1 ratios (the session-level cost of
-//!   MQTT 5; `benches/v5_overhead.rs` measures the codec alone).
-//!
 //! Run with `cargo bench -p resilient-mqtt --features tls --bench throughput`
 //! (without `--features tls` the TLS table is skipped and says so).
+//!
+//! For a profiler: `--only CLIENT QOS [N]` (CLIENT one of `ours-3.1.1`,
+//! `ours-5`, `rumqttc-3.1.1`, `rumqttc-5`) connects that one client and runs
+//! one warm-up and one measured run of N messages (default: the table's),
+//! e.g. under `valgrind --tool=callgrind` (see driver/README.md).
 
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -81,11 +89,21 @@ const RUMQTTC_CHANNEL: usize = 100;
 /// Any single round taking longer than this is reported as a failure.
 const ROUND_LIMIT: Duration = Duration::from_secs(30);
 
-const OURS_TOPIC: &str = "bench/ours";
-const RUMQTTC_TOPIC: &str = "bench/rumq";
+/// Every client publishes to this topic (no subscribers; the broker's
+/// work per message is the same for all).
+const TOPIC: &str = "bench/throughput";
 
 fn payload() -> Vec<u8> {
     (0..PAYLOAD_LEN).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// Messages per round at `qos`.
+fn msgs(qos: u8) -> usize {
+    match qos {
+        0 => QOS0_MSGS,
+        1 => QOS1_MSGS,
+        _ => QOS2_MSGS,
+    }
 }
 
 /// Our client, connected.
@@ -95,11 +113,7 @@ struct Ours {
 }
 
 impl Ours {
-    async fn connect(port: u16, tls: Option<&Tls>) -> Res<Ours> {
-        Self::connect_as(port, tls, "bench-ours", Protocol::V311).await
-    }
-
-    async fn connect_as(port: u16, tls: Option<&Tls>, id: &str, protocol: Protocol) -> Res<Ours> {
+    async fn connect(port: u16, tls: Option<&Tls>, id: &str, protocol: Protocol) -> Res<Ours> {
         let config = Config {
             client_id: id.into(),
             protocol,
@@ -124,12 +138,12 @@ impl Ours {
         let start = Instant::now();
         for _ in 0..n {
             self.client
-                .publish(OURS_TOPIC, &self.payload, false, QoS::AtMostOnce)
+                .publish(TOPIC, &self.payload, false, QoS::AtMostOnce)
                 .await?;
         }
         // The fence: its PUBACK means the broker has read all of the above.
         self.client
-            .publish(OURS_TOPIC, &self.payload, false, QoS::AtLeastOnce)
+            .publish(TOPIC, &self.payload, false, QoS::AtLeastOnce)
             .await?;
         Ok(start.elapsed())
     }
@@ -138,7 +152,7 @@ impl Ours {
     async fn windowed(&self, n: usize, qos: QoS, window: usize) -> Res<Duration> {
         let start = Instant::now();
         stream::iter(0..n)
-            .map(|_| self.client.publish(OURS_TOPIC, &self.payload, false, qos))
+            .map(|_| self.client.publish(TOPIC, &self.payload, false, qos))
             .buffer_unordered(window)
             .try_for_each(|()| async { Ok(()) })
             .await?;
@@ -157,7 +171,7 @@ impl Ours {
                 tokio::spawn(async move {
                     while next.fetch_add(1, Ordering::Relaxed) < n {
                         client
-                            .publish(OURS_TOPIC, &payload, false, QoS::AtLeastOnce)
+                            .publish(TOPIC, &payload, false, QoS::AtLeastOnce)
                             .await?;
                     }
                     Ok::<(), resilient_mqtt::client::ClientError>(())
@@ -171,10 +185,101 @@ impl Ours {
     }
 }
 
-/// rumqttc, connected, with its event loop polled by a task that counts
-/// PUBACKs and PUBCOMPs (each completes one publish).
+/// rumqttc's handle, MQTT 3.1.1 or 5.
+enum RumqttcClient {
+    V311(rumqttc::AsyncClient),
+    V5(rumqttc::v5::AsyncClient),
+}
+
+impl RumqttcClient {
+    async fn publish(&self, topic: &str, qos: u8, payload: Vec<u8>) -> Res<()> {
+        match self {
+            RumqttcClient::V311(c) => {
+                let qos = match qos {
+                    0 => rumqttc::QoS::AtMostOnce,
+                    1 => rumqttc::QoS::AtLeastOnce,
+                    _ => rumqttc::QoS::ExactlyOnce,
+                };
+                c.publish(topic, qos, false, payload).await?
+            }
+            RumqttcClient::V5(c) => {
+                use rumqttc::v5::mqttbytes::QoS as Q5;
+                let qos = match qos {
+                    0 => Q5::AtMostOnce,
+                    1 => Q5::AtLeastOnce,
+                    _ => Q5::ExactlyOnce,
+                };
+                c.publish(topic, qos, false, payload).await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn disconnect(&self) {
+        let _ = match self {
+            RumqttcClient::V311(c) => c.disconnect().await.map_err(|e| e.to_string()),
+            RumqttcClient::V5(c) => c.disconnect().await.map_err(|e| e.to_string()),
+        };
+    }
+}
+
+/// What rumqttc's event loop task reports: the CONNACK, each PUBACK and
+/// PUBCOMP (each completes one publish), and the error that ended it.
+struct AckCounter {
+    up: Option<tokio::sync::oneshot::Sender<()>>,
+    acks: watch::Sender<u64>,
+    goal: Arc<AtomicU64>,
+    failure: watch::Sender<Option<String>>,
+}
+
+impl AckCounter {
+    fn connack(&mut self) {
+        if let Some(up) = self.up.take() {
+            let _ = up.send(());
+        }
+    }
+
+    /// One more publish completed; receivers are woken only at the goal.
+    fn ack(&self) {
+        let goal = self.goal.load(Ordering::Relaxed);
+        self.acks.send_if_modified(|c| {
+            *c += 1;
+            *c >= goal
+        });
+    }
+
+    /// The bench wants an uninterrupted connection: any error ends the run
+    /// with this message.
+    fn fail(&self, e: impl ToString) {
+        self.failure.send_replace(Some(e.to_string()));
+    }
+}
+
+/// The task that polls a rumqttc event loop (either version: the types
+/// differ, the handling does not) and reports to an [`AckCounter`].
+macro_rules! count_acks {
+    ($eventloop:ident, $counter:ident, $event:path, $packet:path, $error:path) => {
+        async move {
+            use $error as ConnectionError;
+            use $event as Event;
+            use $packet as P;
+            loop {
+                match $eventloop.poll().await {
+                    Ok(Event::Incoming(P::ConnAck(_))) => $counter.connack(),
+                    Ok(Event::Incoming(P::PubAck(_) | P::PubComp(_))) => $counter.ack(),
+                    Ok(_) => {}
+                    Err(ConnectionError::RequestsDone) => return,
+                    Err(e) => return $counter.fail(e),
+                }
+            }
+        }
+    };
+}
+
+/// rumqttc (3.1.1 or 5), connected, with its event loop polled by a task
+/// that counts PUBACKs and PUBCOMPs.
 struct Rumqttc {
-    client: rumqttc::AsyncClient,
+    client: RumqttcClient,
     payload: Vec<u8>,
     /// PUBACKs + PUBCOMPs seen so far; receivers are woken only when
     /// `target` is reached.
@@ -184,55 +289,66 @@ struct Rumqttc {
 }
 
 impl Rumqttc {
-    /// A connection with `inflight` publishes in flight at most.
-    async fn connect(port: u16, id: &str, inflight: usize, tls: Option<&Tls>) -> Res<Rumqttc> {
-        let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-        options
-            .set_keep_alive(Duration::from_secs(60))
-            .set_clean_session(true)
-            .set_inflight(inflight as u16);
-        if let Some(t) = tls {
-            options.set_transport(t.rumqttc()?);
-        }
-        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, RUMQTTC_CHANNEL);
-        let mut network = rumqttc::NetworkOptions::new();
-        network.set_tcp_nodelay(true);
-        eventloop.set_network_options(network);
-
+    /// A connection with `inflight` publishes in flight at most, MQTT 5
+    /// when `v5`.
+    async fn connect(
+        port: u16,
+        id: &str,
+        inflight: usize,
+        tls: Option<&Tls>,
+        v5: bool,
+    ) -> Res<Rumqttc> {
         let (acks_tx, acks) = watch::channel(0u64);
         let (fail_tx, failure) = watch::channel(None);
         let (up_tx, up_rx) = tokio::sync::oneshot::channel();
         let target = Arc::new(AtomicU64::new(u64::MAX));
-        let goal = target.clone();
-        tokio::spawn(async move {
-            let mut up = Some(up_tx);
-            loop {
-                match eventloop.poll().await {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
-                        if let Some(up) = up.take() {
-                            let _ = up.send(());
-                        }
-                    }
-                    Ok(rumqttc::Event::Incoming(
-                        rumqttc::Packet::PubAck(_) | rumqttc::Packet::PubComp(_),
-                    )) => {
-                        let goal = goal.load(Ordering::Relaxed);
-                        acks_tx.send_if_modified(|c| {
-                            *c += 1;
-                            *c >= goal
-                        });
-                    }
-                    Ok(_) => {}
-                    Err(rumqttc::ConnectionError::RequestsDone) => return,
-                    Err(e) => {
-                        // The bench wants an uninterrupted connection: any
-                        // error ends the run with this message.
-                        fail_tx.send_replace(Some(e.to_string()));
-                        return;
-                    }
-                }
+        let mut counter = AckCounter {
+            up: Some(up_tx),
+            acks: acks_tx,
+            goal: target.clone(),
+            failure: fail_tx,
+        };
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        let client = if v5 {
+            let mut options = rumqttc::v5::MqttOptions::new(id, "127.0.0.1", port);
+            options
+                .set_keep_alive(Duration::from_secs(60))
+                .set_clean_start(true)
+                .set_outgoing_inflight_upper_limit(inflight as u16)
+                .set_network_options(network);
+            if let Some(t) = tls {
+                options.set_transport(t.rumqttc()?);
             }
-        });
+            let (client, mut eventloop) = rumqttc::v5::AsyncClient::new(options, RUMQTTC_CHANNEL);
+            tokio::spawn(count_acks!(
+                eventloop,
+                counter,
+                rumqttc::v5::Event,
+                rumqttc::v5::mqttbytes::v5::Packet,
+                rumqttc::v5::ConnectionError
+            ));
+            RumqttcClient::V5(client)
+        } else {
+            let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+            options
+                .set_keep_alive(Duration::from_secs(60))
+                .set_clean_session(true)
+                .set_inflight(inflight as u16);
+            if let Some(t) = tls {
+                options.set_transport(t.rumqttc()?);
+            }
+            let (client, mut eventloop) = rumqttc::AsyncClient::new(options, RUMQTTC_CHANNEL);
+            eventloop.set_network_options(network);
+            tokio::spawn(count_acks!(
+                eventloop,
+                counter,
+                rumqttc::Event,
+                rumqttc::Packet,
+                rumqttc::ConnectionError
+            ));
+            RumqttcClient::V311(client)
+        };
         timeout(Duration::from_secs(10), up_rx)
             .await
             .map_err(|_| "rumqttc: no CONNACK within 10 s")?
@@ -247,11 +363,12 @@ impl Rumqttc {
     }
 
     /// Waits until `goal` PUBACKs in total have been counted.
-    async fn wait_acks(&mut self, goal: u64) -> Res<()> {
+    async fn wait_acks(&self, goal: u64) -> Res<()> {
         self.target.store(goal, Ordering::Relaxed);
+        let mut acks = self.acks.clone();
         let mut failure = self.failure.clone();
         tokio::select! {
-            r = self.acks.wait_for(|c| *c >= goal) => match r {
+            r = acks.wait_for(|c| *c >= goal) => match r {
                 Ok(_) => Ok(()),
                 Err(_) => Err("rumqttc: event loop stopped".into()),
             },
@@ -265,76 +382,76 @@ impl Rumqttc {
         }
     }
 
-    async fn qos0(&mut self, n: usize) -> Res<Duration> {
+    async fn qos0(&self, n: usize) -> Res<Duration> {
         let goal = *self.acks.borrow() + 1;
         // Set before publishing so the fence's PUBACK wakes us.
         self.target.store(goal, Ordering::Relaxed);
         let start = Instant::now();
         for _ in 0..n {
-            self.client
-                .publish(
-                    RUMQTTC_TOPIC,
-                    rumqttc::QoS::AtMostOnce,
-                    false,
-                    self.payload.clone(),
-                )
-                .await?;
+            self.client.publish(TOPIC, 0, self.payload.clone()).await?;
         }
-        self.client
-            .publish(
-                RUMQTTC_TOPIC,
-                rumqttc::QoS::AtLeastOnce,
-                false,
-                self.payload.clone(),
-            )
-            .await?;
+        self.client.publish(TOPIC, 1, self.payload.clone()).await?;
         self.wait_acks(goal).await?;
         Ok(start.elapsed())
     }
 
-    /// `n` publishes at `qos` (1 or 2), up to `WINDOW` in flight.
-    async fn windowed(&mut self, n: usize, qos: rumqttc::QoS) -> Res<Duration> {
+    /// `n` publishes at `qos` (1 or 2), up to the connection's in-flight
+    /// limit.
+    async fn windowed(&self, n: usize, qos: u8) -> Res<Duration> {
         let goal = *self.acks.borrow() + n as u64;
         self.target.store(goal, Ordering::Relaxed);
         let start = Instant::now();
-        let client = self.client.clone();
-        let payload = self.payload.clone();
-        let producer = tokio::spawn(async move {
+        let producer = async {
             for _ in 0..n {
-                client
-                    .publish(RUMQTTC_TOPIC, qos, false, payload.clone())
+                self.client
+                    .publish(TOPIC, qos, self.payload.clone())
                     .await?;
             }
-            Ok::<(), rumqttc::ClientError>(())
-        });
-        self.wait_acks(goal).await?;
-        producer.await??;
+            Ok::<(), Box<dyn Error + Send + Sync>>(())
+        };
+        tokio::try_join!(self.wait_acks(goal), producer)?;
         Ok(start.elapsed())
     }
 }
 
-/// What is measured.
-#[derive(Clone, Copy, PartialEq)]
-enum Who {
-    Ours,
+/// One contestant of a table.
+#[derive(Clone, Copy)]
+enum Runner<'a> {
+    Ours(&'a Ours),
     /// Ours, QoS 1 from `WINDOW` spawned tasks (information only).
-    OursTasks,
-    Rumqttc,
+    OursTasks(&'a Ours),
+    Rumqttc(&'a Rumqttc),
 }
 
-impl Who {
-    fn name(self) -> &'static str {
-        match self {
-            Who::Ours => "ours",
-            Who::OursTasks => "ours/tasks",
-            Who::Rumqttc => "rumqttc",
+impl Runner<'_> {
+    async fn run(self, qos: u8, n: usize) -> Res<Duration> {
+        match (self, qos) {
+            (Runner::Ours(o) | Runner::OursTasks(o), 0) => o.qos0(n).await,
+            (Runner::Ours(o), 1) => o.windowed(n, QoS::AtLeastOnce, WINDOW).await,
+            (Runner::Ours(o), _) => o.windowed(n, QoS::ExactlyOnce, QOS2_WINDOW).await,
+            (Runner::OursTasks(o), _) => o.qos1_tasks(n).await,
+            (Runner::Rumqttc(r), 0) => r.qos0(n).await,
+            (Runner::Rumqttc(r), _) => r.windowed(n, qos).await,
         }
+    }
+
+    /// One measured run (see [`Sample`]).
+    async fn sample(self, qos: u8, n: usize) -> Res<Sample> {
+        let cpu = cpu_time();
+        let elapsed = timeout(ROUND_LIMIT, self.run(qos, n))
+            .await
+            .map_err(|_| format!("a round took longer than {ROUND_LIMIT:?}"))??;
+        let cpu = cpu_time().saturating_sub(cpu);
+        Ok(Sample {
+            rate: n as f64 / elapsed.as_secs_f64(),
+            cpu_us: cpu.as_secs_f64() * 1e6 / n as f64,
+        })
     }
 }
 
 /// One measured run: messages per second, and this process's CPU time per
 /// message (user + system, all threads; the broker is another process and
-/// the other client is idle meanwhile). CPU time varies less than wall
+/// the other clients are idle meanwhile). CPU time varies less than wall
 /// time when other work shares the machine.
 #[derive(Clone, Copy)]
 struct Sample {
@@ -354,33 +471,164 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-async fn run_one(ours: &Ours, theirs: &mut Rumqttc, who: Who, qos: u8, n: usize) -> Res<Sample> {
-    let round = async {
-        match (who, qos) {
-            (Who::Ours | Who::OursTasks, 0) => ours.qos0(n).await,
-            (Who::Ours, 1) => ours.windowed(n, QoS::AtLeastOnce, WINDOW).await,
-            (Who::Ours, _) => ours.windowed(n, QoS::ExactlyOnce, QOS2_WINDOW).await,
-            (Who::OursTasks, _) => ours.qos1_tasks(n).await,
-            (Who::Rumqttc, 0) => theirs.qos0(n).await,
-            (Who::Rumqttc, 1) => theirs.windowed(n, rumqttc::QoS::AtLeastOnce).await,
-            (Who::Rumqttc, _) => theirs.windowed(n, rumqttc::QoS::ExactlyOnce).await,
-        }
-    };
-    let cpu = cpu_time();
-    let elapsed = timeout(ROUND_LIMIT, round)
-        .await
-        .map_err(|_| format!("a round took longer than {ROUND_LIMIT:?}"))??;
-    let cpu = cpu_time().saturating_sub(cpu);
-    Ok(Sample {
-        rate: n as f64 / elapsed.as_secs_f64(),
-        cpu_us: cpu.as_secs_f64() * 1e6 / n as f64,
-    })
-}
-
 fn median(v: impl Iterator<Item = f64>) -> f64 {
     let mut s: Vec<f64> = v.collect();
     s.sort_by(f64::total_cmp);
     s[s.len() / 2]
+}
+
+/// Rounds at one QoS: a warm-up run of each contestant, then `ROUNDS`
+/// rounds with the first one rotating; prints a row per contestant and
+/// returns each one's samples, in the order given.
+async fn rounds(contestants: &[(&str, Runner<'_>)], qos: u8) -> Res<Vec<Vec<Sample>>> {
+    let n = msgs(qos);
+    for (_, runner) in contestants {
+        runner.sample(qos, n / 4).await?;
+    }
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contestants.len()];
+    for round in 0..ROUNDS {
+        // Rotate who goes first, so a slow phase of the machine does not
+        // always hit the same client.
+        for i in 0..contestants.len() {
+            let k = (i + round) % contestants.len();
+            samples[k].push(contestants[k].1.sample(qos, n).await?);
+        }
+    }
+    for ((name, _), v) in contestants.iter().zip(&samples) {
+        let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
+        println!(
+            "{name:<14} {qos:>3} {:>10.0} {:>12.2}   [{}]",
+            median(v.iter().map(|s| s.rate)),
+            median(v.iter().map(|s| s.cpu_us)),
+            list.join(", ")
+        );
+    }
+    Ok(samples)
+}
+
+fn print_header() {
+    println!(
+        "{:<14} {:>3} {:>10} {:>12}   msgs/s of each round",
+        "client", "qos", "msgs/s", "cpu us/msg"
+    );
+}
+
+/// `a` against `b`, round by round: (median msgs/s ratio, median msgs per
+/// CPU second ratio). Each round's ratio compares runs made seconds apart,
+/// so it varies less than the ratio of the medians.
+fn ratio(a: &[Sample], b: &[Sample]) -> (f64, f64) {
+    let pairs = a.iter().zip(b);
+    (
+        median(pairs.clone().map(|(a, b)| a.rate / b.rate)),
+        median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us)),
+    )
+}
+
+/// A ratio line of the summary (`target`: the least ratio wanted).
+struct Ratio {
+    what: String,
+    qos: u8,
+    rate: f64,
+    cpu: f64,
+    target: Option<f64>,
+}
+
+impl Ratio {
+    fn print(&self) {
+        let verdict = |v: f64| match self.target {
+            Some(t) if v >= t => " (ok)".to_string(),
+            Some(t) => format!(" (BELOW {t})"),
+            None => String::new(),
+        };
+        println!(
+            "ratio {}, QoS {}: {:.2} in msgs/s{}, {:.2} in msgs per CPU second{}",
+            self.what,
+            self.qos,
+            self.rate,
+            verdict(self.rate),
+            self.cpu,
+            verdict(self.cpu)
+        );
+    }
+}
+
+/// One table: every QoS, ours against rumqttc on the same broker (3.1.1).
+/// Returns the ratios and our median msgs/s per QoS.
+async fn table(
+    link: &str,
+    ours: &Ours,
+    theirs: &Rumqttc,
+    theirs_q2: &Rumqttc,
+) -> Res<(Vec<Ratio>, Vec<f64>)> {
+    print_header();
+    let mut ratios = Vec::new();
+    let mut rates = Vec::new();
+    for qos in 0..=2u8 {
+        let theirs = if qos == 2 { theirs_q2 } else { theirs };
+        let mut contestants = vec![
+            ("ours", Runner::Ours(ours)),
+            ("rumqttc", Runner::Rumqttc(theirs)),
+        ];
+        if qos == 1 {
+            contestants.push(("ours/tasks", Runner::OursTasks(ours)));
+        }
+        let samples = rounds(&contestants, qos).await?;
+        let (rate, cpu) = ratio(&samples[0], &samples[1]);
+        ratios.push(Ratio {
+            what: format!("ours/rumqttc, MQTT 3.1.1, {link}"),
+            qos,
+            rate,
+            cpu,
+            target: Some(1.0),
+        });
+        rates.push(median(samples[0].iter().map(|s| s.rate)));
+    }
+    println!();
+    Ok((ratios, rates))
+}
+
+/// MQTT 5: ours against rumqttc's v5 client, with ours over 3.1.1 in the
+/// same rounds as the baseline.
+async fn v5_table(port: u16, v311: &Ours) -> Res<Vec<Ratio>> {
+    let v5 = Ours::connect(
+        port,
+        None,
+        "bench-ours-v5",
+        Protocol::v5(V5Config::default()),
+    )
+    .await?;
+    let theirs = Rumqttc::connect(port, "bench-rumqttc-v5", WINDOW, None, true).await?;
+    println!("MQTT 5: ours and rumqttc::v5, with ours over 3.1.1 as the baseline");
+    print_header();
+    let mut ratios = Vec::new();
+    for qos in 0..=2u8 {
+        let contestants = [
+            ("ours 5", Runner::Ours(&v5)),
+            ("rumqttc 5", Runner::Rumqttc(&theirs)),
+            ("ours 3.1.1", Runner::Ours(v311)),
+        ];
+        let samples = rounds(&contestants, qos).await?;
+        let (rate, cpu) = ratio(&samples[0], &samples[1]);
+        ratios.push(Ratio {
+            what: "ours/rumqttc, MQTT 5, TCP".into(),
+            qos,
+            rate,
+            cpu,
+            target: Some(1.0),
+        });
+        let (rate, cpu) = ratio(&samples[0], &samples[2]);
+        ratios.push(Ratio {
+            what: "ours MQTT 5/ours MQTT 3.1.1, TCP".into(),
+            qos,
+            rate,
+            cpu,
+            target: (qos == 0).then_some(0.9),
+        });
+    }
+    println!();
+    v5.client.disconnect().await;
+    theirs.client.disconnect().await;
+    Ok(ratios)
 }
 
 fn broker_version(broker: &Mosquitto) -> String {
@@ -393,74 +641,6 @@ fn broker_version(broker: &Mosquitto) -> String {
             rest.split_whitespace().next().map(str::to_string)
         })
         .unwrap_or_else(|| "(unknown version)".into())
-}
-
-/// One table: every QoS, ours against rumqttc on the same broker. Returns
-/// (qos, msgs/s ratio, CPU ratio, our median msgs/s) per QoS.
-async fn table(
-    ours: &Ours,
-    theirs: &mut Rumqttc,
-    theirs_q2: &mut Rumqttc,
-) -> Res<Vec<(u8, f64, f64, f64)>> {
-    println!(
-        "{:<10} {:>3} {:>10} {:>12}   msgs/s of each round",
-        "client", "qos", "msgs/s", "cpu us/msg"
-    );
-    let mut ratios = Vec::new();
-    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
-        let whos: &[Who] = if qos == 1 {
-            &[Who::Ours, Who::Rumqttc, Who::OursTasks]
-        } else {
-            &[Who::Ours, Who::Rumqttc]
-        };
-        let theirs = if qos == 2 {
-            &mut *theirs_q2
-        } else {
-            &mut *theirs
-        };
-        for &who in whos {
-            run_one(ours, theirs, who, qos, n / 4).await?;
-        }
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); whos.len()];
-        for round in 0..ROUNDS {
-            // Rotate who goes first, so a slow phase of the machine does
-            // not always hit the same client.
-            for i in 0..whos.len() {
-                let k = (i + round) % whos.len();
-                samples[k].push(run_one(ours, theirs, whos[k], qos, n).await?);
-            }
-        }
-        let rate = |v: &[Sample]| median(v.iter().map(|s| s.rate));
-        let cpu = |v: &[Sample]| median(v.iter().map(|s| s.cpu_us));
-        for (who, v) in whos.iter().zip(&samples) {
-            let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
-            println!(
-                "{:<10} {qos:>3} {:>10.0} {:>12.2}   [{}]",
-                who.name(),
-                rate(v),
-                cpu(v),
-                list.join(", ")
-            );
-        }
-        // Each round's ours/rumqttc ratio compares runs made seconds apart,
-        // so it varies less than the ratio of the medians.
-        let pairs = samples[0].iter().zip(&samples[1]);
-        let rate_ratio = median(pairs.clone().map(|(a, b)| a.rate / b.rate));
-        let cpu_ratio = median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us));
-        ratios.push((qos, rate_ratio, cpu_ratio, rate(&samples[0])));
-    }
-    println!();
-    Ok(ratios)
-}
-
-fn print_ratios(link: &str, ratios: &[(u8, f64, f64, f64)]) {
-    for (qos, ratio, cpu_ratio, _) in ratios {
-        let verdict = if *ratio >= 1.0 { "ok" } else { "BELOW 1.0" };
-        println!(
-            "ratio ours/rumqttc, {link}, QoS {qos}: {ratio:.2} in msgs/s ({verdict}), \
-             {cpu_ratio:.2} in msgs per CPU second (medians of the rounds' ratios)"
-        );
-    }
 }
 
 /// A mosquitto for the bench: per-message debug logging off (the rig logs
@@ -479,24 +659,7 @@ fn quiet_broker(extra: Vec<String>) -> Res<Mosquitto> {
     })?)
 }
 
-async fn bench() -> Res<()> {
-    let broker = quiet_broker(Vec::new())?;
-    let ours = Ours::connect(broker.port(), None).await?;
-    let mut theirs = Rumqttc::connect(broker.port(), "bench-rumqttc", WINDOW, None).await?;
-    // QoS 2 with mosquitto's in-flight limit (see QOS2_WINDOW).
-    let mut theirs_q2 =
-        Rumqttc::connect(broker.port(), "bench-rumqttc-q2", QOS2_WINDOW, None).await?;
-
-    println!(
-        "publish throughput: {PAYLOAD_LEN}-byte payload, one local mosquitto {} on 127.0.0.1, \
-         median of {ROUNDS} rounds after a warm-up",
-        broker_version(&broker)
-    );
-    println!(
-        "QoS 0: {QOS0_MSGS} msgs + a QoS 1 fence; QoS 1: {QOS1_MSGS} msgs, {WINDOW} in flight; \
-         QoS 2: {QOS2_MSGS} msgs, {QOS2_WINDOW} in flight"
-    );
-    println!();
+fn print_load() {
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
         println!(
@@ -505,26 +668,47 @@ async fn bench() -> Res<()> {
             load.join(" ")
         );
     }
+}
+
+async fn bench() -> Res<()> {
+    let broker = quiet_broker(Vec::new())?;
+    let port = broker.port();
+    let ours = Ours::connect(port, None, "bench-ours", Protocol::V311).await?;
+    let theirs = Rumqttc::connect(port, "bench-rumqttc", WINDOW, None, false).await?;
+    // QoS 2 with mosquitto's in-flight limit (see QOS2_WINDOW).
+    let theirs_q2 = Rumqttc::connect(port, "bench-rumqttc-q2", QOS2_WINDOW, None, false).await?;
+
+    println!(
+        "publish throughput: {PAYLOAD_LEN}-byte payload, one local mosquitto {} on 127.0.0.1, \
+         median of {ROUNDS} rounds after a warm-up",
+        broker_version(&broker)
+    );
+    println!(
+        "QoS 0: {QOS0_MSGS} msgs + a QoS 1 fence; QoS 1: {QOS1_MSGS} msgs, {WINDOW} in flight; \
+         QoS 2: {QOS2_MSGS} msgs, {QOS2_WINDOW} in flight (MQTT 5: at most mosquitto's \
+         Receive Maximum)"
+    );
     println!();
-    println!("plain TCP");
-    let plain = table(&ours, &mut theirs, &mut theirs_q2).await?;
-    let v5 = v5_table(broker.port(), &ours, &mut theirs).await?;
+    print_load();
+    println!();
+    println!("MQTT 3.1.1, plain TCP");
+    let (plain, plain_rates) = table("TCP", &ours, &theirs, &theirs_q2).await?;
+    let v5 = v5_table(port, &ours).await?;
     ours.client.disconnect().await;
-    let _ = theirs.client.disconnect().await;
-    let _ = theirs_q2.client.disconnect().await;
+    theirs.client.disconnect().await;
+    theirs_q2.client.disconnect().await;
 
     let tls = tls_table().await?;
-    print_ratios("TCP", &plain);
-    for (qos, ratio, cpu_ratio) in &v5 {
-        println!(
-            "ratio ours MQTT 5/ours MQTT 3.1.1, TCP, QoS {qos}: {ratio:.2} in msgs/s, \
-             {cpu_ratio:.2} in msgs per CPU second (baseline: 3.1.1, same run)"
-        );
+    print_load();
+    for r in plain.iter().chain(&v5) {
+        r.print();
     }
     match tls {
-        Some(tls) => {
-            print_ratios("TLS", &tls);
-            for ((qos, _, _, p), (_, _, _, t)) in plain.iter().zip(&tls) {
+        Some((tls, tls_rates)) => {
+            for r in &tls {
+                r.print();
+            }
+            for (qos, (p, t)) in plain_rates.iter().zip(&tls_rates).enumerate() {
                 println!(
                     "TLS cost, ours, QoS {qos}: TLS/TCP msgs/s {:.2} (baseline: ours over TCP, same run)",
                     t / p
@@ -539,81 +723,87 @@ async fn bench() -> Res<()> {
     Ok(())
 }
 
-/// Ours speaking MQTT 5 (default options: no properties on publishes)
-/// against ours speaking 3.1.1, on the same broker, rounds alternating.
-/// Returns (qos, v5/3.1.1 msgs/s, v5/3.1.1 msgs per CPU second).
-async fn v5_table(port: u16, v311: &Ours, theirs: &mut Rumqttc) -> Res<Vec<(u8, f64, f64)>> {
-    let v5 = Ours::connect_as(
-        port,
-        None,
-        "bench-ours-v5",
-        Protocol::v5(V5Config::default()),
-    )
-    .await?;
-    println!("MQTT 5 against 3.1.1 (ours both)");
+/// `--only CLIENT QOS [N]`: one client, one warm-up and one measured run,
+/// for a profiler.
+async fn only(client: &str, qos: u8, n: usize) -> Res<()> {
+    let broker = quiet_broker(Vec::new())?;
+    let port = broker.port();
+    let id = format!("bench-{client}");
+    let v5 = Protocol::v5(V5Config::default());
+    let ours;
+    let theirs;
+    let runner = match client {
+        "ours-3.1.1" | "ours-5" => {
+            let protocol = if client == "ours-5" {
+                v5
+            } else {
+                Protocol::V311
+            };
+            ours = Ours::connect(port, None, &id, protocol).await?;
+            Runner::Ours(&ours)
+        }
+        "rumqttc-3.1.1" | "rumqttc-5" => {
+            let window = if qos == 2 { QOS2_WINDOW } else { WINDOW };
+            let v5 = client == "rumqttc-5";
+            theirs = Rumqttc::connect(port, &id, window, None, v5).await?;
+            Runner::Rumqttc(&theirs)
+        }
+        other => return Err(format!("--only: unknown client {other:?}").into()),
+    };
+    runner.sample(qos, n / 4).await?;
+    let s = runner.sample(qos, n).await?;
     println!(
-        "{:<10} {:>3} {:>10} {:>12}   msgs/s of each round",
-        "protocol", "qos", "msgs/s", "cpu us/msg"
+        "{client} QoS {qos}: {n} msgs, {:.0} msgs/s, {:.2} cpu us/msg",
+        s.rate, s.cpu_us
     );
-    let mut out = Vec::new();
-    for (qos, n) in [(0u8, QOS0_MSGS), (1u8, QOS1_MSGS), (2u8, QOS2_MSGS)] {
-        let pair = [v311, &v5];
-        for o in pair {
-            run_one(o, theirs, Who::Ours, qos, n / 4).await?;
-        }
-        let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
-        for round in 0..ROUNDS {
-            for i in 0..2 {
-                let k = (i + round) % 2;
-                samples[k].push(run_one(pair[k], theirs, Who::Ours, qos, n).await?);
-            }
-        }
-        for (name, v) in ["3.1.1", "5"].iter().zip(&samples) {
-            let list: Vec<String> = v.iter().map(|s| format!("{:.0}", s.rate)).collect();
-            println!(
-                "{name:<10} {qos:>3} {:>10.0} {:>12.2}   [{}]",
-                median(v.iter().map(|s| s.rate)),
-                median(v.iter().map(|s| s.cpu_us)),
-                list.join(", ")
-            );
-        }
-        let pairs = samples[1].iter().zip(&samples[0]);
-        let rate = median(pairs.clone().map(|(a, b)| a.rate / b.rate));
-        let cpu = median(pairs.map(|(a, b)| b.cpu_us / a.cpu_us));
-        out.push((qos, rate, cpu));
-    }
-    println!();
-    v5.client.disconnect().await;
-    Ok(out)
+    Ok(())
+}
+
+/// The `--only` arguments, if given: (client, qos, messages).
+fn only_args() -> Res<Option<(String, u8, usize)>> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let Some(at) = args.iter().position(|a| a == "--only") else {
+        return Ok(None);
+    };
+    let usage =
+        "usage: --only CLIENT QOS [N] (CLIENT: ours-3.1.1, ours-5, rumqttc-3.1.1, rumqttc-5)";
+    let client = args.get(at + 1).ok_or(usage)?.clone();
+    let qos: u8 = match args.get(at + 2).map(|q| q.parse()) {
+        Some(Ok(q)) if q <= 2 => q,
+        _ => return Err(usage.into()),
+    };
+    let n = match args.get(at + 3) {
+        None => msgs(qos),
+        Some(n) => n.parse().map_err(|_| usage)?,
+    };
+    Ok(Some((client, qos, n)))
 }
 
 /// The same table over TLS 1.3 (rustls with ring for both clients, the
 /// same client configuration) to a mosquitto whose listener has a
 /// certificate made for this run.
 #[cfg(feature = "tls")]
-async fn tls_table() -> Res<Option<Vec<(u8, f64, f64, f64)>>> {
+async fn tls_table() -> Res<Option<(Vec<Ratio>, Vec<f64>)>> {
     let tls = Tls::new()?;
     let broker = quiet_broker(tls.listener_lines())?;
-    let ours = Ours::connect(broker.port(), Some(&tls)).await?;
-    let mut theirs =
-        Rumqttc::connect(broker.port(), "bench-rumqttc-tls", WINDOW, Some(&tls)).await?;
-    let mut theirs_q2 = Rumqttc::connect(
-        broker.port(),
-        "bench-rumqttc-tls-q2",
-        QOS2_WINDOW,
-        Some(&tls),
-    )
-    .await?;
+    let port = broker.port();
+    let ours = Ours::connect(port, Some(&tls), "bench-ours", Protocol::V311).await?;
+    let theirs = Rumqttc::connect(port, "bench-rumqttc-tls", WINDOW, Some(&tls), false).await?;
+    let theirs_q2 =
+        Rumqttc::connect(port, "bench-rumqttc-tls-q2", QOS2_WINDOW, Some(&tls), false).await?;
     println!("TLS (rustls, ring, TLS 1.3, certificate verified against the run's CA)");
-    let rows = table(&ours, &mut theirs, &mut theirs_q2).await?;
+    let rows = table("TLS", &ours, &theirs, &theirs_q2).await?;
     ours.client.disconnect().await;
-    let _ = theirs.client.disconnect().await;
-    let _ = theirs_q2.client.disconnect().await;
+    theirs.client.disconnect().await;
+    theirs_q2.client.disconnect().await;
     Ok(Some(rows))
 }
 
 #[cfg(not(feature = "tls"))]
-async fn tls_table() -> Res<Option<Vec<(u8, f64, f64, f64)>>> {
+async fn tls_table() -> Res<Option<(Vec<Ratio>, Vec<f64>)>> {
     Ok(None)
 }
 
@@ -693,13 +883,17 @@ fn main() {
         .build();
     // The measured code runs in a task on the runtime's workers, as an
     // application's tasks do, not on the thread that calls `block_on`.
-    let result = match runtime {
-        Ok(rt) => rt.block_on(async {
-            tokio::spawn(bench())
-                .await
+    let result = match (runtime, only_args()) {
+        (Ok(rt), Ok(only_one)) => rt.block_on(async {
+            let task = match only_one {
+                None => tokio::spawn(bench()),
+                Some((client, qos, n)) => tokio::spawn(async move { only(&client, qos, n).await }),
+            };
+            task.await
                 .unwrap_or_else(|e| Err(format!("the bench task failed: {e}").into()))
         }),
-        Err(e) => Err(e.into()),
+        (Err(e), _) => Err(e.into()),
+        (_, Err(e)) => Err(e),
     };
     if let Err(e) = result {
         eprintln!("throughput bench failed: {e}");

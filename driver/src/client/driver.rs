@@ -476,8 +476,20 @@ impl<T: Transport, L: Link> Driver<T, L> {
                     .notifications
                     .send(Notification::Up { session_present });
             }
+            Event::ServerLimits(limits) => {
+                *self
+                    .shared
+                    .server_limits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(limits);
+            }
             Event::Down { reason } => {
                 self.shared.connected.send_replace(false);
+                *self
+                    .shared
+                    .server_limits
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
                 let _ = self
                     .shared
                     .notifications

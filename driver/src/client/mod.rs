@@ -36,7 +36,7 @@ pub use transport::{is_rejected, BoxFuture, Rejected, TcpTransport, Transport};
 use crate::codec::QoS;
 use crate::session::{
     AckReason, Config, ConfigError, ConnectError, DownReason, Event, Message, Protocol,
-    PublishProperties, RequestError, Session, Stats, StoreOp, SubscribeOptions,
+    PublishProperties, RequestError, ServerLimits, Session, Stats, StoreOp, SubscribeOptions,
 };
 use crate::storage::QueueStorage;
 
@@ -144,6 +144,11 @@ pub(crate) struct Shared {
     pub notifications: broadcast::Sender<Notification>,
     /// Room for QoS 0 publishes queued to the driver but not yet handled.
     pub qos0_room: Arc<Semaphore>,
+    /// MQTT 5: the server's limits on the live connection (set from the
+    /// CONNACK before the connection is reported up, cleared when it goes
+    /// down), so that a QoS 0 publish is checked against them without
+    /// waiting for the driver.
+    pub server_limits: Mutex<Option<ServerLimits>>,
 }
 
 /// How many QoS 0 publishes may wait for the driver before `publish`
@@ -261,6 +266,7 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
             stats: Mutex::new(Stats::default()),
             notifications: broadcast::channel(64).0,
             qos0_room: Arc::new(Semaphore::new(QOS0_QUEUE)),
+            server_limits: Mutex::new(None),
         });
         let client = Client {
             cmd: cmd_tx,
@@ -294,9 +300,9 @@ impl<T: Transport, L: Link> ClientBuilder<T, L> {
 pub struct Client {
     cmd: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
-    /// MQTT 5: QoS 0 publishes wait for the session's checks against the
-    /// server's limits (Maximum Packet Size...), so their errors reach the
-    /// caller; no fire-and-forget path.
+    /// MQTT 5: QoS 0 publishes are also checked against the server's
+    /// limits (Maximum Packet Size, Retain Available) before they are
+    /// queued to the driver.
     mqtt5: bool,
 }
 
@@ -341,7 +347,10 @@ impl Client {
     /// P1-P4: publishes; QoS 1 returns when the PUBACK arrived, across any
     /// number of outages. QoS 0 returns at once while connected (once the
     /// driver has room for it; P1), and waits for the end of an outage
-    /// otherwise.
+    /// otherwise. A QoS 0 publish that the session would refuse (a bad
+    /// topic, too large; with MQTT 5 also one the server's limits forbid:
+    /// Maximum Packet Size, Retain Available) is refused here, before it is
+    /// queued.
     pub async fn publish(
         &self,
         topic: &str,
@@ -349,26 +358,28 @@ impl Client {
         retain: bool,
         qos: QoS,
     ) -> Result<(), ClientError> {
-        let (topic, payload) = (topic.to_string(), payload.to_vec());
-        if qos == QoS::AtMostOnce && self.is_connected() && !self.mqtt5 {
-            Session::check_publish(&topic, &payload, qos, retain)?;
-            let permit = self
-                .shared
-                .qos0_room
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| ClientError::DriverGone)?;
-            self.cmd
-                .send(Command::PublishNoWait {
-                    topic,
-                    payload,
-                    retain,
-                    permit,
-                })
-                .map_err(|_| ClientError::DriverGone)?;
-            return Ok(());
+        if qos == QoS::AtMostOnce && self.is_connected() {
+            if let Some(checked) = self.check_qos0(topic, payload, retain) {
+                checked?;
+                let permit = self
+                    .shared
+                    .qos0_room
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| ClientError::DriverGone)?;
+                self.cmd
+                    .send(Command::PublishNoWait {
+                        topic: topic.to_string(),
+                        payload: payload.to_vec(),
+                        retain,
+                        permit,
+                    })
+                    .map_err(|_| ClientError::DriverGone)?;
+                return Ok(());
+            }
         }
+        let (topic, payload) = (topic.to_string(), payload.to_vec());
         self.ask(|reply| Command::Publish {
             topic,
             payload,
@@ -379,6 +390,37 @@ impl Client {
         })
         .await??;
         Ok(())
+    }
+
+    /// The session's checks of a QoS 0 publish made while connected, made
+    /// here so that the caller need not wait for the driver; `None` when
+    /// they cannot be made here (MQTT 5 before the server's limits are
+    /// known): the publish then waits for the driver's answer.
+    ///
+    /// With MQTT 5 the limits are those of the connection that was up when
+    /// the call was made. If that connection ends before the driver takes
+    /// the publish and the next server's limits forbid it, the session
+    /// drops it (QoS 0 is at most once; such a publish was never sent).
+    fn check_qos0(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retain: bool,
+    ) -> Option<Result<(), RequestError>> {
+        let qos = QoS::AtMostOnce;
+        if !self.mqtt5 {
+            return Some(Session::check_publish(topic, payload, qos, retain));
+        }
+        let limits = self
+            .shared
+            .server_limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let limits = limits.as_ref()?;
+        Some(
+            Session::check_publish(topic, payload, qos, retain)
+                .and_then(|()| limits.check_publish(topic, payload, qos, retain, None)),
+        )
     }
 
     /// V1, V2 (MQTT 5): publishes with properties (user properties,

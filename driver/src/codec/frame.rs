@@ -234,34 +234,66 @@ fn checked_body_len<P: Framed>(p: &P) -> Result<usize, P::EncodeError> {
     Ok(len)
 }
 
+/// A packet checked ([`Framed::validate`]) and sized once, ready to be
+/// written into a buffer of [`Checked::len`] bytes: what [`encoded_len`]
+/// then [`encode`] do, for a caller that sizes its buffer first, without
+/// checking the packet twice.
+pub(crate) struct Checked<'p, P> {
+    packet: &'p P,
+    /// The remaining length.
+    rem: usize,
+}
+
+impl<P: Framed> Checked<'_, P> {
+    /// The number of bytes [`Checked::write`] writes.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        1 + varint_len(self.rem) + self.rem
+    }
+
+    /// Writes the packet at the start of `buf`; returns the bytes written.
+    /// On error the contents of `buf` are unspecified.
+    #[inline]
+    pub(crate) fn write(&self, buf: &mut [u8]) -> Result<usize, P::EncodeError> {
+        let total = self.len();
+        let available = buf.len();
+        let Some(frame) = buf.get_mut(..total) else {
+            return Err(EncodeError::BufferTooSmall {
+                needed: total,
+                available,
+            }
+            .into());
+        };
+        let mut w = Writer::new(frame);
+        w.u8(self.packet.first_byte())?;
+        w.remaining_length(self.rem)?;
+        self.packet.write_body(&mut w)?;
+        Ok(w.position())
+    }
+}
+
+/// Checks and sizes the packet (see [`Checked`]).
+#[inline]
+pub(crate) fn checked<P: Framed>(p: &P) -> Result<Checked<'_, P>, P::EncodeError> {
+    Ok(Checked {
+        packet: p,
+        rem: checked_body_len(p)?,
+    })
+}
+
 /// The number of bytes [`encode`] will write, after checking the packet:
 /// when this is `Ok(n)`, `encode` into `n` bytes succeeds, and when it is
 /// an error, `encode` fails with the same error.
 #[inline]
 pub(crate) fn encoded_len<P: Framed>(p: &P) -> Result<usize, P::EncodeError> {
-    let rem = checked_body_len(p)?;
-    Ok(1 + varint_len(rem) + rem)
+    checked(p).map(|c| c.len())
 }
 
 /// Encodes the packet at the start of `buf`; returns the bytes written.
 /// On error the contents of `buf` are unspecified.
 #[inline]
 pub(crate) fn encode<P: Framed>(p: &P, buf: &mut [u8]) -> Result<usize, P::EncodeError> {
-    let rem = checked_body_len(p)?;
-    let total = 1 + varint_len(rem) + rem;
-    let available = buf.len();
-    let Some(frame) = buf.get_mut(..total) else {
-        return Err(EncodeError::BufferTooSmall {
-            needed: total,
-            available,
-        }
-        .into());
-    };
-    let mut w = Writer::new(frame);
-    w.u8(p.first_byte())?;
-    w.remaining_length(rem)?;
-    p.write_body(&mut w)?;
-    Ok(w.position())
+    checked(p)?.write(buf)
 }
 
 /// Encodes onto the end of a vector. On error the vector is left as it
@@ -271,10 +303,10 @@ pub(crate) fn encode_to_vec<P: Framed>(
     p: &P,
     out: &mut alloc::vec::Vec<u8>,
 ) -> Result<usize, P::EncodeError> {
-    let len = encoded_len(p)?;
+    let packet = checked(p)?;
     let start = out.len();
-    out.resize(start + len, 0);
-    let result = encode(p, &mut out[start..]);
+    out.resize(start + packet.len(), 0);
+    let result = packet.write(&mut out[start..]);
     if result.is_err() {
         out.truncate(start);
     }

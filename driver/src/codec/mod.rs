@@ -38,6 +38,7 @@ pub use ack::{PubAck, PubComp, PubRec, PubRel, UnsubAck};
 pub use connack::{ConnAck, ConnectReturnCode};
 pub use connect::{Connect, Will};
 pub use error::{DecodeError, EncodeError};
+pub(crate) use frame::Checked;
 /// [`Codec`] under the name it had when only list entries implemented it.
 pub use frame::Codec as Entry;
 pub use frame::Codec;
@@ -228,6 +229,13 @@ impl<'a> Packet<'a> {
     /// On error the contents of `buf` are unspecified.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         frame::encode(self, buf)
+    }
+
+    /// Checks and sizes the packet once, to be written into a buffer of
+    /// the length it gives ([`Packet::encoded_len`] then
+    /// [`Packet::encode`] without checking twice).
+    pub(crate) fn checked(&self) -> Result<Checked<'_, Self>, EncodeError> {
+        frame::checked(self)
     }
 
     /// Encodes onto the end of a vector. On error the vector is left as it

@@ -553,18 +553,8 @@ pub(crate) struct TxBuf {
 }
 
 impl TxBuf {
-    /// Appends a packet of `len` bytes written by `write`. A packet that
-    /// cannot be encoded was checked when it was requested, so this never
-    /// happens; if it did, nothing is queued and the missing reply leads to
-    /// a resend or an outage, never a panic.
-    pub fn put<E>(
-        &mut self,
-        len: Result<usize, E>,
-        write: impl FnOnce(&mut [u8]) -> Result<usize, E>,
-    ) {
-        let Ok(len) = len else {
-            return;
-        };
+    /// Appends a packet of `len` bytes written by `write`.
+    fn put<E>(&mut self, len: usize, write: impl FnOnce(&mut [u8]) -> Result<usize, E>) {
         let start = self.bytes.len();
         match self.bytes.grow(len) {
             Ok(buf) => {
@@ -576,9 +566,22 @@ impl TxBuf {
         }
     }
 
-    /// Appends one MQTT 3.1.1 packet (or an MQTT 5 short form).
+    /// Appends one MQTT 3.1.1 packet (or an MQTT 5 short form), checked
+    /// once. A packet that cannot be encoded was checked when it was
+    /// requested, so this never happens; if it did, nothing is queued and
+    /// the missing reply leads to a resend or an outage, never a panic.
     pub fn encode(&mut self, packet: &crate::codec::Packet<'_>) {
-        self.put(packet.encoded_len(), |b| packet.encode(b));
+        if let Ok(p) = packet.checked() {
+            self.put(p.len(), |b| p.write(b));
+        }
+    }
+
+    /// Appends one MQTT 5 packet, as [`TxBuf::encode`].
+    #[cfg(feature = "alloc")]
+    pub fn encode5(&mut self, packet: &crate::codec::v5::Packet<'_>) {
+        if let Ok(p) = packet.checked() {
+            self.put(p.len(), |b| p.write(b));
+        }
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -683,7 +686,7 @@ mod tests {
         assert_eq!(tx.as_slice(), &[0xc0, 0][..]);
         // Fill to the brim, then one more packet: nothing half-written.
         let room = caps::TX - tx.as_slice().len();
-        tx.put(Ok::<usize, ()>(room - 1), |b| Ok(b.len()));
+        tx.put(room - 1, |b| Ok::<usize, ()>(b.len()));
         let before = tx.as_slice().len();
         tx.encode(&packet);
         assert_eq!(tx.as_slice().len(), before);

@@ -4,7 +4,9 @@
 //! It checks, end to end: a server-assigned client id (kept for the
 //! reconnect), the CONNACK limits mosquitto announces (receive maximum from
 //! `max_inflight_messages`, maximum packet size, topic alias maximum,
-//! server keep alive from `max_keepalive`) and that the driver honours them;
+//! server keep alive from `max_keepalive`) and that the driver honours them
+//! (QoS 0 publishes too, checked by the handle without waiting for the
+//! driver);
 //! user properties and message properties through the broker; topic
 //! aliases (mosquitto delivers the full topic); subscription identifiers
 //! and options (no local, retain handling, retain as published); reason
@@ -182,6 +184,108 @@ async fn assigned_client_id_and_the_limits_mosquitto_announces() {
         "mosquitto saw {id} connect twice:\n{}",
         broker.log()
     );
+}
+
+/// P1 with MQTT 5, as with 3.1.1: a QoS 0 publish made while connected
+/// returns once it is queued to the driver, without a round trip to it (the
+/// handle checks it against the server's limits itself). Shown with the
+/// driver held busy: its event hook blocks on the first message until the
+/// test lets it go; the publishes made meanwhile still return at once, and
+/// all of them reach a subscriber in order once the driver runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos0_publish_does_not_wait_for_the_driver() {
+    let broker = start(Options::default());
+    let sub = connected(config(&broker, "v5-nowait-sub")).await;
+    sub.subscribe("nowait/#", QoS::AtMostOnce).await.unwrap();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let publisher = ClientBuilder::new(config(&broker, "v5-nowait-pub"))
+        .on_event(move |e| {
+            if matches!(e, Event::PublishSent { topic, .. } if topic == "nowait/hold") {
+                // Blocks the driver until released (or the test ends).
+                let _ = held.lock().unwrap().recv();
+            }
+        })
+        .spawn()
+        .unwrap();
+    publisher.connect_quick().await.unwrap();
+    for (i, topic) in ["nowait/hold", "nowait/1", "nowait/2", "nowait/3"]
+        .into_iter()
+        .enumerate()
+    {
+        let payload = [i as u8];
+        let call = publisher.publish(topic, &payload, false, QoS::AtMostOnce);
+        timeout(Duration::from_secs(2), call)
+            .await
+            .unwrap_or_else(|_| panic!("QoS 0 publish {i} waited for the busy driver"))
+            .unwrap();
+    }
+    release.send(()).unwrap();
+    for i in 0..4u8 {
+        assert_eq!(next(&sub).await.payload, [i], "message {i}");
+    }
+}
+
+/// The server's limits still apply to QoS 0 publishes, which the handle
+/// checks itself: over mosquitto's Maximum Packet Size, or retained while
+/// it announces Retain Available 0, the caller gets the error and nothing
+/// is sent; a publish within the limits goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos0_publishes_are_checked_against_the_server_limits() {
+    let broker = start(Options {
+        extra: vec![
+            "max_packet_size 2000".into(),
+            "retain_available false".into(),
+        ],
+        ..Options::default()
+    });
+    let sub = connected(config(&broker, "v5-limits-sub")).await;
+    sub.subscribe("limits/#", QoS::AtMostOnce).await.unwrap();
+    let (publisher, events) = connected_recording(config(&broker, "v5-limits-pub")).await;
+    let limits = find(&events, |e| match e {
+        Event::ServerLimits(l) => Some(l.clone()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(limits.maximum_packet_size, Some(2000));
+    assert!(!limits.retain_available, "{limits:?}");
+
+    let err = publisher
+        .publish("limits/big", &[0u8; 3000], false, QoS::AtMostOnce)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Request(RequestError::TooLargeForServer { max: 2000, .. })
+        ),
+        "{err}"
+    );
+    let err = publisher
+        .publish("limits/retained", b"r", true, QoS::AtMostOnce)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Request(RequestError::NotSupportedByServer(_))
+        ),
+        "{err}"
+    );
+    publisher
+        .publish("limits/ok", &[1u8; 1900], false, QoS::AtMostOnce)
+        .await
+        .unwrap();
+    let m = next(&sub).await;
+    assert_eq!((m.topic.as_str(), m.payload.len()), ("limits/ok", 1900));
+    nothing_within(&sub, Duration::from_millis(300)).await;
+    let sent = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, Event::PublishSent { .. }))
+        .count();
+    assert_eq!(sent, 1, "only the publish within the limits was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -262,6 +262,15 @@ impl<'a> Packet<'a> {
         frame::encode(self, buf)
     }
 
+    /// Checks and sizes the packet once, to be written into a buffer of
+    /// the length it gives ([`Packet::encoded_len`] then
+    /// [`Packet::encode`] without checking twice).
+    /// (Used by the session, which speaks MQTT 5 only with `alloc`.)
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) fn checked(&self) -> Result<super::Checked<'_, Self>, EncodeError> {
+        frame::checked(self)
+    }
+
     /// Encodes onto the end of a vector. On error the vector is left as it
     /// was: nothing half-written is ever queued for sending.
     #[cfg(feature = "alloc")]

@@ -413,12 +413,24 @@ impl Checker {
         Ok(())
     }
 
-    pub(crate) fn finish(self) -> Result<(), PropertyError> {
-        let has = |id: PropertyId| self.seen & (1u64 << (id as u8)) != 0;
-        if has(PropertyId::AuthenticationData) && !has(PropertyId::AuthenticationMethod) {
+    pub(crate) fn finish(self) -> Result<IdSet, PropertyError> {
+        let seen = IdSet(self.seen);
+        if seen.contains(PropertyId::AuthenticationData)
+            && !seen.contains(PropertyId::AuthenticationMethod)
+        {
             return Err(PropertyError::AuthDataWithoutMethod);
         }
-        Ok(())
+        Ok(seen)
+    }
+}
+
+/// The identifiers a checked block holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdSet(u64);
+
+impl IdSet {
+    pub(crate) fn contains(self, id: PropertyId) -> bool {
+        self.0 & (1u64 << (id as u8)) != 0
     }
 }
 
@@ -516,6 +528,12 @@ impl<'a> Properties<'a> {
 
     /// The rules [`Properties::read`] enforces, before encoding.
     pub(crate) fn validate(&self, context: PropertyContext) -> Result<(), EncodeError> {
+        self.validated_ids(context).map(|_| ())
+    }
+
+    /// As [`Properties::validate`], and on success which identifiers the
+    /// block holds (so that a caller need not look for one again).
+    pub(crate) fn validated_ids(&self, context: PropertyContext) -> Result<IdSet, EncodeError> {
         let mut checker = Checker::new(context);
         for p in self.iter() {
             if !p.strings_valid() {
@@ -529,8 +547,15 @@ impl<'a> Properties<'a> {
     /// Bytes of the block without its length prefix.
     fn block_len(&self) -> Result<usize, EncodeError> {
         let mut total = 0usize;
-        for p in self.iter() {
+        let mut add = |p: &Property<'_>| -> Result<(), EncodeError> {
             total = total.saturating_add(p.encoded_len()?);
+            Ok(())
+        };
+        match self.repr {
+            // The encoder's case (every outgoing packet): the slice itself,
+            // without the iterator's per-item dispatch.
+            Repr::Items(items) => items.iter().try_for_each(&mut add)?,
+            Repr::Raw(_) => self.iter().try_for_each(|p| add(&p))?,
         }
         if total > varint::MAX_VARINT as usize {
             return Err(EncodeError::PacketTooLarge(total));
@@ -546,10 +571,10 @@ impl<'a> Properties<'a> {
 
     pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.remaining_length(self.block_len()?)?;
-        for p in self.iter() {
-            p.write(w)?;
+        match self.repr {
+            Repr::Items(items) => items.iter().try_for_each(|p| p.write(w)),
+            Repr::Raw(_) => self.iter().try_for_each(|p| p.write(w)),
         }
-        Ok(())
     }
 }
 

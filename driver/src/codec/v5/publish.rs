@@ -19,10 +19,11 @@ pub struct Publish<'a> {
     pub payload: &'a [u8],
 }
 
-/// A topic name, or an empty one when a topic alias stands for it.
-fn topic_ok(topic: &str, properties: &Properties<'_>) -> bool {
+/// A topic name, or an empty one when a topic alias stands for it
+/// (`has_alias`, asked only for an empty topic).
+fn topic_ok(topic: &str, has_alias: impl FnOnce() -> bool) -> bool {
     if topic.is_empty() {
-        properties.get(PropertyId::TopicAlias).is_some()
+        has_alias()
     } else {
         valid_topic_name(topic)
     }
@@ -39,7 +40,7 @@ impl<'a> Publish<'a> {
         let topic = r.string()?;
         let qospid = QosPid::read(qos, r)?;
         let properties = Properties::read(r, PropertyContext::Publish)?;
-        if !topic_ok(topic, &properties) {
+        if !topic_ok(topic, || properties.get(PropertyId::TopicAlias).is_some()) {
             return Err(DecodeError::InvalidTopicName);
         }
         Ok(Publish {
@@ -63,8 +64,8 @@ impl<'a> Publish<'a> {
         if self.dup && self.qospid == QosPid::AtMostOnce {
             return Err(EncodeError::DupWithQoS0);
         }
-        self.properties.validate(PropertyContext::Publish)?;
-        if !topic_ok(self.topic, &self.properties) {
+        let ids = self.properties.validated_ids(PropertyContext::Publish)?;
+        if !topic_ok(self.topic, || ids.contains(PropertyId::TopicAlias)) {
             return Err(EncodeError::InvalidTopicName);
         }
         Ok(())

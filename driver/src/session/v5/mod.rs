@@ -147,6 +147,30 @@ fn publish_properties<'a>(p: &'a PublishProperties, out: &mut Vec<Property<'a>>)
     }
 }
 
+/// The wire properties of an outgoing PUBLISH: the topic alias, if any,
+/// then the publish's own properties. Without properties of its own (the
+/// common case) it needs no allocation: the alias goes in `one`, else the
+/// list is built in `many`.
+fn publish_wire_properties<'a>(
+    alias: Option<u16>,
+    properties: Option<&'a PublishProperties>,
+    one: &'a mut [Property<'a>; 1],
+    many: &'a mut Vec<Property<'a>>,
+) -> &'a [Property<'a>] {
+    match (properties, alias) {
+        (None, None) => &[],
+        (None, Some(a)) => {
+            one[0] = Property::TopicAlias(a);
+            one
+        }
+        (Some(p), alias) => {
+            many.extend(alias.map(Property::TopicAlias));
+            publish_properties(p, many);
+            many
+        }
+    }
+}
+
 /// The properties of a received PUBLISH, owned.
 fn message_properties(props: &Properties<'_>) -> MessageProperties {
     let mut m = MessageProperties::default();
@@ -208,14 +232,6 @@ fn limits_from(props: &Properties<'_>) -> ServerLimits {
         }
     }
     l
-}
-
-impl super::store::TxBuf {
-    /// Appends one MQTT 5 packet (as for 3.1.1: every packet was checked
-    /// when it was requested).
-    fn encode5(&mut self, packet: &wire::Packet<'_>) {
-        self.put(packet.encoded_len(), |b| packet.encode(b));
-    }
 }
 
 impl Session {
@@ -548,62 +564,48 @@ impl Session {
         }
     }
 
-    /// Whether the server of this connection accepts this publish: its
-    /// Maximum Packet Size (counted with the full topic and an alias, the
-    /// largest form we may send), Maximum QoS and Retain Available.
+    /// Whether the server of this connection accepts this publish (see
+    /// [`ServerLimits::check_publish`]).
     pub(crate) fn v5_check_sendable(&self, p: &OutPublish) -> Result<(), RequestError> {
         let Some(limits) = self.negotiated().map(|n| &n.limits) else {
             return Ok(());
         };
-        if (p.qos as u8) > limits.maximum_qos {
-            return Err(RequestError::NotSupportedByServer(match p.qos {
-                QoS::ExactlyOnce => "QoS 2 (server Maximum QoS is lower)",
-                _ => "QoS 1 (server Maximum QoS is 0)",
-            }));
-        }
-        if p.retain && !limits.retain_available {
-            return Err(RequestError::NotSupportedByServer(
-                "retained messages (server Retain Available is 0)",
-            ));
-        }
-        if let Some(max) = limits.maximum_packet_size {
-            let alias = (limits.topic_alias_maximum > 0).then_some(1);
-            let size = publish_len(p, alias)?;
-            if size > max as usize {
-                return Err(RequestError::TooLargeForServer { size, max });
-            }
-        }
-        Ok(())
+        limits.check_publish(
+            &p.topic,
+            &p.payload,
+            p.qos,
+            p.retain,
+            p.properties.as_deref(),
+        )
     }
 
     /// Encodes an outgoing MQTT 5 PUBLISH, with a topic alias when the
-    /// server allows them.
+    /// server allows them. (On every publish: no allocation unless the
+    /// publish has properties of its own.)
     pub(crate) fn v5_send_publish(&mut self, i: usize, qospid: QosPid, dup: bool) {
-        let Some(topic) = self.outbox.publishes.get(i).map(|p| p.topic.clone()) else {
+        let Some(p) = self.outbox.publishes.get(i) else {
             return;
         };
-        let out = self
-            .negotiated_mut()
-            .map_or(OutTopic::Full, |n| n.out_aliases.out_topic(&topic));
-        let p = &self.outbox.publishes[i];
-        let mut props = Vec::new();
+        let out = match &mut self.wire {
+            Wire::V5(s) => match &mut s.link {
+                Link5::Negotiated(n) => n.out_aliases.out_topic(&p.topic),
+                Link5::Unnegotiated => OutTopic::Full,
+            },
+            Wire::V311 => OutTopic::Full,
+        };
         let (topic, alias) = match out {
             OutTopic::Full => (p.topic.as_str(), None),
             OutTopic::Assign(a) => (p.topic.as_str(), Some(a)),
             OutTopic::Alias(a) => ("", Some(a)),
         };
-        if let Some(a) = alias {
-            props.push(Property::TopicAlias(a));
-        }
-        if let Some(pp) = &p.properties {
-            publish_properties(pp, &mut props);
-        }
+        let (mut one, mut many) = ([Property::TopicAlias(1)], Vec::new());
+        let props = publish_wire_properties(alias, p.properties.as_deref(), &mut one, &mut many);
         let packet = wire::Publish {
             dup,
             qospid,
             retain: p.retain,
             topic,
-            properties: Properties::new(&props),
+            properties: Properties::new(props),
             payload: &p.payload,
         };
         self.tx.encode5(&wire::Packet::Publish(packet));
@@ -731,23 +733,63 @@ impl Session {
     }
 }
 
+impl ServerLimits {
+    /// Whether a server with these limits accepts this publish: its Maximum
+    /// QoS, Retain Available and Maximum Packet Size (counted with the full
+    /// topic and, when the server allows aliases, an alias: the largest
+    /// form we may send). The session checks every publish with this when
+    /// it is requested on a live connection and again after each CONNACK;
+    /// the tokio client checks QoS 0 publishes with it before it returns
+    /// (they do not wait for the session).
+    pub fn check_publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: Option<&PublishProperties>,
+    ) -> Result<(), RequestError> {
+        if (qos as u8) > self.maximum_qos {
+            return Err(RequestError::NotSupportedByServer(match qos {
+                QoS::ExactlyOnce => "QoS 2 (server Maximum QoS is lower)",
+                _ => "QoS 1 (server Maximum QoS is 0)",
+            }));
+        }
+        if retain && !self.retain_available {
+            return Err(RequestError::NotSupportedByServer(
+                "retained messages (server Retain Available is 0)",
+            ));
+        }
+        if let Some(max) = self.maximum_packet_size {
+            let alias = (self.topic_alias_maximum > 0).then_some(1);
+            let size = publish_len(topic, payload, qos, retain, properties, alias)?;
+            if size > max as usize {
+                return Err(RequestError::TooLargeForServer { size, max });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The encoded length of a publish with the full topic (and an alias
 /// property when `alias` is given), or why it cannot be encoded.
-fn publish_len(p: &OutPublish, alias: Option<u16>) -> Result<usize, RequestError> {
-    let mut props = Vec::new();
-    if let Some(a) = alias {
-        props.push(Property::TopicAlias(a));
-    }
-    if let Some(pp) = &p.properties {
-        publish_properties(pp, &mut props);
-    }
+fn publish_len(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    retain: bool,
+    properties: Option<&PublishProperties>,
+    alias: Option<u16>,
+) -> Result<usize, RequestError> {
+    let (mut one, mut many) = ([Property::TopicAlias(1)], Vec::new());
+    let props = publish_wire_properties(alias, properties, &mut one, &mut many);
     let packet = wire::Publish {
         dup: false,
-        qospid: QosPid::from_qos(p.qos, Pid::MIN),
-        retain: p.retain,
-        topic: &p.topic,
-        properties: Properties::new(&props),
-        payload: &p.payload,
+        qospid: QosPid::from_qos(qos, Pid::MIN),
+        retain,
+        topic,
+        properties: Properties::new(props),
+        payload,
     };
     match wire::Packet::Publish(packet).encoded_len() {
         Ok(n) => Ok(n),
@@ -767,21 +809,7 @@ pub(crate) fn check_publish5(
     if !codec::valid_topic_name(topic) {
         return Err(RequestError::InvalidTopic);
     }
-    let mut props = Vec::new();
-    publish_properties(properties, &mut props);
-    let packet = wire::Publish {
-        dup: false,
-        qospid: QosPid::from_qos(qos, Pid::MIN),
-        retain,
-        topic,
-        properties: Properties::new(&props),
-        payload,
-    };
-    match wire::Packet::Publish(packet).encoded_len() {
-        Ok(_) => Ok(()),
-        Err(wire::EncodeError::PacketTooLarge(_)) => Err(RequestError::TooLarge),
-        Err(_) => Err(RequestError::InvalidProperties),
-    }
+    publish_len(topic, payload, qos, retain, Some(properties), None).map(|_| ())
 }
 
 /// The checks on subscription options, before the request is queued.
