@@ -343,7 +343,7 @@ fn outgoing_blame(
         if let Some(c) = ev.crash_after(a, at) {
             let rollback = if matches!(c.restart, Some((_, _, true))) && c.t_ms - at <= AUTOSAVE_MS
             {
-                ", rolling back past it to its last autosave"
+                ", which was older than the message (autosave every 1 s)"
             } else {
                 ""
             };
@@ -675,7 +675,7 @@ mod tests {
         let n = note(&oracle("oracle = \"qos1_no_loss\""), &t);
         assert_eq!(
             n,
-            "1 lost by the broker (not the DUT's): dut-0:1: accepted by the broker at 0.110s, lost when it crashed at 0.600s and restarted at 5.000s from its last autosave (persist = true), rolling back past it to its last autosave"
+            "1 lost by the broker (not the DUT's): dut-0:1: accepted by the broker at 0.110s, lost when it crashed at 0.600s and restarted at 5.000s from its last autosave (persist = true), which was older than the message (autosave every 1 s)"
         );
     }
 
