@@ -12,8 +12,9 @@
 //! attempts all wait the full base delay when `jitter > 0` is not an error
 //! here (jitter draws may be small), but every delay must lie in its range.
 
-use super::{fmt_seconds, opt_seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{fmt_seconds, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
+use crate::duration::Dur;
 use crate::scenario::dut::{Backoff, DutConfig};
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -59,7 +60,7 @@ impl OracleSpec for BackoffFollowed {
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(BackoffFollowed {
-            tolerance_ms: opt_seconds_field(f, "tolerance", 100)?,
+            tolerance_ms: f.opt::<Dur>("tolerance")?.map_or(100, |d| d.as_millis()),
             backoff: Backoff::default(),
         })
     }
@@ -72,7 +73,7 @@ impl OracleSpec for BackoffFollowed {
         let b = &self.backoff;
         format!(
             "tolerance={} min={} max={} jitter={} refused={}",
-            fmt_seconds(self.tolerance_ms),
+            Dur::from_millis(self.tolerance_ms),
             b.min,
             b.max,
             b.jitter,

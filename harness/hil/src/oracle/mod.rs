@@ -392,23 +392,6 @@ pub(crate) fn opt_count_field(
     }
 }
 
-/// Reads an optional positive number of seconds into whole ms, `default_ms`
-/// when absent.
-pub(crate) fn opt_seconds_field(
-    f: &mut Fields,
-    key: &'static str,
-    default_ms: u64,
-) -> Result<u64, Diagnostic> {
-    match f.opt::<f64>(key)? {
-        None => Ok(default_ms),
-        Some(s) if s > 0.0 && s < 1e9 => Ok((s * 1000.0).round() as u64),
-        Some(s) => Err(f.invalid(
-            key,
-            format!("must be a positive number of seconds, not {s}"),
-        )),
-    }
-}
-
 /// `20s` for 20_000 ms, `2.5s` for 2_500.
 #[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV
 pub(crate) fn fmt_seconds(ms: u64) -> String {

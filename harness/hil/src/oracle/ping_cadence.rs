@@ -17,8 +17,9 @@
 //! a `dut_reboot`. While a ping is unanswered nothing is judged (that is
 //! outage detection, `detects_outage_within`).
 
-use super::{fmt_seconds, opt_seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
+use super::{fmt_seconds, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
+use crate::duration::Dur;
 use crate::scenario::dut::DutConfig;
 use crate::scenario::fields::Fields;
 use crate::trace::{Actor, Event};
@@ -92,7 +93,7 @@ impl OracleSpec for PingCadence {
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         Ok(PingCadence {
-            tolerance_ms: opt_seconds_field(f, "tolerance", 500)?,
+            tolerance_ms: f.opt::<Dur>("tolerance")?.map_or(500, |d| d.as_millis()),
             ping_interval_ms: 0,
             adaptive: false,
         })
@@ -104,7 +105,7 @@ impl OracleSpec for PingCadence {
     }
 
     fn params(&self) -> String {
-        format!("tolerance={}", fmt_seconds(self.tolerance_ms))
+        format!("tolerance={}", Dur::from_millis(self.tolerance_ms))
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {
