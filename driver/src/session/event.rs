@@ -334,9 +334,10 @@ pub enum Event {
         pid: Pid,
         resend: bool,
     },
-    /// P5: an incoming QoS 2 PUBLISH reused a packet id still awaiting its
-    /// PUBREL (the broker's resend): answered with PUBREC again and not
-    /// delivered a second time.
+    /// P5: an incoming QoS 2 PUBLISH with DUP reused a packet id still
+    /// awaiting its PUBREL (the broker's resend): answered with PUBREC
+    /// again and not delivered a second time. Without DUP it is a
+    /// [`Event::BrokerViolation`].
     DuplicateIgnored { pid: Pid },
     /// B1: an ack arrived for a packet id not in flight; it was ignored.
     StrayAck { pid: Pid },

@@ -11,9 +11,8 @@
 //! milliseconds, so it cannot fail on CPU time there; it sees only waits on
 //! simulated time (a task awaiting a timer or I/O while holding up the
 //! heartbeat's executor). The failure text says which clock it judged.
-//! (A simulator check that the DUT task yields, such as a poll budget per
-//! step, is not implemented: a task that never yields hangs the whole
-//! simulation instead of producing a trace.)
+//! A simulator check that the DUT's tasks yield (such as a poll budget
+//! per step) is not implemented.
 
 use super::{count_field, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;

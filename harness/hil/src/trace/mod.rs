@@ -119,8 +119,9 @@ pub enum Event {
     /// `resend = true`: sent again (no PUBCOMP within the reply timeout, a
     /// resumed session, or a repeated PUBREC).
     PubrelSent { pid: u16, resend: bool },
-    /// QoS 2 (P5): an incoming PUBLISH reused a pid still awaiting PUBREL
-    /// (the broker's resend); acknowledged again, not delivered again.
+    /// QoS 2 (P5): an incoming PUBLISH with DUP set reused a pid still
+    /// awaiting PUBREL (the broker's resend); acknowledged again, not
+    /// delivered again. Without DUP it is a `broker_violation`.
     Qos2Duplicate { pid: u16 },
     /// The broker broke the protocol and the driver flagged it
     /// (`resilient_mqtt::session::Event::BrokerViolation`). `violation`
