@@ -3,8 +3,9 @@
 //! number: after its `n`th failed attempt in a row, the next attempt
 //! starts after `base(n) = min(backoff.min x 2^(n-1), backoff.max)`
 //! shortened by at most `backoff.jitter x base(n)`, and after a refused
-//! CONNACK no sooner than `backoff.refused`; each ± `tolerance` (default
-//! 0.1 s). The backoff is the scenario's `[dut] backoff`.
+//! CONNACK or a rejected TLS certificate no sooner than `backoff.refused`;
+//! each ± `tolerance` (default 0.1 s). The backoff is the scenario's
+//! `[dut] backoff`.
 //!
 //! Judged: each `connecting {attempt = n}`, `connect_failed`, `connecting
 //! {attempt = n + 1}` sequence with the WiFi up throughout (a DUT waiting
@@ -46,10 +47,12 @@ impl BackoffFollowed {
     }
 }
 
-/// Whether a `connect_failed` reason is a refusal by the broker's CONNACK
-/// (the driver's `ConnectError::Refused*` text).
+/// Whether a `connect_failed` reason is one the driver waits
+/// `backoff.refused` after: a refusal in the broker's CONNACK (its
+/// `ConnectError::Refused*` text) or a TLS certificate it rejected (its
+/// TLS transport's text).
 fn is_refusal(reason: &str) -> bool {
-    reason.starts_with("broker refused the connection")
+    reason.starts_with("broker refused the connection") || reason.contains("TLS handshake rejected")
 }
 
 impl OracleSpec for BackoffFollowed {

@@ -3,16 +3,20 @@
 //! ping interval P (the scenario's `dut.ping_interval`, or the connection's
 //! keepalive / 4, whichever is smaller), a PINGREQ goes out at most P (+
 //! `tolerance`, default 0.5 s) after the connection last went quiet in
-//! either direction, and never earlier than P (P / 2 with
+//! either direction, and never sooner than P (P / 2 with
 //! `adaptive_response`, which pings one reply timeout early) less the
-//! tolerance. A ping timer left over from a lost connection, or one not
-//! armed again after a reconnection, breaks it.
+//! tolerance after the connection came up or after the previous ping
+//! (other traffic only delays a ping). A ping timer left over from a lost
+//! connection, or one not armed again after a reconnection, breaks it.
 //!
 //! What counts as traffic, from the DUT's trace lines: sent: `publish_sent`,
-//! `pubrel_sent`, `ping_sent`; received: `puback`, `pingresp`, `stray_ack`;
-//! both (a packet and its acknowledgement): `message` at qos > 0,
-//! `qos2_duplicate`, `broker_violation`, `subscribed` (SUBSCRIBE and its
-//! SUBACK); `message` at qos 0 is received only. A connection lasts from
+//! `pubrel_sent` (resends), `ping_sent`; received: `puback`, `pingresp`,
+//! `stray_ack`; both (a packet and its acknowledgement): `message` at
+//! qos > 0, `qos2_duplicate`, `broker_violation`, `subscribed` (SUBSCRIBE
+//! and its SUBACK), a first `pubrel_sent` (the PUBREC it answers);
+//! `message` at qos 0 is received only. Packets the trace does not show
+//! (an incoming PUBREL, an UNSUBACK) make the check stricter than the
+//! driver's own timer. A connection lasts from
 //! `connected` to `connection_lost`, `down`, `connecting`, `wifi_down` or
 //! a `dut_reboot`. While a ping is unanswered nothing is judged (that is
 //! outage detection, `detects_outage_within`).
@@ -40,6 +44,8 @@ struct Conn {
     last_tx: u64,
     last_rx: u64,
     ping_out: bool,
+    /// The last ping, or the connection's start.
+    last_ping: u64,
     reported: bool,
 }
 
@@ -146,6 +152,7 @@ impl OracleSpec for PingCadence {
                     last_tx: now,
                     last_rx: now,
                     ping_out: false,
+                    last_ping: now,
                     reported: false,
                 });
                 continue;
@@ -154,27 +161,34 @@ impl OracleSpec for PingCadence {
                 continue;
             };
             let (tx, rx) = match &r.event {
+                // The first PUBREL answers a PUBREC that arrived.
+                Event::PubrelSent { resend: false, .. } => (true, true),
                 Event::PublishSent { .. } | Event::PubrelSent { .. } => (true, false),
                 Event::PingSent => {
-                    let quiet = c.last_tx.min(c.last_rx);
                     let floor = if self.adaptive {
                         c.interval / 2
                     } else {
                         c.interval
                     };
-                    if !c.ping_out && now + self.tolerance_ms < quiet + floor {
+                    if !c.ping_out && now + self.tolerance_ms < c.last_ping + floor {
+                        let since = if c.last_ping == t.records[c.at].t_ms {
+                            "the connection came up"
+                        } else {
+                            "the previous ping"
+                        };
                         failures.push(Failure::new(
                             format!(
-                                "ping at {} only {}s after the connection went quiet at {} (ping interval {}s)",
+                                "ping at {} only {}s after {since} at {} (ping interval {}s)",
                                 secs(now),
-                                fmt_seconds(now - quiet),
-                                secs(quiet),
+                                fmt_seconds(now - c.last_ping),
+                                secs(c.last_ping),
                                 fmt_seconds(c.interval)
                             ),
                             vec![t.r(c.at), t.r(i)],
                         ));
                     }
                     c.ping_out = true;
+                    c.last_ping = now;
                     (true, false)
                 }
                 Event::Pingresp => {
@@ -277,15 +291,21 @@ mod tests {
                 },
             ),
             (10_010, Dut, Puback { pid: 1 }),
-            // Quiet since 10 s: due at 25 s, not 12 s.
+            // Pings due from 15 s on (at 25 s here: traffic at 10 s).
             (12_000, Dut, PingSent),
+            (12_010, Dut, Pingresp),
+            (13_000, Dut, PingSent),
             run_end(14_000),
         ]);
         let f = failures(&o, &t);
-        assert!(
-            f[0].message.starts_with("ping at 12.000s only 2s after"),
-            "{}",
-            f[0]
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "ping at 12.000s only 12s after the connection came up at 0.000s (ping interval 15s)"
+        );
+        assert_eq!(
+            f[1].message,
+            "ping at 13.000s only 1s after the previous ping at 12.000s (ping interval 15s)"
         );
     }
 

@@ -14,7 +14,9 @@
 //! - `every_started = true`: also every qos >= 1 publish the application
 //!   started (`app_publish_start`) was delivered, or its call reported a
 //!   failure with a reason (`app_publish_failed`): nothing is lost without
-//!   the application being told.
+//!   the application being told. A publish whose call a `dut_reboot` cut
+//!   short is not judged here (the application that started it is gone;
+//!   `offline_queue` judges what a reboot keeps).
 //!
 //! Who lost it (only the DUT's losses fail the DUT; the others are named in
 //! the verdict's note):
@@ -182,9 +184,20 @@ impl OracleSpec for Qos1NoLoss {
             }
         }
         if self.every_started {
+            let reboots = t.reboots();
             for (msg, &(si, qos)) in &starts {
                 let st = t.records[si].t_ms;
                 if qos == 0 || st > cutoff || delivered.contains_key(msg) || done.contains(msg) {
+                    continue;
+                }
+                // A dut_reboot ended the application that started it: no
+                // one is left to tell (`offline_queue reboot = ...` judges
+                // what a reboot keeps).
+                let outcome_at = failed.get(msg).map(|&(fi, _)| t.records[fi].t_ms);
+                if reboots
+                    .iter()
+                    .any(|&r| r >= st && outcome_at.is_none_or(|f| r < f))
+                {
                     continue;
                 }
                 judged += 1;
