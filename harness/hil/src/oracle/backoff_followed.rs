@@ -216,6 +216,20 @@ mod tests {
             "{}",
             f[0]
         );
+        // A rejected TLS certificate waits as long.
+        let tls = trace(vec![
+            (0, Dut, Connecting { attempt: 1 }),
+            (
+                100,
+                Dut,
+                ConnectFailed {
+                    reason: s("transport: invalid data (TLS handshake rejected: expired)"),
+                },
+            ),
+            (30_100, Dut, Connecting { attempt: 2 }),
+            run_end(31_000),
+        ]);
+        passes(&o, &tls);
     }
 
     #[test]

@@ -812,4 +812,32 @@ mod tests {
             "{out:?}"
         );
     }
+
+    /// every_started: a call a dut_reboot cut short is not judged (the
+    /// application that started it is gone).
+    #[test]
+    fn every_started_leaves_calls_cut_by_a_reboot_alone() {
+        let o = oracle("oracle = \"qos1_no_loss\"\nevery_started = true");
+        let start = (
+            100,
+            App,
+            AppPublishStart {
+                msg: s("dut-0:1"),
+                topic: s("t"),
+                qos: 1,
+            },
+        );
+        let cut = trace(vec![
+            start.clone(),
+            fault(200, "dut_reboot", ""),
+            run_end(10_000),
+        ]);
+        let out = o.check(&super::super::Trace::new(&cut));
+        assert!(
+            matches!(out, super::super::Outcome::Inconclusive(_)),
+            "{out:?}"
+        );
+        let before = trace(vec![start, run_end(10_000)]);
+        assert_eq!(failures(&o, &before).len(), 1);
+    }
 }
