@@ -334,12 +334,23 @@ pub enum Event {
         pid: Pid,
         resend: bool,
     },
-    /// P5: an incoming QoS 2 PUBLISH reused a packet id still awaiting its
-    /// PUBREL (the broker's resend): answered with PUBREC again and not
-    /// delivered a second time.
+    /// P5: an incoming QoS 2 PUBLISH with DUP reused a packet id still
+    /// awaiting its PUBREL (the broker's resend): answered with PUBREC
+    /// again and not delivered a second time. Without DUP it is a
+    /// [`Event::BrokerViolation`].
     DuplicateIgnored { pid: Pid },
     /// B1: an ack arrived for a packet id not in flight; it was ignored.
     StrayAck { pid: Pid },
+    /// P5 beyond: the broker broke the protocol in a way the session survives;
+    /// what it sent is given so that the application can log or count it.
+    /// Counted in [`Stats::broker_violations`]. Never dropped (not a
+    /// diagnostic): it may stand for a lost message.
+    BrokerViolation {
+        violation: BrokerViolation,
+        /// The offending PUBLISH's topic and payload.
+        topic: Text,
+        payload: Bytes,
+    },
     /// D1: a PINGREQ went out.
     PingSent,
     /// A PINGRESP arrived.
@@ -417,6 +428,31 @@ pub enum Event {
     StorageFailed { reason: Text },
 }
 
+/// P5 beyond: how the broker broke the protocol ([`Event::BrokerViolation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerViolation {
+    /// A new PUBLISH (DUP = 0) at QoS 2 carried packet id `pid` while the
+    /// message last received with that id still awaits its PUBREL. A
+    /// broker must not reuse an id before PUBCOMP, and must set DUP on a
+    /// resend. The session answers PUBREC (as for any PUBLISH with an id
+    /// awaiting PUBREL) and does not deliver it: if it was a resend without
+    /// DUP, delivering it would duplicate the first; if it was a new message
+    /// on a reused id, the broker lost it (the session cannot tell, and
+    /// exactly-once forbids the duplicate).
+    Qos2IdReused { pid: Pid },
+}
+
+impl fmt::Display for BrokerViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerViolation::Qos2IdReused { pid } => write!(
+                f,
+                "new QoS 2 PUBLISH (DUP = 0) reused packet id {pid}, still awaiting PUBREL; acknowledged, not delivered"
+            ),
+        }
+    }
+}
+
 /// O5: counters since start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -432,6 +468,9 @@ pub struct Stats {
     pub failed_attempts: u64,
     /// Acks for unknown packet ids that were ignored (B1).
     pub stray_acks: u64,
+    /// P5 beyond: protocol violations by the broker that the session survived
+    /// ([`Event::BrokerViolation`]).
+    pub broker_violations: u64,
     /// P5 beyond: publishes dropped from the full offline queue
     /// (`DropOldest`).
     pub queue_dropped: u64,

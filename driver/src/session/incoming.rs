@@ -1,10 +1,11 @@
 //! Messages from the broker (S2-S4, P5): acknowledged by QoS, QoS 2
-//! duplicates recognised until PUBREL, then delivered as an event or into
-//! the bounded incoming queue (S3, oldest discarded first).
+//! duplicates recognised until PUBREL (a new message on such an id is a
+//! broker violation, P5 beyond: flagged, not delivered), then delivered as an
+//! event or into the bounded incoming queue (S3, oldest discarded first).
 
 use super::store::{self, text, text_fmt, text_lossy, Boxed, IdSet, Seq};
 use super::v5::MessageProperties;
-use super::{Event, Instant, Message, Session};
+use super::{BrokerViolation, Event, Instant, Message, Session};
 use crate::codec::{Packet, Pid, PubAck, PubComp, PubRec, QosPid};
 
 impl Session {
@@ -52,6 +53,21 @@ impl Session {
                     return;
                 };
                 self.tx.encode(&Packet::PubRec(PubRec(pid)));
+                if !new && !dup {
+                    // P5 beyond: a new message (DUP = 0) on an id still awaiting
+                    // PUBREL: the broker reused the id before releasing it
+                    // (or resent without DUP). The rule for the receiver
+                    // holds either way: PUBREC again, never a second
+                    // delivery on this id; the broker is flagged, with what
+                    // it sent, since a new message on a reused id is lost.
+                    self.stats.broker_violations += 1;
+                    self.events.push(Event::BrokerViolation {
+                        violation: BrokerViolation::Qos2IdReused { pid },
+                        topic,
+                        payload,
+                    });
+                    return;
+                }
                 if !new {
                     self.events.push(Event::DuplicateIgnored { pid });
                 }

@@ -57,7 +57,9 @@ mod tests;
 use core::time::Duration;
 
 pub use config::{Backoff, Config, ConfigError, ResponseMode, WifiCredentials, WillConfig};
-pub use event::{Action, ConnectError, DownReason, Event, Message, RequestError, Stats, Token};
+pub use event::{
+    Action, BrokerViolation, ConnectError, DownReason, Event, Message, RequestError, Stats, Token,
+};
 pub use queue::{
     decode_record, encode_record, OfflineQueue, Overflow, RecordError, RestoreError, StoreOp,
     StoredPublish,

@@ -237,6 +237,54 @@ fn p5_incoming_dup_not_delivered_until_released() {
     assert_eq!(messages(&pair), 2, "a released id is a new message");
 }
 
+/// Incoming: a new PUBLISH (DUP = 0) on an id still awaiting PUBREL is the
+/// broker's protocol violation (it reused the id, or resent without DUP):
+/// answered with PUBREC as the rule for the receiver says, not delivered a
+/// second time, and flagged with what it carried; the connection stays up.
+#[test]
+fn p5_incoming_new_publish_on_pending_id_is_a_broker_violation() {
+    let mut pair = Pair::connected(Config::default());
+    incoming(&mut pair, 5, false);
+    pair.broker_sends(BrokerModel::publish_bytes(
+        "other",
+        b"second",
+        QosPid::ExactlyOnce(pid(5)),
+        false,
+        false,
+    ));
+    assert_eq!(messages(&pair), 1, "not delivered");
+    assert_eq!(pair.count_seen(|s| *s == Seen::PubRec(5)), 2);
+    assert!(pair.session.is_connected());
+    let flagged: Vec<_> = pair
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::BrokerViolation {
+                violation,
+                topic,
+                payload,
+            } => Some((*violation, topic.to_string(), payload.to_vec())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![(
+            BrokerViolation::Qos2IdReused { pid: pid(5) },
+            "other".to_string(),
+            b"second".to_vec()
+        )]
+    );
+    assert!(!pair.has_event(|e| matches!(e, Event::DuplicateIgnored { .. })));
+    assert_eq!(pair.session.stats().broker_violations, 1);
+    // The PUBREL still releases the id: the next message on it is new.
+    pair.broker_sends(BrokerModel::packet_bytes(Packet::PubRel(codec::PubRel(
+        pid(5),
+    ))));
+    incoming(&mut pair, 5, false);
+    assert_eq!(messages(&pair), 2);
+}
+
 /// Incoming: PUBREL for an unknown id is answered with PUBCOMP.
 #[test]
 fn p5_incoming_unknown_pubrel_gets_pubcomp() {

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use resilient_mqtt::client::{Client, ClientBuilder, Notification, Transport, WatchLink};
 use resilient_mqtt::codec::QoS;
-use resilient_mqtt::session::{Config, ConfigError, Event as DriverEvent, Message};
+use resilient_mqtt::session::{
+    BrokerViolation, Config, ConfigError, Event as DriverEvent, Message,
+};
 use resilient_mqtt::storage::MemoryStorage;
 
 use crate::scenario::Scenario;
@@ -170,6 +172,22 @@ fn trace_driver_event<W: DutWorld>(world: &W, keepalive_s: u16, e: &DriverEvent)
         },
         DriverEvent::DuplicateIgnored { pid } => Event::Qos2Duplicate { pid: pid.get() },
         DriverEvent::StrayAck { pid } => Event::StrayAck { pid: pid.get() },
+        DriverEvent::BrokerViolation {
+            violation,
+            topic,
+            payload,
+        } => {
+            let (name, pid) = match violation {
+                BrokerViolation::Qos2IdReused { pid } => ("qos2_id_reused", pid.get()),
+            };
+            Event::BrokerViolation {
+                violation: name.into(),
+                pid,
+                topic: topic.clone(),
+                msg: msg_of(payload),
+                detail: violation.to_string(),
+            }
+        }
         DriverEvent::PingSent => Event::PingSent,
         DriverEvent::PingResp => Event::Pingresp,
         DriverEvent::Subscribed { topic, qos } => Event::Subscribed {
@@ -349,9 +367,15 @@ pub async fn run<W: DutWorld, T: Transport>(
                     let (client, w2) = (client.clone(), w.clone());
                     let (q, retain) = (qos(stream.qos.get()), stream.retain);
                     calls.push(w.spawn(async move {
-                        if client.publish(&topic, &body, retain, q).await.is_ok() {
-                            w2.emit(Actor::App, Event::AppPublishDone { msg });
-                        }
+                        let event = match client.publish(&topic, &body, retain, q).await {
+                            Ok(()) => Event::AppPublishDone { msg },
+                            Err(e) => Event::AppPublishFailed {
+                                msg,
+                                qos: q as u8,
+                                reason: e.to_string(),
+                            },
+                        };
+                        w2.emit(Actor::App, event);
                     }));
                 }
                 if stream.wait {

@@ -182,6 +182,7 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
                     | Event::QueueRestored { .. }
                     | Event::AppPublishStart { .. }
                     | Event::AppPublishDone { .. }
+                    | Event::AppPublishFailed { .. }
                     | Event::Heartbeat
             )
         })

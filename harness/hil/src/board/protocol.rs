@@ -94,6 +94,8 @@ fn board_may_emit(actor: Actor, e: &Event) -> bool {
                 | PublishSent { .. }
                 | Puback { .. }
                 | Retransmit { .. }
+                | StrayAck { .. }
+                | BrokerViolation { .. }
                 | PingSent
                 | Pingresp
                 | Message { .. }
@@ -113,6 +115,7 @@ fn board_may_emit(actor: Actor, e: &Event) -> bool {
                 | AppConnectDone { .. }
                 | AppPublishStart { .. }
                 | AppPublishDone { .. }
+                | AppPublishFailed { .. }
                 | AppDisconnect
                 | Heartbeat
         ),

@@ -25,6 +25,7 @@
 //! oracles something to judge.
 
 mod attempts_end_within;
+mod backoff_followed;
 mod boot_session_present;
 mod conformance;
 mod connect_error_mentions;
@@ -33,22 +34,30 @@ mod detects_outage_within;
 mod discards_counted;
 mod disconnect_reason;
 mod duplicates_at_most;
+mod evidence;
 mod exactly_once;
+mod fresh_ids_after_session_loss;
 mod never_stalls;
+mod no_broker_violations;
 mod no_reconnect_after_disconnect;
+mod no_stray_acks;
 mod offline_queue;
+mod ping_cadence;
 mod publish_completes_within;
 mod qos1_no_loss;
+mod receives_within;
 mod reconnect_attempts_at_most;
 mod reconnect_session_present;
 mod recovers_within;
 mod resubscribed_after_reconnect;
 mod retransmits_at_most;
+mod retransmits_per_message_at_most;
 mod wifi_not_cycled;
 mod will_not_published;
 mod will_published;
 
 pub use attempts_end_within::AttemptsEndWithin;
+pub use backoff_followed::BackoffFollowed;
 pub use boot_session_present::BootSessionPresent;
 pub use conformance::Conformance;
 pub use connect_error_mentions::ConnectErrorMentions;
@@ -58,16 +67,22 @@ pub use discards_counted::DiscardsCounted;
 pub use disconnect_reason::DisconnectReason;
 pub use duplicates_at_most::DuplicatesAtMost;
 pub use exactly_once::ExactlyOnce;
+pub use fresh_ids_after_session_loss::FreshIdsAfterSessionLoss;
 pub use never_stalls::NeverStalls;
+pub use no_broker_violations::NoBrokerViolations;
 pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
+pub use no_stray_acks::NoStrayAcks;
 pub use offline_queue::OfflineQueue;
+pub use ping_cadence::PingCadence;
 pub use publish_completes_within::PublishCompletesWithin;
 pub use qos1_no_loss::Qos1NoLoss;
+pub use receives_within::ReceivesWithin;
 pub use reconnect_attempts_at_most::ReconnectAttemptsAtMost;
 pub use reconnect_session_present::ReconnectSessionPresent;
 pub use recovers_within::RecoversWithin;
 pub use resubscribed_after_reconnect::ResubscribedAfterReconnect;
 pub use retransmits_at_most::RetransmitsAtMost;
+pub use retransmits_per_message_at_most::RetransmitsPerMessageAtMost;
 pub use wifi_not_cycled::WifiNotCycled;
 pub use will_not_published::WillNotPublished;
 pub use will_published::WillPublished;
@@ -79,6 +94,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
+use crate::scenario::dut::DutConfig;
 use crate::scenario::fields::Fields;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event, EventRef, Record};
@@ -142,6 +158,9 @@ pub trait OracleSpec: Sized {
     fn needs(&self) -> &'static [Evidence] {
         &[Evidence::App]
     }
+    /// Takes what it needs from the scenario's `[dut]` (e.g. the backoff
+    /// it judges against), once the whole file is read.
+    fn configure(&mut self, _dut: &DutConfig) {}
     /// Judges a trace.
     fn check(&self, trace: &Trace<'_>) -> Outcome;
 }
@@ -181,9 +200,25 @@ pub enum Outcome {
     Fail(Vec<Failure>),
     /// Nothing to judge, and why.
     Inconclusive(String),
+    /// An outcome with a note for the reader: what was seen but not held
+    /// against the DUT (a loss the broker caused), or what this check
+    /// cannot see on this backend. The verdict keeps the inner status.
+    Noted(Box<Outcome>, String),
 }
 
 impl Outcome {
+    /// This outcome with `note` added (none when `note` is empty).
+    pub fn noted(self, note: impl Into<String>) -> Outcome {
+        let note = note.into();
+        if note.is_empty() {
+            return self;
+        }
+        match self {
+            Outcome::Noted(inner, old) => Outcome::Noted(inner, format!("{old}; {note}")),
+            other => Outcome::Noted(Box::new(other), note),
+        }
+    }
+
     /// `Pass` if `failures` is empty.
     pub fn from_failures(failures: Vec<Failure>) -> Outcome {
         if failures.is_empty() {
@@ -304,6 +339,45 @@ impl<'a> Trace<'a> {
                 .any(|(_, ti, up)| *up && *ti > t && *ti <= until)
     }
 
+    /// Every disruption (a `fault` of a kind that disrupts, see
+    /// `Fault::disrupts`): its start, its end (its `fault_end`'s time, or
+    /// `u64::MAX` when it lasts to the end) and the index of that
+    /// `fault_end`.
+    pub fn disruptions(&self) -> Vec<(u64, u64, Option<usize>)> {
+        let mut spans = Vec::new();
+        for (i, e) in self.of(Actor::Faults) {
+            let Event::Fault { kind, .. } = e else {
+                continue;
+            };
+            if !crate::scenario::fault::Fault::disrupts(kind) {
+                continue;
+            }
+            let end = self.records[i..].iter().enumerate().find(|(_, r)| {
+                r.actor == Actor::Faults
+                    && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
+            });
+            spans.push(match end {
+                Some((j, r)) => (self.records[i].t_ms, r.t_ms, Some(i + j)),
+                None => (self.records[i].t_ms, u64::MAX, None),
+            });
+        }
+        spans
+    }
+
+    /// Whether a disruption of `spans` other than the one the `fault_end`
+    /// at index `end` closes overlaps the window from its time `from` to
+    /// `to` (one that ended exactly at `from` does not).
+    pub fn disrupted_besides(
+        spans: &[(u64, u64, Option<usize>)],
+        end: usize,
+        from: u64,
+        to: u64,
+    ) -> bool {
+        spans
+            .iter()
+            .any(|&(s, e, j)| j != Some(end) && s <= to && e >= from && !(e == from && s < from))
+    }
+
     /// Times of `dut_reboot` faults.
     pub fn reboots(&self) -> Vec<u64> {
         self.of(Actor::Faults)
@@ -336,6 +410,38 @@ pub(crate) fn seconds_field(f: &mut Fields, key: &'static str) -> Result<u64, Di
 pub(crate) fn count_field(f: &mut Fields, key: &'static str) -> Result<u64, Diagnostic> {
     let n: i64 = f.req(key)?;
     u64::try_from(n).map_err(|_| f.invalid(key, format!("must be 0 or more, not {n}")))
+}
+
+/// `Pass` when at most `n` records were `found` (each with its text),
+/// else one failure naming them all: `3 stray acks, more than the 1
+/// allowed: ...`.
+pub(crate) fn at_most(t: &Trace<'_>, n: u64, found: &[(usize, String)], what: &str) -> Outcome {
+    if found.len() as u64 <= n {
+        return Outcome::Pass;
+    }
+    let texts: Vec<&str> = found.iter().map(|(_, s)| s.as_str()).collect();
+    Outcome::Fail(vec![Failure::new(
+        format!(
+            "{} {what}, more than the {n} allowed: {}",
+            found.len(),
+            texts.join("; ")
+        ),
+        found.iter().map(|&(i, _)| t.r(i)).collect(),
+    )])
+}
+
+/// Reads an optional non-negative integer, `default` when absent.
+pub(crate) fn opt_count_field(
+    f: &mut Fields,
+    key: &'static str,
+    default: u64,
+) -> Result<u64, Diagnostic> {
+    match f.opt::<i64>(key)? {
+        None => Ok(default),
+        Some(n) => {
+            u64::try_from(n).map_err(|_| f.invalid(key, format!("must be 0 or more, not {n}")))
+        }
+    }
 }
 
 /// `20s` for 20_000 ms, `2.5s` for 2_500.
@@ -386,6 +492,10 @@ macro_rules! oracles {
                 match self { $(Oracle::$ty(o) => o.requires(s),)* }
             }
 
+            pub fn configure(&mut self, dut: &DutConfig) {
+                match self { $(Oracle::$ty(o) => o.configure(dut),)* }
+            }
+
             pub fn check(&self, t: &Trace<'_>) -> Outcome {
                 match self { $(Oracle::$ty(o) => o.check(t),)* }
             }
@@ -426,6 +536,13 @@ oracles! {
     OfflineQueue,
     DisconnectReason,
     ReconnectSessionPresent,
+    NoStrayAcks,
+    FreshIdsAfterSessionLoss,
+    PingCadence,
+    RetransmitsPerMessageAtMost,
+    BackoffFollowed,
+    ReceivesWithin,
+    NoBrokerViolations,
 }
 
 /// An `[[expect]]` entry.
@@ -464,10 +581,25 @@ impl Oracle {
                 )),
             };
         }
-        let (status, failures, note) = match self.check(&Trace::new(records)) {
-            Outcome::Pass => (Status::Pass, vec![], None),
-            Outcome::Fail(f) => (Status::Fail, f, None),
-            Outcome::Inconclusive(why) => (Status::Inconclusive, vec![], Some(why)),
+        let mut outcome = self.check(&Trace::new(records));
+        let mut notes = Vec::new();
+        while let Outcome::Noted(inner, note) = outcome {
+            notes.push(note);
+            outcome = *inner;
+        }
+        let extra = (!notes.is_empty()).then(|| notes.join("; "));
+        let (status, failures, note) = match outcome {
+            Outcome::Pass => (Status::Pass, vec![], extra),
+            Outcome::Fail(f) => (Status::Fail, f, extra),
+            Outcome::Inconclusive(why) => (
+                Status::Inconclusive,
+                vec![],
+                Some(match extra {
+                    Some(n) => format!("{why}; {n}"),
+                    None => why,
+                }),
+            ),
+            Outcome::Noted(..) => (Status::Inconclusive, vec![], extra),
         };
         Verdict {
             oracle: self.name().to_string(),

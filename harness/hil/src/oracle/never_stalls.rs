@@ -2,6 +2,17 @@
 //! than `ms` between two runs, from the first heartbeat to the end of the
 //! run (P1: the driver never blocks other tasks). Gaps that contain a
 //! `dut_reboot` are not judged.
+//!
+//! What it can see depends on the clock. On live and board runs the trace
+//! is in wall time (scaled by `live_time_scale`): a driver that hogs the
+//! CPU, blocks the executor or waits on a lock delays the heartbeat, and
+//! this oracle fails. In the simulator, code costs no simulated time: a
+//! CPU-bound stretch (a busy loop, a slow parse) takes zero simulated
+//! milliseconds, so it cannot fail on CPU time there; it sees only waits on
+//! simulated time (a task awaiting a timer or I/O while holding up the
+//! heartbeat's executor). The failure text says which clock it judged.
+//! A simulator check that the DUT's tasks yield (such as a poll budget
+//! per step) is not implemented.
 
 use super::{count_field, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
@@ -17,7 +28,7 @@ pub struct NeverStalls {
 impl OracleSpec for NeverStalls {
     const NAME: &'static str = "never_stalls";
     const FIELDS: &'static [&'static str] = &["ms"];
-    const SUMMARY: &'static str = "the longest gap between application heartbeats is at most `ms`";
+    const SUMMARY: &'static str = "the longest gap between application heartbeats is at most `ms` (wall time on live/board runs; in the simulator only waits count: code costs no simulated time)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
         let ms = count_field(f, "ms")?;
@@ -54,6 +65,14 @@ impl OracleSpec for NeverStalls {
                 vec![],
             )]);
         };
+        let clock = match t.records.iter().find_map(|r| match &r.event {
+            Event::RunStart { backend, .. } => Some(backend.as_str()),
+            _ => None,
+        }) {
+            Some("sim") => " of simulated time (in the simulator code costs no simulated time: only waits count, CPU time cannot show)",
+            Some(_) => " of wall time",
+            None => "",
+        };
         let reboots = t.reboots();
         let mut failures = Vec::new();
         let mut prev = first;
@@ -79,7 +98,7 @@ impl OracleSpec for NeverStalls {
             };
             failures.push(Failure::new(
                 format!(
-                    "the application stalled for {} ms (> {} ms): heartbeat at {}, {to}",
+                    "the application stalled for {} ms (> {} ms){clock}: heartbeat at {}, {to}",
                     tb - ta,
                     self.ms,
                     secs(ta)
@@ -124,6 +143,32 @@ mod tests {
             f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![1, 2]
         );
+    }
+
+    #[test]
+    fn names_the_clock_it_judged() {
+        let start = |backend: &str| {
+            (
+                0,
+                Harness,
+                RunStart {
+                    scenario: s("t"),
+                    seed: 1,
+                    backend: s(backend),
+                },
+            )
+        };
+        let o = oracle("oracle = \"never_stalls\"\nms = 1500");
+        let sim = trace(vec![start("sim"), (0, App, Heartbeat), run_end(5000)]);
+        assert!(
+            failures(&o, &sim)[0]
+                .message
+                .contains("(> 1500 ms) of simulated time (in the simulator code costs no simulated time: only waits count, CPU time cannot show)"),
+        );
+        let live = trace(vec![start("live"), (0, App, Heartbeat), run_end(5000)]);
+        assert!(failures(&o, &live)[0]
+            .message
+            .contains("(> 1500 ms) of wall time:"));
     }
 
     #[test]

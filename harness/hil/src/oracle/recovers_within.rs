@@ -11,7 +11,6 @@
 
 use super::{fmt_seconds, seconds_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
-use crate::scenario::fault::Fault;
 use crate::scenario::fields::Fields;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event};
@@ -52,24 +51,7 @@ impl OracleSpec for RecoversWithin {
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let end = t.end_ms();
         let updown = t.dut_updown();
-        // (start, end, index of the fault_end) of every disruption.
-        let mut intervals: Vec<(u64, u64, Option<usize>)> = Vec::new();
-        for (i, e) in t.of(Actor::Faults) {
-            let Event::Fault { kind, .. } = e else {
-                continue;
-            };
-            if !Fault::disrupts(kind) {
-                continue;
-            }
-            let end = t.records[i..].iter().enumerate().find(|(_, r)| {
-                r.actor == Actor::Faults
-                    && matches!(&r.event, Event::FaultEnd { kind: k } if k == kind)
-            });
-            match end {
-                Some((j, r)) => intervals.push((t.records[i].t_ms, r.t_ms, Some(i + j))),
-                None => intervals.push((t.records[i].t_ms, u64::MAX, None)),
-            }
-        }
+        let intervals = t.disruptions();
         let mut failures = Vec::new();
         let mut judged = 0;
         for (i, e) in t.of(Actor::Faults) {
@@ -78,10 +60,7 @@ impl OracleSpec for RecoversWithin {
             };
             let te = t.records[i].t_ms;
             let deadline = te + self.ms;
-            let overlaps = intervals
-                .iter()
-                .any(|&(s, e, j)| j != Some(i) && s <= deadline && e >= te && !(e == te && s < te));
-            if overlaps {
+            if Trace::disrupted_besides(&intervals, i, te, deadline) {
                 continue;
             }
             let judge_at = deadline.min(end);

@@ -93,6 +93,10 @@ pub fn run_lines(f: &Finished<'_>) -> String {
                 }
             }
         }
+        // A note on a decided verdict: what was not held against the DUT.
+        if let (Status::Pass | Status::Fail, Some(note)) = (v.status, &v.note) {
+            t.push_str(&format!("      note: {name}: {note}\n"));
+        }
     }
     if report.status != RunStatus::Pass {
         t.push_str(&format!("      replay: {}\n", report.replay));

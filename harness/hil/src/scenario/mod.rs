@@ -335,6 +335,9 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         ));
     }
 
+    for e in &mut expect {
+        e.oracle.configure(&raw.dut);
+    }
     let scenario = Scenario {
         name: raw.name.into_inner(),
         description: raw.description,

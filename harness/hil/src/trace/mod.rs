@@ -149,9 +149,24 @@ pub enum Event {
     /// `resend = true`: sent again (no PUBCOMP within the reply timeout, a
     /// resumed session, or a repeated PUBREC).
     PubrelSent { pid: u16, resend: bool },
-    /// QoS 2 (P5): an incoming PUBLISH reused a pid still awaiting PUBREL
-    /// (the broker's resend); acknowledged again, not delivered again.
+    /// QoS 2 (P5): an incoming PUBLISH with DUP set reused a pid still
+    /// awaiting PUBREL (the broker's resend); acknowledged again, not
+    /// delivered again. Without DUP it is a `broker_violation`.
     Qos2Duplicate { pid: u16 },
+    /// The broker broke the protocol and the driver flagged it
+    /// (`resilient_mqtt::session::Event::BrokerViolation`). `violation`
+    /// names it (`qos2_id_reused`: a new QoS 2 PUBLISH, DUP = 0, on `pid`
+    /// while the message last received on that id awaits its PUBREL;
+    /// acknowledged and not delivered); `msg` and `topic` are what the
+    /// offending PUBLISH carried, so an oracle can tell which message the
+    /// broker lost; `detail` is the driver's one-line description.
+    BrokerViolation {
+        violation: String,
+        pid: u16,
+        topic: String,
+        msg: String,
+        detail: String,
+    },
     /// B1: an ack (PUBACK, PUBREC, PUBCOMP) for a packet id not in flight,
     /// e.g. the second PUBACK when the original and its DUP resend were both
     /// acknowledged; ignored, the connection stays up.
@@ -214,6 +229,15 @@ pub enum Event {
     AppPublishStart { msg: String, topic: String, qos: u8 },
     /// That `publish()` call returned (for QoS 1: a PUBACK arrived).
     AppPublishDone { msg: String },
+    /// That `publish()` call returned an error (`reason`: the error's
+    /// text): the driver gave the message up, e.g. refused or dropped by a
+    /// full offline queue, or `disconnect()` ended the session. The
+    /// message may never arrive, and the application knows it.
+    AppPublishFailed {
+        msg: String,
+        qos: u8,
+        reason: String,
+    },
     /// The application calls `disconnect()` (O3).
     AppDisconnect,
     /// The application's heartbeat task ran (it runs every
@@ -287,6 +311,7 @@ impl Event {
             Event::Puback { .. } => "puback",
             Event::PubrelSent { .. } => "pubrel_sent",
             Event::Qos2Duplicate { .. } => "qos2_duplicate",
+            Event::BrokerViolation { .. } => "broker_violation",
             Event::StrayAck { .. } => "stray_ack",
             Event::Retransmit { .. } => "retransmit",
             Event::PingSent => "ping_sent",
@@ -305,6 +330,7 @@ impl Event {
             Event::AppConnectDone { .. } => "app_connect_done",
             Event::AppPublishStart { .. } => "app_publish_start",
             Event::AppPublishDone { .. } => "app_publish_done",
+            Event::AppPublishFailed { .. } => "app_publish_failed",
             Event::AppDisconnect => "app_disconnect",
             Event::Heartbeat => "heartbeat",
             Event::ClientConnected { .. } => "client_connected",
