@@ -143,6 +143,8 @@ pub struct ShimStream {
     /// turmoil's side has ended (EOF) behind what `down` holds.
     eof: bool,
     timer: Option<Pin<Box<Sleep>>>,
+    /// The task that last read (see [`ShimStream::arm_reader`]).
+    reader: Option<Waker>,
 }
 
 fn reset_error() -> io::Error {
@@ -171,6 +173,7 @@ impl ShimStream {
             up: VecDeque::new(),
             eof: false,
             timer: None,
+            reader: None,
         }
     }
 
@@ -251,6 +254,21 @@ impl ShimStream {
     /// Arms the timer for the next chunk due in either direction and
     /// registers `cx` with it.
     fn arm(&mut self, cx: &mut Context<'_>) {
+        let waker = cx.waker().clone();
+        self.arm_for(&waker);
+    }
+
+    /// [`ShimStream::arm`] for the reader's task: the writer's task goes
+    /// back to waiting for the driver's bytes, the reader always waits on
+    /// the stream, so it moves held chunks out when they are due.
+    fn arm_reader(&mut self, cx: &mut Context<'_>) {
+        let waker = self.reader.clone().unwrap_or_else(|| cx.waker().clone());
+        self.arm_for(&waker);
+    }
+
+    fn arm_for(&mut self, waker: &Waker) {
+        let mut cx = Context::from_waker(waker);
+        let cx = &mut cx;
         let next = [self.up.front(), self.down.front()]
             .into_iter()
             .flatten()
@@ -280,6 +298,7 @@ impl AsyncRead for ShimStream {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         this.check_reset(cx)?;
+        this.reader = Some(cx.waker().clone());
         // The reader's task also moves delayed chunks out (it is always
         // waiting on the stream while the connection lives).
         this.drain_up(cx)?;
@@ -342,6 +361,7 @@ impl AsyncWrite for ShimStream {
             Some(due) => {
                 this.up.push_back((due, data.to_vec()));
                 this.drain_up(cx)?;
+                this.arm_reader(cx);
                 Poll::Ready(Ok(data.len()))
             }
         }

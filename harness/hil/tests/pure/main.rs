@@ -13,6 +13,7 @@ mod field_cases;
 mod field_cli;
 mod field_props;
 mod fuzz_readme;
+mod link_faults;
 mod nightly_workflow;
 mod parser_props;
 mod readme_examples;

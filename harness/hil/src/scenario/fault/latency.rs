@@ -10,8 +10,9 @@
 //! The burst form (`burst_every`, `burst_length`, needs `for`): latency
 //! spikes. The first burst starts at `at`; each lasts a time drawn from
 //! `burst_length`, the next starts a time drawn from `burst_every` after the
-//! last one ended, until `for` ends; between bursts the link has its usual
-//! latency. Every draw comes from the run's seed.
+//! last one ended, until `for` ends (the fault's end, whatever the draws);
+//! between bursts the link has its usual latency. Every draw comes from the
+//! run's seed.
 
 use super::{
     link_field, link_value, positive, quoted, toml_lines, words, Action, DurRange, Expansion,
@@ -171,8 +172,13 @@ impl FaultSpec for Latency {
                     x.act(Dur::from_millis(off), self.off());
                     t = off + x.draw(every).as_millis();
                 }
-                let last = x.actions.last().map(|a| a.0).unwrap_or(Dur::ZERO);
-                x.ends_at(last);
+                // It ends at `for` whatever the draws (so the timeline
+                // checks hold for every seed): the link's own latency is
+                // set again then if the last burst ended earlier.
+                if x.actions.last().map(|a| a.0) != Some(total) {
+                    x.act(total, self.off());
+                }
+                x.ends_at(total);
             }
             _ => {
                 x.act(Dur::ZERO, self.on());

@@ -38,25 +38,12 @@ impl FaultSpec for WifiFlap {
         "the DUT's WiFi drops for `duty` x `period` at the start of every `period`, or (irregular) for a seeded time from `down` then up for one from `up`, for `for`";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        let r#for: Dur = f.req("for")?;
         let down = DurRange::field(f, "down")?;
         let up = DurRange::field(f, "up")?;
-        let period: Option<Dur> = f.opt("period")?;
-        let duty: Option<f64> = f.opt("duty")?;
-        if r#for.is_zero() {
-            return Err(f.invalid("for", "must be greater than zero"));
-        }
         let pattern = match (down, up) {
             (None, None) => {
-                let Some(period) = period else {
-                    return Err(f.invalid(
-                        "period",
-                        "a flap needs `period` and `duty` (regular) or `down` and `up` ranges (irregular)",
-                    ));
-                };
-                let Some(duty) = duty else {
-                    return Err(f.invalid("duty", "a regular flap needs `duty` with `period`"));
-                };
+                let period: Dur = f.req("period")?;
+                let duty: f64 = f.req("duty")?;
                 if period.is_zero() {
                     return Err(f.invalid("period", "must be greater than zero"));
                 }
@@ -66,9 +53,6 @@ impl FaultSpec for WifiFlap {
                         format!("must be strictly between 0 and 1, not {duty}"),
                     ));
                 }
-                if r#for < period {
-                    return Err(f.invalid("for", format!("must be at least one period ({period})")));
-                }
                 let down = down_ms(period, duty);
                 if down == 0 || down >= period.as_millis() {
                     return Err(f.invalid("duty", "leaves no time down or no time up in a period"));
@@ -77,7 +61,7 @@ impl FaultSpec for WifiFlap {
             }
             (Some(down), Some(up)) => {
                 for key in ["period", "duty"] {
-                    if (key == "period" && period.is_some()) || (key == "duty" && duty.is_some()) {
+                    if f.opt::<toml::Value>(key)?.is_some() {
                         return Err(f.invalid(
                             key,
                             "an irregular flap (`down` and `up` ranges) has no `period` or `duty`",
@@ -93,6 +77,15 @@ impl FaultSpec for WifiFlap {
                 return Err(f.invalid("up", "an irregular flap needs `down` as well as `up`"))
             }
         };
+        let r#for: Dur = f.req("for")?;
+        if r#for.is_zero() {
+            return Err(f.invalid("for", "must be greater than zero"));
+        }
+        if let Pattern::Regular { period, .. } = pattern {
+            if r#for < period {
+                return Err(f.invalid("for", format!("must be at least one period ({period})")));
+            }
+        }
         Ok(WifiFlap { pattern, r#for })
     }
 
