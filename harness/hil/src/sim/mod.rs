@@ -22,6 +22,10 @@
 //! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
 //! | `broker_refuse`, `broker_drop`, `broker_delay`, `broker_hang` | chaos-broker faults (refuse, drop and delay target the DUT's client id; hang hits the whole broker, like SIGSTOP); they are re-applied to a restarted broker as the dead one had them (what is left of a count, not the count set) |
 //! | `broker_disconnect {reason}`, `broker_flood {count}` | MQTT 5 chaos-broker faults that act once on the DUT's connection (`disconnect`, `flood`); not kept for a restarted broker |
+//! | `broker_delay`, `broker_close_after`, `broker_duplicate`, `broker_forget_sessions`, `broker_close_after_bytes`, `broker_delay_connack`, `broker_reuse_pid` | chaos-broker faults on the DUT's client id (`crate::chaos_faults`); a `for` window is cleared at its end |
+//! | `wifi_associating` | the WiFi drops, then the driver sees it up while the dut-broker link stays partitioned (connects refused at once) or is held (`connects = "hang"`), until IP works |
+//! | `link_reset` | the DUT's connections fail with `ConnectionReset` and are dropped, so the broker sees them end (`sim::net`; the observer link: unsupported) |
+//! | `latency {direction}` | extra latency one way on the DUT's connections (`sim::net`), on top of the link's |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 

@@ -143,3 +143,46 @@ impl FaultSpec for WifiFlap {
         x.ends_at(last_up);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any seed flaps within the ranges and the window: down, up,
+        /// down... from 0, each down and up drawn from its range (the last
+        /// down cut short at `for`), ending up.
+        #[test]
+        fn an_irregular_flap_stays_in_its_ranges(
+            seed: u64,
+            dmin in 1u64..5_000, dspan in 0u64..5_000,
+            umin in 1u64..30_000, uspan in 0u64..30_000,
+            total in 1u64..600_000,
+        ) {
+            let r = |a: u64, b: u64| DurRange { min: Dur::from_millis(a), max: Dur::from_millis(a + b) };
+            let flap = WifiFlap {
+                pattern: Pattern::Irregular { down: r(dmin, dspan), up: r(umin, uspan) },
+                r#for: Dur::from_millis(total),
+            };
+            let f = super::super::Fault::WifiFlap(flap);
+            let x = f.expand_seeded(seed, 3);
+            prop_assert_eq!(&x.actions, &f.expand_seeded(seed, 3).actions);
+            let acts: Vec<(u64, Action)> = x.actions.iter().map(|(t, a)| (t.as_millis(), *a)).collect();
+            prop_assert_eq!(acts[0], (0, Action::WifiDown));
+            prop_assert_eq!(acts.last().map(|a| a.1), Some(Action::WifiUp));
+            prop_assert_eq!(x.ends_at.map(|d| d.as_millis()), acts.last().map(|a| a.0));
+            for (i, w) in acts.windows(2).enumerate() {
+                let len = w[1].0 - w[0].0;
+                prop_assert!(w[1].0 <= total);
+                if i % 2 == 0 {
+                    prop_assert_eq!(w[0].1, Action::WifiDown);
+                    prop_assert!(len <= dmin + dspan && (len >= dmin || w[1].0 == total));
+                } else {
+                    prop_assert_eq!(w[0].1, Action::WifiUp);
+                    prop_assert!(len >= umin && len <= umin + uspan);
+                }
+            }
+        }
+    }
+}
