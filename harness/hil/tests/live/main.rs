@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod live_chaos_faults;
 mod live_interrupt;
 mod live_mosquitto;
 mod live_scenarios;
