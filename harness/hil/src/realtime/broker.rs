@@ -181,11 +181,11 @@ impl LiveBroker {
 
     /// The chaos broker, for faults only it can inject; `Err` says why
     /// another broker cannot.
-    pub fn chaos_faults(&mut self, what: &str) -> Result<&mut ChaosTcp, String> {
+    pub fn chaos_faults(&mut self) -> Result<&mut ChaosTcp, String> {
         match self {
             LiveBroker::Chaos(c) => Ok(c),
             other => Err(format!(
-                "{what} needs the chaos broker (`--broker chaos`); the {} broker cannot inject it",
+                "only the chaos broker injects this fault (`--broker chaos`), not {}",
                 other.kind()
             )),
         }

@@ -422,16 +422,15 @@ impl Executor {
                 // The fault proxy has no counted delay or close-after, and
                 // the rest needs the broker's own state: the chaos broker
                 // injects them.
-                let what = format!("{action:?}");
                 let c = chaos_action(action, self.scale)
                     .ok_or_else(|| {
-                        ApplyError::Infra(format!("{what} is not a chaos-broker fault"))
+                        ApplyError::Infra(format!("{action:?} is not a chaos-broker fault"))
                     })?
                     .map_err(ApplyError::Unsupported)?;
                 let target = FaultTarget::Client(self.world.dut_client_id.to_string());
                 let broker = self
                     .broker
-                    .chaos_faults(what.split([' ', '{', '(']).next().unwrap_or("this fault"))
+                    .chaos_faults()
                     .map_err(ApplyError::Unsupported)?;
                 match c {
                     ChaosAction::Set(f) | ChaosAction::Once(f) => broker.set_fault(target, f),
@@ -645,9 +644,9 @@ fn drive(
     };
     let as_backend = |e: ApplyError, kind: &str, at| match e {
         ApplyError::Infra(m) => BackendError::Infrastructure(format!("{name}: {kind}: {m}")),
-        ApplyError::Unsupported(_) => BackendError::Unsupported {
+        ApplyError::Unsupported(why) => BackendError::Unsupported {
             kind: kind.to_string(),
-            backend: name.to_string(),
+            backend: format!("{name} ({why})"),
             at,
         },
     };

@@ -81,3 +81,36 @@ oracle = "qos1_no_loss"
         assert!((80..400).contains(&held), "held {held} ms: {pubacks:?}");
     }
 }
+
+/// A broker fault only the chaos broker can inject is refused on mosquitto
+/// with an error that names the backend, the broker and the way out.
+#[test]
+fn a_chaos_only_fault_on_mosquitto_is_unsupported_naming_the_backend() {
+    let text = r#"name = "live-mosquitto-reuse-pid"
+duration = "3s"
+
+[dut]
+quick = true
+
+[[workload.publish]]
+topic = "dut/m"
+qos = 1
+interval = "1s"
+
+[[timeline]]
+at = "1s"
+kind = "broker_reuse_pid"
+
+[[expect]]
+oracle = "qos1_no_loss"
+"#;
+    let (s, _) = hil::scenario::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut sink = VecSink::default();
+    let e = LiveBackend::new(BrokerKind::Mosquitto)
+        .run(&s, 1, &mut sink)
+        .expect_err("mosquitto cannot reuse packet ids on command");
+    let text = e.to_string();
+    for part in ["live", "mosquitto", "--broker chaos", "`broker_reuse_pid`"] {
+        assert!(text.contains(part), "{part} in: {text}");
+    }
+}
