@@ -773,6 +773,135 @@ mod tests {
         );
     }
 
+    /// The kinds issue 21 added: what they read, write back and expand to.
+    #[test]
+    fn the_new_kinds_read_write_and_expand() {
+        let round = |kind: &str, fields: &str| {
+            let f = Fault::from_toml(kind, fields).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Fault::from_toml(kind, &f.toml()).as_ref(), Ok(&f), "{kind}");
+            f
+        };
+        let ms = Dur::from_millis;
+        let f = round("broker_drop", "packet = \"puback\"\nfor = \"2m\"\n");
+        assert_eq!(f.detail(), "packet=puback for=2m");
+        let x = f.expand();
+        assert_eq!(
+            x.actions,
+            [
+                (
+                    Dur::ZERO,
+                    Action::BrokerDrop {
+                        packet: Packet::Puback,
+                        count: None
+                    }
+                ),
+                (ms(120_000), Action::BrokerDropEnd(Packet::Puback)),
+            ]
+        );
+        assert_eq!(x.ends_at, Some(ms(120_000)));
+        let f = round(
+            "broker_delay",
+            "packet = \"pubcomp\"\ndelay = \"5s\"\ncount = 2\nfor = \"1m\"\n",
+        );
+        assert_eq!(f.detail(), "packet=pubcomp delay=5s count=2 for=1m");
+        let f = round("wifi_associating", "for = \"20s\"\nconnects = \"hang\"\n");
+        assert_eq!(f.detail(), "down=1s for=20s connects=hang");
+        assert_eq!(
+            f.expand().actions,
+            [
+                (Dur::ZERO, Action::WifiDown),
+                (ms(1_000), Action::WifiUpNoIp { hang: true }),
+                (ms(21_000), Action::IpUp),
+            ]
+        );
+        let f = round("link_reset", "");
+        assert_eq!(
+            f.expand().actions,
+            [(Dur::ZERO, Action::LinkReset(Link::Dut))]
+        );
+        let f = round(
+            "latency",
+            "direction = \"down\"\nmin = \"1s\"\nmax = \"2s\"\nfor = \"1m\"\n",
+        );
+        assert_eq!(
+            f.expand().actions,
+            [
+                (
+                    Dur::ZERO,
+                    Action::SetExtraLatency {
+                        up: false,
+                        min: ms(1_000),
+                        max: ms(2_000)
+                    }
+                ),
+                (ms(60_000), Action::ResetExtraLatency { up: false }),
+            ]
+        );
+        let f = round("latency", "min = \"1s\"\nmax = \"2s\"\nburst_every = \"5s..10s\"\nburst_length = \"1s\"\nfor = \"1m\"\n");
+        assert!(f.seeded());
+        assert_ne!(f.expand_seeded(1, 0).actions, f.expand_seeded(2, 0).actions);
+        assert_eq!(f.expand_seeded(1, 0).ends_at, Some(ms(60_000)));
+        let f = round(
+            "wifi_flap",
+            "down = \"200ms..5s\"\nup = \"1s..30s\"\nfor = \"5m\"\n",
+        );
+        assert_eq!(f.detail(), "down=200ms..5s up=1s..30s for=5m");
+        assert!(f.seeded());
+        assert!(!round("wifi_flap", "period = \"10s\"\nduty = 0.5\nfor = \"1m\"\n").seeded());
+        for (kind, fields, detail) in [
+            ("broker_duplicate", "count = 3\n", "count=3"),
+            ("broker_forget_sessions", "", ""),
+            ("broker_close_after_bytes", "bytes = 0\n", "bytes=0"),
+            (
+                "broker_delay_connack",
+                "delay = \"8s\"\nfor = \"2m\"\n",
+                "delay=8s for=2m",
+            ),
+            ("broker_reuse_pid", "", "count=1"),
+        ] {
+            assert_eq!(round(kind, fields).detail(), detail, "{kind}");
+        }
+        for (kind, fields, says) in [
+            (
+                "broker_close_after_bytes",
+                "bytes = -1\n",
+                "must be 0 or more",
+            ),
+            ("broker_close_after_bytes", "", "needs the field `bytes`"),
+            (
+                "broker_delay_connack",
+                "delay = \"0s\"\n",
+                "greater than zero",
+            ),
+            ("broker_reuse_pid", "count = 0\n", "at least 1"),
+            ("broker_duplicate", "count = \"2\"\n", "count"),
+            (
+                "wifi_associating",
+                "down = \"1s\"\n",
+                "needs the field `for`",
+            ),
+            ("link_reset", "for = \"1s\"\n", "unknown field `for`"),
+            (
+                "latency",
+                "min = \"1s\"\nmax = \"2s\"\ndirection = \"sideways\"\n",
+                "sideways",
+            ),
+            (
+                "latency",
+                "min = \"1s\"\nmax = \"2s\"\nburst_length = \"1s\"\nfor = \"1m\"\n",
+                "burst_every",
+            ),
+            (
+                "wifi_flap",
+                "up = \"0s..1s\"\ndown = \"1s\"\nfor = \"1m\"\n",
+                "greater than zero",
+            ),
+        ] {
+            let e = Fault::from_toml(kind, fields).unwrap_err();
+            assert!(e.contains(says), "{kind}: {e}");
+        }
+    }
+
     #[test]
     fn from_toml_says_why_a_fault_does_not_read() {
         let e = Fault::from_toml("wifi_dwn", "").unwrap_err();
