@@ -100,6 +100,10 @@ pub(crate) struct OutFrame {
     pub summary: String,
     /// A delay fault holds it (and everything queued behind it) until then.
     pub not_before: Option<Duration>,
+    /// When it was queued, if it is held (by a delay fault, or behind a
+    /// held frame): the packet log records it when it leaves, with both
+    /// times. `None`: logged when queued (it leaves at once).
+    pub held_since: Option<Duration>,
 }
 
 /// One connection's state.

@@ -22,8 +22,15 @@ pub enum Direction {
 /// One packet on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PacketLogEntry {
-    /// Time since the broker started (tokio's clock, so simulated in turmoil).
+    /// Time since the broker started (tokio's clock, so simulated in turmoil):
+    /// when the packet arrived, or when it left the broker (handed to the
+    /// connection's transport).
     pub at: Duration,
+    /// For a packet out that a delay fault held (or that waited behind a
+    /// held one): when it was queued; `at` is when it left. `None`: it left
+    /// when it was queued (and every packet in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued: Option<Duration>,
     pub direction: Direction,
     /// The connection, numbered from 1 in the order connections were opened.
     pub conn: u64,

@@ -51,8 +51,9 @@
 //! module     uses
 //! backend    -
 //! app        -                     (scenario, trace)
-//! sim        backend, app
-//! realtime   backend, app
+//! chaos_faults -                   (scenario: broker faults as chaos-broker faults)
+//! sim        backend, app, chaos_faults
+//! realtime   backend, app, chaos_faults
 //! live       backend, realtime
 //! board      backend, realtime     (board::qualify, the qualification
 //!                                   report over run reports: also run)
@@ -66,6 +67,7 @@ pub mod backend;
 pub mod backends;
 pub mod blackbox;
 pub mod board;
+pub mod chaos_faults;
 pub mod cli;
 pub mod diag;
 pub mod discover;

@@ -188,6 +188,7 @@ impl Core {
     /// A PUBREC for a QoS 2 message sent to the client: it now awaits
     /// PUBCOMP; PUBREL goes out.
     pub(super) fn pubrec_received(&mut self, id: ConnId, client_id: &str, pid: Pid, now: Duration) {
+        let mut awaited = false;
         if let Some(s) = self.sessions.get_mut(client_id) {
             if let Some(o) = s
                 .state
@@ -195,8 +196,12 @@ impl Core {
                 .iter_mut()
                 .find(|o| o.pid == pid.get() && o.message.qos == QoS::ExactlyOnce)
             {
+                awaited = o.phase == OutPhase::AwaitAck;
                 o.phase = OutPhase::AwaitComp;
             }
+        }
+        if awaited && !self.faults.is_empty() {
+            self.reuse_pid_fault(id, client_id, pid, now);
         }
         // mosquitto answers PUBREL even for an unknown id.
         self.send_with_faults(id, Packet::PubRel(PubRel(pid)), DropKind::PubRel, now);

@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
-use resilient_mqtt::codec::Packet;
+use resilient_mqtt::codec::{Packet, Pid, Publish, QosPid};
 
 use super::deliver::next_pid;
 use super::{ConnId, Core};
 use crate::connection::{Connection, Phase};
-use crate::fault::{AfterSend, DropKind, Fault, FaultTarget, SendFate, Standing};
+use crate::fault::{AfterSend, DropKind, Fault, FaultTarget, ReusePid, SendFate, Standing};
 use crate::log::{summarize, BrokerEvent, DisconnectReason};
 use crate::state::{Message, OutPhase, Outgoing};
 
@@ -122,7 +122,29 @@ impl Core {
         }
     }
 
+    /// A QoS 2 PUBREC for `pid` arrived: a reuse-pid fault sends a new
+    /// PUBLISH with that id first (`crate::fault::ReusePid`).
+    pub(super) fn reuse_pid_fault(&mut self, id: ConnId, client_id: &str, pid: Pid, now: Duration) {
+        if self.faults.take_reuse_pid(Some(client_id)) {
+            ReusePid::inject(self, id, pid, now);
+        }
+    }
+
     // ----- what the faults of `crate::fault` act with -------------------
+
+    /// Sends `message` to the connection as a QoS 2 PUBLISH with packet id
+    /// `pid`, DUP=0, outside any session state (a broker breaking the rules).
+    pub(crate) fn send_unsessioned(&mut self, id: ConnId, message: &Message, pid: Pid) {
+        let p = Publish {
+            dup: false,
+            qospid: QosPid::from_qos(message.qos, pid),
+            retain: message.retain,
+            topic: &message.topic,
+            payload: &message.payload,
+        };
+        self.send(id, Packet::Publish(p));
+        self.stats.publishes_sent += 1;
+    }
 
     /// The client ids of the target that have a session, in order.
     pub(crate) fn session_ids(&self, target: &FaultTarget) -> Vec<String> {

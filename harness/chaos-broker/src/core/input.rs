@@ -97,7 +97,7 @@ impl Core {
                         );
                     }
                     let cid = conn.client_id.clone();
-                    self.log_packet(now, Direction::In, id.0, cid, summary);
+                    self.log_packet(now, Direction::In, id.0, cid, summary, None);
                 }
                 let conn = self.conns.get_mut(&id).expect("present");
                 if self.faults.is_hung(Some(c.client_id)) {
@@ -121,7 +121,7 @@ impl Core {
             }
             (Phase::AwaitConnect(_), other) => {
                 let summary = summarize(&other);
-                self.log_packet(now, Direction::In, id.0, None, summary);
+                self.log_packet(now, Direction::In, id.0, None, summary, None);
                 let reason = format!(
                     "first packet is {}, not CONNECT",
                     other.packet_type().name()
@@ -138,7 +138,14 @@ impl Core {
                 if let Some(note) = conn.in_note.take() {
                     summary += &note;
                 }
-                self.log_packet(now, Direction::In, id.0, Some(client_id.clone()), summary);
+                self.log_packet(
+                    now,
+                    Direction::In,
+                    id.0,
+                    Some(client_id.clone()),
+                    summary,
+                    None,
+                );
                 self.handle_connected(id, &client_id, packet, now);
                 true
             }
@@ -158,6 +165,7 @@ impl Core {
             id.0,
             client_id,
             format!("MALFORMED {e}"),
+            None,
         );
         // A CONNECT for another protocol version is answered with return
         // code 1 before closing, as mosquitto does.

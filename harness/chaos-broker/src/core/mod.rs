@@ -47,7 +47,7 @@ use std::time::Duration;
 use crate::config::BrokerConfig;
 use crate::connection::{ConnectRead, Connection, Phase};
 use crate::fault::FaultTable;
-use crate::log::{DisconnectReason, EventEntry, LogRecord, PacketLogEntry};
+use crate::log::{Direction, DisconnectReason, EventEntry, LogRecord, PacketLogEntry};
 use crate::rng::SplitMix64;
 use crate::state::{BrokerState, Message, SessionState};
 
@@ -260,8 +260,11 @@ impl Core {
         }
         let limit = self.faults.close_after(conn.client_id.as_deref());
         let conn = self.conns.get_mut(&id)?;
+        let client_id = conn.client_id.clone();
         let mut out = Vec::new();
         let mut cut = None;
+        // Held frames leaving now: logged with both times, below.
+        let mut left = Vec::new();
         while conn
             .outq
             .front()
@@ -270,6 +273,9 @@ impl Core {
             let Some(frame) = conn.outq.pop_front() else {
                 break;
             };
+            if let Some(queued) = frame.held_since {
+                left.push((queued, frame.summary.clone()));
+            }
             let allowed = limit.map(|l| l.saturating_sub(conn.sent_bytes));
             match allowed {
                 Some(a) if (frame.bytes.len() as u64) > a => {
@@ -289,6 +295,16 @@ impl Core {
                     out.extend_from_slice(&frame.bytes);
                 }
             }
+        }
+        for (queued, summary) in left {
+            self.log_packet(
+                now,
+                Direction::Out,
+                id.0,
+                client_id.clone(),
+                summary,
+                Some(queued),
+            );
         }
         if let Some(action) = cut {
             let limit = limit.unwrap_or_default();

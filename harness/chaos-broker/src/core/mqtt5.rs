@@ -167,7 +167,7 @@ impl Core {
                         }
                     }
                 }
-                self.log_packet(now, Direction::In, id.0, Some(cid), summary);
+                self.log_packet(now, Direction::In, id.0, Some(cid), summary, None);
                 let will = d.reason == ReasonCode::DisconnectWithWillMessage;
                 let reason = if d.reason == ReasonCode::Success {
                     DisconnectReason::ClientDisconnect
@@ -185,7 +185,7 @@ impl Core {
                 let name = other.packet_type().name();
                 if client_id.is_none() {
                     let reason = format!("first packet is {name}, not CONNECT");
-                    self.log_packet(now, Direction::In, id.0, None, name.to_string());
+                    self.log_packet(now, Direction::In, id.0, None, name.to_string(), None);
                     self.close(id, DisconnectReason::ProtocolError(reason), false, now);
                 } else {
                     let why = format!("{name} sent by a client");
@@ -213,6 +213,7 @@ impl Core {
             id.0,
             client_id,
             format!("{what} refused: {why}"),
+            None,
         );
         self.send_disconnect_v5(id, reason, why);
         self.close(
@@ -235,6 +236,7 @@ impl Core {
             id.0,
             client_id,
             format!("MALFORMED {e}"),
+            None,
         );
         if connected {
             self.send_disconnect_v5(id, ReasonCode::MalformedPacket, &e.to_string());

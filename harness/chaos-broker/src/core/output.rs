@@ -1,6 +1,8 @@
 //! Output and records: packets encoded for the connection's protocol and
 //! queued with their packet-log summaries, the packet log, events and the
-//! fault-injected records.
+//! fault-injected records. A packet is logged when it leaves: at once when
+//! queued, or, if a delay fault holds it, by `poll_transmit` with the time
+//! it was queued as well.
 
 use std::time::Duration;
 
@@ -60,13 +62,21 @@ impl Core {
             return;
         }
         let client_id = conn.client_id.clone();
+        let now = self.now;
+        // A frame that cannot leave now (delayed, or queued behind a
+        // delayed frame) is logged when it does leave (`poll_transmit`).
+        let held =
+            not_before.is_some_and(|t| t > now) || conn.outq.iter().any(|f| f.held_since.is_some());
         conn.outq.push_back(OutFrame {
             bytes,
             summary: summary.clone(),
             not_before,
+            held_since: held.then_some(now),
         });
         self.dirty.insert(id);
-        self.log_packet(self.now, Direction::Out, id.0, client_id, summary);
+        if !held {
+            self.log_packet(now, Direction::Out, id.0, client_id, summary, None);
+        }
     }
 
     pub(super) fn log_packet(
@@ -76,9 +86,11 @@ impl Core {
         conn: u64,
         client_id: Option<String>,
         summary: String,
+        queued: Option<Duration>,
     ) {
         let e = PacketLogEntry {
             at,
+            queued,
             direction,
             conn,
             client_id,

@@ -7,18 +7,22 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{no_more, parse_count, parse_duration, DropKind, FaultHook, FaultParseError, OnSend};
+use super::{
+    fmt_count, no_more, parse_count_or_all, parse_duration, take_one, DropKind, FaultHook,
+    FaultParseError, OnSend,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DelayPackets {
     pub kind: DropKind,
     pub delay: Duration,
-    /// How many are still to be delayed.
-    pub count: u32,
+    /// How many are still to be delayed; `None`: every one, until cleared
+    /// (`delay <kind> <d> all`).
+    pub count: Option<u32>,
 }
 
 impl DelayPackets {
-    /// `delay <kind> <ms | Nms | Ns> <n>`.
+    /// `delay <kind> <ms | Nms | Ns> <n | all>`.
     pub fn parse(args: &[&str]) -> Result<Self, FaultParseError> {
         let (kind, rest) = DropKind::parse_first("delay", args)?;
         let Some((arg, rest)) = rest.split_first() else {
@@ -32,18 +36,9 @@ impl DelayPackets {
                 arg.escape_debug()
             ))
         })?;
-        let count = parse_count("delay", rest.first())?;
+        let count = parse_count_or_all("delay", rest.first())?;
         no_more("delay", rest.get(1..).unwrap_or(&[]))?;
         Ok(DelayPackets { kind, delay, count })
-    }
-
-    /// Uses one delay; `None` when the count is spent.
-    pub(crate) fn take(&mut self) -> Option<Duration> {
-        if self.count == 0 {
-            return None;
-        }
-        self.count -= 1;
-        Some(self.delay)
     }
 }
 
@@ -52,11 +47,11 @@ impl FaultHook for DelayPackets {
         if kind != self.kind {
             return None;
         }
-        self.take().map(OnSend::Delay)
+        take_one(&mut self.count).then_some(OnSend::Delay(self.delay))
     }
 
     fn spent(&self) -> bool {
-        self.count == 0
+        self.count == Some(0)
     }
 }
 
@@ -67,7 +62,7 @@ impl fmt::Display for DelayPackets {
             "delay {} {}ms {}",
             self.kind.word(),
             self.delay.as_millis(),
-            self.count
+            fmt_count(self.count)
         )
     }
 }
@@ -90,5 +85,41 @@ mod tests {
         k.advance(Duration::from_millis(500));
         assert_eq!(k.out(id), ["PINGRESP", "PINGRESP"]);
         assert_eq!(k.injected(), ["delayed PINGRESP by 500ms"]);
+    }
+
+    /// The packet log stamps a delayed packet, and what waited behind it,
+    /// when it leaves, with the time it was queued (issue 21).
+    #[test]
+    fn the_packet_log_has_both_times_of_a_delayed_packet() {
+        let mut k = Kit::new();
+        let (id, _) = k.connect("dev", true);
+        k.fault(None, "delay pingresp 500ms 1");
+        k.advance(Duration::from_millis(100));
+        k.send(id, Packet::PingReq);
+        k.advance(Duration::from_millis(50));
+        k.send(id, Packet::PingReq);
+        let out = |k: &Kit| -> Vec<(u128, Option<u128>, String)> {
+            k.core
+                .packet_log()
+                .into_iter()
+                .filter(|e| e.direction == crate::log::Direction::Out)
+                .map(|e| (e.at.as_millis(), e.queued.map(|q| q.as_millis()), e.summary))
+                .collect()
+        };
+        // Nothing has left yet: only the CONNACK is logged.
+        assert_eq!(out(&k), [(0, None, "CONNACK sp=0 rc=0".to_string())]);
+        k.advance(Duration::from_millis(450));
+        assert_eq!(k.out(id), ["PINGRESP", "PINGRESP"]);
+        assert_eq!(
+            out(&k)[1..],
+            [
+                (600, Some(100), "PINGRESP".to_string()),
+                (600, Some(150), "PINGRESP".to_string()),
+            ]
+        );
+        // Later packets leave at once and carry one time.
+        k.send(id, Packet::PingReq);
+        assert_eq!(k.out(id), ["PINGRESP"]);
+        assert_eq!(out(&k)[3], (600, None, "PINGRESP".to_string()));
     }
 }

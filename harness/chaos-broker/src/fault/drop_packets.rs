@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::{no_more, parse_count, FaultHook, FaultParseError, OnSend};
+use super::{fmt_count, no_more, parse_count_or_all, take_one, FaultHook, FaultParseError, OnSend};
 
 /// A kind of packet the broker can be told to drop, delay, or close after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,42 +82,34 @@ impl DropKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DropPackets {
     pub kind: DropKind,
-    /// How many are still to be dropped.
-    pub count: u32,
+    /// How many are still to be dropped; `None`: every one, until cleared
+    /// (`drop <kind> all`).
+    pub count: Option<u32>,
 }
 
 impl DropPackets {
-    /// `drop <kind> <n>`.
+    /// `drop <kind> <n | all>`.
     pub fn parse(args: &[&str]) -> Result<Self, FaultParseError> {
         let (kind, rest) = DropKind::parse_first("drop", args)?;
-        let count = parse_count("drop", rest.first())?;
+        let count = parse_count_or_all("drop", rest.first())?;
         no_more("drop", rest.get(1..).unwrap_or(&[]))?;
         Ok(DropPackets { kind, count })
-    }
-
-    /// Uses one drop; false when the count is spent.
-    pub(crate) fn take(&mut self) -> bool {
-        if self.count == 0 {
-            return false;
-        }
-        self.count -= 1;
-        true
     }
 }
 
 impl FaultHook for DropPackets {
     fn on_send(&mut self, kind: DropKind) -> Option<OnSend> {
-        (kind == self.kind && self.take()).then_some(OnSend::Drop)
+        (kind == self.kind && take_one(&mut self.count)).then_some(OnSend::Drop)
     }
 
     fn spent(&self) -> bool {
-        self.count == 0
+        self.count == Some(0)
     }
 }
 
 impl fmt::Display for DropPackets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "drop {} {}", self.kind.word(), self.count)
+        write!(f, "drop {} {}", self.kind.word(), fmt_count(self.count))
     }
 }
 
@@ -142,5 +134,21 @@ mod tests {
         k.send(p, publish("t", b"x", 1, 2, false));
         assert_eq!(k.out(p), ["PUBACK pid=2"]);
         assert!(k.core.faults().is_empty());
+    }
+
+    #[test]
+    fn drop_all_swallows_every_packet_of_the_kind_until_cleared() {
+        let mut k = Kit::new();
+        let (p, _) = k.connect("pub", true);
+        k.fault(Some("pub"), "drop puback all");
+        for pid in 1..=3 {
+            k.send(p, publish("t", b"x", 1, pid, false));
+            assert!(k.out(p).is_empty());
+        }
+        assert_eq!(k.core.faults().len(), 1, "never spent");
+        assert_eq!(k.core.faults()[0].1.to_string(), "drop puback all");
+        k.clear();
+        k.send(p, publish("t", b"x", 1, 4, false));
+        assert_eq!(k.out(p), ["PUBACK pid=4"]);
     }
 }

@@ -16,7 +16,9 @@
 //!
 //! A fault applies to a [`FaultTarget`]: every connection, or the
 //! connections of one client id. Faults stay active until cleared, except
-//! that counted ones (drop, duplicate) retire when their count is used up and
+//! that counted ones (drop, delay, close-on, duplicate, reuse-pid) retire
+//! when their count is used up (drop and delay also take `all`: every one
+//! until cleared) and
 //! forget-sessions, disconnect and flood act once when they are set.
 
 mod close_after_bytes;
@@ -30,6 +32,7 @@ mod flood;
 mod forget_sessions;
 mod hang;
 mod refuse;
+mod reuse_pid;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,6 +53,7 @@ pub use flood::Flood;
 pub use forget_sessions::ForgetSessions;
 pub use hang::Hang;
 pub use refuse::Refuse;
+pub use reuse_pid::ReusePid;
 
 /// Who a fault applies to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,6 +107,9 @@ pub enum Fault {
     /// Send a burst of QoS 2 PUBLISHes beyond the client's Receive Maximum,
     /// at once.
     Flood(Flood),
+    /// Answer each of the next N QoS 2 PUBRECs with a new PUBLISH reusing
+    /// its packet id, before the PUBREL.
+    ReusePid(ReusePid),
 }
 
 /// What a fault does, at each point where the broker core consults the
@@ -142,6 +149,12 @@ pub(crate) trait FaultHook {
     /// A PUBLISH was sent: send it again (duplicate). Acting uses one of
     /// the fault's count.
     fn duplicates(&mut self) -> bool {
+        false
+    }
+
+    /// A QoS 2 PUBREC arrived: send a new PUBLISH reusing its packet id
+    /// before the PUBREL (reuse-pid). Acting uses one of the fault's count.
+    fn reuses_pid(&mut self) -> bool {
         false
     }
 
@@ -209,8 +222,8 @@ impl std::error::Error for FaultParseError {}
 
 /// The fault words the control channel accepts, for help and errors.
 pub const FAULT_USAGE: &str = "refuse <1-5> | delay-connack <ms|Ns|Nms> | \
-drop <KIND> <n> | delay <KIND> <ms|Ns|Nms> <n> | close-on <KIND> <n> | hang | \
-close-after <bytes> | duplicate <n> | forget-sessions | disconnect [code] | flood [n] \
+drop <KIND> <n|all> | delay <KIND> <ms|Ns|Nms> <n|all> | close-on <KIND> <n> | hang | \
+close-after <bytes> | duplicate <n> | forget-sessions | disconnect [code] | flood [n] | reuse-pid [n] \
 (KIND: publish|puback|pubrec|pubrel|pubcomp|suback|unsuback|pingresp)";
 
 impl Fault {
@@ -233,6 +246,7 @@ impl Fault {
             "forget-sessions" => ForgetSessions::parse(args).map(Fault::ForgetSessions),
             "disconnect" => Disconnect::parse(args).map(Fault::Disconnect),
             "flood" => Flood::parse(args).map(Fault::Flood),
+            "reuse-pid" => ReusePid::parse(args).map(Fault::ReusePid),
             other => Err(FaultParseError(format!(
                 "unknown fault kind `{}`; expected one of: {FAULT_USAGE}",
                 other.escape_debug()
@@ -255,6 +269,7 @@ impl Fault {
             Fault::ForgetSessions(_) => Slot::ForgetSessions,
             Fault::Disconnect(_) => Slot::Disconnect,
             Fault::Flood(_) => Slot::Flood,
+            Fault::ReusePid(_) => Slot::ReusePid,
         }
     }
 }
@@ -274,6 +289,7 @@ impl Fault {
             Fault::ForgetSessions(x) => x,
             Fault::Disconnect(x) => x,
             Fault::Flood(x) => x,
+            Fault::ReusePid(x) => x,
         }
     }
 
@@ -290,6 +306,7 @@ impl Fault {
             Fault::ForgetSessions(x) => x,
             Fault::Disconnect(x) => x,
             Fault::Flood(x) => x,
+            Fault::ReusePid(x) => x,
         }
     }
 }
@@ -308,6 +325,7 @@ impl fmt::Display for Fault {
             Fault::ForgetSessions(x) => x.fmt(f),
             Fault::Disconnect(x) => x.fmt(f),
             Fault::Flood(x) => x.fmt(f),
+            Fault::ReusePid(x) => x.fmt(f),
         }
     }
 }
@@ -325,6 +343,7 @@ enum Slot {
     ForgetSessions,
     Disconnect,
     Flood,
+    ReusePid,
 }
 
 /// The active faults, in a deterministic order. Lookups prefer a fault for
@@ -434,6 +453,14 @@ impl FaultTable {
         SendFate::Sent { delay, then }
     }
 
+    /// Uses one reuse if a reuse-pid fault applies.
+    pub(crate) fn take_reuse_pid(&mut self, client: Option<&str>) -> bool {
+        self.applicable(client).iter().any(|key| {
+            self.use_once(key, |h| h.reuses_pid().then_some(()))
+                .is_some()
+        })
+    }
+
     /// Uses one duplication if a duplicate fault applies.
     pub(crate) fn take_duplicate(&mut self, client: Option<&str>) -> bool {
         self.applicable(client).iter().any(|key| {
@@ -456,6 +483,35 @@ pub(crate) fn parse_count(what: &str, arg: Option<&&str>) -> Result<u32, FaultPa
             u32::MAX
         ))),
     }
+}
+
+/// Parses a count argument (at least 1) or `all` (`None`: every one, until
+/// the fault is cleared).
+pub(crate) fn parse_count_or_all(
+    what: &str,
+    arg: Option<&&str>,
+) -> Result<Option<u32>, FaultParseError> {
+    match arg {
+        Some(a) if a.eq_ignore_ascii_case("all") => Ok(None),
+        _ => parse_count(what, arg).map(Some),
+    }
+}
+
+/// Uses one of a count (`None`: unlimited); false when it is spent.
+pub(crate) fn take_one(count: &mut Option<u32>) -> bool {
+    match count {
+        None => true,
+        Some(0) => false,
+        Some(n) => {
+            *n -= 1;
+            true
+        }
+    }
+}
+
+/// A count as control words write it: `n` or `all`.
+pub(crate) fn fmt_count(count: Option<u32>) -> String {
+    count.map_or_else(|| "all".to_string(), |n| n.to_string())
 }
 
 /// Fails if words are left over.
@@ -616,14 +672,14 @@ mod tests {
             (0usize..DropKind::ALL.len(), 1u32..1000).prop_map(|(k, n)| Fault::DropPackets(
                 DropPackets {
                     kind: DropKind::ALL[k],
-                    count: n
+                    count: (n < 900).then_some(n)
                 }
             )),
             (0usize..DropKind::ALL.len(), 0u64..100_000, 1u32..1000).prop_map(|(k, ms, n)| {
                 Fault::DelayPackets(DelayPackets {
                     kind: DropKind::ALL[k],
                     delay: Duration::from_millis(ms),
-                    count: n,
+                    count: (n < 900).then_some(n),
                 })
             }),
             (0usize..DropKind::ALL.len(), 1u32..1000).prop_map(|(k, n)| Fault::CloseOn(CloseOn {
@@ -641,6 +697,7 @@ mod tests {
                 })
             }),
             proptest::option::of(1u32..1000).prop_map(|count| Fault::Flood(Flood { count })),
+            (1u32..1000).prop_map(|count| Fault::ReusePid(ReusePid { count })),
         ]
     }
 

@@ -623,7 +623,7 @@ async fn fault_drop_pubacks_pingresps_subacks() {
         FaultTarget::Client("d".into()),
         Fault::DropPackets(DropPackets {
             kind: DropKind::PubAck,
-            count: 2,
+            count: Some(2),
         }),
     );
     b.set_fault(

@@ -461,8 +461,15 @@ pub fn spawn_observer_streams<W: DutWorld>(world: &W, publisher: &Client) {
 /// simulator and in real time alike; `None` for records the trace does not
 /// keep. `wills`: whether the broker's own will reports are kept (the
 /// real-time observer infers wills from deliveries instead, and a second
-/// report would be a duplicate).
-pub fn chaos_broker_event(record: chaos_broker::LogRecord, wills: bool) -> Option<Event> {
+/// report would be a duplicate). `now_ms`: the trace time it is emitted at
+/// (when a packet out left the broker); `scale`: the run's time scale, which
+/// turns the broker's wall time held into trace time (`queued_ms`).
+pub fn chaos_broker_event(
+    record: chaos_broker::LogRecord,
+    wills: bool,
+    now_ms: u64,
+    scale: f64,
+) -> Option<Event> {
     use crate::trace::Dir;
     use chaos_broker::{BrokerEvent, Direction, LogRecord};
     Some(match record {
@@ -473,6 +480,10 @@ pub fn chaos_broker_event(record: chaos_broker::LogRecord, wills: bool) -> Optio
             },
             client_id: p.client_id.unwrap_or_default(),
             summary: p.summary,
+            queued_ms: p.queued.map(|q| {
+                let held = p.at.saturating_sub(q).as_secs_f64() * 1000.0 / scale;
+                now_ms.saturating_sub(held.round() as u64)
+            }),
         },
         LogRecord::Event(e) => match e.event {
             BrokerEvent::ClientConnected {

@@ -25,7 +25,7 @@ use self::rng::Rng;
 use self::spec::FuzzSpec;
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
-use crate::scenario::fault::{Fault, Fuzz, Picks};
+use crate::scenario::fault::{DurRange, Fault, Fuzz, Picks};
 use crate::scenario::{self, LoadError, Loaded, Scenario};
 
 /// A scenario file with its `[fuzz]` bounds, if any.
@@ -99,38 +99,53 @@ pub struct Picked {
 /// Gap kept between picked faults.
 const GAP_MS: u64 = 1_000;
 
+/// `ms` rounded down to 100 ms.
+fn round(ms: u64) -> u64 {
+    ms / 100 * 100
+}
+
+/// Draws a kind from `spec` and its length (0 for an instant).
+fn draw_kind(spec: &FuzzSpec, rng: &mut Rng) -> Option<(String, Fuzz, u64)> {
+    let kind = spec.kinds[rng.range(0, spec.kinds.len() as u64 - 1) as usize].clone();
+    // `spec::parse` admits only kinds the fuzzer can pick.
+    let how = Fault::fuzz(&kind);
+    let length = match how {
+        Fuzz::No => return None,
+        Fuzz::Instant(_) => 0,
+        Fuzz::Lasting(_) => {
+            round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis())).max(100)
+        }
+    };
+    Some((kind, how, length))
+}
+
+/// The fault drawn by [`draw_kind`] placed at `at`, its entries written by
+/// its kind (an instant draws its parameters now).
+fn place(kind: String, how: Fuzz, at: u64, length: u64, rng: &mut Rng) -> Option<Picked> {
+    let length = Dur::from_millis(length);
+    let entries = match how {
+        Fuzz::Lasting(write) => write(length),
+        Fuzz::Instant(write) => write(rng),
+        Fuzz::No => return None,
+    };
+    Some(Picked {
+        at: Dur::from_millis(at),
+        kind,
+        length,
+        entries,
+    })
+}
+
 /// Picks a schedule: `count` faults within `spec`, not overlapping each
 /// other, times rounded to 100 ms. `None` when they do not fit this time.
 fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
     let (from, until) = (spec.from.as_millis(), spec.until.as_millis());
-    let round = |ms: u64| ms / 100 * 100;
     let mut v = Vec::new();
     for _ in 0..count {
-        let kind = spec.kinds[rng.range(0, spec.kinds.len() as u64 - 1) as usize].clone();
-        // `spec::parse` admits only kinds the fuzzer can pick.
-        let how = Fault::fuzz(&kind);
-        let length = match how {
-            Fuzz::No => return None,
-            Fuzz::Instant(_) => 0,
-            Fuzz::Lasting(_) => {
-                round(rng.range(spec.min_duration.as_millis(), spec.max_duration.as_millis()))
-                    .max(100)
-            }
-        };
+        let (kind, how, length) = draw_kind(spec, rng)?;
         let latest = until.saturating_sub(length);
         let at = round(rng.range(from, latest)).max(from);
-        let length = Dur::from_millis(length);
-        let entries = match how {
-            Fuzz::Lasting(write) => write(length),
-            Fuzz::Instant(write) => write(rng),
-            Fuzz::No => return None,
-        };
-        v.push(Picked {
-            at: Dur::from_millis(at),
-            kind,
-            length,
-            entries,
-        });
+        v.push(place(kind, how, at, length, rng)?);
     }
     v.sort_by_key(|p| p.at);
     for w in v.windows(2) {
@@ -139,6 +154,30 @@ fn pick(spec: &FuzzSpec, rng: &mut Rng, count: u64) -> Option<Vec<Picked>> {
         }
     }
     Some(v)
+}
+
+/// Picks a soak (`every`): from `from`, gap, fault, gap, fault... until
+/// `until`, each gap drawn from `every`, each fault's kind and length as
+/// [`pick`] draws them; a fault that would not end by `until` ends the
+/// soak. Always fits (faults never overlap); `None` only past
+/// [`spec::MAX_SOAK_FAULTS`].
+fn pick_soak(spec: &FuzzSpec, every: DurRange, rng: &mut Rng) -> Option<Vec<Picked>> {
+    let until = spec.until.as_millis();
+    let mut t = spec.from.as_millis();
+    let mut v = Vec::new();
+    loop {
+        let gap = round(rng.range(every.min.as_millis(), every.max.as_millis())).max(GAP_MS);
+        let (kind, how, length) = draw_kind(spec, rng)?;
+        let at = t + gap;
+        if at + length > until {
+            return Some(v);
+        }
+        if v.len() as u64 >= spec::MAX_SOAK_FAULTS {
+            return None;
+        }
+        v.push(place(kind, how, at, length, rng)?);
+        t = at + length;
+    }
 }
 
 /// The picked faults as `[[timeline]]` entries, each written by its kind
@@ -212,7 +251,11 @@ pub fn instantiate(loaded: &Loaded, spec: &FuzzSpec, seed: u64) -> Result<Fuzzed
         let n = count
             .saturating_sub(u64::from(attempt / 40))
             .max(spec.min_faults);
-        let Some(picked) = pick(spec, &mut rng, n) else {
+        let picked = match spec.every {
+            Some(every) => pick_soak(spec, every, &mut rng),
+            None => pick(spec, &mut rng, n),
+        };
+        let Some(picked) = picked else {
             continue;
         };
         let text = rewrite(&loaded.source, &name, seed, &render_entries(&picked))?;
@@ -409,5 +452,70 @@ until = "50s"
         );
         want.push_str(&format!("\n[[timeline]]\nat = \"1m\"\nkind = \"broker_drop\"\npacket = \"{packet}\"\ncount = 1\n"));
         assert_eq!(render_entries(&picked), want);
+    }
+
+    /// "A blip of 1-60 s every 10-120 min for 7 days": a soak spec reads,
+    /// and each seed expands it the same way every time, every gap and
+    /// blip within its bounds, different seeds differently.
+    #[test]
+    fn a_seven_day_soak_expands_deterministically_within_its_bounds() {
+        let src = r#"name = "soak"
+duration = "168h"
+
+[[workload.publish]]
+topic = "dut/soak"
+qos = 1
+interval = "1m"
+
+[[expect]]
+oracle = "qos1_no_loss"
+
+[fuzz]
+kinds = ["wifi_down"]
+min_duration = "1s"
+max_duration = "60s"
+every = "10m..120m"
+"#;
+        let l = parse_source(Path::new("soak.toml"), src.to_string()).unwrap();
+        let spec = l.fuzz.clone().unwrap();
+        assert_eq!(
+            spec.every,
+            Some(DurRange {
+                min: Dur::from_millis(600_000),
+                max: Dur::from_millis(7_200_000)
+            })
+        );
+        let week = 168 * 3_600_000;
+        let mut schedules = std::collections::BTreeSet::new();
+        for seed in 1..=4 {
+            let a = instantiate(&l.loaded, &spec, seed).unwrap();
+            assert_eq!(a.text, instantiate(&l.loaded, &spec, seed).unwrap().text);
+            let n = a.picked.len() as u64;
+            // 7 days of gaps of 10-120 min: between 84 and 1008 blips.
+            assert!((week / 7_260_000..=week / 600_000).contains(&n), "{n}");
+            let mut end = 0;
+            for p in &a.picked {
+                let gap = p.at.as_millis() - end;
+                assert!((600_000..=7_200_000).contains(&gap), "gap {gap}");
+                assert!((1_000..=60_000).contains(&p.length.as_millis()), "{p:?}");
+                end = p.at.as_millis() + p.length.as_millis();
+            }
+            assert!(end <= week);
+            assert_eq!(a.scenario.timeline.len() as u64, n);
+            schedules.insert(a.text);
+        }
+        assert_eq!(schedules.len(), 4);
+    }
+
+    #[test]
+    fn a_soak_takes_no_fault_counts() {
+        let src = "name = \"s\"\nduration = \"1h\"\n[[expect]]\noracle = \"qos1_no_loss\"\n[workload]\npublish = [{ topic = \"t\", qos = 1, interval = \"1s\" }]\n\n[fuzz]\nkinds = [\"wifi_down\"]\nmax_faults = 3\nevery = \"1m..5m\"\n";
+        let e = parse_source(Path::new("s.toml"), src.to_string()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("max_faults does not go with `every`"),
+            "{text}"
+        );
+        assert!(text.contains("s.toml:10:"), "{text}");
     }
 }

@@ -10,6 +10,9 @@
 //! max_duration = "30s"    # default 30s: longest fault
 //! from = "5s"             # default 0s: no fault starts earlier
 //! until = "2m"            # default: the scenario's duration; every fault ends by then
+//! every = "10m..2h"       # instead of min/max_faults: faults one after another,
+//!                         # each starting a time drawn from this range after the
+//!                         # previous one ended (long soaks)
 //! ```
 //!
 //! It must be written as a `[fuzz]` table header (not an inline table).
@@ -24,7 +27,7 @@ use toml::Spanned;
 
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
-use crate::scenario::fault;
+use crate::scenario::fault::{self, DurRange};
 
 const KEYS: &[&str] = &[
     "kinds",
@@ -34,10 +37,15 @@ const KEYS: &[&str] = &[
     "max_duration",
     "from",
     "until",
+    "every",
 ];
 
-/// Most faults one schedule may hold.
+/// Most faults one schedule may hold (`min_faults` / `max_faults`).
 pub const MAX_FAULTS: u64 = 50;
+
+/// Most faults a soak (`every`) may place: a week with a fault every
+/// minute.
+pub const MAX_SOAK_FAULTS: u64 = 10_080;
 
 /// The checked bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +57,10 @@ pub struct FuzzSpec {
     pub max_duration: Dur,
     pub from: Dur,
     pub until: Dur,
+    /// A soak: faults one after another, each starting a time drawn from
+    /// this range after the previous one ended (`min_faults` and
+    /// `max_faults` do not apply).
+    pub every: Option<DurRange>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +96,7 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
         max_duration: Dur::from_millis(30_000),
         from: Dur::from_millis(0),
         until: duration,
+        every: None,
     };
     let mut spans: BTreeMap<&str, Range<usize>> = BTreeMap::new();
     let table = table.into_inner();
@@ -137,6 +150,23 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                     Some(span),
                 )),
             },
+            "every" => match value.get_ref() {
+                toml::Value::String(s) => match DurRange::parse(s) {
+                    Ok(r) if r.min.is_zero() => errors.push(Diagnostic::error(
+                        "[fuzz] every: the gap must be greater than zero",
+                        Some(span),
+                    )),
+                    Ok(r) => spec.every = Some(r),
+                    Err(e) => errors.push(
+                        Diagnostic::error(format!("[fuzz] every: {e}"), Some(span))
+                            .with_help("e.g. every = \"10m..2h\""),
+                    ),
+                },
+                _ => errors.push(
+                    Diagnostic::error("[fuzz] every must be a range of durations", Some(span))
+                        .with_help("e.g. every = \"10m..2h\""),
+                ),
+            },
             _ => match value.get_ref() {
                 toml::Value::String(s) => match Dur::parse(s) {
                     Ok(d) => match known {
@@ -175,6 +205,19 @@ pub fn parse(src: &str, duration: Dur) -> Result<Option<FuzzSpec>, Vec<Diagnosti
                 fuzz_kinds.join(", ")
             )),
         );
+    }
+    if spec.every.is_some() {
+        for k in ["min_faults", "max_faults"] {
+            if spans.contains_key(k) {
+                errors.push(
+                    Diagnostic::error(
+                        format!("[fuzz] {k} does not go with `every`: the gaps decide how many faults a soak has"),
+                        at(k),
+                    )
+                    .with_help(help()),
+                );
+            }
+        }
     }
     if spec.min_faults > spec.max_faults {
         errors.push(Diagnostic::error(

@@ -68,7 +68,7 @@ impl OracleSpec for DisconnectReason {
         let found = if self.from_dut {
             let want = format!("DISCONNECT rc=0x{:02X}", self.code);
             t.of(Actor::Broker).any(|(_, e)| {
-                matches!(e, Event::BrokerPacket { dir: Dir::In, client_id, summary }
+                matches!(e, Event::BrokerPacket { dir: Dir::In, client_id, summary, .. }
                     if summary.starts_with(&want) && !client_id.starts_with("observer-"))
             })
         } else {
@@ -156,6 +156,7 @@ mod tests {
             dir: Dir::In,
             client_id: s(id),
             summary: s(summary),
+            queued_ms: None,
         };
         passes(
             &o,

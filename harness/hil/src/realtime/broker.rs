@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chaos_broker::{Broker, BrokerConfig, BrokerState, LogRecord};
+use chaos_broker::{Broker, BrokerConfig, BrokerState, Fault, FaultTarget, LogRecord};
 use mosquitto_rig::{Mosquitto, Options};
 use tokio::runtime::Handle;
 use tokio::sync::broadcast::error::RecvError;
@@ -89,6 +89,7 @@ impl LiveBroker {
             world: world.clone(),
             saved: Arc::default(),
             running: None,
+            faults: Vec::new(),
         };
         c.start(None)?;
         Ok(LiveBroker::Chaos(c))
@@ -153,12 +154,10 @@ impl LiveBroker {
                 .then_some(())
                 .ok_or_else(|| "mosquitto is not running (SIGSTOP failed)".to_string()),
             LiveBroker::Chaos(c) => {
-                if let Some((b, _)) = &c.running {
-                    b.set_fault(
-                        chaos_broker::FaultTarget::All,
-                        chaos_broker::Fault::Hang(chaos_broker::fault::Hang),
-                    );
-                }
+                c.set_fault(
+                    chaos_broker::FaultTarget::All,
+                    chaos_broker::Fault::Hang(chaos_broker::fault::Hang),
+                );
                 Ok(())
             }
             LiveBroker::Container(c) => c.hang(),
@@ -173,12 +172,22 @@ impl LiveBroker {
                 .then_some(())
                 .ok_or_else(|| "mosquitto is not running (SIGCONT failed)".to_string()),
             LiveBroker::Chaos(c) => {
-                if let Some((b, _)) = &c.running {
-                    b.clear_faults();
-                }
+                c.clear_where(|f| matches!(f, Fault::Hang(_)));
                 Ok(())
             }
             LiveBroker::Container(c) => c.resume(),
+        }
+    }
+
+    /// The chaos broker, for faults only it can inject; `Err` says why
+    /// another broker cannot.
+    pub fn chaos_faults(&mut self) -> Result<&mut ChaosTcp, String> {
+        match self {
+            LiveBroker::Chaos(c) => Ok(c),
+            other => Err(format!(
+                "only the chaos broker injects this fault (`--broker chaos`), not {}",
+                other.kind()
+            )),
         }
     }
 
@@ -205,15 +214,44 @@ pub struct ChaosTcp {
     /// The instance and every task serving it (listener, connections,
     /// autosave, log tap); dropping the set aborts them all.
     running: Option<(Broker, JoinSet<()>)>,
+    /// The faults in force while it is stopped, as the stopped instance had
+    /// them (what is left of a count): the next instance gets them. A
+    /// fault's count belongs to the run, not to one broker process.
+    faults: Vec<(FaultTarget, Fault)>,
 }
 
 impl ChaosTcp {
+    /// Sets a fault on the running instance, or for the next one.
+    pub fn set_fault(&mut self, target: FaultTarget, fault: Fault) {
+        match &self.running {
+            Some((b, _)) => b.set_fault(target, fault),
+            None => self.faults.push((target, fault)),
+        }
+    }
+
+    /// Clears the faults `pred` selects, keeping the others as they are.
+    pub fn clear_where(&mut self, pred: impl Fn(&Fault) -> bool) {
+        match &self.running {
+            Some((b, _)) => {
+                let keep: Vec<_> = b.faults().into_iter().filter(|(_, f)| !pred(f)).collect();
+                b.clear_faults();
+                for (t, f) in keep {
+                    b.set_fault(t, f);
+                }
+            }
+            None => self.faults.retain(|(_, f)| !pred(f)),
+        }
+    }
+
     fn start(&mut self, state: Option<BrokerState>) -> Result<(), String> {
         let broker = match state {
             Some(s) => Broker::from_snapshot_with_config(self.config.clone(), s),
             None => Broker::new(self.config.clone()),
         }
         .map_err(|e| format!("chaos broker: {e}"))?;
+        for (target, fault) in std::mem::take(&mut self.faults) {
+            broker.set_fault(target, fault);
+        }
         let port = self.port;
         let listener = self
             .rt
@@ -286,7 +324,8 @@ impl ChaosTcp {
     }
 
     fn stop(&mut self) {
-        if let Some((_, mut set)) = self.running.take() {
+        if let Some((broker, mut set)) = self.running.take() {
+            self.faults = broker.faults();
             let _guard = self.rt.enter();
             set.abort_all();
             // Wait until the listener (and with it every connection) is gone,
@@ -312,7 +351,8 @@ impl Drop for Owner {
 /// observer infers wills from deliveries here, so the broker's own will
 /// reports are left out).
 fn forward(world: &RealWorld, record: LogRecord) {
-    if let Some(event) = crate::app::chaos_broker_event(record, false) {
+    let event = crate::app::chaos_broker_event(record, false, world.now_ms(), world.scale());
+    if let Some(event) = event {
         world.emit(Actor::Broker, event);
     }
 }

@@ -27,7 +27,11 @@
 //! | `broker_restart {persist}` | restart on the same port with the autosave (1 s), or with it deleted; announced in the trace once the broker is back |
 //! | `broker_hang` / end | mosquitto: SIGSTOP / SIGCONT; chaos: its `hang` fault |
 //! | `broker_refuse {code}` | the DUT's proxy rewrites every CONNACK to `code` |
-//! | `broker_drop {packet, count}` | the DUT's proxy drops the next `count` packets of that type |
+//! | `broker_drop {packet, count, for}` | the DUT's proxy drops the next `count` packets of that type (its count survives broker restarts); with `for`, every one (or the next `count`) until the rule is removed at its end |
+//! | `broker_delay`, `broker_close_after`, `broker_duplicate`, `broker_forget_sessions`, `broker_close_after_bytes`, `broker_delay_connack`, `broker_reuse_pid` | the chaos broker's own faults on the DUT's client id (`--broker chaos`; other brokers: `unsupported`); a restarted chaos broker gets them back as the stopped one had them |
+//! | `wifi_associating` | the DUT's WiFi drops (proxy blackhole), then reports up while the proxy still blackholes (connects hang) or also refuses (connects fail), until IP works |
+//! | `link_reset` | the link's proxy resets every open connection (`reset-peer` for 200 ms) |
+//! | `latency {direction}` | an `up` / `down` proxy latency rule, on top of the link's |
 //! | `dut_reboot` | [`RealtimeDut::reboot`] |
 //!
 //! `[network] loss` is not supported (no netem on this kernel). Every
@@ -64,12 +68,14 @@ use tokio::runtime::Runtime;
 use resilient_mqtt::client::TcpTransport;
 
 use crate::backend::{Artifact, BackendError, RunOutcome};
+use crate::chaos_faults::{chaos_action, ChaosAction};
 use crate::scenario::fault::Action;
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
 use crate::trace::{Actor, Event};
 pub use broker::LiveBroker;
+use chaos_broker::FaultTarget;
 pub use container::ContainerSpec;
 pub use observer::{OBSERVER_PASSWORD, OBSERVER_USER};
 pub use world::RealWorld;
@@ -267,6 +273,12 @@ struct Executor {
     latency: [Option<u64>; 2],
     refuse: Option<u64>,
     power_loss: Vec<(usize, u64)>,
+    /// `broker_drop` rules in force, by packet type.
+    drop_rules: std::collections::BTreeMap<crate::scenario::fault::Packet, u64>,
+    /// `wifi_associating` with failing connects: the proxy's `refuse`.
+    no_ip_rule: Option<u64>,
+    /// One-way extra latency rules: [up, down].
+    extra: [Option<u64>; 2],
 }
 
 fn li(link: Link) -> usize {
@@ -397,23 +409,83 @@ impl Executor {
                 self.remove(Link::Dut, id)
             }
             Action::BrokerDrop { packet, count } => {
-                // The proxy names packets as the scenario does.
-                self.add(Link::Dut, &format!("down drop {packet} {count}"))?;
+                // The proxy names packets as the scenario does. Its count
+                // is the rule's and survives broker restarts; `None` (a
+                // window) drops every one until the rule is removed.
+                let n = count.unwrap_or(u32::MAX);
+                let old = self.drop_rules.remove(&packet);
+                self.remove(Link::Dut, old);
+                let id = self.add(Link::Dut, &format!("down drop {packet} {n}"))?;
+                self.drop_rules.insert(packet, id);
             }
-            Action::BrokerDelay { .. } | Action::BrokerCloseAfter { .. } => {
-                // The proxy's `delay` and `close-after` act on every packet
-                // of a type (or the Nth of each connection) for a time, not
-                // on the next `count`: no faithful mapping yet.
-                return Err(ApplyError::Unsupported(
-                    "counted delay/close-after of broker packets (the fault proxy has no counted form)"
-                        .into(),
-                ));
+            Action::BrokerDropEnd(packet) => {
+                let id = self.drop_rules.remove(&packet);
+                self.remove(Link::Dut, id);
             }
-            Action::BrokerDisconnect { .. } | Action::BrokerFlood { .. } => {
-                return Err(ApplyError::Unsupported(
-                    "MQTT 5 broker faults (broker_disconnect, broker_flood) need the chaos broker; they run on the simulator"
-                        .into(),
-                ));
+            Action::BrokerDelay { .. }
+            | Action::BrokerDelayEnd(_)
+            | Action::BrokerCloseAfter { .. }
+            | Action::BrokerDisconnect { .. }
+            | Action::BrokerFlood { .. }
+            | Action::BrokerDuplicate { .. }
+            | Action::BrokerForgetSessions
+            | Action::BrokerCloseAfterBytes { .. }
+            | Action::BrokerCloseAfterBytesEnd
+            | Action::BrokerDelayConnack { .. }
+            | Action::BrokerDelayConnackEnd
+            | Action::BrokerReusePid { .. } => {
+                // The fault proxy has no counted delay or close-after, and
+                // the rest needs the broker's own state: the chaos broker
+                // injects them.
+                let c = chaos_action(action, self.scale)
+                    .ok_or_else(|| {
+                        ApplyError::Infra(format!("{action:?} is not a chaos-broker fault"))
+                    })?
+                    .map_err(ApplyError::Unsupported)?;
+                let target = FaultTarget::Client(self.world.dut_client_id.to_string());
+                let broker = self
+                    .broker
+                    .chaos_faults()
+                    .map_err(ApplyError::Unsupported)?;
+                match c {
+                    ChaosAction::Set(f) | ChaosAction::Once(f) => broker.set_fault(target, f),
+                    ChaosAction::Clear(pred) => broker.clear_where(pred),
+                }
+            }
+            Action::WifiUpNoIp { hang } => {
+                // The link is up for the DUT; its proxy still blackholes
+                // (connects accepted, then nothing: they hang) or refuses
+                // new connections (they fail).
+                if !hang {
+                    let id = self.add(Link::Dut, "refuse")?;
+                    self.no_ip_rule = Some(id);
+                }
+                self.dut
+                    .wifi(&self.world, true)
+                    .map_err(ApplyError::Infra)?;
+            }
+            Action::IpUp => {
+                let id = self.wifi_rule.take();
+                self.remove(Link::Dut, id);
+                let id = self.no_ip_rule.take();
+                self.remove(Link::Dut, id);
+            }
+            Action::LinkReset(l) => {
+                // The proxy resets every connection while the rule is in
+                // force; a moment is enough to reach the open ones.
+                self.add(l, "reset-peer for 200ms")?;
+            }
+            Action::SetExtraLatency { up, min, max } => {
+                let dir = if up { "up" } else { "down" };
+                let i = usize::from(!up);
+                let id = self.extra[i].take();
+                self.remove(Link::Dut, id);
+                let line = format!("{dir} {}", self.latency_line(min, max));
+                self.extra[i] = Some(self.add(Link::Dut, &line)?);
+            }
+            Action::ResetExtraLatency { up } => {
+                let id = self.extra[usize::from(!up)].take();
+                self.remove(Link::Dut, id);
             }
             Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
                 return Err(ApplyError::Unsupported(
@@ -563,6 +635,9 @@ pub fn run_with(
         latency: [None; 2],
         refuse: None,
         power_loss: Vec::new(),
+        drop_rules: Default::default(),
+        no_ip_rule: None,
+        extra: [None; 2],
     };
     let result = drive(&mut ex, &name, scenario, obs_addr, sink);
     let rt = ex.rt.clone();
@@ -597,9 +672,9 @@ fn drive(
     };
     let as_backend = |e: ApplyError, kind: &str, at| match e {
         ApplyError::Infra(m) => BackendError::Infrastructure(format!("{name}: {kind}: {m}")),
-        ApplyError::Unsupported(_) => BackendError::Unsupported {
+        ApplyError::Unsupported(why) => BackendError::Unsupported {
             kind: kind.to_string(),
-            backend: name.to_string(),
+            backend: format!("{name} ({why})"),
             at,
         },
     };
@@ -613,7 +688,10 @@ fn drive(
             eprintln!("live observer failed: {e}");
         }
     });
-    let steps = &scenario.schedule.steps;
+    let schedule = scenario
+        .schedule_for(ex.world.seed)
+        .map_err(|e| BackendError::Infrastructure(format!("{name}: {e}")))?;
+    let steps = &schedule.steps;
     let end_ms = scenario.duration.as_millis();
     let mut next = 0;
     let mut skipped: Vec<usize> = Vec::new();

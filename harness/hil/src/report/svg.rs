@@ -430,6 +430,7 @@ mod tests {
                     dir: Dir::In,
                     client_id: "c".into(),
                     summary: "x".into(),
+                    queued_ms: None,
                 },
             ),
             rec(3000, Actor::Dut, Event::Retransmit { pid: 1 }),

@@ -306,7 +306,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         }
     }
     let schedule = if errors.is_empty() {
-        match Schedule::build(&timeline, duration) {
+        match Schedule::build(&timeline, duration, raw.seed) {
             Ok(s) => s,
             Err(e) => {
                 errors.push(Diagnostic::error(
@@ -370,6 +370,30 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         Ok((scenario, warnings))
     } else {
         Err(errors)
+    }
+}
+
+impl Scenario {
+    /// The schedule a run with `seed` executes: [`Scenario::schedule`]
+    /// unless a timeline entry draws from the seed (an irregular
+    /// `wifi_flap`, latency bursts), which is then expanded for this seed.
+    /// `Err`: this seed's draws make the timeline inconsistent (e.g. a
+    /// flap's down overlapping another `wifi_down`).
+    pub fn schedule_for(&self, seed: u64) -> Result<std::borrow::Cow<'_, Schedule>, String> {
+        if seed == self.seed || !self.timeline.iter().any(|e| e.fault.seeded()) {
+            return Ok(std::borrow::Cow::Borrowed(&self.schedule));
+        }
+        Schedule::build(&self.timeline, self.duration, seed)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| {
+                let t = &self.timeline[e.entry];
+                format!(
+                    "timeline with seed {seed}: the {} at {}: {}",
+                    t.fault.kind(),
+                    t.at,
+                    e.message
+                )
+            })
     }
 }
 

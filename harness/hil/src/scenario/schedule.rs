@@ -29,7 +29,9 @@
 //! skips the entry's remaining steps. For an entry that is not optional it
 //! fails the run as an infrastructure error.
 
-use super::fault::{Action, FaultEntry};
+use std::collections::BTreeMap;
+
+use super::fault::{Action, FaultEntry, Packet};
 use super::network::Link;
 use crate::duration::Dur;
 use crate::trace::Event;
@@ -84,6 +86,9 @@ struct State {
     latency: [Option<Owner>; 2],
     broker: Broker,
     refusing: Option<Owner>,
+    /// `broker_drop` / `broker_delay` windows (`for`) in force, by (delay?,
+    /// packet): another fault on those packets would replace it.
+    packet_windows: BTreeMap<(bool, Packet), Owner>,
 }
 
 fn li(link: Link) -> usize {
@@ -98,8 +103,14 @@ fn since(o: &Owner) -> String {
 }
 
 impl Schedule {
-    /// Compiles `timeline` for a run of `duration`.
-    pub fn build(timeline: &[FaultEntry], duration: Dur) -> Result<Schedule, ScheduleError> {
+    /// Compiles `timeline` for a run of `duration` with seed `seed` (which
+    /// draws the random parts of kinds that have them, e.g. an irregular
+    /// `wifi_flap`).
+    pub fn build(
+        timeline: &[FaultEntry],
+        duration: Dur,
+        seed: u64,
+    ) -> Result<Schedule, ScheduleError> {
         struct Raw {
             at: Dur,
             phase: u8,
@@ -117,7 +128,7 @@ impl Schedule {
                     message: format!("at {} is not before the end of the run ({duration})", e.at),
                 });
             }
-            let x = e.fault.expand();
+            let x = e.fault.expand_seeded(seed, i as u64);
             let mut ends_marked = false;
             for (seq, (offset, action)) in x.actions.iter().enumerate() {
                 let at = Dur::from_millis(e.at.as_millis().saturating_add(offset.as_millis()));
@@ -155,12 +166,13 @@ impl Schedule {
             latency: [None; 2],
             broker: Broker::Running,
             refusing: None,
+            packet_windows: BTreeMap::new(),
         };
         let mut steps = Vec::with_capacity(raw.len());
         for r in raw {
             let entry = &timeline[r.entry];
             let kind = entry.fault.kind();
-            let self_ending = entry.fault.expand().ends_at.is_some();
+            let self_ending = entry.fault.ends_after().is_some();
             let me = Owner {
                 entry: r.entry,
                 kind,
@@ -205,6 +217,10 @@ impl Schedule {
                     ended = restores(st.wifi_down, "wifi_down", "wifi_up")?;
                     st.wifi_down = None;
                 }
+                // A wifi_associating keeps the WiFi as its own from its
+                // down until IP works.
+                Action::WifiUpNoIp { .. } => {}
+                Action::IpUp => st.wifi_down = None,
                 Action::Blackhole(l) => {
                     if let Some(o) = st.blackhole[li(l)] {
                         return Err(err(format!("link {l} is already blackholed by {}", since(&o))));
@@ -267,9 +283,35 @@ impl Schedule {
                     st.refusing = Some(me);
                 }
                 Action::BrokerAccept => st.refusing = None,
-                Action::BrokerDrop { .. }
-                | Action::BrokerDelay { .. }
-                | Action::BrokerCloseAfter { .. }
+                Action::BrokerDrop { packet, .. } | Action::BrokerDelay { packet, .. } => {
+                    let key = (matches!(r.action, Action::BrokerDelay { .. }), packet);
+                    if let Some(o) = st.packet_windows.get(&key) {
+                        return Err(err(format!(
+                            "{} still acts on {packet} packets (its `for` has not ended); a second {kind} of them would replace it",
+                            since(o)
+                        )));
+                    }
+                    if entry.fault.ends_after().is_some_and(|d| !d.is_zero()) {
+                        st.packet_windows.insert(key, me);
+                    }
+                }
+                Action::BrokerDropEnd(packet) => {
+                    st.packet_windows.remove(&(false, packet));
+                }
+                Action::BrokerDelayEnd(packet) => {
+                    st.packet_windows.remove(&(true, packet));
+                }
+                Action::BrokerCloseAfter { .. }
+                | Action::LinkReset(_)
+                | Action::SetExtraLatency { .. }
+                | Action::ResetExtraLatency { .. }
+                | Action::BrokerDuplicate { .. }
+                | Action::BrokerForgetSessions
+                | Action::BrokerCloseAfterBytes { .. }
+                | Action::BrokerCloseAfterBytesEnd
+                | Action::BrokerDelayConnack { .. }
+                | Action::BrokerDelayConnackEnd
+                | Action::BrokerReusePid { .. }
                 | Action::BrokerDisconnect { .. }
                 | Action::BrokerFlood { .. }
                 | Action::TlsStall

@@ -124,7 +124,8 @@ fn serve_tls(world: &World, broker: &Broker, stream: turmoil::net::TcpStream) {
 }
 
 fn forward(world: &World, record: LogRecord) {
-    if let Some(event) = crate::app::chaos_broker_event(record, true) {
-        world.emit(Actor::Broker, event);
+    let now = super::world::now_ms();
+    if let Some(event) = crate::app::chaos_broker_event(record, true, now, 1.0) {
+        world.emit_at(now, Actor::Broker, event);
     }
 }

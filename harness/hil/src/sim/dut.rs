@@ -41,10 +41,14 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     let config = world.scenario.dut.to_driver(seed);
     let keepalive_s = config.keepalive.as_secs() as u16;
     let identity = world.tls().identity.clone();
+    let link = world.dut_link.clone();
     match identity {
-        None => crate::app::run(world, config, keepalive_s, SimTcp::default()).await?,
+        None => {
+            let tcp = SimTcp::dut(super::net::BROKER_ADDR.1, link);
+            crate::app::run(world, config, keepalive_s, tcp).await?
+        }
         Some(id) => {
-            let transport = id.dut_transport(super::EPOCH_SECS)?;
+            let transport = id.dut_transport(super::EPOCH_SECS, link)?;
             crate::app::run(world, config, keepalive_s, transport).await?
         }
     }

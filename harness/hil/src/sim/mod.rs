@@ -20,8 +20,12 @@
 //! | `broker_crash` | the broker host crashes: peers see FIN; state is the last 1 s autosave |
 //! | `broker_power_loss` | the broker is cut off first (no FIN), then crashes |
 //! | `broker_restart {persist}` | the host boots again, restoring the autosave or empty |
-//! | `broker_refuse`, `broker_drop`, `broker_hang` | chaos-broker faults (refuse and drop target the DUT's client id; hang hits the whole broker, like SIGSTOP) |
+//! | `broker_refuse`, `broker_drop`, `broker_delay`, `broker_hang` | chaos-broker faults (refuse, drop and delay target the DUT's client id; hang hits the whole broker, like SIGSTOP); they are re-applied to a restarted broker as the dead one had them (what is left of a count, not the count set) |
 //! | `broker_disconnect {reason}`, `broker_flood {count}` | MQTT 5 chaos-broker faults that act once on the DUT's connection (`disconnect`, `flood`); not kept for a restarted broker |
+//! | `broker_delay`, `broker_close_after`, `broker_duplicate`, `broker_forget_sessions`, `broker_close_after_bytes`, `broker_delay_connack`, `broker_reuse_pid` | chaos-broker faults on the DUT's client id (`crate::chaos_faults`); a `for` window is cleared at its end |
+//! | `wifi_associating` | the WiFi drops, then the driver sees it up while the dut-broker link stays partitioned (connects refused at once) or is held (`connects = "hang"`), until IP works |
+//! | `link_reset` | the DUT's connections fail with `ConnectionReset` and are dropped, so the broker sees them end (`sim::net`; the observer link: unsupported) |
+//! | `latency {direction}` | extra latency one way on the DUT's connections (`sim::net`), on top of the link's |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
@@ -36,16 +40,14 @@ mod world;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use chaos_broker::fault::{
-    CloseOn, DelayPackets, Disconnect, DropKind, DropPackets, Flood, Hang, Refuse,
-};
+use chaos_broker::fault::{Hang, Refuse};
 use chaos_broker::{Fault, FaultTarget};
-use resilient_mqtt::codec::v5::{PacketType as V5PacketType, ReasonCode};
 use resilient_mqtt::codec::ConnectReturnCode;
 use resilient_mqtt::session::Session;
 
 use crate::backend::{Backend, BackendError, RunOutcome};
-use crate::scenario::fault::{Action, Packet};
+use crate::chaos_faults::{chaos_action, ChaosAction};
+use crate::scenario::fault::Action;
 use crate::scenario::network::Link;
 use crate::scenario::Scenario;
 use crate::trace::sink::TraceSink;
@@ -94,6 +96,9 @@ fn host_name(link: Link) -> &'static str {
 struct Executor {
     world: World,
     wifi_down: bool,
+    /// `wifi_associating`: the link is up but IP does not work; `Some(true)`
+    /// when connects hang (the path is held), `Some(false)` when they fail.
+    no_ip: Option<bool>,
     blackhole: [bool; 2],
     broker_cut: bool,
 }
@@ -111,7 +116,7 @@ impl Executor {
         for link in [Link::Dut, Link::Observer] {
             let cut = self.broker_cut
                 || self.blackhole[li(link)]
-                || (link == Link::Dut && self.wifi_down);
+                || (link == Link::Dut && (self.wifi_down || self.no_ip == Some(false)));
             if cut {
                 sim.partition(host_name(link), "broker");
             } else {
@@ -127,6 +132,7 @@ impl Executor {
 
     fn broker_fault(&self, target: FaultTarget, fault: Fault) {
         let mut slot = self.world.broker();
+        slot.sync_faults();
         if let Some(b) = &slot.current {
             b.set_fault(target.clone(), fault.clone());
         }
@@ -140,8 +146,18 @@ impl Executor {
         }
     }
 
+    /// A chaos-broker fault on the DUT ([`crate::chaos_faults`]).
+    fn chaos(&self, c: ChaosAction) {
+        match c {
+            ChaosAction::Set(f) => self.broker_fault(self.dut(), f),
+            ChaosAction::Once(f) => self.broker_once(self.dut(), f),
+            ChaosAction::Clear(pred) => self.clear_broker_faults(pred),
+        }
+    }
+
     fn clear_broker_faults(&self, pred: impl Fn(&Fault) -> bool) {
         let mut slot = self.world.broker();
+        slot.sync_faults();
         slot.faults.retain(|(_, f)| !pred(f));
         if let Some(b) = &slot.current {
             b.clear_faults();
@@ -186,13 +202,13 @@ impl Executor {
                 Self::set_latency(sim, *link, l.min.to_std(), l.max.to_std());
             }
             Action::BrokerCrash => {
-                self.world.broker().current = None;
+                self.world.broker().crashed();
                 sim.crash("broker");
             }
             Action::BrokerPowerLoss => {
                 self.broker_cut = true;
                 self.sync_partitions(sim);
-                self.world.broker().current = None;
+                self.world.broker().crashed();
                 sim.crash("broker");
             }
             Action::BrokerRestart { persist } => {
@@ -214,40 +230,48 @@ impl Executor {
                 self.broker_fault(self.dut(), Fault::Refuse(Refuse { code }));
             }
             Action::BrokerAccept => self.clear_broker_faults(|f| matches!(f, Fault::Refuse(_))),
-            Action::BrokerDrop { packet, count } => self.broker_fault(
-                self.dut(),
-                Fault::DropPackets(DropPackets {
-                    kind: drop_kind(*packet),
-                    count: *count,
-                }),
-            ),
-            Action::BrokerDelay {
-                packet,
-                delay,
-                count,
-            } => self.broker_fault(
-                self.dut(),
-                Fault::DelayPackets(DelayPackets {
-                    kind: drop_kind(*packet),
-                    delay: delay.to_std(),
-                    count: *count,
-                }),
-            ),
-            Action::BrokerCloseAfter { packet, count } => self.broker_fault(
-                self.dut(),
-                Fault::CloseOn(CloseOn {
-                    kind: drop_kind(*packet),
-                    count: *count,
-                }),
-            ),
-            Action::BrokerDisconnect { reason } => {
-                let reason = ReasonCode::for_packet(*reason, V5PacketType::Disconnect)
-                    .ok_or_else(|| format!("{reason:#04x} is not a DISCONNECT reason code"))?;
-                self.broker_once(self.dut(), Fault::Disconnect(Disconnect { reason }))
+            Action::BrokerDrop { .. }
+            | Action::BrokerDropEnd(_)
+            | Action::BrokerDelay { .. }
+            | Action::BrokerDelayEnd(_)
+            | Action::BrokerCloseAfter { .. }
+            | Action::BrokerDisconnect { .. }
+            | Action::BrokerFlood { .. }
+            | Action::BrokerDuplicate { .. }
+            | Action::BrokerForgetSessions
+            | Action::BrokerCloseAfterBytes { .. }
+            | Action::BrokerCloseAfterBytesEnd
+            | Action::BrokerDelayConnack { .. }
+            | Action::BrokerDelayConnackEnd
+            | Action::BrokerReusePid { .. } => match chaos_action(action, 1.0) {
+                Some(c) => self.chaos(c?),
+                None => return Err(format!("{action:?} is not a chaos-broker fault")),
+            },
+            Action::WifiUpNoIp { hang } => {
+                self.wifi_down = false;
+                self.no_ip = Some(*hang);
+                self.sync_partitions(sim);
+                if *hang {
+                    sim.hold("dut", "broker");
+                }
+                self.world.dut.wifi.set_available(true);
             }
-            Action::BrokerFlood { count } => {
-                self.broker_once(self.dut(), Fault::Flood(Flood { count: *count }))
+            Action::IpUp => {
+                if self.no_ip.take() == Some(true) {
+                    sim.release("dut", "broker");
+                }
+                self.sync_partitions(sim);
             }
+            Action::LinkReset(Link::Dut) => self.world.dut_link.reset(),
+            Action::LinkReset(Link::Observer) => return Err(
+                "link_reset on the observer link (the simulator resets the DUT's connections only)"
+                    .into(),
+            ),
+            Action::SetExtraLatency { up, min, max } => self
+                .world
+                .dut_link
+                .set_extra(*up, Some((min.to_std(), max.to_std()))),
+            Action::ResetExtraLatency { up } => self.world.dut_link.set_extra(*up, None),
             Action::BrokerHang => self.broker_fault(FaultTarget::All, Fault::Hang(Hang)),
             Action::BrokerResume => self.clear_broker_faults(|f| matches!(f, Fault::Hang(_))),
             Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => {
@@ -269,19 +293,6 @@ impl Executor {
             Action::DutReboot => sim.bounce("dut"),
         }
         Ok(())
-    }
-}
-
-/// The chaos broker's name for a scenario's packet type.
-fn drop_kind(packet: Packet) -> DropKind {
-    match packet {
-        Packet::Publish => DropKind::Publish,
-        Packet::Puback => DropKind::PubAck,
-        Packet::Pingresp => DropKind::PingResp,
-        Packet::Suback => DropKind::SubAck,
-        Packet::Pubrec => DropKind::PubRec,
-        Packet::Pubrel => DropKind::PubRel,
-        Packet::Pubcomp => DropKind::PubComp,
     }
 }
 
@@ -366,6 +377,7 @@ fn simulate(
     let mut executor = Executor {
         world: world.clone(),
         wifi_down: false,
+        no_ip: None,
         blackhole: [false; 2],
         broker_cut: false,
     };
@@ -374,7 +386,10 @@ fn simulate(
         Executor::set_latency(&sim, link, l.min.to_std(), l.max.to_std());
     }
 
-    let steps = &scenario.schedule.steps;
+    let schedule = scenario
+        .schedule_for(seed)
+        .map_err(BackendError::Infrastructure)?;
+    let steps = &schedule.steps;
     let mut next = 0;
     let mut skipped: Vec<usize> = Vec::new();
     let flush = |world: &World, sink: &mut ChannelSink| -> Result<(), BackendError> {

@@ -151,11 +151,15 @@ impl Identity {
 
     /// The DUT's TLS transport: trusts the test CA, checks `broker`, on the
     /// simulation's clock.
-    pub fn dut_transport(&self, epoch_secs: u64) -> Result<TlsTransport<SimTcp>, String> {
+    pub fn dut_transport(
+        &self,
+        epoch_secs: u64,
+        link: super::net::LinkCtl,
+    ) -> Result<TlsTransport<SimTcp>, String> {
         let config = TlsConfig::new(SERVER_NAME)
             .ca_pem(self.ca_pem.clone())
             .clock(Arc::new(SimClock { epoch_secs }));
-        TlsTransport::new(SimTcp { port: TLS_PORT }, &config).map_err(|e| e.to_string())
+        TlsTransport::new(SimTcp::dut(TLS_PORT, link), &config).map_err(|e| e.to_string())
     }
 }
 

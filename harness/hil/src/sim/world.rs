@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::net::LinkCtl;
 use super::tls::Identity;
 use crate::app::DutState;
 use crate::scenario::tls::BrokerCert;
@@ -23,6 +24,8 @@ pub struct World {
     /// The DUT's WiFi (controlled by `wifi_*` faults), flash and message
     /// counters, which survive `dut_reboot`.
     pub dut: DutState,
+    /// The DUT link's resets and one-way latency (`sim::net`).
+    pub dut_link: LinkCtl,
 }
 
 struct Inner {
@@ -50,8 +53,27 @@ pub struct BrokerSlot {
     pub saved: Option<BrokerState>,
     /// Whether the next start restores `saved`.
     pub restore: bool,
-    /// Faults in force, re-applied to every new instance.
+    /// Faults in force, re-applied to every new instance. A counted fault
+    /// is kept with what is left of its count ([`BrokerSlot::sync_faults`]):
+    /// the count belongs to the scenario, not to one broker process.
     pub faults: Vec<(FaultTarget, Fault)>,
+}
+
+impl BrokerSlot {
+    /// Takes the faults in force from the running instance, which has used
+    /// up counts (and retired spent faults) since they were set.
+    pub fn sync_faults(&mut self) {
+        if let Some(b) = &self.current {
+            self.faults = b.faults();
+        }
+    }
+
+    /// The broker died: its faults, as it had them, wait for the next
+    /// instance.
+    pub fn crashed(&mut self) {
+        self.sync_faults();
+        self.current = None;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,6 +109,7 @@ impl World {
             seed,
             dut_client_id: dut_client_id.into(),
             dut: DutState::default(),
+            dut_link: LinkCtl::new(seed),
         }
     }
 

@@ -255,11 +255,17 @@ pub enum Event {
     ClientDisconnected { client_id: String, reason: String },
     /// The broker published a client's will to `topic`.
     WillPublished { topic: String },
-    /// One MQTT packet in the broker's log, e.g. `PUBLISH pid=3 qos=1 dup`.
+    /// One MQTT packet in the broker's log, e.g. `PUBLISH pid=3 qos=1 dup`,
+    /// at the time it arrived or left the broker. A packet out that a
+    /// broker fault delayed (`broker_delay`), or that waited behind one,
+    /// also carries `queued_ms`: when the broker queued it (the record's
+    /// `t_ms` is when it left).
     BrokerPacket {
         dir: Dir,
         client_id: String,
         summary: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queued_ms: Option<u64>,
     },
 
     // ---- Observers (actor `observer`) ----

@@ -31,7 +31,18 @@ fn the_fuzz_examples_in_the_scenario_readme_are_valid() {
         "no ```toml fuzz example in scenarios/README.md"
     );
     for b in blocks {
-        let src = format!("{HEAD}{b}");
+        // An example may set its own run length (a long soak).
+        let src = match b.lines().find(|l| l.starts_with("duration = ")) {
+            Some(d) => {
+                let rest: String = b
+                    .lines()
+                    .filter(|l| *l != d)
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                format!("{}{rest}", HEAD.replace("duration = \"1m\"", d))
+            }
+            None => format!("{HEAD}{b}"),
+        };
         let l = hil::fuzz::parse_source(Path::new("README.md"), src)
             .unwrap_or_else(|e| panic!("README [fuzz] example does not parse:\n{b}\n{e}"));
         let spec = l.fuzz.expect("a [fuzz] table");

@@ -7,11 +7,13 @@
 mod support;
 
 mod adaptive_response;
+mod broker_faults;
 mod cli;
 mod field_cases;
 mod field_cli;
 mod field_props;
 mod fuzz_readme;
+mod link_faults;
 mod nightly_workflow;
 mod parser_props;
 mod readme_examples;

@@ -156,6 +156,62 @@ snap!(
     with_head("[[timeline]]\nat = \"1m\"\nkind = \"nope\"\n\n[[timeline]]\nat = \"2m\"\nkind = \"wifi_down\"\nfr = \"1s\"\n\n[[expect]]\noracle = \"none\"\n")
 );
 
+// ---- issue 21: windows on counted broker faults, the new fault kinds ----
+snap!(
+    drop_window_zero,
+    with_head(
+        "[[timeline]]\nat = \"30s\"\nkind = \"broker_drop\"\npacket = \"puback\"\nfor = \"0s\"\n"
+    )
+);
+snap!(
+    drop_window_bare_number,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"broker_drop\"\npacket = \"puback\"\ncount = 2\nfor = 120\n")
+);
+snap!(
+    drop_window_count_zero,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"broker_delay\"\npacket = \"pubcomp\"\ndelay = \"5s\"\ncount = 0\nfor = \"1m\"\n")
+);
+snap!(
+    drop_windows_overlap,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"broker_drop\"\npacket = \"puback\"\nfor = \"1m\"\n\n[[timeline]]\nat = \"1m\"\nkind = \"broker_drop\"\npacket = \"puback\"\ncount = 3\n")
+);
+snap!(
+    drop_window_past_the_end,
+    with_head(
+        "[[timeline]]\nat = \"4m\"\nkind = \"broker_drop\"\npacket = \"puback\"\nfor = \"2m\"\n"
+    )
+);
+snap!(
+    flap_irregular_with_period,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_flap\"\ndown = \"1s..5s\"\nup = \"2s..9s\"\nperiod = \"10s\"\nfor = \"1m\"\n")
+);
+snap!(
+    flap_down_without_up,
+    with_head(
+        "[[timeline]]\nat = \"30s\"\nkind = \"wifi_flap\"\ndown = \"1s..5s\"\nfor = \"1m\"\n"
+    )
+);
+snap!(
+    flap_range_backwards,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_flap\"\ndown = \"5s..1s\"\nup = \"2s\"\nfor = \"1m\"\n")
+);
+snap!(
+    latency_direction_on_observer,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"latency\"\nlink = \"observer\"\ndirection = \"up\"\nmin = \"1s\"\nmax = \"2s\"\n")
+);
+snap!(
+    latency_burst_without_for,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"latency\"\nmin = \"1s\"\nmax = \"2s\"\nburst_every = \"10s..1m\"\nburst_length = \"1s\"\n")
+);
+snap!(
+    associating_bad_connects,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_associating\"\nfor = \"20s\"\nconnects = \"maybe\"\n")
+);
+snap!(
+    associating_during_wifi_down,
+    with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\nfor = \"1m\"\n\n[[timeline]]\nat = \"1m\"\nkind = \"wifi_associating\"\nfor = \"20s\"\n")
+);
+
 #[test]
 fn warnings_do_not_invalidate() {
     let src = with_head("[dut]\nuser = \"u\"\npassword = \"inline\"\n[workload]\nheartbeat = \"100ms\"\n[[expect]]\noracle = \"never_stalls\"\nms = 500\n");

@@ -75,6 +75,8 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
             min: Dur::from_millis(lo.0 / 2),
             max: Dur::from_millis((hi.0 / 2).max(lo.0 / 2)),
             r#for: None,
+            up: None,
+            burst: None,
         }),
         recorded: None,
         rule: NAME,

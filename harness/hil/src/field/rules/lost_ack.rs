@@ -13,7 +13,7 @@
 
 use super::{Ctx, Fault, Inferred};
 use crate::field::evidence::{Dir, PacketKind, Source};
-use crate::scenario::fault::{BrokerDrop, Packet};
+use crate::scenario::fault::{BrokerDrop, Budget, Packet};
 
 pub const NAME: &str = "lost_ack";
 
@@ -69,7 +69,15 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
         // Group consecutive losses of one packet type.
         for (t, packet, evidence) in losses {
             if let Some(last) = out.last_mut() {
-                if let Fault::BrokerDrop(BrokerDrop { packet: p, count }) = &mut last.fault {
+                if let Fault::BrokerDrop(BrokerDrop {
+                    packet: p,
+                    budget:
+                        Budget {
+                            count: Some(count),
+                            r#for: None,
+                        },
+                }) = &mut last.fault
+                {
                     if *p == packet
                         && last.evidence.first().map(|s| &s.file)
                             == evidence.first().map(|s| &s.file)
@@ -89,7 +97,10 @@ pub fn infer(ctx: &mut Ctx<'_>) -> Vec<Inferred> {
             };
             out.push(Inferred {
                 at_ms: t.saturating_sub(100),
-                fault: Fault::BrokerDrop(BrokerDrop { packet, count: 1 }),
+                fault: Fault::BrokerDrop(BrokerDrop {
+                    packet,
+                    budget: Budget::next(1),
+                }),
                 recorded: None,
                 rule: NAME,
                 why: format!(

@@ -30,23 +30,30 @@
 //! `fault_end` trace events to emit.
 
 mod broker_close_after;
+mod broker_close_after_bytes;
 mod broker_crash;
 mod broker_delay;
+mod broker_delay_connack;
 mod broker_disconnect;
 mod broker_drop;
+mod broker_duplicate;
 mod broker_flood;
+mod broker_forget_sessions;
 mod broker_hang;
 mod broker_power_loss;
 mod broker_refuse;
 mod broker_restart;
+mod broker_reuse_pid;
 mod dut_reboot;
 mod latency;
 mod link_blackhole;
 mod link_hold;
 mod link_release;
+mod link_reset;
 mod link_restore;
 mod tls_cert;
 mod tls_stall;
+mod wifi_associating;
 mod wifi_down;
 mod wifi_flap;
 mod wifi_up;
@@ -176,7 +183,7 @@ pub fn fuzz_kinds() -> Vec<&'static str> {
 
 /// Packets the broker can be told to drop, delay or close the connection
 /// after (the QoS 2 ones for issue 11, P5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Packet {
     /// A message to the DUT (lost on the wire if dropped: resent on resume).
@@ -235,15 +242,21 @@ pub enum Action {
     BrokerRefuse { code: u8 },
     /// Ends a refusal.
     BrokerAccept,
-    /// The broker drops the next `count` packets of this type to the DUT.
-    BrokerDrop { packet: Packet, count: u32 },
+    /// The broker drops the next `count` packets of this type to the DUT
+    /// (`None`: every one, until [`Action::BrokerDropEnd`]).
+    BrokerDrop { packet: Packet, count: Option<u32> },
+    /// Ends a `broker_drop` window: what is left of its count expires.
+    BrokerDropEnd(Packet),
     /// The broker sends the next `count` packets of this type to the DUT
-    /// `delay` late (what follows on the connection waits behind them).
+    /// `delay` late (what follows on the connection waits behind them;
+    /// `None`: every one, until [`Action::BrokerDelayEnd`]).
     BrokerDelay {
         packet: Packet,
         delay: Dur,
-        count: u32,
+        count: Option<u32>,
     },
+    /// Ends a `broker_delay` window.
+    BrokerDelayEnd(Packet),
     /// The broker closes the DUT's connection right after sending it each
     /// of the next `count` packets of this type.
     BrokerCloseAfter { packet: Packet, count: u32 },
@@ -266,16 +279,72 @@ pub enum Action {
     TlsCert(Option<crate::scenario::tls::BrokerCert>),
     /// The DUT loses power and boots again (its application restarts).
     DutReboot,
+    /// The DUT's WiFi is associated again (the driver sees its link up) but
+    /// IP does not work yet: connects are refused at once, or with `hang`
+    /// get no answer. Existing connections are gone (the WiFi was down).
+    WifiUpNoIp { hang: bool },
+    /// IP works again after [`Action::WifiUpNoIp`].
+    IpUp,
+    /// A TCP reset on `link`'s path: both ends of every connection on it
+    /// see the connection reset (not closed by the broker).
+    LinkReset(Link),
+    /// Adds `min..=max` (per packet, from the seed) to the DUT link's
+    /// latency in one direction (`up`: towards the broker), on top of the
+    /// link's own latency.
+    SetExtraLatency { up: bool, min: Dur, max: Dur },
+    /// Ends [`Action::SetExtraLatency`] in that direction.
+    ResetExtraLatency { up: bool },
+    /// The broker sends each of the next `count` PUBLISHes to the DUT twice
+    /// (the copy with DUP).
+    BrokerDuplicate { count: u32 },
+    /// The broker forgets the DUT's session at once (closing its
+    /// connection without the will).
+    BrokerForgetSessions,
+    /// The broker closes each DUT connection once it has sent it `bytes`
+    /// bytes (cutting a packet if the limit falls inside it).
+    BrokerCloseAfterBytes { bytes: u64 },
+    /// Ends [`Action::BrokerCloseAfterBytes`].
+    BrokerCloseAfterBytesEnd,
+    /// The broker answers each DUT CONNECT `delay` late.
+    BrokerDelayConnack { delay: Dur },
+    /// Ends [`Action::BrokerDelayConnack`].
+    BrokerDelayConnackEnd,
+    /// For each of the next `count` QoS 2 PUBRECs from the DUT, the broker
+    /// first sends a new PUBLISH (DUP=0) reusing that packet id, which the
+    /// DUT still holds awaiting PUBREL.
+    BrokerReusePid { count: u32 },
 }
 
 /// The actions one entry expands to, relative to its `at`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Expansion {
     pub(crate) actions: Vec<(Dur, Action)>,
     pub(crate) ends_at: Option<Dur>,
+    /// The entry's random numbers: from the run's seed and the entry's
+    /// place in the timeline, so a seed always expands it the same way.
+    rng: Rng,
+    /// Whether anything was drawn.
+    drew: bool,
 }
 
 impl Expansion {
+    /// An expansion whose random draws come from `seed` and `salt` (the
+    /// entry's index).
+    pub fn seeded(seed: u64, salt: u64) -> Expansion {
+        Expansion {
+            actions: Vec::new(),
+            ends_at: None,
+            rng: Rng::new(seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            drew: false,
+        }
+    }
+
+    /// A duration drawn uniformly from `range` (whole milliseconds).
+    pub fn draw(&mut self, range: DurRange) -> Dur {
+        self.drew = true;
+        Dur::from_millis(self.rng.range(range.min.as_millis(), range.max.as_millis()))
+    }
+
     /// Adds an action `offset` after the entry's `at`.
     pub fn act(&mut self, offset: Dur, action: Action) {
         self.actions.push((offset, action));
@@ -285,6 +354,54 @@ impl Expansion {
     /// `fault_end{kind}` with the action at that offset, which must exist).
     pub fn ends_at(&mut self, offset: Dur) {
         self.ends_at = Some(offset);
+    }
+}
+
+/// A range of durations, written `"1s..30s"` (or one duration, `"5s"`,
+/// for a fixed value); a value is drawn from it with the run's seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurRange {
+    pub min: Dur,
+    pub max: Dur,
+}
+
+impl DurRange {
+    /// Reads `"A..B"` or `"A"`.
+    pub fn parse(s: &str) -> Result<DurRange, String> {
+        let (a, b) = s.split_once("..").unwrap_or((s, s));
+        let min = Dur::parse(a.trim())?;
+        let max = Dur::parse(b.trim())?;
+        if min > max {
+            return Err(format!("the range starts after it ends ({min} > {max})"));
+        }
+        Ok(DurRange { min, max })
+    }
+
+    /// Reads a range field that must be above zero; `None` when absent.
+    pub(crate) fn field(f: &mut Fields, key: &'static str) -> Result<Option<DurRange>, Diagnostic> {
+        let Some(text) = f.opt::<String>(key)? else {
+            return Ok(None);
+        };
+        let r = DurRange::parse(&text).map_err(|e| {
+            f.invalid(
+                key,
+                format!("{e}; expected a duration or a range such as \"1s..30s\""),
+            )
+        })?;
+        if r.min.is_zero() {
+            return Err(f.invalid(key, "must be greater than zero"));
+        }
+        Ok(Some(r))
+    }
+}
+
+impl fmt::Display for DurRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.min == self.max {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}..{}", self.min, self.max)
+        }
     }
 }
 
@@ -305,6 +422,66 @@ pub(crate) fn count_field(f: &mut Fields) -> Result<u32, Diagnostic> {
         return Err(f.invalid("count", format!("must be at least 1, not {count}")));
     }
     Ok(count as u32)
+}
+
+/// How long a broker packet fault (`broker_drop`, `broker_delay`) lasts:
+/// the next `count` packets of its type; or, with `for`, every one for that
+/// long; or, with both, the next `count` within `for` (the window ends it
+/// even if some of the count is left). Neither: the next one. The count and
+/// the window belong to the scenario: a broker restart in between does not
+/// give the count back, and the window runs on while the broker is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// `None`: every packet of the type, until the window ends.
+    pub count: Option<u32>,
+    pub r#for: Option<Dur>,
+}
+
+impl Budget {
+    /// The next `n` packets.
+    pub fn next(n: u32) -> Budget {
+        Budget {
+            count: Some(n),
+            r#for: None,
+        }
+    }
+
+    /// Reads `count` and `for`.
+    pub(crate) fn parse(f: &mut Fields) -> Result<Budget, Diagnostic> {
+        let count = match f.opt::<i64>("count")? {
+            None => None,
+            Some(_) => Some(count_field(f)?),
+        };
+        let d = f.opt("for")?;
+        let r#for = positive(f, "for", d)?;
+        Ok(Budget {
+            count: count.or(r#for.is_none().then_some(1)),
+            r#for,
+        })
+    }
+
+    /// Its `key=value` words / TOML values: `count` (left out when the
+    /// window alone bounds it) and `for`.
+    fn parts(&self, toml: bool) -> [(&'static str, Option<String>); 2] {
+        let d = |d: Dur| if toml { quoted(d) } else { d.to_string() };
+        [
+            ("count", self.count.map(|n| n.to_string())),
+            ("for", self.r#for.map(d)),
+        ]
+    }
+
+    /// Adds the fault's start `start`, and with a window the end `end` at
+    /// `for`; marks its `fault_end` (at once without a window).
+    fn expand(&self, x: &mut Expansion, start: Action, end: Action) {
+        x.act(Dur::ZERO, start);
+        match self.r#for {
+            Some(d) => {
+                x.act(d, end);
+                x.ends_at(d);
+            }
+            None => x.ends_at(Dur::ZERO),
+        }
+    }
 }
 
 /// Reads a duration field that must be positive.
@@ -374,9 +551,10 @@ macro_rules! fault_kinds {
                 match self { $(Fault::$ty(x) => x.toml(),)* }
             }
 
-            /// The primitive actions.
-            pub fn expand(&self) -> Expansion {
-                let mut x = Expansion::default();
+            /// The primitive actions, random draws (if the kind makes any)
+            /// from `seed` and `salt` (the entry's index).
+            pub fn expand_seeded(&self, seed: u64, salt: u64) -> Expansion {
+                let mut x = Expansion::seeded(seed, salt);
                 match self { $(Fault::$ty(f) => f.expand(&mut x),)* }
                 x
             }
@@ -386,10 +564,23 @@ macro_rules! fault_kinds {
 }
 
 impl Fault {
+    /// The primitive actions, as seed 0 draws any random part (a kind with
+    /// one, e.g. an irregular `wifi_flap`, expands per run seed in
+    /// [`crate::scenario::Scenario::schedule_for`]).
+    pub fn expand(&self) -> Expansion {
+        self.expand_seeded(0, 0)
+    }
+
     /// When the fault's disruption ends, after its `at` (its `fault_end`);
-    /// `None` when it lasts until another fault ends it.
+    /// `None` when it lasts until another fault ends it. For a kind with
+    /// random parts, as seed 0 draws them.
     pub fn ends_after(&self) -> Option<Dur> {
         self.expand().ends_at
+    }
+
+    /// Whether its expansion draws from the seed.
+    pub fn seeded(&self) -> bool {
+        self.expand().drew
     }
 
     /// True when faults of `kind` are silent outages.
@@ -453,10 +644,12 @@ fault_kinds! {
     wifi_down::WifiDown,
     wifi_up::WifiUp,
     wifi_flap::WifiFlap,
+    wifi_associating::WifiAssociating,
     link_blackhole::LinkBlackhole,
     link_restore::LinkRestore,
     link_hold::LinkHold,
     link_release::LinkRelease,
+    link_reset::LinkReset,
     latency::Latency,
     broker_crash::BrokerCrash,
     broker_restart::BrokerRestart,
@@ -465,6 +658,11 @@ fault_kinds! {
     broker_drop::BrokerDrop,
     broker_delay::BrokerDelay,
     broker_close_after::BrokerCloseAfter,
+    broker_close_after_bytes::BrokerCloseAfterBytes,
+    broker_delay_connack::BrokerDelayConnack,
+    broker_duplicate::BrokerDuplicate,
+    broker_forget_sessions::BrokerForgetSessions,
+    broker_reuse_pid::BrokerReusePid,
     broker_hang::BrokerHang,
     broker_disconnect::BrokerDisconnect,
     broker_flood::BrokerFlood,
@@ -575,6 +773,135 @@ mod tests {
         );
     }
 
+    /// The kinds issue 21 added: what they read, write back and expand to.
+    #[test]
+    fn the_new_kinds_read_write_and_expand() {
+        let round = |kind: &str, fields: &str| {
+            let f = Fault::from_toml(kind, fields).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Fault::from_toml(kind, &f.toml()).as_ref(), Ok(&f), "{kind}");
+            f
+        };
+        let ms = Dur::from_millis;
+        let f = round("broker_drop", "packet = \"puback\"\nfor = \"2m\"\n");
+        assert_eq!(f.detail(), "packet=puback for=2m");
+        let x = f.expand();
+        assert_eq!(
+            x.actions,
+            [
+                (
+                    Dur::ZERO,
+                    Action::BrokerDrop {
+                        packet: Packet::Puback,
+                        count: None
+                    }
+                ),
+                (ms(120_000), Action::BrokerDropEnd(Packet::Puback)),
+            ]
+        );
+        assert_eq!(x.ends_at, Some(ms(120_000)));
+        let f = round(
+            "broker_delay",
+            "packet = \"pubcomp\"\ndelay = \"5s\"\ncount = 2\nfor = \"1m\"\n",
+        );
+        assert_eq!(f.detail(), "packet=pubcomp delay=5s count=2 for=1m");
+        let f = round("wifi_associating", "for = \"20s\"\nconnects = \"hang\"\n");
+        assert_eq!(f.detail(), "down=1s for=20s connects=hang");
+        assert_eq!(
+            f.expand().actions,
+            [
+                (Dur::ZERO, Action::WifiDown),
+                (ms(1_000), Action::WifiUpNoIp { hang: true }),
+                (ms(21_000), Action::IpUp),
+            ]
+        );
+        let f = round("link_reset", "");
+        assert_eq!(
+            f.expand().actions,
+            [(Dur::ZERO, Action::LinkReset(Link::Dut))]
+        );
+        let f = round(
+            "latency",
+            "direction = \"down\"\nmin = \"1s\"\nmax = \"2s\"\nfor = \"1m\"\n",
+        );
+        assert_eq!(
+            f.expand().actions,
+            [
+                (
+                    Dur::ZERO,
+                    Action::SetExtraLatency {
+                        up: false,
+                        min: ms(1_000),
+                        max: ms(2_000)
+                    }
+                ),
+                (ms(60_000), Action::ResetExtraLatency { up: false }),
+            ]
+        );
+        let f = round("latency", "min = \"1s\"\nmax = \"2s\"\nburst_every = \"5s..10s\"\nburst_length = \"1s\"\nfor = \"1m\"\n");
+        assert!(f.seeded());
+        assert_ne!(f.expand_seeded(1, 0).actions, f.expand_seeded(2, 0).actions);
+        assert_eq!(f.expand_seeded(1, 0).ends_at, Some(ms(60_000)));
+        let f = round(
+            "wifi_flap",
+            "down = \"200ms..5s\"\nup = \"1s..30s\"\nfor = \"5m\"\n",
+        );
+        assert_eq!(f.detail(), "down=200ms..5s up=1s..30s for=5m");
+        assert!(f.seeded());
+        assert!(!round("wifi_flap", "period = \"10s\"\nduty = 0.5\nfor = \"1m\"\n").seeded());
+        for (kind, fields, detail) in [
+            ("broker_duplicate", "count = 3\n", "count=3"),
+            ("broker_forget_sessions", "", ""),
+            ("broker_close_after_bytes", "bytes = 0\n", "bytes=0"),
+            (
+                "broker_delay_connack",
+                "delay = \"8s\"\nfor = \"2m\"\n",
+                "delay=8s for=2m",
+            ),
+            ("broker_reuse_pid", "", "count=1"),
+        ] {
+            assert_eq!(round(kind, fields).detail(), detail, "{kind}");
+        }
+        for (kind, fields, says) in [
+            (
+                "broker_close_after_bytes",
+                "bytes = -1\n",
+                "must be 0 or more",
+            ),
+            ("broker_close_after_bytes", "", "needs the field `bytes`"),
+            (
+                "broker_delay_connack",
+                "delay = \"0s\"\n",
+                "greater than zero",
+            ),
+            ("broker_reuse_pid", "count = 0\n", "at least 1"),
+            ("broker_duplicate", "count = \"2\"\n", "count"),
+            (
+                "wifi_associating",
+                "down = \"1s\"\n",
+                "needs the field `for`",
+            ),
+            ("link_reset", "for = \"1s\"\n", "unknown field `for`"),
+            (
+                "latency",
+                "min = \"1s\"\nmax = \"2s\"\ndirection = \"sideways\"\n",
+                "sideways",
+            ),
+            (
+                "latency",
+                "min = \"1s\"\nmax = \"2s\"\nburst_length = \"1s\"\nfor = \"1m\"\n",
+                "burst_every",
+            ),
+            (
+                "wifi_flap",
+                "up = \"0s..1s\"\ndown = \"1s\"\nfor = \"1m\"\n",
+                "greater than zero",
+            ),
+        ] {
+            let e = Fault::from_toml(kind, fields).unwrap_err();
+            assert!(e.contains(says), "{kind}: {e}");
+        }
+    }
+
     #[test]
     fn from_toml_says_why_a_fault_does_not_read() {
         let e = Fault::from_toml("wifi_dwn", "").unwrap_err();
@@ -601,6 +928,7 @@ mod tests {
             kinds(|k| k.cut.cuts()),
             [
                 "wifi_down",
+                "wifi_associating",
                 "link_blackhole",
                 "broker_crash",
                 "broker_power_loss",
