@@ -1,5 +1,5 @@
 //! The fault proxy's integration tests in one binary (a module per file).
 
-mod blackhole_fin;
+mod blackhole_order;
 mod framing_props;
 mod mosquitto_roundtrip;
