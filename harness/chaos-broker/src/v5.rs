@@ -521,6 +521,23 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_subscriptions_give_a_v5_client_one_copy_each() {
+        // As mosquitto 2.0.11 does for MQTT 5 (a 3.1.1 client gets one):
+        // in its tree walk's order, `+` before `#`, each at its own QoS.
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[]);
+        subscribe5(&mut b, s, "ov/#", QoS::AtLeastOnce);
+        subscribe5(&mut b, s, "ov/+", QoS::AtMostOnce);
+        out5(&mut b, s);
+        let (p, _) = online5(&mut b, "p", &[]);
+        b.handle_input(p, &publish5("ov/c", &[], QoS::AtLeastOnce, 1, b"m"), T);
+        assert_eq!(
+            out5(&mut b, s),
+            ["PUBLISH ov/c qos=0 m", "PUBLISH ov/c qos=1 m"]
+        );
+    }
+
+    #[test]
     fn the_clients_receive_maximum_bounds_the_window() {
         let mut b = core();
         let (s, _) = online5(&mut b, "s", &[Property::ReceiveMaximum(2)]);

@@ -99,6 +99,7 @@ impl Core {
         let session = self.sessions.get_mut(&client_id).expect("inserted");
         session.online = Some(id);
         session.clean = ends_with_connection;
+        session.state.mqtt5 = v5_expiry.is_some();
 
         let will = c.will.map(|w| Message {
             topic: w.topic.to_string(),

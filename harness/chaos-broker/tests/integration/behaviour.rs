@@ -219,7 +219,7 @@ async fn qos_is_downgraded_to_the_subscription_and_retain_cleared_live() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn overlapping_subscriptions_deliver_once_at_the_highest_qos() {
+async fn overlapping_subscriptions_deliver_once_for_the_first_found() {
     let b = broker();
     let mut s = online(&b, "s", true).await;
     s.subscribe(1, &[("a/#", 0), ("a/b", 1)]).await;

@@ -529,6 +529,39 @@ async fn wildcards_dollar_topics_and_overlaps() {
 }
 
 #[tokio::test]
+async fn overlapping_subscriptions_follow_mosquittos_tree_walk() {
+    // A 3.1.1 client gets one copy, at the QoS of the first subscription
+    // mosquitto's tree walk finds (`+` before `#`), not the highest.
+    differential(
+        |addr| async move {
+            let mut t = Transcript::default();
+            let mut s = connected(addr, &mut t, "s", "diff-ov", true).await;
+            s.subscribe(1, &[("ov/#", 2), ("ov/+", 1)]).await;
+            t.next("s", &mut s).await;
+            let mut p = connected(addr, &mut t, "p", "diff-ovp", true).await;
+            p.publish("ov/c", b"x", 2, 1, false).await;
+            t.next("p", &mut p).await;
+            p.pubrel(1).await;
+            t.next("p", &mut p).await;
+            t.next("s", &mut s).await;
+            s.puback(1).await;
+            t.quiet("s", &mut s).await;
+            t.0
+        },
+        &[
+            "s: CONNACK sp=0 rc=0",
+            "s: SUBACK pid=1 codes=2,1",
+            "p: CONNACK sp=0 rc=0",
+            "p: PUBREC pid=1",
+            "p: PUBCOMP pid=1",
+            "s: PUBLISH pid=1 qos=1 dup=0 retain=0 topic=ov/c len=1 payload=x",
+            "s: silent",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn protocol_errors_close() {
     differential(
         |addr| async move {
