@@ -115,10 +115,12 @@ impl Core {
                 clock: Clock::Running { last_in: now },
             });
         }
+        // MQTT 3.1 has no session-present bit (mosquitto leaves it 0).
+        let mqtt31 = self.conns.get(&id).is_some_and(|c| c.mqtt31);
         self.send(
             id,
             Packet::ConnAck(ConnAck {
-                session_present,
+                session_present: session_present && !mqtt31,
                 code: ConnectReturnCode::Accepted,
             }),
         );

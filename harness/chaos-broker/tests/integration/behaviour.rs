@@ -146,7 +146,7 @@ async fn malformed_lengths_close_the_connection() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn other_protocol_levels_get_return_code_1() {
+async fn other_protocol_levels_get_return_code_1_but_mqtt31_is_served() {
     let b = broker();
     let mut c = attach(&b);
     // CONNECT "MQTT" level 6 (level 5 is MQTT 5, spoken since issue 11).
@@ -156,10 +156,20 @@ async fn other_protocol_levels_get_return_code_1() {
     .await;
     c.expect("CONNACK sp=0 rc=1").await;
     c.expect_closed().await;
-    // CONNECT "MQIsdp" level 3 (MQTT 3.1).
+    // CONNECT "MQIsdp" level 3 (MQTT 3.1): served, as mosquitto does.
     let mut c = attach(&b);
     c.send_raw(&[
         0x10, 0x0f, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 0x03, 0x02, 0x00, 0x3c, 0x00,
+        0x01, b'x',
+    ])
+    .await;
+    c.expect("CONNACK sp=0 rc=0").await;
+    c.ping().await;
+    c.expect("PINGRESP").await;
+    // CONNECT "MQIsdp" level 4: the 3.1 name is only for level 3.
+    let mut c = attach(&b);
+    c.send_raw(&[
+        0x10, 0x0f, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 0x04, 0x02, 0x00, 0x3c, 0x00,
         0x01, b'x',
     ])
     .await;
