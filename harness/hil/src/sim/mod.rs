@@ -14,7 +14,7 @@
 //! | fault | world |
 //! |---|---|
 //! | `wifi_down` / `wifi_up` | the DUT's link signal drops (the driver sees it) and the dut-broker link is partitioned; then repaired |
-//! | `link_blackhole` / `link_restore` | the link is partitioned (packets vanish, TCP is not reset) |
+//! | `link_blackhole` / `link_restore` | turmoil `hold` / `release`: nothing gets through, nothing is lost; what was sent arrives in order at the end, as TCP retransmission delivers it after a silent path loss (a `partition` would drop segments and wedge the stream for good: turmoil has no retransmission) |
 //! | `link_hold` / `link_release` | turmoil `hold` / `release`: delayed, delivered in order |
 //! | `latency` | per-link latency range |
 //! | `broker_crash` | the broker host crashes: peers see FIN; state is the last 1 s autosave |
@@ -26,6 +26,7 @@
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
 mod broker;
+pub(crate) use broker::max_packet_size as broker_max_packet_size;
 mod dut;
 mod net;
 mod observer;
@@ -95,6 +96,8 @@ struct Executor {
     world: World,
     wifi_down: bool,
     blackhole: [bool; 2],
+    /// `link_hold` in force per link.
+    held: [bool; 2],
     broker_cut: bool,
 }
 
@@ -106,16 +109,20 @@ fn li(link: Link) -> usize {
 }
 
 impl Executor {
-    /// Partitions or repairs each link to match the faults in force.
+    /// Sets each link to match the faults in force: partitioned (the
+    /// radio or the broker's power is gone: segments are lost), else held
+    /// (a blackhole or a hold: segments wait, then arrive in order), else
+    /// healthy (what was held is delivered).
     fn sync_partitions(&self, sim: &turmoil::Sim<'_>) {
         for link in [Link::Dut, Link::Observer] {
-            let cut = self.broker_cut
-                || self.blackhole[li(link)]
-                || (link == Link::Dut && self.wifi_down);
+            let cut = self.broker_cut || (link == Link::Dut && self.wifi_down);
+            let held = self.blackhole[li(link)] || self.held[li(link)];
             if cut {
                 sim.partition(host_name(link), "broker");
+            } else if held {
+                sim.hold(host_name(link), "broker");
             } else {
-                sim.repair(host_name(link), "broker");
+                sim.release(host_name(link), "broker");
             }
         }
     }
@@ -176,8 +183,14 @@ impl Executor {
                 self.blackhole[li(*link)] = false;
                 self.sync_partitions(sim);
             }
-            Action::Hold(link) => sim.hold(host_name(*link), "broker"),
-            Action::Release(link) => sim.release(host_name(*link), "broker"),
+            Action::Hold(link) => {
+                self.held[li(*link)] = true;
+                self.sync_partitions(sim);
+            }
+            Action::Release(link) => {
+                self.held[li(*link)] = false;
+                self.sync_partitions(sim);
+            }
             Action::SetLatency { link, min, max } => {
                 Self::set_latency(sim, *link, min.to_std(), max.to_std())
             }
@@ -367,6 +380,7 @@ fn simulate(
         world: world.clone(),
         wifi_down: false,
         blackhole: [false; 2],
+        held: [false; 2],
         broker_cut: false,
     };
     for link in [Link::Dut, Link::Observer] {
