@@ -348,50 +348,31 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
     let kill_tx = Arc::new(kill_tx);
-    let tasks = [
-        tokio::spawn(reader(
+    // Per direction a reader and its writer; the connection has ended when
+    // all four are done (the writers deliver what a hold kept after both
+    // peers closed, so the close line comes after them).
+    let mut tasks = Vec::with_capacity(4);
+    for (dir, src, dst) in [(Dir::Up, cr, uw), (Dir::Down, ur, cw)] {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tasks.push(tokio::spawn(writer(
             shared.clone(),
+            dir,
+            dst,
+            rx,
             id,
-            Dir::Up,
-            cr,
             kill_tx.clone(),
             kill_rx.clone(),
-            {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(writer(
-                    shared.clone(),
-                    Dir::Up,
-                    uw,
-                    rx,
-                    id,
-                    kill_tx.clone(),
-                    kill_rx.clone(),
-                ));
-                tx
-            },
-        )),
-        tokio::spawn(reader(
+        )));
+        tasks.push(tokio::spawn(reader(
             shared.clone(),
             id,
-            Dir::Down,
-            ur,
+            dir,
+            src,
             kill_tx.clone(),
             kill_rx.clone(),
-            {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(writer(
-                    shared.clone(),
-                    Dir::Down,
-                    cw,
-                    rx,
-                    id,
-                    kill_tx.clone(),
-                    kill_rx.clone(),
-                ));
-                tx
-            },
-        )),
-    ];
+            tx,
+        )));
+    }
     for t in tasks {
         let _ = t.await;
     }
