@@ -5,6 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The largest packet MQTT can frame: 268,435,455 bytes of remaining
+/// length plus a 5-byte fixed header.
+pub const PROTOCOL_MAX_PACKET_SIZE: usize = resilient_mqtt::codec::DEFAULT_MAX_PACKET_SIZE;
+
 /// How the broker behaves when no fault is active.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
@@ -15,8 +19,12 @@ pub struct BrokerConfig {
     /// (mosquitto's `max_queued_messages`, default 1000). Further messages are
     /// dropped and counted.
     pub max_queued: usize,
-    /// The largest packet accepted from a client; larger ones close the
-    /// connection. Default 1 MiB.
+    /// The largest packet (whole, in bytes) accepted from a client; a larger
+    /// one ends the connection (an MQTT 5 client first gets DISCONNECT 0x95
+    /// packet too large). Below the protocol's maximum it is advertised to
+    /// MQTT 5 clients in CONNACK (Maximum Packet Size). Default: the
+    /// protocol's maximum, [`PROTOCOL_MAX_PACKET_SIZE`], not advertised (as
+    /// mosquitto 2.0 without `max_packet_size`).
     pub max_packet_size: usize,
     /// `Some`: only these user names with these passwords may connect
     /// (anything else gets CONNACK 5, as mosquitto 2 answers 3.1.1 clients).
@@ -34,7 +42,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             max_inflight: 20,
             max_queued: 1000,
-            max_packet_size: 1024 * 1024,
+            max_packet_size: PROTOCOL_MAX_PACKET_SIZE,
             users: None,
             seed: 0,
             log_capacity: 100_000,
@@ -69,6 +77,8 @@ pub enum ConfigError {
     ZeroInflight,
     /// `max_packet_size` below the smallest CONNECT.
     PacketSizeTooSmall(usize),
+    /// `max_packet_size` above what MQTT can frame.
+    PacketSizeTooLarge(usize),
     /// A line of a password file that is not `user:password`.
     BadPasswordLine { line: usize },
 }
@@ -83,6 +93,10 @@ impl fmt::Display for ConfigError {
                     "max_packet_size {n} is below the 14 bytes of the smallest CONNECT"
                 )
             }
+            ConfigError::PacketSizeTooLarge(n) => write!(
+                f,
+                "max_packet_size {n} is above the protocol's maximum of {PROTOCOL_MAX_PACKET_SIZE} bytes"
+            ),
             ConfigError::BadPasswordLine { line } => {
                 write!(f, "password file line {line}: expected `user:password`")
             }
@@ -100,6 +114,9 @@ impl BrokerConfig {
         }
         if self.max_packet_size < 14 {
             return Err(ConfigError::PacketSizeTooSmall(self.max_packet_size));
+        }
+        if self.max_packet_size > PROTOCOL_MAX_PACKET_SIZE {
+            return Err(ConfigError::PacketSizeTooLarge(self.max_packet_size));
         }
         Ok(())
     }

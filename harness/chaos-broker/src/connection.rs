@@ -124,6 +124,9 @@ pub(crate) struct Connection {
     /// Appended to the packet-log summary of the next incoming packet
     /// (MQTT 5 details the 3.1.1 form cannot show, e.g. a topic alias).
     pub in_note: Option<String>,
+    /// The CONNECT was MQTT 3.1 (`MQIsdp`, level 3): served as 3.1.1, with
+    /// the CONNACK's session-present bit (reserved in 3.1) left 0.
+    pub mqtt31: bool,
 }
 
 impl Connection {
@@ -137,6 +140,7 @@ impl Connection {
             close_reason: None,
             v5: None,
             in_note: None,
+            mqtt31: false,
         }
     }
 

@@ -43,6 +43,12 @@ pub struct BrokerArgs {
     /// Seed for generated client ids.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The largest packet accepted from a client, in bytes (14 up to
+    /// 268435460), advertised to MQTT 5 clients in CONNACK; a larger one
+    /// gets DISCONNECT 0x95 (MQTT 5) and the connection is closed. Default:
+    /// the protocol's maximum, not advertised (as mosquitto).
+    #[arg(long)]
+    pub max_packet_size: Option<usize>,
 }
 
 /// Why the standalone broker could not start or stop cleanly.
@@ -122,6 +128,9 @@ impl Standalone {
     pub async fn bind(args: BrokerArgs) -> Result<Standalone, StandaloneError> {
         let mut config = BrokerConfig {
             seed: args.seed,
+            max_packet_size: args
+                .max_packet_size
+                .unwrap_or(BrokerConfig::default().max_packet_size),
             ..BrokerConfig::default()
         };
         if let Some(path) = &args.password_file {

@@ -59,6 +59,11 @@ pub struct SessionState {
     pub last_pid: u16,
     /// Messages dropped because the queue was full.
     pub dropped: u64,
+    /// The session's client last connected with MQTT 5: a message matching
+    /// several of its subscriptions is delivered once per subscription (a
+    /// 3.1.1 client gets one copy), as mosquitto 2.0 does.
+    #[serde(default)]
+    pub mqtt5: bool,
 }
 
 /// Everything a broker restart with persistence keeps.

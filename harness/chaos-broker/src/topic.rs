@@ -21,9 +21,35 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     }
 }
 
+/// Where a matching filter comes in mosquitto 2.0's walk of its
+/// subscription tree for a topic: level by level, the literal branch first
+/// (all of it), then `+`, then `#`. Sorting the filters that match a topic
+/// by this key gives the order in which mosquitto finds them, which decides
+/// which one a 3.1.1 client's single copy follows (the first found) and the
+/// order of an MQTT 5 client's copies (one per match).
+pub fn walk_order(filter: &str) -> Vec<u8> {
+    filter
+        .split('/')
+        .map(|level| match level {
+            "#" => 2,
+            "+" => 1,
+            _ => 0,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{matches, walk_order};
+
+    #[test]
+    fn the_walk_takes_literal_then_plus_then_hash_at_each_level() {
+        let mut filters = ["#", "o/#", "o/+", "o/C", "+/C", "+/#"];
+        filters.sort_by_key(|f| walk_order(f));
+        assert_eq!(filters, ["o/C", "o/+", "o/#", "+/C", "+/#", "#"]);
+        // `a/#` also matches `a`: found after `a` itself.
+        assert!(walk_order("a") < walk_order("a/#"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -54,6 +54,14 @@ pub(crate) struct V5Conn {
     /// UNSUBACK reason codes by packet id, decided when the UNSUBSCRIBE
     /// arrived.
     pub unsub_codes: BTreeMap<u16, Vec<ReasonCode>>,
+    /// SUBSCRIBE filters refused before the core saw them, by packet id: per
+    /// filter in order, `Some(code)` refused (0x9E shared subscription,
+    /// 0xA1 subscription identifier) or `None` (handed to the core, whose
+    /// SUBACK code fills the place).
+    pub sub_refused: BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    /// The client's Maximum Packet Size: larger PUBLISHes are not sent to
+    /// it (MQTT 5 section 3.1.2.11.4).
+    pub max_packet_size: Option<u32>,
 }
 
 impl V5Conn {
@@ -67,6 +75,7 @@ impl V5Conn {
             match p {
                 Property::ReceiveMaximum(v) => c.receive_maximum = v,
                 Property::SessionExpiryInterval(v) => c.session_expiry = v,
+                Property::MaximumPacketSize(v) => c.max_packet_size = Some(v),
                 _ => {}
             }
         }
@@ -104,6 +113,43 @@ impl V5Conn {
     }
 }
 
+/// The bytes of a PUBLISH as the broker sends it on an MQTT 5 connection
+/// (no properties): for the client's Maximum Packet Size.
+pub(crate) fn publish_len(topic: &str, qos: resilient_mqtt::codec::QoS, payload: usize) -> usize {
+    let pid = if qos == resilient_mqtt::codec::QoS::AtMostOnce {
+        0
+    } else {
+        2
+    };
+    let remaining = 2 + topic.len() + pid + 1 + payload;
+    let length_bytes = match remaining {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    };
+    1 + length_bytes + remaining
+}
+
+/// What a SUBSCRIBE asks for that this broker does not serve: shared
+/// subscriptions (`$share/...`: 0x9E) and subscription identifiers (0xA1,
+/// every filter of the packet), both advertised unavailable in CONNACK.
+pub(crate) fn refused_filters(s: &wire::Subscribe<'_>) -> Vec<Option<ReasonCode>> {
+    let with_id = s.properties.subscription_identifiers().next().is_some();
+    s.topics
+        .iter()
+        .map(|t| {
+            if with_id {
+                Some(ReasonCode::SubscriptionIdentifiersNotSupported)
+            } else if t.filter.starts_with("$share/") {
+                Some(ReasonCode::SharedSubscriptionsNotSupported)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// Whether the bytes start a CONNECT with protocol level 5.
 pub(crate) fn is_v5_connect(raw: &[u8]) -> bool {
     let Ok(Some(h)) = resilient_mqtt::codec::check(raw, usize::MAX) else {
@@ -131,6 +177,7 @@ pub(crate) fn encode(
     p: &Packet<'_>,
     conn: &mut V5Conn,
     receive_maximum: u16,
+    max_packet_size: Option<u32>,
 ) -> Option<(Vec<u8>, String)> {
     let mut out = Vec::new();
     let summary = crate::log::summarize(p);
@@ -144,16 +191,26 @@ pub(crate) fn encode(
                 if let Some(id) = &conn.assigned_id {
                     props.push(Property::AssignedClientIdentifier(id));
                 }
+                if let Some(max) = max_packet_size {
+                    props.push(Property::MaximumPacketSize(max));
+                }
+                // Not served: said here, refused in SUBACK (see
+                // `refused_filters`).
+                props.push(Property::SubscriptionIdentifierAvailable(0));
+                props.push(Property::SharedSubscriptionAvailable(0));
             }
             let packet = wire::Packet::ConnAck(ConnAck5 {
                 session_present: c.session_present,
                 reason,
                 properties: Properties::new(&props),
             });
-            let summary = format!(
+            let mut summary = format!(
                 "CONNACK sp={} rc=0x{:02X} v5 receive_max={} topic_alias_max={TOPIC_ALIAS_MAXIMUM}",
                 c.session_present as u8, reason as u8, receive_maximum
             );
+            if let Some(max) = max_packet_size {
+                summary += &format!(" max_packet={max}");
+            }
             return packet.encode_to_vec(&mut out).ok().map(|_| (out, summary));
         }
         Packet::Publish(p) => wire::Packet::Publish(wire::Publish {
@@ -170,24 +227,36 @@ pub(crate) fn encode(
         Packet::PubRel(a) => wire::Packet::PubRel(Ack::success(a.0)).encode_to_vec(&mut out),
         Packet::PubComp(a) => wire::Packet::PubComp(Ack::success(a.0)).encode_to_vec(&mut out),
         Packet::SubAck(s) => {
-            let codes: Vec<ReasonCode> = s
-                .codes
-                .iter()
-                .map(|c| match c {
-                    SubAckCode::Granted(q) => match q as u8 {
-                        0 => ReasonCode::Success,
-                        1 => ReasonCode::GrantedQoS1,
-                        _ => ReasonCode::GrantedQoS2,
-                    },
-                    SubAckCode::Failure => ReasonCode::UnspecifiedError,
-                })
-                .collect();
-            wire::Packet::SubAck(wire::SubAck {
+            let mut granted = s.codes.iter().map(|c| match c {
+                SubAckCode::Granted(q) => match q as u8 {
+                    0 => ReasonCode::Success,
+                    1 => ReasonCode::GrantedQoS1,
+                    _ => ReasonCode::GrantedQoS2,
+                },
+                SubAckCode::Failure => ReasonCode::UnspecifiedError,
+            });
+            // Filters refused before the core saw them keep their place.
+            let (codes, summary) = match conn.sub_refused.remove(&s.pid.get()) {
+                Some(places) => {
+                    let codes: Vec<ReasonCode> = places
+                        .into_iter()
+                        .map(|r| {
+                            r.or_else(|| granted.next())
+                                .unwrap_or(ReasonCode::UnspecifiedError)
+                        })
+                        .collect();
+                    let summary =
+                        format!("SUBACK pid={} codes={}", s.pid.get(), codes_text(&codes));
+                    (codes, summary)
+                }
+                None => (granted.collect(), summary),
+            };
+            let packet = wire::Packet::SubAck(wire::SubAck {
                 pid: s.pid,
                 properties: Properties::EMPTY,
                 codes: resilient_mqtt::codec::List::new(&codes),
-            })
-            .encode_to_vec(&mut out)
+            });
+            return packet.encode_to_vec(&mut out).ok().map(|_| (out, summary));
         }
         Packet::UnsubAck(u) => {
             let codes = conn
@@ -332,13 +401,26 @@ mod tests {
     }
 
     fn subscribe5(core: &mut Core, c: ConnId, filter: &str, q: QoS) {
-        let topics = [SubscribeTopic {
-            filter,
-            options: SubscriptionOptions::qos(q),
-        }];
+        subscribe5_with(core, c, &[filter], q, &[]);
+    }
+
+    fn subscribe5_with(
+        core: &mut Core,
+        c: ConnId,
+        filters: &[&str],
+        q: QoS,
+        props: &[Property<'_>],
+    ) {
+        let topics: Vec<SubscribeTopic<'_>> = filters
+            .iter()
+            .map(|filter| SubscribeTopic {
+                filter,
+                options: SubscriptionOptions::qos(q),
+            })
+            .collect();
         let p = wire::Packet::Subscribe(wire::Subscribe {
             pid: Pid::new(1).unwrap(),
-            properties: Properties::EMPTY,
+            properties: Properties::new(props),
             topics: List::new(&topics),
         });
         core.handle_input(c, &bytes(p), T);
@@ -361,7 +443,8 @@ mod tests {
         let (c, ack) = online5(&mut b, "d", &[Property::SessionExpiryInterval(60)]);
         assert_eq!(
             ack,
-            "CONNACK sp=0 rc=Success ReceiveMaximum(20) TopicAliasMaximum(10)"
+            "CONNACK sp=0 rc=Success ReceiveMaximum(20) TopicAliasMaximum(10) \
+             SubscriptionIdentifierAvailable(0) SharedSubscriptionAvailable(0)"
         );
         b.handle_input(c, &bytes(wire::Packet::Disconnect(Default::default())), T);
         assert!(b.should_close(c));
@@ -518,6 +601,86 @@ mod tests {
             T,
         );
         assert_eq!(out5(&mut b, p), ["DISCONNECT TopicAliasInvalid"]);
+    }
+
+    #[test]
+    fn shared_subscriptions_and_subscription_identifiers_are_refused_in_suback() {
+        // Advertised unavailable in CONNACK (see above), refused with the
+        // SUBACK reason codes the spec has for them; other filters of the
+        // same SUBSCRIBE are served.
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[]);
+        subscribe5_with(&mut b, s, &["$share/g/t", "t"], QoS::AtLeastOnce, &[]);
+        assert_eq!(
+            out5(&mut b, s),
+            ["SUBACK SharedSubscriptionsNotSupported,GrantedQoS1"]
+        );
+        let id = [Property::SubscriptionIdentifier(456789)];
+        subscribe5_with(&mut b, s, &["u", "v"], QoS::AtLeastOnce, &id);
+        assert_eq!(
+            out5(&mut b, s),
+            ["SUBACK SubscriptionIdentifiersNotSupported,SubscriptionIdentifiersNotSupported"]
+        );
+        let (p, _) = online5(&mut b, "p", &[]);
+        for topic in ["t", "u", "g/t"] {
+            b.handle_input(p, &publish5(topic, &[], QoS::AtMostOnce, 1, b"m"), T);
+        }
+        assert_eq!(out5(&mut b, s), ["PUBLISH t qos=0 m"]);
+    }
+
+    #[test]
+    fn a_publish_over_the_clients_maximum_packet_size_is_not_sent_to_it() {
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[Property::MaximumPacketSize(64)]);
+        subscribe5(&mut b, s, "t", QoS::AtLeastOnce);
+        out5(&mut b, s);
+        let (p, _) = online5(&mut b, "p", &[]);
+        // 1 + 1 + (2 + 1 + 2 + 1 + 57) = 65 bytes: one too many.
+        b.handle_input(p, &publish5("t", &[], QoS::AtLeastOnce, 1, &[b'x'; 57]), T);
+        b.handle_input(p, &publish5("t", &[], QoS::AtLeastOnce, 2, &[b'y'; 56]), T);
+        let got = out5(&mut b, s);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].starts_with("PUBLISH t qos=1 yyy"), "{got:?}");
+        assert!(b.packet_log().iter().any(|e| e.summary
+            == "PUBLISH topic=t qos=1 len=57 not sent: 65 bytes, over the client's Maximum Packet Size 64"));
+        // As if sent: nothing waits in the window for it.
+        let ack = wire::Packet::PubAck(Ack::success(Pid::new(1).unwrap()));
+        b.handle_input(s, &bytes(ack), T);
+        assert!(out5(&mut b, s).is_empty());
+    }
+
+    #[test]
+    fn the_brokers_maximum_packet_size_is_advertised_and_enforced_with_0x95() {
+        let mut b = Core::new(BrokerConfig {
+            max_packet_size: 100,
+            ..BrokerConfig::default()
+        });
+        let (c, ack) = online5(&mut b, "d", &[]);
+        assert!(ack.contains("MaximumPacketSize(100)"), "{ack}");
+        b.handle_input(c, &publish5("t", &[], QoS::AtMostOnce, 1, &[0; 100]), T);
+        assert_eq!(out5(&mut b, c), ["DISCONNECT PacketTooLarge"]);
+        assert!(b.should_close(c));
+        // The default is mosquitto's: the protocol's maximum, unannounced.
+        let mut b = core();
+        let (_, ack) = online5(&mut b, "d", &[]);
+        assert!(!ack.contains("MaximumPacketSize"), "{ack}");
+    }
+
+    #[test]
+    fn overlapping_subscriptions_give_a_v5_client_one_copy_each() {
+        // As mosquitto 2.0.11 does for MQTT 5 (a 3.1.1 client gets one):
+        // in its tree walk's order, `+` before `#`, each at its own QoS.
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[]);
+        subscribe5(&mut b, s, "ov/#", QoS::AtLeastOnce);
+        subscribe5(&mut b, s, "ov/+", QoS::AtMostOnce);
+        out5(&mut b, s);
+        let (p, _) = online5(&mut b, "p", &[]);
+        b.handle_input(p, &publish5("ov/c", &[], QoS::AtLeastOnce, 1, b"m"), T);
+        assert_eq!(
+            out5(&mut b, s),
+            ["PUBLISH ov/c qos=0 m", "PUBLISH ov/c qos=1 m"]
+        );
     }
 
     #[test]

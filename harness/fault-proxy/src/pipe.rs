@@ -12,8 +12,10 @@
 //! no longer do. Nothing here panics on any input.
 //!
 //! Then the byte faults shape what is forwarded: `limit-data`, `latency`,
-//! `bandwidth`, `slicer` (blackholed bytes were already dropped). Output
-//! times never decrease (TCP keeps order).
+//! `bandwidth`, `slicer`. Output times never decrease (TCP keeps order).
+//! `hold` and `blackhole` are not decided here: they hold what the pipe
+//! emits, in order, at the shell's writer ([`crate::rule::RuleSet::holding`]),
+//! so no byte is ever lost from the middle of a stream.
 //!
 //! A packet's verdict is a state, not a set of flags: its [`Fate`] (dropped,
 //! or forwarded with a delay, a number of copies and maybe a rewritten
@@ -38,8 +40,9 @@ pub enum Out {
     Data { at: u64, bytes: Vec<u8> },
     /// Close this direction's write side (FIN) at `at` (the peer closed).
     Eof { at: u64 },
-    /// Close the whole connection at `at`; `reset` = RST instead of FIN.
-    Close { at: u64, reset: bool },
+    /// Close the whole connection at `at`; `reset` = RST instead of FIN;
+    /// `cause` goes into the log's close line.
+    Close { at: u64, reset: bool, cause: String },
 }
 
 /// What the packet faults decided for one packet, taken when its fixed
@@ -53,7 +56,7 @@ struct Verdict {
 /// What happens to the packet's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Fate {
-    /// Swallowed (a drop rule or a blackhole).
+    /// Swallowed (a drop rule).
     Dropped,
     /// Forwarded `delay_ms` late, `copies` times, its CONNACK return code
     /// rewritten if `rewrite` says so.
@@ -73,12 +76,14 @@ enum Copies {
 }
 
 /// What happens once the packet has gone through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Then {
     Continue,
     /// A close-after rule: the connection closes after this packet (whether
-    /// or not it was dropped).
-    Close,
+    /// or not it was dropped); `cause` names the rule.
+    Close {
+        cause: String,
+    },
 }
 
 /// Where the body of the current packet goes while it streams in.
@@ -160,12 +165,6 @@ impl Pipe {
                 State::Raw => {
                     let bytes = data.to_vec();
                     data = &[];
-                    if rules
-                        .active(self.dir, now)
-                        .any(|r| matches!(r.fault, Fault::Blackhole(_)))
-                    {
-                        continue;
-                    }
                     self.emit(now, 0, bytes, rules, log, &mut out);
                 }
                 State::Header(h) => {
@@ -276,7 +275,7 @@ impl Pipe {
         let mut delay_ms = 0u64;
         let mut duplicate = false;
         let mut rewrite = None;
-        let mut close = false;
+        let mut close = None;
         let dir = self.dir;
         for r in rules.rules_mut() {
             if !r.dirs.has(dir) || !r.active(now) {
@@ -284,7 +283,6 @@ impl Pipe {
             }
             let id = r.id;
             match &r.fault {
-                Fault::Blackhole(_) => drop = true,
                 Fault::Drop(d) if d.packet == t && !drop => {
                     drop = true;
                     if let Some(b) = &mut r.budget {
@@ -329,7 +327,7 @@ impl Pipe {
                     ));
                 }
                 Fault::CloseAfter(c) if c.packet == t && seen == c.nth => {
-                    close = true;
+                    close = Some(format!("close-after {} {} (rule #{id})", t.name(), c.nth));
                     log(format!(
                         "conn {} {}: closing after {} #{seen} (rule #{id})",
                         self.conn,
@@ -353,7 +351,10 @@ impl Pipe {
                 rewrite,
             }
         };
-        let then = if close { Then::Close } else { Then::Continue };
+        let then = match close {
+            Some(cause) => Then::Close { cause },
+            None => Then::Continue,
+        };
         Verdict { fate, then }
     }
 
@@ -381,12 +382,15 @@ impl Pipe {
             }
             self.emit(now, delay_ms, frame, rules, log, out);
         }
-        if then == Then::Close && !matches!(self.state, State::Closed) {
-            self.state = State::Closed;
-            out.push(Out::Close {
-                at: self.last_at.max(now),
-                reset: false,
-            });
+        if let Then::Close { cause } = then {
+            if !matches!(self.state, State::Closed) {
+                self.state = State::Closed;
+                out.push(Out::Close {
+                    at: self.last_at.max(now),
+                    reset: false,
+                    cause,
+                });
+            }
         }
     }
 
@@ -404,7 +408,7 @@ impl Pipe {
             return;
         }
         let mut at = now.saturating_add(extra_delay);
-        let mut close = false;
+        let mut close = None;
         let mut slicer = None;
         let mut bandwidth = None;
         for r in rules.active(self.dir, now) {
@@ -420,7 +424,7 @@ impl Pipe {
                     let room = l.bytes.saturating_sub(self.forwarded) as usize;
                     if bytes.len() >= room {
                         bytes.truncate(room);
-                        close = true;
+                        close = Some(format!("limit-data {} (rule #{})", l.bytes, r.id));
                         log(format!(
                             "conn {} {}: limit of {} bytes reached (rule #{}); closing",
                             self.conn,
@@ -451,9 +455,13 @@ impl Pipe {
             });
         }
         self.last_at = at;
-        if close {
+        if let Some(cause) = close {
             self.state = State::Closed;
-            out.push(Out::Close { at, reset: false });
+            out.push(Out::Close {
+                at,
+                reset: false,
+                cause,
+            });
         }
     }
 }
@@ -573,10 +581,13 @@ mod tests {
     }
 
     #[test]
-    fn blackhole_drops_whole_packets_and_bandwidth_spaces_them() {
+    fn a_blackhole_drops_nothing_and_bandwidth_spaces_packets() {
+        // The blackhole holds at the writer (the shell): the pipe passes
+        // every byte on, so nothing can go missing from a stream.
         let mut set = rules(&["blackhole"]);
         let mut p = Pipe::new(Dir::Down, 1, 0);
-        assert!(p.input(0, &PUBACK, &mut set, &mut |_| {}).is_empty());
+        let out = p.input(0, &[PUBACK, PUBACK].concat(), &mut set, &mut |_| {});
+        assert_eq!(bytes(&out), [PUBACK, PUBACK].concat());
 
         let mut set = rules(&["bandwidth 1000"]);
         let mut p = Pipe::new(Dir::Down, 1, 0);
@@ -602,7 +613,8 @@ mod tests {
             out,
             vec![Out::Close {
                 at: 0,
-                reset: false
+                reset: false,
+                cause: "close-after PUBACK 1 (rule #3)".into(),
             }]
         );
         assert_eq!(

@@ -2,7 +2,10 @@
 //! for each, and moves bytes through two [`Pipe`]s (one per direction).
 //! Per direction a reader task feeds the pipe and a writer task carries out
 //! its timed writes and closes; a connection-wide signal ends all four
-//! tasks on a close or a reset.
+//! tasks on a close or a reset. Every close is logged with its cause
+//! (`conn N: closed: ...`). A `hold` or `blackhole` holds the writer, so
+//! held bytes and FINs go out in order when it ends (or, for `blackhole
+//! reset`, the connection is reset then).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,13 +22,13 @@ use tokio::task::JoinHandle;
 use crate::fault::{Dir, Fault};
 use crate::log::Log;
 use crate::pipe::{Out, Pipe};
-use crate::rule::{Rule, RuleSet, RuleSpec};
+use crate::rule::{HoldEnd, Rule, RuleSet, RuleSpec};
 use crate::wire::{Closer, Framer, WireEvent, WireTap};
 
 /// How long the proxy waits for the broker to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often open connections look at time-bound rules (`reset-peer`, the
-/// end of a `hold`).
+/// end of a `hold` or `blackhole`): at most this late.
 const TICK: Duration = Duration::from_millis(10);
 
 /// How a proxy starts.
@@ -54,12 +57,35 @@ pub(crate) struct Shared {
     rules: Mutex<RuleSet>,
     log: Mutex<Log>,
     next_conn: AtomicU64,
-    conns: Mutex<BTreeMap<u64, watch::Sender<Option<bool>>>>,
+    conns: Mutex<BTreeMap<u64, watch::Sender<Option<Kill>>>>,
     pub(crate) stats: Mutex<Stats>,
     /// The wire tap ([`Proxy::set_wire_tap`]) and the connections whose
     /// device end closed (the rest were closed by the proxy).
     tap: Mutex<Option<WireTap>>,
     device_closed: Mutex<std::collections::BTreeSet<u64>>,
+}
+
+/// Why a connection is being ended by the proxy, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Kill {
+    /// RST instead of FIN.
+    reset: bool,
+    /// For the log's close line.
+    cause: String,
+}
+
+type KillTx = Arc<watch::Sender<Option<Kill>>>;
+type KillRx = watch::Receiver<Option<Kill>>;
+
+/// Ends the connection (first cause wins).
+fn kill(tx: &watch::Sender<Option<Kill>>, reset: bool, cause: String) {
+    tx.send_if_modified(|k| {
+        if k.is_some() {
+            return false;
+        }
+        *k = Some(Kill { reset, cause });
+        true
+    });
 }
 
 /// Counters since start.
@@ -280,7 +306,11 @@ impl Proxy {
     /// Closes every open connection (`reset`: with RST).
     pub fn close_all(&self, reset: bool) {
         for tx in lock(&self.shared.conns).values() {
-            tx.send_replace(Some(reset));
+            kill(
+                tx,
+                reset,
+                "closed by the proxy (close_all or shutdown)".into(),
+            );
         }
     }
 
@@ -370,60 +400,45 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     let _ = upstream.set_nodelay(true);
     lock(&shared.stats).accepted += 1;
     shared.log(&format!("conn {id} from {peer}: open to {upstream_addr}"));
-    let (kill_tx, kill_rx) = watch::channel(None::<bool>);
+    let (kill_tx, kill_rx) = watch::channel(None::<Kill>);
     lock(&shared.conns).insert(id, kill_tx.clone());
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
     let kill_tx = Arc::new(kill_tx);
-    let tasks = [
-        tokio::spawn(reader(
+    // Per direction a reader and its writer; the connection has ended when
+    // all four are done (the writers deliver what a hold kept after both
+    // peers closed, so the close line comes after them).
+    let mut tasks = Vec::with_capacity(4);
+    for (dir, src, dst) in [(Dir::Up, cr, uw), (Dir::Down, ur, cw)] {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tasks.push(tokio::spawn(writer(
             shared.clone(),
+            dir,
+            dst,
+            rx,
             id,
-            Dir::Up,
-            cr,
             kill_tx.clone(),
             kill_rx.clone(),
-            {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(writer(
-                    shared.clone(),
-                    Dir::Up,
-                    uw,
-                    rx,
-                    id,
-                    kill_tx.clone(),
-                    kill_rx.clone(),
-                ));
-                tx
-            },
-        )),
-        tokio::spawn(reader(
+        )));
+        tasks.push(tokio::spawn(reader(
             shared.clone(),
             id,
-            Dir::Down,
-            ur,
+            dir,
+            src,
             kill_tx.clone(),
             kill_rx.clone(),
-            {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(writer(
-                    shared.clone(),
-                    Dir::Down,
-                    cw,
-                    rx,
-                    id,
-                    kill_tx.clone(),
-                    kill_rx.clone(),
-                ));
-                tx
-            },
-        )),
-    ];
+            tx,
+        )));
+    }
     for t in tasks {
         let _ = t.await;
     }
     lock(&shared.conns).remove(&id);
-    shared.log(&format!("conn {id}: closed"));
+    let cause = match &*kill_rx.borrow() {
+        Some(k) => format!("{}{}", k.cause, if k.reset { " (RST)" } else { "" }),
+        None => "both sides closed (FIN each way)".into(),
+    };
+    shared.log(&format!("conn {id}: closed: {cause}"));
     shared.tap_closed(id);
 }
 
@@ -441,8 +456,8 @@ async fn reader(
     id: u64,
     dir: Dir,
     mut src: OwnedReadHalf,
-    kill_tx: Arc<watch::Sender<Option<bool>>>,
-    mut kill: watch::Receiver<Option<bool>>,
+    kill_tx: KillTx,
+    mut kill_rx: KillRx,
     tx: mpsc::UnboundedSender<Out>,
 ) {
     let mut pipe = Pipe::new(dir, id, shared.seed);
@@ -455,24 +470,16 @@ async fn reader(
                 let now = shared.now();
                 match r {
                     Ok(0) | Err(_) => {
-                        shared.log(&format!("conn {id} {}: peer closed", dir.as_str()));
                         shared.tap_device_closed(id, dir, &r);
-                        // A FIN sent into a blackhole vanishes like the data
-                        // (the far side's connection stays half-open); TCP
-                        // would retransmit it, so it arrives once the
-                        // blackhole ends.
-                        let mut held = false;
-                        while blackholed(&shared, dir) {
-                            if !held {
-                                held = true;
-                                shared.log(&format!("conn {id} {}: FIN held (blackhole)", dir.as_str()));
-                            }
-                            tokio::select! {
-                                _ = tick.tick() => {}
-                                _ = kill.changed() => return,
-                            }
-                        }
-                        let out = pipe.eof(shared.now(), &lock(&shared.rules));
+                        let how = match r {
+                            Err(e) => format!("read error ({e})"),
+                            Ok(_) => "FIN".into(),
+                        };
+                        let side = match dir { Dir::Up => "device", Dir::Down => "broker" };
+                        shared.log(&format!("conn {id} {}: the {side} closed its side: {how}", dir.as_str()));
+                        // The FIN queues behind the data: a hold or a
+                        // blackhole holds it too, as TCP would.
+                        let out = pipe.eof(now, &lock(&shared.rules));
                         let _ = tx.send(out);
                         return;
                     }
@@ -502,22 +509,13 @@ async fn reader(
                 let now = shared.now();
                 if lock(&shared.rules).any(now, |f| matches!(f, Fault::ResetPeer(_))) {
                     lock(&shared.stats).resets += 1;
-                    shared.log(&format!("conn {id}: reset (reset-peer)"));
-                    let _ = kill_tx.send_replace(Some(true));
+                    kill(&kill_tx, true, "reset-peer".into());
                     return;
                 }
             }
-            _ = kill.changed() => return,
+            _ = kill_rx.changed() => return,
         }
     }
-}
-
-/// Whether a blackhole is active in direction `dir` now.
-fn blackholed(shared: &Shared, dir: Dir) -> bool {
-    let now = shared.now();
-    lock(&shared.rules)
-        .active(dir, now)
-        .any(|r| matches!(r.fault, Fault::Blackhole(_)))
 }
 
 async fn writer(
@@ -526,41 +524,45 @@ async fn writer(
     mut dst: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
     id: u64,
-    kill_tx: Arc<watch::Sender<Option<bool>>>,
-    mut kill: watch::Receiver<Option<bool>>,
+    kill_tx: KillTx,
+    mut kill_rx: KillRx,
 ) {
     let start = shared.start;
     let at = |ms: u64| tokio::time::Instant::from_std(start + Duration::from_millis(ms));
+    let to = match dir {
+        Dir::Up => "broker",
+        Dir::Down => "device",
+    };
     let mut framer = Framer::new();
     loop {
         let item = tokio::select! {
             i = rx.recv() => i,
-            _ = kill.changed() => None,
+            _ = kill_rx.changed() => None,
         };
         let Some(item) = item else { break };
         let due = match &item {
             Out::Data { at: t, .. } | Out::Eof { at: t } | Out::Close { at: t, .. } => *t,
         };
-        let ok = tokio::select! {
-            _ = async {
-                tokio::time::sleep_until(at(due)).await;
-                while lock(&shared.rules).holding(dir, shared.now()) {
-                    tokio::time::sleep(TICK).await;
-                }
-            } => true,
-            _ = kill.changed() => false,
+        let held = tokio::select! {
+            h = wait_until_due(&shared, dir, id, at(due)) => h,
+            _ = kill_rx.changed() => break,
         };
-        if !ok {
+        if let Some(HoldEnd::Reset { rule }) = held {
+            kill(
+                &kill_tx,
+                true,
+                format!("reset at the end of `blackhole reset` (rule #{rule}): bytes to the {to} were held"),
+            );
             break;
         }
         match item {
             Out::Data { bytes, .. } => {
                 let w = tokio::select! {
-                    w = dst.write_all(&bytes) => w.is_ok(),
-                    _ = kill.changed() => false,
+                    w = dst.write_all(&bytes) => w.err().map(|e| e.to_string()),
+                    _ = kill_rx.changed() => break,
                 };
-                if !w {
-                    let _ = kill_tx.send_replace(Some(false));
+                if let Some(e) = w {
+                    kill(&kill_tx, false, format!("write to the {to} failed ({e})"));
                     break;
                 }
                 if dir == Dir::Down {
@@ -569,14 +571,68 @@ async fn writer(
             }
             Out::Eof { .. } => {
                 let _ = dst.shutdown().await;
+                shared.log(&format!(
+                    "conn {id} {}: FIN passed on to the {to}",
+                    dir.as_str()
+                ));
             }
-            Out::Close { reset: r, .. } => {
-                let _ = kill_tx.send_replace(Some(r));
+            Out::Close {
+                reset: r, cause, ..
+            } => {
+                kill(&kill_tx, r, cause);
                 break;
             }
         }
     }
-    if *kill.borrow() == Some(true) {
+    let reset_now = kill_rx.borrow().as_ref().is_some_and(|k| k.reset);
+    if reset_now {
         reset(dst.as_ref());
+        // Dropping a write half sends a FIN first, which the peer would read
+        // as an orderly close; forgotten, the socket closes with the RST
+        // alone when its read half goes.
+        dst.forget();
     }
+}
+
+/// Sleeps until `due`, then while a `hold` or `blackhole` holds `dir`
+/// (logging when holding starts and ends). Returns how the hold ended, if
+/// there was one.
+async fn wait_until_due(
+    shared: &Shared,
+    dir: Dir,
+    id: u64,
+    due: tokio::time::Instant,
+) -> Option<HoldEnd> {
+    tokio::time::sleep_until(due).await;
+    let since = shared.now();
+    let mut held = None;
+    loop {
+        let h = lock(&shared.rules).holding(dir, shared.now());
+        match h {
+            Some(h) => {
+                if held.is_none() {
+                    let rule = match h {
+                        HoldEnd::Deliver { rule } | HoldEnd::Reset { rule } => rule,
+                    };
+                    shared.log(&format!(
+                        "conn {id} {}: holding bytes (rule #{rule})",
+                        dir.as_str()
+                    ));
+                }
+                // A `blackhole reset` seen at any time during the hold
+                // decides the end.
+                held = held.max(Some(h));
+                tokio::time::sleep(TICK).await;
+            }
+            None => break,
+        }
+    }
+    if let Some(HoldEnd::Deliver { .. }) = held {
+        shared.log(&format!(
+            "conn {id} {}: hold over after {} ms; delivering in order",
+            dir.as_str(),
+            shared.now().saturating_sub(since)
+        ));
+    }
+    held
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::duration::{fmt_ms, parse_ms};
-use crate::fault::{Dir, Dirs, Fault};
+use crate::fault::{Blackhole, Dir, Dirs, Fault};
 
 /// One installed fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,11 +151,29 @@ impl RuleSet {
         self.rules.iter().any(|r| r.active(now) && pred(&r.fault))
     }
 
-    /// Whether `dir` is held at `now`.
-    pub fn holding(&self, dir: Dir, now: u64) -> bool {
+    /// Whether `dir` is held at `now` (a `hold` or a `blackhole`), and
+    /// what happens to the held bytes when it ends: a `blackhole reset`
+    /// among the holders resets the connection.
+    pub fn holding(&self, dir: Dir, now: u64) -> Option<HoldEnd> {
         self.active(dir, now)
-            .any(|r| matches!(r.fault, Fault::Hold(_)))
+            .filter_map(|r| match r.fault {
+                Fault::Hold(_) | Fault::Blackhole(Blackhole { reset: false }) => {
+                    Some(HoldEnd::Deliver { rule: r.id })
+                }
+                Fault::Blackhole(Blackhole { reset: true }) => Some(HoldEnd::Reset { rule: r.id }),
+                _ => None,
+            })
+            .max()
     }
+}
+
+/// What becomes of held bytes when the hold ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HoldEnd {
+    /// Delivered in order (`hold`, `blackhole`).
+    Deliver { rule: u64 },
+    /// The connection is reset instead (`blackhole reset`).
+    Reset { rule: u64 },
 }
 
 #[cfg(test)]

@@ -99,6 +99,7 @@ impl Core {
         let session = self.sessions.get_mut(&client_id).expect("inserted");
         session.online = Some(id);
         session.clean = ends_with_connection;
+        session.state.mqtt5 = v5_expiry.is_some();
 
         let will = c.will.map(|w| Message {
             topic: w.topic.to_string(),
@@ -114,10 +115,12 @@ impl Core {
                 clock: Clock::Running { last_in: now },
             });
         }
+        // MQTT 3.1 has no session-present bit (mosquitto leaves it 0).
+        let mqtt31 = self.conns.get(&id).is_some_and(|c| c.mqtt31);
         self.send(
             id,
             Packet::ConnAck(ConnAck {
-                session_present,
+                session_present: session_present && !mqtt31,
                 code: ConnectReturnCode::Accepted,
             }),
         );

@@ -12,8 +12,9 @@ use resilient_mqtt::codec::{Packet, Pid, PubRel, Publish, QoS, QosPid};
 use super::{ConnId, Core};
 use crate::connection::Phase;
 use crate::fault::DropKind;
-use crate::log::BrokerEvent;
+use crate::log::{BrokerEvent, Direction};
 use crate::state::{Message, OutPhase, Outgoing, SessionState};
+use crate::v5;
 
 impl Core {
     /// Delivers one message to one session: sent at once if online and the
@@ -31,6 +32,11 @@ impl Core {
                     .is_some_and(|c| matches!(c.phase, Phase::Connected(_)))
             });
         let max_inflight = self.window(online);
+        if let Some(max) = online.and_then(|c| self.client_max_packet(c)) {
+            if !fits(&msg, max) {
+                return self.not_sent(online, client_id, &msg, max, now);
+            }
+        }
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
@@ -122,6 +128,31 @@ impl Core {
         // front of the queue, resent (with DUP) as room appears. With 3.1.1
         // the window never holds more than `max_inflight`, so nothing moves.
         let window = self.window(Some(id));
+        // Kept messages larger than the client now accepts are discarded as
+        // if sent (MQTT 5 section 3.1.2.11.4).
+        if let Some(max) = self.client_max_packet(id) {
+            let mut gone = Vec::new();
+            if let Some(session) = self.sessions.get_mut(client_id) {
+                let st = &mut session.state;
+                gone.extend(
+                    st.inflight
+                        .iter()
+                        .filter(|o| !fits(&o.message, max))
+                        .map(|o| o.message.clone()),
+                );
+                gone.extend(
+                    st.queued
+                        .iter()
+                        .filter(|o| !fits(&o.message, max))
+                        .map(|o| o.message.clone()),
+                );
+                st.inflight.retain(|o| fits(&o.message, max));
+                st.queued.retain(|o| fits(&o.message, max));
+            }
+            for m in gone {
+                self.not_sent(Some(id), client_id, &m, max, now);
+            }
+        }
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
@@ -207,6 +238,43 @@ impl Core {
         self.send_with_faults(id, Packet::PubRel(PubRel(pid)), DropKind::PubRel, now);
     }
 
+    /// An MQTT 5 client's Maximum Packet Size, if it set one.
+    fn client_max_packet(&self, conn: ConnId) -> Option<u32> {
+        self.conns
+            .get(&conn)
+            .and_then(|c| c.v5.as_ref())
+            .and_then(|v| v.max_packet_size)
+    }
+
+    /// A message too large for the client: logged, not sent (the spec's
+    /// "discard it without sending it and then behave as if it had
+    /// completed sending").
+    fn not_sent(
+        &mut self,
+        conn: Option<ConnId>,
+        client_id: &str,
+        msg: &Message,
+        max: u32,
+        now: Duration,
+    ) {
+        let len = v5::publish_len(&msg.topic, msg.qos, msg.payload.len());
+        let summary = format!(
+            "PUBLISH topic={} qos={} len={} not sent: {len} bytes, over the client's Maximum Packet Size {max}",
+            msg.topic,
+            msg.qos as u8,
+            msg.payload.len()
+        );
+        let conn = conn.map_or(0, |c| c.0);
+        self.log_packet(
+            now,
+            Direction::Out,
+            conn,
+            Some(client_id.to_string()),
+            summary,
+            None,
+        );
+    }
+
     /// The in-flight window towards a connection: `max_inflight`, and no
     /// more than an MQTT 5 client's Receive Maximum.
     pub(super) fn window(&self, conn: Option<ConnId>) -> usize {
@@ -248,6 +316,11 @@ impl Core {
             );
         }
     }
+}
+
+/// Whether `msg`, sent as MQTT 5, fits in `max` bytes.
+fn fits(msg: &Message, max: u32) -> bool {
+    v5::publish_len(&msg.topic, msg.qos, msg.payload.len()) <= max as usize
 }
 
 /// The next free packet id of a session (ids in use are skipped).

@@ -52,6 +52,32 @@ impl Core {
                 }
                 continue;
             }
+            if matches!(conn.phase, Phase::AwaitConnect(_)) {
+                match mqtt31_as_311(&buf[pos..], self.config.max_packet_size) {
+                    Mqtt31::No => {}
+                    Mqtt31::Incomplete => break,
+                    Mqtt31::Connect { as_311, len } => {
+                        if let Some(c) = self.conns.get_mut(&id) {
+                            c.mqtt31 = true;
+                        }
+                        let packet = match decode(&as_311, self.config.max_packet_size) {
+                            Ok(Decoded::Packet { packet, .. }) => packet,
+                            // Complete by construction; a bad rest of the
+                            // CONNECT is a protocol error as in 3.1.1.
+                            Ok(Decoded::Incomplete { .. }) => break,
+                            Err(e) => {
+                                self.decode_error(id, e, &as_311, now);
+                                break;
+                            }
+                        };
+                        if !self.handle_packet(id, packet, now) {
+                            break;
+                        }
+                        pos += len;
+                        continue;
+                    }
+                }
+            }
             match decode(&buf[pos..], self.config.max_packet_size) {
                 Ok(Decoded::Incomplete { .. }) => break,
                 Ok(Decoded::Packet { packet, len }) => {
@@ -90,6 +116,9 @@ impl Core {
                     conn.phase = Phase::AwaitConnect(ConnectRead::Logged);
                     conn.client_id = Some(c.client_id.to_string());
                     let mut summary = summarize(&Packet::Connect(c));
+                    if conn.mqtt31 {
+                        summary += " v3.1";
+                    }
                     if let Some(v) = &conn.v5 {
                         summary += &format!(
                             " v5 expiry={} receive_max={}",
@@ -239,6 +268,51 @@ fn is_mqisdp_connect(raw: &[u8]) -> bool {
     raw.get(h.header_len..h.header_len + 8) == Some(b"\x00\x06MQIsdp".as_slice())
 }
 
+/// What the input starts with, for MQTT 3.1.
+enum Mqtt31 {
+    /// Not an MQTT 3.1 CONNECT (or another level under the 3.1 name,
+    /// refused as before with return code 1).
+    No,
+    /// Maybe one: more bytes needed.
+    Incomplete,
+    /// An MQTT 3.1 CONNECT (`MQIsdp`, level 3) of `len` bytes, and the same
+    /// CONNECT as 3.1.1 (`MQTT`, level 4): the rest of the packet is the
+    /// same in both versions, so mosquitto-like acceptance is a rename.
+    Connect { as_311: Vec<u8>, len: usize },
+}
+
+fn mqtt31_as_311(raw: &[u8], max_packet_size: usize) -> Mqtt31 {
+    const NAME: &[u8] = b"\x00\x06MQIsdp\x03";
+    let h = match resilient_mqtt::codec::check(raw, max_packet_size) {
+        Ok(Some(h)) if h.packet_type == resilient_mqtt::codec::PacketType::Connect => h,
+        Ok(None) if raw.first() == Some(&0x10) => return Mqtt31::Incomplete,
+        _ => return Mqtt31::No,
+    };
+    let body = &raw[h.header_len.min(raw.len())..];
+    let known = body.len().min(NAME.len());
+    if body[..known] != NAME[..known] || h.remaining_len < NAME.len() {
+        return Mqtt31::No;
+    }
+    let len = h.header_len + h.remaining_len;
+    if raw.len() < len {
+        return Mqtt31::Incomplete;
+    }
+    let mut rest = b"\x00\x04MQTT\x04".to_vec();
+    rest.extend_from_slice(&raw[h.header_len + NAME.len()..len]);
+    let mut as_311 = vec![0x10];
+    let mut n = rest.len();
+    loop {
+        let byte = (n % 128) as u8;
+        n /= 128;
+        as_311.push(if n > 0 { byte | 0x80 } else { byte });
+        if n == 0 {
+            break;
+        }
+    }
+    as_311.extend_from_slice(&rest);
+    Mqtt31::Connect { as_311, len }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::core::testkit::{connect, Kit};
@@ -274,16 +348,43 @@ mod tests {
         assert_eq!(k.out(id), ["CONNACK sp=0 rc=0", "PINGRESP"]);
     }
 
-    #[test]
-    fn mqisdp_connect_gets_return_code_one() {
-        let mut k = Kit::new();
-        let id = k.open();
-        // MQTT 3.1: protocol name "MQIsdp", level 3.
+    /// An MQTT 3.1 CONNECT: protocol name "MQIsdp", `level`, keepalive 60,
+    /// client id "dev".
+    fn mqisdp(level: u8, clean: bool) -> Vec<u8> {
         let mut raw = vec![0x10, 0x11, 0x00, 0x06];
         raw.extend_from_slice(b"MQIsdp");
-        raw.extend_from_slice(&[0x03, 0x02, 0x00, 0x3c, 0x00, 0x03]);
+        raw.extend_from_slice(&[level, if clean { 0x02 } else { 0 }, 0x00, 0x3c, 0x00, 0x03]);
         raw.extend_from_slice(b"dev");
-        k.core.handle_input(id, &raw, k.now);
+        raw
+    }
+
+    #[test]
+    fn mqtt31_is_served_as_mosquitto_serves_it() {
+        let mut k = Kit::new();
+        let id = k.open();
+        // Split across reads, as any CONNECT may be.
+        let raw = mqisdp(3, false);
+        k.core.handle_input(id, &raw[..5], k.now);
+        assert!(k.out(id).is_empty());
+        k.core.handle_input(id, &raw[5..], k.now);
+        assert_eq!(k.out(id), ["CONNACK sp=0 rc=0"]);
+        assert!(!k.closing(id));
+        k.send(id, Packet::PingReq);
+        assert_eq!(k.out(id), ["PINGRESP"]);
+        k.drop_conn(id);
+        // A resumed session: 3.1 has no session-present bit (mosquitto
+        // 2.0.11 answers 20 02 00 00 here too).
+        let id = k.open();
+        k.core.handle_input(id, &mqisdp(3, false), k.now);
+        assert_eq!(k.out(id), ["CONNACK sp=0 rc=0"]);
+        assert!(k.core.sessions().contains(&("dev".to_string(), true)));
+    }
+
+    #[test]
+    fn another_level_under_the_31_name_gets_return_code_one() {
+        let mut k = Kit::new();
+        let id = k.open();
+        k.core.handle_input(id, &mqisdp(4, true), k.now);
         assert_eq!(k.out(id), ["CONNACK sp=0 rc=1"]);
         assert!(k.closing(id));
     }

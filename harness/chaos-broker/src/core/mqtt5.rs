@@ -106,14 +106,25 @@ impl Core {
                 self.handle_packet(id, Packet::PubComp(PubComp(a.pid)), now)
             }
             wire::Packet::Subscribe(s) => {
+                // Shared subscriptions and subscription identifiers are not
+                // served (CONNACK says so): those filters are refused in
+                // SUBACK, the rest go to the core.
+                let refused = v5::refused_filters(&s);
                 let topics: Vec<SubscribeTopic<'_>> = s
                     .topics
                     .iter()
-                    .map(|t| SubscribeTopic {
+                    .zip(&refused)
+                    .filter(|(_, r)| r.is_none())
+                    .map(|(t, _)| SubscribeTopic {
                         filter: t.filter,
                         qos: t.options.qos,
                     })
                     .collect();
+                if refused.iter().any(Option::is_some) {
+                    if let Some(v) = conn.v5.as_mut() {
+                        v.sub_refused.insert(s.pid.get(), refused);
+                    }
+                }
                 let v3 = resilient_mqtt::codec::Subscribe {
                     pid: s.pid,
                     topics: List::new(&topics),
@@ -239,7 +250,11 @@ impl Core {
             None,
         );
         if connected {
-            self.send_disconnect_v5(id, ReasonCode::MalformedPacket, &e.to_string());
+            let reason = match e {
+                wire::DecodeError::PacketTooLarge { .. } => ReasonCode::PacketTooLarge,
+                _ => ReasonCode::MalformedPacket,
+            };
+            self.send_disconnect_v5(id, reason, &e.to_string());
         }
         self.close(
             id,

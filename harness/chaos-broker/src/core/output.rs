@@ -9,6 +9,7 @@ use std::time::Duration;
 use resilient_mqtt::codec::Packet;
 
 use super::{ConnId, Core};
+use crate::config::PROTOCOL_MAX_PACKET_SIZE;
 use crate::connection::OutFrame;
 use crate::log::{summarize, BrokerEvent, Direction, EventEntry, LogRecord, PacketLogEntry};
 use crate::v5::{self};
@@ -31,8 +32,10 @@ impl Core {
         // packets, lists are non-empty. A failure here would be a broker bug;
         // the packet is then skipped rather than sent broken.
         let receive_maximum = self.config.max_inflight.min(u16::MAX as usize) as u16;
+        let max_packet_size = (self.config.max_packet_size < PROTOCOL_MAX_PACKET_SIZE)
+            .then(|| self.config.max_packet_size.min(u32::MAX as usize) as u32);
         let (bytes, summary) = match conn.v5.as_mut() {
-            Some(v) => match v5::encode(&p, v, receive_maximum) {
+            Some(v) => match v5::encode(&p, v, receive_maximum, max_packet_size) {
                 Some(x) => x,
                 None => return,
             },

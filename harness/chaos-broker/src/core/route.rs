@@ -1,6 +1,7 @@
 //! Routing: incoming PUBLISH (QoS 0, 1, and 2 stored until PUBREL),
 //! SUBSCRIBE and UNSUBSCRIBE, retained messages, and fan-out of a message
-//! to every matching session at the lower of the two QoS levels.
+//! to every matching session at the lower of the two QoS levels (with
+//! overlapping subscriptions as mosquitto 2.0: see [`Core::route`]).
 
 use std::time::Duration;
 
@@ -139,20 +140,32 @@ impl Core {
                 self.retained.insert(msg.topic.clone(), msg.clone());
             }
         }
-        let targets: Vec<(String, QoS)> = self
+        // mosquitto 2.0: a 3.1.1 client gets one copy, at the QoS of the
+        // first matching subscription its tree walk finds; an MQTT 5 client
+        // one copy per matching subscription, in that order.
+        let targets: Vec<(String, Vec<QoS>)> = self
             .sessions
             .iter()
             .filter_map(|(id, s)| {
-                s.state
+                let mut found: Vec<(Vec<u8>, QoS)> = s
+                    .state
                     .subscriptions
                     .iter()
                     .filter(|(f, _)| topic::matches(f, &msg.topic))
-                    .map(|(_, q)| *q)
-                    .max()
-                    .map(|q| (id.clone(), q))
+                    .map(|(f, q)| (topic::walk_order(f), *q))
+                    .collect();
+                found.sort();
+                if !s.state.mqtt5 {
+                    found.truncate(1);
+                }
+                let qos: Vec<QoS> = found.into_iter().map(|(_, q)| q).collect();
+                (!qos.is_empty()).then(|| (id.clone(), qos))
             })
             .collect();
-        for (client_id, sub_qos) in targets {
+        for (client_id, sub_qos) in targets
+            .into_iter()
+            .flat_map(|(c, qs)| qs.into_iter().map(move |q| (c.clone(), q)))
+        {
             let m = Message {
                 topic: msg.topic.clone(),
                 payload: msg.payload.clone(),

@@ -139,14 +139,20 @@ async fn malformed_lengths_close_the_connection() {
     let mut c = online(&b, "dev2", true).await;
     c.send_raw(&[0x30, 0x03, 0x00, 0x09, b'a']).await;
     c.expect_closed().await;
-    // A packet over the maximum size is refused from its header.
+    // A packet over the configured maximum size is refused from its header
+    // (by default any size MQTT can frame is accepted, as by mosquitto).
+    let b = Broker::new(BrokerConfig {
+        max_packet_size: 1024 * 1024,
+        ..BrokerConfig::default()
+    })
+    .unwrap();
     let mut c = online(&b, "dev3", true).await;
     c.send_raw(&[0x30, 0xff, 0xff, 0xff, 0x7f]).await;
     c.expect_closed().await;
 }
 
 #[tokio::test(start_paused = true)]
-async fn other_protocol_levels_get_return_code_1() {
+async fn other_protocol_levels_get_return_code_1_but_mqtt31_is_served() {
     let b = broker();
     let mut c = attach(&b);
     // CONNECT "MQTT" level 6 (level 5 is MQTT 5, spoken since issue 11).
@@ -156,10 +162,20 @@ async fn other_protocol_levels_get_return_code_1() {
     .await;
     c.expect("CONNACK sp=0 rc=1").await;
     c.expect_closed().await;
-    // CONNECT "MQIsdp" level 3 (MQTT 3.1).
+    // CONNECT "MQIsdp" level 3 (MQTT 3.1): served, as mosquitto does.
     let mut c = attach(&b);
     c.send_raw(&[
         0x10, 0x0f, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 0x03, 0x02, 0x00, 0x3c, 0x00,
+        0x01, b'x',
+    ])
+    .await;
+    c.expect("CONNACK sp=0 rc=0").await;
+    c.ping().await;
+    c.expect("PINGRESP").await;
+    // CONNECT "MQIsdp" level 4: the 3.1 name is only for level 3.
+    let mut c = attach(&b);
+    c.send_raw(&[
+        0x10, 0x0f, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 0x04, 0x02, 0x00, 0x3c, 0x00,
         0x01, b'x',
     ])
     .await;
@@ -219,7 +235,7 @@ async fn qos_is_downgraded_to_the_subscription_and_retain_cleared_live() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn overlapping_subscriptions_deliver_once_at_the_highest_qos() {
+async fn overlapping_subscriptions_deliver_once_for_the_first_found() {
     let b = broker();
     let mut s = online(&b, "s", true).await;
     s.subscribe(1, &[("a/#", 0), ("a/b", 1)]).await;

@@ -529,6 +529,76 @@ async fn wildcards_dollar_topics_and_overlaps() {
 }
 
 #[tokio::test]
+async fn overlapping_subscriptions_follow_mosquittos_tree_walk() {
+    // A 3.1.1 client gets one copy, at the QoS of the first subscription
+    // mosquitto's tree walk finds (`+` before `#`), not the highest.
+    differential(
+        |addr| async move {
+            let mut t = Transcript::default();
+            let mut s = connected(addr, &mut t, "s", "diff-ov", true).await;
+            s.subscribe(1, &[("ov/#", 2), ("ov/+", 1)]).await;
+            t.next("s", &mut s).await;
+            let mut p = connected(addr, &mut t, "p", "diff-ovp", true).await;
+            p.publish("ov/c", b"x", 2, 1, false).await;
+            t.next("p", &mut p).await;
+            p.pubrel(1).await;
+            t.next("p", &mut p).await;
+            t.next("s", &mut s).await;
+            s.puback(1).await;
+            t.quiet("s", &mut s).await;
+            t.0
+        },
+        &[
+            "s: CONNACK sp=0 rc=0",
+            "s: SUBACK pid=1 codes=2,1",
+            "p: CONNACK sp=0 rc=0",
+            "p: PUBREC pid=1",
+            "p: PUBCOMP pid=1",
+            "s: PUBLISH pid=1 qos=1 dup=0 retain=0 topic=ov/c len=1 payload=x",
+            "s: silent",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mqtt31_clients_are_served() {
+    // Old firmware still speaks MQTT 3.1 ("MQIsdp", level 3); mosquitto
+    // serves it, without the session-present bit 3.1 does not have.
+    differential(
+        |addr| async move {
+            let mut t = Transcript::default();
+            let connect31 = [
+                0x10, 0x14, 0x00, 0x06, b'M', b'Q', b'I', b's', b'd', b'p', 0x03, 0x00, 0x00, 0x3c,
+                0x00, 0x06, b'd', b'i', b'f', b'f', b'3', b'1',
+            ];
+            let mut a = tcp_client(addr).await;
+            a.send_raw(&connect31).await;
+            t.next("a", &mut a).await;
+            a.subscribe(1, &[("v31/t", 1)]).await;
+            t.next("a", &mut a).await;
+            a.disconnect().await;
+            t.next("a", &mut a).await;
+            let mut b = tcp_client(addr).await;
+            b.send_raw(&connect31).await;
+            t.next("b", &mut b).await;
+            b.publish("v31/t", b"old", 1, 1, false).await;
+            t.next_n("b", &mut b, 2).await;
+            t.0
+        },
+        &[
+            "a: CONNACK sp=0 rc=0",
+            "a: SUBACK pid=1 codes=1",
+            "a: closed",
+            "b: CONNACK sp=0 rc=0",
+            "b: PUBLISH pid=1 qos=1 dup=0 retain=0 topic=v31/t len=3 payload=old",
+            "b: PUBACK pid=1",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn protocol_errors_close() {
     differential(
         |addr| async move {

@@ -258,3 +258,25 @@ fn flags_parse_with_defaults() {
     let e = Cli::try_parse_from(["x", "--port", "70000"]).err().unwrap();
     assert!(e.to_string().contains("70000"), "{e}");
 }
+
+#[tokio::test]
+async fn max_packet_size_flag_limits_what_a_client_may_send() {
+    let r = start(args(&["--max-packet-size", "100"])).await;
+    let mut c = tcp_client(r.mqtt).await;
+    c.send(resilient_mqtt::codec::Packet::Connect(connect(
+        "big", true, 60,
+    )))
+    .await;
+    c.expect("CONNACK sp=0 rc=0").await;
+    c.publish("t", &[b'x'; 200], 0, 0, false).await;
+    c.expect_closed().await;
+    r.stop().await;
+    // Out of range: a clear error before anything is bound.
+    for bad in ["5", "268435461"] {
+        let e = Standalone::bind(args(&["--max-packet-size", bad]))
+            .await
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("max_packet_size"), "{e}");
+    }
+}

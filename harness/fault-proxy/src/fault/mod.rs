@@ -1,7 +1,8 @@
 //! Fault kinds: one file per kind, gathered into the [`Fault`] enum.
 //!
 //! Byte-level kinds shape the bytes of one direction (`latency`,
-//! `bandwidth`, `blackhole`, `hold`, `slicer`, `limit-data`, `slow-close`)
+//! `bandwidth`, `blackhole`, `hold`, `slicer`, `limit-data`, `slow-close`;
+//! `blackhole` and `hold` hold bytes, they never drop them)
 //! or act on whole connections (`reset-peer`, `refuse`). MQTT-aware kinds
 //! act on whole packets, found by following the MQTT framing
 //! ([`crate::pipe`]): `drop`, `delay`, `duplicate`, `connack-code`,
@@ -168,7 +169,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "blackhole",
-        "blackhole                             forward nothing, keep sockets open",
+        "blackhole [reset]                     hold every byte and FIN, deliver them in order when it ends (reset: reset the held connections instead)",
     ),
     (
         "hold",
@@ -262,7 +263,7 @@ impl Fault {
         let f = match kind {
             "latency" => Fault::Latency(Latency::parse(&mut w)?),
             "bandwidth" => Fault::Bandwidth(Bandwidth::parse(&mut w)?),
-            "blackhole" => Fault::Blackhole(Blackhole),
+            "blackhole" => Fault::Blackhole(Blackhole::parse(&mut w)?),
             "hold" => Fault::Hold(Hold),
             "reset-peer" => Fault::ResetPeer(ResetPeer),
             "slow-close" => Fault::SlowClose(SlowClose::parse(&mut w)?),
@@ -311,7 +312,7 @@ impl fmt::Display for Fault {
         match self {
             Fault::Latency(x) => x.fmt(f),
             Fault::Bandwidth(x) => x.fmt(f),
-            Fault::Blackhole(_) => f.write_str("blackhole"),
+            Fault::Blackhole(x) => x.fmt(f),
             Fault::Hold(_) => f.write_str("hold"),
             Fault::ResetPeer(_) => f.write_str("reset-peer"),
             Fault::SlowClose(x) => x.fmt(f),

@@ -149,7 +149,7 @@ impl<'t, 'a> PartyEvidence<'t, 'a> {
     ) -> Option<usize> {
         (from..=to.min(self.t.records.len().saturating_sub(1))).find(|&i| {
             let r = &self.t.records[i];
-            matches!(&r.event, Event::BrokerPacket { dir: Dir::In, client_id, summary }
+            matches!(&r.event, Event::BrokerPacket { dir: Dir::In, client_id, summary, .. }
                 if !is_observer(client_id)
                     && summary.starts_with("PUBLISH ")
                     && summary_pid(summary).is_some_and(|p| pids.contains(&p)))
@@ -174,6 +174,7 @@ impl<'t, 'a> PartyEvidence<'t, 'a> {
                         dir: Dir::In,
                         client_id,
                         summary,
+                        ..
                     },
                 ) if is_observer(client_id) => {
                     for f in summary_filters(summary) {

@@ -87,6 +87,7 @@ impl OracleSpec for FreshIdsAfterSessionLoss {
                         dir: Dir::Out,
                         client_id,
                         summary,
+                        ..
                     },
                 ) if !is_observer(client_id) && summary.starts_with("PUBLISH ") => {
                     if let (Some(f), Some(p)) = (fresh.as_mut(), summary_pid(summary)) {
@@ -293,6 +294,7 @@ mod tests {
                     dir: crate::trace::Dir::Out,
                     client_id: s("dut"),
                     summary: s("PUBLISH pid=9 qos=2 dup=0 retain=0 topic=c len=9"),
+                    queued_ms: None,
                 },
             )
         };

@@ -693,6 +693,7 @@ mod tests {
                 dir,
                 client_id: s(client),
                 summary: s(summary),
+                queued_ms: None,
             },
         )
     }

@@ -52,7 +52,12 @@ impl LiveBroker {
             persistence: true,
             users: logins(scenario).unwrap_or_default(),
             die_with_parent: true,
-            ..Options::default()
+            extra: scenario
+                .broker
+                .max_packet_size
+                .map(|n| format!("max_packet_size {n}"))
+                .into_iter()
+                .collect(),
         })
         .map_err(|e| e.to_string())?;
         Ok(LiveBroker::Mosquitto(m))
@@ -65,6 +70,13 @@ impl LiveBroker {
         spec: ContainerSpec,
         rt: &Handle,
     ) -> Result<LiveBroker, String> {
+        if scenario.broker.max_packet_size.is_some() {
+            return Err(
+                "`[broker] max_packet_size` is not supported with container brokers \
+                        (the image brings its own limits); use --broker mosquitto or chaos"
+                    .into(),
+            );
+        }
         let users = logins(scenario).unwrap_or_default();
         ContainerBroker::start(spec, users, rt).map(|c| LiveBroker::Container(Box::new(c)))
     }
@@ -80,6 +92,7 @@ impl LiveBroker {
         let config = BrokerConfig {
             users,
             seed: world.seed,
+            max_packet_size: crate::sim::broker_max_packet_size(scenario),
             ..BrokerConfig::default()
         };
         let mut c = ChaosTcp {

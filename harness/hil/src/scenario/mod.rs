@@ -13,6 +13,7 @@
 //! [`Diagnostic`] with a place and the expected form; [`LoadError`]'s
 //! `Display` renders them with file, line and column.
 
+pub mod broker;
 pub mod dut;
 pub mod fault;
 pub mod fields;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use self::broker::BrokerSettings;
 use self::dut::DutConfig;
 use self::fault::{Fault, FaultEntry, KINDS};
 use self::fields::{Fields, RawEntry};
@@ -70,6 +72,8 @@ pub struct Scenario {
     pub live_time_scale: f64,
     pub dut: DutConfig,
     pub network: Network,
+    /// `[broker]`: the broker's settings.
+    pub broker: BrokerSettings,
     /// `[tls]`: the DUT connects with TLS (absent: plain TCP).
     pub tls: Option<Tls>,
     pub workload: Workload,
@@ -108,6 +112,8 @@ struct RawScenario {
     dut: DutConfig,
     #[serde(default)]
     network: Network,
+    #[serde(default)]
+    broker: BrokerSettings,
     #[serde(default)]
     tls: Option<Tls>,
     #[serde(default)]
@@ -270,6 +276,12 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             at(&format!("network.{link}")),
         ));
     }
+    for (field, message) in raw.broker.check() {
+        errors.push(Diagnostic::error(
+            format!("[broker] {message}"),
+            at(&format!("broker.{field}")),
+        ));
+    }
     let mut wl_warnings = Vec::new();
     for (path, message) in raw.workload.check(duration, &mut wl_warnings) {
         errors.push(Diagnostic::error(
@@ -348,6 +360,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         live_time_scale,
         dut: raw.dut,
         network: raw.network,
+        broker: raw.broker,
         tls: raw.tls,
         workload: raw.workload,
         timeline,

@@ -43,8 +43,17 @@ fn config(world: &World) -> BrokerConfig {
     BrokerConfig {
         users,
         seed: world.seed,
+        max_packet_size: max_packet_size(&world.scenario),
         ..BrokerConfig::default()
     }
+}
+
+/// `[broker] max_packet_size`, or the chaos broker's default (mosquitto's).
+pub(crate) fn max_packet_size(scenario: &crate::scenario::Scenario) -> usize {
+    scenario
+        .broker
+        .max_packet_size
+        .map_or(BrokerConfig::default().max_packet_size, |n| n as usize)
 }
 
 /// Runs the broker until the host crashes.

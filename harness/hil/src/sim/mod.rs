@@ -14,7 +14,7 @@
 //! | fault | world |
 //! |---|---|
 //! | `wifi_down` / `wifi_up` | the DUT's link signal drops (the driver sees it) and the dut-broker link is partitioned; then repaired |
-//! | `link_blackhole` / `link_restore` | the link is partitioned (packets vanish, TCP is not reset) |
+//! | `link_blackhole` / `link_restore` | turmoil `hold` / `release`: nothing gets through, nothing is lost; what was sent arrives in order at the end, as TCP retransmission delivers it after a silent path loss (a `partition` would drop segments and wedge the stream for good: turmoil has no retransmission) |
 //! | `link_hold` / `link_release` | turmoil `hold` / `release`: delayed, delivered in order |
 //! | `latency` | per-link latency range |
 //! | `broker_crash` | the broker host crashes: peers see FIN; state is the last 1 s autosave |
@@ -30,6 +30,7 @@
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
 mod broker;
+pub(crate) use broker::max_packet_size as broker_max_packet_size;
 mod dut;
 mod net;
 mod observer;
@@ -100,6 +101,8 @@ struct Executor {
     /// when connects hang (the path is held), `Some(false)` when they fail.
     no_ip: Option<bool>,
     blackhole: [bool; 2],
+    /// `link_hold` in force per link.
+    held: [bool; 2],
     broker_cut: bool,
 }
 
@@ -111,16 +114,23 @@ fn li(link: Link) -> usize {
 }
 
 impl Executor {
-    /// Partitions or repairs each link to match the faults in force.
+    /// Sets each link to match the faults in force: partitioned (the
+    /// radio or the broker's power is gone: segments are lost), else held
+    /// (a blackhole or a hold: segments wait, then arrive in order), else
+    /// healthy (what was held is delivered).
     fn sync_partitions(&self, sim: &turmoil::Sim<'_>) {
         for link in [Link::Dut, Link::Observer] {
-            let cut = self.broker_cut
-                || self.blackhole[li(link)]
-                || (link == Link::Dut && (self.wifi_down || self.no_ip == Some(false)));
+            let dut = link == Link::Dut;
+            let cut = self.broker_cut || (dut && (self.wifi_down || self.no_ip == Some(false)));
+            let held = self.blackhole[li(link)]
+                || self.held[li(link)]
+                || (dut && self.no_ip == Some(true));
             if cut {
                 sim.partition(host_name(link), "broker");
+            } else if held {
+                sim.hold(host_name(link), "broker");
             } else {
-                sim.repair(host_name(link), "broker");
+                sim.release(host_name(link), "broker");
             }
         }
     }
@@ -192,8 +202,14 @@ impl Executor {
                 self.blackhole[li(*link)] = false;
                 self.sync_partitions(sim);
             }
-            Action::Hold(link) => sim.hold(host_name(*link), "broker"),
-            Action::Release(link) => sim.release(host_name(*link), "broker"),
+            Action::Hold(link) => {
+                self.held[li(*link)] = true;
+                self.sync_partitions(sim);
+            }
+            Action::Release(link) => {
+                self.held[li(*link)] = false;
+                self.sync_partitions(sim);
+            }
             Action::SetLatency { link, min, max } => {
                 Self::set_latency(sim, *link, min.to_std(), max.to_std())
             }
@@ -251,15 +267,10 @@ impl Executor {
                 self.wifi_down = false;
                 self.no_ip = Some(*hang);
                 self.sync_partitions(sim);
-                if *hang {
-                    sim.hold("dut", "broker");
-                }
                 self.world.dut.wifi.set_available(true);
             }
             Action::IpUp => {
-                if self.no_ip.take() == Some(true) {
-                    sim.release("dut", "broker");
-                }
+                self.no_ip = None;
                 self.sync_partitions(sim);
             }
             Action::LinkReset(Link::Dut) => self.world.dut_link.reset(),
@@ -379,6 +390,7 @@ fn simulate(
         wifi_down: false,
         no_ip: None,
         blackhole: [false; 2],
+        held: [false; 2],
         broker_cut: false,
     };
     for link in [Link::Dut, Link::Observer] {

@@ -19,4 +19,6 @@ mod parser_props;
 mod readme_examples;
 mod reports;
 mod scenario_errors;
+mod sim_blackhole;
+mod sim_broker_settings;
 mod sim_scenarios;

@@ -129,8 +129,26 @@ proptest! {
     }
 
     #[test]
-    fn tomlish_text_never_panics(s in "(\\[\\[timeline\\]\\]\n|\\[\\[expect\\]\\]\n|\\[dut\\]\n|(at|kind|for|oracle|seconds|name|duration|qos|link|persist) = (\"[a-z0-9_ ]{0,8}\"|[0-9]{1,3}|true)\n){0,20}") {
+    fn tomlish_text_never_panics(s in "(\\[\\[timeline\\]\\]\n|\\[\\[expect\\]\\]\n|\\[dut\\]\n|\\[broker\\]\n|(at|kind|for|oracle|seconds|name|duration|qos|link|persist|max_packet_size) = (\"[a-z0-9_ ]{0,8}\"|[0-9]{1,3}|true)\n){0,20}") {
         check(&s);
+    }
+
+    #[test]
+    fn broker_max_packet_size_is_checked_with_its_place(n in 0u64..300_000_000) {
+        let src = format!("name = \"b\"\nduration = \"1m\"\n[broker]\nmax_packet_size = {n}\n");
+        let ok = (14..=268_435_460).contains(&n);
+        match scenario::parse(&src) {
+            Ok((s, _)) => {
+                prop_assert!(ok, "{n} accepted");
+                prop_assert_eq!(s.broker.max_packet_size, Some(n));
+            }
+            Err(diags) => {
+                prop_assert!(!ok, "{n} refused: {diags:?}");
+                let text = render("b.toml", &src, &diags[0]);
+                prop_assert!(text.contains("b.toml:4:"), "{text}");
+                prop_assert!(text.contains("between 14"), "{text}");
+            }
+        }
     }
 
     #[test]

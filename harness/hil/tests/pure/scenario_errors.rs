@@ -35,6 +35,14 @@ snap!(toml_syntax_error, with_head("[dut\nkeepalive = \"60s\"\n"));
 snap!(unknown_top_level_field, with_head("durration = \"1m\"\n"));
 snap!(missing_duration, "name = \"bad\"\n");
 snap!(
+    broker_max_packet_size_out_of_range,
+    with_head("[broker]\nmax_packet_size = 5\n")
+);
+snap!(
+    broker_unknown_key,
+    with_head("[broker]\nmax_packet = 1024\n")
+);
+snap!(
     unknown_fault_kind,
     with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_dwn\"\n")
 );
