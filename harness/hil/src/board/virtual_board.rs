@@ -346,6 +346,7 @@ fn scenario_of(dut: DutConfig, workload: Workload) -> Scenario {
         live_time_scale: 1.0,
         dut,
         network: Default::default(),
+        sim: Default::default(),
         tls: None,
         workload,
         timeline: Vec::new(),

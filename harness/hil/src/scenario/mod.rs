@@ -13,10 +13,12 @@
 //! [`Diagnostic`] with a place and the expected form; [`LoadError`]'s
 //! `Display` renders them with file, line and column.
 
+pub mod at;
 pub mod dut;
 pub mod fault;
 pub mod fields;
 pub mod network;
+pub mod phases;
 pub mod schedule;
 pub mod spans;
 pub mod tls;
@@ -34,6 +36,7 @@ use self::dut::DutConfig;
 use self::fault::{Fault, FaultEntry, KINDS};
 use self::fields::{Fields, RawEntry};
 use self::network::Network;
+use self::phases::SimPhases;
 use self::schedule::Schedule;
 use self::spans::Spans;
 use self::tls::Tls;
@@ -70,6 +73,8 @@ pub struct Scenario {
     pub live_time_scale: f64,
     pub dut: DutConfig,
     pub network: Network,
+    /// `[sim]`: the simulator's seeded phases (boot, observer, host order).
+    pub sim: SimPhases,
     /// `[tls]`: the DUT connects with TLS (absent: plain TCP).
     pub tls: Option<Tls>,
     pub workload: Workload,
@@ -79,6 +84,18 @@ pub struct Scenario {
     pub schedule: Schedule,
     /// The oracles, in file order.
     pub expect: Vec<OracleEntry>,
+}
+
+impl Scenario {
+    /// The scenario as `seed` runs it: the timeline's and the workload's
+    /// tolerances (`at = "60s ± 2s"`) resolved to the times this seed
+    /// draws (see [`at`]). Backends run this, not the file's nominal times.
+    pub fn for_seed(&self, seed: u64) -> Scenario {
+        let mut s = self.clone();
+        s.schedule = self.schedule.for_seed(seed);
+        s.workload = self.workload.for_seed(seed);
+        s
+    }
 }
 
 fn default_seed() -> u64 {
@@ -108,6 +125,8 @@ struct RawScenario {
     dut: DutConfig,
     #[serde(default)]
     network: Network,
+    #[serde(default)]
+    sim: SimPhases,
     #[serde(default)]
     tls: Option<Tls>,
     #[serde(default)]
@@ -270,6 +289,12 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             at(&format!("network.{link}")),
         ));
     }
+    for (field, message) in raw.sim.check(duration) {
+        errors.push(Diagnostic::error(
+            format!("[sim] {message}"),
+            at(&format!("sim.{field}")),
+        ));
+    }
     let mut wl_warnings = Vec::new();
     for (path, message) in raw.workload.check(duration, &mut wl_warnings) {
         errors.push(Diagnostic::error(
@@ -345,6 +370,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         live_time_scale,
         dut: raw.dut,
         network: raw.network,
+        sim: raw.sim,
         tls: raw.tls,
         workload: raw.workload,
         timeline,
@@ -385,7 +411,7 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
                 .with_help(format!("the fault kinds are: {}", KINDS.join(", "))),
         );
     };
-    let at: Option<(Dur, Range<usize>)> = f.take("at", &format!("fault `{kind}`"))?;
+    let at: Option<(at::At, Range<usize>)> = f.take("at", &format!("fault `{kind}`"))?;
     let optional: Option<(bool, Range<usize>)> = f.take("optional", &format!("fault `{kind}`"))?;
     let fault = match Fault::parse(&kind, &mut f) {
         None => {
@@ -401,10 +427,13 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
             format!("fault `{kind}` needs `at` (when it happens)"),
             Some(span),
         )
-        .with_help("e.g. at = \"30s\""));
+        .with_help(
+            "e.g. at = \"30s\", or at = \"30s ± 2s\" to let each seed move it by up to 2 s",
+        ));
     };
     Ok(FaultEntry {
-        at,
+        at: at.at,
+        tolerance: at.tolerance,
         optional: optional.map(|o| o.0).unwrap_or(false),
         fault,
         span,

@@ -156,6 +156,19 @@ snap!(
     with_head("[[timeline]]\nat = \"1m\"\nkind = \"nope\"\n\n[[timeline]]\nat = \"2m\"\nkind = \"wifi_down\"\nfr = \"1s\"\n\n[[expect]]\noracle = \"none\"\n")
 );
 
+snap!(
+    at_tolerance_without_unit,
+    with_head("[[timeline]]\nat = \"30s ± 2\"\nkind = \"broker_crash\"\n")
+);
+snap!(
+    tolerances_that_could_swap_one_thing,
+    with_head("[[timeline]]\nat = \"30s ± 2s\"\nkind = \"wifi_down\"\nfor = \"10s\"\n[[timeline]]\nat = \"41s +- 1s\"\nkind = \"wifi_down\"\nfor = \"5s\"\n")
+);
+snap!(
+    sim_phase_not_shorter_than_the_run,
+    "name = \"bad\"\nduration = \"1s\"\n[sim]\nboot_delay = \"2s\"\n"
+);
+
 #[test]
 fn warnings_do_not_invalidate() {
     let src = with_head("[dut]\nuser = \"u\"\npassword = \"inline\"\n[workload]\nheartbeat = \"100ms\"\n[[expect]]\noracle = \"never_stalls\"\nms = 500\n");
