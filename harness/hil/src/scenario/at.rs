@@ -109,10 +109,10 @@ impl At {
             Some((a, t)) => (a.trim(), Some(t.trim())),
             None => (s, None),
         };
-        let at = Dur::parse(at).map_err(|e| bad(strip_form(&e)))?;
+        let at = Dur::parse(at).map_err(|e| bad(why(&e)))?;
         let tolerance = match tol {
             None => Dur::ZERO,
-            Some(t) => Dur::parse(t).map_err(|e| bad(format!("tolerance: {}", strip_form(&e))))?,
+            Some(t) => Dur::parse(t).map_err(|e| bad(format!("tolerance `{t}`: {}", why(&e))))?,
         };
         Ok(At { at, tolerance })
     }
@@ -127,10 +127,15 @@ pub fn shift(at: Dur, offset_ms: i64) -> u64 {
     }
 }
 
-/// A duration error without its "expected ..." tail (the caller adds its own).
-fn strip_form(e: &str) -> String {
+/// What a duration error says was wrong, without its "invalid duration"
+/// head and "expected ..." tail (the caller adds its own).
+fn why(e: &str) -> String {
     let tail = format!("; expected {DURATION_FORM}");
-    e.strip_suffix(&tail).unwrap_or(e).to_string()
+    let e = e.strip_suffix(&tail).unwrap_or(e);
+    match e.strip_prefix("invalid duration `") {
+        Some(rest) => rest.split_once("`: ").map_or(rest, |(_, w)| w).to_string(),
+        None => e.to_string(),
+    }
 }
 
 impl From<Dur> for At {
@@ -224,7 +229,7 @@ mod tests {
         }
         assert!(At::parse("60s ± 2")
             .unwrap_err()
-            .contains("tolerance: invalid duration `2`: a number needs a unit"));
+            .contains("tolerance `2`: a number needs a unit"));
     }
 
     #[test]

@@ -636,6 +636,6 @@ mod tests {
         let e = errors_of("[[timeline]]\nat = \"9m ± 30s\"\nkind = \"wifi_down\"\nfor = \"45s\"\n");
         assert!(e.contains("this wifi_down lasts until 10m15s (with its tolerance), after the end of the run (10m)"), "{e}");
         let e = errors_of("[[timeline]]\nat = \"9m ± 3\"\nkind = \"wifi_down\"\n");
-        assert!(e.contains("invalid time `9m ± 3`: tolerance: invalid duration `3`: a number needs a unit; expected a duration, optionally with a tolerance"), "{e}");
+        assert!(e.contains("invalid time `9m ± 3`: tolerance `3`: a number needs a unit; expected a duration, optionally with a tolerance"), "{e}");
     }
 }
