@@ -7,6 +7,10 @@
 
 use core::time::Duration;
 
+/// The wait after our own DISCONNECT before the next CONNECT when no round
+/// trip has been measured yet (see `Session::disconnect_linger`).
+pub const DISCONNECT_LINGER: Duration = Duration::from_millis(500);
+
 use super::outbox::{Op, OpKind};
 use super::state::{Abandoned, Conn, Initial, Link, Live, Phase, K4};
 use super::store::{caps, text_fmt, text_lossy, List, Seq, Text};
@@ -393,6 +397,7 @@ impl Session {
             0
         };
         let link_down = matches!(reason, DownReason::LinkDown);
+        let own_disconnect = matches!(reason, DownReason::ClientDisconnect { .. });
         self.act(Action::CloseTransport);
         self.tx.clear();
         self.rx.clear();
@@ -417,9 +422,34 @@ impl Session {
                 link,
                 abandoned: Abandoned::No,
             };
+        } else if own_disconnect && link == Link::Up {
+            // We ended it with a DISCONNECT of our own (MQTT 5: the server
+            // broke the protocol): let that DISCONNECT reach the broker
+            // before our next CONNECT does. Packets on two connections can
+            // overtake each other; a CONNECT that arrives first makes the
+            // broker take the session over, and the DISCONNECT and its
+            // reason code are never seen.
+            self.conn = Conn::Backoff {
+                until: now + self.disconnect_linger(),
+                link,
+                abandoned: Abandoned::No,
+            };
         } else {
             self.need_link_or_open(now, false, link);
         }
+    }
+
+    /// How long the next connection waits after our own DISCONNECT: one
+    /// retransmission timeout of the measured round trip (srtt + 4 rttvar),
+    /// [`DISCONNECT_LINGER`] before any measurement, never more than
+    /// `response_time`.
+    pub(super) fn disconnect_linger(&self) -> Duration {
+        self.rtt
+            .srtt()
+            .map_or(DISCONNECT_LINGER, |s| {
+                s.saturating_add(self.rtt.rttvar().saturating_mul(4))
+            })
+            .min(self.config.response_time)
     }
 
     pub(super) fn protocol_error(&mut self, now: Instant, what: Text) {

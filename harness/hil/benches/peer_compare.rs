@@ -93,7 +93,7 @@ async fn rumqttc_app(world: LiveWorld, broker: SocketAddr) {
             pending.clone(),
         );
         tokio::spawn(async move {
-            tokio::time::sleep(stream.start.to_std()).await;
+            tokio::time::sleep(stream.start.at.to_std()).await;
             let mut seq = 0u64;
             while stream.count.is_none_or(|c| seq < c) {
                 seq += 1;

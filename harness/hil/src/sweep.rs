@@ -22,7 +22,7 @@ use std::sync::{mpsc, Arc, Once};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, BackendKind};
-use crate::report::{Finished, Plan, ReportEvent, Reporter};
+use crate::report::{diversity, Finished, Plan, ReportEvent, Reporter};
 use crate::run::{self as runner, RunReport, RunRequest, RunStatus};
 use crate::scenario::Scenario;
 use crate::trace::Record;
@@ -78,6 +78,7 @@ struct Done {
     records: Vec<Record>,
     elapsed: Duration,
     io_error: Option<String>,
+    fingerprint: Option<u64>,
 }
 
 fn run_one(item: &Item, backend: &dyn Backend, kind: BackendKind, out: &Path) -> Done {
@@ -92,6 +93,10 @@ fn run_one(item: &Item, backend: &dyn Backend, kind: BackendKind, out: &Path) ->
     };
     match runner::run_with_records(&req) {
         Ok((report, records)) => Done {
+            fingerprint: (!records.is_empty()).then(|| {
+                let id = diversity::seeded_client_id(&item.scenario, item.seed);
+                diversity::fingerprint(&records, id.as_deref())
+            }),
             report,
             records,
             elapsed: start.elapsed(),
@@ -113,6 +118,7 @@ fn run_one(item: &Item, backend: &dyn Backend, kind: BackendKind, out: &Path) ->
             records: Vec::new(),
             elapsed: start.elapsed(),
             io_error: Some(e.to_string()),
+            fingerprint: None,
         },
     }
 }
@@ -133,6 +139,7 @@ fn emit_done(reporters: &mut [&mut dyn Reporter], index: usize, d: &Done) -> io:
             records: &d.records,
             elapsed: d.elapsed,
             io_error: d.io_error.as_deref(),
+            fingerprint: d.fingerprint,
         }),
     )
 }

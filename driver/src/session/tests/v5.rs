@@ -393,12 +393,75 @@ fn server_exceeding_our_receive_maximum_is_disconnected_0x93() {
         Event::Down { reason: DownReason::ClientDisconnect { reason: RC::ReceiveMaximumExceeded, detail } }
             if detail.contains("Receive Maximum")
     )));
-    // The DISCONNECT goes out before the transport is closed, then the
-    // driver reconnects as after any outage.
-    let close = t.actions.iter().position(|a| *a == Action::CloseTransport);
+    // The DISCONNECT goes out before the transport is closed; the driver
+    // reconnects only after a linger (see the next test).
+    let close = t.actions.iter().rposition(|a| *a == Action::CloseTransport);
+    let opens = t
+        .actions
+        .iter()
+        .filter(|a| **a == Action::OpenTransport)
+        .count();
+    t.advance(Duration::from_secs(1));
     let reopen = t.actions.iter().rposition(|a| *a == Action::OpenTransport);
     assert!(close < reopen);
+    assert_eq!(
+        t.actions
+            .iter()
+            .filter(|a| **a == Action::OpenTransport)
+            .count(),
+        opens + 1
+    );
     assert_eq!(messages(&t).len(), 2);
+}
+
+/// Seeds 50, 85, 94, 97 of mqtt5-receive-maximum-violation: the DUT sent
+/// DISCONNECT 0x93 and its new CONNECT at once; the CONNECT overtook the
+/// DISCONNECT (two connections), the broker took the session over and
+/// never saw the 0x93. The next connection now waits one retransmission
+/// timeout of the measured round trip, and no more than that.
+#[test]
+fn after_our_own_disconnect_the_next_connect_waits_for_it_to_land() {
+    let mut t = T5::connected(
+        v5(V5Config {
+            receive_maximum: 1,
+            ..V5Config::default()
+        }),
+        &[],
+    );
+    // A measured round trip of 40 ms: a QoS 1 publish acknowledged.
+    let tok = t.publish("t", b"x", QoS::AtLeastOnce);
+    let p = t.publishes()[0].publish().qospid.pid().unwrap();
+    t.advance(Duration::from_millis(40));
+    t.send(P5::PubAck(ack(p, RC::Success)));
+    assert!(t.has_event(|e| *e == Event::PublishDone { token: tok }));
+    let linger = t.s.disconnect_linger();
+    assert_eq!(linger, Duration::from_millis(40 + 4 * 20));
+    let opens = |t: &T5| {
+        t.actions
+            .iter()
+            .filter(|a| **a == Action::OpenTransport)
+            .count()
+    };
+    let before = opens(&t);
+    for n in 1..=2 {
+        t.s.handle_bytes(t.now, &incoming("in", QosPid::ExactlyOnce(pid(n)), &[]));
+    }
+    t.pump();
+    assert_eq!(t.last_disconnect_reason(), Some(RC::ReceiveMaximumExceeded));
+    assert_eq!(opens(&t), before, "no CONNECT at once");
+    t.advance(linger - Duration::from_millis(1));
+    assert_eq!(opens(&t), before, "no CONNECT before the linger");
+    t.advance(Duration::from_millis(1));
+    assert_eq!(opens(&t), before + 1, "and one right after it");
+}
+
+#[test]
+fn the_linger_is_bounded_before_a_measurement_and_by_response_time() {
+    let t = T5::connected(v5(V5Config::default()), &[]);
+    assert_eq!(
+        t.s.disconnect_linger(),
+        crate::session::connect::DISCONNECT_LINGER
+    );
 }
 
 // ----- maximum packet size -------------------------------------------------

@@ -15,7 +15,8 @@
 //!   maximum (the in-flight window), maximum packet size, maximum QoS,
 //!   retain available, server keep alive, topic alias maximum;
 //! - incoming PUBLISH: topic aliases resolved, properties kept on the
-//!   message, our receive maximum enforced (DISCONNECT 0x93);
+//!   message, our receive maximum enforced (DISCONNECT 0x93; the next
+//!   CONNECT waits for it to land, `Session::disconnect_linger`);
 //! - acks with reason codes: success-with-reason is reported
 //!   ([`Event::AckReason`]) before the completion; a failure code
 //!   completes the request with [`RequestError::Rejected`], never retried;

@@ -334,7 +334,7 @@ pub async fn run<W: DutWorld, T: Transport>(
     for (i, stream) in workload.publish.iter().enumerate() {
         let (client, w, stream) = (client.clone(), world.clone(), stream.clone());
         world.spawn(async move {
-            tokio::time::sleep(stream.start.to_std()).await;
+            tokio::time::sleep(stream.start.at.to_std()).await;
             let mut seq = 0u64;
             if keep_seqs {
                 let mut seqs = w.dut().seqs();
@@ -390,7 +390,7 @@ pub async fn run<W: DutWorld, T: Transport>(
 
     if let Some(at) = workload.disconnect_at {
         let now = Duration::from_millis(world.now_ms());
-        tokio::time::sleep(at.to_std().saturating_sub(now)).await;
+        tokio::time::sleep(at.at.to_std().saturating_sub(now)).await;
         world.emit(Actor::App, Event::AppDisconnect);
         client.disconnect().await;
     }
@@ -430,7 +430,7 @@ pub fn spawn_observer_streams<W: DutWorld>(world: &W, publisher: &Client) {
         let w = world.clone();
         let stream = stream.clone();
         world.spawn(async move {
-            tokio::time::sleep(stream.start.to_std()).await;
+            tokio::time::sleep(stream.start.at.to_std()).await;
             let mut seq = 0u64;
             while stream.count.is_none_or(|c| seq < c) {
                 seq += 1;

@@ -347,6 +347,7 @@ fn scenario_of(dut: DutConfig, workload: Workload) -> Scenario {
         dut,
         network: Default::default(),
         broker: Default::default(),
+        sim: Default::default(),
         tls: None,
         workload,
         timeline: Vec::new(),

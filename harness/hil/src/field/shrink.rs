@@ -180,6 +180,13 @@ fn dur_of(x: Option<&Value>) -> Option<u64> {
         .map(|d| d.as_millis())
 }
 
+/// The latest time an `at` (with its tolerance, `"60s ± 2s"`) can pick.
+fn latest_at(x: Option<&Value>) -> Option<u64> {
+    x.and_then(|d| d.as_str())
+        .and_then(|s| crate::scenario::at::At::parse(s).ok())
+        .map(|a| a.latest().as_millis())
+}
+
 /// Bisects a duration down (100 ms steps); `set` writes a candidate.
 fn bisect(
     j: &mut Judge<'_>,
@@ -242,7 +249,7 @@ fn timeline_end(v: &Value) -> u64 {
     arr(v, &["timeline"])
         .map(|a| {
             a.iter()
-                .map(|e| dur_of(e.get("at")).unwrap_or(0) + dur_of(e.get("for")).unwrap_or(0))
+                .map(|e| latest_at(e.get("at")).unwrap_or(0) + dur_of(e.get("for")).unwrap_or(0))
                 .max()
                 .unwrap_or(0)
         })

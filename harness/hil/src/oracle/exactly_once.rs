@@ -7,8 +7,9 @@
 //! - Incoming: every qos 2 message the observer published to a topic the
 //!   DUT was subscribed to at qos 2 reaches the DUT's application at most
 //!   once (`message`, or `discarded` by a full incoming queue), and at least
-//!   once unless the DUT's session was lost after it or the DUT was never
-//!   up again (as in `qos1_no_loss`).
+//!   once unless the DUT's session was lost after it, the DUT was never
+//!   up again, or it reached the broker before the DUT's SUBSCRIBE (the
+//!   subscribe gap; all as in `qos1_no_loss`).
 //!
 //! Two duplicates are MQTT's, not the driver's, and are allowed:
 //! - outgoing, a message the broker had acknowledged with PUBREC
@@ -236,6 +237,7 @@ fn incoming(t: &Trace<'_>, cutoff: u64) -> (usize, Vec<Failure>) {
                 if r.t_ms > cutoff
                     || t.dut_session_lost_after(i)
                     || !t.dut_up_after(&updown, r.t_ms, cutoff)
+                    || t.published_before_subscribe(i, topic)
                 {
                     continue;
                 }
@@ -442,6 +444,37 @@ mod tests {
         lost.push(run_end(10_000));
         let f = failures(&oracle(), &trace(lost));
         assert!(f[0].message.contains("never reached the DUT"), "{f:?}");
+
+        // Seed 24 of qos2-incoming-kept-session: the PUBLISH reached the
+        // broker before the DUT's SUBSCRIBE (broker packet log), though its
+        // PUBCOMP came back after the SUBACK: not judged.
+        let packet = |t: u64, client: &str, summary: &str| {
+            (
+                t,
+                Broker,
+                BrokerPacket {
+                    dir: crate::trace::Dir::In,
+                    client_id: s(client),
+                    summary: s(summary),
+                    queued_ms: None,
+                },
+            )
+        };
+        let mut gap = base.clone();
+        gap.insert(
+            2,
+            packet(
+                5,
+                "observer-pub",
+                "PUBLISH pid=1 qos=2 dup=0 retain=0 topic=c/x len=32",
+            ),
+        );
+        gap.insert(3, packet(8, "dut", "SUBSCRIBE pid=1 c/#:2"));
+        gap.push(run_end(10_000));
+        assert_eq!(
+            check(gap),
+            Outcome::Inconclusive("no qos 2 message to judge".into())
+        );
 
         // A lost session excuses the loss.
         let mut excused = base;

@@ -97,7 +97,7 @@ use crate::duration::Dur;
 use crate::scenario::dut::DutConfig;
 use crate::scenario::fields::Fields;
 use crate::scenario::Scenario;
-use crate::trace::{Actor, Event, EventRef, Record};
+use crate::trace::{Actor, Dir, Event, EventRef, Record};
 
 /// A kind of trace evidence, by who can produce it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -378,6 +378,38 @@ impl<'a> Trace<'a> {
             .any(|&(s, e, j)| j != Some(end) && s <= to && e >= from && !(e == from && s < from))
     }
 
+    /// Whether the qos >= 1 publish to `topic` that the observer completed
+    /// at record `i` reached the broker before any subscription of the DUT
+    /// to it did: in the broker's packet log (when the trace has one), a
+    /// SUBSCRIBE matching `topic` arrives after the last new PUBLISH on
+    /// `topic` before `i`. The broker had nobody to route it to: the
+    /// message fell in the DUT's subscribe gap (a clean session is
+    /// subscribed only once its SUBSCRIBE arrives), which no client can
+    /// close, and `subscribed` (stamped at the SUBACK) and
+    /// `observer_publish` (stamped at the PUBACK) alone cannot show.
+    pub fn published_before_subscribe(&self, i: usize, topic: &str) -> bool {
+        let subscribes_to = |s: &str| {
+            s.strip_prefix("SUBSCRIBE ")
+                .and_then(|rest| rest.split_once(' '))
+                .is_some_and(|(_, filters)| {
+                    filters.split(',').any(|f| {
+                        f.rsplit_once(':')
+                            .is_some_and(|(f, _)| crate::scenario::types::filter_matches(f, topic))
+                    })
+                })
+        };
+        let Some(p) = self.records[..i]
+            .iter()
+            .rposition(|r| broker_in(r).and_then(publish_topic) == Some(topic))
+        else {
+            return false;
+        };
+        self.records[p + 1..i]
+            .iter()
+            .filter_map(broker_in)
+            .any(subscribes_to)
+    }
+
     /// Times of `dut_reboot` faults.
     pub fn reboots(&self) -> Vec<u64> {
         self.of(Actor::Faults)
@@ -387,6 +419,28 @@ impl<'a> Trace<'a> {
             })
             .collect()
     }
+}
+
+/// The summary of a packet the broker received.
+fn broker_in(r: &Record) -> Option<&str> {
+    match &r.event {
+        Event::BrokerPacket {
+            dir: Dir::In,
+            summary,
+            ..
+        } => Some(summary.as_str()),
+        _ => None,
+    }
+}
+
+/// The topic of a new (not DUP) PUBLISH in the broker's packet log.
+fn publish_topic(summary: &str) -> Option<&str> {
+    let rest = summary.strip_prefix("PUBLISH ")?;
+    if !rest.contains(" dup=0 ") {
+        return None;
+    }
+    let (_, t) = rest.split_once(" topic=")?;
+    Some(t.rsplit_once(" len=").map_or(t, |(t, _)| t))
 }
 
 /// Milliseconds as `12.340s`.

@@ -51,7 +51,9 @@
 //!
 //! Messages younger than `grace` (default 2 s) at the end of the run, and
 //! incoming ones published while the DUT was down until the end, are not
-//! judged: they may still be in flight.
+//! judged: they may still be in flight. Nor are incoming ones that reached
+//! the broker before the DUT's SUBSCRIBE did (its subscribe gap, seen in
+//! the broker's packet log: `Trace::published_before_subscribe`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -302,7 +304,8 @@ impl OracleSpec for Qos1NoLoss {
                 (Actor::Observer, Event::ObserverPublish { topic, msg, qos }) if *qos >= 1 => {
                     let subscribed = subs
                         .iter()
-                        .any(|(f, q)| *q >= 1 && filter_matches(f, topic));
+                        .any(|(f, q)| *q >= 1 && filter_matches(f, topic))
+                        && !t.published_before_subscribe(i, topic);
                     if !subscribed || r.t_ms > cutoff || received.contains(msg.as_str()) {
                         if subscribed && r.t_ms <= cutoff {
                             judged += 1;
@@ -574,6 +577,79 @@ mod tests {
         ));
         t.push(run_end(10_000));
         passes(&oracle("oracle = \"qos1_no_loss\""), &trace(t));
+    }
+
+    /// Seed 5 of behaviour-k-connect: after a reboot with a clean session
+    /// the observer's PUBLISH reached the broker 10 ms before the DUT's
+    /// SUBSCRIBE, but its PUBACK (`observer_publish`) came back after the
+    /// DUT's SUBACK (`subscribed`): nobody to route it to, not a loss.
+    #[test]
+    fn a_publish_that_beat_the_subscribe_to_the_broker_is_not_judged() {
+        let packet = |t: u64, client: &str, summary: &str| {
+            (
+                t,
+                Broker,
+                BrokerPacket {
+                    dir: crate::trace::Dir::In,
+                    client_id: s(client),
+                    summary: s(summary),
+                    queued_ms: None,
+                },
+            )
+        };
+        let mut t = base();
+        t.retain(|x| !matches!(x.2, ObserverPublish { .. } | Subscribed { .. }));
+        t.push((
+            160,
+            Observer,
+            Delivered {
+                topic: s("t"),
+                msg: s("dut-0:1"),
+                qos: 1,
+                retain: false,
+                dup: false,
+            },
+        ));
+        let publish = packet(
+            1000,
+            "observer-pub",
+            "PUBLISH pid=52 qos=1 dup=0 retain=0 topic=c len=32",
+        );
+        let subscribe = packet(1010, "dut", "SUBSCRIBE pid=1 c:1");
+        let tail = vec![
+            (
+                1020,
+                Dut,
+                Subscribed {
+                    topic: s("c"),
+                    qos: 1,
+                },
+            ),
+            (
+                1020,
+                Observer,
+                ObserverPublish {
+                    topic: s("c"),
+                    msg: s("obs-0:1"),
+                    qos: 1,
+                },
+            ),
+            run_end(10_000),
+        ];
+        let o = oracle("oracle = \"qos1_no_loss\"");
+        let mut gap = t.clone();
+        gap.extend([publish.clone(), subscribe.clone()]);
+        gap.extend(tail.clone());
+        passes(&o, &trace(gap));
+        // The other way round the DUT was subscribed first: a loss.
+        let mut lost = t;
+        lost.extend([
+            (1000, subscribe.1, subscribe.2),
+            (1010, publish.1, publish.2),
+        ]);
+        lost.extend(tail);
+        let f = failures(&o, &trace(lost));
+        assert!(f[0].message.contains("observer message obs-0:1"), "{f:?}");
     }
 
     #[test]

@@ -543,6 +543,9 @@ pub fn run_with(
 ) -> Result<RunOutcome, BackendError> {
     let backend = rig;
     let name = backend.name.clone();
+    // The tolerances (`at = "60s ± 2s"`) resolved for this seed.
+    let seeded = scenario.for_seed(seed);
+    let scenario = &seeded;
     if scenario.tls.is_some() {
         return Err(BackendError::NotBuilt {
             backend: "live/board",

@@ -8,10 +8,18 @@
 //! keepalive is rounded up (at least 1 s).
 
 use crate::duration::Dur;
+use crate::scenario::at::At;
 use crate::scenario::Scenario;
 
 fn s(d: Dur, k: f64) -> Dur {
     Dur::from_millis((d.as_millis() as f64 * k).round() as u64)
+}
+
+fn scale_at(a: At, k: f64) -> At {
+    At {
+        at: s(a.at, k),
+        tolerance: s(a.tolerance, k),
+    }
 }
 
 fn keepalive(d: Dur, k: f64) -> Dur {
@@ -45,14 +53,14 @@ pub fn scaled(sc: &Scenario, k: f64) -> Scenario {
     w.heartbeat = sc.workload.heartbeat.map(|h| s(h, k));
     w.connect_retry = sc.workload.connect_retry.map(|h| s(h, k));
     w.handler_delay = s(sc.workload.handler_delay, k);
-    w.disconnect_at = sc.workload.disconnect_at.map(|h| s(h, k));
+    w.disconnect_at = sc.workload.disconnect_at.map(|h| scale_at(h, k));
     for p in &mut w.publish {
         p.interval = s(p.interval, k);
-        p.start = s(p.start, k);
+        p.start = scale_at(p.start, k);
     }
     for o in &mut w.observer {
         o.interval = s(o.interval, k);
-        o.start = s(o.start, k);
+        o.start = scale_at(o.start, k);
     }
     for l in [&mut x.network.dut, &mut x.network.observer] {
         l.latency.min = s(l.latency.min, k);

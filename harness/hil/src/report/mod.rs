@@ -10,10 +10,15 @@
 //! - [`html`]: `index.html`, one self-contained page, failures first, an SVG
 //!   timeline per run ([`svg`]).
 //!
+//! Sweeps of several seeds also get a [`diversity`] line per scenario (in
+//! the terminal and in `summary.json`): how many distinct traces the seeds
+//! gave.
+//!
 //! [`ReportDir`] writes the three files of `--report DIR` again after every
 //! finished run, each atomically (temp file + rename), so a sweep that is
 //! killed midway leaves a valid report of what finished.
 
+pub mod diversity;
 pub mod html;
 pub mod junit;
 pub mod summary;
@@ -82,6 +87,8 @@ pub struct Finished<'a> {
     /// Set when the run directory could not be written (an infrastructure
     /// failure of the harness itself).
     pub io_error: Option<&'a str>,
+    /// The trace's [`diversity::fingerprint`] (None without a trace).
+    pub fingerprint: Option<u64>,
 }
 
 /// What the runner tells reporters.
@@ -157,6 +164,7 @@ pub struct ReportDir {
     /// The SVG of each run, kept for failing runs and each scenario's first.
     timelines: Vec<Option<String>>,
     counts: Counts,
+    diversity: diversity::Diversity,
     interrupted: bool,
     finished: bool,
     elapsed: Duration,
@@ -172,6 +180,7 @@ impl ReportDir {
             runs: Vec::new(),
             timelines: Vec::new(),
             counts: Counts::default(),
+            diversity: diversity::Diversity::default(),
             interrupted: false,
             finished: false,
             elapsed: Duration::ZERO,
@@ -192,7 +201,13 @@ impl ReportDir {
             interrupted: self.interrupted,
             elapsed: self.elapsed,
         };
-        let s = summary::render(plan, &self.counts, &self.runs, &state);
+        let s = summary::render(
+            plan,
+            &self.counts,
+            &self.runs,
+            &self.diversity.lines(),
+            &state,
+        );
         write_atomic(&self.dir.join("summary.json"), s.as_bytes())?;
         let j = junit::render(plan, &self.runs, self.elapsed)?;
         write_atomic(&self.dir.join("junit.xml"), j.as_bytes())?;
@@ -210,6 +225,9 @@ impl Reporter for ReportDir {
             }
             ReportEvent::RunFinished(f) => {
                 self.counts.add(f.report.status);
+                if let Some(h) = f.fingerprint {
+                    self.diversity.add(&f.report.scenario, h);
+                }
                 let first = !self
                     .runs
                     .iter()

@@ -1,12 +1,14 @@
 //! The terminal reporter: one `PASS` / `FAIL` / `ERROR` line per run (in
 //! plan order), each failure's oracle messages and replay command, and the
-//! summary line. When stderr is a terminal it also draws an indicatif
+//! summary line, then the `seed_diversity` lines of a sweep of several
+//! seeds (`report::diversity`). When stderr is a terminal it also draws an indicatif
 //! progress bar there; otherwise (CI, pipes, tests) only the plain lines.
 
 use std::io::{self, IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::diversity::Diversity;
 use super::{Counts, Finished, ReportEvent, Reporter};
 use crate::oracle::Status;
 use crate::run::RunStatus;
@@ -17,6 +19,7 @@ pub struct Terminal<'a> {
     bar: Option<ProgressBar>,
     want_bar: bool,
     counts: Counts,
+    diversity: Diversity,
 }
 
 impl<'a> Terminal<'a> {
@@ -27,6 +30,7 @@ impl<'a> Terminal<'a> {
             bar: None,
             want_bar: progress && io::stderr().is_terminal(),
             counts: Counts::default(),
+            diversity: Diversity::default(),
         }
     }
 
@@ -146,6 +150,9 @@ impl Reporter for Terminal<'_> {
                 } else {
                     self.counts.add(f.report.status);
                 }
+                if let Some(h) = f.fingerprint {
+                    self.diversity.add(&f.report.scenario, h);
+                }
                 let text = run_lines(f);
                 self.print(&text)?;
                 if let Some(bar) = &self.bar {
@@ -161,7 +168,10 @@ impl Reporter for Terminal<'_> {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                let text = summary_line(&self.counts, *interrupted);
+                let mut text = summary_line(&self.counts, *interrupted);
+                for line in self.diversity.lines() {
+                    text.push_str(&line.render());
+                }
                 self.print(&text)
             }
         }

@@ -13,11 +13,13 @@
 //! [`Diagnostic`] with a place and the expected form; [`LoadError`]'s
 //! `Display` renders them with file, line and column.
 
+pub mod at;
 pub mod broker;
 pub mod dut;
 pub mod fault;
 pub mod fields;
 pub mod network;
+pub mod phases;
 pub mod schedule;
 pub mod spans;
 pub mod tls;
@@ -36,6 +38,7 @@ use self::dut::DutConfig;
 use self::fault::{Fault, FaultEntry, KINDS};
 use self::fields::{Fields, RawEntry};
 use self::network::Network;
+use self::phases::SimPhases;
 use self::schedule::Schedule;
 use self::spans::Spans;
 use self::tls::Tls;
@@ -74,6 +77,8 @@ pub struct Scenario {
     pub network: Network,
     /// `[broker]`: the broker's settings.
     pub broker: BrokerSettings,
+    /// `[sim]`: the simulator's seeded phases (boot, observer, host order).
+    pub sim: SimPhases,
     /// `[tls]`: the DUT connects with TLS (absent: plain TCP).
     pub tls: Option<Tls>,
     pub workload: Workload,
@@ -83,6 +88,18 @@ pub struct Scenario {
     pub schedule: Schedule,
     /// The oracles, in file order.
     pub expect: Vec<OracleEntry>,
+}
+
+impl Scenario {
+    /// The scenario as `seed` runs it: the timeline's and the workload's
+    /// tolerances (`at = "60s ± 2s"`) resolved to the times this seed
+    /// draws (see [`at`]). Backends run this, not the file's nominal times.
+    pub fn for_seed(&self, seed: u64) -> Scenario {
+        let mut s = self.clone();
+        s.schedule = self.schedule.for_seed(seed);
+        s.workload = self.workload.for_seed(seed);
+        s
+    }
 }
 
 fn default_seed() -> u64 {
@@ -114,6 +131,8 @@ struct RawScenario {
     network: Network,
     #[serde(default)]
     broker: BrokerSettings,
+    #[serde(default)]
+    sim: SimPhases,
     #[serde(default)]
     tls: Option<Tls>,
     #[serde(default)]
@@ -282,6 +301,12 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             at(&format!("broker.{field}")),
         ));
     }
+    for (field, message) in raw.sim.check(duration) {
+        errors.push(Diagnostic::error(
+            format!("[sim] {message}"),
+            at(&format!("sim.{field}")),
+        ));
+    }
     let mut wl_warnings = Vec::new();
     for (path, message) in raw.workload.check(duration, &mut wl_warnings) {
         errors.push(Diagnostic::error(
@@ -361,6 +386,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         dut: raw.dut,
         network: raw.network,
         broker: raw.broker,
+        sim: raw.sim,
         tls: raw.tls,
         workload: raw.workload,
         timeline,
@@ -396,8 +422,10 @@ impl Scenario {
         if seed == self.seed || !self.timeline.iter().any(|e| e.fault.seeded()) {
             return Ok(std::borrow::Cow::Borrowed(&self.schedule));
         }
+        // Built again for this seed's draws, then moved by its tolerance
+        // offsets as [`Scenario::for_seed`] moves the parsed schedule.
         Schedule::build(&self.timeline, self.duration, seed)
-            .map(std::borrow::Cow::Owned)
+            .map(|s| std::borrow::Cow::Owned(s.for_seed(seed)))
             .map_err(|e| {
                 let t = &self.timeline[e.entry];
                 format!(
@@ -425,7 +453,7 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
                 .with_help(format!("the fault kinds are: {}", KINDS.join(", "))),
         );
     };
-    let at: Option<(Dur, Range<usize>)> = f.take("at", &format!("fault `{kind}`"))?;
+    let at: Option<(at::At, Range<usize>)> = f.take("at", &format!("fault `{kind}`"))?;
     let optional: Option<(bool, Range<usize>)> = f.take("optional", &format!("fault `{kind}`"))?;
     let fault = match Fault::parse(&kind, &mut f) {
         None => {
@@ -441,10 +469,13 @@ fn parse_fault(raw: &RawEntry) -> Result<FaultEntry, Diagnostic> {
             format!("fault `{kind}` needs `at` (when it happens)"),
             Some(span),
         )
-        .with_help("e.g. at = \"30s\""));
+        .with_help(
+            "e.g. at = \"30s\", or at = \"30s ± 2s\" to let each seed move it by up to 2 s",
+        ));
     };
     Ok(FaultEntry {
-        at,
+        at: at.at,
+        tolerance: at.tolerance,
         optional: optional.map(|o| o.0).unwrap_or(false),
         fault,
         span,

@@ -56,24 +56,34 @@ impl Network {
     }
 }
 
-/// One link's model. One-way latency is drawn uniformly from
-/// `latency.min..=latency.max` per packet, from the seed.
+/// One link's model. One-way latency is drawn per packet from the seed,
+/// within `latency.min..=latency.max`. The simulator uses turmoil's draw:
+/// `min + (max - min) * x` with `x` exponential (rate 5, so a mean of a
+/// fifth of the range, capped at `max`): most packets near `min`, a tail
+/// towards `max`. Packets are delivered on the simulator's ticks (10 ms by
+/// default), so a range within one tick makes every packet take one tick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkModel {
-    /// Default 2 ms to 10 ms.
+    /// Default [`DEFAULT_LATENCY`]: 5 ms to 50 ms, several 10 ms ticks, so
+    /// that each seed gives packets different delays (and orders).
     pub latency: Latency,
     /// Fraction of packets lost, 0.0..1.0. Default 0.
     pub loss: f64,
 }
 
+/// A link's latency when `[network]` does not set it: a WiFi hop and a
+/// short path to the broker. It spans several 10 ms ticks on purpose: a
+/// range within one tick gives every packet the same delay on every seed.
+pub const DEFAULT_LATENCY: Latency = Latency {
+    min: Dur::from_millis(5),
+    max: Dur::from_millis(50),
+};
+
 impl Default for LinkModel {
     fn default() -> Self {
         LinkModel {
-            latency: Latency {
-                min: Dur::from_millis(2),
-                max: Dur::from_millis(10),
-            },
+            latency: DEFAULT_LATENCY,
             loss: 0.0,
         }
     }

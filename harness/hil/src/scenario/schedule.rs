@@ -24,6 +24,16 @@
 //! Order: by time; at one time, steps that continue or end earlier entries
 //! come before new entries; then file order.
 //!
+//! Tolerances (`at = "60s ± 2s"`, see `scenario::at`): the checked
+//! schedule holds the nominal times; [`Schedule::for_seed`] moves each
+//! entry's steps together by the offset the seed draws for that entry and
+//! orders them again. So that no seed can make a timeline invalid, the
+//! check also rejects an entry whose window lets one of its steps cross, or
+//! meet, a step of another entry acting on the same thing (the WiFi, one
+//! link's blackhole, hold or latency, the broker's life, its refusal, its
+//! TLS): such steps keep their written order on every seed. Steps on
+//! different things may swap; that is the point.
+//!
 //! A backend that cannot apply an action of an `optional` entry emits
 //! `unsupported{kind, backend}` once, instead of that entry's events, and
 //! skips the entry's remaining steps. For an entry that is not optional it
@@ -31,6 +41,7 @@
 
 use std::collections::BTreeMap;
 
+use super::at::{shift, At, Slot};
 use super::fault::{Action, FaultEntry, Packet};
 use super::network::Link;
 use crate::duration::Dur;
@@ -40,6 +51,9 @@ use crate::trace::Event;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub at: Dur,
+    /// How far a seed may move this step (its entry's tolerance); zero in
+    /// a schedule made for one seed ([`Schedule::for_seed`]).
+    pub tolerance: Dur,
     /// Index of the timeline entry this step belongs to.
     pub entry: usize,
     /// That entry's fault kind.
@@ -122,21 +136,41 @@ impl Schedule {
         }
         let mut raw = Vec::new();
         for (i, e) in timeline.iter().enumerate() {
-            if e.at >= duration {
+            let when = At {
+                at: e.at,
+                tolerance: e.tolerance,
+            };
+            if when.latest() >= duration {
                 return Err(ScheduleError {
                     entry: i,
-                    message: format!("at {} is not before the end of the run ({duration})", e.at),
+                    message: format!("at {when} is not before the end of the run ({duration})"),
+                });
+            }
+            if e.tolerance > e.at {
+                return Err(ScheduleError {
+                    entry: i,
+                    message: format!(
+                        "at {when} could fall before the start of the run: the tolerance must be at most {}",
+                        e.at
+                    ),
                 });
             }
             let x = e.fault.expand_seeded(seed, i as u64);
             let mut ends_marked = false;
             for (seq, (offset, action)) in x.actions.iter().enumerate() {
                 let at = Dur::from_millis(e.at.as_millis().saturating_add(offset.as_millis()));
-                if at > duration {
+                let latest =
+                    Dur::from_millis(at.as_millis().saturating_add(e.tolerance.as_millis()));
+                if latest > duration {
+                    let until = if e.tolerance.is_zero() {
+                        at.to_string()
+                    } else {
+                        format!("{latest} (with its tolerance)")
+                    };
                     return Err(ScheduleError {
                         entry: i,
                         message: format!(
-                            "this {} lasts until {at}, after the end of the run ({duration})",
+                            "this {} lasts until {until}, after the end of the run ({duration})",
                             e.fault.kind()
                         ),
                     });
@@ -332,6 +366,7 @@ impl Schedule {
             }
             steps.push(Step {
                 at: r.at,
+                tolerance: entry.tolerance,
                 entry: r.entry,
                 kind,
                 optional: entry.optional,
@@ -339,7 +374,34 @@ impl Schedule {
                 announce,
             });
         }
+        check_windows(timeline, &steps)?;
         Ok(Schedule { steps })
+    }
+
+    /// The schedule `seed` runs: every entry's steps moved together by the
+    /// offset the seed draws within the entry's tolerance, in time order
+    /// (ties keep the written order). Exact entries stay where they are.
+    /// The result has no tolerances left.
+    pub fn for_seed(&self, seed: u64) -> Schedule {
+        let mut steps: Vec<Step> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let when = At {
+                    at: s.at,
+                    tolerance: s.tolerance,
+                };
+                let offset = when.offset_ms(seed, Slot::Timeline(s.entry));
+                Step {
+                    at: Dur::from_millis(shift(s.at, offset)),
+                    tolerance: Dur::ZERO,
+                    ..s.clone()
+                }
+            })
+            .collect();
+        // Stable: steps at one time keep the checked order.
+        steps.sort_by_key(|s| s.at);
+        Schedule { steps }
     }
 
     /// The `fault_end` times: when each disruption ends, with its kind.
@@ -350,6 +412,116 @@ impl Schedule {
                 _ => None,
             })
         })
+    }
+}
+
+/// What a step acts on, for the tolerance check: steps on one thing must
+/// keep their order (`None`: it acts on nothing another entry's order
+/// depends on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Thing {
+    Wifi,
+    Blackhole(Link),
+    Hold(Link),
+    Latency(Link),
+    Broker,
+    Refusal,
+    Tls,
+    /// A `broker_drop`/`broker_delay` window on one packet type.
+    Packets(Packet),
+    CloseAfterBytes,
+    DelayConnack,
+}
+
+fn thing(a: &Action) -> Option<Thing> {
+    Some(match a {
+        Action::WifiDown | Action::WifiUp | Action::WifiUpNoIp { .. } | Action::IpUp => Thing::Wifi,
+        Action::Blackhole(l) | Action::Restore(l) => Thing::Blackhole(*l),
+        Action::Hold(l) | Action::Release(l) => Thing::Hold(*l),
+        Action::SetLatency { link, .. } | Action::ResetLatency(link) => Thing::Latency(*link),
+        Action::SetExtraLatency { .. } | Action::ResetExtraLatency { .. } => {
+            Thing::Latency(Link::Dut)
+        }
+        Action::BrokerDrop { packet, .. }
+        | Action::BrokerDropEnd(packet)
+        | Action::BrokerDelay { packet, .. }
+        | Action::BrokerDelayEnd(packet) => Thing::Packets(*packet),
+        Action::BrokerCloseAfterBytes { .. } | Action::BrokerCloseAfterBytesEnd => {
+            Thing::CloseAfterBytes
+        }
+        Action::BrokerDelayConnack { .. } | Action::BrokerDelayConnackEnd => Thing::DelayConnack,
+        Action::BrokerCrash
+        | Action::BrokerPowerLoss
+        | Action::BrokerRestart { .. }
+        | Action::BrokerHang
+        | Action::BrokerResume => Thing::Broker,
+        Action::BrokerRefuse { .. } | Action::BrokerAccept => Thing::Refusal,
+        Action::TlsStall | Action::TlsUnstall | Action::TlsCert(_) => Thing::Tls,
+        Action::BrokerCloseAfter { .. }
+        | Action::BrokerDisconnect { .. }
+        | Action::BrokerFlood { .. }
+        | Action::LinkReset(_)
+        | Action::BrokerDuplicate { .. }
+        | Action::BrokerForgetSessions
+        | Action::BrokerReusePid { .. }
+        | Action::DutReboot => return None,
+    })
+}
+
+/// Rejects tolerances that would let steps of two entries on one thing
+/// swap or meet (see the module documentation). `steps` are in checked
+/// order.
+fn check_windows(timeline: &[FaultEntry], steps: &[Step]) -> Result<(), ScheduleError> {
+    let widest = steps.iter().map(|s| s.tolerance).max().unwrap_or(Dur::ZERO);
+    if widest.is_zero() {
+        return Ok(());
+    }
+    for (j, b) in steps.iter().enumerate() {
+        let Some(tb) = thing(&b.action) else { continue };
+        for a in steps[..j].iter().rev() {
+            let gap = b.at.as_millis() - a.at.as_millis();
+            if gap > widest.as_millis() + b.tolerance.as_millis() {
+                break;
+            }
+            let slack = a.tolerance.as_millis() + b.tolerance.as_millis();
+            if a.entry == b.entry || slack == 0 || gap > slack || thing(&a.action) != Some(tb) {
+                continue;
+            }
+            let (ea, eb) = (&timeline[a.entry], &timeline[b.entry]);
+            let when = |e: &FaultEntry| At {
+                at: e.at,
+                tolerance: e.tolerance,
+            };
+            return Err(ScheduleError {
+                entry: b.entry,
+                message: format!(
+                    "with the tolerances, this {} (at {}) could come before or together with the {} of the {} at {} ({} apart, tolerances add up to {}); move them further apart or narrow the tolerances",
+                    b.kind,
+                    when(eb),
+                    step_name(&a.action),
+                    a.kind,
+                    when(ea),
+                    Dur::from_millis(gap),
+                    Dur::from_millis(slack),
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A step's action as a short noun for messages.
+fn step_name(a: &Action) -> &'static str {
+    match a {
+        Action::WifiUp | Action::Restore(_) | Action::Release(_) | Action::ResetLatency(_) => "end",
+        Action::BrokerResume | Action::BrokerAccept | Action::TlsUnstall => "end",
+        Action::IpUp
+        | Action::BrokerDropEnd(_)
+        | Action::BrokerDelayEnd(_)
+        | Action::ResetExtraLatency { .. }
+        | Action::BrokerCloseAfterBytesEnd
+        | Action::BrokerDelayConnackEnd => "end",
+        _ => "start",
     }
 }
 
@@ -441,5 +613,94 @@ mod tests {
         );
         let acts: Vec<Action> = got.iter().map(|g| g.1).collect();
         assert_eq!(acts, vec![WifiDown, WifiUp, WifiDown]);
+    }
+
+    fn errors_of(timeline: &str) -> String {
+        let src = format!("name = \"s\"\nduration = \"10m\"\n{timeline}");
+        match crate::scenario::parse(&src) {
+            Ok(_) => panic!("expected an error for {timeline}"),
+            Err(d) => d.iter().map(|d| d.message.clone()).collect(),
+        }
+    }
+
+    fn schedule(timeline: &str) -> Schedule {
+        let src = format!("name = \"s\"\nduration = \"10m\"\n{timeline}");
+        crate::scenario::parse(&src)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .0
+            .schedule
+    }
+
+    #[test]
+    fn a_tolerance_moves_each_entry_as_a_whole_and_exact_entries_not_at_all() {
+        let s = schedule(
+            "[[timeline]]\nat = \"60s ± 2s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n\
+             [[timeline]]\nat = \"65s\"\nkind = \"broker_drop\"\npacket = \"puback\"\n",
+        );
+        assert_eq!(s.steps[0].tolerance, Dur::from_secs(2));
+        let mut starts = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let x = s.for_seed(seed);
+            let down = x.steps.iter().find(|st| st.action == WifiDown).unwrap().at;
+            let up = x.steps.iter().find(|st| st.action == WifiUp).unwrap().at;
+            let drop = x.steps.iter().find(|st| st.entry == 1).unwrap().at;
+            assert!((58_000..=62_000).contains(&down.as_millis()), "{down}");
+            assert_eq!(up.as_millis() - down.as_millis(), 20_000);
+            assert_eq!(drop, Dur::from_secs(65));
+            assert!(x.steps.iter().all(|st| st.tolerance.is_zero()));
+            assert!(x.steps.windows(2).all(|w| w[0].at <= w[1].at));
+            assert_eq!(x, s.for_seed(seed), "one seed, one schedule");
+            starts.insert(down);
+        }
+        assert!(starts.len() > 100, "{}", starts.len());
+    }
+
+    #[test]
+    fn entries_on_different_things_may_swap() {
+        let s = schedule(
+            "[[timeline]]\nat = \"60s ± 2s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n\
+             [[timeline]]\nat = \"60s500ms\"\nkind = \"broker_drop\"\npacket = \"puback\"\n",
+        );
+        let firsts: std::collections::BTreeSet<usize> = (0..50)
+            .map(|seed| s.for_seed(seed).steps[0].entry)
+            .collect();
+        assert_eq!(firsts.len(), 2, "both orders occur");
+    }
+
+    #[test]
+    fn windows_that_could_reorder_one_thing_are_errors() {
+        let e = errors_of(
+            "[[timeline]]\nat = \"10s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n\
+             [[timeline]]\nat = \"31s ± 2s\"\nkind = \"wifi_down\"\nfor = \"5s\"\n",
+        );
+        assert!(
+            e.contains("this wifi_down (at 31s ± 2s) could come before or together with the end of the wifi_down at 10s (1s apart, tolerances add up to 2s)"),
+            "{e}"
+        );
+        // Far enough apart: fine.
+        schedule(
+            "[[timeline]]\nat = \"10s\"\nkind = \"wifi_down\"\nfor = \"20s\"\n\
+             [[timeline]]\nat = \"33s ± 2s\"\nkind = \"wifi_down\"\nfor = \"5s\"\n",
+        );
+        let e = errors_of(
+            "[[timeline]]\nat = \"10s ± 3s\"\nkind = \"broker_crash\"\n\
+             [[timeline]]\nat = \"12s ± 3s\"\nkind = \"broker_restart\"\npersist = true\n",
+        );
+        assert!(e.contains("this broker_restart (at 12s ± 3s) could come before or together with the start of the broker_crash at 10s ± 3s"), "{e}");
+    }
+
+    #[test]
+    fn a_window_must_fit_in_the_run() {
+        let e = errors_of("[[timeline]]\nat = \"1s ± 2s\"\nkind = \"broker_crash\"\n");
+        assert!(e.contains("at 1s ± 2s could fall before the start of the run: the tolerance must be at most 1s"), "{e}");
+        let e = errors_of("[[timeline]]\nat = \"9m59s ± 2s\"\nkind = \"broker_crash\"\n");
+        assert!(
+            e.contains("at 9m59s ± 2s is not before the end of the run (10m)"),
+            "{e}"
+        );
+        let e = errors_of("[[timeline]]\nat = \"9m ± 30s\"\nkind = \"wifi_down\"\nfor = \"45s\"\n");
+        assert!(e.contains("this wifi_down lasts until 10m15s (with its tolerance), after the end of the run (10m)"), "{e}");
+        let e = errors_of("[[timeline]]\nat = \"9m ± 3\"\nkind = \"wifi_down\"\n");
+        assert!(e.contains("invalid time `9m ± 3`: tolerance `3`: a number needs a unit; expected a duration, optionally with a tolerance"), "{e}");
     }
 }

@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::at::At;
 use super::types::{Qos, TopicFilter, TopicName};
 use crate::duration::Dur;
 
@@ -45,8 +46,9 @@ pub struct Workload {
     pub connect_retry: Option<Dur>,
     /// Time the application spends on each received message. Default 0.
     pub handler_delay: Dur,
-    /// When the application calls `disconnect()`; none = never.
-    pub disconnect_at: Option<Dur>,
+    /// When the application calls `disconnect()`; none = never. May carry
+    /// a tolerance (`"3m ± 5s"`, see `scenario::at`).
+    pub disconnect_at: Option<At>,
     /// The DUT application's publish streams.
     pub publish: Vec<PublishStream>,
     /// The DUT application's subscriptions.
@@ -77,9 +79,10 @@ pub struct PublishStream {
     /// Messages in all; none = until the end of the run.
     #[serde(default)]
     pub count: Option<u64>,
-    /// First burst. Default 0 s.
+    /// First burst. Default 0 s. May carry a tolerance (`"10s ± 1s"`,
+    /// see `scenario::at`): the stream's phase.
     #[serde(default)]
-    pub start: Dur,
+    pub start: At,
     #[serde(default)]
     pub retain: bool,
     /// Publishes started together at each interval. Default 1.
@@ -113,8 +116,9 @@ pub struct ObserverStream {
     pub interval: Dur,
     #[serde(default)]
     pub count: Option<u64>,
+    /// First publish; may carry a tolerance, like a publish stream's.
     #[serde(default)]
-    pub start: Dur,
+    pub start: At,
     #[serde(default)]
     pub retain: bool,
     #[serde(default = "default_payload_size")]
@@ -125,6 +129,22 @@ pub struct ObserverStream {
 pub const MAX_PAYLOAD: usize = 256 * 1024;
 
 impl Workload {
+    /// The workload `seed` runs: every `start` and `disconnect_at` moved
+    /// by the offset the seed draws within its tolerance, exact from then
+    /// on (see `scenario::at`).
+    pub fn for_seed(&self, seed: u64) -> Workload {
+        use super::at::Slot;
+        let mut w = self.clone();
+        for (i, p) in w.publish.iter_mut().enumerate() {
+            p.start = p.start.resolve(seed, Slot::Publish(i));
+        }
+        for (i, o) in w.observer.iter_mut().enumerate() {
+            o.start = o.start.resolve(seed, Slot::Observer(i));
+        }
+        w.disconnect_at = w.disconnect_at.map(|d| d.resolve(seed, Slot::Disconnect));
+        w
+    }
+
     /// True when some DUT subscription matches `topic`.
     pub fn dut_subscribes_to(&self, topic: &str) -> Option<&Subscription> {
         self.subscribe
@@ -140,33 +160,42 @@ impl Workload {
         warnings: &mut Vec<(String, String)>,
     ) -> Vec<(String, String)> {
         let mut errors = Vec::new();
-        let mut stream =
-            |path: String, interval: Dur, start: Dur, count: Option<u64>, size: usize| {
-                if interval.is_zero() {
-                    errors.push((
+        let mut stream = |path: String,
+                          interval: Dur,
+                          start: At,
+                          count: Option<u64>,
+                          size: usize| {
+            if interval.is_zero() {
+                errors.push((
+                    path.clone(),
+                    "interval must be greater than zero".to_string(),
+                ));
+            }
+            if start.latest() >= duration {
+                errors.push((
+                    path.clone(),
+                    format!("start {start} is not before the end of the run ({duration})"),
+                ));
+            }
+            if start.tolerance > start.at {
+                errors.push((
                         path.clone(),
-                        "interval must be greater than zero".to_string(),
+                        format!("start {start} could fall before the start of the run: the tolerance must be at most {}", start.at),
                     ));
-                }
-                if start >= duration {
-                    errors.push((
-                        path.clone(),
-                        format!("start {start} is not before the end of the run ({duration})"),
-                    ));
-                }
-                if count == Some(0) {
-                    errors.push((
-                        path.clone(),
-                        "count must be at least 1 (omit it for no limit)".to_string(),
-                    ));
-                }
-                if size > MAX_PAYLOAD {
-                    errors.push((
-                        path,
-                        format!("payload_size {size} is above the limit of {MAX_PAYLOAD}"),
-                    ));
-                }
-            };
+            }
+            if count == Some(0) {
+                errors.push((
+                    path.clone(),
+                    "count must be at least 1 (omit it for no limit)".to_string(),
+                ));
+            }
+            if size > MAX_PAYLOAD {
+                errors.push((
+                    path,
+                    format!("payload_size {size} is above the limit of {MAX_PAYLOAD}"),
+                ));
+            }
+        };
         for (i, p) in self.publish.iter().enumerate() {
             stream(
                 format!("publish[{i}]"),
@@ -216,13 +245,75 @@ impl Workload {
             }
         }
         if let Some(at) = self.disconnect_at {
-            if at >= duration {
+            if at.latest() >= duration {
                 errors.push((
                     "disconnect_at".to_string(),
                     format!("disconnect_at {at} is not before the end of the run ({duration})"),
                 ));
             }
+            if at.tolerance > at.at {
+                errors.push((
+                    "disconnect_at".to_string(),
+                    format!("disconnect_at {at} could fall before the start of the run: the tolerance must be at most {}", at.at),
+                ));
+            }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::duration::Dur;
+
+    fn parse(body: &str) -> Result<crate::scenario::Scenario, String> {
+        let src = format!("name = \"w\"\nduration = \"5m\"\n{body}");
+        crate::scenario::parse(&src)
+            .map(|(s, _)| s)
+            .map_err(|d| d.iter().map(|d| d.message.clone()).collect())
+    }
+
+    #[test]
+    fn starts_and_disconnect_at_take_tolerances_and_each_seed_resolves_them() {
+        let s = parse(
+            "[workload]\ndisconnect_at = \"3m +- 5s\"\n\
+             [[workload.publish]]\ntopic = \"t\"\nqos = 1\ninterval = \"1s\"\nstart = \"10s ± 1s\"\n\
+             [[workload.observer]]\ntopic = \"c\"\nqos = 1\ninterval = \"1s\"\nstart = \"2s\"\n",
+        )
+        .unwrap();
+        let w = &s.workload;
+        assert_eq!(w.publish[0].start.to_string(), "10s ± 1s");
+        assert_eq!(w.disconnect_at.unwrap().to_string(), "3m ± 5s");
+        let mut starts = std::collections::BTreeSet::new();
+        for seed in 0..100 {
+            let r = s.for_seed(seed).workload;
+            let p = r.publish[0].start;
+            assert!(p.tolerance.is_zero());
+            assert!((9_000..=11_000).contains(&p.at.as_millis()));
+            let d = r.disconnect_at.unwrap().at.as_millis();
+            assert!((175_000..=185_000).contains(&d));
+            assert_eq!(r.observer[0].start.at, Dur::from_secs(2));
+            starts.insert(p.at);
+        }
+        assert!(starts.len() > 50);
+    }
+
+    #[test]
+    fn a_start_window_must_fit_in_the_run() {
+        let e = parse(
+            "[[workload.publish]]\ntopic = \"t\"\nqos = 1\ninterval = \"1s\"\nstart = \"1s ± 2s\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("publish[0]: start 1s ± 2s could fall before the start of the run: the tolerance must be at most 1s"), "{e}");
+        let e = parse("[workload]\ndisconnect_at = \"4m59s ± 2s\"\n").unwrap_err();
+        assert!(
+            e.contains("disconnect_at 4m59s ± 2s is not before the end of the run (5m)"),
+            "{e}"
+        );
+        let e = parse(
+            "[[workload.observer]]\ntopic = \"t\"\nqos = 1\ninterval = \"1s\"\nstart = \"1s ±\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("invalid time `1s ±`"), "{e}");
     }
 }

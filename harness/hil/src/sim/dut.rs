@@ -3,10 +3,12 @@
 //! time; its tasks stay on the host's local set.
 
 use std::future::Future;
+use std::time::Duration;
 
 use super::net::SimTcp;
 use super::world::World;
 use crate::app::{DutState, DutWorld};
+use crate::scenario::phases::Phase;
 use crate::scenario::Scenario;
 use crate::trace::{Actor, Event};
 
@@ -35,9 +37,46 @@ impl DutWorld for World {
     }
 }
 
-/// Boots the device: driver, application, heartbeat. Runs until the
-/// simulation ends or the host is bounced (`dut_reboot`).
+/// Longest the first boot waits for the observer to be ready (a fault at
+/// the start can keep it from subscribing; the device boots anyway).
+pub const OBSERVER_WAIT: Duration = Duration::from_secs(5);
+
+/// When the device boots: the first boot waits until the observer is
+/// subscribed (so nothing the DUT publishes goes unrecorded), unless the
+/// broker is down or hung (the observer cannot subscribe then) or
+/// [`OBSERVER_WAIT`] passed; then every boot, reboots too, waits its
+/// seeded `[sim] boot_delay`.
+async fn boot_phase(world: &World, seed: u64) {
+    let boot = world.next_boot();
+    if boot == 0 {
+        let poll = world.scenario.tick.to_std().max(Duration::from_millis(1));
+        let started = tokio::time::Instant::now();
+        while !world.observer_ready() && started.elapsed() < OBSERVER_WAIT {
+            // After a tick the broker host has started, unless a fault at
+            // time 0 took it down.
+            tokio::time::sleep(poll).await;
+            let broker_unavailable = {
+                let slot = world.broker();
+                slot.current.is_none()
+                    || slot
+                        .faults
+                        .iter()
+                        .any(|(_, f)| matches!(f, chaos_broker::Fault::Hang(_)))
+            };
+            if broker_unavailable {
+                break;
+            }
+        }
+    }
+    let delay = world.scenario.sim.draw(seed, Phase::Boot(boot));
+    tokio::time::sleep(delay.to_std()).await;
+}
+
+/// Boots the device (after its boot phase, [`boot_phase`]): driver,
+/// application, heartbeat. Runs until the simulation ends or the host is
+/// bounced (`dut_reboot`).
 pub async fn host(world: World, seed: u64) -> turmoil::Result {
+    boot_phase(&world, seed).await;
     let config = world.scenario.dut.to_driver(seed);
     let keepalive_s = config.keepalive.as_secs() as u16;
     let identity = world.tls().identity.clone();

@@ -9,6 +9,15 @@
 //! `select!` repeatable, every random choice in the driver, the broker and
 //! the observer comes from the seed, and nothing reads the wall clock.
 //!
+//! What the seed explores (so that a sweep's seeds are different runs):
+//! per-packet latency over several ticks (`[network]`, default 5-50 ms);
+//! the order hosts run in each tick (`[sim] shuffle_hosts`, turmoil's
+//! random order: who handles a simultaneous arrival first); the observer's
+//! start and the DUT's boot (`[sim] observer_phase`, `boot_delay`; the
+//! first boot waits for the observer's subscriptions, see `dut`); and the
+//! times written with a tolerance (`at = "60s ± 2s"`, resolved by
+//! `Scenario::for_seed` before anything runs).
+//!
 //! How faults map onto turmoil (one place: `Executor::apply`):
 //!
 //! | fault | world |
@@ -355,17 +364,25 @@ fn simulate(
             });
         }
     }
+    // This seed's times for the timeline's and the workload's tolerances.
+    let seeded = scenario.for_seed(seed);
+    let scenario = &seeded;
     let duration = scenario.duration.to_std();
     let tick = scenario.tick.to_std();
     let dut_latency = scenario.network.dut.latency;
-    let mut sim = turmoil::Builder::new()
+    let mut builder = turmoil::Builder::new();
+    builder
         .simulation_duration(duration + tick * 4)
         .tick_duration(tick)
         .rng_seed(seed)
         .epoch(UNIX_EPOCH + Duration::from_secs(EPOCH_SECS))
         .min_message_latency(dut_latency.min.to_std())
-        .max_message_latency(dut_latency.max.to_std().max(dut_latency.min.to_std()))
-        .build();
+        .max_message_latency(dut_latency.max.to_std().max(dut_latency.min.to_std()));
+    if scenario.sim.shuffle_hosts {
+        // Packets that arrive in one tick are handled in a seeded order.
+        builder.enable_random_order();
+    }
+    let mut sim = builder.build();
     let identity = match scenario.tls {
         Some(_) => Some(tls::Identity::new(seed).map_err(BackendError::Infrastructure)?),
         None => None,
@@ -404,8 +421,16 @@ fn simulate(
     let steps = &schedule.steps;
     let mut next = 0;
     let mut skipped: Vec<usize> = Vec::new();
+    // Within one step each host runs its whole tick in turn (in a seeded
+    // order with `shuffle_hosts`), and a host's timers fire at their exact
+    // times inside the tick: a DUT timer at 20.416 s can run before the
+    // observer handles a packet at the tick's start, 20.410 s. Nothing one
+    // host does in a step reaches another before the next step (packets
+    // travel at least to the next tick), so the step's records are put in
+    // time order (stable: equal times keep the order they happened in).
     let flush = |world: &World, sink: &mut ChannelSink| -> Result<(), BackendError> {
-        let records = world.take_records();
+        let mut records = world.take_records();
+        records.sort_by_key(|r| r.t_ms);
         if !records.is_empty() {
             sink.emit_batch(records)?;
         }

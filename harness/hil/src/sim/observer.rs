@@ -52,8 +52,15 @@ async fn connect(client: &Client) {
     }
 }
 
-/// Runs the observer until the simulation ends.
+/// Runs the observer until the simulation ends: it starts at its seeded
+/// phase (`[sim] observer_phase`) and tells the world when it is ready
+/// (subscribed), which the DUT's first boot waits for.
 pub async fn host(world: World) -> turmoil::Result {
+    let phase = world
+        .scenario
+        .sim
+        .draw(world.seed, crate::scenario::phases::Phase::Observer);
+    tokio::time::sleep(phase.to_std()).await;
     let w = world.clone();
     let sub = ClientBuilder::new(config(&world, "observer-sub"))
         .transport(SimTcp::default())
@@ -80,6 +87,7 @@ pub async fn host(world: World) -> turmoil::Result {
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }
+    world.set_observer_ready();
     connect(&publisher).await;
     crate::app::spawn_observer_streams(&world, &publisher);
     std::future::pending::<()>().await;

@@ -1,8 +1,10 @@
 //! What the simulated hosts and the fault executor share: the trace buffer,
 //! the DUT's WiFi, the broker's current instance, its saved state, the
-//! broker faults in force and the TLS state (`[tls]`). Everything here is touched only from turmoil's
-//! single thread, in simulated time.
+//! broker faults in force, the TLS state (`[tls]`), whether the observer is
+//! ready and how often the DUT has booted. Everything here is touched only
+//! from turmoil's single thread, in simulated time.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::net::LinkCtl;
@@ -32,6 +34,10 @@ struct Inner {
     records: Mutex<Vec<Record>>,
     broker: Mutex<BrokerSlot>,
     tls: Mutex<TlsSlot>,
+    /// The observer has subscribed to everything it records.
+    observer_ready: AtomicBool,
+    /// DUT boots so far.
+    boots: AtomicU64,
 }
 
 /// TLS between the DUT and the broker (`[tls]`), as faults change it.
@@ -104,6 +110,8 @@ impl World {
                     cert,
                     stalled: false,
                 }),
+                observer_ready: AtomicBool::new(false),
+                boots: AtomicU64::new(0),
             }),
             scenario,
             seed,
@@ -131,6 +139,21 @@ impl World {
     /// The TLS slot.
     pub fn tls(&self) -> MutexGuard<'_, TlsSlot> {
         lock(&self.inner.tls)
+    }
+
+    /// The observer is subscribed to everything it records.
+    pub fn set_observer_ready(&self) {
+        self.inner.observer_ready.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`World::set_observer_ready`] was called.
+    pub fn observer_ready(&self) -> bool {
+        self.inner.observer_ready.load(Ordering::SeqCst)
+    }
+
+    /// Counts a DUT boot; the number of this boot (0: the first).
+    pub fn next_boot(&self) -> u64 {
+        self.inner.boots.fetch_add(1, Ordering::SeqCst)
     }
 
     /// The broker slot.

@@ -66,6 +66,10 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         "\"ms\"",
         "nan",
         "inf",
+        "\"60s ± 2s\"",
+        "\"1s +- 5s\"",
+        "\"10s ±\"",
+        "\"± 1s\"",
     ]);
     prop_oneof![
         (any::<usize>(), 0usize..40).prop_map(|(a, n)| Mutation::Delete(a, n)),
@@ -160,6 +164,77 @@ proptest! {
         }
         check(&src);
     }
+}
+
+/// A random timeline of paired and self-ending faults with random
+/// tolerances (`at = "Ns ± Ms"`).
+fn tolerant_timeline() -> impl Strategy<Value = String> {
+    let entry = (
+        prop::sample::select(vec![
+            "kind = \"wifi_down\"\nfor = \"20s\"",
+            "kind = \"wifi_down\"",
+            "kind = \"wifi_up\"",
+            "kind = \"link_blackhole\"\nfor = \"15s\"",
+            "kind = \"broker_crash\"",
+            "kind = \"broker_restart\"",
+            "kind = \"broker_hang\"\nfor = \"10s\"",
+            "kind = \"broker_drop\"\npacket = \"puback\"",
+            "kind = \"latency\"\nmin = \"1s\"\nmax = \"2s\"\nfor = \"30s\"",
+        ]),
+        1u64..280,
+        0u64..8,
+    );
+    prop::collection::vec(entry, 1..8).prop_map(|es| {
+        let mut t = String::from("name = \"t\"\nduration = \"5m\"\n");
+        for (kind, at, tol) in es {
+            let at = if tol == 0 {
+                format!("{at}s")
+            } else {
+                format!("{at}s ± {tol}s")
+            };
+            t.push_str(&format!("[[timeline]]\nat = \"{at}\"\n{kind}\n"));
+        }
+        t
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// No seed can make a checked timeline invalid: the times a seed picks,
+    /// written as an exact timeline, pass the same check, and give the
+    /// seed's schedule.
+    #[test]
+    fn no_seed_breaks_a_timeline_with_tolerances(src in tolerant_timeline(), seed: u64) {
+        check(&src);
+        if let Ok((s, _)) = scenario::parse(&src) {
+            let x = s.schedule.for_seed(seed);
+            let mut exact = s.timeline.clone();
+            for e in &mut exact {
+                let i = exact_index(&s, e);
+                let first = x.steps.iter().find(|st| st.entry == i).expect("every entry has a step");
+                let nominal = s.schedule.steps.iter().find(|st| st.entry == i).unwrap();
+                let moved = first.at.as_millis() as i64 - nominal.at.as_millis() as i64;
+                e.at = hil::duration::Dur::from_millis((e.at.as_millis() as i64 + moved) as u64);
+                e.tolerance = hil::duration::Dur::ZERO;
+            }
+            let rebuilt = hil::scenario::schedule::Schedule::build(&exact, s.duration, s.seed);
+            prop_assert!(rebuilt.is_ok(), "seed {seed}: {:?}\n{src}", rebuilt.err());
+            let times = |sch: &hil::scenario::schedule::Schedule| {
+                let mut v: Vec<(u64, usize)> = sch.steps.iter().map(|st| (st.at.as_millis(), st.entry)).collect();
+                v.sort();
+                v
+            };
+            prop_assert_eq!(times(&rebuilt.unwrap()), times(&x));
+        }
+    }
+}
+
+fn exact_index(s: &hil::scenario::Scenario, e: &hil::scenario::fault::FaultEntry) -> usize {
+    s.timeline
+        .iter()
+        .position(|x| x.span == e.span)
+        .expect("the entry is in the timeline")
 }
 
 #[test]

@@ -490,3 +490,51 @@ fn the_page_renders_in_headless_chromium() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+/// `hil run --seeds` on the simulator prints a `seed_diversity` line per
+/// scenario (and writes it to summary.json): a scenario whose seeds all
+/// give one trace gets a warning, one the seeds explore does not.
+#[test]
+fn a_sweep_reports_seed_diversity_and_warns_when_seeds_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, rep) = (tmp.path().join("runs"), tmp.path().join("report"));
+    let dir = fixtures().join("diversity");
+    let o = crate::support::cli::hil(&[
+        "run",
+        s(&dir.join("stuck.toml")),
+        s(&dir.join("diverse.toml")),
+        "--seeds",
+        "1..7",
+        "--out",
+        s(&out),
+        "--report",
+        s(&rep),
+    ]);
+    assert_eq!(o.code, 0, "{}{}", o.out, o.err);
+    assert!(
+        o.out.contains("seed_diversity diversity-stuck: 1 distinct trace(s) from 6 seed(s)\nwarning: diversity-stuck: all 6 seeds gave the same trace"),
+        "{}",
+        o.out
+    );
+    assert!(
+        o.out
+            .contains("seed_diversity diversity-diverse: 6 distinct trace(s) from 6 seed(s)\n"),
+        "{}",
+        o.out
+    );
+    assert!(!o.out.contains("warning: diversity-diverse"), "{}", o.out);
+    let sum: Summary =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("summary.json")).unwrap()).unwrap();
+    let lines: Vec<(String, usize, usize)> = sum
+        .seed_diversity
+        .iter()
+        .map(|l| (l.scenario.clone(), l.seeds, l.distinct))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("diversity-diverse".to_string(), 6, 6),
+            ("diversity-stuck".to_string(), 6, 1)
+        ]
+    );
+}

@@ -219,6 +219,18 @@ snap!(
     associating_during_wifi_down,
     with_head("[[timeline]]\nat = \"30s\"\nkind = \"wifi_down\"\nfor = \"1m\"\n\n[[timeline]]\nat = \"1m\"\nkind = \"wifi_associating\"\nfor = \"20s\"\n")
 );
+snap!(
+    at_tolerance_without_unit,
+    with_head("[[timeline]]\nat = \"30s ± 2\"\nkind = \"broker_crash\"\n")
+);
+snap!(
+    tolerances_that_could_swap_one_thing,
+    with_head("[[timeline]]\nat = \"30s ± 2s\"\nkind = \"wifi_down\"\nfor = \"10s\"\n[[timeline]]\nat = \"41s +- 1s\"\nkind = \"wifi_down\"\nfor = \"5s\"\n")
+);
+snap!(
+    sim_phase_not_shorter_than_the_run,
+    "name = \"bad\"\nduration = \"1s\"\n[sim]\nboot_delay = \"2s\"\n"
+);
 
 #[test]
 fn warnings_do_not_invalidate() {

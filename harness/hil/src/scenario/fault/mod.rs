@@ -675,6 +675,9 @@ fault_kinds! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultEntry {
     pub at: Dur,
+    /// How far a seed may move `at` either way (`at = "60s ± 2s"`, see
+    /// `scenario::at`); zero: exact.
+    pub tolerance: Dur,
     /// A backend that cannot apply it records `unsupported` and goes on.
     pub optional: bool,
     pub fault: Fault,
