@@ -83,7 +83,13 @@ async fn queued_qos1_survives_a_power_loss_and_goes_out_in_order() {
         }));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until the driver has taken all eight (a loaded machine may take a
+    // while; a fixed sleep made this flaky under CI load).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while dut.stats().queue_dropped < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(dut.stats().queue_dropped, 3);
     assert_eq!(rec_files(dir.path()), 5, "the 5 newest are stored");
     // The three oldest calls failed with Dropped; the rest still wait.
