@@ -101,11 +101,17 @@ impl Core {
         session.clean = ends_with_connection;
         session.state.mqtt5 = v5_expiry.is_some();
 
+        let will_props = self
+            .conns
+            .get_mut(&id)
+            .and_then(|c| c.v5.as_mut())
+            .and_then(|v| v.will_props.take());
         let will = c.will.map(|w| Message {
             topic: w.topic.to_string(),
             payload: w.message.to_vec(),
             qos: w.qos,
             retain: w.retain,
+            props: will_props,
         });
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.phase = Phase::Connected(Connected {

@@ -49,7 +49,7 @@ use crate::connection::{ConnectRead, Connection, Phase};
 use crate::fault::FaultTable;
 use crate::log::{Direction, DisconnectReason, EventEntry, LogRecord, PacketLogEntry};
 use crate::rng::SplitMix64;
-use crate::state::{BrokerState, Message, SessionState};
+use crate::state::{BrokerState, Message, MessageProps, SessionState};
 
 /// A connection, numbered from 1 in the order connections were opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,6 +94,9 @@ pub struct Core {
     stats: Stats,
     /// The time of the current input (packets queued now are logged at it).
     now: Duration,
+    /// The MQTT 5 properties of the PUBLISH being sent (set around
+    /// [`Core::send_publish`]'s sends, encoded by an MQTT 5 connection).
+    publish_props: Option<Box<MessageProps>>,
 }
 
 impl Core {
@@ -115,6 +118,7 @@ impl Core {
             dirty: BTreeSet::new(),
             stats: Stats::default(),
             now: Duration::ZERO,
+            publish_props: None,
         }
     }
 

@@ -38,7 +38,9 @@ impl Core {
         match packet {
             wire::Packet::Connect(c) => {
                 if conn.v5.is_none() || client_id.is_none() {
-                    conn.v5 = Some(V5Conn::from_connect(&c.properties));
+                    let mut v = V5Conn::from_connect(&c.properties);
+                    v.will_props = c.will.and_then(|w| v5::message_props(&w.properties));
+                    conn.v5 = Some(v);
                 }
                 let v3 = Connect {
                     client_id: c.client_id,
@@ -65,6 +67,7 @@ impl Core {
                 let Some(v) = conn.v5.as_mut() else {
                     return false;
                 };
+                v.in_props = v5::message_props(&p.properties);
                 let topic = match v.resolve_topic(p.topic, &p.properties) {
                     Ok(t) => t,
                     Err((reason, why)) => {

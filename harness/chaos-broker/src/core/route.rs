@@ -24,12 +24,20 @@ impl Core {
         now: Duration,
     ) {
         self.stats.publishes_received += 1;
-        let msg = Message {
+        // An MQTT 5 publisher's properties, set aside by `handle_packet_v5`.
+        let props = self
+            .conns
+            .get_mut(&id)
+            .and_then(|c| c.v5.as_mut())
+            .and_then(|v| v.in_props.take());
+        let mut msg = Message {
             topic: p.topic.to_string(),
             payload: p.payload.to_vec(),
             qos: p.qospid.qos(),
             retain: p.retain,
+            props,
         };
+        msg.start_expiry(now);
         match p.qospid {
             QosPid::AtMostOnce => self.route(msg, now),
             QosPid::AtLeastOnce(pid) => {
@@ -89,7 +97,9 @@ impl Core {
             DropKind::SubAck,
             now,
         );
-        // Retained messages, after the SUBACK, with RETAIN set.
+        // Retained messages, after the SUBACK, with RETAIN set; expired
+        // ones are gone.
+        self.retained.retain(|_, m| !m.expired(now));
         for (filter, qos) in filters {
             let matching: Vec<Message> = self
                 .retained
@@ -128,7 +138,8 @@ impl Core {
 
     /// Stores or clears the retained copy, then delivers to every matching
     /// session at the lower of the two QoS levels, RETAIN cleared.
-    pub(super) fn route(&mut self, msg: Message, now: Duration) {
+    pub(super) fn route(&mut self, mut msg: Message, now: Duration) {
+        msg.start_expiry(now);
         // mosquitto's default ACL refuses client publishes to $SYS.
         if msg.topic.starts_with("$SYS") {
             return;
@@ -171,6 +182,7 @@ impl Core {
                 payload: msg.payload.clone(),
                 qos: msg.qos.min(sub_qos),
                 retain: false,
+                props: msg.props.clone(),
             };
             self.deliver(&client_id, m, now);
         }
