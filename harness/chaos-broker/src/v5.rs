@@ -671,6 +671,54 @@ mod tests {
     }
 
     #[test]
+    fn a_session_ends_when_its_expiry_interval_has_passed() {
+        let mut b = core();
+        let secs = |s: u64| T + Duration::from_secs(s);
+        // Connects "d" (clean start off) at `now`: its CONNACK's session
+        // present flag.
+        let resume = |b: &mut Core, expiry: u32, now: Duration| -> (ConnId, bool) {
+            let c = b.open(now);
+            let props = [Property::SessionExpiryInterval(expiry)];
+            b.handle_input(c, &connect_v5("d", false, &props), now);
+            let out = out5_at(b, c, now);
+            (c, out[0].starts_with("CONNACK sp=1"))
+        };
+        let (c, _) = resume(&mut b, 5, T);
+        subscribe5(&mut b, c, "t", QoS::AtLeastOnce);
+        b.handle_closed(c, T);
+        // 2 s later it is still there; 5 s after that disconnect it is not.
+        let (c, present) = resume(&mut b, 5, secs(2));
+        assert!(present);
+        b.handle_closed(c, secs(2));
+        b.handle_timeout(secs(7) - Duration::from_millis(1));
+        assert!(b.sessions().iter().any(|(id, _)| id == "d"));
+        b.handle_timeout(secs(7));
+        assert!(!b.sessions().iter().any(|(id, _)| id == "d"));
+        assert!(b.events().iter().any(|e| e.event
+            == crate::log::BrokerEvent::SessionExpired {
+                client_id: "d".into()
+            }));
+        let (c, present) = resume(&mut b, 1, secs(8));
+        assert!(!present);
+        // A DISCONNECT may lengthen the interval: 1 s becomes 5 s.
+        let disconnect = |e: u32| {
+            let props = [Property::SessionExpiryInterval(e)];
+            bytes(wire::Packet::Disconnect(wire::Disconnect {
+                reason: ReasonCode::Success,
+                properties: Properties::new(&props),
+            }))
+        };
+        b.handle_input(c, &disconnect(5), secs(8));
+        b.handle_closed(c, secs(8));
+        let (c, present) = resume(&mut b, 1, secs(11));
+        assert!(present, "the interval from DISCONNECT holds");
+        b.handle_closed(c, secs(11));
+        // Checked at CONNECT too, with no timer run in between.
+        let (_, present) = resume(&mut b, 1, secs(13));
+        assert!(!present, "1 s after the last disconnect it is gone");
+    }
+
+    #[test]
     fn a_wills_properties_go_out_with_it() {
         let mut b = core();
         let (s, _) = online5(&mut b, "s", &[]);

@@ -76,6 +76,11 @@ struct Session {
     state: SessionState,
     online: Option<ConnId>,
     clean: bool,
+    /// An MQTT 5 session's Session Expiry Interval in seconds (`None`:
+    /// never expires, as 3.1.1 persistent sessions and 0xFFFFFFFF).
+    expiry: Option<u32>,
+    /// When a detached session with an expiry ends, on the broker's clock.
+    expires_at: Option<Duration>,
 }
 
 /// The broker. See the module documentation.
@@ -133,6 +138,10 @@ impl Core {
                     state: s,
                     online: None,
                     clean: false,
+                    // Expiry timers do not survive a restart: kept sessions
+                    // live until taken up or cleaned.
+                    expiry: None,
+                    expires_at: None,
                 },
             );
         }
@@ -197,6 +206,7 @@ impl Core {
     /// Serves every deadline that has passed: held CONNECTs, keepalives.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.now = now;
+        self.expire_sessions(now);
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
             let Some(conn) = self.conns.get_mut(&id) else {

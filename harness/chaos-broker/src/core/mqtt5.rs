@@ -173,10 +173,15 @@ impl Core {
                     d.properties.get(wire::PropertyId::SessionExpiryInterval)
                 {
                     summary += &format!(" expiry={e}");
-                    if e == 0 {
-                        if let Some(s) = self.sessions.get_mut(&cid) {
-                            if s.online == Some(id) {
+                    if let Some(s) = self.sessions.get_mut(&cid) {
+                        if s.online == Some(id) {
+                            if e == 0 {
                                 s.clean = true;
+                            } else if !s.clean {
+                                // From 0 it cannot be raised (section
+                                // 3.14.2.2.2); otherwise the new interval
+                                // counts from now.
+                                s.expiry = (e != u32::MAX).then_some(e);
                             }
                         }
                     }
