@@ -115,6 +115,20 @@ pub struct SessionState {
     /// 3.1.1 client gets one copy), as mosquitto 2.0 does.
     #[serde(default)]
     pub mqtt5: bool,
+    /// MQTT 5 subscription options beyond the QoS, for the filters that
+    /// set any.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sub_options: BTreeMap<String, SubOptions>,
+}
+
+/// The MQTT 5 subscription options that matter when a message is routed
+/// (MQTT 5 section 3.8.3.1); retain handling acts at SUBSCRIBE only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SubOptions {
+    /// The subscriber's own publications are not sent to it.
+    pub no_local: bool,
+    /// RETAIN is kept as published instead of cleared.
+    pub retain_as_published: bool,
 }
 
 /// Everything a broker restart with persistence keeps.

@@ -72,6 +72,10 @@ pub(crate) struct V5Conn {
     pub in_props: Option<Box<MessageProps>>,
     /// The forwarded properties of the will from CONNECT.
     pub will_props: Option<Box<MessageProps>>,
+    /// The options of the SUBSCRIBE being handled, for each filter handed
+    /// to the core, in order (set before its 3.1.1 form goes to the core,
+    /// taken by the core).
+    pub sub_options: Option<Vec<wire::SubscriptionOptions>>,
 }
 
 impl V5Conn {
@@ -451,9 +455,10 @@ mod tests {
             }
             wire::Packet::Publish(p) => {
                 let mut s = format!(
-                    "PUBLISH {} qos={} {}",
+                    "PUBLISH {} qos={}{} {}",
                     p.topic,
                     p.qospid.qos() as u8,
+                    if p.retain { " retain" } else { "" },
                     String::from_utf8_lossy(p.payload)
                 );
                 for prop in p.properties.iter() {
@@ -492,12 +497,19 @@ mod tests {
         q: QoS,
         props: &[Property<'_>],
     ) {
+        subscribe5_options(core, c, filters, SubscriptionOptions::qos(q), props);
+    }
+
+    fn subscribe5_options(
+        core: &mut Core,
+        c: ConnId,
+        filters: &[&str],
+        options: SubscriptionOptions,
+        props: &[Property<'_>],
+    ) {
         let topics: Vec<SubscribeTopic<'_>> = filters
             .iter()
-            .map(|filter| SubscribeTopic {
-                filter,
-                options: SubscriptionOptions::qos(q),
-            })
+            .map(|filter| SubscribeTopic { filter, options })
             .collect();
         let p = wire::Packet::Subscribe(wire::Subscribe {
             pid: Pid::new(1).unwrap(),
@@ -569,7 +581,7 @@ mod tests {
             out5(&mut b, s2),
             [
                 "SUBACK Success".to_string(),
-                format!("PUBLISH t/r qos=0 r {FORWARDED_TEXT}")
+                format!("PUBLISH t/r qos=0 retain r {FORWARDED_TEXT}")
             ]
         );
         // A 3.1.1 subscriber gets the message without them.
@@ -716,6 +728,68 @@ mod tests {
         // Checked at CONNECT too, with no timer run in between.
         let (_, present) = resume(&mut b, 1, secs(13));
         assert!(!present, "1 s after the last disconnect it is gone");
+    }
+
+    #[test]
+    fn subscription_options_no_local_retain_as_published_and_retain_handling() {
+        use resilient_mqtt::codec::v5::RetainHandling;
+        let mut b = core();
+        let opts = |no_local, retain_as_published, retain_handling| SubscriptionOptions {
+            qos: QoS::AtMostOnce,
+            no_local,
+            retain_as_published,
+            retain_handling,
+        };
+        let send = RetainHandling::SendAtSubscribe;
+        let (a, _) = online5(&mut b, "a", &[]);
+        let (c, _) = online5(&mut b, "c", &[]);
+        // No local: "a" does not get its own message, "c" does.
+        for x in [a, c] {
+            subscribe5_options(&mut b, x, &["t"], opts(true, false, send), &[]);
+            out5(&mut b, x);
+        }
+        b.handle_input(a, &publish5("t", &[], QoS::AtMostOnce, 1, b"own"), T);
+        assert!(out5(&mut b, a).is_empty());
+        assert_eq!(out5(&mut b, c), ["PUBLISH t qos=0 own"]);
+        // Retain as published: RETAIN kept on live delivery (cleared
+        // without it).
+        subscribe5_options(&mut b, a, &["r"], opts(false, true, send), &[]);
+        subscribe5(&mut b, c, "r", QoS::AtMostOnce);
+        out5(&mut b, a);
+        out5(&mut b, c);
+        let retained = bytes(wire::Packet::Publish(wire::Publish {
+            dup: false,
+            qospid: QosPid::AtMostOnce,
+            retain: true,
+            topic: "r",
+            properties: Properties::EMPTY,
+            payload: b"kept",
+        }));
+        b.handle_input(c, &retained, T);
+        assert_eq!(out5(&mut b, a), ["PUBLISH r qos=0 retain kept"]);
+        assert_eq!(out5(&mut b, c), ["PUBLISH r qos=0 kept"]);
+        // Retain handling 1: retained messages for a new subscription only.
+        let (d, _) = online5(&mut b, "d", &[]);
+        let if_new = opts(false, false, RetainHandling::SendAtSubscribeIfNew);
+        subscribe5_options(&mut b, d, &["r"], if_new, &[]);
+        assert_eq!(
+            out5(&mut b, d),
+            ["SUBACK Success", "PUBLISH r qos=0 retain kept"]
+        );
+        subscribe5_options(&mut b, d, &["r"], if_new, &[]);
+        assert_eq!(out5(&mut b, d), ["SUBACK Success"]);
+        // 2: never; 0: every time.
+        let never = opts(false, false, RetainHandling::DoNotSend);
+        let (e, _) = online5(&mut b, "e", &[]);
+        subscribe5_options(&mut b, e, &["r"], never, &[]);
+        assert_eq!(out5(&mut b, e), ["SUBACK Success"]);
+        for _ in 0..2 {
+            subscribe5_options(&mut b, e, &["r"], opts(false, false, send), &[]);
+            assert_eq!(
+                out5(&mut b, e),
+                ["SUBACK Success", "PUBLISH r qos=0 retain kept"]
+            );
+        }
     }
 
     #[test]

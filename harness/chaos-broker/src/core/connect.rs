@@ -229,7 +229,7 @@ impl Core {
                             topic: will.topic.clone(),
                         },
                     );
-                    self.route(will, now);
+                    self.route(will, Some(&c.client_id), now);
                 }
             }
         }

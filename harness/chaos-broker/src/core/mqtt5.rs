@@ -123,8 +123,16 @@ impl Core {
                         qos: t.options.qos,
                     })
                     .collect();
-                if refused.iter().any(Option::is_some) {
-                    if let Some(v) = conn.v5.as_mut() {
+                if let Some(v) = conn.v5.as_mut() {
+                    v.sub_options = Some(
+                        s.topics
+                            .iter()
+                            .zip(&refused)
+                            .filter(|(_, r)| r.is_none())
+                            .map(|(t, _)| t.options)
+                            .collect(),
+                    );
+                    if refused.iter().any(Option::is_some) {
                         v.sub_refused.insert(s.pid.get(), refused);
                     }
                 }
