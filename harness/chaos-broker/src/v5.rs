@@ -12,9 +12,11 @@
 //!   Identifier when the client sent an empty one; refusals use the v5
 //!   reason codes for the 3.1.1 return codes.
 //! - Session Expiry Interval: 0 (or absent) ends the session with the
-//!   connection, anything larger keeps it (there is no expiry timer: a kept
-//!   session lives until a clean start or forget-sessions). A DISCONNECT
-//!   may lower it to 0.
+//!   connection, anything larger keeps it that long after the connection
+//!   ends (0xFFFFFFFF: for ever). A DISCONNECT may lower it to 0 or change
+//!   a non-zero one.
+//! - Subscription options no-local, retain-as-published and retain
+//!   handling are honoured.
 //! - Clean Start discards a kept session; session present follows.
 //! - The client's Receive Maximum bounds the broker's in-flight window
 //!   towards it (the `flood` fault breaks that on purpose).
