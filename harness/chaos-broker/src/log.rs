@@ -103,6 +103,11 @@ pub enum BrokerEvent {
     SessionTakenOver {
         client_id: String,
     },
+    /// The detached session of `client_id` ended: its MQTT 5 Session
+    /// Expiry Interval passed.
+    SessionExpired {
+        client_id: String,
+    },
     /// A QoS 1/2 message for `client_id` did not fit its queue.
     MessageDropped {
         client_id: String,

@@ -6,6 +6,7 @@
 //! write it to a file.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 use resilient_mqtt::codec::QoS;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,56 @@ pub struct Message {
     #[serde(with = "qos_serde")]
     pub qos: QoS,
     pub retain: bool,
+    /// The MQTT 5 properties it carries to subscribers (none from a 3.1.1
+    /// publisher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub props: Option<Box<MessageProps>>,
+}
+
+/// The properties of an MQTT 5 PUBLISH (or will) that the broker forwards
+/// unchanged to subscribers, and its expiry (MQTT 5 section 3.3.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MessageProps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_format: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_data: Option<Vec<u8>>,
+    /// User properties, in the publisher's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user: Vec<(String, String)>,
+    /// The Message Expiry Interval as the publisher sent it (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_interval: Option<u32>,
+    /// When the message expires on the broker's clock: set when it is
+    /// published (a will's interval runs from when the will goes out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Duration>,
+}
+
+impl Message {
+    /// Starts the Message Expiry Interval's clock, once: when the broker
+    /// receives the message (a will's, when the will goes out).
+    pub fn start_expiry(&mut self, now: Duration) {
+        if let Some(p) = self.props.as_mut() {
+            if p.expires_at.is_none() {
+                p.expires_at = p
+                    .expiry_interval
+                    .map(|s| now.saturating_add(Duration::from_secs(s.into())));
+            }
+        }
+    }
+
+    /// Whether the message has expired at `now` (MQTT 5 message expiry).
+    pub fn expired(&self, now: Duration) -> bool {
+        self.props
+            .as_ref()
+            .and_then(|p| p.expires_at)
+            .is_some_and(|t| t <= now)
+    }
 }
 
 /// Where an outgoing QoS 1/2 message stands.
@@ -64,6 +115,20 @@ pub struct SessionState {
     /// 3.1.1 client gets one copy), as mosquitto 2.0 does.
     #[serde(default)]
     pub mqtt5: bool,
+    /// MQTT 5 subscription options beyond the QoS, for the filters that
+    /// set any.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sub_options: BTreeMap<String, SubOptions>,
+}
+
+/// The MQTT 5 subscription options that matter when a message is routed
+/// (MQTT 5 section 3.8.3.1); retain handling acts at SUBSCRIBE only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SubOptions {
+    /// The subscriber's own publications are not sent to it.
+    pub no_local: bool,
+    /// RETAIN is kept as published instead of cleared.
+    pub retain_as_published: bool,
 }
 
 /// Everything a broker restart with persistence keeps.
@@ -131,6 +196,7 @@ mod tests {
                 payload: vec![0, 255],
                 qos: QoS::AtLeastOnce,
                 retain: false,
+                props: None,
             },
             phase: OutPhase::Queued,
             sent: false,

@@ -12,9 +12,11 @@
 //!   Identifier when the client sent an empty one; refusals use the v5
 //!   reason codes for the 3.1.1 return codes.
 //! - Session Expiry Interval: 0 (or absent) ends the session with the
-//!   connection, anything larger keeps it (there is no expiry timer: a kept
-//!   session lives until a clean start or forget-sessions). A DISCONNECT
-//!   may lower it to 0.
+//!   connection, anything larger keeps it that long after the connection
+//!   ends (0xFFFFFFFF: for ever). A DISCONNECT may lower it to 0 or change
+//!   a non-zero one.
+//! - Subscription options no-local, retain-as-published and retain
+//!   handling are honoured.
 //! - Clean Start discards a kept session; session present follows.
 //! - The client's Receive Maximum bounds the broker's in-flight window
 //!   towards it (the `flood` fault breaks that on purpose).
@@ -25,16 +27,21 @@
 //! - A DISCONNECT with 0x04 publishes the will; any other client
 //!   DISCONNECT discards it. The will delay interval is not implemented
 //!   (the will goes out at once).
-//! - The broker never uses topic aliases towards the client and sends no
-//!   properties on PUBLISH.
+//! - The broker never uses topic aliases towards the client. A PUBLISH (or
+//!   will) carries the publisher's Payload Format Indicator, Content Type,
+//!   Response Topic, Correlation Data and User Properties to every
+//!   subscriber, and its Message Expiry Interval as the time remaining.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use resilient_mqtt::codec::v5::{
     self as wire, Ack, ConnAck as ConnAck5, Disconnect, Properties, Property, PropertyId,
     ReasonCode,
 };
 use resilient_mqtt::codec::{ConnectReturnCode, Packet, SubAckCode};
+
+use crate::state::{Message, MessageProps};
 
 /// The Topic Alias Maximum the broker advertises (mosquitto's default).
 pub const TOPIC_ALIAS_MAXIMUM: u16 = 10;
@@ -62,6 +69,15 @@ pub(crate) struct V5Conn {
     /// The client's Maximum Packet Size: larger PUBLISHes are not sent to
     /// it (MQTT 5 section 3.1.2.11.4).
     pub max_packet_size: Option<u32>,
+    /// The forwarded properties of the PUBLISH being handled (set before
+    /// its 3.1.1 form goes to the core, taken by the core).
+    pub in_props: Option<Box<MessageProps>>,
+    /// The forwarded properties of the will from CONNECT.
+    pub will_props: Option<Box<MessageProps>>,
+    /// The options of the SUBSCRIBE being handled, for each filter handed
+    /// to the core, in order (set before its 3.1.1 form goes to the core,
+    /// taken by the core).
+    pub sub_options: Option<Vec<wire::SubscriptionOptions>>,
 }
 
 impl V5Conn {
@@ -113,22 +129,76 @@ impl V5Conn {
     }
 }
 
-/// The bytes of a PUBLISH as the broker sends it on an MQTT 5 connection
-/// (no properties): for the client's Maximum Packet Size.
-pub(crate) fn publish_len(topic: &str, qos: resilient_mqtt::codec::QoS, payload: usize) -> usize {
-    let pid = if qos == resilient_mqtt::codec::QoS::AtMostOnce {
-        0
-    } else {
-        2
+/// The properties of a v5 PUBLISH or will that are forwarded (topic alias
+/// and subscription identifiers are not), `None` if there are none.
+pub(crate) fn message_props(properties: &Properties<'_>) -> Option<Box<MessageProps>> {
+    let mut m = MessageProps::default();
+    for p in properties.iter() {
+        match p {
+            Property::PayloadFormatIndicator(v) => m.payload_format = Some(v),
+            Property::ContentType(v) => m.content_type = Some(v.to_string()),
+            Property::ResponseTopic(v) => m.response_topic = Some(v.to_string()),
+            Property::CorrelationData(v) => m.correlation_data = Some(v.to_vec()),
+            Property::UserProperty(k, v) => m.user.push((k.to_string(), v.to_string())),
+            Property::MessageExpiryInterval(v) => m.expiry_interval = Some(v),
+            _ => {}
+        }
+    }
+    (m != MessageProps::default()).then(|| Box::new(m))
+}
+
+/// The properties a PUBLISH of a message with these properties carries at
+/// `now`: the Message Expiry Interval is the whole seconds remaining
+/// (rounded up, so a message still alive never says 0).
+pub(crate) fn publish_properties(m: &MessageProps, now: Duration) -> Vec<Property<'_>> {
+    let mut v = Vec::new();
+    if let Some(f) = m.payload_format {
+        v.push(Property::PayloadFormatIndicator(f));
+    }
+    if let Some(at) = m.expires_at {
+        let left = at.saturating_sub(now).as_millis().div_ceil(1000);
+        v.push(Property::MessageExpiryInterval(
+            left.clamp(1, u32::MAX as u128) as u32,
+        ));
+    }
+    if let Some(t) = &m.content_type {
+        v.push(Property::ContentType(t));
+    }
+    if let Some(t) = &m.response_topic {
+        v.push(Property::ResponseTopic(t));
+    }
+    if let Some(d) = &m.correlation_data {
+        v.push(Property::CorrelationData(d));
+    }
+    v.extend(m.user.iter().map(|(k, x)| Property::UserProperty(k, x)));
+    v
+}
+
+/// The bytes of a PUBLISH of `msg` as the broker sends it on an MQTT 5
+/// connection at `now`: for the client's Maximum Packet Size.
+pub(crate) fn publish_len(msg: &Message, now: Duration) -> usize {
+    let props = msg
+        .props
+        .as_deref()
+        .map(|m| publish_properties(m, now))
+        .unwrap_or_default();
+    let qospid = match resilient_mqtt::codec::Pid::new(1) {
+        Some(pid) => resilient_mqtt::codec::QosPid::from_qos(msg.qos, pid),
+        None => resilient_mqtt::codec::QosPid::AtMostOnce,
     };
-    let remaining = 2 + topic.len() + pid + 1 + payload;
-    let length_bytes = match remaining {
-        0..=127 => 1,
-        128..=16_383 => 2,
-        16_384..=2_097_151 => 3,
-        _ => 4,
-    };
-    1 + length_bytes + remaining
+    let mut out = Vec::new();
+    let packet = wire::Packet::Publish(wire::Publish {
+        dup: false,
+        qospid,
+        retain: msg.retain,
+        topic: &msg.topic,
+        properties: Properties::new(&props),
+        payload: &msg.payload,
+    });
+    // A message the codec cannot encode cannot be sent either.
+    packet
+        .encode_to_vec(&mut out)
+        .map_or(usize::MAX, |_| out.len())
 }
 
 /// What a SUBSCRIBE asks for that this broker does not serve: shared
@@ -178,6 +248,7 @@ pub(crate) fn encode(
     conn: &mut V5Conn,
     receive_maximum: u16,
     max_packet_size: Option<u32>,
+    publish_props: Option<(&MessageProps, Duration)>,
 ) -> Option<(Vec<u8>, String)> {
     let mut out = Vec::new();
     let summary = crate::log::summarize(p);
@@ -213,15 +284,20 @@ pub(crate) fn encode(
             }
             return packet.encode_to_vec(&mut out).ok().map(|_| (out, summary));
         }
-        Packet::Publish(p) => wire::Packet::Publish(wire::Publish {
-            dup: p.dup,
-            qospid: p.qospid,
-            retain: p.retain,
-            topic: p.topic,
-            properties: Properties::EMPTY,
-            payload: p.payload,
-        })
-        .encode_to_vec(&mut out),
+        Packet::Publish(p) => {
+            let props = publish_props
+                .map(|(m, now)| publish_properties(m, now))
+                .unwrap_or_default();
+            wire::Packet::Publish(wire::Publish {
+                dup: p.dup,
+                qospid: p.qospid,
+                retain: p.retain,
+                topic: p.topic,
+                properties: Properties::new(&props),
+                payload: p.payload,
+            })
+            .encode_to_vec(&mut out)
+        }
         Packet::PubAck(a) => wire::Packet::PubAck(Ack::success(a.0)).encode_to_vec(&mut out),
         Packet::PubRec(a) => wire::Packet::PubRec(Ack::success(a.0)).encode_to_vec(&mut out),
         Packet::PubRel(a) => wire::Packet::PubRel(Ack::success(a.0)).encode_to_vec(&mut out),
@@ -348,7 +424,12 @@ mod tests {
 
     /// Every v5 packet the broker sent on `id` since the last call, as text.
     fn out5(core: &mut Core, id: ConnId) -> Vec<String> {
-        let raw = core.poll_transmit(id, T).unwrap_or_default();
+        out5_at(core, id, T)
+    }
+
+    /// [`out5`] at a later time.
+    fn out5_at(core: &mut Core, id: ConnId, now: Duration) -> Vec<String> {
+        let raw = core.poll_transmit(id, now).unwrap_or_default();
         let mut pos = 0;
         let mut v = Vec::new();
         while pos < raw.len() {
@@ -374,12 +455,19 @@ mod tests {
                     props.join(" ")
                 )
             }
-            wire::Packet::Publish(p) => format!(
-                "PUBLISH {} qos={} {}",
-                p.topic,
-                p.qospid.qos() as u8,
-                String::from_utf8_lossy(p.payload)
-            ),
+            wire::Packet::Publish(p) => {
+                let mut s = format!(
+                    "PUBLISH {} qos={}{} {}",
+                    p.topic,
+                    p.qospid.qos() as u8,
+                    if p.retain { " retain" } else { "" },
+                    String::from_utf8_lossy(p.payload)
+                );
+                for prop in p.properties.iter() {
+                    s += &format!(" {prop:?}");
+                }
+                s
+            }
             wire::Packet::Disconnect(d) => format!("DISCONNECT {:?}", d.reason),
             wire::Packet::SubAck(s) => {
                 let c: Vec<String> = s.codes.iter().map(|c| format!("{c:?}")).collect();
@@ -411,12 +499,19 @@ mod tests {
         q: QoS,
         props: &[Property<'_>],
     ) {
+        subscribe5_options(core, c, filters, SubscriptionOptions::qos(q), props);
+    }
+
+    fn subscribe5_options(
+        core: &mut Core,
+        c: ConnId,
+        filters: &[&str],
+        options: SubscriptionOptions,
+        props: &[Property<'_>],
+    ) {
         let topics: Vec<SubscribeTopic<'_>> = filters
             .iter()
-            .map(|filter| SubscribeTopic {
-                filter,
-                options: SubscriptionOptions::qos(q),
-            })
+            .map(|filter| SubscribeTopic { filter, options })
             .collect();
         let p = wire::Packet::Subscribe(wire::Subscribe {
             pid: Pid::new(1).unwrap(),
@@ -435,6 +530,303 @@ mod tests {
             properties: Properties::new(props),
             payload,
         }))
+    }
+
+    /// Every property a publisher can give its subscribers (section 3.3.2.3).
+    const FORWARDED: [Property<'static>; 6] = [
+        Property::PayloadFormatIndicator(1),
+        Property::ContentType("text/plain"),
+        Property::ResponseTopic("reply/here"),
+        Property::CorrelationData(b"\x00id"),
+        Property::UserProperty("a", "2"),
+        Property::UserProperty("c", "3"),
+    ];
+    const FORWARDED_TEXT: &str = "PayloadFormatIndicator(1) ContentType(\"text/plain\") \
+        ResponseTopic(\"reply/here\") CorrelationData([0, 105, 100]) \
+        UserProperty(\"a\", \"2\") UserProperty(\"c\", \"3\")";
+
+    #[test]
+    fn publish_properties_reach_every_v5_subscriber_live_and_retained() {
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[]);
+        subscribe5(&mut b, s, "t/#", QoS::ExactlyOnce);
+        out5(&mut b, s);
+        let (p, _) = online5(&mut b, "p", &[]);
+        let mut props = FORWARDED.to_vec();
+        // The topic alias is the publisher's connection's, not forwarded.
+        props.push(Property::TopicAlias(1));
+        for (q, pid) in [(QoS::AtMostOnce, 1), (QoS::AtLeastOnce, 2)] {
+            b.handle_input(p, &publish5("t/a", &props, q, pid, b"m"), T);
+        }
+        let got = out5(&mut b, s);
+        assert_eq!(
+            got,
+            [
+                format!("PUBLISH t/a qos=0 m {FORWARDED_TEXT}"),
+                format!("PUBLISH t/a qos=1 m {FORWARDED_TEXT}"),
+            ]
+        );
+        // A retained message keeps them for later subscribers.
+        let retained = bytes(wire::Packet::Publish(wire::Publish {
+            dup: false,
+            qospid: QosPid::AtMostOnce,
+            retain: true,
+            topic: "t/r",
+            properties: Properties::new(&FORWARDED),
+            payload: b"r",
+        }));
+        b.handle_input(p, &retained, T);
+        out5(&mut b, s);
+        let (s2, _) = online5(&mut b, "s2", &[]);
+        subscribe5(&mut b, s2, "t/+", QoS::AtMostOnce);
+        assert_eq!(
+            out5(&mut b, s2),
+            [
+                "SUBACK Success".to_string(),
+                format!("PUBLISH t/r qos=0 retain r {FORWARDED_TEXT}")
+            ]
+        );
+        // A 3.1.1 subscriber gets the message without them.
+        let v3 = b.open(T);
+        let mut raw = Vec::new();
+        v3::Packet::Connect(v3::Connect {
+            client_id: "v3",
+            keep_alive: 60,
+            clean_session: true,
+            will: None,
+            username: None,
+            password: None,
+        })
+        .encode_to_vec(&mut raw)
+        .unwrap();
+        v3::Packet::Subscribe(v3::Subscribe {
+            pid: Pid::new(1).unwrap(),
+            topics: List::new(&[v3::SubscribeTopic {
+                filter: "t/a",
+                qos: QoS::AtMostOnce,
+            }]),
+        })
+        .encode_to_vec(&mut raw)
+        .unwrap();
+        b.handle_input(v3, &raw, T);
+        b.poll_transmit(v3, T);
+        b.handle_input(p, &publish5("t/a", &FORWARDED, QoS::AtMostOnce, 1, b"m"), T);
+        let mut expected = Vec::new();
+        v3::Packet::Publish(v3::Publish {
+            dup: false,
+            qospid: QosPid::AtMostOnce,
+            retain: false,
+            topic: "t/a",
+            payload: b"m",
+        })
+        .encode_to_vec(&mut expected)
+        .unwrap();
+        assert_eq!(b.poll_transmit(v3, T), Some(expected));
+    }
+
+    #[test]
+    fn expired_messages_are_not_delivered_and_the_rest_carry_the_time_left() {
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[Property::SessionExpiryInterval(600)]);
+        subscribe5(&mut b, s, "t", QoS::AtLeastOnce);
+        out5(&mut b, s);
+        b.handle_closed(s, T);
+        let (p, _) = online5(&mut b, "p", &[]);
+        let short = [Property::MessageExpiryInterval(1)];
+        let long = [Property::MessageExpiryInterval(6)];
+        b.handle_input(p, &publish5("t", &short, QoS::AtLeastOnce, 1, b"short"), T);
+        b.handle_input(p, &publish5("t", &long, QoS::AtLeastOnce, 2, b"long"), T);
+        let retained = |props: &[Property<'_>], payload: &[u8]| {
+            bytes(wire::Packet::Publish(wire::Publish {
+                dup: false,
+                qospid: QosPid::AtMostOnce,
+                retain: true,
+                topic: "r",
+                properties: Properties::new(props),
+                payload,
+            }))
+        };
+        b.handle_input(p, &retained(&short, b"r"), T);
+        // Live delivery carries the whole interval.
+        let (live, _) = online5(&mut b, "live", &[]);
+        subscribe5(&mut b, live, "t", QoS::AtMostOnce);
+        out5(&mut b, live);
+        b.handle_input(p, &publish5("t", &long, QoS::AtMostOnce, 3, b"now"), T);
+        assert_eq!(
+            out5(&mut b, live),
+            ["PUBLISH t qos=0 now MessageExpiryInterval(6)"]
+        );
+        // 2.5 s later: the 1 s message is gone, the 6 s one has 4 s left
+        // (rounded up), the expired retained message is not sent.
+        let later = T + Duration::from_millis(2500);
+        let c = b.open(later);
+        b.handle_input(
+            c,
+            &connect_v5("s", false, &[Property::SessionExpiryInterval(600)]),
+            later,
+        );
+        let got = out5_at(&mut b, c, later);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1], "PUBLISH t qos=1 long MessageExpiryInterval(4)");
+        let sub = bytes(wire::Packet::Subscribe(wire::Subscribe {
+            pid: Pid::new(2).unwrap(),
+            properties: Properties::EMPTY,
+            topics: List::new(&[SubscribeTopic {
+                filter: "r",
+                options: SubscriptionOptions::qos(QoS::AtMostOnce),
+            }]),
+        }));
+        b.handle_input(c, &sub, later);
+        let raw = b.poll_transmit(c, later).unwrap_or_default();
+        assert!(matches!(
+            wire::decode(&raw, usize::MAX).unwrap(),
+            wire::Decoded::Packet { packet: wire::Packet::SubAck(_), len } if len == raw.len()
+        ));
+    }
+
+    #[test]
+    fn a_session_ends_when_its_expiry_interval_has_passed() {
+        let mut b = core();
+        let secs = |s: u64| T + Duration::from_secs(s);
+        // Connects "d" (clean start off) at `now`: its CONNACK's session
+        // present flag.
+        let resume = |b: &mut Core, expiry: u32, now: Duration| -> (ConnId, bool) {
+            let c = b.open(now);
+            let props = [Property::SessionExpiryInterval(expiry)];
+            b.handle_input(c, &connect_v5("d", false, &props), now);
+            let out = out5_at(b, c, now);
+            (c, out[0].starts_with("CONNACK sp=1"))
+        };
+        let (c, _) = resume(&mut b, 5, T);
+        subscribe5(&mut b, c, "t", QoS::AtLeastOnce);
+        b.handle_closed(c, T);
+        // 2 s later it is still there; 5 s after that disconnect it is not.
+        let (c, present) = resume(&mut b, 5, secs(2));
+        assert!(present);
+        b.handle_closed(c, secs(2));
+        b.handle_timeout(secs(7) - Duration::from_millis(1));
+        assert!(b.sessions().iter().any(|(id, _)| id == "d"));
+        b.handle_timeout(secs(7));
+        assert!(!b.sessions().iter().any(|(id, _)| id == "d"));
+        assert!(b.events().iter().any(|e| e.event
+            == crate::log::BrokerEvent::SessionExpired {
+                client_id: "d".into()
+            }));
+        let (c, present) = resume(&mut b, 1, secs(8));
+        assert!(!present);
+        // A DISCONNECT may lengthen the interval: 1 s becomes 5 s.
+        let disconnect = |e: u32| {
+            let props = [Property::SessionExpiryInterval(e)];
+            bytes(wire::Packet::Disconnect(wire::Disconnect {
+                reason: ReasonCode::Success,
+                properties: Properties::new(&props),
+            }))
+        };
+        b.handle_input(c, &disconnect(5), secs(8));
+        b.handle_closed(c, secs(8));
+        let (c, present) = resume(&mut b, 1, secs(11));
+        assert!(present, "the interval from DISCONNECT holds");
+        b.handle_closed(c, secs(11));
+        // Checked at CONNECT too, with no timer run in between.
+        let (_, present) = resume(&mut b, 1, secs(13));
+        assert!(!present, "1 s after the last disconnect it is gone");
+    }
+
+    #[test]
+    fn subscription_options_no_local_retain_as_published_and_retain_handling() {
+        use resilient_mqtt::codec::v5::RetainHandling;
+        let mut b = core();
+        let opts = |no_local, retain_as_published, retain_handling| SubscriptionOptions {
+            qos: QoS::AtMostOnce,
+            no_local,
+            retain_as_published,
+            retain_handling,
+        };
+        let send = RetainHandling::SendAtSubscribe;
+        let (a, _) = online5(&mut b, "a", &[]);
+        let (c, _) = online5(&mut b, "c", &[]);
+        // No local: "a" does not get its own message, "c" does.
+        for x in [a, c] {
+            subscribe5_options(&mut b, x, &["t"], opts(true, false, send), &[]);
+            out5(&mut b, x);
+        }
+        b.handle_input(a, &publish5("t", &[], QoS::AtMostOnce, 1, b"own"), T);
+        assert!(out5(&mut b, a).is_empty());
+        assert_eq!(out5(&mut b, c), ["PUBLISH t qos=0 own"]);
+        // Retain as published: RETAIN kept on live delivery (cleared
+        // without it).
+        subscribe5_options(&mut b, a, &["r"], opts(false, true, send), &[]);
+        subscribe5(&mut b, c, "r", QoS::AtMostOnce);
+        out5(&mut b, a);
+        out5(&mut b, c);
+        let retained = bytes(wire::Packet::Publish(wire::Publish {
+            dup: false,
+            qospid: QosPid::AtMostOnce,
+            retain: true,
+            topic: "r",
+            properties: Properties::EMPTY,
+            payload: b"kept",
+        }));
+        b.handle_input(c, &retained, T);
+        assert_eq!(out5(&mut b, a), ["PUBLISH r qos=0 retain kept"]);
+        assert_eq!(out5(&mut b, c), ["PUBLISH r qos=0 kept"]);
+        // Retain handling 1: retained messages for a new subscription only.
+        let (d, _) = online5(&mut b, "d", &[]);
+        let if_new = opts(false, false, RetainHandling::SendAtSubscribeIfNew);
+        subscribe5_options(&mut b, d, &["r"], if_new, &[]);
+        assert_eq!(
+            out5(&mut b, d),
+            ["SUBACK Success", "PUBLISH r qos=0 retain kept"]
+        );
+        subscribe5_options(&mut b, d, &["r"], if_new, &[]);
+        assert_eq!(out5(&mut b, d), ["SUBACK Success"]);
+        // 2: never; 0: every time.
+        let never = opts(false, false, RetainHandling::DoNotSend);
+        let (e, _) = online5(&mut b, "e", &[]);
+        subscribe5_options(&mut b, e, &["r"], never, &[]);
+        assert_eq!(out5(&mut b, e), ["SUBACK Success"]);
+        for _ in 0..2 {
+            subscribe5_options(&mut b, e, &["r"], opts(false, false, send), &[]);
+            assert_eq!(
+                out5(&mut b, e),
+                ["SUBACK Success", "PUBLISH r qos=0 retain kept"]
+            );
+        }
+    }
+
+    #[test]
+    fn a_wills_properties_go_out_with_it() {
+        let mut b = core();
+        let (s, _) = online5(&mut b, "s", &[]);
+        subscribe5(&mut b, s, "will", QoS::AtMostOnce);
+        out5(&mut b, s);
+        let c = b.open(T);
+        let will_props = [
+            Property::WillDelayInterval(0),
+            Property::UserProperty("a", "2"),
+            Property::UserProperty("c", "3"),
+        ];
+        let connect = bytes(wire::Packet::Connect(Connect {
+            clean_start: true,
+            keep_alive: 60,
+            properties: Properties::EMPTY,
+            client_id: "w",
+            will: Some(wire::Will {
+                properties: Properties::new(&will_props),
+                topic: "will",
+                payload: b"gone",
+                qos: QoS::AtMostOnce,
+                retain: false,
+            }),
+            username: None,
+            password: None,
+        }));
+        b.handle_input(c, &connect, T);
+        b.handle_closed(c, T);
+        assert_eq!(
+            out5(&mut b, s),
+            ["PUBLISH will qos=0 gone UserProperty(\"a\", \"2\") UserProperty(\"c\", \"3\")"]
+        );
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Core {
             self.close(old_id, DisconnectReason::TakenOver, will, now);
         }
 
+        self.expire_sessions(now);
         let existing_persistent = self.sessions.get(&client_id).is_some_and(|s| !s.clean);
         let session_present = !c.clean_session && existing_persistent;
         let ends_with_connection = v5_expiry.map_or(c.clean_session, |e| e == 0);
@@ -93,19 +94,29 @@ impl Core {
                     state: SessionState::default(),
                     online: None,
                     clean: ends_with_connection,
+                    expiry: None,
+                    expires_at: None,
                 },
             );
         }
         let session = self.sessions.get_mut(&client_id).expect("inserted");
         session.online = Some(id);
         session.clean = ends_with_connection;
+        session.expiry = v5_expiry.filter(|e| *e != u32::MAX);
+        session.expires_at = None;
         session.state.mqtt5 = v5_expiry.is_some();
 
+        let will_props = self
+            .conns
+            .get_mut(&id)
+            .and_then(|c| c.v5.as_mut())
+            .and_then(|v| v.will_props.take());
         let will = c.will.map(|w| Message {
             topic: w.topic.to_string(),
             payload: w.message.to_vec(),
             qos: w.qos,
             retain: w.retain,
+            props: will_props,
         });
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.phase = Phase::Connected(Connected {
@@ -161,6 +172,21 @@ impl Core {
         self.close(id, DisconnectReason::Refused(code as u8), false, now);
     }
 
+    /// Ends the detached sessions whose Session Expiry Interval has passed
+    /// (MQTT 5 section 3.1.2.11.2).
+    pub(super) fn expire_sessions(&mut self, now: Duration) {
+        let gone: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.online.is_none() && s.expires_at.is_some_and(|t| t <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.sessions.remove(&id);
+            self.event(now, BrokerEvent::SessionExpired { client_id: id });
+        }
+    }
+
     /// Ends a connection from the broker's side: detaches its session
     /// (removed if clean), publishes its will if asked, and marks it closing
     /// so the shell flushes and closes it.
@@ -188,6 +214,8 @@ impl Core {
                     s.online = None;
                     if s.clean {
                         self.sessions.remove(&c.client_id);
+                    } else if let Some(secs) = s.expiry {
+                        s.expires_at = Some(now.saturating_add(Duration::from_secs(secs.into())));
                     }
                 }
             }
@@ -201,7 +229,7 @@ impl Core {
                             topic: will.topic.clone(),
                         },
                     );
-                    self.route(will, now);
+                    self.route(will, Some(&c.client_id), now);
                 }
             }
         }

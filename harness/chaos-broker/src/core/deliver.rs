@@ -21,6 +21,9 @@ impl Core {
     /// window has room, queued (QoS 1/2) otherwise, dropped when full.
     /// QoS 0 messages for offline sessions are discarded, as mosquitto does.
     pub(super) fn deliver(&mut self, client_id: &str, msg: Message, now: Duration) {
+        if msg.expired(now) {
+            return;
+        }
         let max_queued = self.config.max_queued;
         let online = self
             .sessions
@@ -33,7 +36,7 @@ impl Core {
             });
         let max_inflight = self.window(online);
         if let Some(max) = online.and_then(|c| self.client_max_packet(c)) {
-            if !fits(&msg, max) {
+            if !fits(&msg, max, now) {
                 return self.not_sent(online, client_id, &msg, max, now);
             }
         }
@@ -112,6 +115,11 @@ impl Core {
             let Some(mut o) = session.state.queued.pop_front() else {
                 return;
             };
+            // An expired message not yet sent is not delivered (MQTT 5
+            // section 3.3.2.3.3).
+            if !o.sent && o.message.expired(now) {
+                continue;
+            }
             o.phase = OutPhase::AwaitAck;
             let copy = o.clone();
             o.sent = true;
@@ -137,17 +145,17 @@ impl Core {
                 gone.extend(
                     st.inflight
                         .iter()
-                        .filter(|o| !fits(&o.message, max))
+                        .filter(|o| !fits(&o.message, max, now))
                         .map(|o| o.message.clone()),
                 );
                 gone.extend(
                     st.queued
                         .iter()
-                        .filter(|o| !fits(&o.message, max))
+                        .filter(|o| !fits(&o.message, max, now))
                         .map(|o| o.message.clone()),
                 );
-                st.inflight.retain(|o| fits(&o.message, max));
-                st.queued.retain(|o| fits(&o.message, max));
+                st.inflight.retain(|o| fits(&o.message, max, now));
+                st.queued.retain(|o| fits(&o.message, max, now));
             }
             for m in gone {
                 self.not_sent(Some(id), client_id, &m, max, now);
@@ -257,7 +265,7 @@ impl Core {
         max: u32,
         now: Duration,
     ) {
-        let len = v5::publish_len(&msg.topic, msg.qos, msg.payload.len());
+        let len = v5::publish_len(msg, now);
         let summary = format!(
             "PUBLISH topic={} qos={} len={} not sent: {len} bytes, over the client's Maximum Packet Size {max}",
             msg.topic,
@@ -303,11 +311,16 @@ impl Core {
             topic: &o.message.topic,
             payload: &o.message.payload,
         };
+        self.publish_props = o.message.props.clone();
         self.send_with_faults(conn, Packet::Publish(p), DropKind::Publish, now);
         self.stats.publishes_sent += 1;
-        if self.faults.take_duplicate(Some(client_id)) {
+        let twice = self.faults.take_duplicate(Some(client_id));
+        if twice {
             p.dup = qospid != QosPid::AtMostOnce;
             self.send(conn, Packet::Publish(p));
+        }
+        self.publish_props = None;
+        if twice {
             self.stats.publishes_sent += 1;
             self.fault_injected(
                 conn,
@@ -318,9 +331,9 @@ impl Core {
     }
 }
 
-/// Whether `msg`, sent as MQTT 5, fits in `max` bytes.
-fn fits(msg: &Message, max: u32) -> bool {
-    v5::publish_len(&msg.topic, msg.qos, msg.payload.len()) <= max as usize
+/// Whether `msg`, sent as MQTT 5 at `now`, fits in `max` bytes.
+fn fits(msg: &Message, max: u32, now: Duration) -> bool {
+    v5::publish_len(msg, now) <= max as usize
 }
 
 /// The next free packet id of a session (ids in use are skipped).

@@ -49,7 +49,7 @@ use crate::connection::{ConnectRead, Connection, Phase};
 use crate::fault::FaultTable;
 use crate::log::{Direction, DisconnectReason, EventEntry, LogRecord, PacketLogEntry};
 use crate::rng::SplitMix64;
-use crate::state::{BrokerState, Message, SessionState};
+use crate::state::{BrokerState, Message, MessageProps, SessionState};
 
 /// A connection, numbered from 1 in the order connections were opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,6 +76,11 @@ struct Session {
     state: SessionState,
     online: Option<ConnId>,
     clean: bool,
+    /// An MQTT 5 session's Session Expiry Interval in seconds (`None`:
+    /// never expires, as 3.1.1 persistent sessions and 0xFFFFFFFF).
+    expiry: Option<u32>,
+    /// When a detached session with an expiry ends, on the broker's clock.
+    expires_at: Option<Duration>,
 }
 
 /// The broker. See the module documentation.
@@ -94,6 +99,9 @@ pub struct Core {
     stats: Stats,
     /// The time of the current input (packets queued now are logged at it).
     now: Duration,
+    /// The MQTT 5 properties of the PUBLISH being sent (set around
+    /// [`Core::send_publish`]'s sends, encoded by an MQTT 5 connection).
+    publish_props: Option<Box<MessageProps>>,
 }
 
 impl Core {
@@ -115,6 +123,7 @@ impl Core {
             dirty: BTreeSet::new(),
             stats: Stats::default(),
             now: Duration::ZERO,
+            publish_props: None,
         }
     }
 
@@ -129,6 +138,10 @@ impl Core {
                     state: s,
                     online: None,
                     clean: false,
+                    // Expiry timers do not survive a restart: kept sessions
+                    // live until taken up or cleaned.
+                    expiry: None,
+                    expires_at: None,
                 },
             );
         }
@@ -193,6 +206,7 @@ impl Core {
     /// Serves every deadline that has passed: held CONNECTs, keepalives.
     pub fn handle_timeout(&mut self, now: Duration) {
         self.now = now;
+        self.expire_sessions(now);
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
             let Some(conn) = self.conns.get_mut(&id) else {

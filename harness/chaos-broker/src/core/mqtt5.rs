@@ -38,7 +38,9 @@ impl Core {
         match packet {
             wire::Packet::Connect(c) => {
                 if conn.v5.is_none() || client_id.is_none() {
-                    conn.v5 = Some(V5Conn::from_connect(&c.properties));
+                    let mut v = V5Conn::from_connect(&c.properties);
+                    v.will_props = c.will.and_then(|w| v5::message_props(&w.properties));
+                    conn.v5 = Some(v);
                 }
                 let v3 = Connect {
                     client_id: c.client_id,
@@ -65,6 +67,7 @@ impl Core {
                 let Some(v) = conn.v5.as_mut() else {
                     return false;
                 };
+                v.in_props = v5::message_props(&p.properties);
                 let topic = match v.resolve_topic(p.topic, &p.properties) {
                     Ok(t) => t,
                     Err((reason, why)) => {
@@ -120,8 +123,16 @@ impl Core {
                         qos: t.options.qos,
                     })
                     .collect();
-                if refused.iter().any(Option::is_some) {
-                    if let Some(v) = conn.v5.as_mut() {
+                if let Some(v) = conn.v5.as_mut() {
+                    v.sub_options = Some(
+                        s.topics
+                            .iter()
+                            .zip(&refused)
+                            .filter(|(_, r)| r.is_none())
+                            .map(|(t, _)| t.options)
+                            .collect(),
+                    );
+                    if refused.iter().any(Option::is_some) {
                         v.sub_refused.insert(s.pid.get(), refused);
                     }
                 }
@@ -170,10 +181,15 @@ impl Core {
                     d.properties.get(wire::PropertyId::SessionExpiryInterval)
                 {
                     summary += &format!(" expiry={e}");
-                    if e == 0 {
-                        if let Some(s) = self.sessions.get_mut(&cid) {
-                            if s.online == Some(id) {
+                    if let Some(s) = self.sessions.get_mut(&cid) {
+                        if s.online == Some(id) {
+                            if e == 0 {
                                 s.clean = true;
+                            } else if !s.clean {
+                                // From 0 it cannot be raised (section
+                                // 3.14.2.2.2); otherwise the new interval
+                                // counts from now.
+                                s.expiry = (e != u32::MAX).then_some(e);
                             }
                         }
                     }

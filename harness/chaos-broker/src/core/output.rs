@@ -34,8 +34,9 @@ impl Core {
         let receive_maximum = self.config.max_inflight.min(u16::MAX as usize) as u16;
         let max_packet_size = (self.config.max_packet_size < PROTOCOL_MAX_PACKET_SIZE)
             .then(|| self.config.max_packet_size.min(u32::MAX as usize) as u32);
+        let props = self.publish_props.as_deref().map(|m| (m, self.now));
         let (bytes, summary) = match conn.v5.as_mut() {
-            Some(v) => match v5::encode(&p, v, receive_maximum, max_packet_size) {
+            Some(v) => match v5::encode(&p, v, receive_maximum, max_packet_size, props) {
                 Some(x) => x,
                 None => return,
             },

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use resilient_mqtt::codec::v5::RetainHandling;
 use resilient_mqtt::codec::{
     List, Packet, Pid, PubAck, PubComp, PubRec, Publish, QoS, QosPid, SubAck, SubAckCode,
     Subscribe, UnsubAck, Unsubscribe,
@@ -12,7 +13,7 @@ use resilient_mqtt::codec::{
 
 use super::{ConnId, Core};
 use crate::fault::DropKind;
-use crate::state::Message;
+use crate::state::{Message, SubOptions};
 use crate::topic;
 
 impl Core {
@@ -24,16 +25,24 @@ impl Core {
         now: Duration,
     ) {
         self.stats.publishes_received += 1;
-        let msg = Message {
+        // An MQTT 5 publisher's properties, set aside by `handle_packet_v5`.
+        let props = self
+            .conns
+            .get_mut(&id)
+            .and_then(|c| c.v5.as_mut())
+            .and_then(|v| v.in_props.take());
+        let mut msg = Message {
             topic: p.topic.to_string(),
             payload: p.payload.to_vec(),
             qos: p.qospid.qos(),
             retain: p.retain,
+            props,
         };
+        msg.start_expiry(now);
         match p.qospid {
-            QosPid::AtMostOnce => self.route(msg, now),
+            QosPid::AtMostOnce => self.route(msg, Some(client_id), now),
             QosPid::AtLeastOnce(pid) => {
-                self.route(msg, now);
+                self.route(msg, Some(client_id), now);
                 self.send_with_faults(id, Packet::PubAck(PubAck(pid)), DropKind::PubAck, now);
             }
             QosPid::ExactlyOnce(pid) => {
@@ -54,13 +63,14 @@ impl Core {
             .get_mut(client_id)
             .and_then(|s| s.state.awaiting_pubrel.remove(&pid.get()));
         if let Some(msg) = msg {
-            self.route(msg, now);
+            self.route(msg, Some(client_id), now);
         }
         self.send_with_faults(id, Packet::PubComp(PubComp(pid)), DropKind::PubComp, now);
     }
 
     /// SUBSCRIBE: every filter granted at its QoS, SUBACK, then the
-    /// retained messages that match.
+    /// retained messages that match (as an MQTT 5 filter's retain handling
+    /// says: always, only for a new subscription, or never).
     pub(super) fn subscribe(
         &mut self,
         id: ConnId,
@@ -70,14 +80,39 @@ impl Core {
     ) {
         let mut codes = Vec::new();
         let mut filters = Vec::new();
+        // An MQTT 5 SUBSCRIBE's options, set aside by `handle_packet_v5`.
+        let options = self
+            .conns
+            .get_mut(&id)
+            .and_then(|c| c.v5.as_mut())
+            .and_then(|v| v.sub_options.take())
+            .unwrap_or_default();
         if let Some(session) = self.sessions.get_mut(client_id) {
-            for t in s.topics.iter() {
-                session
-                    .state
+            for (i, t) in s.topics.iter().enumerate() {
+                let o = options.get(i).copied().unwrap_or_default();
+                let st = &mut session.state;
+                let new = st
                     .subscriptions
-                    .insert(t.filter.to_string(), t.qos);
+                    .insert(t.filter.to_string(), t.qos)
+                    .is_none();
+                let extra = SubOptions {
+                    no_local: o.no_local,
+                    retain_as_published: o.retain_as_published,
+                };
+                if extra == SubOptions::default() {
+                    st.sub_options.remove(t.filter);
+                } else {
+                    st.sub_options.insert(t.filter.to_string(), extra);
+                }
                 codes.push(SubAckCode::Granted(t.qos));
-                filters.push((t.filter.to_string(), t.qos));
+                let retained = match o.retain_handling {
+                    RetainHandling::SendAtSubscribe => true,
+                    RetainHandling::SendAtSubscribeIfNew => new,
+                    RetainHandling::DoNotSend => false,
+                };
+                if retained {
+                    filters.push((t.filter.to_string(), t.qos));
+                }
             }
         }
         self.send_with_faults(
@@ -89,7 +124,9 @@ impl Core {
             DropKind::SubAck,
             now,
         );
-        // Retained messages, after the SUBACK, with RETAIN set.
+        // Retained messages, after the SUBACK, with RETAIN set; expired
+        // ones are gone.
+        self.retained.retain(|_, m| !m.expired(now));
         for (filter, qos) in filters {
             let matching: Vec<Message> = self
                 .retained
@@ -116,6 +153,7 @@ impl Core {
         if let Some(session) = self.sessions.get_mut(client_id) {
             for f in u.topics.iter() {
                 session.state.subscriptions.remove(f);
+                session.state.sub_options.remove(f);
             }
         }
         self.send_with_faults(
@@ -127,8 +165,11 @@ impl Core {
     }
 
     /// Stores or clears the retained copy, then delivers to every matching
-    /// session at the lower of the two QoS levels, RETAIN cleared.
-    pub(super) fn route(&mut self, msg: Message, now: Duration) {
+    /// session at the lower of the two QoS levels, RETAIN cleared (kept for
+    /// a retain-as-published subscription), not to the publisher's own
+    /// no-local subscriptions.
+    pub(super) fn route(&mut self, mut msg: Message, publisher: Option<&str>, now: Duration) {
+        msg.start_expiry(now);
         // mosquitto's default ACL refuses client publishes to $SYS.
         if msg.topic.starts_with("$SYS") {
             return;
@@ -143,34 +184,42 @@ impl Core {
         // mosquitto 2.0: a 3.1.1 client gets one copy, at the QoS of the
         // first matching subscription its tree walk finds; an MQTT 5 client
         // one copy per matching subscription, in that order.
-        let targets: Vec<(String, Vec<QoS>)> = self
+        type Target = (String, Vec<(QoS, SubOptions)>);
+        let targets: Vec<Target> = self
             .sessions
             .iter()
             .filter_map(|(id, s)| {
-                let mut found: Vec<(Vec<u8>, QoS)> = s
+                let own = publisher == Some(id.as_str());
+                let mut found: Vec<(Vec<u8>, QoS, SubOptions)> = s
                     .state
                     .subscriptions
                     .iter()
                     .filter(|(f, _)| topic::matches(f, &msg.topic))
-                    .map(|(f, q)| (topic::walk_order(f), *q))
+                    .map(|(f, q)| {
+                        let o = s.state.sub_options.get(f).copied().unwrap_or_default();
+                        (topic::walk_order(f), *q, o)
+                    })
+                    .filter(|(_, _, o)| !(own && o.no_local))
                     .collect();
-                found.sort();
+                found.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
                 if !s.state.mqtt5 {
                     found.truncate(1);
                 }
-                let qos: Vec<QoS> = found.into_iter().map(|(_, q)| q).collect();
-                (!qos.is_empty()).then(|| (id.clone(), qos))
+                let subs: Vec<(QoS, SubOptions)> =
+                    found.into_iter().map(|(_, q, o)| (q, o)).collect();
+                (!subs.is_empty()).then(|| (id.clone(), subs))
             })
             .collect();
-        for (client_id, sub_qos) in targets
+        for (client_id, (sub_qos, options)) in targets
             .into_iter()
-            .flat_map(|(c, qs)| qs.into_iter().map(move |q| (c.clone(), q)))
+            .flat_map(|(c, subs)| subs.into_iter().map(move |s| (c.clone(), s)))
         {
             let m = Message {
                 topic: msg.topic.clone(),
                 payload: msg.payload.clone(),
                 qos: msg.qos.min(sub_qos),
-                retain: false,
+                retain: msg.retain && options.retain_as_published,
+                props: msg.props.clone(),
             };
             self.deliver(&client_id, m, now);
         }

@@ -58,6 +58,7 @@ impl FaultHook for Flood {
                     payload: format!("flood {i}").into_bytes(),
                     qos: QoS::ExactlyOnce,
                     retain: false,
+                    props: None,
                 };
                 if !core.push_inflight(id, &client_id, message, now) {
                     break;

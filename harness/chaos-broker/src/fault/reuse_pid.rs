@@ -43,6 +43,7 @@ impl ReusePid {
             payload: format!("reuse-pid {}", pid.get()).into_bytes(),
             qos: QoS::ExactlyOnce,
             retain: false,
+            props: None,
         };
         core.fault_injected(
             conn,
