@@ -2,19 +2,9 @@
 //! window belong to the scenario, not to one broker process; the broker's
 //! packet log stamps a delayed packet when it leaves, with its queued time.
 
-use hil::backend::Backend;
-use hil::sim::SimBackend;
-use hil::trace::sink::VecSink;
 use hil::trace::{Actor, Dir, Event, Record};
 
-fn run(text: &str, seed: u64) -> Vec<Record> {
-    let (scenario, _) = hil::scenario::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
-    let mut sink = VecSink::default();
-    SimBackend::new()
-        .run(&scenario, seed, &mut sink)
-        .unwrap_or_else(|e| panic!("{e}"));
-    sink.records
-}
+use crate::support::sim_records as run;
 
 /// A QoS 1 publish every second, and `timeline`.
 fn publisher(name: &str, duration: &str, timeline: &str) -> String {

@@ -2,19 +2,9 @@
 //! reset on the path, WiFi associated without IP, irregular flapping drawn
 //! from the seed.
 
-use hil::backend::Backend;
-use hil::sim::SimBackend;
-use hil::trace::sink::VecSink;
 use hil::trace::{Actor, Event, Record};
 
-fn run(text: &str, seed: u64) -> Vec<Record> {
-    let (scenario, _) = hil::scenario::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
-    let mut sink = VecSink::default();
-    SimBackend::new()
-        .run(&scenario, seed, &mut sink)
-        .unwrap_or_else(|e| panic!("{e}"));
-    sink.records
-}
+use crate::support::sim_records as run;
 
 fn scenario(name: &str, duration: &str, timeline: &str) -> String {
     format!(
