@@ -1,7 +1,8 @@
 //! Framing of the serial link: COBS-stuffed frames between `0x00`
-//! delimiters, each with a four-byte header and a CRC-16/CCITT-FALSE.
+//! delimiters, each with a four-byte header and a CRC-16.
 //!
-//! A frame on the wire is `0x00 | COBS(kind seq ack win body.. crc_hi crc_lo) | 0x00`.
+//! A frame on the wire is `0x00 | COBS(kind seq ack win body.. crc_hi crc_lo) | 0x00`
+//! (CRC-16/GENIBUS over header and body).
 //! The leading delimiter ends any garbage that came before, so a lost or
 //! flipped byte costs at most the frame it hit: the [`Decoder`] drops it
 //! (bad COBS, bad CRC, too long) and is back in step at the next `0x00`.
@@ -83,8 +84,12 @@ impl core::fmt::Display for FrameError {
     }
 }
 
-/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), bitwise: no table, so
-/// nothing to keep in a microcontroller's flash.
+/// CRC-16/GENIBUS (poly 0x1021, init 0xFFFF, final XOR 0xFFFF), bitwise:
+/// no table, so nothing to keep in a microcontroller's flash.
+///
+/// The final XOR matters: without it (CRC-16/CCITT-FALSE) a frame with a
+/// `0x00` appended after its CRC still checks, and that is exactly what a
+/// trailing delimiter flipped to `0x01` decodes to.
 pub fn crc16(data: &[u8]) -> u16 {
     let mut crc: u16 = 0xFFFF;
     for &b in data {
@@ -97,7 +102,7 @@ pub fn crc16(data: &[u8]) -> u16 {
             };
         }
     }
-    crc
+    crc ^ 0xFFFF
 }
 
 /// COBS-encodes `input` into `out` (no delimiter); returns the length.
@@ -318,7 +323,26 @@ mod tests {
 
     #[test]
     fn crc_matches_the_standard_check_value() {
-        assert_eq!(crc16(b"123456789"), 0x29B1);
+        assert_eq!(crc16(b"123456789"), 0xD64E);
+    }
+
+    /// The trailing delimiter flipped to `0x01` appends a zero byte to the
+    /// decoded frame: the CRC must reject that (CRC-16/CCITT-FALSE, with
+    /// no final XOR, would not).
+    #[test]
+    fn a_trailing_delimiter_flipped_to_one_is_rejected() {
+        for body in [&b"1833"[..], b"", b"x", &[0u8; 40]] {
+            let mut out = [0u8; 128];
+            let n = encode(&h(Kind::Data, 1), body, &mut out).unwrap();
+            let mut wire = [0u8; 256];
+            wire[..n].copy_from_slice(&out[..n]);
+            wire[n - 1] = 0x01;
+            let m = encode(&h(Kind::Ack, 2), b"", &mut wire[n..]).unwrap();
+            let (frames, bad) = decode_all(&wire[..n + m]);
+            assert_eq!(bad, 1, "{body:?}");
+            assert_eq!(frames.len(), 1);
+            assert_eq!(frames[0].0, h(Kind::Ack, 2));
+        }
     }
 
     #[test]

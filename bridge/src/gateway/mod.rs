@@ -49,7 +49,7 @@ pub struct GatewayConfig {
 impl GatewayConfig {
     pub fn new(nonce: u32) -> GatewayConfig {
         GatewayConfig {
-            queue_capacity: 32,
+            queue_capacity: 16,
             link: LinkConfig::default(),
             nonce,
         }
