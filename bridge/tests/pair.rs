@@ -384,8 +384,16 @@ fn qos1_survives_ten_minutes_of_noise_at_1e_3() {
         // Resynchronisation within one frame: a flipped byte costs the
         // frame it hit, never the next one (a byte flipped to 0x00 splits
         // its frame into two bad stretches).
-        assert!(p.gw.stats().bad_frames <= 2 * p.h2g.flipped, "{:?}", p.gw.stats());
-        assert!(p.host.stats().bad_frames <= 2 * p.g2h.flipped, "{:?}", p.host.stats());
+        assert!(
+            p.gw.stats().bad_frames <= 2 * p.h2g.flipped,
+            "{:?}",
+            p.gw.stats()
+        );
+        assert!(
+            p.host.stats().bad_frames <= 2 * p.g2h.flipped,
+            "{:?}",
+            p.host.stats()
+        );
         eprintln!(
             "seed {seed}: {} + {} bytes flipped, host saw {} bad frames, gateway {}, {} retransmits, {dups} duplicates",
             p.h2g.flipped,

@@ -117,7 +117,8 @@ fn host(cable: &Cable, id: &str, count: u32, interval_ms: u32) -> Proc {
 
 fn observer(broker: &Mosquitto, filter: &str) -> Proc {
     let port = broker.port().to_string();
-    let mut sub = Proc::spawn(Command::new("mosquitto_sub").args([
+    // stdbuf: mosquitto_sub block-buffers a piped stdout.
+    let mut sub = Proc::spawn(Command::new("stdbuf").args(["-oL", "mosquitto_sub"]).args([
         "-h",
         "127.0.0.1",
         "-p",
@@ -234,8 +235,10 @@ fn killing_and_restarting_the_gateway_process_loses_no_qos1_message() {
     for n in 0..40 {
         assert!(got.contains_key(&n), "{n} lost; got {got:?}");
     }
+    // Publishes the killed gateway had handed to the broker but not yet
+    // reported are sent again by the host: at most its queue (16).
     let dups: usize = got.values().map(|c| c - 1).sum();
-    assert!(dups <= 8, "{dups} duplicates");
+    assert!(dups <= 16, "{dups} duplicates: {got:?}\n{:?}", h.seen);
 }
 
 #[test]

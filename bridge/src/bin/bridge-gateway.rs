@@ -18,7 +18,7 @@ fn parse(args: &[String]) -> Result<(String, u32, String, u16, u16), String> {
         String::new(),
         115_200u32,
         String::from("127.0.0.1:1883"),
-        32u16,
+        16u16,
     );
     let mut it = args.iter();
     while let Some(flag) = it.next() {

@@ -233,11 +233,12 @@ impl<F> Shell<F> {
         let (ready_tx, ready_rx) = watch::channel(false);
         self.client = Some((client.clone(), ready_rx));
         // The first connect reports its errors instead of retrying (K1):
-        // the gateway retries until the broker is there.
+        // the gateway retries until the broker is there. Quick (no link
+        // integrity wait, K2): the gateway's network is up when it runs.
         let c = client.clone();
         self.tasks.spawn(async move {
             loop {
-                match c.connect().await {
+                match c.connect_quick().await {
                     Ok(()) => break,
                     Err(ClientError::Request(RequestError::Closed))
                     | Err(ClientError::DriverGone) => return,
