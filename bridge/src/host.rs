@@ -72,6 +72,9 @@ pub struct Token(pub u16);
 pub struct Refused;
 
 /// What the host tells its application.
+// No allocator: a message is held inline, so the enum is as large as its
+// largest variant by design.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostEvent {
     /// The serial link is up: handshake done with the gateway.
@@ -146,6 +149,8 @@ impl core::fmt::Display for HostError {
 #[cfg(feature = "std")]
 impl std::error::Error for HostError {}
 
+// Inline storage, no allocator (see HostEvent).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Req {
     Publish {

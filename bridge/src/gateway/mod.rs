@@ -233,7 +233,7 @@ impl Gateway {
                 app.mqtt_up = false;
                 app.status_due = true;
             }
-            MqttResult::PublishDone { id } => app.complete(id, |h| Report::PubDone(h)),
+            MqttResult::PublishDone { id } => app.complete(id, Report::PubDone),
             MqttResult::PublishFailed { id, .. } => {
                 app.complete(id, |h| Report::PubFailed(h, FailReason::Refused))
             }
