@@ -107,6 +107,7 @@ nice -n 10 cargo build -p resilient-mqtt --no-default-features --features embedd
 nice -n 10 cargo build -p resilient-mqtt-bridge --no-default-features
 nice -n 10 cargo build -p resilient-mqtt-bridge --no-default-features --features embedded
 nice -n 10 cargo nextest run -p resilient-mqtt-bridge --features embedded --test embedded
+nice -n 10 cargo nextest run -p resilient-mqtt-bridge --no-default-features --lib
 
 # The allocation-free session (no `alloc` feature): the session's unit
 # tests, the embedded shell against mosquitto and in the simulator, the
