@@ -655,3 +655,14 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The README states the host's memory: keep it true.
+    #[test]
+    fn the_host_fits_in_24_kib() {
+        let n = core::mem::size_of::<super::Host>();
+        assert!(n <= 24 * 1024, "Host is {n} bytes");
+        assert!(n >= 16 * 1024, "Host is {n} bytes: update the README");
+    }
+}
