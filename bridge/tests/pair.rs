@@ -702,3 +702,40 @@ fn a_new_identity_reissues_what_the_old_client_had_not_finished() {
     }
     assert_eq!(p.gw.queued(), 0);
 }
+
+/// The gateway's answers are lost (its line to the host is cut) after it
+/// forwarded five QoS 2 publishes: the host's link times out, it shakes
+/// hands again with the same gateway and sends the five again; the gateway
+/// recognises them, so the broker has each exactly once.
+#[test]
+fn requests_repeated_after_a_link_outage_reach_the_broker_once() {
+    let mut p = Pair::new(13, 115_200);
+    p.run_ms(300);
+    p.broker.ack_ms = 1500;
+    let tokens: Vec<Token> = (0..5)
+        .map(|i| {
+            p.host
+                .publish(
+                    Instant(p.now),
+                    "t",
+                    format!("x{i}").as_bytes(),
+                    QoS::ExactlyOnce,
+                    false,
+                )
+                .unwrap()
+        })
+        .collect();
+    p.run_ms(200);
+    assert_eq!(p.gw.queued(), 5, "the gateway has them");
+    p.g2h.cut = true;
+    p.run_ms(5000);
+    assert!(p.count(&HostEvent::GatewayDown) >= 1);
+    p.g2h.cut = false;
+    assert!(p.run_until(5000, |p| tokens.iter().all(|t| p.done().contains(t))));
+    assert_eq!(p.count(&HostEvent::GatewayUp), 2);
+    let d = p.delivered();
+    for i in 0..5 {
+        assert_eq!(d.get(&format!("x{i}")), Some(&1), "x{i}: {d:?}");
+    }
+    assert_eq!(p.broker.configures, 1, "same gateway, same client");
+}
