@@ -133,3 +133,52 @@ async fn a_broker_restart_delays_qos1_publishes_and_loses_none() {
         "the gateway reported its queue during the outage: {seen:?}"
     );
 }
+
+/// The host application reads nothing for 3 s while 100 QoS 1 messages
+/// arrive for it: the host's queues fill, its window closes, the gateway
+/// holds the rest; then every message arrives, in order.
+#[tokio::test]
+async fn a_slow_host_application_loses_no_qos1_message() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let broker = Mosquitto::start(Options::default()).expect("mosquitto");
+    let host = bridge(&broker, "shells-3");
+    timeout(
+        Duration::from_secs(10),
+        host.subscribe("slow/#", QoS::AtLeastOnce),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let port = broker.port().to_string();
+    let mut publisher = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-q",
+            "1",
+            "-t",
+            "slow/m",
+            "-l",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = publisher.stdin.take().unwrap();
+    for i in 0..100 {
+        writeln!(stdin, "{i}").unwrap();
+    }
+    drop(stdin);
+    assert!(publisher.wait().unwrap().success());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..100 {
+        let m = timeout(Duration::from_secs(10), host.next_message())
+            .await
+            .unwrap_or_else(|_| panic!("message {i} did not come"))
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&m.payload), i.to_string());
+    }
+}
