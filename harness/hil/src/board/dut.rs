@@ -682,7 +682,9 @@ impl Pump {
             Reset::LabgridPower { place } => {
                 let place = place.clone();
                 if let Err(e) = super::labgrid::power_cycle(&place) {
-                    self.fail(format!("power cycle of labgrid place `{place}` failed: {e}"));
+                    self.fail(format!(
+                        "power cycle of labgrid place `{place}` failed: {e}"
+                    ));
                     return Err(());
                 }
             }

@@ -118,15 +118,13 @@ pub fn parse_env(place: &str, yaml: &str) -> Result<PlaceResources, String> {
     let targets = &doc["targets"];
     let target = targets
         .get(place)
-        .or_else(|| {
-            targets
-                .as_mapping()
-                .and_then(|m| m.values().next())
-        })
+        .or_else(|| targets.as_mapping().and_then(|m| m.values().next()))
         .ok_or_else(|| format!("`labgrid-client env` names no target for place `{place}`"))?;
     let mut r = PlaceResources::default();
     for res in target["resources"].as_sequence().into_iter().flatten() {
-        let Some(map) = res.as_mapping() else { continue };
+        let Some(map) = res.as_mapping() else {
+            continue;
+        };
         for (cls, params) in map {
             let cls = cls.as_str().unwrap_or("");
             if cls == "NetworkSerialPort" && r.serial.is_none() {
@@ -146,8 +144,15 @@ pub fn parse_env(place: &str, yaml: &str) -> Result<PlaceResources, String> {
                         ))
                     }
                 };
-                let speed = params["speed"].as_u64().unwrap_or(115_200).clamp(1, u32::MAX as u64);
-                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                let speed = params["speed"]
+                    .as_u64()
+                    .unwrap_or(115_200)
+                    .clamp(1, u32::MAX as u64);
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 r.serial = Some((format!("{host}:{port}"), mode, speed as u32));
             } else if cls.ends_with("PowerPort") || cls == "PDUDaemonPort" {
                 r.power = true;
@@ -272,9 +277,9 @@ pub fn profile_for(lease: &Lease) -> Result<Profile, String> {
         .find(|(k, _)| k == "hil_profile")
         .map(|(_, v)| v.clone());
     let mut p = match base {
-        Some(name) => profile::load(&name)
-            .map(|(_, p)| p)
-            .map_err(|e| format!("labgrid place `{place}` names board profile `{name}` (tag hil_profile):\n{e}"))?,
+        Some(name) => profile::load(&name).map(|(_, p)| p).map_err(|e| {
+            format!("labgrid place `{place}` names board profile `{name}` (tag hil_profile):\n{e}")
+        })?,
         None => Profile {
             name: String::new(),
             chip: "labgrid".into(),
@@ -292,7 +297,13 @@ pub fn profile_for(lease: &Lease) -> Result<Profile, String> {
     };
     p.name = place
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     p.transport = Transport::Remote { addr, mode, baud };
     if lease.resources.power && matches!(p.reset, Reset::Agent | Reset::None) {

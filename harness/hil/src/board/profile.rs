@@ -397,9 +397,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                     );
                 } else if !matches!(
                     transport,
-                    Some(Transport::Serial { .. })
-                        | Some(Transport::Remote { .. })
-                        | None
+                    Some(Transport::Serial { .. }) | Some(Transport::Remote { .. }) | None
                 ) {
                     errors.push(
                         Diagnostic::error(
@@ -503,7 +501,11 @@ fn remote_transport(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Transport> {
     use super::remote_serial::Mode;
-    let mode = if kind == "tcp" { Mode::Raw } else { Mode::Rfc2217 };
+    let mode = if kind == "tcp" {
+        Mode::Raw
+    } else {
+        Mode::Rfc2217
+    };
     let example = format!("url = \"{kind}://HOST:PORT\", e.g. \"{kind}://bench-3.lab:4001\"");
     let Some(url) = &t.url else {
         errors.push(
@@ -688,7 +690,10 @@ password_env = "HIL_WIFI_PASSWORD"
         assert!(e.contains("b.toml:7:10"), "{e}");
         assert!(e.contains("cannot work over transport kind `tcp`"), "{e}");
         let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"rfc2217\"\nurl = \"tcp://h:1\"\n");
-        assert!(e.contains("b.toml:5:7") && e.contains("does not start with `rfc2217://`"), "{e}");
+        assert!(
+            e.contains("b.toml:5:7") && e.contains("does not start with `rfc2217://`"),
+            "{e}"
+        );
         let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"tcp\"\nurl = \"tcp://h:99999\"\n");
         assert!(e.contains("not a TCP port"), "{e}");
         let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"tcp\"\n");

@@ -135,7 +135,9 @@ impl TcpLink {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) =>
             {
                 return Ok(0)
@@ -249,7 +251,10 @@ mod tests {
     /// A small RFC 2217 server on loopback: it answers SET-BAUDRATE and
     /// SET-CONTROL and records the SET-CONTROL values it got; data is
     /// echoed.
-    fn server() -> (String, std::thread::JoinHandle<(Vec<u8>, Vec<u8>)>) {
+    /// What the server got: the SET-CONTROL values, and the data.
+    type Got = (Vec<u8>, Vec<u8>);
+
+    fn server() -> (String, std::thread::JoinHandle<Got>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap().to_string();
         let t = std::thread::spawn(move || {
@@ -258,7 +263,7 @@ mod tests {
             s.write_all(&[rfc2217::IAC, rfc2217::DO, rfc2217::COM_PORT_OPTION])
                 .unwrap();
             let mut d = Decoder::new();
-            let (mut controls, mut data) = (Vec::new(), Vec::new());
+            let (mut controls, mut data): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
             let mut buf = [0u8; 256];
             while let Ok(n) = s.read(&mut buf) {
                 if n == 0 {
@@ -298,7 +303,7 @@ mod tests {
         ])
         .unwrap();
         link.write_all(&[1, 0xff, 2, b'\n']).unwrap();
-        let mut got = Vec::new();
+        let mut got: Vec<u8> = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
         while got.len() < 4 && Instant::now() < deadline {
             let mut buf = [0u8; 64];

@@ -259,7 +259,10 @@ impl Negotiation {
         // Our own hello already said WILL/DO for what we agree to: a
         // server's confirmation needs no answer, and each refusal or
         // acceptance is said once.
-        let ours = matches!((verb, opt), (WILL | DO, OPT_BINARY | OPT_SGA | COM_PORT_OPTION));
+        let ours = matches!(
+            (verb, opt),
+            (WILL | DO, OPT_BINARY | OPT_SGA | COM_PORT_OPTION)
+        );
         if ours || self.answered.insert((verb, opt), ()).is_some() {
             return Vec::new();
         }

@@ -169,6 +169,10 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
             builder.add(&report, &records, backend.last_info().as_ref(), wall);
         }
     }
+    if crate::sweep::interrupted() {
+        let _ = writeln!(io.err, "interrupted: no report written");
+        return super::EXIT_INTERRUPTED;
+    }
     let report = builder.finish(&name, args.repeat, qualify::now_utc());
     match qualify::write(&dir, &report) {
         Ok(files) => {

@@ -145,8 +145,14 @@ fn lab(dir: &Path, place: &str) -> Lab {
             .spawn()
             .unwrap(),
     );
-    while !lg(&coord, "root", &["resources"]).1.contains("NetworkSerialPort") {
-        assert!(Instant::now() < deadline, "the exporter's resources do not show");
+    while !lg(&coord, "root", &["resources"])
+        .1
+        .contains("NetworkSerialPort")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the exporter's resources do not show"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     for args in [
@@ -178,7 +184,10 @@ fn hil_qualify_on_a_labgrid_place_passes_and_releases_it() {
     assert!(ok, "{out}");
     let (code, o, e) = hil(&["boards".into(), "--labgrid".into()]);
     assert_eq!(code, 0, "{o}{e}");
-    assert!(o.contains("vbench") && o.contains("held by") && o.contains("/alice"), "{o}");
+    assert!(
+        o.contains("vbench") && o.contains("held by") && o.contains("/alice"),
+        "{o}"
+    );
     assert!(o.contains("bare") && o.contains("free"), "{o}");
     // Held by someone else: an error naming the holder.
     let report = tmp.path().join("q");
@@ -192,12 +201,17 @@ fn hil_qualify_on_a_labgrid_place_passes_and_releases_it() {
         ];
         a.extend(extra.iter().map(|x| x.to_string()));
         a.push(s(root().join("scenarios/qualification/lost-puback.toml")));
-        a.push(s(root().join("scenarios/qualification/reboot-mid-publish.toml")));
+        a.push(s(
+            root().join("scenarios/qualification/reboot-mid-publish.toml")
+        ));
         hil(&a)
     };
     let (code, o, e) = qualify(&[]);
     assert_eq!(code, hil::cli::EXIT_INFRA, "{o}{e}");
-    assert!(e.contains("held by") && e.contains("/alice") && e.contains("--wait-place"), "{e}");
+    assert!(
+        e.contains("held by") && e.contains("/alice") && e.contains("--wait-place"),
+        "{e}"
+    );
     // With --wait-place: it waits until alice releases it, then runs.
     let coord = lab.coord.clone();
     let releaser = std::thread::spawn(move || {
@@ -207,7 +221,10 @@ fn hil_qualify_on_a_labgrid_place_passes_and_releases_it() {
     let (code, o, e) = qualify(&["--wait-place", "1m"]);
     assert!(releaser.join().unwrap().0);
     assert_eq!(code, 0, "{o}\n{e}");
-    assert!(o.contains("labgrid place vbench acquired: 127.0.0.1:"), "{o}");
+    assert!(
+        o.contains("labgrid place vbench acquired: 127.0.0.1:"),
+        "{o}"
+    );
     assert!(o.contains("QUALIFIED board/vbench"), "{o}");
     // The reboot was a power cycle through labgrid-client power off/on.
     assert_eq!(
@@ -215,7 +232,8 @@ fn hil_qualify_on_a_labgrid_place_passes_and_releases_it() {
         vec!["/outlet/0/0".to_string(), "/outlet/0/1".to_string()]
     );
     let b: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(report.join("runs/r1/qual-reboot-mid-publish/1/board.json")).unwrap(),
+        &std::fs::read_to_string(report.join("runs/r1/qual-reboot-mid-publish/1/board.json"))
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(b["boots"], 2, "{b}");
@@ -275,7 +293,12 @@ fn a_labgrid_place_is_released_on_failure_and_on_ctrl_c() {
             std::thread::sleep(Duration::from_millis(100));
         };
         let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         assert_eq!(status.code(), Some(130), "{presses}: {err}");
         assert_eq!(holder(&lab.coord, "cbench"), "None", "{presses}: {err}");
     }

@@ -217,8 +217,8 @@ fn rfc2217_sets_the_ptys_baud_rate_through_ser2net() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     for baud in [9600u32, 57_600] {
-        let mut link = TcpLink::open(&format!("127.0.0.1:{}", ser2net.rfc), Mode::Rfc2217, baud)
-            .unwrap();
+        let mut link =
+            TcpLink::open(&format!("127.0.0.1:{}", ser2net.rfc), Mode::Rfc2217, baud).unwrap();
         assert_eq!(link.server_baud(), Some(baud));
         assert_eq!(speed(&tty), baud.to_string());
         // The agent answers through the exporter.
@@ -226,7 +226,11 @@ fn rfc2217_sets_the_ptys_baud_rate_through_ser2net() {
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
         while !String::from_utf8_lossy(&got).contains("\"hello\"") {
-            assert!(Instant::now() < deadline, "{}", String::from_utf8_lossy(&got));
+            assert!(
+                Instant::now() < deadline,
+                "{}",
+                String::from_utf8_lossy(&got)
+            );
             let mut buf = [0u8; 512];
             let n = link.read(&mut buf, Duration::from_millis(50)).unwrap();
             got.extend(&buf[..n]);
@@ -236,11 +240,7 @@ fn rfc2217_sets_the_ptys_baud_rate_through_ser2net() {
 
 /// Runs lost-puback (12 s of wall time) on `profile` in a thread while
 /// `meddle` does what it does to ser2net.
-fn run_while(
-    profile: PathBuf,
-    out: PathBuf,
-    meddle: impl FnOnce(),
-) -> (i32, String, String) {
+fn run_while(profile: PathBuf, out: PathBuf, meddle: impl FnOnce()) -> (i32, String, String) {
     let t = std::thread::spawn(move || run(&profile, &out, &["lost-puback.toml"]));
     meddle();
     t.join().unwrap()

@@ -9,5 +9,5 @@ mod support;
 mod board_labgrid;
 mod board_probe;
 mod board_pty;
-mod raw_repl_pty;
 mod board_ser2net;
+mod raw_repl_pty;
