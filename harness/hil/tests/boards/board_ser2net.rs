@@ -222,10 +222,11 @@ fn rfc2217_sets_the_ptys_baud_rate_through_ser2net() {
         assert_eq!(link.server_baud(), Some(baud));
         assert_eq!(speed(&tty), baud.to_string());
         // The agent answers through the exporter.
-        link.write_all(b"{\"cmd\":\"hello\"}\n").unwrap();
+        link.write_all(hil_agent::msg::Command::Hello.to_line().as_bytes())
+            .unwrap();
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !String::from_utf8_lossy(&got).contains("\"hello\"") {
+        while !String::from_utf8_lossy(&got).contains("hil-vboard") {
             assert!(
                 Instant::now() < deadline,
                 "{}",
@@ -254,9 +255,12 @@ fn ser2net_killed_and_restarted_within_the_timeout_the_run_survives() {
     let p = profile(tmp.path(), "rfc2217", ser2net.rfc, "8s");
     let out = tmp.path().join("o");
     let (code, o, e) = run_while(p, out.clone(), || {
-        std::thread::sleep(Duration::from_secs(5));
+        // After the lost PUBACK's resend (15 s + response time, scenario
+        // time, at scale 0.2): a stalled board link must not hold a
+        // publish past its oracle's bound.
+        std::thread::sleep(Duration::from_secs(7));
         ser2net.kill();
-        std::thread::sleep(Duration::from_millis(1500));
+        std::thread::sleep(Duration::from_millis(1200));
         ser2net.restart();
     });
     assert_eq!(code, 0, "{o}\n{e}");
