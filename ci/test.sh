@@ -43,6 +43,9 @@ command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # pip, for paho-mqtt below.
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+# ser2net exports the virtual board's PTY over TCP (raw and RFC 2217) for
+# the remote-serial and labgrid board tests.
+command -v ser2net >/dev/null 2>&1 || [ -x /usr/sbin/ser2net ] || need_apt+=(ser2net)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -62,6 +65,15 @@ if ! python3 -c 'import paho.mqtt.client as m; m.CallbackAPIVersion' >/dev/null 
   step "installing paho-mqtt (pip)"
   python3 -m pip install -q 'paho-mqtt>=2,<3' 2>/dev/null \
     || python3 -m pip install -q --break-system-packages 'paho-mqtt>=2,<3'
+fi
+# labgrid (coordinator, exporter, labgrid-client) for the `--board
+# labgrid:PLACE` tests, from PyPI (a few seconds with wheels cached; the
+# test prints a SKIP line only when it cannot be installed).
+if ! command -v labgrid-client >/dev/null 2>&1; then
+  step "installing labgrid (pip)"
+  python3 -m pip install -q labgrid 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages labgrid \
+    || echo "warning: labgrid could not be installed: the labgrid board tests will SKIP"
 fi
 
 # Features the workspace's tests need beyond the default build: the

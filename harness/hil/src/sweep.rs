@@ -61,6 +61,7 @@ pub fn install_ctrlc() {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
                 // No run will clean up after itself now.
                 crate::live::container::remove_all_now();
+                crate::board::labgrid::release_all_now();
                 std::process::exit(130);
             }
             eprintln!("\ninterrupted: finishing the runs in flight (Ctrl-C again to stop now)");

@@ -52,6 +52,10 @@ pub struct BoardRunInfo {
     pub best_rtt_ms: Option<f64>,
     /// Times the link was reopened after it vanished.
     pub reopens: u32,
+    /// Each time the link was gone: when (scenario ms), for how long, and
+    /// whether it came back (a remote exporter that dropped, a port that
+    /// vanished during a reset).
+    pub link_gaps: Vec<LinkGap>,
     /// MicroPython: times the agent was started over the raw REPL, and
     /// bytes of script written before the run (0 when the board had it
     /// already, or with `--no-upload`).
@@ -59,6 +63,18 @@ pub struct BoardRunInfo {
     pub agent_uploaded_bytes: u64,
     #[serde(skip)]
     pub console: Vec<u8>,
+}
+
+/// A time the board's link was gone.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkGap {
+    /// Scenario time it went, ms.
+    pub at_ms: u64,
+    /// How long it was gone, ms.
+    pub gap_ms: u64,
+    pub came_back: bool,
+    /// What the link was (`rfc2217://host:port`, `/dev/ttyACM0`).
+    pub link: String,
 }
 
 #[derive(Default)]
@@ -201,6 +217,9 @@ fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardL
         #[cfg(not(feature = "probe"))]
         (Transport::Probe { .. }, _) => Err(super::probe_unavailable()),
         (Transport::Virtual { .. }, None) => Err("the virtual board has no PTY".into()),
+        (Transport::Remote { addr, mode, baud }, _) => Ok(Box::new(
+            super::remote_serial::TcpLink::open(addr, *mode, *baud)?,
+        )),
     }
 }
 
@@ -482,10 +501,21 @@ impl Pump {
     /// The port vanished: wait for it to come back (a reset), or fail.
     fn link_gone(&mut self) -> Result<(), ()> {
         self.reader.end_of_stream();
-        self.configured = false;
-        self.clock.reset();
+        // Whether the board restarted meanwhile (a reset that made the
+        // port vanish) or only the link dropped (a remote exporter that
+        // went away) shows in its next `hello`: a restarted board's clock
+        // starts again ([`Pump::handle`]); until then its clock and its
+        // configuration still hold.
         let timeout = self.profile.reopen_timeout.to_std();
-        match self.link.reopen(timeout) {
+        let (at_ms, went) = (self.world.now_ms(), Instant::now());
+        let reopened = self.link.reopen(timeout);
+        lock(&self.shared.info).link_gaps.push(LinkGap {
+            at_ms,
+            gap_ms: went.elapsed().as_millis() as u64,
+            came_back: reopened.is_ok(),
+            link: self.link.describe(),
+        });
+        match reopened {
             Ok(()) => {
                 lock(&self.shared.info).reopens += 1;
                 match self.start_agent() {
@@ -649,6 +679,15 @@ impl Pump {
                     return Err(());
                 }
             }
+            Reset::LabgridPower { place } => {
+                let place = place.clone();
+                if let Err(e) = super::labgrid::power_cycle(&place) {
+                    self.fail(format!(
+                        "power cycle of labgrid place `{place}` failed: {e}"
+                    ));
+                    return Err(());
+                }
+            }
             Reset::None => {
                 self.fail(format!(
                     "board profile `{}` has reset method `none`: it cannot reboot the board",
@@ -699,6 +738,7 @@ impl Pump {
                 }
                 if self.configured && ms >= self.last_board_ms {
                     // The answer to our `hello` request: nothing restarted.
+                    self.hello_deadline = None;
                     return Ok(());
                 }
                 self.clock.reset();

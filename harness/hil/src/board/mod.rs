@@ -23,6 +23,7 @@
 
 pub mod clock;
 pub mod dut;
+pub mod labgrid;
 pub mod link;
 #[cfg(feature = "probe")]
 pub mod probe;
@@ -30,6 +31,8 @@ pub mod profile;
 pub mod protocol;
 pub mod qualify;
 pub mod raw_repl;
+pub mod remote_serial;
+pub mod rfc2217;
 pub mod virtual_board;
 
 use std::sync::{Arc, Mutex};
@@ -58,6 +61,8 @@ pub struct BoardBackend {
     /// MicroPython: check and write the agent script before starting it.
     upload: bool,
     last: Arc<Mutex<Option<BoardRunInfo>>>,
+    /// `--board labgrid:PLACE`: the place, held as long as the backend.
+    lease: Option<Arc<labgrid::Lease>>,
 }
 
 impl BoardBackend {
@@ -69,7 +74,14 @@ impl BoardBackend {
             profile,
             name,
             last: Arc::default(),
+            lease: None,
         }
+    }
+
+    /// Keeps a labgrid place acquired as long as this backend lives.
+    pub fn with_lease(mut self, lease: Arc<labgrid::Lease>) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     /// The profile as the command line named it (a file, or a name in
@@ -91,6 +103,11 @@ impl BoardBackend {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The labgrid place this backend holds, if any.
+    pub fn lease(&self) -> Option<Arc<labgrid::Lease>> {
+        self.lease.clone()
+    }
+
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
@@ -99,6 +116,26 @@ impl BoardBackend {
 /// The backend for `--backend board --board PROFILE [--no-upload]`:
 /// `profile` is a file, or a name in fixtures/boards/.
 pub fn backend_for(profile: &str, upload: bool) -> Result<BoardBackend, BackendError> {
+    backend_waiting(profile, upload, None)
+}
+
+/// [`backend_for`], and for `labgrid:PLACE` the place acquired (waiting
+/// up to `wait_place` while someone else holds it) and held as long as
+/// the backend.
+pub fn backend_waiting(
+    profile: &str,
+    upload: bool,
+    wait_place: Option<crate::duration::Dur>,
+) -> Result<BoardBackend, BackendError> {
+    if let Some(place) = profile.strip_prefix(labgrid::PREFIX) {
+        crate::sweep::install_ctrlc();
+        let lease = labgrid::acquire(place, wait_place).map_err(BackendError::Infrastructure)?;
+        let p = labgrid::profile_for(&lease).map_err(BackendError::Infrastructure)?;
+        return Ok(BoardBackend::new(p)
+            .with_profile_arg(profile)
+            .with_upload(upload)
+            .with_lease(Arc::new(lease)));
+    }
     let (_, p) = profile::load(profile)
         .map_err(|e| BackendError::Infrastructure(format!("bad board profile:\n{e}")))?;
     Ok(BoardBackend::new(p)

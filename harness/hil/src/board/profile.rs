@@ -62,6 +62,14 @@ pub enum Transport {
     Probe { probe: Option<String> },
     /// The virtual board (`hil-vboard`) on a PTY the harness starts.
     Virtual { baud: u32 },
+    /// A serial port on another machine, exported over TCP by ser2net
+    /// (or a labgrid exporter): `HOST:PORT`, raw or RFC 2217
+    /// (`board/remote_serial.rs`).
+    Remote {
+        addr: String,
+        mode: super::remote_serial::Mode,
+        baud: u32,
+    },
 }
 
 /// Which serial port.
@@ -86,6 +94,9 @@ pub enum Reset {
     Probe,
     /// The board cannot be reset: `dut_reboot` is unsupported.
     None,
+    /// A labgrid place's power resource: `labgrid-client power off/on`
+    /// (`board/labgrid.rs`; places only, not written in profiles).
+    LabgridPower { place: String },
 }
 
 /// One step of a DTR/RTS sequence: set lines, or wait.
@@ -148,6 +159,8 @@ struct RawTransport {
     baud: Option<Spanned<u32>>,
     #[serde(default)]
     probe: Option<Spanned<String>>,
+    #[serde(default)]
+    url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -336,13 +349,14 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
             None => Some(Transport::Probe { probe: None }),
         },
         "virtual" => Some(Transport::Virtual { baud }),
+        kind @ ("rfc2217" | "tcp") => remote_transport(kind, t, &raw.transport, baud, &mut errors),
         other => {
             errors.push(
                 Diagnostic::error(
                     format!("unknown transport kind `{other}`"),
                     Some(t.kind.span()),
                 )
-                .with_help("expected one of: serial, probe, virtual"),
+                .with_help("expected one of: serial, probe, virtual, rfc2217, tcp"),
             );
             None
         }
@@ -369,7 +383,22 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                 Reset::Probe
             }
             "dtr_rts" => {
-                if !matches!(transport, Some(Transport::Serial { .. }) | None) {
+                if let Some(Transport::Remote {
+                    mode: super::remote_serial::Mode::Raw,
+                    ..
+                }) = transport
+                {
+                    errors.push(
+                        Diagnostic::error(
+                            "reset method `dtr_rts` cannot work over transport kind `tcp` (ser2net's raw mode has no DTR/RTS lines)",
+                            Some(r_ref.method.span()),
+                        )
+                        .with_help("export the port with ser2net's telnet(rfc2217) accepter and use kind = \"rfc2217\", or reset with method = \"agent\""),
+                    );
+                } else if !matches!(
+                    transport,
+                    Some(Transport::Serial { .. }) | Some(Transport::Remote { .. }) | None
+                ) {
                     errors.push(
                         Diagnostic::error(
                             "reset method `dtr_rts` needs transport kind `serial`",
@@ -460,6 +489,64 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
         wifi_ssid_env: raw.wifi.ssid_env.map(Spanned::into_inner),
         wifi_password_env: raw.wifi.password_env.map(Spanned::into_inner),
     })
+}
+
+/// `kind = "rfc2217"` (`url = "rfc2217://HOST:PORT"`) or `kind = "tcp"`
+/// (`url = "tcp://HOST:PORT"`, ser2net's raw mode).
+fn remote_transport(
+    kind: &str,
+    t: &RawTransport,
+    whole: &Spanned<RawTransport>,
+    baud: u32,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Transport> {
+    use super::remote_serial::Mode;
+    let mode = if kind == "tcp" {
+        Mode::Raw
+    } else {
+        Mode::Rfc2217
+    };
+    let example = format!("url = \"{kind}://HOST:PORT\", e.g. \"{kind}://bench-3.lab:4001\"");
+    let Some(url) = &t.url else {
+        errors.push(
+            Diagnostic::error(
+                format!("transport kind `{kind}` needs a `url`"),
+                Some(whole.span()),
+            )
+            .with_help(example),
+        );
+        return None;
+    };
+    match parse_remote_url(kind, url.get_ref()) {
+        Ok(addr) => Some(Transport::Remote { addr, mode, baud }),
+        Err(m) => {
+            errors.push(Diagnostic::error(m, Some(url.span())).with_help(example));
+            None
+        }
+    }
+}
+
+/// `SCHEME://HOST:PORT` to `HOST:PORT`.
+pub(crate) fn parse_remote_url(scheme: &str, url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+        .ok_or_else(|| format!("`{url}` does not start with `{scheme}://`"))?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{url}` has no port (`{scheme}://HOST:PORT`)"))?;
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._[]:".contains(&c));
+    if !host_ok {
+        return Err(format!("`{host}` in `{url}` is not a host name or address"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(format!("{host}:{p}")),
+        _ => Err(format!("`{port}` in `{url}` is not a TCP port (1-65535)")),
+    }
 }
 
 fn parse_usb(s: &str) -> Result<(u16, u16), String> {
@@ -581,6 +668,46 @@ password_env = "HIL_WIFI_PASSWORD"
             e.contains("b.toml:5:7") && e.contains("not a 16-bit hex"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn remote_serial_profiles_and_their_errors() {
+        let p = parse(
+            "name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"rfc2217\"\nurl = \"rfc2217://bench-3.lab:4001\"\nbaud = 9600\n[reset]\nmethod = \"dtr_rts\"\nsequence = [\"dtr=0\"]\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            p.transport,
+            Transport::Remote {
+                addr: "bench-3.lab:4001".into(),
+                mode: super::super::remote_serial::Mode::Rfc2217,
+                baud: 9600
+            }
+        );
+        // Raw mode refuses a DTR/RTS reset, at the method's line.
+        let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"tcp\"\nurl = \"tcp://127.0.0.1:4001\"\n[reset]\nmethod = \"dtr_rts\"\nsequence = [\"dtr=0\"]\n");
+        assert!(e.contains("b.toml:7:10"), "{e}");
+        assert!(e.contains("cannot work over transport kind `tcp`"), "{e}");
+        let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"rfc2217\"\nurl = \"tcp://h:1\"\n");
+        assert!(
+            e.contains("b.toml:5:7") && e.contains("does not start with `rfc2217://`"),
+            "{e}"
+        );
+        let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"tcp\"\nurl = \"tcp://h:99999\"\n");
+        assert!(e.contains("not a TCP port"), "{e}");
+        let e = err("name = \"r\"\nagent = \"rust\"\n[transport]\nkind = \"tcp\"\n");
+        assert!(e.contains("needs a `url`"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Any URL text gives an address or an error, never a panic.
+        #[test]
+        fn any_remote_url_parses_or_is_refused(url in ".{0,40}") {
+            if let Ok(a) = parse_remote_url("rfc2217", &url) {
+                proptest::prop_assert!(a.contains(':'));
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `hil boards [--profiles DIR]`: the serial ports connected now (with
 //! their USB ids) and the board profiles that match them; probes too in a
 //! build with the `probe` feature (`hil-probe`), otherwise it says how.
+//! `hil boards --labgrid`: the labgrid places and who holds them.
 
 use std::path::PathBuf;
 
@@ -15,9 +16,47 @@ pub struct BoardsArgs {
     /// Where the board profiles are.
     #[arg(long, default_value = profile::PROFILE_DIR)]
     pub profiles: PathBuf,
+    /// List the labgrid places (coordinator from LG_COORDINATOR) and who
+    /// holds them, instead of the local ports.
+    #[arg(long)]
+    pub labgrid: bool,
+}
+
+/// `hil boards --labgrid`: the places and who holds them.
+fn labgrid(io: &mut Io<'_>) -> i32 {
+    match crate::board::labgrid::places() {
+        Ok(places) => {
+            let _ = writeln!(io.out, "labgrid places: {}", places.len());
+            for p in places {
+                let tags: Vec<String> = p.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(
+                    io.out,
+                    "  {:<20} {}{}  (hil qualify --board labgrid:{})",
+                    p.name,
+                    p.acquired
+                        .map(|h| format!("held by {h}"))
+                        .unwrap_or_else(|| "free".into()),
+                    if tags.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  tags {}", tags.join(","))
+                    },
+                    p.name
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            super::EXIT_INFRA
+        }
+    }
 }
 
 pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
+    if args.labgrid {
+        return labgrid(io);
+    }
     let ports = list_ports();
     let mut profiles = Vec::new();
     let mut bad = false;
@@ -101,6 +140,10 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
             } => format!("usb {vid:04x}:{pid:04x}"),
             Transport::Probe { .. } => "probe".into(),
             Transport::Virtual { .. } => "virtual (always available)".into(),
+            Transport::Remote { addr, mode, .. } => match mode {
+                crate::board::remote_serial::Mode::Raw => format!("tcp://{addr} (remote, raw)"),
+                crate::board::remote_serial::Mode::Rfc2217 => format!("rfc2217://{addr} (remote)"),
+            },
         };
         let _ = writeln!(
             io.out,

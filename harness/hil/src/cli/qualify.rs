@@ -24,9 +24,14 @@ pub const TAG: &str = "qualification";
 
 #[derive(Debug, Args)]
 pub struct QualifyArgs {
-    /// The board profile: a file, or a name in fixtures/boards/.
+    /// The board profile: a file, or a name in fixtures/boards/; or
+    /// `labgrid:PLACE`, a labgrid place (coordinator from LG_COORDINATOR).
     #[arg(long)]
     pub board: String,
+    /// With `--board labgrid:PLACE`: wait this long (e.g. 10m) while
+    /// someone else holds the place, instead of failing at once.
+    #[arg(long)]
+    pub wait_place: Option<crate::duration::Dur>,
     /// MicroPython: the agent script is on the board already; start it
     /// without checking or writing it.
     #[arg(long)]
@@ -43,13 +48,41 @@ pub struct QualifyArgs {
 }
 
 pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
-    let profile = match crate::board::profile::load(&args.board) {
-        Ok((_, p)) => p,
-        Err(e) => {
-            let _ = write!(io.err, "{e}");
-            return EXIT_USAGE;
+    if args.wait_place.is_some() && !args.board.starts_with(crate::board::labgrid::PREFIX) {
+        let _ = writeln!(io.err, "error: --wait-place needs --board labgrid:PLACE");
+        return EXIT_USAGE;
+    }
+    // A labgrid place: acquired here, released when `lease` drops (every
+    // return below, a panic's unwinding, the first Ctrl-C).
+    let (profile, lease) = if args.board.starts_with(crate::board::labgrid::PREFIX) {
+        match crate::board::backend_waiting(&args.board, !args.no_upload, args.wait_place) {
+            Ok(b) => (b.profile().clone(), b.lease()),
+            Err(e) => {
+                let _ = writeln!(io.err, "error: {e}");
+                return EXIT_INFRA;
+            }
+        }
+    } else {
+        match crate::board::profile::load(&args.board) {
+            Ok((_, p)) => (p, None),
+            Err(e) => {
+                let _ = write!(io.err, "{e}");
+                return EXIT_USAGE;
+            }
         }
     };
+    if let Some(l) = &lease {
+        let _ = writeln!(
+            io.out,
+            "labgrid place {} acquired: {}",
+            l.place,
+            l.resources
+                .serial
+                .as_ref()
+                .map(|(a, m, b)| format!("{a} ({m:?}, {b} baud)"))
+                .unwrap_or_default()
+        );
+    }
     let loaded = match super::run::load_all(&args.paths, io) {
         Ok(l) => l,
         Err(code) => return code,
@@ -85,10 +118,17 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
     let mut infra = false;
     for k in 1..=args.repeat {
         let out = dir.join("runs").join(format!("r{k}"));
-        let backend = BoardBackend::new(profile.clone())
+        let mut backend = BoardBackend::new(profile.clone())
             .with_profile_arg(&args.board)
             .with_upload(!args.no_upload);
+        if let Some(l) = &lease {
+            backend = backend.with_lease(l.clone());
+        }
         for l in &chosen {
+            if crate::sweep::interrupted() {
+                let _ = writeln!(io.err, "interrupted: no report written");
+                return super::EXIT_INTERRUPTED;
+            }
             let started = Instant::now();
             let req = RunRequest {
                 path: &l.path,
@@ -128,6 +168,10 @@ pub fn execute(args: &QualifyArgs, io: &mut Io<'_>) -> i32 {
             );
             builder.add(&report, &records, backend.last_info().as_ref(), wall);
         }
+    }
+    if crate::sweep::interrupted() {
+        let _ = writeln!(io.err, "interrupted: no report written");
+        return super::EXIT_INTERRUPTED;
     }
     let report = builder.finish(&name, args.repeat, qualify::now_utc());
     match qualify::write(&dir, &report) {

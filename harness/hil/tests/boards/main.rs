@@ -6,6 +6,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod board_labgrid;
 mod board_probe;
 mod board_pty;
+mod board_ser2net;
 mod raw_repl_pty;

@@ -210,4 +210,23 @@ fn the_jobs_the_pipeline_needs_are_there() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(runs_on, ["self-hosted", "hil-board"]);
+
+    // Labgrid places: a matrix over the places, one report each, uploaded.
+    let lab = job("board-labgrid");
+    assert!(lab["strategy"]["matrix"]["place"]
+        .as_str()
+        .unwrap()
+        .contains("vars.HIL_LABGRID_PLACES"));
+    assert!(lab["env"]["LG_COORDINATOR"].as_str().is_some());
+    let qualify = script("board-labgrid");
+    assert!(
+        qualify.contains("--board labgrid:${{ matrix.place }}")
+            && qualify.contains("--report reports/board/labgrid-${{ matrix.place }}"),
+        "{qualify}"
+    );
+    assert!(lab["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|s| s["with"]["name"].as_str() == Some("board-labgrid-${{ matrix.place }}")));
 }
