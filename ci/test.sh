@@ -43,6 +43,9 @@ command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # pip, for paho-mqtt below.
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+# `hil compare`'s MQTT.js DUT (fixtures/duts/mqttjs): Node and Debian's node-mqtt.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+[ -e /usr/share/nodejs/mqtt ] || need_apt+=(node-mqtt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
