@@ -18,7 +18,6 @@
 //! in flight finished and the scorecard was written).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -165,11 +164,7 @@ pub fn execute(args: &CompareArgs, io: &mut Io<'_>) -> i32 {
     let scenarios = loaded.iter().map(|l| l.scenario.name.clone()).collect();
     let mut card = Scorecard::new(&broker.name(), duts, scenarios, &seeds_text, per_cell);
     if let Err(e) = std::fs::create_dir_all(&args.out) {
-        let _ = writeln!(
-            io.err,
-            "error: cannot create {}: {e}",
-            args.out.display()
-        );
+        let _ = writeln!(io.err, "error: cannot create {}: {e}", args.out.display());
         return EXIT_INFRA;
     }
     let _ = writeln!(
@@ -320,10 +315,16 @@ mod tests {
 
     #[test]
     fn labels_are_unique_folder_names() {
-        let duts: Vec<DutArg> = ["driver", "paho", "fixtures/duts/paho.toml", "exec:a b", "exec:c"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let duts: Vec<DutArg> = [
+            "driver",
+            "paho",
+            "fixtures/duts/paho.toml",
+            "exec:a b",
+            "exec:c",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         assert_eq!(
             labels(&duts),
             vec!["driver", "paho", "paho-2", "exec", "exec-2"]

@@ -151,7 +151,12 @@ pub fn run_metrics(records: &[Record], messages: bool) -> RunMetrics {
             q.max_latency_ms.map_or(Measure::None, Measure::Value),
         )
     } else {
-        (Measure::Unsupported, Measure::Unsupported, Measure::Unsupported, Measure::Unsupported)
+        (
+            Measure::Unsupported,
+            Measure::Unsupported,
+            Measure::Unsupported,
+            Measure::Unsupported,
+        )
     };
     RunMetrics {
         detection_ms: detection(records),
@@ -319,10 +324,15 @@ pub fn qos1(records: &[Record]) -> Qos1 {
     for r in records {
         match (&r.actor, &r.event) {
             (Actor::App, Event::AppPublishStart { msg, qos, .. }) if *qos >= 1 => {
-                started.entry(msg).or_insert(r.t_ms);
+                started.entry(msg.as_str()).or_insert(r.t_ms);
             }
-            (Actor::Observer, Event::Delivered { msg, retain: false, .. }) => {
-                let d = delivered.entry(msg).or_insert((r.t_ms, 0));
+            (
+                Actor::Observer,
+                Event::Delivered {
+                    msg, retain: false, ..
+                },
+            ) => {
+                let d = delivered.entry(msg.as_str()).or_insert((r.t_ms, 0));
                 d.1 += 1;
             }
             _ => {}
@@ -503,7 +513,7 @@ impl Scorecard {
         cell.status = worst_status(cell.status, report.status);
         for m in METRICS {
             let ms: Vec<Measure> = cell.runs.iter().map(|r| r.metrics.get(m)).collect();
-            cell.metrics.insert(m, aggregate(&ms));
+            cell.metrics.insert(*m, aggregate(&ms));
         }
     }
 
@@ -652,7 +662,11 @@ fn rows(sc: &Scorecard) -> Vec<Vec<String>> {
             .find(|x| x.scenario == c.scenario)
             .is_some_and(|x| std::ptr::eq(x, c));
         let mut r = vec![
-            if first { c.scenario.clone() } else { String::new() },
+            if first {
+                c.scenario.clone()
+            } else {
+                String::new()
+            },
             c.dut.clone(),
             c.status.to_string(),
             c.oracle_summary(),
@@ -693,7 +707,7 @@ pub fn render_text(sc: &Scorecard) -> String {
     }
     let line = |cells: &[String]| {
         let mut l = String::new();
-        for (i, (c, w)) in cells.iter().zip(&width).enumerate() {
+        for (i, (c, &w)) in cells.iter().zip(&width).enumerate() {
             if i > 0 {
                 l.push_str("  ");
             }
@@ -951,7 +965,10 @@ mod tests {
             Measure::Value(15_000)
         );
         // Down only after the blackhole ended: missed.
-        assert_eq!(detection(&blackhole(Some(45_000), Some(46_000))), Measure::Missed);
+        assert_eq!(
+            detection(&blackhole(Some(45_000), Some(46_000))),
+            Measure::Missed
+        );
         assert_eq!(detection(&blackhole(None, None)), Measure::Missed);
         // No cutting fault at all.
         let mut quiet = connected(0);
@@ -1103,7 +1120,9 @@ mod tests {
             end_ms: Some(60_000),
             verdicts,
             error: None,
-            replay: format!("hil run scenarios/{scenario}.toml --seed {seed} --backend live --dut {dut}"),
+            replay: format!(
+                "hil run scenarios/{scenario}.toml --seed {seed} --backend live --dut {dut}"
+            ),
             dir: format!("out/{dut}/{scenario}/{seed}").into(),
         }
     }
@@ -1125,7 +1144,7 @@ mod tests {
             "1..3",
             2,
         );
-        use Measure::*;
+        use Measure::{Missed, Value};
         let m = |d, r, c, lost, lat| RunMetrics {
             detection_ms: d,
             recovery_ms: r,
@@ -1147,7 +1166,13 @@ mod tests {
                         verdict("qos1_no_loss", Status::Pass, None),
                     ],
                 ),
-                m(Value(20_000 + seed * 1000), Value(1_200), 1, 0, Value(31_000)),
+                m(
+                    Value(20_000 + seed * 1000),
+                    Value(1_200),
+                    1,
+                    0,
+                    Value(31_000),
+                ),
             );
             sc.add(
                 1,
@@ -1178,7 +1203,13 @@ mod tests {
                             verdict("never_stalls", Status::Unsupported, None),
                         ],
                     ),
-                    m(if dut == 0 { Missed } else { Value(10) }, Value(2_000), 2, 0, None),
+                    m(
+                        if dut == 0 { Missed } else { Value(10) },
+                        Value(2_000),
+                        2,
+                        0,
+                        Measure::None,
+                    ),
                 );
             }
         }

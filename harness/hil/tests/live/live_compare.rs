@@ -56,9 +56,17 @@ fn metric(cell: &Value, name: &str) -> Value {
 
 #[test]
 fn four_devices_side_by_side() {
-    needs("python3 with paho-mqtt", "python3", &["-c", "import paho.mqtt.client"]);
+    needs(
+        "python3 with paho-mqtt",
+        "python3",
+        &["-c", "import paho.mqtt.client"],
+    );
     needs("node with node-mqtt", "node", &["-e", "require('mqtt')"]);
-    needs("mosquitto_pub (mosquitto-clients)", "mosquitto_pub", &["--help"]);
+    needs(
+        "mosquitto_pub (mosquitto-clients)",
+        "mosquitto_pub",
+        &["--help"],
+    );
     // `mosquitto_pub --help` exits 1 on some versions; the line above
     // would then fail: it does not on Debian 12's 2.0.11.
     let tmp = tempfile::tempdir().unwrap();
@@ -113,7 +121,10 @@ fn four_devices_side_by_side() {
     // timing: no black-box device can show it.
     for d in DUTS {
         assert_eq!(
-            oracle(cell(&card, "qual-lost-puback", d), "publish_completes_within"),
+            oracle(
+                cell(&card, "qual-lost-puback", d),
+                "publish_completes_within"
+            ),
             "unsupported",
             "{d}"
         );
@@ -125,17 +136,27 @@ fn four_devices_side_by_side() {
         let c = cell(&card, "qual-broker-restart", d);
         assert!(metric(c, "detection_ms").is_u64(), "{d}: {c}");
         assert!(metric(c, "recovery_ms").is_u64(), "{d}: {c}");
-        assert!(metric(c, "reconnect_attempts").as_u64().unwrap() >= 1, "{d}: {c}");
+        assert!(
+            metric(c, "reconnect_attempts").as_u64().unwrap() >= 1,
+            "{d}: {c}"
+        );
     }
     // Our driver keeps every QoS 1 message across the outage.
-    for s in ["qual-wifi-outage", "qual-broker-restart", "qual-lost-puback"] {
+    for s in [
+        "qual-wifi-outage",
+        "qual-broker-restart",
+        "qual-lost-puback",
+    ] {
         let c = cell(&card, s, "driver-process");
         assert_eq!(metric(c, "qos1_lost"), 0, "{s}: {c}");
         assert_eq!(oracle(c, "qos1_no_loss"), "pass", "{s}: {c}");
     }
     // mosquitto_pub connects once per message: many connection attempts.
     let c = cell(&card, "qual-wifi-outage", "mosquitto-pub");
-    assert!(metric(c, "reconnect_attempts").as_u64().unwrap() >= 5, "{c}");
+    assert!(
+        metric(c, "reconnect_attempts").as_u64().unwrap() >= 5,
+        "{c}"
+    );
 
     // The terminal table is the text file, with a row per cell.
     let txt = std::fs::read_to_string(out.join("scorecard.txt")).unwrap();
