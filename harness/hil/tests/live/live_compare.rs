@@ -61,14 +61,16 @@ fn four_devices_side_by_side() {
         "python3",
         &["-c", "import paho.mqtt.client"],
     );
-    needs("node with node-mqtt", "node", &["-e", "require('mqtt')"]);
+    needs("node (nodejs)", "node", &["--version"]);
+    assert!(
+        Path::new("/usr/share/nodejs/mqtt").exists(),
+        "Debian's node-mqtt is needed (ci/test.sh installs it)"
+    );
     needs(
         "mosquitto_pub (mosquitto-clients)",
-        "mosquitto_pub",
-        &["--help"],
+        "sh",
+        &["-c", "command -v mosquitto_pub"],
     );
-    // `mosquitto_pub --help` exits 1 on some versions; the line above
-    // would then fail: it does not on Debian 12's 2.0.11.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("compare");
     let files = [
@@ -107,7 +109,7 @@ fn four_devices_side_by_side() {
         for m in ["qos1_sent", "qos1_lost", "qos1_duplicated"] {
             assert!(metric(c, m).is_u64(), "{m}: {c}");
         }
-        assert!(metric(c, "qos1_sent").as_u64().unwrap() >= 5, "{c}");
+        assert!(metric(c, "qos1_sent").as_u64().unwrap() >= 3, "{c}");
         assert!(metric(c, "max_latency_ms").is_u64(), "{c}");
         // Each run directory is under its DUT's folder.
         let dir = c["runs"][0]["dir"].as_str().unwrap();
