@@ -46,6 +46,9 @@ python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 # ser2net exports the virtual board's PTY over TCP (raw and RFC 2217) for
 # the remote-serial and labgrid board tests.
 command -v ser2net >/dev/null 2>&1 || [ -x /usr/sbin/ser2net ] || need_apt+=(ser2net)
+# `hil compare`'s MQTT.js DUT (fixtures/duts/mqttjs): Node and Debian's node-mqtt.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+[ -e /usr/share/nodejs/mqtt ] || need_apt+=(node-mqtt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -15,7 +15,8 @@
 //! `HIL_BROKER_HOST`, `HIL_BROKER_PORT` and `HIL_CLIENT_ID` (the
 //! scenario's DUT client id). `wifi_down` / `wifi_up` are the proxy's link
 //! cut, plus the profile's hooks (a signal to the process group, a
-//! command).
+//! command). The harness's own folder comes first on the command's `PATH`
+//! ([`dut_path`]), so `hil-peer` (our driver as a process) is found.
 
 pub mod profile;
 pub mod seq;
@@ -303,6 +304,29 @@ fn run_with_timeout(
     Ok(all)
 }
 
+/// The DUT command's `PATH`: the folder of the harness's own executable
+/// first (and its parent when that is cargo's `deps/`, as for a test
+/// binary), so that helper binaries built with `hil` (`hil-peer`) are
+/// found, then the harness's own `PATH`.
+pub fn dut_path() -> std::ffi::OsString {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+    {
+        if dir.file_name().is_some_and(|n| n == "deps") {
+            if let Some(up) = dir.parent() {
+                dirs.push(up.to_path_buf());
+            }
+        }
+        dirs.insert(0, dir);
+    }
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default())
+}
+
 impl RealtimeDut for ExecDut {
     fn boot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String> {
         let cmd = self.spec.command_for(broker, &world.dut_client_id);
@@ -315,6 +339,7 @@ impl RealtimeDut for ExecDut {
             .env("HIL_BROKER_PORT", broker.port().to_string())
             .env("HIL_CLIENT_ID", world.dut_client_id.as_ref())
             .env("PYTHONUNBUFFERED", "1")
+            .env("PATH", dut_path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -429,6 +454,13 @@ mod tests {
             "app --host 127.0.0.1 --port 4242 --id dut-q"
         );
         assert_eq!(spec.evidence(), &[Evidence::Wire, Evidence::Messages]);
+    }
+
+    #[test]
+    fn the_harness_folder_comes_first_on_the_dut_path() {
+        let exe = std::env::current_exe().unwrap();
+        let first = std::env::split_paths(&dut_path()).next().unwrap();
+        assert_eq!(first, exe.parent().unwrap());
     }
 
     #[test]

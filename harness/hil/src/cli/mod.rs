@@ -10,6 +10,7 @@
 pub mod boards;
 pub mod broker;
 pub mod check;
+pub mod compare;
 pub mod fuzz;
 pub mod import;
 pub mod list;
@@ -76,6 +77,9 @@ pub enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Minimise a failing scenario while the same oracle keeps failing.
     Shrink(shrink::ShrinkArgs),
+    /// Run every scenario on every DUT (live) and write a side-by-side
+    /// resilience scorecard (terminal, JSON, HTML).
+    Compare(compare::CompareArgs),
 }
 
 /// Where a command writes.
@@ -112,5 +116,6 @@ pub fn execute_with(
         Command::Import(a) => import::execute(&a, io),
         Command::Reproduce(a) => reproduce::execute(&a, io, backends, parallel),
         Command::Shrink(a) => shrink::execute(&a, io, backends),
+        Command::Compare(a) => compare::execute(&a, io),
     }
 }

@@ -2,6 +2,10 @@
 //! the DUT is up (its last up/down notification is `up`) `seconds` later at
 //! the latest (K3, D4).
 //!
+//! A device that connects only to publish (the wire view's
+//! `disconnected_by_dut` after each message) recovered when it was up after
+//! the disruption ended, even if it is between messages at the deadline.
+//!
 //! Not judged: a disruption whose window overlaps another disruption (one
 //! still going on, or starting within the window, may legitimately keep the
 //! DUT down), nor one whose window runs past the end of the run while the
@@ -65,7 +69,7 @@ impl OracleSpec for RecoversWithin {
             }
             let judge_at = deadline.min(end);
             let state = t.dut_state_at(&updown, judge_at);
-            if state.is_some_and(|s| s.2) {
+            if state.is_some_and(|s| s.2 || voluntarily_down_after_up(t, &updown, s.0, te)) {
                 judged += 1;
                 continue;
             }
@@ -99,6 +103,26 @@ impl OracleSpec for RecoversWithin {
         }
         Outcome::from_failures(failures)
     }
+}
+
+/// A DUT that connects only to publish (`mosquitto_pub` in a loop) is down
+/// between its messages by its own DISCONNECT: it recovered if it was up
+/// after the disruption ended and the `down` at index `down` followed its
+/// own DISCONNECT (`connection_lost` reason `disconnected_by_dut`, the wire
+/// view's word for it).
+fn voluntarily_down_after_up(
+    t: &Trace<'_>,
+    updown: &[(usize, u64, bool)],
+    down: usize,
+    ended: u64,
+) -> bool {
+    let voluntary = down > 0
+        && matches!(&t.records[down - 1].event,
+            Event::ConnectionLost { reason } if reason == "disconnected_by_dut");
+    voluntary
+        && updown
+            .iter()
+            .any(|&(i, ti, up)| up && ti >= ended && i < down)
 }
 
 #[cfg(test)]
@@ -191,6 +215,56 @@ mod tests {
             f[0].message.starts_with("broker_refuse ended at 210.000s"),
             "{}",
             f[0]
+        );
+    }
+
+    /// A device that disconnects by itself after each message (the wire
+    /// view's `disconnected_by_dut`) recovered when it was up again in time.
+    #[test]
+    fn a_device_that_connects_per_message_recovers_by_its_next_message() {
+        let mut t = t(200_000);
+        let lost = |at| {
+            (
+                at,
+                Dut,
+                ConnectionLost {
+                    reason: s("disconnected_by_dut"),
+                },
+            )
+        };
+        let extra = trace(vec![(62_000, Dut, Up), lost(62_100), (62_100, Dut, Down)]);
+        t.splice(5..5, extra);
+        passes(&oracle("oracle = \"recovers_within\"\nseconds = 20"), &t);
+        // Up before the fault ended does not count.
+        let early = trace(vec![
+            (0, Dut, Up),
+            (
+                30_000,
+                Faults,
+                Fault {
+                    kind: s("wifi_down"),
+                    detail: s(""),
+                },
+            ),
+            (59_000, Dut, Up),
+            lost(59_500),
+            (59_500, Dut, Down),
+            (
+                60_000,
+                Faults,
+                FaultEnd {
+                    kind: s("wifi_down"),
+                },
+            ),
+            run_end(200_000),
+        ]);
+        assert_eq!(
+            failures(
+                &oracle("oracle = \"recovers_within\"\nseconds = 20"),
+                &early
+            )
+            .len(),
+            1
         );
     }
 

@@ -657,6 +657,23 @@ pub fn run_with(
     }
 }
 
+/// How long the observer may take to subscribe before a black-box DUT boots.
+const OBSERVER_READY: Duration = Duration::from_secs(10);
+
+/// Waits until the observer is subscribed ([`RealWorld::observer_ready`]).
+fn wait_for_observer(world: &RealWorld) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + OBSERVER_READY;
+    while !world.observer_ready() {
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "the observer was not subscribed within {OBSERVER_READY:?}; the DUT was not started"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
 /// The step loop: boots the observer and the DUT, applies the schedule at
 /// its (scaled) times, streams the trace.
 fn drive(
@@ -745,6 +762,14 @@ fn drive(
         // Steps at time 0 come before the DUT boots.
         if !booted {
             booted = true;
+            // A black-box DUT publishes as soon as it is connected (our
+            // application waits for the link's integrity period): the
+            // observer must be subscribed first, or its first messages
+            // are routed to nobody and judged lost by the DUT.
+            if world.wire.is_some() {
+                wait_for_observer(&world)
+                    .map_err(|e| BackendError::Infrastructure(format!("{name}: {e}")))?;
+            }
             ex.boot_dut()
                 .map_err(|e| as_backend(e, "dut boot", crate::duration::Dur::ZERO))?;
         }

@@ -112,6 +112,7 @@ pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
     for (topic, q) in &topics {
         let _ = sub.subscribe(topic, qos(*q)).await;
     }
+    world.set_observer_ready();
     // Subscribe again after every reconnection, even one with a session
     // present: a broker restarted without its state can take a CONNECT the
     // observer had already given up on (queued while the broker was

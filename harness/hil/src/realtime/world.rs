@@ -38,6 +38,8 @@ struct Inner {
     records: Mutex<Vec<Record>>,
     /// The time of the last record emitted (records never go back).
     last_ms: std::sync::atomic::AtomicU64,
+    /// The observer's first subscriptions were acknowledged.
+    observer_ready: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -52,6 +54,7 @@ impl RealWorld {
                 scale,
                 records: Mutex::default(),
                 last_ms: Default::default(),
+                observer_ready: Default::default(),
             }),
             scenario,
             seed,
@@ -65,6 +68,21 @@ impl RealWorld {
     pub fn with_wire(mut self, view: Arc<WireView>) -> Self {
         self.wire = Some(view);
         self
+    }
+
+    /// The observer is subscribed to everything it watches (its first
+    /// SUBACKs arrived).
+    pub fn set_observer_ready(&self) {
+        self.inner
+            .observer_ready
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`RealWorld::set_observer_ready`] was called.
+    pub fn observer_ready(&self) -> bool {
+        self.inner
+            .observer_ready
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The live time scale (wall time = scenario time x scale).

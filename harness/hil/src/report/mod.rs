@@ -7,6 +7,7 @@
 //! - [`junit`]: `junit.xml` (quick-junit), one testcase per scenario × seed ×
 //!   backend;
 //! - [`summary`]: `summary.json`, every verdict, counts, timings, versions;
+//! - [`scorecard`]: `hil compare`'s side-by-side table of DUTs (text, JSON, HTML);
 //! - [`html`]: `index.html`, one self-contained page, failures first, an SVG
 //!   timeline per run ([`svg`]).
 //!
@@ -21,6 +22,7 @@
 pub mod diversity;
 pub mod html;
 pub mod junit;
+pub mod scorecard;
 pub mod summary;
 pub mod svg;
 pub mod terminal;

@@ -8,6 +8,7 @@ mod support;
 
 mod live_blackbox;
 mod live_chaos_faults;
+mod live_compare;
 mod live_interrupt;
 mod live_mosquitto;
 mod live_scenarios;

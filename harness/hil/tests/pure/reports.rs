@@ -433,15 +433,7 @@ fn fuzz_needs_a_fuzz_table() {
 
 #[test]
 fn the_page_renders_in_headless_chromium() {
-    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
+    let Some(browser) = crate::support::chromium() else {
         println!("SKIPPED the_page_renders_in_headless_chromium: no chromium installed (apt-get install -y chromium)");
         eprintln!("SKIPPED the_page_renders_in_headless_chromium: no chromium installed (apt-get install -y chromium)");
         return;
@@ -463,32 +455,13 @@ fn the_page_renders_in_headless_chromium() {
         false,
     );
     assert_eq!(o.code, 1);
-    let png = tmp.path().join("page.png");
-    let status = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            &format!("--screenshot={}", png.display()),
-            "--window-size=1200,800",
-            &format!("file://{}", rep.join("index.html").display()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let bytes = crate::support::screenshot(
+        browser,
+        &rep.join("index.html"),
+        &tmp.path().join("page.png"),
+    );
     // A blank page compresses to a few kB; the report is far richer.
     assert!(bytes.len() > 20_000, "screenshot of {} bytes", bytes.len());
-    if let Ok(keep) = std::env::var("HIL_SCREENSHOT") {
-        std::fs::copy(&png, keep).unwrap();
-    }
 }
 
 /// `hil run --seeds` on the simulator prints a `seed_diversity` line per

@@ -16,3 +16,46 @@ pub fn sim_records(text: &str, seed: u64) -> Vec<hil::trace::Record> {
         .unwrap_or_else(|e| panic!("{e}"));
     sink.records
 }
+
+/// A headless chromium on this machine (`chromium`, `chromium-browser`,
+/// `google-chrome`), if one is installed.
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Opens the page `html` in headless `browser` (a 1200x800 window) and
+/// returns the screenshot's PNG bytes, checked to be a PNG; a copy goes to
+/// `$HIL_SCREENSHOT` when set.
+pub fn screenshot(browser: &str, html: &std::path::Path, png: &std::path::Path) -> Vec<u8> {
+    let status = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,800",
+            &format!("file://{}", html.display()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{browser} failed: {status}");
+    let bytes = std::fs::read(png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    if let Ok(keep) = std::env::var("HIL_SCREENSHOT") {
+        std::fs::copy(png, keep).unwrap();
+    }
+    bytes
+}
