@@ -94,6 +94,10 @@ pub fn parse_broker_cmd(s: &str) -> Result<(CmdKind, String), String> {
     Ok((kind, cmd.to_string()))
 }
 
+/// The observer's user name and password on a broker the harness does not
+/// configure; `None`: anonymous.
+pub type Credentials = Option<(String, Option<Vec<u8>>)>;
+
 /// The options of a broker the harness did not build (`--broker-cmd`,
 /// `--broker-user`, `--broker-password-env`, `--broker-ca`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -137,7 +141,7 @@ impl ExternalOpts {
 
     /// The observer's login: `--broker-user` with the password from the
     /// environment, or none (anonymous).
-    pub fn login(&self) -> Result<Option<(String, Option<Vec<u8>>)>, String> {
+    pub fn login(&self) -> Result<Credentials, String> {
         let Some(user) = &self.user else {
             return Ok(None);
         };
@@ -333,7 +337,7 @@ impl ExternalBroker {
     }
 
     /// The observer's login.
-    pub fn login(&self) -> Result<Option<(String, Option<Vec<u8>>)>, String> {
+    pub fn login(&self) -> Result<Credentials, String> {
         self.opts.login()
     }
 
@@ -674,11 +678,10 @@ impl ExternalBroker {
                     ));
                 }
             }
-            let up = (host.as_str(), port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok());
+            // Any of its addresses (`localhost` may be ::1 and 127.0.0.1).
+            let up = (host.as_str(), port).to_socket_addrs().is_ok_and(|mut addrs| {
+                addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+            });
             let logged = ready_log
                 .as_ref()
                 .is_none_or(|l| String::from_utf8_lossy(&lock(&self.log)).contains(l.as_str()));

@@ -35,7 +35,7 @@ pub enum Login {
     /// On a broker the harness does not configure
     /// (`super::external`): `--broker-user` with its password, or
     /// anonymous (`None`).
-    Given(Option<(String, Option<Vec<u8>>)>),
+    Given(super::external::Credentials),
 }
 
 fn config(world: &RealWorld, id: &str, login: &Login) -> Config {

@@ -267,6 +267,7 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
         "{all}"
     );
     let v = verdicts(&out.join("ext-restart/1"));
+    assert_eq!(v["status"], "infrastructure_error", "{v}");
     assert_eq!(v["verdicts"].as_array().unwrap().len(), 0, "{v}");
 
     // With one: the script restarts that mosquitto; judged as usual.
