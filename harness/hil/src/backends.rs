@@ -348,7 +348,10 @@ mod tests {
         let mut a = args(BackendKind::Live);
         a.broker = Some("tcp://127.0.0.1:1883".parse().unwrap());
         a.broker_cmd = vec![
-            (crate::realtime::CmdKind::Restart, "sh ctl.sh restart".into()),
+            (
+                crate::realtime::CmdKind::Restart,
+                "sh ctl.sh restart".into(),
+            ),
             (crate::realtime::CmdKind::Crash, "kill -9 $(cat pid)".into()),
         ];
         a.broker_user = Some("qa".into());

@@ -229,7 +229,9 @@ impl ExternalBroker {
                 use resilient_mqtt::client::Transport;
                 tokio::time::timeout(TCP_READY, t.connect()).await
             })
-            .map_err(|_| format!("{scheme}://{host}:{port}: no TLS handshake within {TCP_READY:?}"))?
+            .map_err(|_| {
+                format!("{scheme}://{host}:{port}: no TLS handshake within {TCP_READY:?}")
+            })?
             .map_err(|e| format!("{scheme}://{host}:{port}: TLS handshake failed: {e}"))?;
             Some(TlsBridge::start(rt, t)?)
         } else {
@@ -344,7 +346,10 @@ impl ExternalBroker {
     /// Why it cannot apply `action` (the step is then `unsupported`).
     pub fn supports(&self, action: &Action) -> Result<(), String> {
         let need = |fault: &str, kinds: &[CmdKind]| -> Result<(), String> {
-            match (&self.target, kinds.iter().find(|k| !self.opts.cmds.contains_key(k))) {
+            match (
+                &self.target,
+                kinds.iter().find(|k| !self.opts.cmds.contains_key(k)),
+            ) {
                 (Target::Tcp { .. }, Some(k)) => Err(needs_cmd(&self.label, fault, *k)),
                 _ => Ok(()),
             }
@@ -441,7 +446,10 @@ impl ExternalBroker {
             ));
         };
         let sig = if stop { libc::SIGSTOP } else { libc::SIGCONT };
-        self.note(&format!("{}: signal {sig} to the process group", kind.as_str()));
+        self.note(&format!(
+            "{}: signal {sig} to the process group",
+            kind.as_str()
+        ));
         // SAFETY: kill(2) takes two integers and touches no memory of ours.
         if unsafe { libc::kill(-(pgid as i32), sig) } != 0 {
             return Err(format!(
@@ -504,10 +512,12 @@ impl ExternalBroker {
     /// Runs the `--broker-cmd` of `kind` (checked by [`Self::supports`]),
     /// then for `restart=` waits for the port.
     fn user_cmd(&mut self, kind: CmdKind, extra: &[(&str, &str)]) -> Result<(), String> {
-        let cmd =
-            self.opts.cmds.get(&kind).cloned().ok_or_else(|| {
-                needs_cmd(&self.label, kind.as_str(), kind)
-            })?;
+        let cmd = self
+            .opts
+            .cmds
+            .get(&kind)
+            .cloned()
+            .ok_or_else(|| needs_cmd(&self.label, kind.as_str(), kind))?;
         self.run_cmd(kind, &cmd, extra)?;
         if kind == CmdKind::Restart {
             self.wait_ready()?;
@@ -520,7 +530,10 @@ impl ExternalBroker {
     fn run_cmd(&self, kind: CmdKind, cmd: &str, extra: &[(&str, &str)]) -> Result<(), String> {
         self.note(&format!("{}: {cmd}", kind.as_str()));
         let mut c = Command::new("sh");
-        c.arg("-c").arg(cmd).envs(self.env()).envs(extra.iter().copied());
+        c.arg("-c")
+            .arg(cmd)
+            .envs(self.env())
+            .envs(extra.iter().copied());
         // A file, not a pipe: a broker the command starts in the
         // background may keep its output open.
         let file = tempfile::tempfile().map_err(|e| e.to_string())?;
@@ -607,9 +620,16 @@ impl ExternalBroker {
             .spawn()
             .map_err(|e| format!("cannot start the broker `{cmd}`: {e}"))?;
         for (src, tag) in [
-            (ch.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), ""),
             (
-                ch.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+                ch.stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                "",
+            ),
+            (
+                ch.stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
                 "[stderr] ",
             ),
         ] {
@@ -679,9 +699,12 @@ impl ExternalBroker {
                 }
             }
             // Any of its addresses (`localhost` may be ::1 and 127.0.0.1).
-            let up = (host.as_str(), port).to_socket_addrs().is_ok_and(|mut addrs| {
-                addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
-            });
+            let up = (host.as_str(), port)
+                .to_socket_addrs()
+                .is_ok_and(|mut addrs| {
+                    addrs
+                        .any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+                });
             let logged = ready_log
                 .as_ref()
                 .is_none_or(|l| String::from_utf8_lossy(&lock(&self.log)).contains(l.as_str()));
@@ -758,8 +781,13 @@ mod tests {
             Ok((CmdKind::Hang, "kill -STOP $(cat pid)".into()))
         );
         let e = parse_broker_cmd("reboot=x").unwrap_err();
-        assert!(e.contains("unknown kind `reboot`") && e.contains("start, crash"), "{e}");
-        assert!(parse_broker_cmd("crash").unwrap_err().contains("KIND='COMMAND'"));
+        assert!(
+            e.contains("unknown kind `reboot`") && e.contains("start, crash"),
+            "{e}"
+        );
+        assert!(parse_broker_cmd("crash")
+            .unwrap_err()
+            .contains("KIND='COMMAND'"));
         assert!(parse_broker_cmd("crash= ").unwrap_err().contains("empty"));
     }
 
@@ -777,10 +805,7 @@ mod tests {
         );
         std::env::set_var("HIL_TEST_BROKER_PW_1", "s3cret");
         o.password_env = Some("HIL_TEST_BROKER_PW_1".into());
-        assert_eq!(
-            o.login(),
-            Ok(Some(("qa".into(), Some(b"s3cret".to_vec()))))
-        );
+        assert_eq!(o.login(), Ok(Some(("qa".into(), Some(b"s3cret".to_vec())))));
         o.password_env = Some("HIL_TEST_BROKER_PW_UNSET".into());
         let e = o.login().unwrap_err();
         assert!(e.contains("HIL_TEST_BROKER_PW_UNSET is not set"), "{e}");

@@ -162,7 +162,9 @@ impl BrokerKind {
             ));
         }
         if new.ca.is_some() && !is_tls {
-            return Err(format!("--broker-ca needs --broker tls://HOST:PORT (not {name})"));
+            return Err(format!(
+                "--broker-ca needs --broker tls://HOST:PORT (not {name})"
+            ));
         }
         if new.password_env.is_some() && new.user.is_none() {
             return Err("--broker-password-env needs --broker-user".into());
@@ -228,8 +230,8 @@ impl FromStr for BrokerKind {
                 }
                 for (scheme, tls) in [("tcp://", false), ("tls://", true)] {
                     if let Some(rest) = other.strip_prefix(scheme) {
-                        let (host, port) = parse_host_port(rest)
-                            .map_err(|e| format!("--broker {other}: {e}"))?;
+                        let (host, port) =
+                            parse_host_port(rest).map_err(|e| format!("--broker {other}: {e}"))?;
                         return Ok(BrokerKind::Tcp {
                             host,
                             port,
@@ -751,7 +753,8 @@ pub fn run_with(
                 .map_err(|e| infra("exec broker", e))?
         }
         BrokerKind::Profile { ref name, ref opts } => {
-            let p = broker_profile::load(name).map_err(|e| infra("broker profile", e.to_string()))?;
+            let p =
+                broker_profile::load(name).map_err(|e| infra("broker profile", e.to_string()))?;
             external::ExternalBroker::exec(&p.command.clone(), Some(p), opts, &scaled)
                 .map(|b| LiveBroker::External(Box::new(b)))
                 .map_err(|e| infra("broker", e))?

@@ -31,7 +31,11 @@ fn scenario(name: &str) -> Scenario {
     let files = hil::discover::scenario_files(&[root().join("scenarios")]).unwrap();
     files
         .iter()
-        .map(|f| hil::scenario::load(f).unwrap_or_else(|e| panic!("{e}")).scenario)
+        .map(|f| {
+            hil::scenario::load(f)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .scenario
+        })
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no scenario {name}"))
 }
@@ -91,8 +95,8 @@ fn amqtt_runs_the_core_scenarios_as_an_exec_broker() {
     let mut unexpected = Vec::new();
     for name in CORE {
         let s = scenario(name);
-        let failed = failing_oracles(&broker, &s)
-            .unwrap_or_else(|e| panic!("{name} on amqtt: {e}"));
+        let failed =
+            failing_oracles(&broker, &s).unwrap_or_else(|e| panic!("{name} on amqtt: {e}"));
         let expected: Vec<&str> = AMQTT_AT_FAULT
             .iter()
             .filter(|(n, _, _)| *n == name)
@@ -103,7 +107,9 @@ fn amqtt_runs_the_core_scenarios_as_an_exec_broker() {
             .map(|f| f.split(':').next().unwrap())
             .collect();
         if names != expected {
-            unexpected.push(format!("{name}: expected {expected:?} to fail, got {failed:#?}"));
+            unexpected.push(format!(
+                "{name}: expected {expected:?} to fail, got {failed:#?}"
+            ));
         }
     }
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
@@ -155,7 +161,12 @@ echo "ctl: $1 done (persist=${{HIL_BROKER_PERSIST:-}})"
 
     fn opts(&self) -> ExternalOpts {
         let mut o = ExternalOpts::default();
-        for k in [CmdKind::Crash, CmdKind::Restart, CmdKind::Hang, CmdKind::Resume] {
+        for k in [
+            CmdKind::Crash,
+            CmdKind::Restart,
+            CmdKind::Hang,
+            CmdKind::Resume,
+        ] {
             o.cmds.insert(k, self.ctl(k.as_str()));
         }
         o
@@ -166,12 +177,8 @@ impl Drop for OutsideBroker {
     fn drop(&mut self) {
         // The one the script started last (the rig kills its own).
         if let Ok(pid) = std::fs::read_to_string(self.rig.dir().join("pid")) {
-            let _ = Command::new("kill")
-                .args(["-CONT", pid.trim()])
-                .status();
-            let _ = Command::new("kill")
-                .args(["-KILL", pid.trim()])
-                .status();
+            let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
         }
     }
 }
@@ -198,7 +205,7 @@ fn a_mosquitto_started_by_the_test_runs_the_core_scenarios_as_a_tcp_broker() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A short scenario with one broker fault (no crash before it).
+/// A short scenario: the broker crashes and is restarted 5 s later.
 fn restart_scenario(dir: &Path, persist: bool) -> PathBuf {
     let file = dir.join("restart.toml");
     std::fs::write(
@@ -219,6 +226,9 @@ qos = 1
 interval = "2s"
 [[timeline]]
 at = "20s"
+kind = "broker_crash"
+[[timeline]]
+at = "25s"
 kind = "broker_restart"
 persist = {persist}
 [[expect]]
@@ -256,9 +266,11 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
         hil(&args).parts()
     };
 
-    // Without a command: not run, not judged: no verdict at all (no
-    // oracle passes by accident), an infrastructure-class exit.
-    let (code, stdout, stderr) = run(&[]);
+    // Without a command for it (the crash has one): not run, not judged:
+    // no verdict at all (no oracle passes by accident), an
+    // infrastructure-class exit.
+    let crash = format!("crash={}", outside.ctl("crash"));
+    let (code, stdout, stderr) = run(&["--broker-cmd".into(), crash.clone()]);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     let all = format!("{stdout}\n{stderr}");
     assert!(
@@ -272,7 +284,12 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
 
     // With one: the script restarts that mosquitto; judged as usual.
     let restart = format!("restart={}", outside.ctl("restart"));
-    let (code, stdout, stderr) = run(&["--broker-cmd".into(), restart.clone()]);
+    let (code, stdout, stderr) = run(&[
+        "--broker-cmd".into(),
+        crash.clone(),
+        "--broker-cmd".into(),
+        restart.clone(),
+    ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let dir = out.join("ext-restart/1");
     let v = verdicts(&dir);
@@ -281,7 +298,9 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
         v["replay"]
             .as_str()
             .unwrap()
-            .ends_with(&format!(" --broker {url} --broker-cmd '{restart}'")),
+            .ends_with(&format!(
+                " --broker {url} --broker-cmd '{crash}' --broker-cmd '{restart}'"
+            )),
         "{v}"
     );
     let log = std::fs::read_to_string(dir.join("broker.log")).unwrap();
@@ -403,7 +422,9 @@ n = 3
     assert_eq!(v["status"], "pass", "{v}");
     // The observer saw the DUT's messages through the TLS bridge.
     assert!(
-        outside.rig.wait_for_log("observer-sub", std::time::Duration::from_secs(1)),
+        outside
+            .rig
+            .wait_for_log("observer-sub", std::time::Duration::from_secs(1)),
         "{}",
         outside.rig.log()
     );
@@ -429,7 +450,10 @@ fn bad_broker_values_are_clear_errors() {
         (&["--broker", "tcp://localhost"][..], "expected HOST:PORT"),
         (&["--broker", "tcp://localhost:0"], "`0` is not a port"),
         (&["--broker", "tls://:8883"], "`` is not a host"),
-        (&["--broker", "exec:amqtt -c x.yaml"], "must listen on {port}"),
+        (
+            &["--broker", "exec:amqtt -c x.yaml"],
+            "must listen on {port}",
+        ),
         (&["--broker", "amqt"], "unknown broker `amqt`"),
         (&["--broker", "amqt"], "tcp://HOST:PORT"),
         (&["--broker-cmd", "reboot=true"], "unknown kind `reboot`"),
@@ -467,7 +491,14 @@ fn bad_broker_values_are_clear_errors() {
             "--broker-password-env needs --broker-user",
         ),
         (
-            &["--broker", "tcp://h:1", "--broker-cmd", "crash=a", "--broker-cmd", "crash=b"],
+            &[
+                "--broker",
+                "tcp://h:1",
+                "--broker-cmd",
+                "crash=a",
+                "--broker-cmd",
+                "crash=b",
+            ],
             "--broker-cmd crash= is given twice",
         ),
     ] {
