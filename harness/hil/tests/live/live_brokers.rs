@@ -76,16 +76,17 @@ fn amqtt_exec() -> String {
     )
 }
 
-/// The core scenarios where amqtt itself is at fault, the oracle that
-/// fails, and why.
-const AMQTT_AT_FAULT: &[(&str, &str, &str)] = &[(
-    "field-broker-restart-30s-persistent",
-    "receives_within",
-    "amqtt keeps sessions in memory only: after the restart the DUT's \
-     persistent session (and its subscription) is gone although the broker \
-     said nothing, so the observer's commands are not delivered to it; \
-     fixtures/brokers/amqtt.toml declares `persistence = false`, which makes \
-     this restart `unsupported` with `--broker amqtt`",
+/// The core scenarios where amqtt itself is at fault: the oracle that may
+/// fail, what its failure must say, and why.
+const AMQTT_AT_FAULT: &[(&str, &str, &str, &str)] = &[(
+    "field-hung-broker",
+    "qos1_no_loss",
+    "never reached the observer",
+    "amqtt, stopped (SIGSTOP) while a QoS 1 PUBLISH of the DUT is on its \
+     socket, acknowledges it once it runs again but never delivers it to \
+     the observer, whose persistent session it took over in the meantime \
+     (the observer's keepalive ran out during the hang); seen in 1 of 1 \
+     runs on this machine, so the test allows, not requires, it",
 )];
 
 #[test]
@@ -97,19 +98,16 @@ fn amqtt_runs_the_core_scenarios_as_an_exec_broker() {
         let s = scenario(name);
         let failed =
             failing_oracles(&broker, &s).unwrap_or_else(|e| panic!("{name} on amqtt: {e}"));
-        let expected: Vec<&str> = AMQTT_AT_FAULT
-            .iter()
-            .filter(|(n, _, _)| *n == name)
-            .map(|(_, o, _)| *o)
-            .collect();
-        let names: Vec<&str> = failed
-            .iter()
-            .map(|f| f.split(':').next().unwrap())
-            .collect();
-        if names != expected {
-            unexpected.push(format!(
-                "{name}: expected {expected:?} to fail, got {failed:#?}"
-            ));
+        for f in failed {
+            match AMQTT_AT_FAULT
+                .iter()
+                .find(|(n, o, says, _)| *n == name && f.starts_with(o) && f.contains(says))
+            {
+                Some((_, o, _, why)) => {
+                    println!("{name} on amqtt: {o} fails, amqtt's fault: {why}")
+                }
+                None => unexpected.push(format!("{name}: {f}")),
+            }
         }
     }
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
@@ -295,12 +293,9 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
     let v = verdicts(&dir);
     assert_eq!(v["backend"], format!("live/{url}"));
     assert!(
-        v["replay"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!(
-                " --broker {url} --broker-cmd '{crash}' --broker-cmd '{restart}'"
-            )),
+        v["replay"].as_str().unwrap().ends_with(&format!(
+            " --broker {url} --broker-cmd '{crash}' --broker-cmd '{restart}'"
+        )),
         "{v}"
     );
     let log = std::fs::read_to_string(dir.join("broker.log")).unwrap();
@@ -502,9 +497,10 @@ fn bad_broker_values_are_clear_errors() {
             "--broker-cmd crash= is given twice",
         ),
     ] {
+        let file = root().join("scenarios/field/hung-broker.toml");
         let mut a = vec!["run", "--backend", "live"];
         a.extend_from_slice(args);
-        a.push("x.toml");
+        a.push(file.to_str().unwrap());
         let (code, stdout, stderr) = hil(&a).parts();
         assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
