@@ -22,14 +22,13 @@
 //! A bad profile is an error naming the file, line and column and what was
 //! expected ([`BrokerProfileError`], rendered like scenario errors).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::Diagnostic;
 
 /// Where broker profiles live.
 pub const PROFILE_DIR: &str = "fixtures/brokers";
@@ -75,25 +74,9 @@ impl Default for Supports {
 /// The default time a broker gets to accept TCP.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A profile that could not be read, with the file's text for rendering.
-#[derive(Debug, Clone)]
-pub struct BrokerProfileError {
-    pub path: PathBuf,
-    pub source: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl fmt::Display for BrokerProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display().to_string();
-        for d in &self.diagnostics {
-            f.write_str(&diag::render(&path, &self.source, d))?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for BrokerProfileError {}
+/// A profile that could not be read, with the file's text for rendering
+/// (the DUT profiles' error: the same fields, rendered the same way).
+pub use crate::blackbox::profile::ProfileError as BrokerProfileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

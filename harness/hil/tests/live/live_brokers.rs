@@ -280,7 +280,16 @@ fn a_tcp_broker_restart_is_unsupported_without_a_command_and_works_with_one() {
     assert_eq!(v["status"], "infrastructure_error", "{v}");
     assert_eq!(v["verdicts"].as_array().unwrap().len(), 0, "{v}");
 
-    // With one: the script restarts that mosquitto; judged as usual.
+    // That run crashed the broker: start it again, then run with a
+    // command for the restart: the script restarts that mosquitto, and
+    // the run is judged as usual.
+    let started = Command::new("sh")
+        .arg(outside.rig.dir().join("ctl.sh"))
+        .arg("restart")
+        .env("HIL_BROKER_PERSIST", "1")
+        .status()
+        .unwrap();
+    assert!(started.success());
     let restart = format!("restart={}", outside.ctl("restart"));
     let (code, stdout, stderr) = run(&[
         "--broker-cmd".into(),
