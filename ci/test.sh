@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when
 # it is missing (mosquitto, chromium and pip from apt, cargo-nextest,
-# paho-mqtt from PyPI for the black-box DUT fixture), checks
+# paho-mqtt from PyPI for the black-box DUT fixture, amqtt from PyPI for
+# the broker fixture), checks
 # formatting and lints, builds the driver's no_std variants, and runs every
 # workspace test with cargo-nextest (each test in its own process), the doc
 # tests, and the driver's tests again without an allocator. This is the
@@ -77,6 +78,13 @@ if ! command -v labgrid-client >/dev/null 2>&1; then
   python3 -m pip install -q labgrid 2>/dev/null \
     || python3 -m pip install -q --break-system-packages labgrid \
     || echo "warning: labgrid could not be installed: the labgrid board tests will SKIP"
+fi
+# The broker we never built (fixtures/brokers/amqtt.toml, run by
+# tests/live/live_brokers.rs as `--broker exec:`): amqtt from PyPI.
+if ! command -v amqtt >/dev/null 2>&1; then
+  step "installing amqtt (pip)"
+  python3 -m pip install -q 'amqtt>=0.12,<0.13' 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'amqtt>=0.12,<0.13'
 fi
 
 # Features the workspace's tests need beyond the default build: the

@@ -57,10 +57,7 @@ impl BackendSpec {
             BackendSpec::Live { broker, dut } => {
                 let mut a = match broker {
                     BrokerKind::Mosquitto => " --backend live".to_string(),
-                    b => format!(
-                        " --backend live --broker {}",
-                        crate::backend::shell_word(&b.to_arg())
-                    ),
+                    b => format!(" --backend live{}", b.args()),
                 };
                 if *dut != DutArg::Driver {
                     a.push_str(&format!(
@@ -102,9 +99,29 @@ pub struct BackendArgs {
     #[arg(long, value_enum, default_value = "sim")]
     pub backend: BackendKind,
     /// With `--backend live`: the broker it starts, `mosquitto` (default),
-    /// `chaos`, `container` or `container:IMAGE`.
+    /// `chaos`, `container` or `container:IMAGE`; or one it did not build:
+    /// `tcp://HOST:PORT`, `tls://HOST:PORT`, `exec:'CMD {port}'`, or a
+    /// broker profile (a file, or a name in fixtures/brokers/).
     #[arg(long, value_parser = crate::realtime::parse_broker)]
     pub broker: Option<BrokerKind>,
+    /// With `--broker tcp://` or `tls://`: a command for a broker fault the
+    /// harness cannot do to a broker it did not start, `KIND='COMMAND'`
+    /// with KIND `start` (once, before the run), `crash`, `restart` (gets
+    /// HIL_BROKER_PERSIST=1 or 0), `hang`, `resume`. Repeatable.
+    #[arg(long = "broker-cmd", value_parser = crate::realtime::parse_broker_cmd)]
+    pub broker_cmd: Vec<(crate::realtime::CmdKind, String)>,
+    /// With a broker the harness does not configure: the observer's user
+    /// name (else it connects anonymously).
+    #[arg(long)]
+    pub broker_user: Option<String>,
+    /// The environment variable holding `--broker-user`'s password (the
+    /// password is never printed or written).
+    #[arg(long)]
+    pub broker_password_env: Option<String>,
+    /// With `--broker tls://`: the CA certificate (PEM) the broker's
+    /// certificate is checked against (else the system's roots).
+    #[arg(long)]
+    pub broker_ca: Option<std::path::PathBuf>,
     /// The device under test: `driver` (default: our driver in-process),
     /// or with `--backend live` a black-box process seen from the wire,
     /// `exec:'CMD ARGS'` or a DUT profile (a file, or a name in
@@ -126,6 +143,10 @@ impl Default for BackendArgs {
         BackendArgs {
             backend: BackendKind::Sim,
             broker: None,
+            broker_cmd: Vec::new(),
+            broker_user: None,
+            broker_password_env: None,
+            broker_ca: None,
             dut: None,
             board: None,
             no_upload: false,
@@ -148,6 +169,9 @@ impl BackendArgs {
                 crate::backend::shell_word(&b.to_arg())
             ));
         }
+        if let Ok(o) = self.external_opts() {
+            a.push_str(&o.to_args());
+        }
         if let Some(d) = &self.dut {
             a.push_str(&format!(
                 " --dut {}",
@@ -163,9 +187,33 @@ impl BackendArgs {
         a
     }
 
+    /// `--broker-cmd`, `--broker-user`, `--broker-password-env`,
+    /// `--broker-ca` together (a kind given twice is an error).
+    fn external_opts(&self) -> Result<crate::realtime::ExternalOpts, String> {
+        let mut o = crate::realtime::ExternalOpts {
+            user: self.broker_user.clone(),
+            password_env: self.broker_password_env.clone(),
+            ca: self.broker_ca.clone(),
+            ..Default::default()
+        };
+        for (k, c) in &self.broker_cmd {
+            if o.cmds.insert(*k, c.clone()).is_some() {
+                return Err(format!("--broker-cmd {}= is given twice", k.as_str()));
+            }
+        }
+        Ok(o)
+    }
+
     /// The spec these options name, or why they do not fit together.
     pub fn spec(&self) -> Result<BackendSpec, String> {
         let kind = self.backend;
+        let opts = self.external_opts()?;
+        if !opts.is_empty() && self.broker.is_none() {
+            return Err(
+                "--broker-cmd, --broker-user, --broker-password-env and --broker-ca need --broker tcp://HOST:PORT, tls://HOST:PORT, exec:'COMMAND {port}' or a broker profile"
+                    .into(),
+            );
+        }
         if let (Some(b), false) = (&self.broker, kind == BackendKind::Live) {
             return Err(format!(
                 "--broker {} needs --backend live (not {})",
@@ -199,7 +247,11 @@ impl BackendArgs {
         Ok(match kind {
             BackendKind::Sim => BackendSpec::Sim,
             BackendKind::Live => BackendSpec::Live {
-                broker: self.broker.clone().unwrap_or(BrokerKind::Mosquitto),
+                broker: self
+                    .broker
+                    .clone()
+                    .unwrap_or(BrokerKind::Mosquitto)
+                    .with_opts(opts)?,
                 dut: self.dut.clone().unwrap_or_default(),
             },
             BackendKind::Board => BackendSpec::Board {
@@ -289,6 +341,35 @@ mod tests {
             .starts_with("--dut paho needs --backend live (not sim)"));
         a.dut = Some(DutArg::Driver);
         assert_eq!(a.spec(), Ok(BackendSpec::Sim));
+    }
+
+    #[test]
+    fn a_broker_we_do_not_start_is_named_again_with_its_options() {
+        let mut a = args(BackendKind::Live);
+        a.broker = Some("tcp://127.0.0.1:1883".parse().unwrap());
+        a.broker_cmd = vec![
+            (
+                crate::realtime::CmdKind::Restart,
+                "sh ctl.sh restart".into(),
+            ),
+            (crate::realtime::CmdKind::Crash, "kill -9 $(cat pid)".into()),
+        ];
+        a.broker_user = Some("qa".into());
+        a.broker_password_env = Some("PW".into());
+        let spec = a.spec().unwrap();
+        let expected = " --backend live --broker tcp://127.0.0.1:1883 --broker-cmd 'crash=kill -9 $(cat pid)' --broker-cmd 'restart=sh ctl.sh restart' --broker-user qa --broker-password-env PW";
+        assert_eq!(spec.to_args(), expected);
+        assert_eq!(a.to_args(), expected);
+        assert_eq!(spec.to_string(), "live/tcp://127.0.0.1:1883");
+        let exec = BackendSpec::Live {
+            broker: "exec:amqtt -c {dir}/a.yaml {port}".parse().unwrap(),
+            dut: DutArg::Driver,
+        };
+        assert_eq!(
+            exec.to_args(),
+            " --backend live --broker 'exec:amqtt -c {dir}/a.yaml {port}'"
+        );
+        assert_eq!(exec.to_string(), "live/exec");
     }
 
     #[test]

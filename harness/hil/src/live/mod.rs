@@ -3,7 +3,7 @@
 //! against a real broker through the fault proxy ([`crate::realtime`]
 //! does the run: broker, proxies, observer, fault executor).
 //!
-//! `hil run --backend live [--broker mosquitto|chaos|container[:IMAGE]]
+//! `hil run --backend live [--broker mosquitto|chaos|container[:IMAGE]|tcp://HOST:PORT|exec:'CMD {port}'|PROFILE]
 //! [--dut driver|exec:'CMD'|PROFILE]`: with `--dut` other than `driver`,
 //! the device under test is a host process seen from the wire
 //! ([`crate::blackbox`]) instead of our driver.
@@ -69,10 +69,7 @@ impl Backend for LiveBackend {
     fn replay_args(&self) -> String {
         let mut a = match self.broker {
             BrokerKind::Mosquitto => String::new(),
-            _ => format!(
-                " --broker {}",
-                crate::backend::shell_word(&self.broker.to_arg())
-            ),
+            _ => self.broker.args(),
         };
         if self.dut != DutArg::Driver {
             a.push_str(&format!(

@@ -1,6 +1,6 @@
 //! The brokers a live run starts: a real mosquitto process
-//! (`mosquitto-rig`), a broker container (`container`) or our chaos broker
-//! on real TCP, behind one small
+//! (`mosquitto-rig`), a broker container (`container`), our chaos broker
+//! on real TCP, or a broker the harness did not build (`external`), behind one small
 //! interface for the broker faults (crash, restart with or without the
 //! persisted state, hang, resume).
 
@@ -14,6 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
 use super::container::{ContainerBroker, ContainerSpec};
+use super::external::ExternalBroker;
 use super::observer::{OBSERVER_PASSWORD, OBSERVER_USER};
 use super::world::RealWorld;
 use crate::scenario::Scenario;
@@ -41,6 +42,7 @@ pub enum LiveBroker {
     Mosquitto(Mosquitto),
     Chaos(ChaosTcp),
     Container(Box<ContainerBroker>),
+    External(Box<ExternalBroker>),
 }
 
 impl LiveBroker {
@@ -114,6 +116,7 @@ impl LiveBroker {
             LiveBroker::Mosquitto(m) => m.addr(),
             LiveBroker::Chaos(c) => format!("127.0.0.1:{}", c.port),
             LiveBroker::Container(c) => c.addr(),
+            LiveBroker::External(e) => e.addr(),
         }
     }
 
@@ -123,16 +126,37 @@ impl LiveBroker {
             LiveBroker::Mosquitto(_) => "mosquitto",
             LiveBroker::Chaos(_) => "chaos",
             LiveBroker::Container(_) => "container",
+            LiveBroker::External(_) => "external",
+        }
+    }
+
+    /// Why it cannot apply `action` (a broker the harness does not run:
+    /// see `super::external`).
+    pub fn supports(&self, action: &crate::scenario::fault::Action) -> Result<(), String> {
+        match self {
+            LiveBroker::External(e) => e.supports(action),
+            _ => Ok(()),
+        }
+    }
+
+    /// The files it leaves for the run directory (`broker.log` of an
+    /// external broker).
+    pub fn artifacts(&self) -> Vec<crate::backend::Artifact> {
+        match self {
+            LiveBroker::External(e) => e.artifacts(),
+            _ => Vec::new(),
         }
     }
 
     /// The broker dies at once (SIGKILL / every connection dropped).
-    pub fn crash(&mut self) {
+    pub fn crash(&mut self) -> Result<(), String> {
         match self {
             LiveBroker::Mosquitto(m) => m.kill(),
             LiveBroker::Chaos(c) => c.stop(),
             LiveBroker::Container(c) => c.crash(),
+            LiveBroker::External(e) => return e.crash(),
         }
+        Ok(())
     }
 
     /// Starts again on the same port, with the last autosave (`persist`)
@@ -156,6 +180,7 @@ impl LiveBroker {
                 c.start(state)
             }
             LiveBroker::Container(c) => c.restart(persist),
+            LiveBroker::External(e) => e.restart(persist),
         }
     }
 
@@ -174,6 +199,7 @@ impl LiveBroker {
                 Ok(())
             }
             LiveBroker::Container(c) => c.hang(),
+            LiveBroker::External(e) => e.hang(),
         }
     }
 
@@ -189,6 +215,7 @@ impl LiveBroker {
                 Ok(())
             }
             LiveBroker::Container(c) => c.resume(),
+            LiveBroker::External(e) => e.resume(),
         }
     }
 
@@ -213,6 +240,7 @@ impl LiveBroker {
             }
             LiveBroker::Chaos(c) => c.stop(),
             LiveBroker::Container(c) => c.remove(),
+            LiveBroker::External(e) => e.shutdown(),
         }
     }
 }

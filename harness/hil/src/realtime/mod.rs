@@ -52,9 +52,12 @@
 //! (`crate::blackbox::DutArg`).
 
 mod broker;
+pub mod broker_profile;
 pub mod container;
+pub mod external;
 mod observer;
 pub mod scale;
+mod tls_bridge;
 mod world;
 
 use std::str::FromStr;
@@ -77,6 +80,7 @@ use crate::trace::{Actor, Event};
 pub use broker::LiveBroker;
 use chaos_broker::FaultTarget;
 pub use container::ContainerSpec;
+pub use external::{parse_broker_cmd, CmdKind, ExternalOpts};
 pub use observer::{OBSERVER_PASSWORD, OBSERVER_USER};
 pub use world::RealWorld;
 
@@ -90,6 +94,21 @@ pub enum BrokerKind {
     /// A container (testcontainers) of IMAGE (default `eclipse-mosquitto:2`),
     /// see [`container`].
     Container(ContainerSpec),
+    /// `tcp://HOST:PORT` or `tls://HOST:PORT`: a broker that is already
+    /// running, which the harness does not start ([`external`]).
+    Tcp {
+        host: String,
+        port: u16,
+        tls: bool,
+        opts: ExternalOpts,
+    },
+    /// `exec:COMMAND`: a broker process the harness starts on a port it
+    /// picks (`{port}`), see [`external`].
+    Exec { cmd: String, opts: ExternalOpts },
+    /// A broker profile (a file, or a name in `fixtures/brokers/`): an
+    /// exec broker with a name, a ready check and what it supports
+    /// ([`broker_profile`]).
+    Profile { name: String, opts: ExternalOpts },
 }
 
 impl BrokerKind {
@@ -98,15 +117,80 @@ impl BrokerKind {
             BrokerKind::Mosquitto => "mosquitto".into(),
             BrokerKind::Chaos => "chaos".into(),
             BrokerKind::Container(c) => format!("container:{}", c.image),
+            BrokerKind::Tcp {
+                host, port, tls, ..
+            } => format!("{}://{host}:{port}", if *tls { "tls" } else { "tcp" }),
+            BrokerKind::Exec { .. } => "exec".into(),
+            BrokerKind::Profile { name, .. } => name.clone(),
         }
+    }
+
+    /// The options of a broker the harness did not build (`--broker-cmd`,
+    /// `--broker-user`...); `None` for the brokers it starts itself.
+    pub fn opts(&self) -> Option<&ExternalOpts> {
+        match self {
+            BrokerKind::Tcp { opts, .. }
+            | BrokerKind::Exec { opts, .. }
+            | BrokerKind::Profile { opts, .. } => Some(opts),
+            _ => None,
+        }
+    }
+
+    /// This broker with `opts` (empty options fit every broker; others
+    /// only those the harness did not build, `--broker-cmd` only
+    /// `tcp://` and `tls://`, `--broker-ca` only `tls://`).
+    pub fn with_opts(mut self, new: ExternalOpts) -> Result<BrokerKind, String> {
+        if new.is_empty() {
+            return Ok(self);
+        }
+        let name = self.name();
+        let is_tls = matches!(self, BrokerKind::Tcp { tls: true, .. });
+        let is_tcp = matches!(self, BrokerKind::Tcp { .. });
+        let Some(opts) = (match &mut self {
+            BrokerKind::Tcp { opts, .. }
+            | BrokerKind::Exec { opts, .. }
+            | BrokerKind::Profile { opts, .. } => Some(opts),
+            _ => None,
+        }) else {
+            return Err(format!(
+                "--broker-cmd, --broker-user, --broker-password-env and --broker-ca are for brokers the harness does not configure (tcp://, tls://, exec:, a broker profile), not {name}"
+            ));
+        };
+        if !new.cmds.is_empty() && !is_tcp {
+            return Err(format!(
+                "--broker-cmd is for tcp:// and tls:// brokers: the harness runs {name} itself (crash = SIGKILL, restart = start again, hang = SIGSTOP)"
+            ));
+        }
+        if new.ca.is_some() && !is_tls {
+            return Err(format!(
+                "--broker-ca needs --broker tls://HOST:PORT (not {name})"
+            ));
+        }
+        if new.password_env.is_some() && new.user.is_none() {
+            return Err("--broker-password-env needs --broker-user".into());
+        }
+        *opts = new;
+        Ok(self)
+    }
+
+    /// `--broker VALUE` and the options that go with it, for a command
+    /// line that chooses this broker again.
+    pub fn args(&self) -> String {
+        format!(
+            " --broker {}{}",
+            crate::backend::shell_word(&self.to_arg()),
+            self.opts().map(ExternalOpts::to_args).unwrap_or_default()
+        )
     }
 
     /// The `--broker` argument that chooses this broker again (every
     /// container option that differs from the image's defaults included):
     /// `arg.parse()` gives back an equal value.
     pub fn to_arg(&self) -> String {
-        let BrokerKind::Container(c) = self else {
-            return self.name();
+        let c = match self {
+            BrokerKind::Container(c) => c,
+            BrokerKind::Exec { cmd, .. } => return format!("exec:{cmd}"),
+            _ => return self.name(),
         };
         let defaults = ContainerSpec::new(&c.image);
         let mut a = format!("container:{}", c.image);
@@ -140,14 +224,63 @@ impl FromStr for BrokerKind {
             "container" => Ok(BrokerKind::Container(ContainerSpec::new(
                 ContainerSpec::DEFAULT_IMAGE,
             ))),
-            other => match other.strip_prefix("container:") {
-                Some(rest) => parse_container(rest).map(BrokerKind::Container),
-                None => Err(format!(
-                    "unknown broker `{other}`: expected mosquitto, chaos, container or container:IMAGE[,port=P][,mount=HOST:PATH][,env=K=V][,data=PATH]"
-                )),
-            },
+            other => {
+                if let Some(rest) = other.strip_prefix("container:") {
+                    return parse_container(rest).map(BrokerKind::Container);
+                }
+                for (scheme, tls) in [("tcp://", false), ("tls://", true)] {
+                    if let Some(rest) = other.strip_prefix(scheme) {
+                        let (host, port) =
+                            parse_host_port(rest).map_err(|e| format!("--broker {other}: {e}"))?;
+                        return Ok(BrokerKind::Tcp {
+                            host,
+                            port,
+                            tls,
+                            opts: ExternalOpts::default(),
+                        });
+                    }
+                }
+                if let Some(cmd) = other.strip_prefix("exec:") {
+                    if !cmd.contains("{port}") {
+                        return Err(format!(
+                            "--broker exec:{cmd}: the command must listen on {{port}} (the port the harness picks), e.g. exec:'amqtt -c conf.yaml' with the port written as {{port}} in it"
+                        ));
+                    }
+                    return Ok(BrokerKind::Exec {
+                        cmd: cmd.to_string(),
+                        opts: ExternalOpts::default(),
+                    });
+                }
+                if !other.is_empty() && broker_profile::exists(other) {
+                    broker_profile::load(other).map_err(|e| format!("bad broker profile:\n{e}"))?;
+                    return Ok(BrokerKind::Profile {
+                        name: other.to_string(),
+                        opts: ExternalOpts::default(),
+                    });
+                }
+                Err(format!(
+                    "unknown broker `{other}`: expected mosquitto, chaos, container, container:IMAGE[,port=P][,mount=HOST:PATH][,env=K=V][,data=PATH], tcp://HOST:PORT, tls://HOST:PORT, exec:'COMMAND {{port}}', or a broker profile (a file, or a name in {}/)",
+                    broker_profile::PROFILE_DIR
+                ))
+            }
         }
     }
+}
+
+/// `HOST:PORT` of `tcp://` and `tls://`.
+fn parse_host_port(s: &str) -> Result<(String, u16), String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or("expected HOST:PORT (e.g. tcp://127.0.0.1:1883)")?;
+    if host.is_empty() || host.contains(['/', ' ', '@']) {
+        return Err(format!("`{host}` is not a host name or address"));
+    }
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("`{port}` is not a port (1-65535)"))?;
+    Ok((host.to_string(), port))
 }
 
 /// `IMAGE[,port=P][,mount=HOST:PATH]...[,env=K=V]...[,data=PATH]`.
@@ -279,6 +412,8 @@ struct Executor {
     no_ip_rule: Option<u64>,
     /// One-way extra latency rules: [up, down].
     extra: [Option<u64>; 2],
+    /// Who the observer logs in as.
+    observer_login: observer::Login,
 }
 
 fn li(link: Link) -> usize {
@@ -337,6 +472,9 @@ impl Executor {
 
     fn apply(&mut self, action: &Action) -> Result<(), ApplyError> {
         self.dut.supports(action).map_err(ApplyError::Unsupported)?;
+        self.broker
+            .supports(action)
+            .map_err(ApplyError::Unsupported)?;
         match *action {
             Action::WifiDown => {
                 self.dut
@@ -368,13 +506,13 @@ impl Executor {
                 self.latency[li(link)] = Some(self.add(link, &line)?);
             }
             Action::ResetLatency(link) => self.set_network_latency(link)?,
-            Action::BrokerCrash => self.broker.crash(),
+            Action::BrokerCrash => self.broker.crash().map_err(ApplyError::Infra)?,
             Action::BrokerPowerLoss => {
                 for l in [Link::Dut, Link::Observer] {
                     let id = self.add(l, "both blackhole")?;
                     self.power_loss.push((li(l), id));
                 }
-                self.broker.crash();
+                self.broker.crash().map_err(ApplyError::Infra)?;
             }
             Action::BrokerRestart { persist } => {
                 // Until the broker answers, new connections are refused, as
@@ -504,8 +642,9 @@ impl Executor {
     /// Stops everything this run started; the files the DUT left.
     fn shutdown(mut self) -> Vec<Artifact> {
         self.dut.shutdown();
-        let artifacts = self.dut.artifacts();
+        let mut artifacts = self.dut.artifacts();
         self.broker.shutdown();
+        artifacts.extend(self.broker.artifacts());
         drop(self.dut_proxy);
         drop(self.obs_proxy);
         artifacts
@@ -600,6 +739,32 @@ pub fn run_with(
         BrokerKind::Chaos => {
             LiveBroker::chaos(&scaled, &world, rt.handle()).map_err(|e| infra("chaos broker", e))?
         }
+        BrokerKind::Tcp {
+            ref host,
+            port,
+            tls,
+            ref opts,
+        } => external::ExternalBroker::tcp(&scaled, host, port, tls, opts, rt.handle())
+            .map(|b| LiveBroker::External(Box::new(b)))
+            .map_err(|e| infra("external broker", e))?,
+        BrokerKind::Exec { ref cmd, ref opts } => {
+            external::ExternalBroker::exec(cmd, None, opts, &scaled)
+                .map(|b| LiveBroker::External(Box::new(b)))
+                .map_err(|e| infra("exec broker", e))?
+        }
+        BrokerKind::Profile { ref name, ref opts } => {
+            let p =
+                broker_profile::load(name).map_err(|e| infra("broker profile", e.to_string()))?;
+            external::ExternalBroker::exec(&p.command.clone(), Some(p), opts, &scaled)
+                .map(|b| LiveBroker::External(Box::new(b)))
+                .map_err(|e| infra("broker", e))?
+        }
+    };
+    let observer_login = match &broker {
+        LiveBroker::External(e) => {
+            observer::Login::Given(e.login().map_err(|e| infra("observer login", e))?)
+        }
+        _ => observer::Login::Scenario,
     };
     let proxy = |salt: u64, listen: std::net::SocketAddr| {
         rt.block_on(Proxy::start(ProxyConfig {
@@ -641,6 +806,7 @@ pub fn run_with(
         drop_rules: Default::default(),
         no_ip_rule: None,
         extra: [None; 2],
+        observer_login,
     };
     let result = drive(&mut ex, &name, scenario, obs_addr, sink);
     let rt = ex.rt.clone();
@@ -703,8 +869,9 @@ fn drive(
             .map_err(|e| as_backend(e, "network latency", crate::duration::Dur::ZERO))?;
     }
     let w = world.clone();
+    let login = ex.observer_login.clone();
     ex.rt.spawn(async move {
-        if let Err(e) = observer::host(w, obs_addr).await {
+        if let Err(e) = observer::host(w, obs_addr, login).await {
             eprintln!("live observer failed: {e}");
         }
     });
@@ -832,6 +999,30 @@ mod tests {
             prop_assert_eq!(kind.to_arg().parse::<BrokerKind>(), Ok(kind.clone()));
             for simple in [BrokerKind::Mosquitto, BrokerKind::Chaos] {
                 prop_assert_eq!(simple.to_arg().parse::<BrokerKind>(), Ok(simple.clone()));
+            }
+        }
+
+        /// The same for brokers the harness did not build (their options
+        /// are written apart: `ExternalOpts::to_args`).
+        #[test]
+        fn external_broker_args_round_trip(
+            host in "[a-z0-9][a-z0-9.-]{0,12}",
+            port in 1u16..,
+            tls in any::<bool>(),
+            cmd in "[a-z][a-z0-9 ./'\"=-]{0,16}",
+        ) {
+            let tcp = BrokerKind::Tcp { host, port, tls, opts: ExternalOpts::default() };
+            prop_assert_eq!(tcp.to_arg().parse::<BrokerKind>(), Ok(tcp.clone()));
+            let exec = BrokerKind::Exec { cmd: format!("{cmd} {{port}}"), opts: ExternalOpts::default() };
+            prop_assert_eq!(exec.to_arg().parse::<BrokerKind>(), Ok(exec.clone()));
+        }
+
+        /// Whatever follows `tcp://`, `tls://` or `exec:` is a broker or a
+        /// clear error, never a panic.
+        #[test]
+        fn broker_values_never_panic(scheme in "tcp://|tls://|exec:|", rest in "\\PC{0,24}") {
+            if let Err(e) = format!("{scheme}{rest}").parse::<BrokerKind>() {
+                prop_assert!(!e.is_empty());
             }
         }
     }

@@ -25,12 +25,35 @@ fn qos(q: u8) -> QoS {
     QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
 }
 
-fn config(world: &RealWorld, id: &str) -> Config {
-    let login = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
+/// Who the observer logs in as.
+#[derive(Clone, Default)]
+pub enum Login {
+    /// On the brokers the harness configures: [`OBSERVER_USER`] when the
+    /// DUT logs in (they know both logins), else anonymous.
+    #[default]
+    Scenario,
+    /// On a broker the harness does not configure
+    /// (`super::external`): `--broker-user` with its password, or
+    /// anonymous (`None`).
+    Given(super::external::Credentials),
+}
+
+fn config(world: &RealWorld, id: &str, login: &Login) -> Config {
+    let (user, password) = match login {
+        Login::Scenario => {
+            let l = world.scenario.dut.user.is_some() && world.scenario.dut.password.is_some();
+            (
+                l.then(|| OBSERVER_USER.to_string()),
+                l.then(|| OBSERVER_PASSWORD.as_bytes().to_vec()),
+            )
+        }
+        Login::Given(None) => (None, None),
+        Login::Given(Some((u, p))) => (Some(u.clone()), p.clone()),
+    };
     Config {
         client_id: id.into(),
-        user: login.then(|| OBSERVER_USER.to_string()),
-        password: login.then(|| OBSERVER_PASSWORD.as_bytes().to_vec()),
+        user,
+        password,
         clean_init: false,
         clean: false,
         restore_subscriptions: true,
@@ -58,7 +81,7 @@ async fn connect(client: &Client, scale: f64) {
 }
 
 /// Runs the observer until its runtime is dropped.
-pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
+pub async fn host(world: RealWorld, broker: String, login: Login) -> Result<(), String> {
     let w = world.clone();
     let will = world
         .scenario
@@ -66,7 +89,7 @@ pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
         .will
         .as_ref()
         .map(|w| (w.topic.as_str().to_string(), w.message.clone().into_bytes()));
-    let sub = ClientBuilder::new(config(&world, "observer-sub"))
+    let sub = ClientBuilder::new(config(&world, "observer-sub", &login))
         .transport(TcpTransport::new(broker.clone()))
         .on_message(move |m| {
             if will
@@ -97,7 +120,7 @@ pub async fn host(world: RealWorld, broker: String) -> Result<(), String> {
         })
         .spawn()
         .map_err(|e| e.to_string())?;
-    let publisher = ClientBuilder::new(config(&world, "observer-pub"))
+    let publisher = ClientBuilder::new(config(&world, "observer-pub", &login))
         .transport(TcpTransport::new(broker.clone()))
         .on_event(|_: &DriverEvent| {})
         .spawn()

@@ -50,6 +50,7 @@ fn kind_slug(broker: &BrokerKind) -> &'static str {
         BrokerKind::Mosquitto => "mosquitto",
         BrokerKind::Chaos => "chaos",
         BrokerKind::Container(_) => "container",
+        _ => "external",
     }
 }
 
@@ -137,7 +138,7 @@ fn live_suite(broker: BrokerKind) -> Vec<String> {
 /// The core scenarios the live suite must hold (issue: WiFi outage, broker
 /// restart with and without persistence, half-open link, lost PUBACK, lost
 /// PINGRESP, hung broker).
-const CORE: [&str; 7] = [
+pub const CORE: [&str; 7] = [
     "field-ap-power-cycle-90s",
     "field-broker-restart-30s-persistent",
     "field-broker-restart-30s-clean",

@@ -7,6 +7,7 @@
 mod support;
 
 mod live_blackbox;
+mod live_brokers;
 mod live_chaos_faults;
 mod live_compare;
 mod live_interrupt;
