@@ -46,7 +46,7 @@ pub const OBSERVER_WAIT: Duration = Duration::from_secs(5);
 /// broker is down or hung (the observer cannot subscribe then) or
 /// [`OBSERVER_WAIT`] passed; then every boot, reboots too, waits its
 /// seeded `[sim] boot_delay`.
-async fn boot_phase(world: &World, seed: u64) {
+pub(super) async fn boot_phase(world: &World, seed: u64) {
     let boot = world.next_boot();
     if boot == 0 {
         let poll = world.scenario.tick.to_std().max(Duration::from_millis(1));

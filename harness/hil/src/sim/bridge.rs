@@ -1,0 +1,456 @@
+//! The serial MQTT bridge in the simulator (`[bridge]` scenarios, issue
+//! 20): two hosts joined by the serial line of `sim::serial`.
+//!
+//! - `dut` is the **gateway** (the radio module): `resilient-mqtt` over
+//!   turmoil TCP to the broker, with the scenario's `[dut]` configuration,
+//!   its WiFi and link faults, exactly as the driver alone is the DUT
+//!   elsewhere (its events are the `dut` trace lines: `connected`,
+//!   `publish_sent`, `puback`, `subscribed`, `up`/`down`...), and
+//!   `resilient-mqtt-bridge`'s gateway core on the serial side. Its first
+//!   boot waits for the observer as the DUT's does; every boot, and every
+//!   `gateway_reboot`, takes `[bridge] gateway_boot`, during which what
+//!   reaches it on the line is lost.
+//! - [`HOST`] is the **bridge host** (the MCU, no network): the bridge's
+//!   host core and the scenario's application (`[workload]`: heartbeat,
+//!   publish streams, subscriptions). What the application sees is traced
+//!   end to end: `app_publish_start`/`done` (done when the gateway reports
+//!   the broker's acknowledgement), `message` (a delivery to the MCU's
+//!   application), plus the host core's `gateway_up`/`gateway_down`,
+//!   `bridge_up`/`bridge_down`, `gateway_queue`, `serial_resync` and each
+//!   API call's `host_call`. So `qos1_no_loss`, `duplicates_at_most`...
+//!   judge host -> broker -> observer and observer -> broker -> host.
+//!
+//! Both cores are sans-IO: each host runs one loop that feeds them the
+//! line's bytes and simulated time every [`POLL`] (and at their own
+//! deadlines), and writes what they transmit as far as the UART's transmit
+//! buffer allows.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use resilient_mqtt::client::{Client, ClientBuilder, Notification};
+use resilient_mqtt_bridge as rmb;
+
+use super::dut::boot_phase;
+use super::net::{SimTcp, BROKER_ADDR};
+use super::serial::{End, SerialLine};
+use super::world::World;
+use crate::app::{msg_of, qos, trace_driver_event};
+use crate::scenario::phases::Phase;
+use crate::trace::payload;
+use crate::trace::{Actor, Event};
+
+/// The bridge host's turmoil host name.
+pub const HOST: &str = "mcu";
+
+/// How often each side services the line when its core has no earlier
+/// deadline.
+pub const POLL: Duration = Duration::from_millis(5);
+
+/// Simulated time in µs.
+fn now_us() -> u64 {
+    turmoil::sim_elapsed()
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The bridge's clock from simulated µs.
+fn instant(us: u64) -> rmb::Instant {
+    rmb::Instant::from_millis(us / 1_000)
+}
+
+fn line_of(world: &World) -> Result<SerialLine, Box<dyn std::error::Error>> {
+    world
+        .serial
+        .clone()
+        .ok_or_else(|| "a bridge host without a [bridge] serial line".into())
+}
+
+/// Sleeps until the next poll or the core's deadline, whichever is first.
+async fn pause(deadline: Option<rmb::Instant>, now: u64) {
+    let poll_end = now + POLL.as_micros() as u64;
+    let until = deadline
+        .map(|d| d.as_millis().saturating_mul(1_000))
+        .map_or(poll_end, |d| d.clamp(now + 1_000, poll_end));
+    tokio::time::sleep(Duration::from_micros(until - now)).await;
+}
+
+/// Writes what `poll` gives, as far as `end`'s transmit buffer has room.
+fn transmit(line: &SerialLine, end: End, now: u64, mut poll: impl FnMut(&mut [u8]) -> usize) {
+    let mut buf = [0u8; 512];
+    loop {
+        let room = line.room(end, now).min(buf.len());
+        if room == 0 {
+            return;
+        }
+        let n = poll(&mut buf[..room]);
+        if n == 0 {
+            return;
+        }
+        line.write(end, now, &buf[..n]);
+    }
+}
+
+// ---------------------------------------------------------------- gateway
+
+/// The gateway host: boots, then runs the driver and the gateway core
+/// until the run ends or `gateway_reboot` bounces it.
+pub async fn gateway(world: World, seed: u64) -> turmoil::Result {
+    let line = line_of(&world)?;
+    let bridge = world.scenario.bridge.unwrap_or_default();
+    boot_phase(&world, seed).await;
+    tokio::time::sleep(bridge.gateway_boot.to_std()).await;
+    // Booted: what reached the UART while it was not running is gone.
+    line.reset_rx(End::Gateway);
+
+    let config = world.scenario.dut.to_driver(seed);
+    let keepalive_s = config.keepalive.as_secs() as u16;
+    let (to_core, mut results) = tokio::sync::mpsc::unbounded_channel::<rmb::MqttResult>();
+    let w = world.clone();
+    let msgs = to_core.clone();
+    let client = ClientBuilder::new(config)
+        .transport(SimTcp::dut(BROKER_ADDR.1, world.dut_link.clone()))
+        .link(world.dut.wifi.clone())
+        .on_event(move |e| trace_driver_event(&w, keepalive_s, e))
+        .on_message(move |m| {
+            let _ = msgs.send(rmb::MqttResult::Message {
+                topic: m.topic.clone(),
+                payload: m.payload.to_vec(),
+                qos: m.qos,
+                retain: m.retained,
+            });
+        })
+        .spawn()?;
+    let mut notes = client.notifications();
+    let ups = to_core.clone();
+    tokio::task::spawn_local(async move {
+        loop {
+            match notes.recv().await {
+                Ok(Notification::Up { session_present }) => {
+                    let _ = ups.send(rmb::MqttResult::Up { session_present });
+                }
+                Ok(Notification::Down { .. }) => {
+                    let _ = ups.send(rmb::MqttResult::Down);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    // The gateway keeps trying to reach the broker (the driver retries
+    // within connect(); a refused first connect is retried here).
+    let (c, retry) = (client.clone(), world.scenario.workload.connect_retry);
+    tokio::task::spawn_local(async move {
+        while c.connect().await.is_err() {
+            let after = retry.map_or(Duration::from_secs(5), |d| d.to_std());
+            tokio::time::sleep(after).await;
+        }
+    });
+
+    let mut core = rmb::Gateway::new(gateway_config(&bridge));
+    let mut rx = Vec::new();
+    loop {
+        let now = now_us();
+        rx.clear();
+        line.read(End::Gateway, now, &mut rx);
+        if !rx.is_empty() {
+            core.handle_input(instant(now), &rx);
+        }
+        while let Ok(r) = results.try_recv() {
+            core.handle_mqtt(instant(now), r);
+        }
+        if core.poll_timeout().is_some_and(|t| t <= instant(now)) {
+            core.handle_timeout(instant(now));
+        }
+        while let Some(req) = core.poll_mqtt() {
+            dispatch(&client, req, to_core.clone());
+        }
+        transmit(&line, End::Gateway, now, |b| core.poll_transmit(instant(now), b));
+        pause(core.poll_timeout(), now).await;
+    }
+}
+
+/// The gateway core's settings from `[bridge]`.
+fn gateway_config(bridge: &crate::scenario::bridge::Bridge) -> rmb::GatewayConfig {
+    let mut cfg = rmb::GatewayConfig::default();
+    if let Some(n) = bridge.queue_capacity {
+        cfg.queue_capacity = n as usize;
+    }
+    if let Some(t) = bridge.frame_timeout {
+        cfg.frame_timeout_ms = t.as_millis() as u32;
+    }
+    cfg
+}
+
+/// Runs one of the core's MQTT requests on the driver; its result goes
+/// back to the core through `results`.
+fn dispatch(
+    client: &Client,
+    req: rmb::MqttRequest,
+    results: tokio::sync::mpsc::UnboundedSender<rmb::MqttResult>,
+) {
+    let client = client.clone();
+    tokio::task::spawn_local(async move {
+        let r = match req {
+            rmb::MqttRequest::Publish {
+                id,
+                topic,
+                payload,
+                qos,
+                retain,
+            } => match client.publish(&topic, &payload, retain, qos).await {
+                Ok(()) => rmb::MqttResult::PublishDone { id },
+                Err(e) => rmb::MqttResult::PublishFailed {
+                    id,
+                    error: e.to_string(),
+                },
+            },
+            rmb::MqttRequest::Subscribe { id, topic, qos } => {
+                let granted = client.subscribe(&topic, qos).await.ok();
+                rmb::MqttResult::SubscribeDone { id, granted }
+            }
+            rmb::MqttRequest::Unsubscribe { id, topic } => {
+                let _ = client.unsubscribe(&topic).await;
+                rmb::MqttResult::UnsubscribeDone { id }
+            }
+            // The driver's configuration is the scenario's `[dut]`.
+            _ => return,
+        };
+        let _ = results.send(r);
+    });
+}
+
+// ---------------------------------------------------------------- host
+
+/// One publish stream of the host's application.
+struct Stream {
+    next_ms: u64,
+    seq: u64,
+    /// Publishes not completed yet (a `wait` stream waits for them).
+    open: usize,
+    /// A publish refused with a full outbox, tried again each poll
+    /// (msg, body, since when in ms).
+    blocked: Option<(String, Vec<u8>, u64)>,
+}
+
+/// The host application's view of the core, in one place.
+struct App {
+    world: World,
+    streams: Vec<Stream>,
+    /// What each publish token is: (message id, qos, stream).
+    tokens: BTreeMap<rmb::Token, (String, u8, usize)>,
+    /// Damaged frames since the last good one (host core counters).
+    bad_seen: u64,
+    good_seen: u64,
+}
+
+impl App {
+    fn emit(&self, actor: Actor, e: Event) {
+        self.world.emit(actor, e);
+    }
+
+    fn subscribe_all(&self, core: &mut rmb::Host, now: u64) {
+        for sub in &self.world.scenario.workload.subscribe {
+            let _ = core.subscribe(instant(now), sub.topic.as_str(), qos(sub.qos.get()));
+            self.emit(
+                Actor::App,
+                Event::HostCall {
+                    op: "subscribe".into(),
+                    ms: 0,
+                },
+            );
+        }
+    }
+
+    /// Starts or retries the publishes that are due.
+    fn publish_due(&mut self, core: &mut rmb::Host, now: u64) {
+        let now_ms = now / 1_000;
+        let workload = self.world.scenario.workload.clone();
+        for (i, spec) in workload.publish.iter().enumerate() {
+            if self.streams[i].blocked.is_none() {
+                let s = &self.streams[i];
+                let done = spec.count.is_some_and(|c| s.seq >= c);
+                if done || now_ms < s.next_ms || (spec.wait && s.open > 0) {
+                    continue;
+                }
+                let s = &mut self.streams[i];
+                s.seq += 1;
+                s.next_ms = now_ms + spec.interval.as_millis();
+                let msg = payload::msg_id("dut", i, s.seq);
+                let body = payload::make(&msg, spec.payload_size);
+                self.emit(
+                    Actor::App,
+                    Event::AppPublishStart {
+                        msg: msg.clone(),
+                        topic: spec.topic.as_str().to_string(),
+                        qos: spec.qos.get(),
+                    },
+                );
+                s.blocked = Some((msg, body, now_ms));
+            }
+            let Some((msg, body, since)) = self.streams[i].blocked.take() else {
+                continue;
+            };
+            let q = spec.qos.get();
+            match core.publish(instant(now), spec.topic.as_str(), &body, qos(q), spec.retain) {
+                Ok(token) => {
+                    self.emit(
+                        Actor::App,
+                        Event::HostCall {
+                            op: "publish".into(),
+                            ms: now_ms - since,
+                        },
+                    );
+                    self.streams[i].open += 1;
+                    self.tokens.insert(token, (msg, q, i));
+                }
+                // The outbox is full: the application waits for room
+                // (that wait is what `host_never_blocked` judges).
+                Err(_) => self.streams[i].blocked = Some((msg, body, since)),
+            }
+        }
+    }
+
+    fn finished(&mut self, token: rmb::Token, failed: Option<String>) {
+        let Some((msg, q, i)) = self.tokens.remove(&token) else {
+            return;
+        };
+        self.streams[i].open = self.streams[i].open.saturating_sub(1);
+        let e = match failed {
+            None => Event::AppPublishDone { msg },
+            Some(reason) => Event::AppPublishFailed { msg, qos: q, reason },
+        };
+        self.emit(Actor::App, e);
+    }
+
+    /// Traces a resync when the core decoded a good frame after damaged
+    /// ones.
+    fn resyncs(&mut self, core: &rmb::Host) {
+        let stats = core.stats();
+        let (bad, good) = (stats.frames_bad as u64, stats.frames_ok as u64);
+        if good > self.good_seen && bad > self.bad_seen {
+            self.emit(
+                Actor::Dut,
+                Event::SerialResync {
+                    bad_frames: (bad - self.bad_seen) as u32,
+                },
+            );
+            self.bad_seen = bad;
+        }
+        self.good_seen = good;
+    }
+
+    fn event(&mut self, core: &mut rmb::Host, now: u64, e: rmb::HostEvent) {
+        match e {
+            rmb::HostEvent::GatewayUp => self.emit(Actor::Dut, Event::GatewayUp),
+            rmb::HostEvent::GatewayDown => self.emit(Actor::Dut, Event::GatewayDown),
+            rmb::HostEvent::Up { session_present } => {
+                self.emit(Actor::Dut, Event::BridgeUp { session_present });
+                // D5 as the application does it: subscribe again when the
+                // session is gone.
+                if !session_present {
+                    self.subscribe_all(core, now);
+                }
+            }
+            rmb::HostEvent::Down => self.emit(Actor::Dut, Event::BridgeDown),
+            rmb::HostEvent::PublishDone { token } => self.finished(token, None),
+            rmb::HostEvent::PublishFailed { token, error } => {
+                self.finished(token, Some(format!("{error:?}")))
+            }
+            rmb::HostEvent::Message {
+                topic,
+                payload,
+                qos,
+                retain,
+            } => self.emit(
+                Actor::Dut,
+                Event::Message {
+                    topic: topic.to_string(),
+                    qos: qos as u8,
+                    retain,
+                    dup: false,
+                    msg: msg_of(&payload),
+                },
+            ),
+            rmb::HostEvent::QueueState { queued, capacity } => self.emit(
+                Actor::Dut,
+                Event::GatewayQueue {
+                    queued: queued as u32,
+                    capacity: capacity as u32,
+                },
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// The bridge host (the MCU): boots after its seeded boot delay, then runs
+/// the host core and the application until the run ends or `dut_reboot`
+/// bounces it.
+pub async fn host(world: World, seed: u64) -> turmoil::Result {
+    let line = line_of(&world)?;
+    let boot = world.next_host_boot();
+    let delay = world
+        .scenario
+        .sim
+        .draw(seed ^ 0x0b41_d9e0, Phase::Boot(boot));
+    tokio::time::sleep(delay.to_std()).await;
+    line.reset_rx(End::Host);
+    let workload = world.scenario.workload.clone();
+    if let Some(period) = workload.heartbeat {
+        let w = world.clone();
+        tokio::task::spawn_local(async move {
+            loop {
+                w.emit(Actor::App, Event::Heartbeat);
+                tokio::time::sleep(period.to_std()).await;
+            }
+        });
+    }
+    let start = now_us() / 1_000;
+    let mut core = rmb::Host::new(host_config(&world, seed));
+    let mut app = App {
+        world: world.clone(),
+        streams: workload
+            .publish
+            .iter()
+            .map(|p| Stream {
+                next_ms: start + p.start.at.as_millis(),
+                seq: 0,
+                open: 0,
+                blocked: None,
+            })
+            .collect(),
+        tokens: BTreeMap::new(),
+        bad_seen: 0,
+        good_seen: 0,
+    };
+    app.subscribe_all(&mut core, now_us());
+    let mut rx = Vec::new();
+    loop {
+        let now = now_us();
+        rx.clear();
+        line.read(End::Host, now, &mut rx);
+        if !rx.is_empty() {
+            core.handle_input(instant(now), &rx);
+            app.resyncs(&core);
+        }
+        if core.poll_timeout().is_some_and(|t| t <= instant(now)) {
+            core.handle_timeout(instant(now));
+        }
+        while let Some(e) = core.poll_event() {
+            app.event(&mut core, now, e);
+        }
+        app.publish_due(&mut core, now);
+        transmit(&line, End::Host, now, |b| core.poll_transmit(instant(now), b));
+        pause(core.poll_timeout(), now).await;
+    }
+}
+
+/// The host core's settings: the client id the gateway's driver uses.
+fn host_config(world: &World, _seed: u64) -> rmb::HostConfig {
+    let mut cfg = rmb::HostConfig::default();
+    if let Some(t) = world.scenario.bridge.and_then(|b| b.frame_timeout) {
+        cfg.frame_timeout_ms = t.as_millis() as u32;
+    }
+    cfg
+}
