@@ -1,41 +1,46 @@
 //! The serial MQTT bridge in the simulator (`[bridge]` scenarios, issue
 //! 20): two hosts joined by the serial line of `sim::serial`.
 //!
-//! - `dut` is the **gateway** (the radio module): `resilient-mqtt` over
-//!   turmoil TCP to the broker, with the scenario's `[dut]` configuration,
-//!   its WiFi and link faults, exactly as the driver alone is the DUT
-//!   elsewhere (its events are the `dut` trace lines: `connected`,
-//!   `publish_sent`, `puback`, `subscribed`, `up`/`down`...), and
-//!   `resilient-mqtt-bridge`'s gateway core on the serial side. Its first
-//!   boot waits for the observer as the DUT's does; every boot, and every
-//!   `gateway_reboot`, takes `[bridge] gateway_boot`, during which what
-//!   reaches it on the line is lost.
+//! - `dut` is the **gateway** (the radio module): the bridge crate's own
+//!   gateway shell (`resilient_mqtt_bridge::gateway::run`: its gateway core
+//!   on the serial side, `resilient-mqtt` over turmoil TCP towards the
+//!   broker) on its end of the line ([`SerialIo`]). The driver is built
+//!   from the scenario's `[dut]` with the identity the host configures
+//!   (the same client id, keepalive and session), with the DUT's WiFi and
+//!   link faults, so its events are the `dut` trace lines as when the
+//!   driver alone is the DUT (`connected`, `publish_sent`, `puback`,
+//!   `subscribed`, `up`/`down`...). Its first boot waits for the observer
+//!   as the DUT's does; every boot, and every `gateway_reboot`, takes
+//!   `[bridge] gateway_boot`, during which what reaches it on the line is
+//!   lost.
 //! - [`HOST`] is the **bridge host** (the MCU, no network): the bridge's
-//!   host core and the scenario's application (`[workload]`: heartbeat,
-//!   publish streams, subscriptions). What the application sees is traced
-//!   end to end: `app_publish_start`/`done` (done when the gateway reports
-//!   the broker's acknowledgement), `message` (a delivery to the MCU's
-//!   application), plus the host core's `gateway_up`/`gateway_down`,
-//!   `bridge_up`/`bridge_down`, `gateway_queue`, `serial_resync` and each
-//!   API call's `host_call`. So `qos1_no_loss`, `duplicates_at_most`...
-//!   judge host -> broker -> observer and observer -> broker -> host.
+//!   sans-IO host core driven by a main loop, as firmware would, and the
+//!   scenario's application (`[workload]`: heartbeat, publish streams,
+//!   subscriptions). What the application sees is traced end to end:
+//!   `app_publish_start`/`done` (done when the gateway reports the
+//!   broker's acknowledgement), `message` (a delivery to the MCU's
+//!   application), the host core's `gateway_up`/`gateway_down`,
+//!   `bridge_up`/`bridge_down`, `gateway_queue`, `serial_resync` (from its
+//!   link counters), and each API call's `host_call`. So `qos1_no_loss`,
+//!   `duplicates_at_most`... judge host -> broker -> observer and observer
+//!   -> broker -> host.
 //!
-//! Both cores are sans-IO: each host runs one loop that feeds them the
-//! line's bytes and simulated time every [`POLL`] (and at their own
-//! deadlines), and writes what they transmit as far as the UART's transmit
-//! buffer allows.
+//! The host's loop feeds its core the line's bytes and simulated time
+//! every [`POLL`] (and at the core's deadlines), and writes what it
+//! transmits as far as the UART's transmit buffer allows.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use resilient_mqtt::client::{Client, ClientBuilder, Notification};
+use resilient_mqtt::client::ClientBuilder;
 use resilient_mqtt_bridge as rmb;
 
 use super::dut::boot_phase;
 use super::net::{SimTcp, BROKER_ADDR};
-use super::serial::{End, SerialLine};
+use super::serial::{now_us, End, SerialIo, SerialLine};
 use super::world::World;
 use crate::app::{msg_of, qos, trace_driver_event};
+use crate::scenario::bridge::Bridge;
 use crate::scenario::phases::Phase;
 use crate::trace::payload;
 use crate::trace::{Actor, Event};
@@ -46,13 +51,6 @@ pub const HOST: &str = "mcu";
 /// How often each side services the line when its core has no earlier
 /// deadline.
 pub const POLL: Duration = Duration::from_millis(5);
-
-/// Simulated time in µs.
-fn now_us() -> u64 {
-    turmoil::sim_elapsed()
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
 
 /// The bridge's clock from simulated µs.
 fn instant(us: u64) -> rmb::Instant {
@@ -93,131 +91,53 @@ fn transmit(line: &SerialLine, end: End, now: u64, mut poll: impl FnMut(&mut [u8
 
 // ---------------------------------------------------------------- gateway
 
-/// The gateway host: boots, then runs the driver and the gateway core
-/// until the run ends or `gateway_reboot` bounces it.
+/// A number new at every boot, from the seed (the bridge tells a rebooted
+/// peer from a link outage by it).
+fn nonce(seed: u64, salt: u64, boot: u64) -> u32 {
+    let mut rng = crate::fuzz::rng::Rng::new(seed ^ salt ^ boot.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (rng.next_u64() as u32).max(1)
+}
+
+/// The link's settings from `[bridge]`.
+fn link_config(bridge: &Bridge) -> rmb::LinkConfig {
+    let mut link = rmb::LinkConfig::default();
+    if let Some(t) = bridge.frame_timeout {
+        link.rto_ms = t.as_millis().min(u64::from(u32::MAX)) as u32;
+    }
+    link
+}
+
+/// The gateway host: boots, then runs the bridge crate's gateway shell
+/// (`gateway::run`: the gateway core and `resilient-mqtt`'s client over
+/// turmoil TCP) on its end of the line, until the run ends or
+/// `gateway_reboot` bounces it.
 pub async fn gateway(world: World, seed: u64) -> turmoil::Result {
     let line = line_of(&world)?;
     let bridge = world.scenario.bridge.unwrap_or_default();
-    boot_phase(&world, seed).await;
+    let boot = boot_phase(&world, seed).await;
     tokio::time::sleep(bridge.gateway_boot.to_std()).await;
     // Booted: what reached the UART while it was not running is gone.
     line.reset_rx(End::Gateway);
 
-    let config = world.scenario.dut.to_driver(seed);
-    let keepalive_s = config.keepalive.as_secs() as u16;
-    let (to_core, mut results) = tokio::sync::mpsc::unbounded_channel::<rmb::MqttResult>();
-    let w = world.clone();
-    let msgs = to_core.clone();
-    let client = ClientBuilder::new(config)
-        .transport(SimTcp::dut(BROKER_ADDR.1, world.dut_link.clone()))
-        .link(world.dut.wifi.clone())
-        .on_event(move |e| trace_driver_event(&w, keepalive_s, e))
-        .on_message(move |m| {
-            let _ = msgs.send(rmb::MqttResult::Message {
-                topic: m.topic.clone(),
-                payload: m.payload.to_vec(),
-                qos: m.qos,
-                retain: m.retained,
-            });
-        })
-        .spawn()?;
-    let mut notes = client.notifications();
-    let ups = to_core.clone();
-    tokio::task::spawn_local(async move {
-        loop {
-            match notes.recv().await {
-                Ok(Notification::Up { session_present }) => {
-                    let _ = ups.send(rmb::MqttResult::Up { session_present });
-                }
-                Ok(Notification::Down { .. }) => {
-                    let _ = ups.send(rmb::MqttResult::Down);
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return,
-            }
-        }
-    });
-    // The gateway keeps trying to reach the broker (the driver retries
-    // within connect(); a refused first connect is retried here).
-    let (c, retry) = (client.clone(), world.scenario.workload.connect_retry);
-    tokio::task::spawn_local(async move {
-        while c.connect().await.is_err() {
-            let after = retry.map_or(Duration::from_secs(5), |d| d.to_std());
-            tokio::time::sleep(after).await;
-        }
-    });
-
-    let mut core = rmb::Gateway::new(gateway_config(&bridge));
-    let mut rx = Vec::new();
-    loop {
-        let now = now_us();
-        rx.clear();
-        line.read(End::Gateway, now, &mut rx);
-        if !rx.is_empty() {
-            core.handle_input(instant(now), &rx);
-        }
-        while let Ok(r) = results.try_recv() {
-            core.handle_mqtt(instant(now), r);
-        }
-        if core.poll_timeout().is_some_and(|t| t <= instant(now)) {
-            core.handle_timeout(instant(now));
-        }
-        while let Some(req) = core.poll_mqtt() {
-            dispatch(&client, req, to_core.clone());
-        }
-        transmit(&line, End::Gateway, now, |b| core.poll_transmit(instant(now), b));
-        pause(core.poll_timeout(), now).await;
-    }
-}
-
-/// The gateway core's settings from `[bridge]`.
-fn gateway_config(bridge: &crate::scenario::bridge::Bridge) -> rmb::GatewayConfig {
-    let mut cfg = rmb::GatewayConfig::default();
+    let base = world.scenario.dut.to_driver(seed);
+    let mut cfg = rmb::GatewayConfig::new(nonce(seed, 0x6a7e_3a70, boot));
+    cfg.link = link_config(&bridge);
     if let Some(n) = bridge.queue_capacity {
-        cfg.queue_capacity = n as usize;
+        cfg.queue_capacity = n.min(u32::from(u16::MAX)) as u16;
     }
-    if let Some(t) = bridge.frame_timeout {
-        cfg.frame_timeout_ms = t.as_millis() as u32;
-    }
-    cfg
-}
-
-/// Runs one of the core's MQTT requests on the driver; its result goes
-/// back to the core through `results`.
-fn dispatch(
-    client: &Client,
-    req: rmb::MqttRequest,
-    results: tokio::sync::mpsc::UnboundedSender<rmb::MqttResult>,
-) {
-    let client = client.clone();
-    tokio::task::spawn_local(async move {
-        let r = match req {
-            rmb::MqttRequest::Publish {
-                id,
-                topic,
-                payload,
-                qos,
-                retain,
-            } => match client.publish(&topic, &payload, retain, qos).await {
-                Ok(()) => rmb::MqttResult::PublishDone { id },
-                Err(e) => rmb::MqttResult::PublishFailed {
-                    id,
-                    error: e.to_string(),
-                },
-            },
-            rmb::MqttRequest::Subscribe { id, topic, qos } => {
-                let granted = client.subscribe(&topic, qos).await.ok();
-                rmb::MqttResult::SubscribeDone { id, granted }
-            }
-            rmb::MqttRequest::Unsubscribe { id, topic } => {
-                let _ = client.unsubscribe(&topic).await;
-                rmb::MqttResult::UnsubscribeDone { id }
-            }
-            // The driver's configuration is the scenario's `[dut]`.
-            _ => return,
-        };
-        let _ = results.send(r);
-    });
+    let w = world.clone();
+    let make = move |id: &rmb::gateway::HostIdentity| {
+        let config = id.apply(&base);
+        let keepalive_s = config.keepalive.as_secs() as u16;
+        let w = w.clone();
+        ClientBuilder::new(config)
+            .transport(SimTcp::dut(BROKER_ADDR.1, w.dut_link.clone()))
+            .link(w.dut.wifi.clone())
+            .on_event(move |e| trace_driver_event(&w, keepalive_s, e))
+    };
+    let io = SerialIo::new(line, End::Gateway);
+    rmb::gateway::run(io, cfg, make).await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------- host
@@ -327,7 +247,7 @@ impl App {
     /// ones.
     fn resyncs(&mut self, core: &rmb::Host) {
         let stats = core.stats();
-        let (bad, good) = (stats.frames_bad as u64, stats.frames_ok as u64);
+        let (bad, good) = (stats.bad_frames, stats.frames_in);
         if good > self.good_seen && bad > self.bad_seen {
             self.emit(
                 Actor::Dut,
@@ -346,8 +266,8 @@ impl App {
             rmb::HostEvent::GatewayDown => self.emit(Actor::Dut, Event::GatewayDown),
             rmb::HostEvent::Up { session_present } => {
                 self.emit(Actor::Dut, Event::BridgeUp { session_present });
-                // D5 as the application does it: subscribe again when the
-                // session is gone.
+                // D5 as the application does it: subscribe (again) when
+                // the session is new.
                 if !session_present {
                     self.subscribe_all(core, now);
                 }
@@ -407,7 +327,8 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
         });
     }
     let start = now_us() / 1_000;
-    let mut core = rmb::Host::new(host_config(&world, seed));
+    let cfg = host_config(&world, seed, boot).map_err(|e| format!("bridge host: {e}"))?;
+    let mut core = rmb::Host::new(cfg);
     let mut app = App {
         world: world.clone(),
         streams: workload
@@ -424,7 +345,6 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
         bad_seen: 0,
         good_seen: 0,
     };
-    app.subscribe_all(&mut core, now_us());
     let mut rx = Vec::new();
     loop {
         let now = now_us();
@@ -446,11 +366,13 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
     }
 }
 
-/// The host core's settings: the client id the gateway's driver uses.
-fn host_config(world: &World, _seed: u64) -> rmb::HostConfig {
-    let mut cfg = rmb::HostConfig::default();
-    if let Some(t) = world.scenario.bridge.and_then(|b| b.frame_timeout) {
-        cfg.frame_timeout_ms = t.as_millis() as u32;
-    }
-    cfg
+/// The host core's settings: the identity it gives the gateway's driver
+/// is the scenario's `[dut]` (client id, keepalive, clean session).
+fn host_config(world: &World, seed: u64, boot: u64) -> Result<rmb::HostConfig, rmb::HostError> {
+    let dut = world.scenario.dut.to_driver(seed);
+    let mut cfg = rmb::HostConfig::new(&world.dut_client_id, nonce(seed, 0x4057_b007, boot))?;
+    cfg.keepalive_s = dut.keepalive.as_secs().min(u64::from(u16::MAX)) as u16;
+    cfg.clean_session = dut.clean;
+    cfg.link = link_config(&world.scenario.bridge.unwrap_or_default());
+    Ok(cfg)
 }

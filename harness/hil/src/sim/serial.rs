@@ -19,7 +19,15 @@
 //! Nothing here reads a clock: callers pass simulated time.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 use crate::fuzz::rng::Rng;
 use crate::scenario::bridge::Bridge;
@@ -157,18 +165,28 @@ impl SerialLine {
 
     /// What has reached `end` by `now_us`, appended to `out`.
     pub fn read(&self, end: End, now_us: u64, out: &mut Vec<u8>) {
+        self.read_at_most(end, now_us, out, usize::MAX)
+    }
+
+    /// As [`SerialLine::read`], at most `max` bytes.
+    pub fn read_at_most(&self, end: End, now_us: u64, out: &mut Vec<u8>, max: usize) {
         let mut guard = self.lock();
         let l = &mut *guard;
         let dir = &mut l.dirs[end.rx()];
         let before = out.len();
         while let Some(&(t, b)) = dir.wire.front() {
-            if t > now_us {
+            if t > now_us || out.len() - before >= max {
                 break;
             }
             dir.wire.pop_front();
             out.push(b);
         }
         l.stats.delivered += (out.len() - before) as u64;
+    }
+
+    /// When the next byte reaches `end` (µs), if one is on its way.
+    pub fn next_arrival(&self, end: End) -> Option<u64> {
+        self.lock().dirs[end.rx()].wire.front().map(|&(t, _)| t)
     }
 
     /// `end` is not running (booting): what is on its way to it is lost,
@@ -206,6 +224,110 @@ impl SerialLine {
     /// What the line did so far.
     pub fn stats(&self) -> LineStats {
         self.lock().stats
+    }
+}
+
+/// Simulated time in µs (0 outside a simulation).
+pub fn now_us() -> u64 {
+    turmoil::sim_elapsed()
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Longest a waiting reader or writer sleeps before looking again.
+const IO_POLL_US: u64 = 5_000;
+
+/// One end of the line as a tokio byte stream (what a UART driver gives an
+/// async program), for shells that take `AsyncRead + AsyncWrite`: reads
+/// wait for the next byte's arrival, writes for room in the transmit
+/// buffer, both on simulated-time timers (nothing wakes across hosts).
+pub struct SerialIo {
+    line: SerialLine,
+    end: End,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl SerialIo {
+    pub fn new(line: SerialLine, end: End) -> SerialIo {
+        SerialIo {
+            line,
+            end,
+            sleep: None,
+        }
+    }
+
+    /// Waits `us` of simulated time; `Ready` when that has passed.
+    fn wait(&mut self, cx: &mut Context<'_>, us: u64) -> Poll<()> {
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_micros(us))));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.sleep = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for SerialIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            let now = now_us();
+            let mut got = Vec::new();
+            this.line
+                .read_at_most(this.end, now, &mut got, buf.remaining());
+            if !got.is_empty() {
+                this.sleep = None;
+                buf.put_slice(&got);
+                return Poll::Ready(Ok(()));
+            }
+            let wait = this
+                .line
+                .next_arrival(this.end)
+                .map_or(IO_POLL_US, |t| t.saturating_sub(now).clamp(1, IO_POLL_US));
+            if this.wait(cx, wait).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SerialIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        loop {
+            let now = now_us();
+            let room = this.line.room(this.end, now);
+            if room > 0 {
+                this.sleep = None;
+                let n = room.min(buf.len());
+                this.line.write(this.end, now, &buf[..n]);
+                return Poll::Ready(Ok(n));
+            }
+            let wait = this.line.byte_us();
+            if this.wait(cx, wait).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
