@@ -21,7 +21,7 @@ impl FaultSpec for SerialCut {
         "[bridge] the serial cable between host and gateway is pulled for `for` (bytes vanish both ways)";
 
     fn parse(f: &mut Fields) -> Result<Self, Diagnostic> {
-        let d = f.req("for")?;
+        let d: Dur = f.req("for")?;
         let d = positive(f, "for", Some(d))?.unwrap_or(Dur::ZERO);
         Ok(SerialCut { r#for: d })
     }
