@@ -126,7 +126,10 @@ pub async fn gateway(world: World, seed: u64) -> turmoil::Result {
         cfg.queue_capacity = n.min(u32::from(u16::MAX)) as u16;
     }
     let w = world.clone();
-    let make = move |id: &rmb::gateway::HostIdentity| {
+    let io = SerialIo::new(line, End::Gateway);
+    // The driver for the identity the host configures (the closure's
+    // argument type is inferred from `run`'s bound).
+    rmb::gateway::run(io, cfg, move |id| {
         let config = id.apply(&base);
         let keepalive_s = config.keepalive.as_secs() as u16;
         let w = w.clone();
@@ -134,9 +137,8 @@ pub async fn gateway(world: World, seed: u64) -> turmoil::Result {
             .transport(SimTcp::dut(BROKER_ADDR.1, w.dut_link.clone()))
             .link(w.dut.wifi.clone())
             .on_event(move |e| trace_driver_event(&w, keepalive_s, e))
-    };
-    let io = SerialIo::new(line, End::Gateway);
-    rmb::gateway::run(io, cfg, make).await?;
+    })
+    .await?;
     Ok(())
 }
 

@@ -244,7 +244,8 @@ const IO_POLL_US: u64 = 5_000;
 pub struct SerialIo {
     line: SerialLine,
     end: End,
-    sleep: Option<Pin<Box<Sleep>>>,
+    /// The reader's and the writer's timers.
+    sleeps: [Option<Pin<Box<Sleep>>>; 2],
 }
 
 impl SerialIo {
@@ -252,18 +253,19 @@ impl SerialIo {
         SerialIo {
             line,
             end,
-            sleep: None,
+            sleeps: [None, None],
         }
     }
 
-    /// Waits `us` of simulated time; `Ready` when that has passed.
-    fn wait(&mut self, cx: &mut Context<'_>, us: u64) -> Poll<()> {
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_micros(us))));
+    /// Waits `us` of simulated time on timer `which` (0: read, 1:
+    /// write); `Ready` when that has passed.
+    fn wait(&mut self, cx: &mut Context<'_>, which: usize, us: u64) -> Poll<()> {
+        let slot = &mut self.sleeps[which];
+        let sleep =
+            slot.get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_micros(us))));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                self.sleep = None;
+                *slot = None;
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -284,7 +286,7 @@ impl AsyncRead for SerialIo {
             this.line
                 .read_at_most(this.end, now, &mut got, buf.remaining());
             if !got.is_empty() {
-                this.sleep = None;
+                this.sleeps[0] = None;
                 buf.put_slice(&got);
                 return Poll::Ready(Ok(()));
             }
@@ -292,7 +294,7 @@ impl AsyncRead for SerialIo {
                 .line
                 .next_arrival(this.end)
                 .map_or(IO_POLL_US, |t| t.saturating_sub(now).clamp(1, IO_POLL_US));
-            if this.wait(cx, wait).is_pending() {
+            if this.wait(cx, 0, wait).is_pending() {
                 return Poll::Pending;
             }
         }
@@ -310,13 +312,13 @@ impl AsyncWrite for SerialIo {
             let now = now_us();
             let room = this.line.room(this.end, now);
             if room > 0 {
-                this.sleep = None;
+                this.sleeps[1] = None;
                 let n = room.min(buf.len());
                 this.line.write(this.end, now, &buf[..n]);
                 return Poll::Ready(Ok(n));
             }
             let wait = this.line.byte_us();
-            if this.wait(cx, wait).is_pending() {
+            if this.wait(cx, 1, wait).is_pending() {
                 return Poll::Pending;
             }
         }
