@@ -89,7 +89,14 @@ mod tests {
     }
 
     fn call(t: u64, ms: u64) -> (u64, Actor, crate::trace::Event) {
-        (t, App, HostCall { op: s("publish"), ms })
+        (
+            t,
+            App,
+            HostCall {
+                op: s("publish"),
+                ms,
+            },
+        )
     }
 
     use crate::trace::Actor;
@@ -97,7 +104,9 @@ mod tests {
     #[test]
     fn passes_when_calls_return_quickly() {
         let t = trace(vec![call(1_000, 0), call(2_000, 10), run_end(5_000)]);
-        assert!(matches!(o(50).check(&Trace::new(&t)), Outcome::Noted(p, n) if *p == Outcome::Pass && n == "2 calls, the longest 10 ms"));
+        assert!(
+            matches!(o(50).check(&Trace::new(&t)), Outcome::Noted(p, n) if *p == Outcome::Pass && n == "2 calls, the longest 10 ms")
+        );
     }
 
     #[test]
@@ -114,6 +123,9 @@ mod tests {
     #[test]
     fn no_calls_is_inconclusive() {
         let t = trace(vec![run_end(10_000)]);
-        assert!(matches!(o(50).check(&Trace::new(&t)), Outcome::Inconclusive(_)));
+        assert!(matches!(
+            o(50).check(&Trace::new(&t)),
+            Outcome::Inconclusive(_)
+        ));
     }
 }

@@ -99,9 +99,13 @@ impl OracleSpec for LinkResyncsWithin {
             return Outcome::Fail(failures);
         }
         if resyncs == 0 {
-            return Outcome::Inconclusive("no damaged frame in the trace: nothing to resynchronise".into());
+            return Outcome::Inconclusive(
+                "no damaged frame in the trace: nothing to resynchronise".into(),
+            );
         }
-        Outcome::Pass.noted(format!("{resyncs} resyncs, the longest after {worst} damaged frame(s)"))
+        Outcome::Pass.noted(format!(
+            "{resyncs} resyncs, the longest after {worst} damaged frame(s)"
+        ))
     }
 }
 
@@ -125,7 +129,10 @@ mod tests {
             run_end(60_000),
         ]);
         let out = o(2).check(&super::super::Trace::new(&t));
-        assert!(matches!(out, super::super::Outcome::Noted(ref p, _) if **p == super::super::Outcome::Pass), "{out:?}");
+        assert!(
+            matches!(out, super::super::Outcome::Noted(ref p, _) if **p == super::super::Outcome::Pass),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -158,12 +165,22 @@ mod tests {
         let t = trace(vec![
             (0, Dut, GatewayUp),
             (100, Dut, SerialResync { bad_frames: 1 }),
-            (900, Faults, Fault { kind: s("serial_cut"), detail: s("for=5m") }),
+            (
+                900,
+                Faults,
+                Fault {
+                    kind: s("serial_cut"),
+                    detail: s("for=5m"),
+                },
+            ),
             (1_000, Dut, GatewayDown),
             run_end(60_000),
         ]);
         assert!(o(3).check(&super::super::Trace::new(&t)) != super::super::Outcome::Fail(vec![]));
-        assert!(!matches!(o(3).check(&super::super::Trace::new(&t)), super::super::Outcome::Fail(_)));
+        assert!(!matches!(
+            o(3).check(&super::super::Trace::new(&t)),
+            super::super::Outcome::Fail(_)
+        ));
     }
 
     #[test]

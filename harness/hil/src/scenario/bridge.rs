@@ -84,7 +84,10 @@ impl Bridge {
             ));
         }
         if self.frame_timeout.is_some_and(|d| d.is_zero()) {
-            errors.push(("frame_timeout", "frame_timeout must be greater than zero".into()));
+            errors.push((
+                "frame_timeout",
+                "frame_timeout must be greater than zero".into(),
+            ));
         }
         if self.queue_capacity == Some(0) {
             errors.push(("queue_capacity", "queue_capacity must be at least 1".into()));

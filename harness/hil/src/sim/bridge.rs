@@ -94,7 +94,8 @@ fn transmit(line: &SerialLine, end: End, now: u64, mut poll: impl FnMut(&mut [u8
 /// A number new at every boot, from the seed (the bridge tells a rebooted
 /// peer from a link outage by it).
 fn nonce(seed: u64, salt: u64, boot: u64) -> u32 {
-    let mut rng = crate::fuzz::rng::Rng::new(seed ^ salt ^ boot.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut rng =
+        crate::fuzz::rng::Rng::new(seed ^ salt ^ boot.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     (rng.next_u64() as u32).max(1)
 }
 
@@ -150,9 +151,10 @@ struct Stream {
     seq: u64,
     /// Publishes not completed yet (a `wait` stream waits for them).
     open: usize,
-    /// A publish refused with a full outbox, tried again each poll
-    /// (msg, body, since when in ms).
-    blocked: Option<(String, Vec<u8>, u64)>,
+    /// Publishes the application has started and the core has not taken
+    /// yet (its outbox was full), tried again each poll: (msg, body, since
+    /// when in ms).
+    blocked: std::collections::VecDeque<(String, Vec<u8>, u64)>,
 }
 
 /// The host application's view of the core, in one place.
@@ -184,51 +186,71 @@ impl App {
         }
     }
 
-    /// Starts or retries the publishes that are due.
+    /// Starts the publishes that are due (`burst` at each interval) and
+    /// hands the waiting ones to the core while its outbox takes them.
     fn publish_due(&mut self, core: &mut rmb::Host, now: u64) {
         let now_ms = now / 1_000;
         let workload = self.world.scenario.workload.clone();
         for (i, spec) in workload.publish.iter().enumerate() {
-            if self.streams[i].blocked.is_none() {
-                let s = &self.streams[i];
-                let done = spec.count.is_some_and(|c| s.seq >= c);
-                if done || now_ms < s.next_ms || (spec.wait && s.open > 0) {
-                    continue;
-                }
-                let s = &mut self.streams[i];
-                s.seq += 1;
+            let s = &mut self.streams[i];
+            let waiting = spec.wait && (s.open > 0 || !s.blocked.is_empty());
+            if now_ms >= s.next_ms && !waiting && spec.count.is_none_or(|c| s.seq < c) {
                 s.next_ms = now_ms + spec.interval.as_millis();
-                let msg = payload::msg_id("dut", i, s.seq);
-                let body = payload::make(&msg, spec.payload_size);
-                self.emit(
-                    Actor::App,
-                    Event::AppPublishStart {
-                        msg: msg.clone(),
-                        topic: spec.topic.as_str().to_string(),
-                        qos: spec.qos.get(),
-                    },
-                );
-                s.blocked = Some((msg, body, now_ms));
-            }
-            let Some((msg, body, since)) = self.streams[i].blocked.take() else {
-                continue;
-            };
-            let q = spec.qos.get();
-            match core.publish(instant(now), spec.topic.as_str(), &body, qos(q), spec.retain) {
-                Ok(token) => {
-                    self.emit(
+                for _ in 0..spec.burst.max(1) {
+                    if spec.count.is_some_and(|c| s.seq >= c) {
+                        break;
+                    }
+                    s.seq += 1;
+                    let msg = payload::msg_id("dut", i, s.seq);
+                    let body = payload::make(&msg, spec.payload_size);
+                    self.world.emit(
                         Actor::App,
-                        Event::HostCall {
-                            op: "publish".into(),
-                            ms: now_ms - since,
+                        Event::AppPublishStart {
+                            msg: msg.clone(),
+                            topic: spec.topic.as_str().to_string(),
+                            qos: spec.qos.get(),
                         },
                     );
-                    self.streams[i].open += 1;
-                    self.tokens.insert(token, (msg, q, i));
+                    s.blocked.push_back((msg, body, now_ms));
                 }
-                // The outbox is full: the application waits for room
-                // (that wait is what `host_never_blocked` judges).
-                Err(_) => self.streams[i].blocked = Some((msg, body, since)),
+            }
+            let q = spec.qos.get();
+            while let Some((msg, body, since)) = self.streams[i].blocked.pop_front() {
+                match core.publish(
+                    instant(now),
+                    spec.topic.as_str(),
+                    &body,
+                    qos(q),
+                    spec.retain,
+                ) {
+                    Ok(token) => {
+                        self.emit(
+                            Actor::App,
+                            Event::HostCall {
+                                op: "publish".into(),
+                                ms: now_ms - since,
+                            },
+                        );
+                        self.streams[i].open += 1;
+                        self.tokens.insert(token, (msg, q, i));
+                    }
+                    // The outbox is full: the application waits for room
+                    // (that wait is what `host_never_blocked` judges).
+                    Err(rmb::HostError::Full) => {
+                        self.streams[i].blocked.push_front((msg, body, since));
+                        break;
+                    }
+                    Err(e) => {
+                        self.emit(
+                            Actor::App,
+                            Event::AppPublishFailed {
+                                msg,
+                                qos: q,
+                                reason: e.to_string(),
+                            },
+                        );
+                    }
+                }
             }
         }
     }
@@ -240,7 +262,11 @@ impl App {
         self.streams[i].open = self.streams[i].open.saturating_sub(1);
         let e = match failed {
             None => Event::AppPublishDone { msg },
-            Some(reason) => Event::AppPublishFailed { msg, qos: q, reason },
+            Some(reason) => Event::AppPublishFailed {
+                msg,
+                qos: q,
+                reason,
+            },
         };
         self.emit(Actor::App, e);
     }
@@ -340,7 +366,7 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
                 next_ms: start + p.start.at.as_millis(),
                 seq: 0,
                 open: 0,
-                blocked: None,
+                blocked: Default::default(),
             })
             .collect(),
         tokens: BTreeMap::new(),
@@ -363,7 +389,9 @@ pub async fn host(world: World, seed: u64) -> turmoil::Result {
             app.event(&mut core, now, e);
         }
         app.publish_due(&mut core, now);
-        transmit(&line, End::Host, now, |b| core.poll_transmit(instant(now), b));
+        transmit(&line, End::Host, now, |b| {
+            core.poll_transmit(instant(now), b)
+        });
         pause(core.poll_timeout(), now).await;
     }
 }

@@ -106,7 +106,11 @@ fn serial_noise_damages_frames_the_link_recovers_from() {
         assert_eq!(status, Status::Pass, "{oracle}");
     }
     // Without the fault there is nothing to resynchronise.
-    let quiet = scenario("bridge-quiet", "90s", "[[expect]]\noracle = \"link_resyncs_within\"\nframes = 3\n");
+    let quiet = scenario(
+        "bridge-quiet",
+        "90s",
+        "[[expect]]\noracle = \"link_resyncs_within\"\nframes = 3\n",
+    );
     let r = run(&quiet, 3);
     assert_eq!(count(&r, |e| matches!(e, Event::SerialResync { .. })), 0);
 }
@@ -172,7 +176,11 @@ fn the_bridge_scenarios_pass_a_seed_sweep() {
         .iter()
         .flat_map(|p| {
             let s = scenario::load(p).unwrap().scenario;
-            let seeds = if s.duration.as_millis() > 300_000 { 3 } else { 10 };
+            let seeds = if s.duration.as_millis() > 300_000 {
+                3
+            } else {
+                10
+            };
             (1..=seeds).map(move |seed| (s.clone(), seed))
         })
         .collect();
@@ -244,7 +252,11 @@ fn the_serial_faults_read_back_from_their_toml() {
     use hil::scenario::fault::Fault;
     for (kind, fields, detail) in [
         ("serial_cut", "for = \"30s\"\n", "for=30s"),
-        ("serial_noise", "rate = 0.001\nfor = \"10m\"\n", "rate=0.001 for=10m"),
+        (
+            "serial_noise",
+            "rate = 0.001\nfor = \"10m\"\n",
+            "rate=0.001 for=10m",
+        ),
         ("serial_drop", "rate = 1.0\n", "rate=1"),
         ("gateway_reboot", "", ""),
     ] {
