@@ -101,6 +101,13 @@ step "no_std builds (linted): codec and session with alloc, without (no allocato
 nice -n 10 cargo build -p resilient-mqtt --no-default-features --features alloc
 nice -n 10 cargo build -p resilient-mqtt --no-default-features
 nice -n 10 cargo build -p resilient-mqtt --no-default-features --features embedded
+# The serial bridge (bridge/): protocol and host core without std or an
+# allocator, the firmware shell, and that shell's test against a gateway
+# and mosquitto (its other tests run with the workspace above).
+nice -n 10 cargo build -p resilient-mqtt-bridge --no-default-features
+nice -n 10 cargo build -p resilient-mqtt-bridge --no-default-features --features embedded
+nice -n 10 cargo nextest run -p resilient-mqtt-bridge --features embedded --test embedded
+nice -n 10 cargo nextest run -p resilient-mqtt-bridge --no-default-features --lib
 
 # The allocation-free session (no `alloc` feature): the session's unit
 # tests, the embedded shell against mosquitto and in the simulator, the

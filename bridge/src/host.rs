@@ -72,6 +72,9 @@ pub struct Token(pub u16);
 pub struct Refused;
 
 /// What the host tells its application.
+// No allocator: a message is held inline, so the enum is as large as its
+// largest variant by design.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostEvent {
     /// The serial link is up: handshake done with the gateway.
@@ -146,6 +149,8 @@ impl core::fmt::Display for HostError {
 #[cfg(feature = "std")]
 impl std::error::Error for HostError {}
 
+// Inline storage, no allocator (see HostEvent).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Req {
     Publish {
@@ -561,5 +566,103 @@ impl LinkUser for App {
             self.mismatch_reported = true;
             self.local(HostEvent::VersionMismatch { gateway: version });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::MAX_ENCODED;
+    use crate::frame::{encode, Header, Kind};
+    use crate::wire::Hello;
+
+    fn host() -> Host {
+        Host::new(HostConfig::new("h", 7).unwrap())
+    }
+
+    #[test]
+    fn a_gateway_of_another_version_is_reported_and_the_link_stays_down() {
+        let mut h = host();
+        let mut out = [0u8; 256];
+        assert!(
+            h.poll_transmit(Instant::ZERO, &mut out) > 0,
+            "the first hello"
+        );
+        let hello = Hello {
+            version: crate::VERSION + 1,
+            role: Role::Gateway,
+            nonce: 5,
+            peer: 7,
+            session: 1,
+        };
+        let mut frame = [0u8; MAX_ENCODED];
+        let header = Header {
+            kind: Kind::Hello,
+            seq: 0,
+            ack: 0,
+            win: 4,
+        };
+        let n = encode(&header, &hello.encode(), &mut frame).unwrap();
+        h.handle_input(Instant(1), &frame[..n]);
+        h.handle_input(Instant(2), &frame[..n]);
+        assert_eq!(
+            h.poll_event(),
+            Some(HostEvent::VersionMismatch {
+                gateway: crate::VERSION + 1
+            })
+        );
+        assert_eq!(h.poll_event(), None, "reported once");
+        assert!(!h.is_gateway_up());
+    }
+
+    #[test]
+    fn bad_requests_are_refused_and_a_full_outbox_says_so() {
+        let mut h = host();
+        let now = Instant::ZERO;
+        assert_eq!(
+            h.publish(now, "", b"", QoS::AtMostOnce, false),
+            Err(HostError::BadTopic)
+        );
+        assert_eq!(
+            h.publish(now, "a/+", b"", QoS::AtMostOnce, false),
+            Err(HostError::BadTopic)
+        );
+        let long = [b'x'; MAX_TOPIC + 1];
+        let long = core::str::from_utf8(&long).unwrap();
+        assert_eq!(
+            h.publish(now, long, b"", QoS::AtMostOnce, false),
+            Err(HostError::TooLong)
+        );
+        assert_eq!(
+            h.publish(now, "t", &[0; MAX_PAYLOAD + 1], QoS::AtMostOnce, false),
+            Err(HostError::TooLong)
+        );
+        assert_eq!(
+            h.subscribe(now, "", QoS::AtMostOnce),
+            Err(HostError::BadTopic)
+        );
+        for _ in 0..OUTBOX {
+            h.publish(now, "t", b"p", QoS::AtLeastOnce, false).unwrap();
+        }
+        assert_eq!(
+            h.publish(now, "t", b"p", QoS::AtLeastOnce, false),
+            Err(HostError::Full)
+        );
+        assert_eq!(h.pending(), OUTBOX);
+        assert_eq!(h.outbox_free(), 0);
+        assert!(
+            HostConfig::new(core::str::from_utf8(&[b'c'; MAX_CLIENT_ID + 1]).unwrap(), 1).is_err()
+        );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The README states the host's memory: keep it true.
+    #[test]
+    fn the_host_fits_in_24_kib() {
+        let n = core::mem::size_of::<super::Host>();
+        assert!(n <= 24 * 1024, "Host is {n} bytes");
+        assert!(n >= 16 * 1024, "Host is {n} bytes: update the README");
     }
 }

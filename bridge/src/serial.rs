@@ -24,51 +24,53 @@ pub fn open(path: &str, baud: u32) -> io::Result<DuplexStream> {
     Ok(attach(port))
 }
 
-/// The async stream over an open port (see [`open`]).
+/// The async stream over an open port (see [`open`]). The threads end when
+/// the stream is dropped or the port fails.
 pub fn attach(port: TTYPort) -> DuplexStream {
     let rt = tokio::runtime::Handle::current();
     let (user, ours) = tokio::io::duplex(16 * 1024);
     let (mut from_user, mut to_user) = tokio::io::split(ours);
-    let mut reader = port.try_clone_native().ok();
+    let closed = Arc::new(AtomicBool::new(false));
+    let reader = port.try_clone_native().ok();
     let mut writer = port;
     let rt2 = rt.clone();
+    let closed2 = closed.clone();
     thread::spawn(move || {
-        let Some(reader) = reader.as_mut() else {
+        let Some(mut reader) = reader else {
             return;
         };
         let mut buf = [0u8; 1024];
-        loop {
+        while !closed.load(Ordering::SeqCst) {
             match reader.read(&mut buf) {
-                Ok(0) => return,
+                Ok(0) => break,
                 Ok(n) => {
                     if rt.block_on(to_user.write_all(&buf[..n])).is_err() {
-                        return;
+                        break;
                     }
                 }
+                // Nothing came within the timeout: look at `closed` again.
                 Err(e)
                     if e.kind() == io::ErrorKind::TimedOut
-                        || e.kind() == io::ErrorKind::Interrupted =>
-                {
-                    // Nothing came: see whether the user is still there.
-                    if rt.block_on(to_user.write_all(&[])).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => return,
+                        || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
         }
+        // The port failed: the user's reads see the end of the stream.
+        drop(to_user);
     });
     thread::spawn(move || {
         let mut buf = [0u8; 1024];
         loop {
             let n = match rt2.block_on(from_user.read(&mut buf)) {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
             if writer.write_all(&buf[..n]).is_err() {
-                return;
+                break;
             }
         }
+        // The user dropped the stream (or the port failed): stop reading.
+        closed2.store(true, Ordering::SeqCst);
     });
     user
 }

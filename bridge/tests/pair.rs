@@ -97,13 +97,18 @@ struct Broker {
     replies: VecDeque<(u64, MqttResult)>,
     subscribes: Vec<String>,
     configures: u32,
+    client_ids: Vec<String>,
     ack_ms: u64,
 }
 
 impl Broker {
     fn take(&mut self, req: MqttRequest) {
-        if let MqttRequest::Configure { .. } = req {
+        if let MqttRequest::Configure { client_id, .. } = req {
+            // A new client: whatever the old one had pending is gone.
             self.configures += 1;
+            self.client_ids.push(client_id);
+            self.waiting.clear();
+            self.replies.clear();
             return;
         }
         self.waiting.push_back(req);
@@ -667,4 +672,70 @@ fn a_host_reboot_starts_a_new_session_at_the_gateway() {
         p.events
     );
     assert_eq!(p.delivered().get("b"), Some(&1));
+}
+
+/// The host reboots with another client id while three of its publishes
+/// wait for an unreachable broker: the gateway builds a new client and
+/// issues the three to it again (the old host's publishes still reach the
+/// broker), and the new host's own publish completes.
+#[test]
+fn a_new_identity_reissues_what_the_old_client_had_not_finished() {
+    let mut p = Pair::new(12, 115_200);
+    p.run_ms(300);
+    p.broker.up = false;
+    for i in 0..3 {
+        p.publish(&format!("old{i}"));
+    }
+    p.run_ms(500);
+    assert_eq!(p.gw.queued(), 3);
+    p.host = Host::new(HostConfig::new("sensor-2", 99).unwrap());
+    p.events.clear();
+    let t = p.publish("new");
+    p.run_ms(1000);
+    assert_eq!(p.broker.client_ids, ["sensor-1", "sensor-2"]);
+    p.broker.up = true;
+    assert!(p.run_until(5000, |p| p.done().contains(&t)));
+    p.run_ms(500);
+    let d = p.delivered();
+    for k in ["old0", "old1", "old2", "new"] {
+        assert_eq!(d.get(k), Some(&1), "{k}: {d:?}");
+    }
+    assert_eq!(p.gw.queued(), 0);
+}
+
+/// The gateway's answers are lost (its line to the host is cut) after it
+/// forwarded five QoS 2 publishes: the host's link times out, it shakes
+/// hands again with the same gateway and sends the five again; the gateway
+/// recognises them, so the broker has each exactly once.
+#[test]
+fn requests_repeated_after_a_link_outage_reach_the_broker_once() {
+    let mut p = Pair::new(13, 115_200);
+    p.run_ms(300);
+    p.broker.ack_ms = 1500;
+    let tokens: Vec<Token> = (0..5)
+        .map(|i| {
+            p.host
+                .publish(
+                    Instant(p.now),
+                    "t",
+                    format!("x{i}").as_bytes(),
+                    QoS::ExactlyOnce,
+                    false,
+                )
+                .unwrap()
+        })
+        .collect();
+    p.run_ms(200);
+    assert_eq!(p.gw.queued(), 5, "the gateway has them");
+    p.g2h.cut = true;
+    p.run_ms(5000);
+    assert!(p.count(&HostEvent::GatewayDown) >= 1);
+    p.g2h.cut = false;
+    assert!(p.run_until(5000, |p| tokens.iter().all(|t| p.done().contains(t))));
+    assert_eq!(p.count(&HostEvent::GatewayUp), 2);
+    let d = p.delivered();
+    for i in 0..5 {
+        assert_eq!(d.get(&format!("x{i}")), Some(&1), "x{i}: {d:?}");
+    }
+    assert_eq!(p.broker.configures, 1, "same gateway, same client");
 }

@@ -1,11 +1,14 @@
 //! The gateway side as a process: opens a serial device (the UART wired to
 //! the host, or a PTY) and connects to the broker for the host with
-//! `resilient-mqtt`. Logs link and MQTT changes on stderr.
+//! `resilient-mqtt`. Prints its settings, and why it stopped, on stderr.
 //!
 //! ```text
 //! cargo run -p resilient-mqtt-bridge --bin bridge-gateway -- \
-//!     --port /dev/ttyS1 --baud 115200 --broker 127.0.0.1:1883 [--queue 32]
+//!     --port /dev/ttyS1 --baud 115200 --broker 127.0.0.1:1883 [--queue 16]
 //! ```
+//!
+//! Without `--broker`: `$HIL_BROKER_HOST:$HIL_BROKER_PORT` when both are
+//! set (the harness's DUT environment), else 127.0.0.1:1883.
 
 use std::process::ExitCode;
 
@@ -17,7 +20,15 @@ fn parse(args: &[String]) -> Result<(String, u32, String, u16, u16), String> {
     let (mut port, mut baud, mut broker, mut queue) = (
         String::new(),
         115_200u32,
-        String::from("127.0.0.1:1883"),
+        // The harness's DUT environment (HIL_BROKER_HOST, HIL_BROKER_PORT)
+        // when it starts this as a device.
+        match (
+            std::env::var("HIL_BROKER_HOST"),
+            std::env::var("HIL_BROKER_PORT"),
+        ) {
+            (Ok(h), Ok(p)) => format!("{h}:{p}"),
+            _ => String::from("127.0.0.1:1883"),
+        },
         16u16,
     );
     let mut it = args.iter();

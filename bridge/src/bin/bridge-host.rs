@@ -30,7 +30,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         port: String::new(),
         baud: 115_200,
-        id: "bridge-host".into(),
+        // The harness's DUT environment, when it starts this as a device.
+        id: std::env::var("HIL_CLIENT_ID").unwrap_or_else(|_| "bridge-host".into()),
         count: None,
         interval: Duration::from_secs(1),
         nonce: std::process::id()

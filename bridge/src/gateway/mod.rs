@@ -145,6 +145,8 @@ struct InFlight {
     host: u32,
     host_id: u16,
     kind: Kind,
+    /// Issued again to a client rebuilt for a new configuration.
+    request: MqttRequest,
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +235,7 @@ impl Gateway {
                 app.mqtt_up = false;
                 app.status_due = true;
             }
-            MqttResult::PublishDone { id } => app.complete(id, |h| Report::PubDone(h)),
+            MqttResult::PublishDone { id } => app.complete(id, Report::PubDone),
             MqttResult::PublishFailed { id, .. } => {
                 app.complete(id, |h| Report::PubFailed(h, FailReason::Refused))
             }
@@ -316,16 +318,18 @@ impl App {
         }
         let mid = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
+        let request = make(mid);
         self.inflight.insert(
             mid,
             InFlight {
                 host: self.host.unwrap_or(0),
                 host_id: id,
                 kind,
+                request: request.clone(),
             },
         );
         self.by_host.insert(id, mid);
-        self.mqtt_out.push_back(make(mid));
+        self.mqtt_out.push_back(request);
         if kind == Kind::Publish && !self.mqtt_up {
             self.status_due = true;
         }
@@ -349,12 +353,21 @@ impl LinkUser for App {
             } => {
                 let cfg = (client_id.to_string(), keepalive_s, clean_session);
                 if self.host_cfg.as_ref() != Some(&cfg) {
+                    let again = self.host_cfg.is_some();
                     self.host_cfg = Some(cfg.clone());
+                    // The shell builds a new client: what the old one had
+                    // not finished is issued to it again.
+                    self.mqtt_out.clear();
                     self.mqtt_out.push_back(MqttRequest::Configure {
                         client_id: cfg.0,
                         keepalive_s,
                         clean_session,
                     });
+                    if again {
+                        self.mqtt_up = false;
+                    }
+                    let pending = self.inflight.values().map(|f| f.request.clone());
+                    self.mqtt_out.extend(pending);
                 }
                 self.status_due = true;
             }

@@ -165,23 +165,32 @@ impl<F> Shell<F> {
                 payload,
                 qos,
                 retain,
-            } => self.spawn_request(res, move |c| async move {
-                match c.publish(&topic, &payload, retain, qos).await {
-                    Ok(()) => MqttResult::PublishDone { id },
-                    Err(e) => MqttResult::PublishFailed {
-                        id,
-                        error: e.to_string(),
-                    },
-                }
-            }),
+            } => self.spawn_request(
+                res,
+                MqttResult::PublishFailed {
+                    id,
+                    error: "no MQTT client (configuration refused)".into(),
+                },
+                move |c| async move {
+                    match c.publish(&topic, &payload, retain, qos).await {
+                        Ok(()) => MqttResult::PublishDone { id },
+                        Err(e) => MqttResult::PublishFailed {
+                            id,
+                            error: e.to_string(),
+                        },
+                    }
+                },
+            ),
             MqttRequest::Subscribe { id, filter, qos } => {
-                self.spawn_request(res, move |c| async move {
+                let refused = MqttResult::SubscribeDone { id, granted: None };
+                self.spawn_request(res, refused, move |c| async move {
                     let granted = c.subscribe(&filter, qos).await.ok();
                     MqttResult::SubscribeDone { id, granted }
                 })
             }
             MqttRequest::Unsubscribe { id, filter } => {
-                self.spawn_request(res, move |c| async move {
+                let refused = MqttResult::UnsubscribeDone { id };
+                self.spawn_request(res, refused, move |c| async move {
                     let _ = c.unsubscribe(&filter).await;
                     MqttResult::UnsubscribeDone { id }
                 })
@@ -190,11 +199,17 @@ impl<F> Shell<F> {
     }
 
     /// Runs one request on the client once its first connect succeeded.
-    fn spawn_request<Fut>(&mut self, res: &Results, f: impl FnOnce(Client) -> Fut + Send + 'static)
-    where
+    fn spawn_request<Fut>(
+        &mut self,
+        res: &Results,
+        refused: MqttResult,
+        f: impl FnOnce(Client) -> Fut + Send + 'static,
+    ) where
         Fut: Future<Output = MqttResult> + Send + 'static,
     {
         let Some((client, ready)) = self.client.clone() else {
+            // No client (its configuration was refused): answer at once.
+            let _ = res.send((self.generation, refused));
             return;
         };
         let res = res.clone();
