@@ -74,11 +74,11 @@ pub trait DutWorld: Clone + Send + Sync + 'static {
         F: Future<Output = ()> + Send + 'static;
 }
 
-fn qos(q: u8) -> QoS {
+pub(crate) fn qos(q: u8) -> QoS {
     QoS::from_u8(q).unwrap_or(QoS::AtMostOnce)
 }
 
-fn msg_of(payload: &[u8]) -> String {
+pub(crate) fn msg_of(payload: &[u8]) -> String {
     payload::identity(payload).unwrap_or_default()
 }
 
@@ -109,7 +109,7 @@ fn queue_trace_event(e: &DriverEvent) -> Option<Event> {
 }
 
 /// Turns one driver event into trace lines.
-fn trace_driver_event<W: DutWorld>(world: &W, keepalive_s: u16, e: &DriverEvent) {
+pub(crate) fn trace_driver_event<W: DutWorld>(world: &W, keepalive_s: u16, e: &DriverEvent) {
     let ev = match e {
         DriverEvent::Link { up: true } => Event::WifiUp,
         DriverEvent::Link { up: false } => Event::WifiDown,

@@ -349,6 +349,7 @@ fn scenario_of(dut: DutConfig, workload: Workload) -> Scenario {
         broker: Default::default(),
         sim: Default::default(),
         tls: None,
+        bridge: None,
         workload,
         timeline: Vec::new(),
         schedule: Schedule::default(),

@@ -37,6 +37,8 @@ mod duplicates_at_most;
 mod evidence;
 mod exactly_once;
 mod fresh_ids_after_session_loss;
+mod host_never_blocked;
+mod link_resyncs_within;
 mod never_stalls;
 mod no_broker_violations;
 mod no_reconnect_after_disconnect;
@@ -68,6 +70,8 @@ pub use disconnect_reason::DisconnectReason;
 pub use duplicates_at_most::DuplicatesAtMost;
 pub use exactly_once::ExactlyOnce;
 pub use fresh_ids_after_session_loss::FreshIdsAfterSessionLoss;
+pub use host_never_blocked::HostNeverBlocked;
+pub use link_resyncs_within::LinkResyncsWithin;
 pub use never_stalls::NeverStalls;
 pub use no_broker_violations::NoBrokerViolations;
 pub use no_reconnect_after_disconnect::NoReconnectAfterDisconnect;
@@ -597,6 +601,8 @@ oracles! {
     BackoffFollowed,
     ReceivesWithin,
     NoBrokerViolations,
+    LinkResyncsWithin,
+    HostNeverBlocked,
 }
 
 /// An `[[expect]]` entry.

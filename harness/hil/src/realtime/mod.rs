@@ -635,6 +635,15 @@ impl Executor {
                 .dut
                 .reboot(&self.world, self.dut_broker_addr)
                 .map_err(ApplyError::Infra)?,
+            Action::SerialCut
+            | Action::SerialRestore
+            | Action::SerialNoise { .. }
+            | Action::SerialDrop { .. }
+            | Action::GatewayReboot => {
+                return Err(ApplyError::Unsupported(
+                    "serial bridge faults (`[bridge]` scenarios run on the simulator only)".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -689,6 +698,12 @@ pub fn run_with(
         return Err(BackendError::NotBuilt {
             backend: "live/board",
             detail: "[tls] scenarios run on the simulator only: the live brokers have no TLS listener yet",
+        });
+    }
+    if scenario.bridge.is_some() {
+        return Err(BackendError::NotBuilt {
+            backend: "live/board",
+            detail: "[bridge] scenarios (the serial MQTT bridge) run on the simulator only: the live path over a PTY pair is not built",
         });
     }
     if scenario.dut.mqtt == 5 {

@@ -14,6 +14,7 @@
 //! `Display` renders them with file, line and column.
 
 pub mod at;
+pub mod bridge;
 pub mod broker;
 pub mod dut;
 pub mod fault;
@@ -81,6 +82,9 @@ pub struct Scenario {
     pub sim: SimPhases,
     /// `[tls]`: the DUT connects with TLS (absent: plain TCP).
     pub tls: Option<Tls>,
+    /// `[bridge]`: the DUT is a serial MQTT bridge, host + gateway
+    /// (absent: the driver itself).
+    pub bridge: Option<bridge::Bridge>,
     pub workload: Workload,
     /// The timeline as written.
     pub timeline: Vec<FaultEntry>,
@@ -135,6 +139,8 @@ struct RawScenario {
     sim: SimPhases,
     #[serde(default)]
     tls: Option<Tls>,
+    #[serde(default)]
+    bridge: Option<bridge::Bridge>,
     #[serde(default)]
     workload: Workload,
     #[serde(default)]
@@ -342,6 +348,26 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
             }
         }
     }
+    if let Some(b) = &raw.bridge {
+        for (field, message) in b.check(duration) {
+            errors.push(Diagnostic::error(
+                format!("[bridge] {message}"),
+                at(&format!("bridge.{field}")),
+            ));
+        }
+    } else {
+        for e in &timeline {
+            if bridge::needs_bridge(e.fault.kind()) {
+                errors.push(Diagnostic::error(
+                    format!(
+                        "fault `{}` needs a `[bridge]` table (the DUT is not a serial bridge)",
+                        e.fault.kind()
+                    ),
+                    Some(e.kind_span.clone()),
+                ));
+            }
+        }
+    }
     let schedule = if errors.is_empty() {
         match Schedule::build(&timeline, duration, raw.seed) {
             Ok(s) => s,
@@ -388,6 +414,7 @@ pub fn parse(src: &str) -> Result<(Scenario, Vec<Diagnostic>), Vec<Diagnostic>> 
         broker: raw.broker,
         sim: raw.sim,
         tls: raw.tls,
+        bridge: raw.bridge,
         workload: raw.workload,
         timeline,
         schedule,

@@ -352,6 +352,11 @@ impl Schedule {
                 | Action::TlsUnstall
                 | Action::TlsCert(_)
                 | Action::DutReboot => {}
+                Action::SerialCut
+                | Action::SerialRestore
+                | Action::SerialNoise { .. }
+                | Action::SerialDrop { .. }
+                | Action::GatewayReboot => {}
             }
             if r.ends {
                 announce.push(Event::FaultEnd {
@@ -431,6 +436,8 @@ enum Thing {
     Packets(Packet),
     CloseAfterBytes,
     DelayConnack,
+    /// `[bridge]`: the serial line (cut, noise, byte loss).
+    Serial,
 }
 
 fn thing(a: &Action) -> Option<Thing> {
@@ -464,7 +471,12 @@ fn thing(a: &Action) -> Option<Thing> {
         | Action::BrokerDuplicate { .. }
         | Action::BrokerForgetSessions
         | Action::BrokerReusePid { .. }
-        | Action::DutReboot => return None,
+        | Action::DutReboot
+        | Action::GatewayReboot => return None,
+        Action::SerialCut
+        | Action::SerialRestore
+        | Action::SerialNoise { .. }
+        | Action::SerialDrop { .. } => Thing::Serial,
     })
 }
 

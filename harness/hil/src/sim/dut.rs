@@ -45,8 +45,8 @@ pub const OBSERVER_WAIT: Duration = Duration::from_secs(5);
 /// subscribed (so nothing the DUT publishes goes unrecorded), unless the
 /// broker is down or hung (the observer cannot subscribe then) or
 /// [`OBSERVER_WAIT`] passed; then every boot, reboots too, waits its
-/// seeded `[sim] boot_delay`.
-async fn boot_phase(world: &World, seed: u64) {
+/// seeded `[sim] boot_delay`. Returns the boot's number (0: the first).
+pub(super) async fn boot_phase(world: &World, seed: u64) -> u64 {
     let boot = world.next_boot();
     if boot == 0 {
         let poll = world.scenario.tick.to_std().max(Duration::from_millis(1));
@@ -70,6 +70,7 @@ async fn boot_phase(world: &World, seed: u64) {
     }
     let delay = world.scenario.sim.draw(seed, Phase::Boot(boot));
     tokio::time::sleep(delay.to_std()).await;
+    boot
 }
 
 /// Boots the device (after its boot phase, [`boot_phase`]): driver,

@@ -38,11 +38,13 @@
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
+mod bridge;
 mod broker;
 pub(crate) use broker::max_packet_size as broker_max_packet_size;
 mod dut;
 mod net;
 mod observer;
+pub mod serial;
 mod tls;
 mod watch;
 mod world;
@@ -310,7 +312,26 @@ impl Executor {
                     _ => {}
                 }
             }
+            // With `[bridge]` the application runs on the bridge host (the
+            // MCU): a reboot of the DUT is the MCU's; `dut` is the gateway.
+            Action::DutReboot if self.world.serial.is_some() => sim.bounce(bridge::HOST),
             Action::DutReboot => sim.bounce("dut"),
+            Action::SerialCut
+            | Action::SerialRestore
+            | Action::SerialNoise { .. }
+            | Action::SerialDrop { .. }
+            | Action::GatewayReboot => {
+                let Some(line) = &self.world.serial else {
+                    return Err("the scenario has no [bridge] table".into());
+                };
+                match *action {
+                    Action::SerialCut => line.set_cut(true),
+                    Action::SerialRestore => line.set_cut(false),
+                    Action::SerialNoise { rate } => line.set_noise(rate),
+                    Action::SerialDrop { rate } => line.set_drop(rate),
+                    _ => sim.bounce("dut"),
+                }
+            }
         }
         Ok(())
     }
@@ -401,7 +422,16 @@ fn simulate(
     // Hosts run only inside `sim.step()`, so faults at time 0 (applied
     // before the first step) still come before the DUT boots.
     let w = world.clone();
-    sim.host("dut", move || dut::host(w.clone(), seed));
+    if scenario.bridge.is_some() {
+        // The gateway is the network DUT (`dut`: WiFi, link and broker
+        // faults reach it as they reach the driver alone); the bridge host
+        // runs the application behind it, on the serial line only.
+        sim.host("dut", move || bridge::gateway(w.clone(), seed));
+        let w = world.clone();
+        sim.host(bridge::HOST, move || bridge::host(w.clone(), seed));
+    } else {
+        sim.host("dut", move || dut::host(w.clone(), seed));
+    }
     let mut executor = Executor {
         world: world.clone(),
         wifi_down: false,

@@ -28,6 +28,9 @@ pub struct World {
     pub dut: DutState,
     /// The DUT link's resets and one-way latency (`sim::net`).
     pub dut_link: LinkCtl,
+    /// `[bridge]`: the serial line between the bridge host and the
+    /// gateway (`sim::serial`).
+    pub serial: Option<super::serial::SerialLine>,
 }
 
 struct Inner {
@@ -38,6 +41,8 @@ struct Inner {
     observer_ready: AtomicBool,
     /// DUT boots so far.
     boots: AtomicU64,
+    /// `[bridge]`: bridge host (MCU) boots so far.
+    host_boots: AtomicU64,
 }
 
 /// TLS between the DUT and the broker (`[tls]`), as faults change it.
@@ -101,6 +106,10 @@ impl World {
         tls: Option<Identity>,
     ) -> World {
         let cert = scenario.tls.map(|t| t.broker_cert).unwrap_or_default();
+        let serial = scenario
+            .bridge
+            .as_ref()
+            .map(|b| super::serial::SerialLine::new(b, seed));
         World {
             inner: Arc::new(Inner {
                 records: Mutex::default(),
@@ -112,12 +121,14 @@ impl World {
                 }),
                 observer_ready: AtomicBool::new(false),
                 boots: AtomicU64::new(0),
+                host_boots: AtomicU64::new(0),
             }),
             scenario,
             seed,
             dut_client_id: dut_client_id.into(),
             dut: DutState::default(),
             dut_link: LinkCtl::new(seed),
+            serial,
         }
     }
 
@@ -154,6 +165,11 @@ impl World {
     /// Counts a DUT boot; the number of this boot (0: the first).
     pub fn next_boot(&self) -> u64 {
         self.inner.boots.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// `[bridge]`: counts a bridge host boot; the number of this boot.
+    pub fn next_host_boot(&self) -> u64 {
+        self.inner.host_boots.fetch_add(1, Ordering::SeqCst)
     }
 
     /// The broker slot.

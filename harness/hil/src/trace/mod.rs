@@ -215,6 +215,28 @@ pub enum Event {
     /// The driver's *down* notification (D4): an outage was detected.
     Down,
 
+    // ---- Serial MQTT bridge (`[bridge]`, issue 20; actor `dut`: the
+    // bridge host's core on the MCU, while the gateway's driver reports the
+    // events above) ----
+    /// The bridge host's serial link to its gateway is up (the version
+    /// handshake of the first frame done).
+    GatewayUp,
+    /// The bridge host lost its gateway (no answer within the link's
+    /// timeouts, or the gateway rebooted).
+    GatewayDown,
+    /// The MQTT side as the gateway reports it to the host: up (connected
+    /// to the broker).
+    BridgeUp { session_present: bool },
+    /// The MQTT side as the gateway reports it to the host: down.
+    BridgeDown,
+    /// After damaged frames the bridge host decoded a good frame again:
+    /// `bad_frames` damaged frames (CRC or framing errors) since the last
+    /// good one.
+    SerialResync { bad_frames: u32 },
+    /// The gateway's per-host queue (held while the broker is unreachable)
+    /// as it reported it to the host.
+    GatewayQueue { queued: u32, capacity: u32 },
+
     // ---- DUT application (actor `app`) ----
     /// The application calls `connect()` (K1) at boot (or again, per
     /// `workload.connect_retry`).
@@ -240,6 +262,10 @@ pub enum Event {
     },
     /// The application calls `disconnect()` (O3).
     AppDisconnect,
+    /// `[bridge]`: a call of the bridge host's API (`op`: publish,
+    /// subscribe, unsubscribe) returned to the application after `ms`
+    /// (accepted, or refused because the host's outbox is full).
+    HostCall { op: String, ms: u64 },
     /// The application's heartbeat task ran (it runs every
     /// `workload.heartbeat`; gaps show a blocked executor).
     Heartbeat,
@@ -332,6 +358,13 @@ impl Event {
             Event::Subscribed { .. } => "subscribed",
             Event::Up => "up",
             Event::Down => "down",
+            Event::GatewayUp => "gateway_up",
+            Event::GatewayDown => "gateway_down",
+            Event::BridgeUp { .. } => "bridge_up",
+            Event::BridgeDown => "bridge_down",
+            Event::SerialResync { .. } => "serial_resync",
+            Event::GatewayQueue { .. } => "gateway_queue",
+            Event::HostCall { .. } => "host_call",
             Event::AppConnectStart => "app_connect_start",
             Event::AppConnectDone { .. } => "app_connect_done",
             Event::AppPublishStart { .. } => "app_publish_start",

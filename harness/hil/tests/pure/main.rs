@@ -7,6 +7,7 @@
 mod support;
 
 mod adaptive_response;
+mod bridge;
 mod broker_faults;
 mod cli;
 mod field_cases;

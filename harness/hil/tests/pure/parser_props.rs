@@ -155,6 +155,28 @@ proptest! {
         }
     }
 
+    /// `[bridge]` (issue 20): the baud rate and a serial fault's rate are
+    /// checked and a refusal points at the line.
+    #[test]
+    fn bridge_baud_and_serial_rate_are_checked_with_their_place(baud in 0u32..5_000_000, rate in -0.5f64..1.5) {
+        let src = format!(
+            "name = \"b\"\nduration = \"1m\"\n[bridge]\nbaud = {baud}\n[[timeline]]\nat = \"1s\"\nkind = \"serial_noise\"\nrate = {rate:?}\n"
+        );
+        let ok = (300..=4_000_000).contains(&baud) && rate > 0.0 && rate <= 1.0;
+        match scenario::parse(&src) {
+            Ok((s, _)) => {
+                prop_assert!(ok, "{baud} {rate} accepted");
+                prop_assert_eq!(s.bridge.map(|b| b.baud), Some(baud));
+            }
+            Err(diags) => {
+                prop_assert!(!ok, "{baud} {rate} refused: {diags:?}");
+                let text = render("b.toml", &src, &diags[0]);
+                let line = if rate > 0.0 && rate <= 1.0 { "b.toml:4:" } else { "b.toml:8:" };
+                prop_assert!(text.contains(line), "{text}");
+            }
+        }
+    }
+
     #[test]
     fn mutated_library_files_never_panic(file in any::<prop::sample::Index>(), muts in prop::collection::vec(mutation(), 1..4)) {
         let lib = library();

@@ -45,12 +45,16 @@ mod broker_refuse;
 mod broker_restart;
 mod broker_reuse_pid;
 mod dut_reboot;
+mod gateway_reboot;
 mod latency;
 mod link_blackhole;
 mod link_hold;
 mod link_release;
 mod link_reset;
 mod link_restore;
+mod serial_cut;
+mod serial_drop;
+mod serial_noise;
 mod tls_cert;
 mod tls_stall;
 mod wifi_associating;
@@ -313,6 +317,19 @@ pub enum Action {
     /// first sends a new PUBLISH (DUP=0) reusing that packet id, which the
     /// DUT still holds awaiting PUBREL.
     BrokerReusePid { count: u32 },
+    /// `[bridge]`: the serial cable between host and gateway is pulled:
+    /// bytes on the line and bytes written vanish, both ways.
+    SerialCut,
+    /// Ends [`Action::SerialCut`]: the cable is back.
+    SerialRestore,
+    /// `[bridge]`: from now on each serial byte has a bit flipped with this
+    /// probability (0: the noise ends).
+    SerialNoise { rate: f64 },
+    /// `[bridge]`: from now on each serial byte is lost with this
+    /// probability (0: the loss ends).
+    SerialDrop { rate: f64 },
+    /// `[bridge]`: the gateway loses power and boots again.
+    GatewayReboot,
 }
 
 /// The actions one entry expands to, relative to its `at`.
@@ -422,6 +439,63 @@ pub(crate) fn count_field(f: &mut Fields) -> Result<u32, Diagnostic> {
         return Err(f.invalid("count", format!("must be at least 1, not {count}")));
     }
     Ok(count as u32)
+}
+
+/// The fields of `serial_noise` and `serial_drop`: a per-byte probability
+/// and an optional window (none: until the end of the run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SerialRate {
+    /// 0 < rate <= 1.
+    pub rate: f64,
+    pub r#for: Option<Dur>,
+}
+
+impl SerialRate {
+    /// Reads `rate` and `for`.
+    pub(crate) fn parse(f: &mut Fields) -> Result<SerialRate, Diagnostic> {
+        let rate: f64 = f.req("rate")?;
+        if !(rate > 0.0 && rate <= 1.0) {
+            return Err(f.invalid(
+                "rate",
+                format!("must be a probability per byte, 0 < rate <= 1 (e.g. 1e-3), not {rate}"),
+            ));
+        }
+        let d = f.opt("for")?;
+        Ok(SerialRate {
+            rate,
+            r#for: positive(f, "for", d)?,
+        })
+    }
+
+    fn parts(&self, toml: bool) -> [(&'static str, Option<String>); 2] {
+        let d = |d: Dur| if toml { quoted(d) } else { d.to_string() };
+        let rate = if toml {
+            toml::Value::Float(self.rate).to_string()
+        } else {
+            self.rate.to_string()
+        };
+        [("rate", Some(rate)), ("for", self.r#for.map(d))]
+    }
+
+    /// `rate=0.001 for=10m`.
+    pub(crate) fn detail(&self) -> String {
+        words(&self.parts(false))
+    }
+
+    /// Its TOML lines.
+    pub(crate) fn toml(&self) -> String {
+        toml_lines(&self.parts(true))
+    }
+}
+
+/// Expands a [`SerialRate`] fault: `set(rate)` at once, `set(0)` at the
+/// end of its window (if it has one).
+pub(crate) fn serial_rate(x: &mut Expansion, r: SerialRate, set: fn(f64) -> Action) {
+    x.act(Dur::ZERO, set(r.rate));
+    if let Some(d) = r.r#for {
+        x.act(d, set(0.0));
+        x.ends_at(d);
+    }
 }
 
 /// How long a broker packet fault (`broker_drop`, `broker_delay`) lasts:
@@ -669,6 +743,10 @@ fault_kinds! {
     tls_stall::TlsStall,
     tls_cert::TlsCert,
     dut_reboot::DutReboot,
+    serial_cut::SerialCut,
+    serial_noise::SerialNoise,
+    serial_drop::SerialDrop,
+    gateway_reboot::GatewayReboot,
 }
 
 /// A timeline entry: a fault at a time.
@@ -936,7 +1014,8 @@ mod tests {
                 "broker_crash",
                 "broker_power_loss",
                 "broker_hang",
-                "dut_reboot"
+                "dut_reboot",
+                "gateway_reboot"
             ]
         );
         assert_eq!(Fault::cut("dut_reboot"), Cut::Instant);
