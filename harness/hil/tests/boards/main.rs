@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod board_lab;
 mod board_probe;
 mod board_pty;
 mod raw_repl_pty;

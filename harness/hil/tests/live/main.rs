@@ -9,5 +9,6 @@ mod support;
 mod live_blackbox;
 mod live_chaos_faults;
 mod live_interrupt;
+mod live_lab;
 mod live_mosquitto;
 mod live_scenarios;

@@ -44,6 +44,7 @@ mod broker_power_loss;
 mod broker_refuse;
 mod broker_restart;
 mod broker_reuse_pid;
+mod dut_power_cycle;
 mod dut_reboot;
 mod latency;
 mod link_blackhole;
@@ -92,6 +93,9 @@ pub trait FaultSpec: Sized {
     /// Whether it cuts the DUT off from the broker, and until when (board
     /// qualification times detection and recovery from these).
     const CUT: Cut = Cut::No;
+    /// True when the DUT loses its memory at the fault (`dut_reboot`,
+    /// `dut_power_cycle`): the oracles treat it as a reboot.
+    const REBOOTS: bool = false;
     /// Whether and how `hil fuzz` picks it.
     const FUZZ: Fuzz = Fuzz::No;
 
@@ -164,6 +168,8 @@ pub struct KindInfo {
     pub ends_fault: bool,
     pub cut: Cut,
     pub fuzz: Fuzz,
+    /// [`FaultSpec::REBOOTS`].
+    pub reboots: bool,
 }
 
 /// The catalogue entry of `kind`; `None` for a kind this build does not
@@ -313,6 +319,12 @@ pub enum Action {
     /// first sends a new PUBLISH (DUP=0) reusing that packet id, which the
     /// DUT still holds awaiting PUBREL.
     BrokerReusePid { count: u32 },
+    /// The DUT's power goes off: it stops at once, its connections die
+    /// without FIN or DISCONNECT (nothing it sent is delivered), until
+    /// [`Action::DutPowerOn`].
+    DutPowerOff,
+    /// The DUT's power is back: it boots (its application starts over).
+    DutPowerOn,
 }
 
 /// The actions one entry expands to, relative to its `at`.
@@ -519,6 +531,7 @@ macro_rules! fault_kinds {
             ends_fault: $ty::ENDS_FAULT,
             cut: $ty::CUT,
             fuzz: $ty::FUZZ,
+            reboots: $ty::REBOOTS,
         },)*];
 
         impl Fault {
@@ -600,6 +613,12 @@ impl Fault {
         info(kind).is_some_and(|k| k.ends_fault)
     }
 
+    /// True when faults of `kind` reboot the DUT (see
+    /// [`FaultSpec::REBOOTS`]); false for unknown kinds.
+    pub fn reboots(kind: &str) -> bool {
+        info(kind).is_some_and(|k| k.reboots)
+    }
+
     /// Whether faults of `kind` cut the DUT off ([`Cut::No`] for unknown
     /// kinds).
     pub fn cut(kind: &str) -> Cut {
@@ -669,6 +688,7 @@ fault_kinds! {
     tls_stall::TlsStall,
     tls_cert::TlsCert,
     dut_reboot::DutReboot,
+    dut_power_cycle::DutPowerCycle,
 }
 
 /// A timeline entry: a fault at a time.
