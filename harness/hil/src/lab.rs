@@ -182,7 +182,9 @@ impl<'de> Deserialize<'de> for RawHook {
                         "command" | "timeout" => {
                             return Err(de::Error::custom(format!("duplicate key `{k}`")))
                         }
-                        other => return Err(de::Error::unknown_field(other, &["command", "timeout"])),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["command", "timeout"]))
+                        }
                     }
                 }
                 Ok(RawHook {
@@ -290,8 +292,9 @@ pub fn check(
     if let Some(r) = &table.reboot {
         match r.get_ref().as_str() {
             _ if !reboot_key => errors.push(
-                Diagnostic::error("`reboot` is for DUT profiles", Some(r.span()))
-                    .with_help("a board reboots with its power hooks when [reset] method = \"power\""),
+                Diagnostic::error("`reboot` is for DUT profiles", Some(r.span())).with_help(
+                    "a board reboots with its power hooks when [reset] method = \"power\"",
+                ),
             ),
             "power" if table.power_off.is_some() && table.power_on.is_some() => {
                 hooks.reboot_by_power = true
@@ -305,8 +308,9 @@ pub fn check(
             ),
             "restart" => {}
             other => errors.push(
-                Diagnostic::error(format!("unknown reboot `{other}`"), Some(r.span()))
-                    .with_help("expected \"power\" (power_off, 1 s, power_on) or \"restart\" (the default)"),
+                Diagnostic::error(format!("unknown reboot `{other}`"), Some(r.span())).with_help(
+                    "expected \"power\" (power_off, 1 s, power_on) or \"restart\" (the default)",
+                ),
             ),
         }
     }
@@ -518,8 +522,14 @@ fn execute(cmd: &str, dir: &Path, timeout: Duration) -> (String, bool, Vec<u8>) 
     };
     // Read both pipes while it runs, so a chatty command cannot block.
     let readers: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -549,7 +559,10 @@ fn execute(cmd: &str, dir: &Path, timeout: Duration) -> (String, bool, Vec<u8>) 
                 let _ = child.kill();
                 let _ = child.wait();
                 break (
-                    format!("timed out after {}", Dur::from_millis(timeout.as_millis() as u64)),
+                    format!(
+                        "timed out after {}",
+                        Dur::from_millis(timeout.as_millis() as u64)
+                    ),
                     false,
                 );
             }
@@ -631,9 +644,13 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let e = read("[lab]\npower_off = \"a\"\npower_on = { command = \"b\", timeout = \"soon\" }\n")
-            .unwrap_err();
-        assert!(e.contains("p.toml:3:41") && e.contains("bad timeout"), "{e}");
+        let e =
+            read("[lab]\npower_off = \"a\"\npower_on = { command = \"b\", timeout = \"soon\" }\n")
+                .unwrap_err();
+        assert!(
+            e.contains("p.toml:3:39") && e.contains("bad timeout"),
+            "{e}"
+        );
         let e = read("[lab]\nwifi_down = \"a\"\n").unwrap_err();
         assert!(
             e.contains("p.toml:2:13") && e.contains("`wifi_down` without `wifi_up`"),
@@ -642,15 +659,24 @@ mod tests {
         let e = read("[lab]\npower_off = \"curl ${TOK\"\npower_on = \"x\"\n").unwrap_err();
         assert!(e.contains("p.toml:2:13") && e.contains("not closed"), "{e}");
         let e = read("[lab]\npower_off = { cmd = \"x\" }\n").unwrap_err();
-        assert!(e.contains("p.toml:2") && e.contains("unknown field `cmd`"), "{e}");
+        assert!(
+            e.contains("p.toml:2") && e.contains("unknown field `cmd`"),
+            "{e}"
+        );
         let e = read("[lab]\npower_off = 3\n").unwrap_err();
         assert!(e.contains("p.toml:2:13") && e.contains("a command"), "{e}");
         let e = read("[lab]\nreboot = \"power\"\n").unwrap_err();
-        assert!(e.contains("p.toml:2:10") && e.contains("needs `power_off`"), "{e}");
+        assert!(
+            e.contains("p.toml:2:10") && e.contains("needs `power_off`"),
+            "{e}"
+        );
         let e = read("[lab]\npower_off = \" \"\npower_on = \"x\"\n").unwrap_err();
         assert!(e.contains("p.toml:2:13") && e.contains("empty"), "{e}");
         let e = read("[lab]\npower = \"x\"\n").unwrap_err();
-        assert!(e.contains("p.toml:2:1") && e.contains("unknown field `power`"), "{e}");
+        assert!(
+            e.contains("p.toml:2:1") && e.contains("unknown field `power`"),
+            "{e}"
+        );
     }
 
     #[test]

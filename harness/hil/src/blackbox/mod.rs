@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::backend::Artifact;
+use crate::lab::{HookName, LabRunner};
 use crate::oracle::Evidence;
 use crate::realtime::{RealWorld, RealtimeDut};
-use crate::lab::{HookName, LabRunner};
 use profile::{DutProfile, Hook};
 use seq::SeqRule;
 use wire::WireView;

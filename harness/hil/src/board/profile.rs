@@ -456,7 +456,9 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                     "reset method `power` needs [lab] power_off and power_on",
                     Some(r.get_ref().method.span()),
                 )
-                .with_help("[lab]\npower_off = \"uhubctl -a off -p 2\"\npower_on = \"uhubctl -a on -p 2\""),
+                .with_help(
+                    "[lab]\npower_off = \"uhubctl -a off -p 2\"\npower_on = \"uhubctl -a on -p 2\"",
+                ),
             );
         }
     }

@@ -415,7 +415,9 @@ impl<'a> Trace<'a> {
     pub fn reboots(&self) -> Vec<u64> {
         self.of(Actor::Faults)
             .filter_map(|(i, e)| match e {
-                Event::Fault { kind, .. } if crate::scenario::fault::Fault::reboots(kind) => Some(self.records[i].t_ms),
+                Event::Fault { kind, .. } if crate::scenario::fault::Fault::reboots(kind) => {
+                    Some(self.records[i].t_ms)
+                }
                 _ => None,
             })
             .collect()

@@ -100,7 +100,11 @@ fn a_power_cycle_and_a_power_reset_run_the_boards_hooks() {
 
     // dut_power_cycle: power_off, 3 s, power_on; the board boots again.
     let p = profile(tmp.path(), "agent");
-    let sc = scenario(tmp.path(), "board-power-cycle", "kind = \"dut_power_cycle\"\noff_for = \"3s\"");
+    let sc = scenario(
+        tmp.path(),
+        "board-power-cycle",
+        "kind = \"dut_power_cycle\"\noff_for = \"3s\"",
+    );
     let (code, stdout, stderr) = run(&p, &sc, &out);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("PASS  board-power-cycle"), "{stdout}");
@@ -157,13 +161,24 @@ fn a_power_cycle_and_a_power_reset_run_the_boards_hooks() {
 #[test]
 fn a_power_cycle_without_power_hooks_is_unsupported() {
     let tmp = tempfile::tempdir().unwrap();
-    let sc = scenario(tmp.path(), "board-no-hooks", "kind = \"dut_power_cycle\"\noff_for = \"3s\"");
-    let (code, stdout, stderr) = run(&root().join("fixtures/boards/virtual.toml"), &sc, tmp.path());
+    let sc = scenario(
+        tmp.path(),
+        "board-no-hooks",
+        "kind = \"dut_power_cycle\"\noff_for = \"3s\"",
+    );
+    let (code, stdout, stderr) = run(
+        &root().join("fixtures/boards/virtual.toml"),
+        &sc,
+        tmp.path(),
+    );
     assert_eq!(code, hil::cli::EXIT_INFRA, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("the board profile `virtual` has no [lab] power_off/power_on")
             && stdout.contains("cannot apply the fault `dut_power_cycle`"),
         "{stdout}"
     );
-    assert!(!stdout.contains("PASS") && !stdout.contains("FAIL "), "{stdout}");
+    assert!(
+        !stdout.contains("PASS") && !stdout.contains("FAIL "),
+        "{stdout}"
+    );
 }

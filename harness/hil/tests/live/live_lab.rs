@@ -125,9 +125,21 @@ fn power_and_wifi_hooks_run_in_order_and_are_traced() {
     let names: Vec<&str> = c.iter().map(|(h, _)| h.as_str()).collect();
     assert_eq!(names, ["wifi_down", "wifi_up", "power_off", "power_on"]);
     let gap = |a: usize, b: usize| c[b].1 - c[a].1;
-    assert!((1800..3000).contains(&gap(0, 1)), "wifi down for {} ms", gap(0, 1));
-    assert!((4500..6000).contains(&gap(0, 2)), "power off {} ms after wifi down", gap(0, 2));
-    assert!((2800..4000).contains(&gap(2, 3)), "power off for {} ms", gap(2, 3));
+    assert!(
+        (1800..3000).contains(&gap(0, 1)),
+        "wifi down for {} ms",
+        gap(0, 1)
+    );
+    assert!(
+        (4500..6000).contains(&gap(0, 2)),
+        "power off {} ms after wifi down",
+        gap(0, 2)
+    );
+    assert!(
+        (2800..4000).contains(&gap(2, 3)),
+        "power off for {} ms",
+        gap(2, 3)
+    );
 
     let dir = out.join("lab-hooks/1");
     // The trace: each hook as the fault executor's `lab_hook`, right after
@@ -158,7 +170,9 @@ fn power_and_wifi_hooks_run_in_order_and_are_traced() {
     );
     let transcript = std::fs::read_to_string(dir.join("transcript.txt")).unwrap();
     assert!(
-        transcript.contains("lab_hook command=\"sh rec.sh power_off {client_id}\" hook=power_off status=\"exit 0\""),
+        transcript.contains(
+            "lab_hook command=\"sh rec.sh power_off {client_id}\" hook=power_off status=\"exit 0\""
+        ),
         "{transcript}"
     );
     // The device was powered off and booted again.
@@ -175,7 +189,10 @@ fn power_and_wifi_hooks_run_in_order_and_are_traced() {
         "{log}"
     );
     assert!(log.contains("called power_off with dut-lab"), "{log}");
-    assert!(log.contains("called power_on with ${HIL_LAB_PDU_TOKEN}"), "{log}");
+    assert!(
+        log.contains("called power_on with ${HIL_LAB_PDU_TOKEN}"),
+        "{log}"
+    );
     assert_eq!(log.matches("=== ").count(), 4, "{log}");
     for f in ["lab.log", "trace.jsonl", "transcript.txt", "verdicts.json"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();

@@ -17,7 +17,7 @@ duration = "2m"
 [dut]
 client_id = "dut-pc"
 keepalive = "20s"
-will = { topic = "dut/pc/status", message = "offline", qos = 1 }
+will = { topic = "dut/pc/status", message = "offline", retain = false, qos = 1 }
 
 [[workload.publish]]
 topic = "dut/pc/t"
@@ -38,12 +38,14 @@ fn at(rs: &[Record], pred: impl Fn(&Record) -> bool) -> Vec<u64> {
 fn the_power_is_off_for_off_for_and_the_broker_finds_out_by_keepalive() {
     let rs = sim_records(SCENARIO, 1);
     let faults = at(&rs, |r| {
-        r.actor == Actor::Faults && matches!(&r.event, Event::Fault { kind, detail } if kind == "dut_power_cycle" && detail == "off_for=1m")
+        r.actor == Actor::Faults
+            && matches!(&r.event, Event::Fault { kind, detail } if kind == "dut_power_cycle" && detail == "off_for=1m")
     });
     assert_eq!(faults, [20_000]);
-    let ends = at(&rs, |r| {
-        matches!(&r.event, Event::FaultEnd { kind } if kind == "dut_power_cycle")
-    });
+    let ends = at(
+        &rs,
+        |r| matches!(&r.event, Event::FaultEnd { kind } if kind == "dut_power_cycle"),
+    );
     assert_eq!(ends, [80_000]);
 
     // Nothing from the device while it is off.

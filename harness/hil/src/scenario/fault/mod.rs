@@ -956,7 +956,8 @@ mod tests {
                 "broker_crash",
                 "broker_power_loss",
                 "broker_hang",
-                "dut_reboot"
+                "dut_reboot",
+                "dut_power_cycle",
             ]
         );
         assert_eq!(Fault::cut("dut_reboot"), Cut::Instant);
