@@ -33,7 +33,7 @@ fn scenario(dir: &Path, name: &str, fault: &str) -> PathBuf {
              [workload]\nheartbeat = \"500ms\"\n\n[[workload.publish]]\ntopic = \"dut/bl/telemetry\"\nqos = 1\ninterval = \"1s\"\n\n\
              [[timeline]]\nat = \"4s\"\n{fault}\n\n\
              [[expect]]\noracle = \"boot_session_present\"\npresent = false\n\n\
-             [[expect]]\noracle = \"recovers_within\"\nseconds = 6\n\n\
+             [[expect]]\noracle = \"recovers_within\"\nseconds = 10\n\n\
              [[expect]]\noracle = \"qos1_no_loss\"\n"
         ),
     )
