@@ -40,6 +40,8 @@ step() { echo "== [${SECONDS}s] $*"; }
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_passwd >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
+# mosquitto_pub: the device of the lab-hook tests (tests/live/live_lab.rs).
+command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 # The report page is opened headless and screenshotted by a test.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # pip, for paho-mqtt below.

@@ -39,6 +39,8 @@
 //! - [`field`]: field evidence -> scenario (`hil import`), seed search
 //!   (`hil reproduce`), minimisation (`hil shrink`).
 //! - [`cli`]: the `hil` command's subcommands.
+//! - [`lab`]: a bench's power and WiFi hooks (a profile's `[lab]`), run
+//!   by the live (black-box DUT) and board backends.
 //!
 //! # Dependencies between the backend modules
 //!
@@ -74,6 +76,7 @@ pub mod discover;
 pub mod duration;
 pub mod field;
 pub mod fuzz;
+pub mod lab;
 pub mod live;
 pub mod oracle;
 pub mod partition;

@@ -15,7 +15,10 @@
 //! `HIL_BROKER_HOST`, `HIL_BROKER_PORT` and `HIL_CLIENT_ID` (the
 //! scenario's DUT client id). `wifi_down` / `wifi_up` are the proxy's link
 //! cut, plus the profile's hooks (a signal to the process group, a
-//! command). The harness's own folder comes first on the command's `PATH`
+//! command, the `[lab]` WiFi hooks). `dut_power_cycle` runs the profile's
+//! `[lab] power_off`, SIGKILLs the process group, and after `off_for` runs
+//! `power_on` and starts the command again (see `crate::lab`). The
+//! harness's own folder comes first on the command's `PATH`
 //! ([`dut_path`]), so `hil-peer` (our driver as a process) is found.
 
 pub mod profile;
@@ -32,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::backend::Artifact;
+use crate::lab::{HookName, LabRunner};
 use crate::oracle::Evidence;
 use crate::realtime::{RealWorld, RealtimeDut};
 use profile::{DutProfile, Hook};
@@ -100,6 +104,7 @@ impl DutArg {
                 seq: Some(SeqRule::default_for_exec()),
                 wifi_down: vec![],
                 wifi_up: vec![],
+                lab: crate::lab::LabHooks::default(),
             }),
             DutArg::Profile(p) => Some(ExecSpec::from(
                 profile::load(p).map_err(|e| format!("bad DUT profile:\n{e}"))?,
@@ -128,6 +133,8 @@ pub struct ExecSpec {
     pub seq: Option<SeqRule>,
     pub wifi_down: Vec<Hook>,
     pub wifi_up: Vec<Hook>,
+    /// The profile's `[lab]` hooks.
+    pub lab: crate::lab::LabHooks,
 }
 
 impl From<DutProfile> for ExecSpec {
@@ -138,6 +145,7 @@ impl From<DutProfile> for ExecSpec {
             seq: p.seq,
             wifi_down: p.wifi_down,
             wifi_up: p.wifi_up,
+            lab: p.lab,
         }
     }
 }
@@ -173,11 +181,13 @@ pub struct ExecDut {
     console: Arc<Mutex<Vec<u8>>>,
     readers: Vec<std::thread::JoinHandle<()>>,
     failure: Option<String>,
+    lab: LabRunner,
 }
 
 impl ExecDut {
     pub fn new(spec: ExecSpec) -> ExecDut {
         ExecDut {
+            lab: LabRunner::new(spec.lab.clone()),
             spec,
             view: None,
             child: None,
@@ -240,6 +250,14 @@ impl ExecDut {
         }
         for r in self.readers.drain(..) {
             let _ = r.join();
+        }
+    }
+
+    /// A new boot of the process is coming (after a stop).
+    fn restarted(&mut self) {
+        self.boots += 1;
+        if let Some(v) = &self.view {
+            v.rebooted();
         }
     }
 
@@ -356,22 +374,53 @@ impl RealtimeDut for ExecDut {
         Ok(())
     }
 
+    /// With `[lab] reboot = "power"`: power_off, 1 s, power_on around the
+    /// restart; else the process is killed and started again.
     fn reboot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String> {
-        self.stop();
-        self.boots += 1;
-        if let Some(v) = &self.view {
-            v.rebooted();
+        if self.spec.lab.reboot_by_power {
+            self.power(world, broker, false)?;
+            std::thread::sleep(crate::lab::REBOOT_OFF_FOR);
+            return self.power(world, broker, true);
         }
+        self.stop();
+        self.restarted();
         self.boot(world, broker)
     }
 
-    fn wifi(&mut self, _world: &RealWorld, up: bool) -> Result<(), String> {
+    /// The profile's `[wifi]` hooks, then its `[lab]` wifi hook.
+    fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String> {
         let hooks = if up {
             self.spec.wifi_up.clone()
         } else {
             self.spec.wifi_down.clone()
         };
-        self.run_hooks(&hooks)
+        self.run_hooks(&hooks)?;
+        let h = if up {
+            HookName::WifiUp
+        } else {
+            HookName::WifiDown
+        };
+        self.lab.run_traced(h, world).map(|_| ())
+    }
+
+    /// Off: the profile's `[lab] power_off` (if any), then SIGKILL to the
+    /// process group. On: its `power_on` (if any), then the command starts
+    /// again.
+    fn power(
+        &mut self,
+        world: &RealWorld,
+        broker: std::net::SocketAddr,
+        on: bool,
+    ) -> Result<(), String> {
+        if on {
+            self.lab.run_traced(HookName::PowerOn, world)?;
+            self.restarted();
+            self.boot(world, broker)
+        } else {
+            let r = self.lab.run_traced(HookName::PowerOff, world);
+            self.stop();
+            r.map(|_| ())
+        }
     }
 
     /// A command the shell could not run (exit 126 or 127) is the
@@ -402,9 +451,12 @@ impl RealtimeDut for ExecDut {
         self.stop();
     }
 
+    /// `console.log`, and `lab.log` when a lab hook ran.
     fn artifacts(&mut self) -> Vec<Artifact> {
         let console = self.console.lock().unwrap_or_else(|e| e.into_inner());
-        vec![Artifact::new("console.log", console.clone())]
+        let mut files = vec![Artifact::new("console.log", console.clone())];
+        files.extend(self.lab.artifact());
+        files
     }
 
     fn wire_view(&mut self, scale: f64) -> Option<Arc<WireView>> {

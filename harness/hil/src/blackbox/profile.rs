@@ -15,6 +15,9 @@
 //! [wifi]
 //! down_signal = "STOP"          # optional, also down_command / up_command
 //! up_signal = "CONT"
+//! [lab]                         # optional: the bench (see `crate::lab`)
+//! power_off = "uhubctl -a off -p 2"
+//! power_on = "uhubctl -a on -p 2"
 //! ```
 //!
 //! A bad profile is an error naming the file, line and column and what was
@@ -44,6 +47,8 @@ pub struct DutProfile {
     pub seq: Option<SeqRule>,
     pub wifi_down: Vec<Hook>,
     pub wifi_up: Vec<Hook>,
+    /// The bench's power and WiFi hooks (`[lab]`, see `crate::lab`).
+    pub lab: crate::lab::LabHooks,
 }
 
 /// Something done to the DUT on a fault, besides the proxy's part.
@@ -94,6 +99,8 @@ struct Raw {
     seq: Option<Spanned<RawSeq>>,
     #[serde(default)]
     wifi: RawWifi,
+    #[serde(default)]
+    lab: Option<Spanned<crate::lab::RawLab>>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +214,7 @@ pub fn parse(src: &str, dir: &Path) -> Result<DutProfile, Vec<Diagnostic>> {
     };
     let wifi_down = hooks(&raw.wifi.down_signal, &raw.wifi.down_command);
     let wifi_up = hooks(&raw.wifi.up_signal, &raw.wifi.up_command);
+    let lab = crate::lab::check(raw.lab.as_ref(), dir, true, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -218,6 +226,7 @@ pub fn parse(src: &str, dir: &Path) -> Result<DutProfile, Vec<Diagnostic>> {
         seq,
         wifi_down,
         wifi_up,
+        lab,
     })
 }
 

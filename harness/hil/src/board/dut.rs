@@ -90,6 +90,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 enum Ctl {
     Send(Command),
     Reboot,
+    /// The power is off (`dut_power_cycle`): expect nothing from the board
+    /// until [`Ctl::PowerOn`]; acknowledged before the power goes.
+    PowerOff(Sender<()>),
+    /// The power is back: reopen the port, wait for `hello`.
+    PowerOn,
     Stop,
 }
 
@@ -104,6 +109,8 @@ pub struct BoardDut {
     sink: Arc<Mutex<Option<BoardRunInfo>>>,
     /// Bytes of agent script written before the run.
     uploaded: u64,
+    /// The profile's `[lab]` hooks.
+    lab: crate::lab::LabRunner,
 }
 
 impl BoardDut {
@@ -111,13 +118,14 @@ impl BoardDut {
     /// `uploaded` bytes of agent script were written before the run.
     pub fn new(profile: Profile, sink: Arc<Mutex<Option<BoardRunInfo>>>, uploaded: u64) -> Self {
         BoardDut {
-            profile,
             shared: Arc::default(),
             tx: None,
             thread: None,
             vboard: None,
             sink,
             uploaded,
+            lab: crate::lab::LabRunner::new(profile.lab.clone()),
+            profile,
         }
     }
 
@@ -167,7 +175,6 @@ pub fn vboard_binary() -> Result<PathBuf, String> {
 }
 
 fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
-    let bin = vboard_binary()?;
     let dir = std::env::temp_dir().join(format!(
         "hil-vboard-{}-{}",
         std::process::id(),
@@ -175,16 +182,7 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let link = dir.join("tty");
-    let child = Process::new(&bin)
-        .arg("--pty-link")
-        .arg(&link)
-        .arg("--board")
-        .arg(&profile.name)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let child = spawn_virtual(profile, &link)?;
     let mut vb = VirtualBoard { child, dir };
     let deadline = Instant::now() + profile.hello_timeout.to_std();
     while !link.exists() {
@@ -200,6 +198,37 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok((vb, link))
+}
+
+fn spawn_virtual(profile: &Profile, link: &std::path::Path) -> Result<Child, String> {
+    let bin = vboard_binary()?;
+    Process::new(&bin)
+        .arg("--pty-link")
+        .arg(link)
+        .arg("--board")
+        .arg(&profile.name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))
+}
+
+impl VirtualBoard {
+    /// The virtual board's power model: off = SIGKILL (its sockets close,
+    /// into the executor's blackhole; its PTY goes); on = a new process on
+    /// the same PTY path.
+    fn power(&mut self, profile: &Profile, on: bool) -> Result<(), String> {
+        let link = self.dir.join("tty");
+        if on {
+            let _ = std::fs::remove_file(&link);
+            self.child = spawn_virtual(profile, &link)?;
+        } else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        Ok(())
+    }
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -382,6 +411,7 @@ impl RealtimeDut for BoardDut {
             next_ping_at: Instant::now(),
             hello_deadline: Some(Instant::now() + self.profile.hello_timeout.to_std()),
             micropython,
+            powered_off: false,
         };
         self.thread = Some(
             std::thread::Builder::new()
@@ -393,11 +423,28 @@ impl RealtimeDut for BoardDut {
         Ok(())
     }
 
-    fn reboot(&mut self, _world: &RealWorld, _broker: SocketAddr) -> Result<(), String> {
+    /// `[reset] method = "power"`: power off, 1 s, power on; else the
+    /// profile's reset.
+    fn reboot(&mut self, world: &RealWorld, broker: SocketAddr) -> Result<(), String> {
+        if self.profile.reset == Reset::Power {
+            self.power(world, broker, false)?;
+            std::thread::sleep(crate::lab::REBOOT_OFF_FOR);
+            return self.power(world, broker, true);
+        }
         self.send(Ctl::Reboot)
     }
 
-    fn wifi(&mut self, _world: &RealWorld, up: bool) -> Result<(), String> {
+    /// The profile's `[lab]` WiFi hook when it has them (the AP goes
+    /// away), else the agent's `wifi` command.
+    fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String> {
+        if self.profile.lab.has_wifi() {
+            let h = if up {
+                crate::lab::HookName::WifiUp
+            } else {
+                crate::lab::HookName::WifiDown
+            };
+            return self.lab.run_traced(h, world).map(|_| ());
+        }
         self.send(Ctl::Send(if up {
             Command::WifiOn
         } else {
@@ -405,12 +452,44 @@ impl RealtimeDut for BoardDut {
         }))
     }
 
+    /// The profile's `[lab] power_off` / `power_on` (and, for the virtual
+    /// board, its process killed / started again); after power on the
+    /// board is waited for as after a reset (port, `hello`).
+    fn power(&mut self, world: &RealWorld, _broker: SocketAddr, on: bool) -> Result<(), String> {
+        use crate::lab::HookName;
+        if on {
+            self.lab.run_traced(HookName::PowerOn, world)?;
+            if let Some(vb) = &mut self.vboard {
+                vb.power(&self.profile, true)?;
+            }
+            self.send(Ctl::PowerOn)
+        } else {
+            let (ack, acked) = mpsc::channel();
+            self.send(Ctl::PowerOff(ack))?;
+            acked
+                .recv_timeout(Duration::from_secs(5))
+                .map_err(|_| "the board's link thread did not take the power off".to_string())?;
+            let r = self.lab.run_traced(HookName::PowerOff, world);
+            if let Some(vb) = &mut self.vboard {
+                vb.power(&self.profile, false)?;
+            }
+            r.map(|_| ())
+        }
+    }
+
     fn supports(&self, action: &crate::scenario::fault::Action) -> Result<(), String> {
+        use crate::scenario::fault::Action;
         match (action, &self.profile.reset) {
-            (crate::scenario::fault::Action::DutReboot, Reset::None) => Err(format!(
+            (Action::DutReboot, Reset::None) => Err(format!(
                 "board profile `{}` has no reset method",
                 self.profile.name
             )),
+            (Action::DutPowerOff | Action::DutPowerOn, _) if !self.profile.lab.has_power() => {
+                Err(format!(
+                    "the board profile `{}` has no [lab] power_off/power_on",
+                    self.profile.name
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -442,6 +521,7 @@ impl RealtimeDut for BoardDut {
         if let Ok(j) = serde_json::to_string_pretty(&info) {
             files.push(Artifact::new("board.json", j + "\n"));
         }
+        files.extend(self.lab.artifact());
         files
     }
 }
@@ -473,6 +553,8 @@ struct Pump {
     hello_deadline: Option<Instant>,
     /// The MicroPython agent to start over the raw REPL, if it is one.
     micropython: Option<MicroPython>,
+    /// `dut_power_cycle`: the board's power is off.
+    powered_off: bool,
 }
 
 impl Pump {
@@ -602,6 +684,21 @@ impl Pump {
                             return;
                         }
                     }
+                    Ok(Ctl::PowerOff(ack)) => {
+                        self.powered_off = true;
+                        self.reader.end_of_stream();
+                        self.configured = false;
+                        self.clock.reset();
+                        self.hello_deadline = None;
+                        let _ = ack.send(());
+                    }
+                    Ok(Ctl::PowerOn) => {
+                        self.powered_off = false;
+                        if self.link_gone().is_err() {
+                            self.publish_info();
+                            return;
+                        }
+                    }
                     Ok(Ctl::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
                         let _ = self.link.write_all(Command::Stop.to_line().as_bytes());
                         self.publish_info();
@@ -609,6 +706,11 @@ impl Pump {
                     }
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
+            }
+            if self.powered_off {
+                // Its port may be gone; nothing is due until power on.
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
             }
             match self.link.read(&mut buf, Duration::from_millis(20)) {
                 Ok(0) => {}
@@ -687,6 +789,10 @@ impl Pump {
                     ));
                     return Err(());
                 }
+            }
+            Reset::Power => {
+                self.fail("reset method `power` is done by the harness, not the link".into());
+                return Err(());
             }
             Reset::None => {
                 self.fail(format!(

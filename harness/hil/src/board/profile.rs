@@ -1,7 +1,8 @@
 //! Board profiles (`fixtures/boards/*.toml`): which board, how to reach it
 //! (transport and selector), how to reset it, which agent it runs, and
 //! how it reaches the harness host (so its traffic goes through the fault
-//! proxy). WiFi credentials appear by environment-variable name only.
+//! proxy), and the bench's power and WiFi hooks (`[lab]`, `crate::lab`).
+//! WiFi credentials appear by environment-variable name only.
 //!
 //! A bad profile is an error naming the file, line and column and what was
 //! expected ([`ProfileError`], rendered like scenario errors).
@@ -42,6 +43,8 @@ pub struct Profile {
     /// values).
     pub wifi_ssid_env: Option<String>,
     pub wifi_password_env: Option<String>,
+    /// The bench's power and WiFi hooks (`[lab]`, see `crate::lab`).
+    pub lab: crate::lab::LabHooks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -97,6 +100,8 @@ pub enum Reset {
     /// A labgrid place's power resource: `labgrid-client power off/on`
     /// (`board/labgrid.rs`; places only, not written in profiles).
     LabgridPower { place: String },
+    /// `[lab] power_off`, 1 s, `power_on` (needs both hooks).
+    Power,
 }
 
 /// One step of a DTR/RTS sequence: set lines, or wait.
@@ -143,6 +148,8 @@ struct Raw {
     network: RawNetwork,
     #[serde(default)]
     wifi: RawWifi,
+    #[serde(default)]
+    lab: Option<Spanned<crate::lab::RawLab>>,
 }
 
 #[derive(Deserialize)]
@@ -370,6 +377,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
         reset = match r_ref.method.get_ref().as_str() {
             "agent" => Reset::Agent,
             "none" => Reset::None,
+            "power" => Reset::Power,
             "probe" => {
                 if !matches!(transport, Some(Transport::Probe { .. }) | None) {
                     errors.push(
@@ -433,7 +441,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                         format!("unknown reset method `{other}`"),
                         Some(r_ref.method.span()),
                     )
-                    .with_help("expected one of: agent, dtr_rts, probe, none"),
+                    .with_help("expected one of: agent, dtr_rts, probe, power, none"),
                 );
                 Reset::None
             }
@@ -469,6 +477,20 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
             );
         }
     }
+    let lab = crate::lab::check(raw.lab.as_ref(), base, false, &mut errors);
+    if let (Reset::Power, Some(r)) = (&reset, &raw.reset) {
+        if !lab.has_power() {
+            errors.push(
+                Diagnostic::error(
+                    "reset method `power` needs [lab] power_off and power_on",
+                    Some(r.get_ref().method.span()),
+                )
+                .with_help(
+                    "[lab]\npower_off = \"uhubctl -a off -p 2\"\npower_on = \"uhubctl -a on -p 2\"",
+                ),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -488,6 +510,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
         proxy_listen,
         wifi_ssid_env: raw.wifi.ssid_env.map(Spanned::into_inner),
         wifi_password_env: raw.wifi.password_env.map(Spanned::into_inner),
+        lab,
     })
 }
 

@@ -9,7 +9,8 @@
 //! ([`crate::blackbox`]) instead of our driver.
 //! Faults map as [`crate::realtime`] says; `wifi_down` drops the DUT's
 //! link signal (`WatchLink`) and `dut_reboot` drops its runtime (sockets
-//! close) and boots a new one.
+//! close) and boots a new one; `dut_power_cycle` drops it, and boots a
+//! new one `off_for` later.
 
 use std::time::Duration;
 
@@ -148,6 +149,22 @@ impl RealtimeDut for InProcessDut {
     fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String> {
         world.dut.wifi.set_available(up);
         Ok(())
+    }
+
+    /// Off: its runtime is dropped at once (no DISCONNECT; the sockets
+    /// close into the executor's blackhole). On: a new boot.
+    fn power(
+        &mut self,
+        world: &RealWorld,
+        broker: std::net::SocketAddr,
+        on: bool,
+    ) -> Result<(), String> {
+        if on {
+            self.boot(world, broker)
+        } else {
+            self.shutdown();
+            Ok(())
+        }
     }
 
     fn shutdown(&mut self) {

@@ -93,7 +93,9 @@ impl OracleSpec for BackoffFollowed {
         let mut wifi_up = true;
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
                     attempt = None;
                     failed = None;
                 }

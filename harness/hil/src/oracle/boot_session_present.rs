@@ -41,7 +41,9 @@ impl OracleSpec for BootSessionPresent {
         let mut failures = Vec::new();
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
                     boot = Some(i)
                 }
                 (

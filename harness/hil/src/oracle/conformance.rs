@@ -79,7 +79,7 @@ impl OracleSpec for Conformance {
         for (i, r) in t.iter() {
             let ev = &r.event;
             let is_reboot = r.actor == Actor::Faults
-                && matches!(ev, Event::Fault { kind, .. } if kind == "dut_reboot");
+                && matches!(ev, Event::Fault { kind, .. } if crate::scenario::fault::Fault::reboots(kind));
             if is_reboot {
                 if let Some((_, ka)) = connected.take() {
                     gap(&mut failures, ka, last_send, r.t_ms, Some(t.r(i)));

@@ -46,7 +46,11 @@ impl OracleSpec for DiscardsCounted {
         let mut count = 0;
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => expected = 1,
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
+                    expected = 1
+                }
                 (Actor::Dut, Event::Discarded { msg, total }) => {
                     count += 1;
                     if *total != expected {

@@ -146,7 +146,9 @@ fn outgoing(t: &Trace<'_>, cutoff: u64) -> (usize, Vec<Failure>) {
                     ..
                 },
             ) => excused.append(&mut released),
-            (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+            (Actor::Faults, Event::Fault { kind, .. })
+                if crate::scenario::fault::Fault::reboots(kind) =>
+            {
                 released.clear();
             }
             _ => {}

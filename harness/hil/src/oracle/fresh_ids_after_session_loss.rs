@@ -66,7 +66,9 @@ impl OracleSpec for FreshIdsAfterSessionLoss {
         let mut fresh: Option<Fresh> = None;
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
                     // A new boot: a new driver with nothing held.
                     connected_before = false;
                     fresh = None;

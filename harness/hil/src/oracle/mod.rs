@@ -414,11 +414,14 @@ impl<'a> Trace<'a> {
             .any(subscribes_to)
     }
 
-    /// Times of `dut_reboot` faults.
+    /// Times of faults that reboot the DUT (`dut_reboot`, the power going
+    /// off in `dut_power_cycle`).
     pub fn reboots(&self) -> Vec<u64> {
         self.of(Actor::Faults)
             .filter_map(|(i, e)| match e {
-                Event::Fault { kind, .. } if kind == "dut_reboot" => Some(self.records[i].t_ms),
+                Event::Fault { kind, .. } if crate::scenario::fault::Fault::reboots(kind) => {
+                    Some(self.records[i].t_ms)
+                }
                 _ => None,
             })
             .collect()

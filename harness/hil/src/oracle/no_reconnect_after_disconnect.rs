@@ -42,7 +42,11 @@ impl OracleSpec for NoReconnectAfterDisconnect {
                     since = Some(i);
                     seen = true;
                 }
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => since = None,
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
+                    since = None
+                }
                 (Actor::Dut, Event::Connecting { .. }) => {
                     if let Some(d) = since {
                         failures.push(Failure::new(

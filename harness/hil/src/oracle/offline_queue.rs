@@ -89,7 +89,10 @@ impl OracleSpec for OfflineQueue {
         if s.workload.publish.is_empty() {
             return Err("needs a [[workload.publish]] stream".into());
         }
-        let reboots = s.timeline.iter().any(|e| e.fault.kind() == "dut_reboot");
+        let reboots = s
+            .timeline
+            .iter()
+            .any(|e| crate::scenario::fault::Fault::reboots(e.fault.kind()));
         if !self.keeps && !reboots {
             return Err("reboot = \"loses\" needs a dut_reboot in the timeline".into());
         }
@@ -407,7 +410,9 @@ impl<'a, 'o> Checker<'a, 'o> {
                     self.unhold(msg);
                 }
             }
-            (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => {
+            (Actor::Faults, Event::Fault { kind, .. })
+                if crate::scenario::fault::Fault::reboots(kind) =>
+            {
                 self.missed_restores(i);
                 self.pid_msg.clear();
                 for msg in std::mem::take(&mut self.held) {

@@ -121,7 +121,9 @@ impl OracleSpec for PingCadence {
         for (i, r) in t.iter() {
             let now = r.t_ms;
             let ends = match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) => kind == "dut_reboot",
+                (Actor::Faults, Event::Fault { kind, .. }) => {
+                    crate::scenario::fault::Fault::reboots(kind)
+                }
                 (Actor::Dut, e) => matches!(
                     e,
                     Event::ConnectionLost { .. }

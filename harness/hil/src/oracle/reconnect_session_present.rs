@@ -43,7 +43,11 @@ impl OracleSpec for ReconnectSessionPresent {
         let mut failures = Vec::new();
         for (i, r) in t.iter() {
             match (&r.actor, &r.event) {
-                (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => lost = None,
+                (Actor::Faults, Event::Fault { kind, .. })
+                    if crate::scenario::fault::Fault::reboots(kind) =>
+                {
+                    lost = None
+                }
                 (Actor::Dut, Event::ConnectionLost { .. }) => lost = lost.or(Some(i)),
                 (
                     Actor::Dut,

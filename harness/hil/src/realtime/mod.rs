@@ -33,6 +33,7 @@
 //! | `link_reset` | the link's proxy resets every open connection (`reset-peer` for 200 ms) |
 //! | `latency {direction}` | an `up` / `down` proxy latency rule, on top of the link's |
 //! | `dut_reboot` | [`RealtimeDut::reboot`] |
+//! | `dut_power_cycle {off_for}` | the DUT's proxy blackholes both ways, [`RealtimeDut::power`] off (the in-process DUT's runtime dropped; a black-box process SIGKILLed; the profile's `[lab] power_off`); after `off_for` the blackhole ends and it powers on (boots) |
 //!
 //! `[network] loss` is not supported (no netem on this kernel). Every
 //! process and socket the run starts is stopped when it ends, fails or
@@ -343,6 +344,16 @@ pub trait RealtimeDut: Send {
     fn reboot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String>;
     /// `wifi_down` / `wifi_up` (the executor also blackholes the proxy).
     fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String>;
+    /// `dut_power_cycle`: the power goes off (`on = false`: the device
+    /// stops at once, sending nothing more; the executor blackholes its
+    /// proxy first, so its connections die without a FIN reaching the
+    /// broker) or comes back (it boots on `broker`).
+    fn power(
+        &mut self,
+        world: &RealWorld,
+        broker: std::net::SocketAddr,
+        on: bool,
+    ) -> Result<(), String>;
     /// An infrastructure failure found since the run started (a port that
     /// did not come back...): the run stops with it.
     fn failure(&mut self) -> Option<String> {
@@ -414,6 +425,8 @@ struct Executor {
     extra: [Option<u64>; 2],
     /// Who the observer logs in as.
     observer_login: observer::Login,
+    /// `dut_power_cycle`: the blackhole while the DUT's power is off.
+    power_off_rule: Option<u64>,
 }
 
 fn li(link: Link) -> usize {
@@ -644,6 +657,21 @@ impl Executor {
                     "serial bridge faults (`[bridge]` scenarios run on the simulator only)".into(),
                 ));
             }
+            Action::DutPowerOff => {
+                // Silent first: what the dying device's sockets send (a
+                // FIN, a RST) is held until the power is back.
+                self.power_off_rule = Some(self.add(Link::Dut, "both blackhole")?);
+                self.dut
+                    .power(&self.world, self.dut_broker_addr, false)
+                    .map_err(ApplyError::Infra)?;
+            }
+            Action::DutPowerOn => {
+                let id = self.power_off_rule.take();
+                self.remove(Link::Dut, id);
+                self.dut
+                    .power(&self.world, self.dut_broker_addr, true)
+                    .map_err(ApplyError::Infra)?;
+            }
         }
         Ok(())
     }
@@ -822,6 +850,7 @@ pub fn run_with(
         no_ip_rule: None,
         extra: [None; 2],
         observer_login,
+        power_off_rule: None,
     };
     let result = drive(&mut ex, &name, scenario, obs_addr, sink);
     let rt = ex.rt.clone();

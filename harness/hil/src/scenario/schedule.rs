@@ -103,6 +103,8 @@ struct State {
     /// `broker_drop` / `broker_delay` windows (`for`) in force, by (delay?,
     /// packet): another fault on those packets would replace it.
     packet_windows: BTreeMap<(bool, Packet), Owner>,
+    /// A `dut_power_cycle` has the DUT's power off.
+    dut_off: Option<Owner>,
 }
 
 fn li(link: Link) -> usize {
@@ -201,6 +203,7 @@ impl Schedule {
             broker: Broker::Running,
             refusing: None,
             packet_windows: BTreeMap::new(),
+            dut_off: None,
         };
         let mut steps = Vec::with_capacity(raw.len());
         for r in raw {
@@ -350,8 +353,16 @@ impl Schedule {
                 | Action::BrokerFlood { .. }
                 | Action::TlsStall
                 | Action::TlsUnstall
-                | Action::TlsCert(_)
-                | Action::DutReboot => {}
+                | Action::TlsCert(_) => {}
+                Action::DutReboot | Action::DutPowerOff => {
+                    if let Some(o) = st.dut_off {
+                        return Err(err(format!("the DUT's power is off ({})", since(&o))));
+                    }
+                    if r.action == Action::DutPowerOff {
+                        st.dut_off = Some(me);
+                    }
+                }
+                Action::DutPowerOn => st.dut_off = None,
                 Action::SerialCut
                 | Action::SerialRestore
                 | Action::SerialNoise { .. }
@@ -472,7 +483,9 @@ fn thing(a: &Action) -> Option<Thing> {
         | Action::BrokerForgetSessions
         | Action::BrokerReusePid { .. }
         | Action::DutReboot
-        | Action::GatewayReboot => return None,
+        | Action::GatewayReboot
+        | Action::DutPowerOff
+        | Action::DutPowerOn => return None,
         Action::SerialCut
         | Action::SerialRestore
         | Action::SerialNoise { .. }

@@ -36,6 +36,7 @@
 //! | `link_reset` | the DUT's connections fail with `ConnectionReset` and are dropped, so the broker sees them end (`sim::net`; the observer link: unsupported) |
 //! | `latency {direction}` | extra latency one way on the DUT's connections (`sim::net`), on top of the link's |
 //! | `dut_reboot` | the DUT host is bounced: driver and application start over |
+//! | `dut_power_cycle {off_for}` | the DUT is cut off (no FIN reaches the broker), then its host crashes; after `off_for` it is reconnected and boots again |
 //! | `tls_stall`, `tls_cert` | the broker's TLS listener (`[tls]`, port 8883) stalls handshakes after the ServerHello, or presents another certificate (`sim::tls`) |
 
 mod bridge;
@@ -115,6 +116,8 @@ struct Executor {
     /// `link_hold` in force per link.
     held: [bool; 2],
     broker_cut: bool,
+    /// `dut_power_cycle`: the DUT's power is off.
+    dut_off: bool,
 }
 
 fn li(link: Link) -> usize {
@@ -132,7 +135,8 @@ impl Executor {
     fn sync_partitions(&self, sim: &turmoil::Sim<'_>) {
         for link in [Link::Dut, Link::Observer] {
             let dut = link == Link::Dut;
-            let cut = self.broker_cut || (dut && (self.wifi_down || self.no_ip == Some(false)));
+            let cut = self.broker_cut
+                || (dut && (self.wifi_down || self.dut_off || self.no_ip == Some(false)));
             let held = self.blackhole[li(link)]
                 || self.held[li(link)]
                 || (dut && self.no_ip == Some(true));
@@ -332,6 +336,19 @@ impl Executor {
                     _ => sim.bounce("dut"),
                 }
             }
+            Action::DutPowerOff => {
+                // Cut off first: no FIN from the dying host reaches the
+                // broker (its connection goes half-open, as after a power
+                // loss), then the host stops.
+                self.dut_off = true;
+                self.sync_partitions(sim);
+                sim.crash("dut");
+            }
+            Action::DutPowerOn => {
+                self.dut_off = false;
+                self.sync_partitions(sim);
+                sim.bounce("dut");
+            }
         }
         Ok(())
     }
@@ -439,6 +456,7 @@ fn simulate(
         blackhole: [false; 2],
         held: [false; 2],
         broker_cut: false,
+        dut_off: false,
     };
     for link in [Link::Dut, Link::Observer] {
         let l = scenario.network.link(link).latency;

@@ -317,6 +317,14 @@ pub enum Event {
     FaultEnd { kind: String },
     /// This backend cannot apply the optional fault `kind`; it was skipped.
     Unsupported { kind: String, backend: String },
+    /// A lab hook of the DUT's profile ran (`crate::lab`): `hook` is its
+    /// `[lab]` key, `command` as written (no secrets: `${NAME}` stays),
+    /// `status` `exit 0`, `exit 1`, `timed out after 10s`...
+    LabHook {
+        hook: String,
+        command: String,
+        status: String,
+    },
 
     // ---- Harness (actor `harness`) ----
     /// First record of every trace.
@@ -381,6 +389,7 @@ impl Event {
             Event::Fault { .. } => "fault",
             Event::FaultEnd { .. } => "fault_end",
             Event::Unsupported { .. } => "unsupported",
+            Event::LabHook { .. } => "lab_hook",
             Event::RunStart { .. } => "run_start",
             Event::RunEnd => "run_end",
         }

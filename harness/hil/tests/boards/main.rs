@@ -7,6 +7,7 @@
 mod support;
 
 mod board_labgrid;
+mod board_lab;
 mod board_probe;
 mod board_pty;
 mod board_ser2net;

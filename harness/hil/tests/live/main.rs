@@ -11,5 +11,6 @@ mod live_brokers;
 mod live_chaos_faults;
 mod live_compare;
 mod live_interrupt;
+mod live_lab;
 mod live_mosquitto;
 mod live_scenarios;

@@ -22,4 +22,5 @@ mod reports;
 mod scenario_errors;
 mod sim_blackhole;
 mod sim_broker_settings;
+mod sim_power_cycle;
 mod sim_scenarios;

@@ -14,6 +14,7 @@ impl FaultSpec for DutReboot {
     const FIELDS: &'static [&'static str] = &[];
     const SUMMARY: &'static str = "the DUT loses power and boots again (the application restarts)";
 
+    const REBOOTS: bool = true;
     const CUT: Cut = Cut::Instant;
 
     fn parse(_: &mut Fields) -> Result<Self, Diagnostic> {

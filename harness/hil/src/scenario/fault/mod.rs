@@ -44,6 +44,7 @@ mod broker_power_loss;
 mod broker_refuse;
 mod broker_restart;
 mod broker_reuse_pid;
+mod dut_power_cycle;
 mod dut_reboot;
 mod gateway_reboot;
 mod latency;
@@ -96,6 +97,9 @@ pub trait FaultSpec: Sized {
     /// Whether it cuts the DUT off from the broker, and until when (board
     /// qualification times detection and recovery from these).
     const CUT: Cut = Cut::No;
+    /// True when the DUT loses its memory at the fault (`dut_reboot`,
+    /// `dut_power_cycle`): the oracles treat it as a reboot.
+    const REBOOTS: bool = false;
     /// Whether and how `hil fuzz` picks it.
     const FUZZ: Fuzz = Fuzz::No;
 
@@ -168,6 +172,8 @@ pub struct KindInfo {
     pub ends_fault: bool,
     pub cut: Cut,
     pub fuzz: Fuzz,
+    /// [`FaultSpec::REBOOTS`].
+    pub reboots: bool,
 }
 
 /// The catalogue entry of `kind`; `None` for a kind this build does not
@@ -330,6 +336,12 @@ pub enum Action {
     SerialDrop { rate: f64 },
     /// `[bridge]`: the gateway loses power and boots again.
     GatewayReboot,
+    /// The DUT's power goes off: it stops at once, its connections die
+    /// without FIN or DISCONNECT (nothing it sent is delivered), until
+    /// [`Action::DutPowerOn`].
+    DutPowerOff,
+    /// The DUT's power is back: it boots (its application starts over).
+    DutPowerOn,
 }
 
 /// The actions one entry expands to, relative to its `at`.
@@ -593,6 +605,7 @@ macro_rules! fault_kinds {
             ends_fault: $ty::ENDS_FAULT,
             cut: $ty::CUT,
             fuzz: $ty::FUZZ,
+            reboots: $ty::REBOOTS,
         },)*];
 
         impl Fault {
@@ -674,6 +687,12 @@ impl Fault {
         info(kind).is_some_and(|k| k.ends_fault)
     }
 
+    /// True when faults of `kind` reboot the DUT (see
+    /// [`FaultSpec::REBOOTS`]); false for unknown kinds.
+    pub fn reboots(kind: &str) -> bool {
+        info(kind).is_some_and(|k| k.reboots)
+    }
+
     /// Whether faults of `kind` cut the DUT off ([`Cut::No`] for unknown
     /// kinds).
     pub fn cut(kind: &str) -> Cut {
@@ -747,6 +766,7 @@ fault_kinds! {
     serial_noise::SerialNoise,
     serial_drop::SerialDrop,
     gateway_reboot::GatewayReboot,
+    dut_power_cycle::DutPowerCycle,
 }
 
 /// A timeline entry: a fault at a time.
@@ -1015,7 +1035,8 @@ mod tests {
                 "broker_power_loss",
                 "broker_hang",
                 "dut_reboot",
-                "gateway_reboot"
+                "gateway_reboot",
+                "dut_power_cycle",
             ]
         );
         assert_eq!(Fault::cut("dut_reboot"), Cut::Instant);
