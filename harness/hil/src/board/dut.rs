@@ -62,12 +62,12 @@ pub struct BoardRunInfo {
 }
 
 #[derive(Default)]
-struct Shared {
-    failure: Mutex<Option<String>>,
-    info: Mutex<BoardRunInfo>,
+pub(super) struct Shared {
+    pub(super) failure: Mutex<Option<String>>,
+    pub(super) info: Mutex<BoardRunInfo>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -116,7 +116,7 @@ impl BoardDut {
 }
 
 /// The virtual board process and its PTY's stable path.
-struct VirtualBoard {
+pub(super) struct VirtualBoard {
     child: Child,
     dir: PathBuf,
 }
@@ -150,7 +150,12 @@ pub fn vboard_binary() -> Result<PathBuf, String> {
     ))
 }
 
-fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
+/// Starts `hil-vboard` for `profile` (with `extra` arguments: the
+/// no-agent firmware's) on a PTY; the PTY's stable path.
+pub(super) fn start_virtual(
+    profile: &Profile,
+    extra: &[String],
+) -> Result<(VirtualBoard, PathBuf), String> {
     let bin = vboard_binary()?;
     let dir = std::env::temp_dir().join(format!(
         "hil-vboard-{}-{}",
@@ -164,6 +169,7 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
         .arg(&link)
         .arg("--board")
         .arg(&profile.name)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -188,7 +194,10 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardLink>, String> {
+pub(super) fn open_link(
+    profile: &Profile,
+    vlink: Option<PathBuf>,
+) -> Result<Box<dyn BoardLink>, String> {
     match (&profile.transport, vlink) {
         (Transport::Virtual { baud }, Some(path)) => {
             Ok(Box::new(SerialLink::open(PortSelect::Path(path), *baud)?))
@@ -201,6 +210,10 @@ fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardL
         #[cfg(not(feature = "probe"))]
         (Transport::Probe { .. }, _) => Err(super::probe_unavailable()),
         (Transport::Virtual { .. }, None) => Err("the virtual board has no PTY".into()),
+        (Transport::None, _) => Err(format!(
+            "board profile `{}` has no link (transport kind `none`)",
+            profile.name
+        )),
     }
 }
 
@@ -338,7 +351,7 @@ impl RealtimeDut for BoardDut {
         let micropython = micropython(&self.profile, world)?;
         let vlink = match self.profile.transport {
             Transport::Virtual { .. } => {
-                let (vb, link) = start_virtual(&self.profile)?;
+                let (vb, link) = start_virtual(&self.profile, &[])?;
                 self.vboard = Some(vb);
                 Some(link)
             }
@@ -647,6 +660,12 @@ impl Pump {
                         self.link.describe()
                     ));
                     return Err(());
+                }
+            }
+            Reset::Console(line) => {
+                let bytes = format!("{line}\r\n");
+                if self.link.write_all(bytes.as_bytes()).is_err() {
+                    return self.link_gone();
                 }
             }
             Reset::None => {

@@ -101,6 +101,7 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
             } => format!("usb {vid:04x}:{pid:04x}"),
             Transport::Probe { .. } => "probe".into(),
             Transport::Virtual { .. } => "virtual (always available)".into(),
+            Transport::None => "no link (its own firmware, seen from the wire)".into(),
         };
         let _ = writeln!(
             io.out,

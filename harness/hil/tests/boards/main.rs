@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod board_noagent;
 mod board_probe;
 mod board_pty;
 mod raw_repl_pty;
