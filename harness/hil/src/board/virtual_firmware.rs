@@ -2,7 +2,7 @@
 //! built without the harness's agent, for the board backend's
 //! `agent = "none"` path (`fixtures/boards/virtual-noagent.toml`). It runs
 //! `resilient-mqtt` with one fixed application: a QoS 1 sequence number
-//! (1, 2, 3...) once a second to `peers/<client id>/seq`, the whole payload
+//! (1, 2, 3...) once a second (the first a second after it connected) to `peers/<client id>/seq`, the whole payload
 //! a decimal number, to the broker address it was "built" for (`--broker`,
 //! given when the harness starts it). Its serial console (the PTY, or
 //! stdout) carries human-readable lines only (`mqtt up`, `published 12`),
@@ -82,6 +82,9 @@ pub async fn run(fw: Firmware, console: Sender<String>) {
     let topic = fw.topic();
     let mut n: u64 = 0;
     loop {
+        // A reading every interval, the first one interval after the
+        // connection is up.
+        tokio::time::sleep(fw.interval).await;
         n += 1;
         let payload = n.to_string();
         let line = match client
@@ -92,6 +95,5 @@ pub async fn run(fw: Firmware, console: Sender<String>) {
             Err(e) => format!("publish {n} failed: {e}"),
         };
         let _ = console.send(line);
-        tokio::time::sleep(fw.interval).await;
     }
 }
