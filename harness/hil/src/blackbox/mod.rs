@@ -153,11 +153,7 @@ impl From<DutProfile> for ExecSpec {
 impl ExecSpec {
     /// What its trace can show (the QoS oracles need its `seq`).
     pub fn evidence(&self) -> &'static [Evidence] {
-        if self.seq.is_some() {
-            &[Evidence::Wire, Evidence::Messages]
-        } else {
-            &[Evidence::Wire]
-        }
+        evidence(self.seq.as_ref())
     }
 
     /// The command with `{host}`, `{port}` and `{client_id}` replaced.
@@ -167,6 +163,29 @@ impl ExecSpec {
             .replace("{port}", &broker.port().to_string())
             .replace("{client_id}", client_id)
     }
+}
+
+/// What the trace of a device seen only from the wire can show: the wire,
+/// and its messages if a `seq` rule tells them apart (the QoS oracles need
+/// them). Black-box processes and boards with their own firmware.
+pub fn evidence(seq: Option<&SeqRule>) -> &'static [Evidence] {
+    if seq.is_some() {
+        &[Evidence::Wire, Evidence::Messages]
+    } else {
+        &[Evidence::Wire]
+    }
+}
+
+/// A new wire view for a run ([`RealtimeDut::wire_view`]), kept in `slot`
+/// so that the DUT can tell it of its reboots ([`WireView::rebooted`]).
+pub fn new_wire_view(
+    slot: &mut Option<Arc<WireView>>,
+    seq: Option<SeqRule>,
+    scale: f64,
+) -> Arc<WireView> {
+    let view = Arc::new(WireView::new(seq, scale));
+    *slot = Some(view.clone());
+    view
 }
 
 /// How long a hook command may run.
@@ -460,9 +479,7 @@ impl RealtimeDut for ExecDut {
     }
 
     fn wire_view(&mut self, scale: f64) -> Option<Arc<WireView>> {
-        let view = Arc::new(WireView::new(self.spec.seq.clone(), scale));
-        self.view = Some(view.clone());
-        Some(view)
+        Some(new_wire_view(&mut self.view, self.spec.seq.clone(), scale))
     }
 }
 

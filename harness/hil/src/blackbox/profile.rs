@@ -105,7 +105,7 @@ struct Raw {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSeq {
+pub(crate) struct RawSeq {
     topic: Spanned<String>,
     #[serde(default)]
     json: Option<Spanned<String>>,
@@ -230,7 +230,9 @@ pub fn parse(src: &str, dir: &Path) -> Result<DutProfile, Vec<Diagnostic>> {
     })
 }
 
-fn seq_rule(s: &Spanned<RawSeq>) -> Result<SeqRule, Diagnostic> {
+/// A profile's `seq = {...}`, checked (DUT profiles, board profiles with
+/// `agent = "none"`).
+pub(crate) fn seq_rule(s: &Spanned<RawSeq>) -> Result<SeqRule, Diagnostic> {
     let r = s.get_ref();
     let topic = r.topic.get_ref();
     check_topic_filter(topic).map_err(|m| Diagnostic::error(m, Some(r.topic.span())))?;

@@ -78,12 +78,12 @@ pub struct LinkGap {
 }
 
 #[derive(Default)]
-struct Shared {
-    failure: Mutex<Option<String>>,
-    info: Mutex<BoardRunInfo>,
+pub(super) struct Shared {
+    pub(super) failure: Mutex<Option<String>>,
+    pub(super) info: Mutex<BoardRunInfo>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -140,9 +140,12 @@ impl BoardDut {
 }
 
 /// The virtual board process and its PTY's stable path.
-struct VirtualBoard {
+pub(super) struct VirtualBoard {
     child: Child,
     dir: PathBuf,
+    /// The arguments it was started with beyond the PTY and board name
+    /// (the no-agent firmware's), given again at power on.
+    extra: Vec<String>,
 }
 
 impl Drop for VirtualBoard {
@@ -174,7 +177,12 @@ pub fn vboard_binary() -> Result<PathBuf, String> {
     ))
 }
 
-fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
+/// Starts `hil-vboard` for `profile` (with `extra` arguments: the
+/// no-agent firmware's) on a PTY; the PTY's stable path.
+pub(super) fn start_virtual(
+    profile: &Profile,
+    extra: &[String],
+) -> Result<(VirtualBoard, PathBuf), String> {
     let dir = std::env::temp_dir().join(format!(
         "hil-vboard-{}-{}",
         std::process::id(),
@@ -182,8 +190,12 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let link = dir.join("tty");
-    let child = spawn_virtual(profile, &link)?;
-    let mut vb = VirtualBoard { child, dir };
+    let child = spawn_virtual(profile, &link, extra)?;
+    let mut vb = VirtualBoard {
+        child,
+        dir,
+        extra: extra.to_vec(),
+    };
     let deadline = Instant::now() + profile.hello_timeout.to_std();
     while !link.exists() {
         if let Ok(Some(st)) = vb.child.try_wait() {
@@ -200,13 +212,18 @@ fn start_virtual(profile: &Profile) -> Result<(VirtualBoard, PathBuf), String> {
     Ok((vb, link))
 }
 
-fn spawn_virtual(profile: &Profile, link: &std::path::Path) -> Result<Child, String> {
+fn spawn_virtual(
+    profile: &Profile,
+    link: &std::path::Path,
+    extra: &[String],
+) -> Result<Child, String> {
     let bin = vboard_binary()?;
     Process::new(&bin)
         .arg("--pty-link")
         .arg(link)
         .arg("--board")
         .arg(&profile.name)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -222,7 +239,7 @@ impl VirtualBoard {
         let link = self.dir.join("tty");
         if on {
             let _ = std::fs::remove_file(&link);
-            self.child = spawn_virtual(profile, &link)?;
+            self.child = spawn_virtual(profile, &link, &self.extra)?;
         } else {
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -233,7 +250,10 @@ impl VirtualBoard {
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardLink>, String> {
+pub(super) fn open_link(
+    profile: &Profile,
+    vlink: Option<PathBuf>,
+) -> Result<Box<dyn BoardLink>, String> {
     match (&profile.transport, vlink) {
         (Transport::Virtual { baud }, Some(path)) => {
             Ok(Box::new(SerialLink::open(PortSelect::Path(path), *baud)?))
@@ -248,6 +268,10 @@ fn open_link(profile: &Profile, vlink: Option<PathBuf>) -> Result<Box<dyn BoardL
         (Transport::Virtual { .. }, None) => Err("the virtual board has no PTY".into()),
         (Transport::Remote { addr, mode, baud }, _) => Ok(Box::new(
             super::remote_serial::TcpLink::open(addr, *mode, *baud)?,
+        )),
+        (Transport::None, _) => Err(format!(
+            "board profile `{}` has no link (transport kind `none`)",
+            profile.name
         )),
     }
 }
@@ -386,7 +410,7 @@ impl RealtimeDut for BoardDut {
         let micropython = micropython(&self.profile, world)?;
         let vlink = match self.profile.transport {
             Transport::Virtual { .. } => {
-                let (vb, link) = start_virtual(&self.profile)?;
+                let (vb, link) = start_virtual(&self.profile, &[])?;
                 self.vboard = Some(vb);
                 Some(link)
             }
@@ -793,6 +817,12 @@ impl Pump {
             Reset::Power => {
                 self.fail("reset method `power` is done by the harness, not the link".into());
                 return Err(());
+            }
+            Reset::Console(line) => {
+                let bytes = format!("{line}\r\n");
+                if self.link.write_all(bytes.as_bytes()).is_err() {
+                    return self.link_gone();
+                }
             }
             Reset::None => {
                 self.fail(format!(

@@ -16,6 +16,10 @@
 //! | `wifi_down` / `wifi_up` | the agent's `wifi_off` / `wifi_on`, and the proxy blackholes the board's traffic |
 //! | `dut_reboot` | the profile's reset: the agent's `reboot`, a DTR/RTS sequence, or the probe; the port is reopened if it vanishes |
 //!
+//! A board with its own firmware (profile `agent = "none"`) speaks no
+//! agent protocol: [`noagent::NoAgentDut`], judged from the fault proxy's
+//! wire view like a black-box process.
+//!
 //! What the board reported besides the trace (its `hello`, heap reports,
 //! protocol error counts, console output) comes back with the run as the
 //! artifacts `board.json` and `console.log`, which the harness writes next
@@ -25,6 +29,7 @@ pub mod clock;
 pub mod dut;
 pub mod labgrid;
 pub mod link;
+pub mod noagent;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod profile;
@@ -34,6 +39,7 @@ pub mod raw_repl;
 pub mod remote_serial;
 pub mod rfc2217;
 pub mod virtual_board;
+pub mod virtual_firmware;
 
 use std::sync::{Arc, Mutex};
 
@@ -157,6 +163,14 @@ impl Backend for BoardBackend {
         }
     }
 
+    /// A board with its own firmware is seen from the wire only.
+    fn evidence(&self) -> &[crate::oracle::Evidence] {
+        match self.profile.agent {
+            profile::AgentKind::None => crate::blackbox::evidence(self.profile.seq.as_ref()),
+            _ => crate::oracle::Evidence::ALL,
+        }
+    }
+
     fn run(
         &self,
         scenario: &Scenario,
@@ -173,6 +187,10 @@ impl Backend for BoardBackend {
             broker: BrokerKind::Mosquitto,
             dut_listen: self.profile.proxy_listen,
         };
+        if self.profile.agent == profile::AgentKind::None {
+            let dut = noagent::NoAgentDut::new(self.profile.clone(), self.last.clone());
+            return crate::realtime::run_with(&rig, Box::new(dut), scenario, seed, sink);
+        }
         let uploaded = if self.upload {
             dut::install_agent(&self.profile)
                 .map_err(BackendError::Infrastructure)?

@@ -6,6 +6,14 @@
 //!
 //! A bad profile is an error naming the file, line and column and what was
 //! expected ([`ProfileError`], rendered like scenario errors).
+//!
+//! A board with its own firmware (`agent = "none"`) speaks no agent
+//! protocol: the profile names the broker address its firmware is built
+//! for (`[network] firmware_broker`, where the fault proxy then listens),
+//! how its payloads carry a message id (`seq`, as in DUT profiles:
+//! [`crate::blackbox::seq`]), and optionally its serial console (or
+//! `[transport] kind = "none"`) and a reset (`dtr_rts`, `console`, `probe`
+//! or `none`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -14,6 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::blackbox::profile::{seq_rule, RawSeq};
+use crate::blackbox::seq::SeqRule;
 use crate::diag::{self, Diagnostic};
 use crate::duration::Dur;
 
@@ -45,6 +55,14 @@ pub struct Profile {
     pub wifi_password_env: Option<String>,
     /// The bench's power and WiFi hooks (`[lab]`, see `crate::lab`).
     pub lab: crate::lab::LabHooks,
+    /// `agent = "none"`: the broker address the board's firmware is built
+    /// for (the DUT's fault proxy listens there; port 0 only for the
+    /// virtual board, whose firmware is "built" with the port the proxy
+    /// got when the harness starts it).
+    pub firmware_broker: Option<SocketAddr>,
+    /// `agent = "none"`: how its payloads carry a message id; `None`: the
+    /// QoS oracles are unsupported for it.
+    pub seq: Option<SeqRule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,6 +72,9 @@ pub enum AgentKind {
     Rust,
     /// `fixtures/agents/micropython/hil_agent.py` with `mqtt_as`.
     Micropython,
+    /// The board's own firmware, unchanged: no agent protocol; its side of
+    /// the trace comes from the fault proxy's wire view.
+    None,
 }
 
 /// How the harness reaches the board.
@@ -73,6 +94,9 @@ pub enum Transport {
         mode: super::remote_serial::Mode,
         baud: u32,
     },
+    /// No link at all (`agent = "none"` only): no console, no reset but
+    /// none.
+    None,
 }
 
 /// Which serial port.
@@ -95,6 +119,9 @@ pub enum Reset {
     DtrRts(Vec<LineStep>),
     /// The probe's reset.
     Probe,
+    /// A line written to the board's console (`reboot`, MicroPython's
+    /// Ctrl-D...), for firmware that resets itself on a console command.
+    Console(String),
     /// The board cannot be reset: `dut_reboot` is unsupported.
     None,
     /// A labgrid place's power resource: `labgrid-client power off/on`
@@ -138,9 +165,11 @@ struct Raw {
     name: Spanned<String>,
     #[serde(default)]
     chip: String,
-    agent: AgentKind,
+    agent: Spanned<AgentKind>,
     #[serde(default)]
     firmware: Option<Spanned<String>>,
+    #[serde(default)]
+    seq: Option<Spanned<RawSeq>>,
     transport: Spanned<RawTransport>,
     #[serde(default)]
     reset: Option<Spanned<RawReset>>,
@@ -180,6 +209,8 @@ struct RawReset {
     timeout: Option<Dur>,
     #[serde(default)]
     hello_timeout: Option<Dur>,
+    #[serde(default)]
+    line: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -189,6 +220,8 @@ struct RawNetwork {
     broker_host: Option<String>,
     #[serde(default)]
     proxy_listen: Option<Spanned<String>>,
+    #[serde(default)]
+    firmware_broker: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -357,25 +390,76 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
         },
         "virtual" => Some(Transport::Virtual { baud }),
         kind @ ("rfc2217" | "tcp") => remote_transport(kind, t, &raw.transport, baud, &mut errors),
+        "none" => Some(Transport::None),
         other => {
             errors.push(
                 Diagnostic::error(
                     format!("unknown transport kind `{other}`"),
                     Some(t.kind.span()),
                 )
-                .with_help("expected one of: serial, probe, virtual, rfc2217, tcp"),
+                .with_help("expected one of: serial, probe, virtual, rfc2217, tcp, none"),
             );
             None
         }
     };
+    let agent = *raw.agent.get_ref();
+    let default_reset = if agent == AgentKind::None {
+        Reset::None
+    } else {
+        Reset::Agent
+    };
     let (mut reset, mut reopen_timeout, mut hello_timeout) =
-        (Reset::Agent, Dur::from_secs(10), Dur::from_secs(10));
+        (default_reset, Dur::from_secs(10), Dur::from_secs(10));
     if let Some(r) = &raw.reset {
         let r_ref = r.get_ref();
         reopen_timeout = r_ref.timeout.unwrap_or(reopen_timeout);
         hello_timeout = r_ref.hello_timeout.unwrap_or(hello_timeout);
         reset = match r_ref.method.get_ref().as_str() {
-            "agent" => Reset::Agent,
+            "agent" => {
+                if agent == AgentKind::None {
+                    errors.push(
+                        Diagnostic::error(
+                            "reset method `agent` needs an agent, and this board runs its own firmware (agent = \"none\")",
+                            Some(r_ref.method.span()),
+                        )
+                        .with_help("use method = \"dtr_rts\", \"console\", \"probe\" or \"none\""),
+                    );
+                }
+                Reset::Agent
+            }
+            "console" => {
+                if !matches!(
+                    transport,
+                    Some(Transport::Serial { .. } | Transport::Virtual { .. }) | None
+                ) {
+                    errors.push(
+                        Diagnostic::error(
+                            "reset method `console` needs a console (transport kind `serial` or `virtual`)",
+                            Some(r_ref.method.span()),
+                        )
+                        .with_help("a board without a console cannot be reset by the harness: method = \"none\""),
+                    );
+                }
+                match &r_ref.line {
+                    Some(l) if !l.get_ref().trim().is_empty() => {
+                        Reset::Console(l.get_ref().clone())
+                    }
+                    Some(l) => {
+                        errors.push(
+                            Diagnostic::error("the reset line is empty", Some(l.span()))
+                                .with_help("e.g. line = \"reboot\""),
+                        );
+                        Reset::None
+                    }
+                    None => {
+                        errors.push(
+                            Diagnostic::error("`console` needs the `line` that resets the board", Some(r.span()))
+                                .with_help("e.g. line = \"reboot\" (written with a newline), or line = \"\\u0004\" (MicroPython's Ctrl-D)"),
+                        );
+                        Reset::None
+                    }
+                }
+            }
             "none" => Reset::None,
             "power" => Reset::Power,
             "probe" => {
@@ -441,7 +525,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                         format!("unknown reset method `{other}`"),
                         Some(r_ref.method.span()),
                     )
-                    .with_help("expected one of: agent, dtr_rts, probe, power, none"),
+                    .with_help("expected one of: agent, dtr_rts, console, probe, power, none"),
                 );
                 Reset::None
             }
@@ -462,6 +546,22 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
                 "127.0.0.1:0".parse().expect("a literal address")
             }
         },
+    };
+    let (firmware_broker, proxy_listen) =
+        own_firmware(&raw, agent, transport.as_ref(), proxy_listen, &mut errors);
+    let seq = match (&raw.seq, agent) {
+        (None, _) => None,
+        (Some(s), AgentKind::None) => seq_rule(s).map_err(|d| errors.push(d)).ok(),
+        (Some(s), _) => {
+            errors.push(
+                Diagnostic::error(
+                    "`seq` is for a board with its own firmware (agent = \"none\"); an agent reports its application's events itself",
+                    Some(s.span()),
+                )
+                .with_help("remove `seq`, or set agent = \"none\""),
+            );
+            None
+        }
     };
     for v in [&raw.wifi.ssid_env, &raw.wifi.password_env]
         .into_iter()
@@ -497,7 +597,7 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
     Ok(Profile {
         name,
         chip: raw.chip,
-        agent: raw.agent,
+        agent,
         firmware: raw.firmware.map(|f| base.join(f.into_inner())),
         transport: transport.expect("checked above"),
         reset,
@@ -511,7 +611,94 @@ pub fn parse(src: &str, base: &Path) -> Result<Profile, Vec<Diagnostic>> {
         wifi_ssid_env: raw.wifi.ssid_env.map(Spanned::into_inner),
         wifi_password_env: raw.wifi.password_env.map(Spanned::into_inner),
         lab,
+        firmware_broker,
+        seq,
     })
+}
+
+/// `agent = "none"`: the firmware's broker address (required, and only
+/// there), and where the proxy listens: `proxy_listen` if given (its port
+/// must be the firmware's), else the firmware's address. A board without
+/// any transport must run its own firmware.
+fn own_firmware(
+    raw: &Raw,
+    agent: AgentKind,
+    transport: Option<&Transport>,
+    proxy_listen: SocketAddr,
+    errors: &mut Vec<Diagnostic>,
+) -> (Option<SocketAddr>, SocketAddr) {
+    if matches!(transport, Some(Transport::None)) && agent != AgentKind::None {
+        errors.push(
+            Diagnostic::error(
+                "transport kind `none` leaves no way to talk to an agent",
+                Some(raw.transport.get_ref().kind.span()),
+            )
+            .with_help("only a board with its own firmware (agent = \"none\") runs without a link"),
+        );
+    }
+    let fb = match (&raw.network.firmware_broker, agent) {
+        (None, AgentKind::None) => {
+            errors.push(
+                Diagnostic::error(
+                    "a board with its own firmware (agent = \"none\") needs the broker address its firmware is built for",
+                    Some(raw.agent.span()),
+                )
+                .with_help("[network] firmware_broker = \"192.168.1.10:1883\" (the fault proxy listens there)"),
+            );
+            return (None, proxy_listen);
+        }
+        (None, _) => return (None, proxy_listen),
+        (Some(s), AgentKind::None) => s,
+        (Some(s), _) => {
+            errors.push(
+                Diagnostic::error(
+                    "`firmware_broker` is for a board with its own firmware (agent = \"none\"); an agent is told the broker when it is configured",
+                    Some(s.span()),
+                )
+                .with_help("use broker_host and proxy_listen, or set agent = \"none\""),
+            );
+            return (None, proxy_listen);
+        }
+    };
+    let Ok(addr) = fb.get_ref().parse::<SocketAddr>() else {
+        errors.push(
+            Diagnostic::error(
+                format!("`{}` is not an IP address and port", fb.get_ref()),
+                Some(fb.span()),
+            )
+            .with_help("the address the firmware connects to, e.g. firmware_broker = \"192.168.1.10:1883\""),
+        );
+        return (None, proxy_listen);
+    };
+    if addr.port() == 0 && !matches!(transport, Some(Transport::Virtual { .. }) | None) {
+        errors.push(
+            Diagnostic::error(
+                "port 0 cannot be built into a firmware",
+                Some(fb.span()),
+            )
+            .with_help("give the port the firmware connects to (only the virtual board takes any free port)"),
+        );
+    }
+    let listen = match &raw.network.proxy_listen {
+        None => addr,
+        Some(p) => {
+            if proxy_listen.port() != addr.port() {
+                errors.push(
+                    Diagnostic::error(
+                        format!(
+                            "the proxy must listen on the firmware's port {}, not {}",
+                            addr.port(),
+                            proxy_listen.port()
+                        ),
+                        Some(p.span()),
+                    )
+                    .with_help("e.g. proxy_listen = \"0.0.0.0:PORT\" with firmware_broker's port, or leave proxy_listen out"),
+                );
+            }
+            proxy_listen
+        }
+    };
+    (Some(addr), listen)
 }
 
 /// `kind = "rfc2217"` (`url = "rfc2217://HOST:PORT"`) or `kind = "tcp"`
@@ -693,6 +880,104 @@ password_env = "HIL_WIFI_PASSWORD"
         );
     }
 
+    const OWN: &str = "name = \"fw\"\nagent = \"none\"\n";
+
+    #[test]
+    fn a_board_with_its_own_firmware() {
+        let p = parse(
+            &format!("{OWN}seq = {{ topic = \"peers/+/seq\", decimal = true }}\n[transport]\nkind = \"serial\"\nport = \"/dev/ttyUSB0\"\n[reset]\nmethod = \"console\"\nline = \"reboot\"\n[network]\nfirmware_broker = \"192.168.1.10:1883\"\nproxy_listen = \"0.0.0.0:1883\"\n"),
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(p.agent, AgentKind::None);
+        assert_eq!(p.reset, Reset::Console("reboot".into()));
+        assert_eq!(
+            p.firmware_broker,
+            Some("192.168.1.10:1883".parse().unwrap())
+        );
+        assert_eq!(p.proxy_listen, "0.0.0.0:1883".parse().unwrap());
+        assert!(p.seq.is_some());
+        // No console, no reset; the proxy listens where the firmware goes.
+        let p = parse(
+            &format!("{OWN}[transport]\nkind = \"none\"\n[network]\nfirmware_broker = \"10.0.0.2:1883\"\n"),
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!((p.transport, p.reset), (Transport::None, Reset::None));
+        assert_eq!(p.proxy_listen, "10.0.0.2:1883".parse().unwrap());
+        assert_eq!(p.seq, None);
+    }
+
+    #[test]
+    fn inconsistent_own_firmware_profiles_are_errors_at_their_place() {
+        let net = "[network]\nfirmware_broker = \"10.0.0.2:1883\"\n";
+        // An agent reset without an agent.
+        let e = err(&format!(
+            "{OWN}[transport]\nkind = \"virtual\"\n[reset]\nmethod = \"agent\"\n{net}"
+        ));
+        assert!(
+            e.contains("b.toml:6:10") && e.contains("reset method `agent` needs an agent"),
+            "{e}"
+        );
+        // No firmware broker.
+        let e = err(&format!("{OWN}[transport]\nkind = \"none\"\n"));
+        assert!(
+            e.contains("b.toml:2:9")
+                && e.contains("needs the broker address its firmware is built for"),
+            "{e}"
+        );
+        // A firmware broker, or a seq, with an agent.
+        let e = err(&format!("name = \"x\"\nagent = \"rust\"\nseq = {{ topic = \"t\", decimal = true }}\n[transport]\nkind = \"virtual\"\n{net}"));
+        assert!(
+            e.contains("b.toml:3:7") && e.contains("`seq` is for a board with its own firmware"),
+            "{e}"
+        );
+        assert!(
+            e.contains("b.toml:7:19") && e.contains("`firmware_broker` is for a board"),
+            "{e}"
+        );
+        // No link for an agent; a console reset without a console.
+        let e = err("name = \"x\"\nagent = \"rust\"\n[transport]\nkind = \"none\"\n");
+        assert!(
+            e.contains("b.toml:4:8") && e.contains("no way to talk to an agent"),
+            "{e}"
+        );
+        let e = err(&format!("{OWN}[transport]\nkind = \"none\"\n[reset]\nmethod = \"console\"\nline = \"reboot\"\n{net}"));
+        assert!(
+            e.contains("b.toml:6:10") && e.contains("needs a console"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{OWN}[transport]\nkind = \"virtual\"\n[reset]\nmethod = \"console\"\n{net}"
+        ));
+        assert!(e.contains("needs the `line` that resets the board"), "{e}");
+        // Port 0 on a real board; a proxy on another port; a bad address.
+        let e = err(&format!(
+            "{OWN}[transport]\nkind = \"none\"\n[network]\nfirmware_broker = \"10.0.0.2:0\"\n"
+        ));
+        assert!(
+            e.contains("b.toml:6:19") && e.contains("port 0 cannot be built into a firmware"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{OWN}[transport]\nkind = \"none\"\n{net}proxy_listen = \"0.0.0.0:1884\"\n"
+        ));
+        assert!(
+            e.contains("b.toml:7:16") && e.contains("firmware's port 1883, not 1884"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{OWN}[transport]\nkind = \"none\"\n[network]\nfirmware_broker = \"broker.lan\"\n"
+        ));
+        assert!(
+            e.contains("b.toml:6:19") && e.contains("not an IP address and port"),
+            "{e}"
+        );
+        // A bad seq rule is reported as in DUT profiles.
+        let e = err(&format!("{OWN}seq = {{ topic = \"a/#/b\", decimal = true }}\n[transport]\nkind = \"none\"\n{net}"));
+        assert!(e.contains("b.toml:3:17"), "{e}");
+    }
+
     #[test]
     fn remote_serial_profiles_and_their_errors() {
         let p = parse(
@@ -745,5 +1030,55 @@ password_env = "HIL_WIFI_PASSWORD"
             }
         }
         assert!(n >= 3, "{n} profiles");
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text gives a profile or diagnostics, never a panic; every
+        /// diagnostic with a place points inside the text.
+        #[test]
+        fn the_parser_never_panics(src in "[a-z_ =\"{}\\[\\]/+#.:0-9,\n]{0,160}") {
+            for src in [src.clone(), format!("{OWN}{src}")] {
+                if let Err(ds) = parse(&src, Path::new(".")) {
+                    for d in ds {
+                        if let Some(s) = d.span {
+                            prop_assert!(s.end <= src.len());
+                        }
+                    }
+                }
+            }
+        }
+
+        /// A written own-firmware profile reads back as what was written,
+        /// and the proxy listens on the firmware's port.
+        #[test]
+        fn own_firmware_profiles_read_back(
+            ip in proptest::array::uniform4(0u8..=255),
+            port in 1u16..,
+            kind in 0usize..3,
+            reset in 0usize..3,
+            seq in proptest::option::of("[a-z0-9]{1,5}"),
+        ) {
+            let addr = SocketAddr::from((ip, port));
+            let (transport_src, transport) = match kind {
+                0 => ("kind = \"none\"".to_string(), Transport::None),
+                1 => ("kind = \"virtual\"".to_string(), Transport::Virtual { baud: 115_200 }),
+                _ => ("kind = \"serial\"\nport = \"/dev/ttyUSB0\"".to_string(), Transport::Serial { select: PortSelect::Path("/dev/ttyUSB0".into()), baud: 115_200 }),
+            };
+            let (reset_src, want_reset) = match (reset, kind) {
+                (1, 1 | 2) => ("[reset]\nmethod = \"console\"\nline = \"reboot\"\n", Reset::Console("reboot".into())),
+                (2, 2) => ("[reset]\nmethod = \"dtr_rts\"\nsequence = [\"rts=1\", \"rts=0\"]\n", Reset::DtrRts(vec![LineStep::Rts(true), LineStep::Rts(false)])),
+                _ => ("", Reset::None),
+            };
+            let seq_src = seq.as_ref().map(|t| format!("seq = {{ topic = \"{t}/+\", decimal = true }}\n")).unwrap_or_default();
+            let src = format!("{OWN}{seq_src}[transport]\n{transport_src}\n{reset_src}[network]\nfirmware_broker = \"{addr}\"\n");
+            let p = parse(&src, Path::new(".")).map_err(|e| TestCaseError::fail(format!("{e:?}\n{src}")))?;
+            prop_assert_eq!(p.transport, transport);
+            prop_assert_eq!(p.reset, want_reset);
+            prop_assert_eq!(p.firmware_broker, Some(addr));
+            prop_assert_eq!(p.proxy_listen, addr);
+            prop_assert_eq!(p.seq.map(|s| s.topic), seq.map(|t| format!("{t}/+")));
+        }
     }
 }

@@ -16,6 +16,11 @@
 //! proxy). Its clock (`ms` in every line) starts at each boot. It exits
 //! when its parent process does.
 //!
+//! With `--no-agent --broker HOST:PORT [--client-id ID]` it is instead a
+//! board with its own firmware ([`super::virtual_firmware`]): no agent
+//! protocol, only console lines; the console line `reboot` resets it (the
+//! PTY vanishes and comes back as above).
+//!
 //! Its heap figure (`hello.heap`, and a `heap` line every `--heap-ms`,
 //! default 2000) is [`VBOARD_HEAP`] less the bytes the process has
 //! allocated and not freed, counted by [`CountingAlloc`] (the
@@ -44,10 +49,14 @@ use crate::trace::Record;
 
 const USAGE: &str =
     "usage: hil-vboard (--pty-link PATH | --stdio) [--board NAME] [--boot-ms N] [--heap-ms N]
+       hil-vboard (--pty-link PATH | --stdio) --no-agent --broker HOST:PORT [--client-id ID] [--interval-ms N]
 
 The virtual board: resilient-mqtt + the hil agent (protocol v1, see
 fixtures/agents/PROTOCOL.md) on a PTY (the other end's path is kept as a
-symlink at PATH) or on stdin/stdout.";
+symlink at PATH) or on stdin/stdout. With --no-agent: its own firmware
+instead (a QoS 1 sequence number every --interval-ms, default 1000, to
+peers/<client id>/seq on the broker it is built for), printing console
+lines only; the console line `reboot` resets it.";
 
 /// The heap the virtual board says it has (bytes); free = this less the
 /// bytes live in the process.
@@ -119,6 +128,8 @@ struct Args {
     boot: Duration,
     /// How often a `heap` line goes out.
     heap_every: Duration,
+    /// `--no-agent`: its own firmware, built with these.
+    firmware: Option<super::virtual_firmware::Firmware>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -127,8 +138,11 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         board: "virtual".into(),
         boot: Duration::from_millis(300),
         heap_every: Duration::from_millis(2000),
+        firmware: None,
     };
     let mut stdio = false;
+    let (mut no_agent, mut broker, mut client_id) = (false, None, "vboard".to_string());
+    let mut interval = Duration::from_millis(1000);
     let mut i = 0;
     while i < args.len() {
         let val = |i: usize| {
@@ -164,6 +178,27 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 );
                 i += 1;
             }
+            "--no-agent" => no_agent = true,
+            "--broker" => {
+                broker = Some(val(i)?);
+                i += 1;
+            }
+            "--client-id" => {
+                client_id = val(i)?;
+                i += 1;
+            }
+            "--interval-ms" => {
+                interval = Duration::from_millis(
+                    val(i)?
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&m| m > 0)
+                        .ok_or_else(|| {
+                            "--interval-ms needs milliseconds (more than 0)".to_string()
+                        })?,
+                );
+                i += 1;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -171,6 +206,29 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     }
     if stdio == a.pty_link.is_some() {
         return Err("give exactly one of --pty-link PATH and --stdio".into());
+    }
+    match (no_agent, broker) {
+        (true, Some(broker)) => {
+            if broker.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!(
+                    "--broker {broker} is not an IP address and port (HOST:PORT)"
+                ));
+            }
+            a.firmware = Some(super::virtual_firmware::Firmware {
+                broker,
+                client_id,
+                interval,
+            });
+        }
+        (true, None) => {
+            return Err(
+                "--no-agent needs --broker HOST:PORT (the broker the firmware is built for)".into(),
+            )
+        }
+        (false, Some(_)) => {
+            return Err("--broker is for --no-agent (an agent is configured by the harness)".into())
+        }
+        (false, None) => {}
     }
     Ok(a)
 }
@@ -270,7 +328,10 @@ fn run_pty(a: &Args, link: &Path, parent: u32) -> Result<(), String> {
             .and_then(|()| std::fs::rename(&tmp, link))
             .map_err(|e| format!("cannot link {} to {slave_path}: {e}", link.display()))?;
         let out = master.try_clone_native().map_err(|e| e.to_string())?;
-        let end = boot(a, &mut PtyIn(master), IoWrite(out), parent);
+        let end = match &a.firmware {
+            Some(fw) => boot_no_agent(fw, &mut PtyIn(master), out, parent),
+            None => boot(a, &mut PtyIn(master), IoWrite(out), parent),
+        };
         // The port vanishes: the link first, then the PTY.
         let _ = std::fs::remove_file(link);
         drop(slave);
@@ -294,7 +355,11 @@ fn run_stdio(a: &Args, parent: u32) -> Result<(), String> {
     });
     let mut input = ChanIn(rx, Vec::new());
     loop {
-        match boot(a, &mut input, IoWrite(io::stdout()), parent) {
+        let end = match &a.firmware {
+            Some(fw) => boot_no_agent(fw, &mut input, io::stdout(), parent),
+            None => boot(a, &mut input, IoWrite(io::stdout()), parent),
+        };
+        match end {
             BootEnd::Reboot => std::thread::sleep(a.boot),
             BootEnd::Exit => return Ok(()),
         }
@@ -528,6 +593,79 @@ fn boot<W: Write>(a: &Args, input: &mut dyn Input, out: IoWrite<W>, parent: u32)
     }
 }
 
+/// One boot of the board with its own firmware: console lines out, until
+/// the console line `reboot`, the harness end going away, or the parent
+/// dying.
+fn boot_no_agent<W: Write>(
+    fw: &super::virtual_firmware::Firmware,
+    input: &mut dyn Input,
+    mut out: W,
+    parent: u32,
+) -> BootEnd {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("vboard-fw")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(out, "cannot start the runtime: {e}");
+            return BootEnd::Exit;
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let _ = tx.send(format!(
+        "boot: own firmware, broker {}, client id {}",
+        fw.broker, fw.client_id
+    ));
+    rt.spawn(super::virtual_firmware::run(fw.clone(), tx));
+    let mut line = Vec::new();
+    let mut buf = [0u8; 256];
+    let mut last_parent_check = Instant::now();
+    let end = loop {
+        let n = match input.poll(&mut buf) {
+            Ok(n) => n,
+            Err(_) => break BootEnd::Exit,
+        };
+        let mut reboot = false;
+        for &b in &buf[..n] {
+            if b != b'\n' && b != b'\r' {
+                line.push(b);
+                continue;
+            }
+            match String::from_utf8_lossy(&line).trim() {
+                "" => {}
+                "reboot" => reboot = true,
+                other => {
+                    let _ = writeln!(out, "unknown command: {other}");
+                }
+            }
+            line.clear();
+        }
+        if reboot {
+            let _ = writeln!(out, "rebooting");
+            let _ = out.flush();
+            break BootEnd::Reboot;
+        }
+        let mut broken = false;
+        while let Ok(l) = rx.try_recv() {
+            broken |= writeln!(out, "{l}").and_then(|()| out.flush()).is_err();
+        }
+        if broken {
+            break BootEnd::Exit;
+        }
+        if last_parent_check.elapsed() > Duration::from_millis(250) {
+            last_parent_check = Instant::now();
+            if std::os::unix::process::parent_id() != parent {
+                break BootEnd::Exit;
+            }
+        }
+    };
+    rt.shutdown_background();
+    end
+}
+
 /// Sends what the application and driver emitted; false if the link broke.
 fn flush<W: embedded_io::Write>(agent: &mut Agent<W>, r: &Running) -> bool {
     for rec in r.world.take_records() {
@@ -590,5 +728,27 @@ mod tests {
         assert!(a(&["--stdio", "--heap-ms", "0"])
             .unwrap_err()
             .contains("more than 0"));
+        let fw = a(&[
+            "--stdio",
+            "--no-agent",
+            "--broker",
+            "127.0.0.1:1883",
+            "--client-id",
+            "dut-x",
+        ])
+        .unwrap()
+        .firmware
+        .unwrap();
+        assert_eq!(fw.topic(), "peers/dut-x/seq");
+        assert_eq!(fw.interval, Duration::from_secs(1));
+        assert!(a(&["--stdio", "--no-agent"])
+            .unwrap_err()
+            .contains("needs --broker"));
+        assert!(a(&["--stdio", "--broker", "127.0.0.1:1"])
+            .unwrap_err()
+            .contains("is for --no-agent"));
+        assert!(a(&["--stdio", "--no-agent", "--broker", "nowhere"])
+            .unwrap_err()
+            .contains("not an IP address and port"));
     }
 }

@@ -144,6 +144,7 @@ pub fn execute(args: &BoardsArgs, io: &mut Io<'_>) -> i32 {
                 crate::board::remote_serial::Mode::Raw => format!("tcp://{addr} (remote, raw)"),
                 crate::board::remote_serial::Mode::Rfc2217 => format!("rfc2217://{addr} (remote)"),
             },
+            Transport::None => "no link (its own firmware, seen from the wire)".into(),
         };
         let _ = writeln!(
             io.out,

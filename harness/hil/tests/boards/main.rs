@@ -8,6 +8,7 @@ mod support;
 
 mod board_labgrid;
 mod board_lab;
+mod board_noagent;
 mod board_probe;
 mod board_pty;
 mod board_ser2net;
