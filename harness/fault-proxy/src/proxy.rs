@@ -368,7 +368,7 @@ fn reset(stream: &TcpStream) {
     let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }
 
-async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
+async fn serve(shared: Arc<Shared>, mut client: TcpStream, peer: SocketAddr) {
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
     shared.tap(|| WireEvent::Opened { conn: id });
     let now = shared.now();
@@ -390,18 +390,39 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
         return;
     }
     let _ = client.set_nodelay(true);
+    let (kill_tx, mut kill_rx) = watch::channel(None::<Kill>);
+    lock(&shared.conns).insert(id, kill_tx.clone());
+    // Across a dead path a new connection's SYN is never answered: opened
+    // during a blackhole, it is not connected upstream until it ends, and
+    // never if the device gives up first.
+    let mut early = Early::default();
+    let blackholed = lock(&shared.rules).blackhole(shared.now());
+    if let Some(hole) = blackholed {
+        let outcome =
+            wait_out_blackhole(&shared, id, hole, &mut client, &mut kill_rx, &mut early).await;
+        if let Some(cause) = outcome {
+            lock(&shared.conns).remove(&id);
+            shared.log(&format!("conn {id}: closed: {cause}"));
+            shared.tap_closed(id);
+            return;
+        }
+    }
     let upstream_addr = lock(&shared.upstream).clone();
     let upstream =
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&upstream_addr)).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => return upstream_failed(&shared, id, &client, &e.to_string()),
-            Err(_) => return upstream_failed(&shared, id, &client, "timed out"),
+            Ok(Err(e)) => {
+                lock(&shared.conns).remove(&id);
+                return upstream_failed(&shared, id, &client, &e.to_string());
+            }
+            Err(_) => {
+                lock(&shared.conns).remove(&id);
+                return upstream_failed(&shared, id, &client, "timed out");
+            }
         };
     let _ = upstream.set_nodelay(true);
     lock(&shared.stats).accepted += 1;
     shared.log(&format!("conn {id} from {peer}: open to {upstream_addr}"));
-    let (kill_tx, kill_rx) = watch::channel(None::<Kill>);
-    lock(&shared.conns).insert(id, kill_tx.clone());
     let (cr, cw) = client.into_split();
     let (ur, uw) = upstream.into_split();
     let kill_tx = Arc::new(kill_tx);
@@ -409,8 +430,14 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     // all four are done (the writers deliver what a hold kept after both
     // peers closed, so the close line comes after them).
     let mut tasks = Vec::with_capacity(4);
+    let mut early = Some(early);
     for (dir, src, dst) in [(Dir::Up, cr, uw), (Dir::Down, ur, cw)] {
         let (tx, rx) = mpsc::unbounded_channel();
+        let early = if dir == Dir::Up {
+            early.take().unwrap_or_default()
+        } else {
+            Early::default()
+        };
         tasks.push(tokio::spawn(writer(
             shared.clone(),
             dir,
@@ -422,12 +449,12 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
         )));
         tasks.push(tokio::spawn(reader(
             shared.clone(),
-            id,
-            dir,
+            Pipe::new(dir, id, shared.seed),
             src,
             kill_tx.clone(),
             kill_rx.clone(),
             tx,
+            early,
         )));
     }
     for t in tasks {
@@ -442,6 +469,96 @@ async fn serve(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     shared.tap_closed(id);
 }
 
+/// The bytes a device sent on a connection before it was connected
+/// upstream (while it waited out a blackhole), and the tap's framer that
+/// already saw them.
+#[derive(Default)]
+struct Early {
+    bytes: Vec<u8>,
+    framer: Framer,
+}
+
+/// At most this much of what a device sends while its new connection
+/// waits out a blackhole is kept (a real stack would not even have sent
+/// it: its handshake is unanswered); beyond it the proxy stops reading
+/// until the blackhole ends.
+const MAX_EARLY: usize = 1 << 20;
+
+/// Keeps the new connection `id` waiting (not connected upstream) while a
+/// blackhole lasts, reading and tapping what the device sends into
+/// `early`. `None`: the blackhole is over, connect now. `Some(cause)`: the
+/// connection is over before it reached the broker (the device closed or
+/// reset it, a `blackhole reset` ended with its bytes held, the proxy
+/// closed it); nothing was delivered.
+async fn wait_out_blackhole(
+    shared: &Shared,
+    id: u64,
+    first: HoldEnd,
+    client: &mut TcpStream,
+    kill_rx: &mut KillRx,
+    early: &mut Early,
+) -> Option<String> {
+    let rule_of = |h: HoldEnd| match h {
+        HoldEnd::Deliver { rule } | HoldEnd::Reset { rule } => rule,
+    };
+    shared.log(&format!(
+        "conn {id}: opened during a blackhole (rule #{}); not connected to the broker until it ends",
+        rule_of(first)
+    ));
+    let since = shared.now();
+    let mut hole = first;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let reading = early.bytes.len() < MAX_EARLY;
+        tokio::select! {
+            r = client.read(&mut buf), if reading => match r {
+                Ok(0) | Err(_) => {
+                    shared.tap_device_closed(id, Dir::Up, &r);
+                    let how = match r {
+                        Err(e) => format!("read error ({e})"),
+                        Ok(_) => "FIN".into(),
+                    };
+                    return Some(format!(
+                        "the device gave up ({how}) during the blackhole (rule #{}); never connected to the broker",
+                        rule_of(hole)
+                    ));
+                }
+                Ok(n) => {
+                    shared.tap_bytes(id, Dir::Up, &mut early.framer, &buf[..n]);
+                    lock(&shared.stats).bytes_up += n as u64;
+                    early.bytes.extend_from_slice(&buf[..n]);
+                }
+            },
+            _ = tokio::time::sleep(TICK) => {
+                match lock(&shared.rules).blackhole(shared.now()) {
+                    Some(h) => hole = hole.max(h),
+                    None => break,
+                }
+            }
+            _ = kill_rx.changed() => {
+                let k = kill_rx.borrow().clone().unwrap_or(Kill { reset: false, cause: "closed by the proxy".into() });
+                if k.reset {
+                    reset(client);
+                }
+                return Some(format!("{}{}", k.cause, if k.reset { " (RST)" } else { "" }));
+            }
+        }
+    }
+    if let HoldEnd::Reset { rule } = hole {
+        if !early.bytes.is_empty() {
+            reset(client);
+            return Some(format!(
+                "reset at the end of `blackhole reset` (rule #{rule}): it was opened during it and its bytes to the broker were held (RST)"
+            ));
+        }
+    }
+    shared.log(&format!(
+        "conn {id}: blackhole over after {} ms; connecting to the broker",
+        shared.now().saturating_sub(since)
+    ));
+    None
+}
+
 fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
     lock(&shared.stats).upstream_failed += 1;
     shared.log(&format!(
@@ -451,17 +568,37 @@ fn upstream_failed(shared: &Shared, id: u64, client: &TcpStream, why: &str) {
     shared.tap_closed(id);
 }
 
+/// Reads one direction (`pipe`'s) into its pipe; `early`: what the device
+/// sent before the connection went upstream.
 async fn reader(
     shared: Arc<Shared>,
-    id: u64,
-    dir: Dir,
+    mut pipe: Pipe,
     mut src: OwnedReadHalf,
     kill_tx: KillTx,
     mut kill_rx: KillRx,
     tx: mpsc::UnboundedSender<Out>,
+    early: Early,
 ) {
-    let mut pipe = Pipe::new(dir, id, shared.seed);
-    let mut framer = Framer::new();
+    let (id, dir) = (pipe.conn, pipe.dir);
+    let Early {
+        bytes: early,
+        mut framer,
+    } = early;
+    if !early.is_empty() {
+        // What the device sent while its connection waited out a
+        // blackhole (already tapped and counted): first in the stream.
+        let mut lines = Vec::new();
+        let outs = {
+            let mut rules = lock(&shared.rules);
+            pipe.input(shared.now(), &early, &mut rules, &mut |l| lines.push(l))
+        };
+        for l in lines {
+            shared.log(&l);
+        }
+        for o in outs {
+            let _ = tx.send(o);
+        }
+    }
     let mut buf = vec![0u8; 16 * 1024];
     let mut tick = tokio::time::interval(TICK);
     loop {

@@ -165,6 +165,22 @@ impl RuleSet {
             })
             .max()
     }
+
+    /// Whether a `blackhole` (either direction) is in force at `now`, and
+    /// how it ends: a `blackhole reset` among them resets.
+    pub fn blackhole(&self, now: u64) -> Option<HoldEnd> {
+        self.rules
+            .iter()
+            .filter(|r| r.active(now))
+            .filter_map(|r| match r.fault {
+                Fault::Blackhole(Blackhole { reset: false }) => {
+                    Some(HoldEnd::Deliver { rule: r.id })
+                }
+                Fault::Blackhole(Blackhole { reset: true }) => Some(HoldEnd::Reset { rule: r.id }),
+                _ => None,
+            })
+            .max()
+    }
 }
 
 /// What becomes of held bytes when the hold ends.

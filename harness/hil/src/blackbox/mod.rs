@@ -24,6 +24,8 @@
 pub mod profile;
 pub mod seq;
 pub mod wire;
+#[cfg(test)]
+mod wire_judged;
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};

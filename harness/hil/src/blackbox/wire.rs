@@ -11,10 +11,22 @@
 //! | it opens a new connection while the old one is up | `connection_lost {reason: new_connection_by_dut}`, `down`, then `connecting` |
 //! | the proxy closes its connection (broker gone, a fault) | `connection_lost {reason: closed_by_proxy}`; `down` waits for the DUT's next connection (its detection) |
 //! | it sends PUBLISH | `retransmit {pid}` first if a DUP resend of a pid in flight; `publish_sent {pid, dup}` |
-//! | PUBACK / PUBCOMP reaches it | `puback {pid}` |
-//! | it sends PUBREL, PINGREQ | `pubrel_sent`, `ping_sent`; PINGRESP reaching it: `pingresp` |
+//! | PUBACK (QoS 1) / PUBCOMP (QoS 2) reaches it | `puback {pid}` |
+//! | PUBREC reaches it | nothing (its PUBREL answers it) |
+//! | an ack for a pid it has not in flight reaches it (PUBACK, PUBREC, PUBCOMP) | `stray_ack {pid}` |
+//! | it sends PUBREL | `pubrel_sent {pid, resend}` (`resend`: again for a pid not yet completed) |
+//! | it sends PINGREQ; PINGRESP reaches it | `ping_sent`; `pingresp` |
 //! | SUBACK reaches it | `subscribed {topic, qos}` per granted filter |
-//! | a PUBLISH reaches it | `message` |
+//! | a QoS 0 PUBLISH reaches it | `message` |
+//! | it acknowledges a QoS 1 PUBLISH (its PUBACK) | `message` (the DUT took it) |
+//! | it acknowledges a QoS 2 PUBLISH (its PUBREC) | `message`; `qos2_duplicate {pid}` instead when that pid still awaits the broker's PUBREL (a resend it must not deliver again) |
+//!
+//! The DUT's own acks are not trace events: they date its `message`s. A
+//! QoS 1/2 PUBLISH it never acknowledges is not counted as received. The
+//! QoS 2 ids awaiting PUBREL are forgotten when the broker's PUBREL
+//! reaches the DUT, when a session is lost (`connected` with
+//! `session_present = false`) and at a reboot; a reboot also forgets the
+//! publishes in flight (a later ack for one of them is stray).
 //!
 //! Detection time for a black-box DUT is when it gave up on the old
 //! connection: its FIN or RST, or its first new connection attempt,
@@ -70,6 +82,12 @@ struct State {
     /// Publishes in flight: pid -> message id.
     inflight: BTreeMap<u16, String>,
     pubrels: BTreeSet<u16>,
+    /// PUBLISHes at QoS 1/2 that reached the DUT and that it has not
+    /// acknowledged yet: pid -> (qos, the `message` it means).
+    incoming: BTreeMap<u16, (u8, Event)>,
+    /// Incoming QoS 2 ids the DUT acknowledged (PUBREC) and the broker has
+    /// not released (PUBREL) yet.
+    awaiting_rel: BTreeSet<u16>,
     subscribing: BTreeMap<u16, Vec<String>>,
     started: BTreeSet<String>,
     done: BTreeSet<String>,
@@ -103,6 +121,10 @@ impl WireView {
         let mut s = lock(&self.state);
         s.boot += 1;
         s.last.clear();
+        s.inflight.clear();
+        s.pubrels.clear();
+        s.incoming.clear();
+        s.awaiting_rel.clear();
     }
 
     /// The id of a delivery of the device's message to `topic` with
@@ -199,6 +221,12 @@ impl WireView {
                 },
             ) => {
                 if code == 0 {
+                    if !session_present {
+                        // The broker will not release, nor resend, what
+                        // the lost session held.
+                        s.incoming.clear();
+                        s.awaiting_rel.clear();
+                    }
                     let ka = s.keepalive.get(&conn).copied().unwrap_or(0);
                     let keepalive_s = (f64::from(ka) / self.scale).round().min(65535.0) as u16;
                     s.live = Some(conn);
@@ -259,13 +287,18 @@ impl WireView {
                 }
             }
             (Dir::Down, Packet::Puback { pid } | Packet::Pubcomp { pid }) => {
+                let Some(msg) = s.inflight.remove(&pid) else {
+                    out.push((Actor::Dut, Event::StrayAck { pid }));
+                    return;
+                };
                 out.push((Actor::Dut, Event::Puback { pid }));
                 s.pubrels.remove(&pid);
-                if let Some(msg) = s.inflight.remove(&pid) {
-                    if s.started.contains(&msg) && s.done.insert(msg.clone()) {
-                        out.push((Actor::App, Event::AppPublishDone { msg }));
-                    }
+                if s.started.contains(&msg) && s.done.insert(msg.clone()) {
+                    out.push((Actor::App, Event::AppPublishDone { msg }));
                 }
+            }
+            (Dir::Down, Packet::Pubrec { pid }) if !s.inflight.contains_key(&pid) => {
+                out.push((Actor::Dut, Event::StrayAck { pid }));
             }
             (Dir::Up, Packet::Pubrel { pid }) => {
                 let resend = !s.pubrels.insert(pid);
@@ -291,23 +324,48 @@ impl WireView {
             (
                 Dir::Down,
                 Packet::Publish {
+                    pid,
                     qos,
                     dup,
                     retain,
                     topic,
                     payload,
-                    ..
                 },
-            ) => out.push((
-                Actor::Dut,
-                Event::Message {
+            ) => {
+                let message = Event::Message {
                     msg: payload::identity(&payload).unwrap_or_default(),
                     topic,
                     qos,
                     retain,
                     dup,
-                },
-            )),
+                };
+                match pid {
+                    // Received when the DUT acknowledges it.
+                    Some(p) => {
+                        s.incoming.insert(p, (qos, message));
+                    }
+                    None => out.push((Actor::Dut, message)),
+                }
+            }
+            (Dir::Up, Packet::Puback { pid }) => {
+                if let Some((1, message)) = s.incoming.get(&pid).cloned() {
+                    s.incoming.remove(&pid);
+                    out.push((Actor::Dut, message));
+                }
+            }
+            (Dir::Up, Packet::Pubrec { pid }) => {
+                if let Some((2, message)) = s.incoming.get(&pid).cloned() {
+                    s.incoming.remove(&pid);
+                    if s.awaiting_rel.insert(pid) {
+                        out.push((Actor::Dut, message));
+                    } else {
+                        out.push((Actor::Dut, Event::Qos2Duplicate { pid }));
+                    }
+                }
+            }
+            (Dir::Down, Packet::Pubrel { pid }) => {
+                s.awaiting_rel.remove(&pid);
+            }
             _ => {}
         }
     }
@@ -577,6 +635,215 @@ mod tests {
         assert_eq!(
             view.delivered_id("peers/d/seq", b"1").as_deref(),
             Some("peers/d/seq#1@boot1")
+        );
+    }
+    /// A PUBLISH as bytes: `qos`, `dup`, topic `c`, payload `payload`.
+    fn publish_to(qos: u8, dup: bool, pid: u16, payload: &[u8]) -> Vec<u8> {
+        let mut body = vec![0x00, 0x01, b'c'];
+        if qos > 0 {
+            body.extend_from_slice(&pid.to_be_bytes());
+        }
+        body.extend_from_slice(payload);
+        let mut p = vec![
+            0x30 | (qos << 1) | if dup { 0x08 } else { 0 },
+            body.len() as u8,
+        ];
+        p.extend(body);
+        p
+    }
+
+    /// An ack of type `first` (0x40 PUBACK, 0x50 PUBREC, 0x62 PUBREL,
+    /// 0x70 PUBCOMP) for `pid`.
+    fn ack(first: u8, pid: u16) -> Vec<u8> {
+        let [a, b] = pid.to_be_bytes();
+        vec![first, 0x02, a, b]
+    }
+
+    /// The `event` names of `lines` (what `run` returns).
+    fn events(lines: &[String]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                let (who, json) = l.split_once(' ').unwrap();
+                let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                let mut e = format!("{who} {}", v["event"].as_str().unwrap());
+                for k in ["pid", "resend", "dup", "msg"] {
+                    if let Some(x) = v.get(k) {
+                        e.push_str(&format!(" {k}={x}"));
+                    }
+                }
+                e
+            })
+            .collect()
+    }
+
+    fn connack(session_present: bool) -> Vec<u8> {
+        vec![0x20, 0x02, u8::from(session_present), 0x00]
+    }
+
+    #[test]
+    fn qos2_out_pubrec_pubrel_pubcomp_and_a_resent_pubrel() {
+        let view = WireView::new(Some(SeqRule::default_for_exec()), 1.0);
+        let mut q2 = publish(7, 1, false);
+        q2[0] = 0x34;
+        let lines = run(
+            &view,
+            vec![
+                (Dir::Up, CONNECT.to_vec()),
+                (Dir::Down, connack(false)),
+                (Dir::Up, q2),
+                (Dir::Down, ack(0x50, 7)),
+                (Dir::Up, ack(0x62, 7)),
+                (Dir::Up, ack(0x62, 7)),
+                (Dir::Down, ack(0x70, 7)),
+            ],
+        );
+        assert_eq!(
+            events(&lines)[2..],
+            [
+                r#"app app_publish_start msg="peers/d/seq#1""#,
+                r#"dut publish_sent pid=7 dup=false msg="peers/d/seq#1""#,
+                "dut pubrel_sent pid=7 resend=false",
+                "dut pubrel_sent pid=7 resend=true",
+                "dut puback pid=7",
+                r#"app app_publish_done msg="peers/d/seq#1""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn acks_for_pids_not_in_flight_are_stray() {
+        let view = WireView::new(None, 1.0);
+        let lines = run(
+            &view,
+            vec![
+                (Dir::Up, CONNECT.to_vec()),
+                (Dir::Down, connack(false)),
+                (Dir::Up, publish(3, 1, false)),
+                (Dir::Down, ack(0x40, 3)),
+                // The original and its resend both acknowledged.
+                (Dir::Down, ack(0x40, 3)),
+                (Dir::Down, ack(0x50, 9)),
+                (Dir::Down, ack(0x70, 9)),
+            ],
+        );
+        assert_eq!(
+            events(&lines)[3..],
+            [
+                "dut puback pid=3",
+                "dut stray_ack pid=3",
+                "dut stray_ack pid=9",
+                "dut stray_ack pid=9",
+            ]
+        );
+        // A reboot forgets what was in flight: a late ack is stray.
+        run(&view, vec![(Dir::Up, publish(4, 2, false))]);
+        view.rebooted();
+        assert_eq!(
+            events(&run(&view, vec![(Dir::Down, ack(0x40, 4))])),
+            ["dut stray_ack pid=4"]
+        );
+    }
+
+    #[test]
+    fn incoming_messages_count_when_the_dut_acknowledges_them() {
+        let view = WireView::new(None, 1.0);
+        let m = |n: u8| format!("obs-1:{n} x").into_bytes();
+        let lines = run(
+            &view,
+            vec![
+                (Dir::Up, CONNECT.to_vec()),
+                (Dir::Down, connack(false)),
+                // QoS 0: on arrival.
+                (Dir::Down, publish_to(0, false, 0, &m(1))),
+                // QoS 1: at the DUT's PUBACK; one it never acks is not
+                // received.
+                (Dir::Down, publish_to(1, false, 1, &m(2))),
+                (Dir::Up, ack(0x40, 1)),
+                (Dir::Down, publish_to(1, false, 2, &m(3))),
+                // QoS 2: at its PUBREC; the broker's resend of a pid
+                // awaiting PUBREL is a duplicate, not a message.
+                (Dir::Down, publish_to(2, false, 5, &m(4))),
+                (Dir::Up, ack(0x50, 5)),
+                (Dir::Down, publish_to(2, true, 5, &m(4))),
+                (Dir::Up, ack(0x50, 5)),
+                (Dir::Down, ack(0x62, 5)),
+                (Dir::Up, ack(0x70, 5)),
+                // Released: the pid is free again.
+                (Dir::Down, publish_to(2, false, 5, &m(5))),
+                (Dir::Up, ack(0x50, 5)),
+            ],
+        );
+        assert_eq!(
+            events(&lines)[2..],
+            [
+                r#"dut message dup=false msg="obs-1:1""#,
+                r#"dut message dup=false msg="obs-1:2""#,
+                r#"dut message dup=false msg="obs-1:4""#,
+                "dut qos2_duplicate pid=5",
+                r#"dut message dup=false msg="obs-1:5""#,
+            ]
+        );
+        // A lost session forgets the ids awaiting PUBREL.
+        let lines = run(
+            &view,
+            vec![
+                (Dir::Down, connack(false)),
+                (Dir::Down, publish_to(2, true, 5, &m(5))),
+                (Dir::Up, ack(0x50, 5)),
+            ],
+        );
+        assert_eq!(
+            events(&lines)[2..],
+            [r#"dut message dup=true msg="obs-1:5""#]
+        );
+    }
+
+    #[test]
+    fn a_connection_the_proxy_turns_away_is_a_failed_attempt() {
+        let view = WireView::new(None, 1.0);
+        assert_eq!(
+            names(&view, WireEvent::Opened { conn: 1 }),
+            ["dut connecting"]
+        );
+        assert_eq!(
+            view.feed(WireEvent::Closed {
+                conn: 1,
+                by: Closer::Proxy
+            }),
+            vec![(
+                Actor::Dut,
+                Event::ConnectFailed {
+                    reason: "closed_by_proxy before CONNACK".into()
+                }
+            )]
+        );
+        // An attempt the DUT abandons after its CONNECT (a dead path).
+        names(&view, WireEvent::Opened { conn: 2 });
+        view.feed(WireEvent::Packet {
+            conn: 2,
+            dir: Dir::Up,
+            packet: Packet::Connect {
+                client_id: "d".into(),
+                clean_session: true,
+                keep_alive: 10,
+            },
+        });
+        assert_eq!(
+            view.feed(WireEvent::Closed {
+                conn: 2,
+                by: Closer::DeviceReset
+            }),
+            vec![(
+                Actor::Dut,
+                Event::ConnectFailed {
+                    reason: "reset_by_dut before CONNACK".into()
+                }
+            )]
+        );
+        assert_eq!(
+            view.feed(WireEvent::Opened { conn: 3 }),
+            vec![(Actor::Dut, Event::Connecting { attempt: 3 })]
         );
     }
 }

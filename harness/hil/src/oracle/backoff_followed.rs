@@ -13,6 +13,7 @@
 //! attempts all wait the full base delay when `jitter > 0` is not an error
 //! here (jitter draws may be small), but every delay must lie in its range.
 
+use super::Evidence;
 use super::{fmt_seconds, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
@@ -82,6 +83,10 @@ impl OracleSpec for BackoffFollowed {
             b.jitter,
             b.refused
         )
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

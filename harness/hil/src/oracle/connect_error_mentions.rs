@@ -33,6 +33,10 @@ impl OracleSpec for ConnectErrorMentions {
         format!("text={:?}", self.text)
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the error text the driver and the application's `connect()` gave; the wire shows only a CONNACK code or a closed connection"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let want = self.text.to_lowercase();
         let says = |s: &str| s.to_lowercase().contains(&want);

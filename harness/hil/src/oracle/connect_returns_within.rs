@@ -49,6 +49,10 @@ impl OracleSpec for ConnectReturnsWithin {
         p
     }
 
+    fn needs_why(&self) -> &'static str {
+        "when the application's `connect()` call returned (`app_connect_start`, `app_connect_done`)"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let end = t.end_ms();
         let mut failures = Vec::new();

@@ -40,6 +40,10 @@ impl OracleSpec for DiscardsCounted {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the driver's count of incoming messages its full queue dropped (`discarded`)"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let mut failures = Vec::new();
         let mut expected = 1;

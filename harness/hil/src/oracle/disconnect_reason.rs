@@ -64,6 +64,10 @@ impl OracleSpec for DisconnectReason {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the MQTT 5 reason code the DUT reported in its `connection_lost`; the wire view reads MQTT 3.1.1"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let found = if self.from_dut {
             let want = format!("DISCONNECT rc=0x{:02X}", self.code);

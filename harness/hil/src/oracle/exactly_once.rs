@@ -28,6 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Evidence;
 use super::{secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
@@ -70,6 +71,10 @@ impl OracleSpec for ExactlyOnce {
         } else {
             Err("needs a qos 2 publish stream, or a qos 2 observer stream to a qos 2 DUT subscription".into())
         }
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire, Evidence::Messages]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -21,6 +21,7 @@
 use std::collections::BTreeSet;
 
 use super::evidence::{is_observer, summary_pid};
+use super::Evidence;
 use super::{secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
@@ -52,6 +53,10 @@ impl OracleSpec for FreshIdsAfterSessionLoss {
 
     fn params(&self) -> String {
         String::new()
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire, Evidence::Messages]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -162,6 +162,12 @@ pub trait OracleSpec: Sized {
     fn needs(&self) -> &'static [Evidence] {
         &[Evidence::App]
     }
+    /// What exactly it needs that a DUT may lack, in its own terms (for
+    /// the `unsupported` note, after the evidence's description); empty:
+    /// the description says it.
+    fn needs_why(&self) -> &'static str {
+        ""
+    }
     /// Takes what it needs from the scenario's `[dut]` (e.g. the backoff
     /// it judges against), once the whole file is read.
     fn configure(&mut self, _dut: &DutConfig) {}
@@ -565,6 +571,10 @@ macro_rules! oracles {
                 match self { $(Oracle::$ty(o) => o.needs(),)* }
             }
 
+            pub fn needs_why(&self) -> &'static str {
+                match self { $(Oracle::$ty(o) => o.needs_why(),)* }
+            }
+
             /// (name, fields, summary) of every oracle.
             pub fn catalogue() -> Vec<(&'static str, &'static [&'static str], &'static str)> {
                 vec![$(($ty::NAME, $ty::FIELDS, $ty::SUMMARY),)*]
@@ -633,13 +643,17 @@ impl Oracle {
             .map(|e| e.describe())
             .collect();
         if !missing.is_empty() {
+            let why = match self.needs_why() {
+                "" => String::new(),
+                w => format!(": {w}"),
+            };
             return Verdict {
                 oracle: self.name().to_string(),
                 params: self.params(),
                 status: Status::Unsupported,
                 failures: vec![],
                 note: Some(format!(
-                    "needs {}, which {dut} cannot produce",
+                    "needs {}{why}, which {dut} cannot produce",
                     missing.join(" and ")
                 )),
             };
@@ -684,6 +698,18 @@ pub(crate) mod testkit {
         items
             .into_iter()
             .map(|(t, a, e)| Record::new(t, a, e))
+            .collect()
+    }
+
+    /// [`trace`] as a black-box DUT's run gives it: the DUT's and its
+    /// application's records observed on the wire (`source = "wire"`).
+    pub fn wire(items: Vec<(u64, Actor, Event)>) -> Vec<Record> {
+        trace(items)
+            .into_iter()
+            .map(|r| match r.actor {
+                Actor::Dut | Actor::App => r.from_source(crate::trace::Source::Wire),
+                _ => r,
+            })
             .collect()
     }
 

@@ -53,6 +53,10 @@ impl OracleSpec for NeverStalls {
         }
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the application's heartbeats (`heartbeat`), whose gaps show a blocked executor"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let beats: Vec<usize> = t
             .of(Actor::App)

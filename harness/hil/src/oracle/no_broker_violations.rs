@@ -32,6 +32,10 @@ impl OracleSpec for NoBrokerViolations {
         format!("n={}", self.n)
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the protocol violations the driver itself flagged (`broker_violation`)"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let seen: Vec<(usize, String)> = t
             .of(Actor::Dut)

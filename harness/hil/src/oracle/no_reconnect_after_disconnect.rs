@@ -32,6 +32,10 @@ impl OracleSpec for NoReconnectAfterDisconnect {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "when the application called `disconnect()` (`app_disconnect`); a DISCONNECT on the wire does not say the application meant to stop"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let mut since: Option<usize> = None;
         let mut seen = false;

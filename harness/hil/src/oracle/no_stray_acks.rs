@@ -4,6 +4,7 @@
 //! scenario's faults explain show a broker, or a DUT, confused about which
 //! ids are in flight: ids reused too early, or acks answered twice.
 
+use super::Evidence;
 use super::{at_most, opt_count_field, secs, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
@@ -28,6 +29,10 @@ impl OracleSpec for NoStrayAcks {
 
     fn params(&self) -> String {
         format!("n={}", self.n)
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

@@ -105,6 +105,10 @@ impl OracleSpec for OfflineQueue {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the driver's offline-queue events (`queued`, `queue_dropped`, `queue_rejected`, `queue_restored`)"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         Checker::new(self, t).run()
     }

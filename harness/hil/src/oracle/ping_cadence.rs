@@ -20,13 +20,20 @@
 //! `connected` to `connection_lost`, `down`, `connecting`, `wifi_down` or
 //! a `dut_reboot`. While a ping is unanswered nothing is judged (that is
 //! outage detection, `detects_outage_within`).
+//!
+//! A connection seen on the wire (`connected` with `source = "wire"`, a
+//! black-box DUT) is judged by MQTT's own rule, not our driver's: the DUT
+//! sends a packet at most its keepalive (+ `tolerance`) after the last one
+//! it sent ([MQTT-3.1.2-23]; what it received does not count), and how
+//! early it pings is its own business.
 
+use super::Evidence;
 use super::{fmt_seconds, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::duration::Dur;
 use crate::scenario::dut::DutConfig;
 use crate::scenario::fields::Fields;
-use crate::trace::{Actor, Event};
+use crate::trace::{Actor, Event, Source};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PingCadence {
@@ -47,6 +54,8 @@ struct Conn {
     /// The last ping, or the connection's start.
     last_ping: u64,
     reported: bool,
+    /// Seen on the wire: MQTT's rule (see the module doc).
+    wire: bool,
 }
 
 impl PingCadence {
@@ -70,7 +79,11 @@ impl PingCadence {
         at: Option<usize>,
         failures: &mut Vec<Failure>,
     ) {
-        let quiet = c.last_tx.min(c.last_rx);
+        let quiet = if c.wire {
+            c.last_tx
+        } else {
+            c.last_tx.min(c.last_rx)
+        };
         if c.ping_out || c.reported || now <= quiet + c.interval + self.tolerance_ms {
             return;
         }
@@ -79,10 +92,11 @@ impl PingCadence {
         events.extend(at.map(|i| t.r(i)));
         failures.push(Failure::new(
             format!(
-                "connected at {}: no ping {}s after the connection went quiet at {} (ping interval {}s), nothing until {}",
+                "connected at {}: no ping {}s after the connection went quiet at {} ({} {}s), nothing until {}",
                 secs(t.records[c.at].t_ms),
                 fmt_seconds(c.interval + self.tolerance_ms),
                 secs(quiet),
+                if c.wire { "keepalive" } else { "ping interval" },
                 fmt_seconds(c.interval),
                 secs(now)
             ),
@@ -112,6 +126,10 @@ impl OracleSpec for PingCadence {
 
     fn params(&self) -> String {
         format!("tolerance={}", Dur::from_millis(self.tolerance_ms))
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {
@@ -148,7 +166,13 @@ impl OracleSpec for PingCadence {
                 continue;
             }
             if let Event::Connected { keepalive_s, .. } = &r.event {
-                conn = self.interval_for(*keepalive_s).map(|interval| Conn {
+                let wire = r.source == Source::Wire;
+                let interval = if wire {
+                    (*keepalive_s > 0).then(|| u64::from(*keepalive_s) * 1000)
+                } else {
+                    self.interval_for(*keepalive_s)
+                };
+                conn = interval.map(|interval| Conn {
                     at: i,
                     interval,
                     last_tx: now,
@@ -156,6 +180,7 @@ impl OracleSpec for PingCadence {
                     ping_out: false,
                     last_ping: now,
                     reported: false,
+                    wire,
                 });
                 continue;
             }
@@ -172,7 +197,7 @@ impl OracleSpec for PingCadence {
                     } else {
                         c.interval
                     };
-                    if !c.ping_out && now + self.tolerance_ms < c.last_ping + floor {
+                    if !c.wire && !c.ping_out && now + self.tolerance_ms < c.last_ping + floor {
                         let since = if c.last_ping == t.records[c.at].t_ms {
                             "the connection came up"
                         } else {
@@ -321,5 +346,52 @@ mod tests {
         o.configure(&dut);
         let t = trace(vec![connected(0), (15_000, Dut, PingSent), run_end(16_000)]);
         assert!(failures(&o, &t)[0].message.contains("ping interval 5s"));
+    }
+
+    /// Seen on the wire: MQTT's rule. paho pings at its keepalive (60 s),
+    /// not at a quarter of it, and may ping early; what it receives does
+    /// not keep the connection alive, what it sends does.
+    #[test]
+    fn a_wire_connection_is_judged_by_the_keepalive() {
+        let o = oracle("oracle = \"ping_cadence\"");
+        let msg = |t: u64| {
+            (
+                t,
+                Dut,
+                Message {
+                    topic: s("c"),
+                    qos: 0,
+                    retain: false,
+                    dup: false,
+                    msg: s("obs-1:1"),
+                },
+            )
+        };
+        let t = wire(vec![
+            connected(0),
+            (5_000, Dut, PingSent),
+            (5_010, Dut, Pingresp),
+            (65_000, Dut, PingSent),
+            (65_010, Dut, Pingresp),
+            (100_000, Dut, ConnectionLost { reason: s("x") }),
+            connected(101_000),
+            msg(130_000),
+            msg(160_000),
+            run_end(200_000),
+        ]);
+        let f = failures(&o, &t);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "connected at 101.000s: no ping 60.5s after the connection went quiet at 101.000s (keepalive 60s), nothing until 200.000s"
+        );
+        // The same trace as our driver's: its own, stricter rule.
+        let ours = trace(vec![
+            connected(0),
+            (5_000, Dut, PingSent),
+            (5_010, Dut, Pingresp),
+            run_end(10_000),
+        ]);
+        assert_eq!(failures(&o, &ours).len(), 1);
     }
 }

@@ -41,6 +41,10 @@ impl OracleSpec for PublishCompletesWithin {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "when the application's `publish()` call returned; the PUBACK on the wire is not that"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let end = t.end_ms();
         let mut open: BTreeMap<&str, usize> = BTreeMap::new();

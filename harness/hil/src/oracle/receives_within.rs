@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 
+use super::Evidence;
 use super::{fmt_seconds, seconds_field, secs, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
@@ -61,6 +62,10 @@ impl OracleSpec for ReceivesWithin {
         } else {
             Err("needs an observer stream to a topic the DUT subscribes to".into())
         }
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

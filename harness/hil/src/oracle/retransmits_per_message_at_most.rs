@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Evidence;
 use super::{count_field, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
 use crate::scenario::fields::Fields;
@@ -32,6 +33,10 @@ impl OracleSpec for RetransmitsPerMessageAtMost {
 
     fn params(&self) -> String {
         format!("n={}", self.n)
+    }
+
+    fn needs(&self) -> &'static [Evidence] {
+        &[Evidence::Wire, Evidence::Messages]
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {

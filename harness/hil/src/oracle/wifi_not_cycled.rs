@@ -41,6 +41,10 @@ impl OracleSpec for WifiNotCycled {
         }
     }
 
+    fn needs_why(&self) -> &'static str {
+        "the driver's view of its WiFi (`wifi_up`, `wifi_down`); the wire shows connections, not the link"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let end = t.end_ms();
         // (start, end) of every wifi fault.

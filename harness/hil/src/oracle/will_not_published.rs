@@ -30,6 +30,10 @@ impl OracleSpec for WillNotPublished {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "a will the scenario's `[dut] will` configured; a black-box DUT sets its own will, or none"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let wills: Vec<_> = t
             .of(Actor::Broker)

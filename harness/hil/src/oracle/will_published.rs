@@ -38,6 +38,10 @@ impl OracleSpec for WillPublished {
         Ok(())
     }
 
+    fn needs_why(&self) -> &'static str {
+        "a will the scenario's `[dut] will` configured; a black-box DUT sets its own will, or none"
+    }
+
     fn check(&self, t: &Trace<'_>) -> Outcome {
         let found = t.of(Actor::Broker).any(|(_, e)| {
             matches!(e, Event::WillPublished { topic } if self.topic.as_ref().is_none_or(|w| w == topic))

@@ -18,7 +18,7 @@ use std::fmt::Write;
 
 use crate::duration::Dur;
 use crate::scenario::fault::Fault;
-use crate::trace::{Actor, Event, Record};
+use crate::trace::{Actor, Event, Record, Source};
 
 /// A state held over a time span.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +80,9 @@ pub struct Timeline {
     pub connection: Vec<Span>,
     pub faults: Vec<FaultSpan>,
     pub marks: Vec<Mark>,
+    /// The DUT's events were observed on the wire (`source = "wire"`, a
+    /// black-box DUT), not reported by it: the plot says so.
+    pub wire: bool,
 }
 
 fn push_state(spans: &mut Vec<Span>, t: u64, state: &'static str) {
@@ -118,6 +121,9 @@ impl Timeline {
         let mut open: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for r in records {
             let at = r.t_ms;
+            if r.actor == Actor::Dut && r.source == Source::Wire {
+                t.wire = true;
+            }
             match (&r.actor, &r.event) {
                 (Actor::Dut, Event::WifiUp) => push_state(&mut t.link, at, "up"),
                 (Actor::Dut, Event::WifiDown) => push_state(&mut t.link, at, "down"),
@@ -256,7 +262,7 @@ pub fn render(t: &Timeline) -> String {
         }
         k
     };
-    let rows = 2 + fault_kinds.len().max(1) + MarkKind::ALL.len();
+    let rows = 2 + fault_kinds.len().max(1) + MarkKind::ALL.len() + usize::from(t.wire);
     let height = TOP + rows as f64 * (ROW + GAP) + 8.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -360,6 +366,16 @@ pub fn render(t: &Timeline) -> String {
                 a = secs(m.t_ms)
             );
         }
+    }
+    if t.wire {
+        let yy = y(&mut row);
+        label(&mut s, yy, "source");
+        let _ = writeln!(
+            s,
+            r#"<text class="none wire" x="{x0:.1}" y="{ty:.1}">the DUT's link, connection, publish, ack and retransmit marks were observed on the wire by the fault proxy (a black-box DUT), not reported by it</text>"#,
+            x0 = LEFT + 4.0,
+            ty = yy + ROW * 0.7
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -544,5 +560,26 @@ mod tests {
             let step = tick_step(end);
             assert!(end / step <= 24, "{end}: {step}");
         }
+    }
+
+    #[test]
+    fn a_wire_trace_says_its_dut_events_were_observed() {
+        let recs: Vec<Record> = sample()
+            .into_iter()
+            .map(|r| match r.actor {
+                Actor::Dut => r.from_source(Source::Wire),
+                _ => r,
+            })
+            .collect();
+        let t = Timeline::from_records(&recs, Some(8000));
+        assert!(t.wire);
+        let svg = render(&t);
+        assert!(
+            svg.contains(">source</text>")
+                && svg.contains("observed on the wire by the fault proxy"),
+            "{svg}"
+        );
+        assert!(!render(&Timeline::from_records(&sample(), Some(8000)))
+            .contains("observed on the wire"));
     }
 }

@@ -75,6 +75,12 @@ pub fn run_lines(f: &Finished<'_>) -> String {
             report.error.as_deref().unwrap_or("unknown")
         )),
     }
+    if f.records
+        .iter()
+        .any(|r| r.source == crate::trace::Source::Wire)
+    {
+        t.push_str("      source: wire (the DUT's events were observed by the fault proxy, not reported by it)\n");
+    }
     for v in &report.verdicts {
         let name = if v.params.is_empty() {
             v.oracle.clone()
@@ -175,5 +181,47 @@ impl Reporter for Terminal<'_> {
                 self.print(&text)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::RunReport;
+    use crate::trace::{Actor, Event, Record, Source};
+    use std::time::Duration;
+
+    #[test]
+    fn a_run_judged_from_the_wire_says_so() {
+        let report = RunReport {
+            scenario: "s".into(),
+            path: "s.toml".into(),
+            seed: 1,
+            backend: "live/mosquitto/dut=paho".into(),
+            status: RunStatus::Pass,
+            end_ms: Some(10),
+            verdicts: vec![],
+            error: None,
+            replay: "hil run s.toml".into(),
+            dir: "out/s/1".into(),
+        };
+        let up = Record::new(5, Actor::Dut, Event::Up);
+        let finished = |records: &[Record]| {
+            run_lines(&Finished {
+                index: 0,
+                report: &report,
+                records,
+                elapsed: Duration::ZERO,
+                io_error: None,
+                fingerprint: None,
+            })
+        };
+        let ours = finished(std::slice::from_ref(&up));
+        assert!(!ours.contains("source:"), "{ours}");
+        let wire = finished(&[up.from_source(Source::Wire)]);
+        assert_eq!(
+            wire,
+            "PASS  s seed=1  0 oracle(s)  out/s/1\n      source: wire (the DUT's events were observed by the fault proxy, not reported by it)\n"
+        );
     }
 }

@@ -3,8 +3,12 @@
 //! `hil run` as a user runs it. Its side of the trace comes from the fault
 //! proxy (`source = "wire"`), its messages are told apart by the sequence
 //! numbers in their payloads, the oracles that need our application's own
-//! events are `unsupported`, and `dut_reboot` restarts the process. Needs
-//! `pip install paho-mqtt` (ci/test.sh installs it). ~30 s of wall time.
+//! events are `unsupported`, and `dut_reboot` restarts the process. Every
+//! qualification scenario (and one of the live suite's) runs on paho, three
+//! at a time, and the order of its states, as the wire showed them
+//! (`board::state_transcript`'s timing-free form), is snapshot-checked
+//! (`live_blackbox__paho_<scenario>`). Needs `pip install paho-mqtt`
+//! (ci/test.sh installs it). ~60 s of wall time.
 
 use std::path::{Path, PathBuf};
 
@@ -51,26 +55,103 @@ fn status_of<'a>(v: &'a serde_json::Value, oracle: &str) -> &'a str {
         .unwrap()
 }
 
+/// The scenarios paho runs besides `scenarios/qualification/`: those of
+/// the live suite a client we did not build can be judged on from the
+/// wire in a short run. (The others need a ping within the run, which
+/// paho's 60 s keepalive does not give, or hold it to our driver's
+/// backoff and recovery times, or take minutes.)
+const LIVE_CORE: &[&str] = &["field/one-puback-lost.toml"];
+
+/// Scenarios whose order of states on paho is not snapshot-checked, and
+/// why (the oracles still judge them).
+const UNSTABLE_ORDER: &[(&str, &str)] = &[];
+
+/// What paho fails, by design of the scenario: (scenario, oracle). Every
+/// other oracle passes, or is unsupported or inconclusive.
+const PAHO_FAILS: &[(&str, &str)] = &[(
+    // A 30 s silent outage at scale 0.2 is 6 s of wall time: paho's 60 s
+    // keepalive never notices it (as `paho_misses_a_short_silent_outage`).
+    "qual-half-open-link",
+    "detects_outage_within",
+)];
+
+/// Runs `files` on paho into `out`, three at a time (the live backend runs
+/// one scenario at a time per `hil run`). Returns the exit codes and
+/// outputs.
+fn run_paho(files: &[PathBuf], out: &Path) -> Vec<(i32, String, String)> {
+    let groups: Vec<Vec<PathBuf>> = (0..3)
+        .map(|g| files.iter().skip(g).step_by(3).cloned().collect())
+        .collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .iter()
+            .filter(|g| !g.is_empty())
+            .map(|group| {
+                s.spawn(move || {
+                    let mut args: Vec<String> = vec![
+                        "run".into(),
+                        "--backend".into(),
+                        "live".into(),
+                        "--dut".into(),
+                        "paho".into(),
+                        "--no-progress".into(),
+                        "--out".into(),
+                        out.display().to_string(),
+                    ];
+                    args.extend(group.iter().map(|f| f.display().to_string()));
+                    hil(&args).parts()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn paho_is_run_and_judged_from_the_wire() {
     paho_installed();
     let out = tempfile::tempdir().unwrap();
-    let files = [
-        scenario("qualification/lost-puback.toml"),
-        scenario("qualification/reboot-mid-publish.toml"),
-    ];
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        "--backend".into(),
-        "live".into(),
-        "--dut".into(),
-        "paho".into(),
-        "--out".into(),
-        out.path().display().to_string(),
-    ];
-    args.extend(files.iter().map(|f| f.display().to_string()));
-    let (code, stdout, stderr) = hil(&args).parts();
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenario("qualification"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 8, "{files:?}");
+    files.extend(LIVE_CORE.iter().map(|f| scenario(f)));
+    let lost_puback = scenario("qualification/lost-puback.toml");
+    let mut stdout = String::new();
+    for (code, o, e) in run_paho(&files, out.path()) {
+        assert!(code == 0 || code == 1, "exit {code}\n{o}\n{e}");
+        stdout.push_str(&o);
+    }
+    for f in &files {
+        let loaded = hil::scenario::load(f).unwrap_or_else(|e| panic!("{e}"));
+        let name = loaded.scenario.name.clone();
+        let dir = out.path().join(&name).join("1");
+        let v = verdicts(&dir);
+        for x in v["verdicts"].as_array().unwrap() {
+            let oracle = x["oracle"].as_str().unwrap();
+            let status = x["status"].as_str().unwrap();
+            if PAHO_FAILS.contains(&(name.as_str(), oracle)) {
+                assert_eq!(status, "fail", "{name}: {oracle}: {x}");
+            } else {
+                assert!(
+                    ["pass", "unsupported", "inconclusive"].contains(&status),
+                    "{name}: {oracle} is {status}: {x}\n{stdout}"
+                );
+            }
+        }
+        if let Some((_, why)) = UNSTABLE_ORDER.iter().find(|(n, _)| *n == name) {
+            eprintln!("{name}: order not snapshot-checked: {why}");
+        } else {
+            insta::assert_snapshot!(
+                format!("paho_{name}"),
+                hil::board::state_transcript(&records(&dir))
+            );
+        }
+    }
+    assert!(stdout.contains("source: wire"), "{stdout}");
 
     // A dropped PUBACK: judged from the wire; the oracle that needs the
     // application's publish() timing is unsupported, not passed.
@@ -81,7 +162,7 @@ fn paho_is_run_and_judged_from_the_wire() {
         v["replay"].as_str().unwrap(),
         format!(
             "hil run {} --seed 1 --backend live --dut paho",
-            files[0].display()
+            lost_puback.display()
         )
     );
     assert_eq!(status_of(&v, "publish_completes_within"), "unsupported");

@@ -19,30 +19,14 @@ use hil::trace::sink::VecSink;
 
 /// Broker kind and scenario whose order of states is not snapshot-checked,
 /// and why: the oracles still judge them.
-const UNSTABLE_ORDER: &[(&str, &str, &str)] = &[
-    (
-        "chaos",
-        "field-hung-broker",
-        "when the chaos broker's hang ends it also answers the CONNECTs the DUT \
+const UNSTABLE_ORDER: &[(&str, &str, &str)] = &[(
+    "chaos",
+    "field-hung-broker",
+    "when the chaos broker's hang ends it also answers the CONNECTs the DUT \
          gave up on during the hang, and whether one of them takes over the \
          DUT's new session (one more connection_lost/reconnect cycle) depends on \
          timing; reconnect_attempts_at_most and recovers_within judge it",
-    ),
-    ("mosquitto", "field-half-open-link", HELD_CONNECTS),
-    ("container", "field-half-open-link", HELD_CONNECTS),
-    ("chaos", "field-half-open-link", HELD_CONNECTS),
-];
-
-/// Why `field-half-open-link`'s order varies: the proxy's blackhole holds
-/// the bytes of every connection, also those the DUT opened during it and
-/// gave up on, and delivers their CONNECTs when it ends; whether one of
-/// them reaches the broker after the DUT's live attempt and takes over its
-/// session is a race. (Across a real dead path those SYNs would never have
-/// been answered: the proxy accepts them locally, a known gap.)
-const HELD_CONNECTS: &str = "the blackhole delivers, at its end, the CONNECTs of attempts \
-     the DUT gave up on during it, and whether one takes over the DUT's new session \
-     (one more connection_lost/reconnect cycle, or one attempt fewer) depends on \
-     timing; detects_outage_within and recovers_within judge it";
+)];
 
 /// The broker kind in a snapshot's name.
 fn kind_slug(broker: &BrokerKind) -> &'static str {
