@@ -63,6 +63,17 @@ impl LiveDut for RumqttcDut {
         Ok(())
     }
 
+    /// A power cut: the runtime dropped (behind the executor's blackhole);
+    /// power back: a fresh boot.
+    fn power(&mut self, world: &LiveWorld, broker: SocketAddr, on: bool) -> Result<(), String> {
+        if on {
+            self.boot(world, broker)
+        } else {
+            self.shutdown();
+            Ok(())
+        }
+    }
+
     fn shutdown(&mut self) {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();

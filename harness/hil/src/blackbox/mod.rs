@@ -483,6 +483,10 @@ impl RealtimeDut for ExecDut {
     fn wire_view(&mut self, scale: f64) -> Option<Arc<WireView>> {
         Some(new_wire_view(&mut self.view, self.spec.seq.clone(), scale))
     }
+
+    fn own_timers(&self) -> bool {
+        true
+    }
 }
 
 impl Drop for ExecDut {

@@ -235,7 +235,7 @@ impl VirtualBoard {
     /// The virtual board's power model: off = SIGKILL (its sockets close,
     /// into the executor's blackhole; its PTY goes); on = a new process on
     /// the same PTY path.
-    fn power(&mut self, profile: &Profile, on: bool) -> Result<(), String> {
+    pub(super) fn power(&mut self, profile: &Profile, on: bool) -> Result<(), String> {
         let link = self.dir.join("tty");
         if on {
             let _ = std::fs::remove_file(&link);

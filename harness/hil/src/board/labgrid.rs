@@ -293,6 +293,9 @@ pub fn profile_for(lease: &Lease) -> Result<Profile, String> {
             proxy_listen: "127.0.0.1:0".parse().expect("a literal address"),
             wifi_ssid_env: None,
             wifi_password_env: None,
+            lab: Default::default(),
+            firmware_broker: None,
+            seq: None,
         },
     };
     p.name = place

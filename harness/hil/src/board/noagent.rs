@@ -47,6 +47,8 @@ pub struct NoAgentDut {
     tx: Option<Sender<Ctl>>,
     thread: Option<JoinHandle<()>>,
     vboard: Option<VirtualBoard>,
+    /// The profile's `[lab]` hooks (power, the access point).
+    lab: crate::lab::LabRunner,
     /// Where the run's board info goes when it ends (shared with the backend).
     sink: Arc<Mutex<Option<BoardRunInfo>>>,
 }
@@ -54,6 +56,7 @@ pub struct NoAgentDut {
 impl NoAgentDut {
     pub fn new(profile: Profile, sink: Arc<Mutex<Option<BoardRunInfo>>>) -> Self {
         NoAgentDut {
+            lab: crate::lab::LabRunner::new(profile.lab.clone()),
             profile,
             view: None,
             shared: Arc::default(),
@@ -122,7 +125,13 @@ impl RealtimeDut for NoAgentDut {
         Ok(())
     }
 
-    fn reboot(&mut self, _world: &RealWorld, _broker: SocketAddr) -> Result<(), String> {
+    fn reboot(&mut self, world: &RealWorld, broker: SocketAddr) -> Result<(), String> {
+        if self.profile.reset == Reset::Power {
+            // `[reset] method = "power"`: the bench's power hooks.
+            self.power(world, broker, false)?;
+            std::thread::sleep(crate::lab::REBOOT_OFF_FOR);
+            return self.power(world, broker, true);
+        }
         if let Some(v) = &self.view {
             v.rebooted();
         }
@@ -131,8 +140,44 @@ impl RealtimeDut for NoAgentDut {
     }
 
     /// The firmware's WiFi is its own: the proxy's link cut is the fault.
-    fn wifi(&mut self, _world: &RealWorld, _up: bool) -> Result<(), String> {
-        Ok(())
+    /// The proxy cuts the link; the profile's `[lab]` WiFi hooks, when it
+    /// has them, take the access point away too.
+    fn wifi(&mut self, world: &RealWorld, up: bool) -> Result<(), String> {
+        if !self.profile.lab.has_wifi() {
+            return Ok(());
+        }
+        let h = if up {
+            crate::lab::HookName::WifiUp
+        } else {
+            crate::lab::HookName::WifiDown
+        };
+        self.lab.run_traced(h, world).map(|_| ())
+    }
+
+    /// `dut_power_cycle`: the profile's `[lab] power_off` / `power_on` (and
+    /// the virtual board's power model: its process killed, a new one on
+    /// the same PTY path).
+    fn power(&mut self, world: &RealWorld, _broker: SocketAddr, on: bool) -> Result<(), String> {
+        use crate::lab::HookName;
+        if let Some(v) = &self.view {
+            if !on {
+                v.rebooted();
+            }
+        }
+        if on {
+            self.lab.run_traced(HookName::PowerOn, world)?;
+            lock(&self.shared.info).boots += 1;
+            if let Some(vb) = &mut self.vboard {
+                vb.power(&self.profile, true)?;
+            }
+            Ok(())
+        } else {
+            let r = self.lab.run_traced(HookName::PowerOff, world);
+            if let Some(vb) = &mut self.vboard {
+                vb.power(&self.profile, false)?;
+            }
+            r.map(|_| ())
+        }
     }
 
     fn supports(&self, action: &Action) -> Result<(), String> {
@@ -141,6 +186,12 @@ impl RealtimeDut for NoAgentDut {
                 "board profile `{}` has no reset method (its own firmware; [reset] method = \"dtr_rts\", \"console\" or \"probe\" would reboot it)",
                 self.profile.name
             )),
+            (Action::DutPowerOff | Action::DutPowerOn, _) if !self.profile.lab.has_power() => {
+                Err(format!(
+                    "the board profile `{}` has no [lab] power_off/power_on",
+                    self.profile.name
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -166,6 +217,7 @@ impl RealtimeDut for NoAgentDut {
             return Vec::new();
         };
         let mut files = vec![Artifact::new("console.log", info.console.clone())];
+        files.extend(self.lab.artifact());
         if let Ok(j) = serde_json::to_string_pretty(&info) {
             files.push(Artifact::new("board.json", j + "\n"));
         }
@@ -178,6 +230,10 @@ impl RealtimeDut for NoAgentDut {
             self.profile.seq.clone(),
             scale,
         ))
+    }
+
+    fn own_timers(&self) -> bool {
+        true
     }
 }
 
@@ -223,6 +279,10 @@ impl Console {
             Reset::Console(line) => link
                 .write_all(format!("{line}\r\n").as_bytes())
                 .map_err(|e| e.to_string()),
+            Reset::LabgridPower { place } => super::labgrid::power_cycle(place),
+            Reset::Power => Err(
+                "reset method `power` is done by the harness's [lab] hooks, not the link".into(),
+            ),
             Reset::Agent | Reset::None => Err("the profile has no reset method".into()),
         };
         r.map_err(|e| format!("resetting the board on {} failed: {e}", link.describe()))

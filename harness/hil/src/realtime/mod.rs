@@ -378,6 +378,46 @@ pub trait RealtimeDut: Send {
     fn wire_view(&mut self, _scale: f64) -> Option<Arc<crate::blackbox::wire::WireView>> {
         None
     }
+    /// True for a device whose timers are its own (a black-box process, a
+    /// board's own firmware): the harness cannot scale its keepalive and
+    /// retry timers, so it runs in real time ([`effective_scale`]).
+    fn own_timers(&self) -> bool {
+        false
+    }
+}
+
+/// `HIL_LIVE_TIME_SCALE`: overrides the live time scale of every run (a
+/// number, 0.01-10, or `scenario`: each scenario's `live_time_scale`).
+pub const TIME_SCALE_ENV: &str = "HIL_LIVE_TIME_SCALE";
+
+/// The live time scale a run uses: the scenario's `live_time_scale` for
+/// our own driver (its timers are scaled with it), but 1 (real time) for a
+/// device whose timers are its own: a black box keeps its 60 s keepalive
+/// whatever the scale, so at `live_time_scale = 0.2` it would be judged as
+/// if its keepalive were 300 s, and blamed for the harness's speed-up.
+/// [`TIME_SCALE_ENV`] overrides this for every DUT (quick smoke runs, the
+/// test suite's short runs; timing verdicts on a black box are then not
+/// fair to it).
+pub fn effective_scale(scenario_scale: f64, own_timers: bool) -> Result<f64, String> {
+    scale_for(
+        std::env::var(TIME_SCALE_ENV).ok().as_deref(),
+        scenario_scale,
+        own_timers,
+    )
+}
+
+/// [`effective_scale`] with the override given.
+fn scale_for(over: Option<&str>, scenario_scale: f64, own_timers: bool) -> Result<f64, String> {
+    match over.map(str::trim) {
+        None | Some("") => Ok(if own_timers { 1.0 } else { scenario_scale }),
+        Some("scenario") => Ok(scenario_scale),
+        Some(v) => match v.parse::<f64>() {
+            Ok(k) if (0.01..=10.0).contains(&k) => Ok(k),
+            _ => Err(format!(
+                "{TIME_SCALE_ENV}={v}: expected a number from 0.01 to 10, or `scenario`"
+            )),
+        },
+    }
 }
 
 /// Boots the device application ([`crate::app`]) in `world`: the driver
@@ -752,7 +792,8 @@ pub fn run_with(
             });
         }
     }
-    let k = scenario.live_time_scale;
+    let k = effective_scale(scenario.live_time_scale, dut.own_timers())
+        .map_err(BackendError::Infrastructure)?;
     let scaled = Arc::new(scale::scaled(scenario, k));
     let mut dut = dut;
     let mut world = RealWorld::new(scaled.clone(), seed, k, dut_client_id(scenario, seed)?);
@@ -1068,6 +1109,25 @@ mod tests {
             if let Err(e) = format!("{scheme}{rest}").parse::<BrokerKind>() {
                 prop_assert!(!e.is_empty());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::scale_for;
+
+    #[test]
+    fn a_device_with_its_own_timers_runs_in_real_time_unless_overridden() {
+        assert_eq!(scale_for(None, 0.2, false), Ok(0.2));
+        assert_eq!(scale_for(None, 0.2, true), Ok(1.0));
+        assert_eq!(scale_for(Some(""), 0.2, true), Ok(1.0));
+        assert_eq!(scale_for(Some("scenario"), 0.2, true), Ok(0.2));
+        assert_eq!(scale_for(Some(" 0.5 "), 0.2, true), Ok(0.5));
+        assert_eq!(scale_for(Some("0.5"), 0.2, false), Ok(0.5));
+        for bad in ["0", "11", "fast", "NaN"] {
+            let e = scale_for(Some(bad), 0.2, true).unwrap_err();
+            assert!(e.contains("HIL_LIVE_TIME_SCALE") && e.contains(bad), "{e}");
         }
     }
 }

@@ -53,6 +53,7 @@ const SCENARIOS: &[&str] = &[
 
 #[test]
 fn a_board_with_its_own_firmware_is_judged_from_the_wire() {
+    crate::support::black_boxes_at_scenario_speed();
     let tmp = tempfile::tempdir().unwrap();
     let profile = s(root().join("fixtures/boards/virtual-noagent.toml"));
     let mut args: Vec<String> = vec![
@@ -165,6 +166,7 @@ fn write_profile(dir: &Path, name: &str, text: &str) -> String {
 
 #[test]
 fn a_board_without_a_reset_cannot_be_rebooted() {
+    crate::support::black_boxes_at_scenario_speed();
     let tmp = tempfile::tempdir().unwrap();
     let profile = write_profile(
         tmp.path(),

@@ -6,8 +6,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod board_labgrid;
 mod board_lab;
+mod board_labgrid;
 mod board_noagent;
 mod board_probe;
 mod board_pty;

@@ -109,6 +109,7 @@ fn run_paho(files: &[PathBuf], out: &Path) -> Vec<(i32, String, String)> {
 
 #[test]
 fn paho_is_run_and_judged_from_the_wire() {
+    crate::support::black_boxes_at_scenario_speed();
     paho_installed();
     let out = tempfile::tempdir().unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(scenario("qualification"))
@@ -230,6 +231,7 @@ fn paho_is_run_and_judged_from_the_wire() {
 /// failure, judged from the wire (the judging is not vacuous).
 #[test]
 fn paho_misses_a_short_silent_outage() {
+    crate::support::black_boxes_at_scenario_speed();
     paho_installed();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("half-open.toml");

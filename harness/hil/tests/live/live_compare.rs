@@ -56,6 +56,7 @@ fn metric(cell: &Value, name: &str) -> Value {
 
 #[test]
 fn four_devices_side_by_side() {
+    crate::support::black_boxes_at_scenario_speed();
     needs(
         "python3 with paho-mqtt",
         "python3",

@@ -108,6 +108,7 @@ fn records(dir: &Path) -> Vec<Record> {
 
 #[test]
 fn power_and_wifi_hooks_run_in_order_and_are_traced() {
+    crate::support::black_boxes_at_scenario_speed();
     let tmp = tempfile::tempdir().unwrap();
     std::env::set_var("HIL_LAB_PDU_TOKEN", "pdu-s3cret-42");
     let (profile, scenario) = bench(
@@ -202,6 +203,7 @@ fn power_and_wifi_hooks_run_in_order_and_are_traced() {
 
 #[test]
 fn a_failing_or_hanging_hook_is_an_infrastructure_failure() {
+    crate::support::black_boxes_at_scenario_speed();
     let tmp = tempfile::tempdir().unwrap();
     for (lab, says) in [
         (

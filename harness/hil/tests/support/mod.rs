@@ -59,3 +59,13 @@ pub fn screenshot(browser: &str, html: &std::path::Path, png: &std::path::Path) 
     }
     bytes
 }
+
+/// Runs black-box DUTs (processes, boards' own firmware) at each
+/// scenario's `live_time_scale` instead of real time, for this test
+/// process and the processes it starts: the suite's runs stay short. Their
+/// timing verdicts are then not fair to such a device (its timers are not
+/// scaled), which the tests that call this account for.
+#[allow(dead_code)] // not every test binary runs black-box DUTs
+pub fn black_boxes_at_scenario_speed() {
+    std::env::set_var(hil::realtime::TIME_SCALE_ENV, "scenario");
+}
