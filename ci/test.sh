@@ -109,9 +109,9 @@ cargo test --workspace --all-targets "${FEATURES[@]}" --no-run
 
 live_log="$(mktemp)"
 step "the live tests start in the background (log: $live_log)"
-# They mostly sleep: three at a time.
+# They mostly sleep: four at a time.
 cargo nextest run --workspace "${FEATURES[@]}" --profile ci-live -E "$LIVE" \
-  --test-threads 3 >"$live_log" 2>&1 &
+  --test-threads 4 >"$live_log" 2>&1 &
 live_pid=$!
 stop_live() { kill "$live_pid" 2>/dev/null || true; }
 trap stop_live EXIT

@@ -56,6 +56,26 @@ fn failing_oracles(broker: &BrokerKind, s: &Scenario) -> Result<Vec<String>, Bac
         .collect())
 }
 
+/// Runs `each` for every core scenario, four at a time (each run has its
+/// own broker, proxies and observer, as `hil compare` runs devices side by
+/// side), and returns the results in `CORE`'s order: the core list runs in
+/// about a third of the time it takes one by one.
+fn on_each_core<R: Send>(each: impl Fn(&'static str) -> R + Sync) -> Vec<(&'static str, R)> {
+    let mut out = Vec::new();
+    for chunk in CORE.chunks(4) {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|name| (*name, s.spawn(|| each(name))))
+                .collect();
+            for (name, h) in handles {
+                out.push((name, h.join().expect("a core scenario's run panicked")));
+            }
+        });
+    }
+    out
+}
+
 fn amqtt_installed() {
     let ok = Command::new("amqtt")
         .arg("--version")
@@ -94,10 +114,9 @@ fn amqtt_runs_the_core_scenarios_as_an_exec_broker() {
     amqtt_installed();
     let broker: BrokerKind = amqtt_exec().parse().unwrap();
     let mut unexpected = Vec::new();
-    for name in CORE {
-        let s = scenario(name);
-        let failed =
-            failing_oracles(&broker, &s).unwrap_or_else(|e| panic!("{name} on amqtt: {e}"));
+    let runs = on_each_core(|name| failing_oracles(&broker, &scenario(name)));
+    for (name, failed) in runs {
+        let failed = failed.unwrap_or_else(|e| panic!("{name} on amqtt: {e}"));
         for f in failed {
             match AMQTT_AT_FAULT
                 .iter()
@@ -184,7 +203,7 @@ impl Drop for OutsideBroker {
 #[test]
 fn a_mosquitto_started_by_the_test_runs_the_core_scenarios_as_a_tcp_broker() {
     let mut failures = Vec::new();
-    for name in CORE {
+    let runs = on_each_core(|name| {
         // A broker of its own per scenario, as the live suite has.
         let outside = OutsideBroker::start(vec![]);
         let broker = BrokerKind::Tcp {
@@ -193,9 +212,10 @@ fn a_mosquitto_started_by_the_test_runs_the_core_scenarios_as_a_tcp_broker() {
             tls: false,
             opts: outside.opts(),
         };
-        let s = scenario(name);
-        let failed = failing_oracles(&broker, &s)
-            .unwrap_or_else(|e| panic!("{name} on {}: {e}", broker.name()));
+        failing_oracles(&broker, &scenario(name)).map_err(|e| format!("{}: {e}", broker.name()))
+    });
+    for (name, failed) in runs {
+        let failed = failed.unwrap_or_else(|e| panic!("{name} on {e}"));
         if !failed.is_empty() {
             failures.push(format!("{name}: {failed:#?}"));
         }
