@@ -92,8 +92,11 @@ fi
 # Features the workspace's tests need beyond the default build: the
 # container broker (testcontainers) is off by default in hil.
 FEATURES=(--features hil/containers)
-# The live tests: real brokers and the wall clock.
-LIVE='binary(live) | binary(live_cleanup)'
+# The live tests: real brokers and the wall clock; with them the board
+# tests (the virtual board over PTYs, ser2net, labgrid), which also mostly
+# wait on the wall clock (~350 s of the other tests' time, at 2 threads
+# the longest step after the build).
+LIVE='binary(live) | binary(live_cleanup) | binary(boards)'
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -109,9 +112,9 @@ cargo test --workspace --all-targets "${FEATURES[@]}" --no-run
 
 live_log="$(mktemp)"
 step "the live tests start in the background (log: $live_log)"
-# They mostly sleep: four at a time.
+# They mostly sleep: six at a time.
 cargo nextest run --workspace "${FEATURES[@]}" --profile ci-live -E "$LIVE" \
-  --test-threads 4 >"$live_log" 2>&1 &
+  --test-threads 6 >"$live_log" 2>&1 &
 live_pid=$!
 stop_live() { kill "$live_pid" 2>/dev/null || true; }
 trap stop_live EXIT
