@@ -169,7 +169,13 @@ impl BoardLink for SerialLink {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         let port = self.port.as_mut().ok_or_else(gone)?;
         Write::write_all(port, bytes)?;
-        port.flush()
+        // The bytes are the kernel's now. A board can act on them and
+        // vanish before the drain returns (a console `reboot` line: the
+        // PTY or USB port goes away at once), which makes the flush fail
+        // although the write did its job; a port that is really gone is
+        // found by the next read, which reopens it.
+        let _ = port.flush();
+        Ok(())
     }
 
     fn line_reset(&mut self, steps: &[LineStep]) -> io::Result<()> {

@@ -19,14 +19,31 @@ use hil::trace::sink::VecSink;
 
 /// Broker kind and scenario whose order of states is not snapshot-checked,
 /// and why: the oracles still judge them.
-const UNSTABLE_ORDER: &[(&str, &str, &str)] = &[(
-    "chaos",
-    "field-hung-broker",
-    "when the chaos broker's hang ends it also answers the CONNECTs the DUT \
+const UNSTABLE_ORDER: &[(&str, &str, &str)] = &[
+    (
+        "chaos",
+        "field-hung-broker",
+        "when the chaos broker's hang ends it also answers the CONNECTs the DUT \
          gave up on during the hang, and whether one of them takes over the \
          DUT's new session (one more connection_lost/reconnect cycle) depends on \
          timing; reconnect_attempts_at_most and recovers_within judge it",
-)];
+    ),
+    ("mosquitto", "field-half-open-link", HELD_ATTEMPT),
+    ("container", "field-half-open-link", HELD_ATTEMPT),
+    ("chaos", "field-half-open-link", HELD_ATTEMPT),
+];
+
+/// Why `field-half-open-link`'s order varies: the connection the DUT opens
+/// during the blackhole is held by the proxy until the blackhole ends
+/// (and never reaches the broker if the DUT gives up on it first). Whether
+/// the DUT's connect timeout runs out before the end (a second
+/// `reconnecting` after `fault_end`) or not (the held attempt connects)
+/// depends on timing under load: seen once in a full suite run with six
+/// live tests at a time. Both are right; detects_outage_within,
+/// recovers_within and reconnect_attempts_at_most judge it.
+const HELD_ATTEMPT: &str = "the DUT's attempt opened during the blackhole either outlives \
+     it (it connects when the blackhole ends) or times out first (one more reconnecting \
+     after fault_end), depending on timing; the oracles judge it";
 
 /// The broker kind in a snapshot's name.
 fn kind_slug(broker: &BrokerKind) -> &'static str {
