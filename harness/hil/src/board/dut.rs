@@ -508,12 +508,7 @@ impl RealtimeDut for BoardDut {
                 "board profile `{}` has no reset method",
                 self.profile.name
             )),
-            (Action::DutPowerOff | Action::DutPowerOn, _) if !self.profile.lab.has_power() => {
-                Err(format!(
-                    "the board profile `{}` has no [lab] power_off/power_on",
-                    self.profile.name
-                ))
-            }
+            (Action::DutPowerOff | Action::DutPowerOn, _) => super::power_hooks(&self.profile),
             _ => Ok(()),
         }
     }

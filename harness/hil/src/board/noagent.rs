@@ -186,12 +186,7 @@ impl RealtimeDut for NoAgentDut {
                 "board profile `{}` has no reset method (its own firmware; [reset] method = \"dtr_rts\", \"console\" or \"probe\" would reboot it)",
                 self.profile.name
             )),
-            (Action::DutPowerOff | Action::DutPowerOn, _) if !self.profile.lab.has_power() => {
-                Err(format!(
-                    "the board profile `{}` has no [lab] power_off/power_on",
-                    self.profile.name
-                ))
-            }
+            (Action::DutPowerOff | Action::DutPowerOn, _) => super::power_hooks(&self.profile),
             _ => Ok(()),
         }
     }
