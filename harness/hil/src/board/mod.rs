@@ -260,6 +260,19 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
     out.join("\n") + "\n"
 }
 
+/// `dut_power_cycle` on a board (with or without our agent) needs the
+/// profile's `[lab] power_off` / `power_on`; else the step is unsupported.
+fn power_hooks(profile: &profile::Profile) -> Result<(), String> {
+    if profile.lab.has_power() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the board profile `{}` has no [lab] power_off/power_on",
+            profile.name
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,18 +293,5 @@ mod tests {
         );
         let b = BoardBackend::new(profile).with_profile_arg("/tmp/my board's.toml");
         assert_eq!(b.replay_args(), " --board '/tmp/my board'\\''s.toml'");
-    }
-}
-
-/// `dut_power_cycle` on a board (with or without our agent) needs the
-/// profile's `[lab] power_off` / `power_on`; else the step is unsupported.
-fn power_hooks(profile: &profile::Profile) -> Result<(), String> {
-    if profile.lab.has_power() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the board profile `{}` has no [lab] power_off/power_on",
-            profile.name
-        ))
     }
 }
