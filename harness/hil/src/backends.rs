@@ -26,8 +26,13 @@ pub enum BackendSpec {
     Live { broker: BrokerKind, dut: DutArg },
     /// A board: `profile` as the command line named it (a file, or a name
     /// in fixtures/boards/); `upload`: MicroPython agents are checked and
-    /// written before the run (else `--no-upload`).
-    Board { profile: String, upload: bool },
+    /// written before the run (else `--no-upload`); `wait_place`: with
+    /// `labgrid:PLACE`, how long to wait while someone else holds it.
+    Board {
+        profile: String,
+        upload: bool,
+        wait_place: Option<crate::duration::Dur>,
+    },
 }
 
 impl BackendSpec {
@@ -67,7 +72,9 @@ impl BackendSpec {
                 }
                 a
             }
-            BackendSpec::Board { profile, upload } => format!(
+            BackendSpec::Board {
+                profile, upload, ..
+            } => format!(
                 " --backend board --board {}{}",
                 crate::backend::shell_word(profile),
                 if *upload { "" } else { " --no-upload" }
@@ -136,6 +143,10 @@ pub struct BackendArgs {
     /// is on the board already; start it without checking or writing it.
     #[arg(long)]
     pub no_upload: bool,
+    /// With `--board labgrid:PLACE`: wait this long (e.g. 10m) while
+    /// someone else holds the place, instead of failing at once.
+    #[arg(long)]
+    pub wait_place: Option<crate::duration::Dur>,
 }
 
 impl Default for BackendArgs {
@@ -150,6 +161,7 @@ impl Default for BackendArgs {
             dut: None,
             board: None,
             no_upload: false,
+            wait_place: None,
         }
     }
 }
@@ -244,6 +256,14 @@ impl BackendArgs {
                 ));
             }
         }
+        if self.wait_place.is_some()
+            && !self
+                .board
+                .as_deref()
+                .is_some_and(|b| b.starts_with(crate::board::labgrid::PREFIX))
+        {
+            return Err("--wait-place needs --backend board --board labgrid:PLACE".into());
+        }
         Ok(match kind {
             BackendKind::Sim => BackendSpec::Sim,
             BackendKind::Live => BackendSpec::Live {
@@ -260,6 +280,7 @@ impl BackendArgs {
                         .to_string()
                 })?,
                 upload: !self.no_upload,
+                wait_place: self.wait_place,
             },
         })
     }
@@ -283,9 +304,15 @@ pub fn create(spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError> {
                 .with_dut(dut.clone())
                 .map_err(BackendError::Infrastructure)?,
         )),
-        BackendSpec::Board { profile, upload } => {
-            Ok(Box::new(crate::board::backend_for(profile, *upload)?))
-        }
+        BackendSpec::Board {
+            profile,
+            upload,
+            wait_place,
+        } => Ok(Box::new(crate::board::backend_waiting(
+            profile,
+            *upload,
+            *wait_place,
+        )?)),
     }
 }
 
@@ -333,6 +360,22 @@ mod tests {
         let mut a = args(BackendKind::Sim);
         a.no_upload = true;
         assert!(a.spec().unwrap_err().contains("--no-upload needs"));
+        let mut a = args(BackendKind::Board);
+        a.board = Some("virtual".into());
+        a.wait_place = Some(crate::duration::Dur::from_secs(60));
+        assert!(a
+            .spec()
+            .unwrap_err()
+            .contains("--wait-place needs --backend board --board labgrid:PLACE"));
+        a.board = Some("labgrid:bench1".into());
+        assert_eq!(
+            a.spec(),
+            Ok(BackendSpec::Board {
+                profile: "labgrid:bench1".into(),
+                upload: true,
+                wait_place: Some(crate::duration::Dur::from_secs(60)),
+            })
+        );
         let mut a = args(BackendKind::Sim);
         a.dut = Some(DutArg::Profile("paho".into()));
         assert!(a
@@ -401,6 +444,7 @@ mod tests {
         let board = BackendSpec::Board {
             profile: "my board.toml".into(),
             upload: false,
+            wait_place: None,
         };
         assert_eq!(
             board.to_args(),

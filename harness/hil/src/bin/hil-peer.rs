@@ -29,6 +29,15 @@ struct Args {
     interval: Duration,
 }
 
+/// A positive number of seconds, or why not.
+fn seconds(v: &str) -> Result<Duration, String> {
+    v.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{v}: not a positive number of seconds"))
+}
+
 fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Args, String> {
     let mut a = Args {
         host: env("HIL_BROKER_HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -36,6 +45,9 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Args, 
         id: env("HIL_CLIENT_ID").unwrap_or_else(|| "hil-peer".into()),
         interval: Duration::from_secs(1),
     };
+    if let Some(v) = env("HIL_PUBLISH_INTERVAL") {
+        a.interval = seconds(&v).map_err(|e| format!("HIL_PUBLISH_INTERVAL={e}"))?;
+    }
     let mut port = env("HIL_BROKER_PORT");
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -49,13 +61,7 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Args, 
             "--port" => port = Some(value()?),
             "--id" => a.id = value()?,
             "--interval" => {
-                let v = value()?;
-                let s: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| format!("--interval {v}: not a positive number of seconds"))?;
-                a.interval = Duration::from_secs_f64(s);
+                a.interval = seconds(&value()?).map_err(|e| format!("--interval {e}"))?
             }
             other => {
                 return Err(format!(
@@ -187,6 +193,17 @@ mod tests {
         assert!(parse(&argv(&["--interval", "-1"]), |_| None)
             .unwrap_err()
             .contains("positive"));
+        assert!(
+            parse(&[], |k| (k == "HIL_PUBLISH_INTERVAL").then(|| "0".into()))
+                .unwrap_err()
+                .contains("HIL_PUBLISH_INTERVAL=0: not a positive")
+        );
+        assert_eq!(
+            parse(&[], |k| (k == "HIL_PUBLISH_INTERVAL").then(|| "5".into()))
+                .unwrap()
+                .interval,
+            Duration::from_secs(5)
+        );
         assert!(parse(&argv(&["--bogus"]), |_| None)
             .unwrap_err()
             .contains("unknown argument"));

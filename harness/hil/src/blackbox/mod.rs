@@ -13,7 +13,11 @@
 //! folder, or the current directory for `exec:`); `{host}`, `{port}` and
 //! `{client_id}` in it are replaced, and the same values are in
 //! `HIL_BROKER_HOST`, `HIL_BROKER_PORT` and `HIL_CLIENT_ID` (the
-//! scenario's DUT client id). `wifi_down` / `wifi_up` are the proxy's link
+//! scenario's DUT client id). `HIL_PUBLISH_INTERVAL` (seconds, in wall
+//! time) is the scenario's publish cadence (its first publish stream's
+//! interval): a device that can follow it (the apps in `fixtures/duts/`
+//! do) is judged against bounds written for the workload it runs; one
+//! that cannot keeps its own cadence. `wifi_down` / `wifi_up` are the proxy's link
 //! cut, plus the profile's hooks (a signal to the process group, a
 //! command, the `[lab]` WiFi hooks). `dut_power_cycle` runs the profile's
 //! `[lab] power_off`, SIGKILLs the process group, and after `off_for` runs
@@ -366,6 +370,14 @@ pub fn dut_path() -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default())
 }
 
+/// `HIL_PUBLISH_INTERVAL`: the scenario's first publish stream's
+/// interval in wall-time seconds (at the run's time scale), if it has one.
+fn publish_interval(world: &RealWorld) -> Option<String> {
+    let first = world.scenario.workload.publish.first()?;
+    let secs = first.interval.as_millis() as f64 * world.scale() / 1000.0;
+    Some(format!("{secs}"))
+}
+
 impl RealtimeDut for ExecDut {
     fn boot(&mut self, world: &RealWorld, broker: std::net::SocketAddr) -> Result<(), String> {
         let cmd = self.spec.command_for(broker, &world.dut_client_id);
@@ -377,6 +389,7 @@ impl RealtimeDut for ExecDut {
             .env("HIL_BROKER_HOST", broker.ip().to_string())
             .env("HIL_BROKER_PORT", broker.port().to_string())
             .env("HIL_CLIENT_ID", world.dut_client_id.as_ref())
+            .envs(publish_interval(world).map(|i| ("HIL_PUBLISH_INTERVAL", i)))
             .env("PYTHONUNBUFFERED", "1")
             .env("PATH", dut_path())
             .stdin(Stdio::null())

@@ -800,15 +800,6 @@ impl Pump {
                     return Err(());
                 }
             }
-            Reset::LabgridPower { place } => {
-                let place = place.clone();
-                if let Err(e) = super::labgrid::power_cycle(&place) {
-                    self.fail(format!(
-                        "power cycle of labgrid place `{place}` failed: {e}"
-                    ));
-                    return Err(());
-                }
-            }
             Reset::Power => {
                 self.fail("reset method `power` is done by the harness, not the link".into());
                 return Err(());

@@ -10,10 +10,12 @@
 //!
 //! A place held by someone else is an error naming the holder, or, with
 //! `--wait-place DURATION`, a wait for it. A place's power resource
-//! (`NetworkPowerPort`, ...) makes `dut_reboot` a `labgrid-client power
-//! cycle`. A place tagged `hil_profile=NAME` takes the board profile NAME
-//! (agent, reset timeouts, network) with its transport replaced by the
-//! place's serial port.
+//! (`NetworkPowerPort`, ...) becomes the profile's `[lab]` power hooks
+//! (`labgrid-client -p PLACE power off|on`): `dut_reboot` and
+//! `dut_power_cycle` work as on any bench with a switchable outlet. A
+//! place tagged `hil_profile=NAME` takes the board profile NAME (agent,
+//! reset timeouts, network) with its transport replaced by the place's
+//! serial port.
 
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -28,8 +30,11 @@ pub const PREFIX: &str = "labgrid:";
 
 /// The client program (`HIL_LABGRID_CLIENT` overrides it).
 fn client() -> Command {
-    let prog = std::env::var("HIL_LABGRID_CLIENT").unwrap_or_else(|_| "labgrid-client".into());
-    Command::new(prog)
+    Command::new(client_program())
+}
+
+fn client_program() -> String {
+    std::env::var("HIL_LABGRID_CLIENT").unwrap_or_else(|_| "labgrid-client".into())
 }
 
 fn coordinator() -> String {
@@ -309,20 +314,44 @@ pub fn profile_for(lease: &Lease) -> Result<Profile, String> {
         })
         .collect();
     p.transport = Transport::Remote { addr, mode, baud };
-    if lease.resources.power && matches!(p.reset, Reset::Agent | Reset::None) {
-        p.reset = Reset::LabgridPower {
-            place: place.clone(),
-        };
+    if lease.resources.power {
+        place_power(&mut p, place);
     }
     Ok(p)
 }
 
-/// `dut_reboot` on a place with a power resource: off, a moment, on.
-pub fn power_cycle(place: &str) -> Result<(), String> {
-    run_client(&["-p", place, "power", "off"])?;
-    std::thread::sleep(Duration::from_millis(500));
-    run_client(&["-p", place, "power", "on"]).map(|_| ())
+/// A place's power resource as the profile's `[lab]` power hooks
+/// (`labgrid-client -p PLACE power off|on`, unless the profile names its
+/// own), and as its reset when it has none better than the agent's
+/// `reboot`: `dut_reboot` and `dut_power_cycle` then go through the same
+/// path as on any bench with a switchable outlet (the link thread stops
+/// expecting the board, the hook runs and is logged in `lab.log`, the
+/// port is reopened and the board's `hello` awaited).
+fn place_power(p: &mut Profile, place: &str) {
+    if !p.lab.has_power() {
+        let client = client_program();
+        let hook = |state: &str| crate::lab::LabHook {
+            command: format!(
+                "{} -p {} power {state}",
+                crate::backend::shell_word(&client),
+                crate::backend::shell_word(place)
+            ),
+            timeout: POWER_TIMEOUT,
+        };
+        p.lab.power_off = Some(hook("off"));
+        p.lab.power_on = Some(hook("on"));
+        if p.lab.dir.as_os_str().is_empty() {
+            p.lab.dir = std::path::PathBuf::from(".");
+        }
+    }
+    if matches!(p.reset, Reset::Agent | Reset::None) {
+        p.reset = Reset::Power;
+    }
 }
+
+/// How long one `labgrid-client power` call may take (a PDU over HTTP,
+/// the coordinator in another building).
+const POWER_TIMEOUT: Dur = Dur::from_secs(30);
 
 #[cfg(test)]
 mod tests {
@@ -344,6 +373,46 @@ mod tests {
             ]
         );
         assert_eq!(p[1].acquired, None);
+    }
+
+    #[test]
+    fn a_places_power_port_is_its_power_hooks_and_reset() {
+        let lease = |power: bool, tags: Vec<(String, String)>| Lease {
+            place: "bench 1".into(),
+            resources: PlaceResources {
+                serial: Some(("127.0.0.1:4001".into(), Mode::Rfc2217, 115200)),
+                power,
+            },
+            info: PlaceInfo {
+                name: "bench 1".into(),
+                acquired: None,
+                tags,
+            },
+        };
+        let p = profile_for(&lease(true, vec![])).unwrap();
+        assert_eq!(p.reset, Reset::Power);
+        assert!(p.lab.has_power());
+        assert_eq!(
+            p.lab.power_off.as_ref().unwrap().command,
+            "labgrid-client -p 'bench 1' power off"
+        );
+        assert_eq!(
+            p.lab.power_on.as_ref().unwrap().command,
+            "labgrid-client -p 'bench 1' power on"
+        );
+        // Without a power resource: the agent's reboot, no power hooks
+        // (`dut_power_cycle` is then unsupported).
+        let p = profile_for(&lease(false, vec![])).unwrap();
+        assert_eq!(p.reset, Reset::Agent);
+        assert!(!p.lab.has_power());
+        // A profile's own reset line (DTR/RTS) stays its reset.
+        let esp = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/boards/esp32-micropython.toml"
+        );
+        let p = profile_for(&lease(true, vec![("hil_profile".into(), esp.into())])).unwrap();
+        assert!(matches!(p.reset, Reset::DtrRts(_)), "{:?}", p.reset);
+        assert!(p.lab.has_power());
     }
 
     #[test]

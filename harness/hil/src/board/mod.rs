@@ -120,14 +120,9 @@ impl BoardBackend {
 }
 
 /// The backend for `--backend board --board PROFILE [--no-upload]`:
-/// `profile` is a file, or a name in fixtures/boards/.
-pub fn backend_for(profile: &str, upload: bool) -> Result<BoardBackend, BackendError> {
-    backend_waiting(profile, upload, None)
-}
-
-/// [`backend_for`], and for `labgrid:PLACE` the place acquired (waiting
-/// up to `wait_place` while someone else holds it) and held as long as
-/// the backend.
+/// `profile` is a file, or a name in fixtures/boards/; or `labgrid:PLACE`,
+/// the place acquired (waiting up to `wait_place` while someone else holds
+/// it) and held as long as the backend.
 pub fn backend_waiting(
     profile: &str,
     upload: bool,

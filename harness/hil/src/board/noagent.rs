@@ -274,7 +274,6 @@ impl Console {
             Reset::Console(line) => link
                 .write_all(format!("{line}\r\n").as_bytes())
                 .map_err(|e| e.to_string()),
-            Reset::LabgridPower { place } => super::labgrid::power_cycle(place),
             Reset::Power => Err(
                 "reset method `power` is done by the harness's [lab] hooks, not the link".into(),
             ),

@@ -124,9 +124,6 @@ pub enum Reset {
     Console(String),
     /// The board cannot be reset: `dut_reboot` is unsupported.
     None,
-    /// A labgrid place's power resource: `labgrid-client power off/on`
-    /// (`board/labgrid.rs`; places only, not written in profiles).
-    LabgridPower { place: String },
     /// `[lab] power_off`, 1 s, `power_on` (needs both hooks).
     Power,
 }

@@ -646,6 +646,10 @@ fn boot_no_agent<W: Write>(
         if reboot {
             let _ = writeln!(out, "rebooting");
             let _ = out.flush();
+            // A real board's UART sends the line before the reset; a PTY
+            // that vanishes at once takes unread output with it (the
+            // harness's console.log then lacks the line).
+            std::thread::sleep(Duration::from_millis(200));
             break BootEnd::Reboot;
         }
         let mut broken = false;

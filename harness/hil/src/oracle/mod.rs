@@ -457,6 +457,33 @@ fn publish_topic(summary: &str) -> Option<&str> {
 }
 
 /// Milliseconds as `12.340s`.
+/// The DUT's connection attempts that open a session it chose to start,
+/// not a reconnect: the first after its own clean DISCONNECT (seen on the
+/// wire as `connection_lost {reason: disconnected_by_dut}`) or after the
+/// application's `disconnect()`. A client that connects once per message
+/// (`mosquitto_pub` in a loop, a battery sensor that wakes, publishes and
+/// disconnects) is not a reconnect storm. Indices into `records`.
+pub fn chosen_connects(records: &[Record]) -> std::collections::BTreeSet<usize> {
+    let mut chosen = std::collections::BTreeSet::new();
+    let mut by_choice = false;
+    for (i, r) in records.iter().enumerate() {
+        match (&r.actor, &r.event) {
+            (Actor::Dut, Event::ConnectionLost { reason }) => {
+                by_choice = reason == "disconnected_by_dut";
+            }
+            (Actor::App, Event::AppDisconnect) => by_choice = true,
+            (Actor::Dut, Event::Connecting { .. }) => {
+                if by_choice {
+                    chosen.insert(i);
+                }
+                by_choice = false;
+            }
+            _ => {}
+        }
+    }
+    chosen
+}
+
 pub fn secs(ms: u64) -> String {
     Dur::from_millis(ms).secs_string()
 }

@@ -1,6 +1,9 @@
 //! `reconnect_attempts_at_most{n, window}`: no reconnect storm: in any
 //! `window` of time there are at most `n` connection attempts
-//! (`connecting`), first connect included (D4 beyond: backoff).
+//! (`connecting`), first connect included (D4 beyond: backoff). A
+//! connection the DUT opens after closing its last one with its own
+//! DISCONNECT is a session it chose to start, not a reconnect, and is not
+//! counted ([`super::chosen_connects`]).
 
 use super::{count_field, secs, Evidence, Failure, OracleSpec, Outcome, Trace};
 use crate::diag::Diagnostic;
@@ -39,9 +42,10 @@ impl OracleSpec for ReconnectAttemptsAtMost {
     }
 
     fn check(&self, t: &Trace<'_>) -> Outcome {
+        let chosen = super::chosen_connects(t.records);
         let attempts: Vec<usize> = t
             .of(Actor::Dut)
-            .filter(|(_, e)| matches!(e, Event::Connecting { .. }))
+            .filter(|(i, e)| matches!(e, Event::Connecting { .. }) && !chosen.contains(i))
             .map(|(i, _)| i)
             .collect();
         if attempts.is_empty() {
@@ -114,5 +118,33 @@ mod tests {
             f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn sessions_the_dut_chose_to_start_are_not_reconnects() {
+        // A client that connects once per message and ends each
+        // connection with its own DISCONNECT: no storm, however often.
+        let mut v = Vec::new();
+        for k in 0..10u64 {
+            v.push((k * 1_000, Dut, Connecting { attempt: 1 }));
+            v.push((
+                k * 1_000 + 10,
+                Dut,
+                ConnectionLost {
+                    reason: "disconnected_by_dut".into(),
+                },
+            ));
+        }
+        v.push((20_000, Dut, Connecting { attempt: 1 }));
+        v.push(run_end(1_000_000));
+        let o = oracle("oracle = \"reconnect_attempts_at_most\"\nn = 2\nwindow = \"1m\"");
+        passes(&o, &trace(v.clone()));
+        // The same connections reset instead: a storm.
+        for (_, _, e) in v.iter_mut() {
+            if let ConnectionLost { reason } = e {
+                *reason = "reset_by_dut".into();
+            }
+        }
+        assert!(!failures(&o, &trace(v)).is_empty());
     }
 }

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `detection_ms` | a fault that cuts the DUT off (`Fault::cut`, not a reboot) while it is up, to its next `down` (for a black-box DUT: its FIN/RST or new connection attempt, the wire rule); `missed` when no `down` came before the disruption ended; the worst fault of the run |
 //! | `recovery_ms` | the end of each cut (its `fault_end`, the restart after a crash, the reboot itself) to the DUT's next `connected`, when it lost its connection since the fault began (0 when the connection survived); `never` when it did not connect again |
-//! | `reconnect_attempts` | `connecting` events, except the first of each boot |
+//! | `reconnect_attempts` | `connecting` events, except the first of each boot and those after the DUT's own DISCONNECT |
 //! | `qos1_sent` | distinct QoS >= 1 messages the application started (`app_publish_start`; for a black-box DUT the numbered publishes its `seq` rule finds) |
 //! | `qos1_lost` | those started more than 2 s (scenario time) before the end that the observer never received |
 //! | `qos1_duplicated` | extra copies the observer received of them (retained copies excluded) |
@@ -287,15 +287,22 @@ pub fn recovery(records: &[Record]) -> Measure {
 }
 
 /// `connecting` events of the DUT, except the first of each boot (the
-/// start, and after each `dut_reboot`).
+/// start, and after each `dut_reboot` or `dut_power_cycle`) and those
+/// opening a session the DUT chose to start after its own DISCONNECT
+/// ([`crate::oracle::chosen_connects`]).
 pub fn reconnect_attempts(records: &[Record]) -> u64 {
+    let chosen = crate::oracle::chosen_connects(records);
     let mut total = 0u64;
     let mut this_boot = 0u64;
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
         match (&r.actor, &r.event) {
-            (Actor::Faults, Event::Fault { kind, .. }) if kind == "dut_reboot" => this_boot = 0,
+            (Actor::Faults, Event::Fault { kind, .. })
+                if crate::scenario::fault::Fault::reboots(kind) =>
+            {
+                this_boot = 0
+            }
             (Actor::Dut, Event::Connecting { .. }) => {
-                if this_boot > 0 {
+                if this_boot > 0 && !chosen.contains(&i) {
                     total += 1;
                 }
                 this_boot += 1;
@@ -1014,6 +1021,31 @@ mod tests {
         r.push(fault(8_000, "dut_reboot"));
         r.extend(connected(9_000));
         assert_eq!(reconnect_attempts(&r), 2);
+        // A power cycle is a boot too.
+        r.push(fault(10_000, "dut_power_cycle"));
+        r.extend(connected(12_000));
+        assert_eq!(reconnect_attempts(&r), 2);
+    }
+
+    #[test]
+    fn a_client_that_connects_per_message_makes_no_reconnects() {
+        // mosquitto_pub in a loop: connect, publish, its own DISCONNECT.
+        let mut r = Vec::new();
+        for k in 0..5 {
+            r.extend(connected(k * 1_000));
+            r.push(rec(
+                k * 1_000 + 10,
+                Actor::Dut,
+                Event::ConnectionLost {
+                    reason: "disconnected_by_dut".into(),
+                },
+            ));
+        }
+        assert_eq!(reconnect_attempts(&r), 0);
+        // After a connection it did not end itself, it is one.
+        r.extend(lost(6_000));
+        r.extend(connected(7_000));
+        assert_eq!(reconnect_attempts(&r), 1);
     }
 
     fn start(t: u64, msg: &str) -> Record {

@@ -24,7 +24,7 @@ fn s(x: impl AsRef<std::ffi::OsStr>) -> String {
 }
 
 /// A scenario with `fault` (TOML lines of one timeline entry) at 4 s.
-fn scenario(dir: &Path, name: &str, fault: &str) -> PathBuf {
+pub fn scenario(dir: &Path, name: &str, fault: &str) -> PathBuf {
     let p = dir.join(format!("{name}.toml"));
     std::fs::write(
         &p,

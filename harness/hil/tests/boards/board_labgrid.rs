@@ -224,27 +224,60 @@ fn hil_qualify_on_a_labgrid_place_passes_and_releases_it() {
     );
     assert!(o.contains("QUALIFIED board/vbench"), "{o}");
     assert_eq!(holder(&lab.coord, "vbench"), "None");
-    // `dut_reboot` is a power cycle through labgrid-client power off/on
-    // (`hil run` acquires and holds the place too). How the reboot run
-    // ends is not asserted here (see the report: after the power cycle
-    // it is not yet reliable), only that the power port was driven and
-    // the place released.
+    // The place's power port is the board's `[lab]` power hooks
+    // (`labgrid-client -p vbench power off|on`): `dut_reboot` (reset
+    // method `power`) and `dut_power_cycle` both go through it, the
+    // board boots again on the same port and both runs pass. `hil run`
+    // waits for the place too (`--wait-place`) and holds it for all its
+    // scenarios.
+    let (ok, out) = lg(&lab.coord, "alice", &["-p", "vbench", "acquire"]);
+    assert!(ok, "{out}");
+    let coord = lab.coord.clone();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        lg(&coord, "alice", &["-p", "vbench", "release"])
+    });
+    let cycle = crate::board_lab::scenario(
+        tmp.path(),
+        "place-power-cycle",
+        "kind = \"dut_power_cycle\"\noff_for = \"3s\"",
+    );
     let out = tmp.path().join("r");
-    let _ = hil(&[
+    let (code, o, e) = hil(&[
         "run".into(),
         "--backend".into(),
         "board".into(),
         "--board".into(),
         "labgrid:vbench".into(),
+        "--wait-place".into(),
+        "1m".into(),
         "--out".into(),
         s(&out),
         "--no-progress".into(),
         s(root().join("scenarios/qualification/reboot-mid-publish.toml")),
+        s(&cycle),
     ]);
+    assert!(releaser.join().unwrap().0);
+    assert_eq!(code, 0, "{o}\n{e}");
+    assert!(o.contains("PASS  qual-reboot-mid-publish"), "{o}");
+    assert!(o.contains("PASS  place-power-cycle"), "{o}");
     assert_eq!(
         *lab.power_calls.lock().unwrap(),
-        vec!["/outlet/0/0".to_string(), "/outlet/0/1".to_string()]
+        ["/outlet/0/0", "/outlet/0/1", "/outlet/0/0", "/outlet/0/1"]
     );
+    for dir in ["qual-reboot-mid-publish/1", "place-power-cycle/1"] {
+        let log = std::fs::read_to_string(out.join(dir).join("lab.log")).unwrap();
+        assert!(
+            log.contains("=== power_off `labgrid-client -p vbench power off`: exit 0")
+                && log.contains("=== power_on `labgrid-client -p vbench power on`: exit 0"),
+            "{dir}: {log}"
+        );
+        let board: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(dir).join("board.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(board["boots"], 2, "{dir}: {board}");
+    }
     // Released afterwards.
     assert_eq!(holder(&lab.coord, "vbench"), "None");
     assert!(lab.board.lock().unwrap().is_some());
