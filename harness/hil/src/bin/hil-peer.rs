@@ -6,11 +6,15 @@
 //! It connects with the driver's default configuration (keepalive 60 s,
 //! response time 10 s, its own reconnect backoff; in wall time, like every
 //! other black-box DUT) and publishes a QoS 1 sequence number (1, 2, 3...)
-//! once a second to `peers/<client id>/seq`, without waiting for the
-//! previous one's PUBACK (each publish is its own task, so an outage does
-//! not stop the count). Broker and client id come from `HIL_BROKER_HOST`,
-//! `HIL_BROKER_PORT` and `HIL_CLIENT_ID` (the harness sets them), or from
-//! `--host`, `--port` and `--id`. Up/down notifications and publish
+//! to `peers/<client id>/seq` at the scenario's workload, which the harness
+//! gives every black-box DUT: every `HIL_PUBLISH_INTERVAL` seconds (else
+//! once a second, or `--interval`), and with `HIL_PUBLISH_WAIT=1` (`--wait`)
+//! each publish completes (its PUBACK) before the interval starts, as the
+//! scenario's own application does; else on schedule, without waiting
+//! (each publish is its own task, so an outage does not stop the count).
+//! Broker and client id come from `HIL_BROKER_HOST`, `HIL_BROKER_PORT` and
+//! `HIL_CLIENT_ID` (the harness sets them), or from `--host`, `--port` and
+//! `--id`. Up/down notifications and publish
 //! results go to stdout (`console.log` in the run directory).
 
 use std::process::ExitCode;
@@ -27,6 +31,8 @@ struct Args {
     port: u16,
     id: String,
     interval: Duration,
+    /// Each publish completes before the interval starts.
+    wait: bool,
 }
 
 /// A positive number of seconds, or why not.
@@ -44,6 +50,7 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Args, 
         port: 1883,
         id: env("HIL_CLIENT_ID").unwrap_or_else(|| "hil-peer".into()),
         interval: Duration::from_secs(1),
+        wait: env("HIL_PUBLISH_WAIT").as_deref() == Some("1"),
     };
     if let Some(v) = env("HIL_PUBLISH_INTERVAL") {
         a.interval = seconds(&v).map_err(|e| format!("HIL_PUBLISH_INTERVAL={e}"))?;
@@ -60,12 +67,13 @@ fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Args, 
             "--host" => a.host = value()?,
             "--port" => port = Some(value()?),
             "--id" => a.id = value()?,
+            "--wait" => a.wait = true,
             "--interval" => {
                 a.interval = seconds(&value()?).map_err(|e| format!("--interval {e}"))?
             }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}` (usage: hil-peer [--host H] [--port P] [--id ID] [--interval SECONDS])"
+                    "unknown argument `{other}` (usage: hil-peer [--host H] [--port P] [--id ID] [--interval SECONDS] [--wait])"
                 ))
             }
         }
@@ -138,10 +146,16 @@ async fn run(args: Args) -> Result<(), String> {
     let mut tick = tokio::time::interval(args.interval);
     let mut seq: u64 = 0;
     loop {
-        tick.tick().await;
+        if args.wait {
+            if seq > 0 {
+                tokio::time::sleep(args.interval).await;
+            }
+        } else {
+            tick.tick().await;
+        }
         seq += 1;
         let (c, t) = (client.clone(), topic.clone());
-        tokio::spawn(async move {
+        let publish = async move {
             match c
                 .publish(&t, seq.to_string().as_bytes(), false, QoS::AtLeastOnce)
                 .await
@@ -149,7 +163,12 @@ async fn run(args: Args) -> Result<(), String> {
                 Ok(()) => println!("publish {seq}: acked"),
                 Err(e) => println!("publish {seq}: failed: {e}"),
             }
-        });
+        };
+        if args.wait {
+            publish.await;
+        } else {
+            tokio::spawn(publish);
+        }
     }
 }
 
@@ -198,12 +217,15 @@ mod tests {
                 .unwrap_err()
                 .contains("HIL_PUBLISH_INTERVAL=0: not a positive")
         );
-        assert_eq!(
-            parse(&[], |k| (k == "HIL_PUBLISH_INTERVAL").then(|| "5".into()))
-                .unwrap()
-                .interval,
-            Duration::from_secs(5)
-        );
+        let workload = |k: &str| match k {
+            "HIL_PUBLISH_INTERVAL" => Some("5".to_string()),
+            "HIL_PUBLISH_WAIT" => Some("1".to_string()),
+            _ => None,
+        };
+        let a = parse(&[], workload).unwrap();
+        assert_eq!((a.interval, a.wait), (Duration::from_secs(5), true));
+        assert!(!parse(&[], |_| None).unwrap().wait);
+        assert!(parse(&argv(&["--wait"]), |_| None).unwrap().wait);
         assert!(parse(&argv(&["--bogus"]), |_| None)
             .unwrap_err()
             .contains("unknown argument"));

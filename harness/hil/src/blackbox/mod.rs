@@ -14,10 +14,12 @@
 //! `{client_id}` in it are replaced, and the same values are in
 //! `HIL_BROKER_HOST`, `HIL_BROKER_PORT` and `HIL_CLIENT_ID` (the
 //! scenario's DUT client id). `HIL_PUBLISH_INTERVAL` (seconds, in wall
-//! time) is the scenario's publish cadence (its first publish stream's
-//! interval): a device that can follow it (the apps in `fixtures/duts/`
-//! do) is judged against bounds written for the workload it runs; one
-//! that cannot keeps its own cadence. `wifi_down` / `wifi_up` are the proxy's link
+//! time) and `HIL_PUBLISH_WAIT` (`1`: each publish completes before the
+//! interval starts, as the scenario's own application does by default;
+//! `0`: on schedule, without waiting) are the scenario's workload (its
+//! first publish stream): a device that can follow them (the apps in
+//! `fixtures/duts/` do) is judged against bounds written for the workload
+//! it runs; one that cannot keeps its own. `wifi_down` / `wifi_up` are the proxy's link
 //! cut, plus the profile's hooks (a signal to the process group, a
 //! command, the `[lab]` WiFi hooks). `dut_power_cycle` runs the profile's
 //! `[lab] power_off`, SIGKILLs the process group, and after `off_for` runs
@@ -370,12 +372,21 @@ pub fn dut_path() -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or_else(|_| std::env::var_os("PATH").unwrap_or_default())
 }
 
-/// `HIL_PUBLISH_INTERVAL`: the scenario's first publish stream's
-/// interval in wall-time seconds (at the run's time scale), if it has one.
-fn publish_interval(world: &RealWorld) -> Option<String> {
-    let first = world.scenario.workload.publish.first()?;
+/// `HIL_PUBLISH_INTERVAL` (the scenario's first publish stream's interval
+/// in wall-time seconds, at the run's time scale) and `HIL_PUBLISH_WAIT`,
+/// if the scenario publishes.
+fn publish_env(world: &RealWorld) -> Vec<(&'static str, String)> {
+    let Some(first) = world.scenario.workload.publish.first() else {
+        return Vec::new();
+    };
     let secs = first.interval.as_millis() as f64 * world.scale() / 1000.0;
-    Some(format!("{secs}"))
+    vec![
+        ("HIL_PUBLISH_INTERVAL", format!("{secs}")),
+        (
+            "HIL_PUBLISH_WAIT",
+            if first.wait { "1" } else { "0" }.into(),
+        ),
+    ]
 }
 
 impl RealtimeDut for ExecDut {
@@ -389,7 +400,7 @@ impl RealtimeDut for ExecDut {
             .env("HIL_BROKER_HOST", broker.ip().to_string())
             .env("HIL_BROKER_PORT", broker.port().to_string())
             .env("HIL_CLIENT_ID", world.dut_client_id.as_ref())
-            .envs(publish_interval(world).map(|i| ("HIL_PUBLISH_INTERVAL", i)))
+            .envs(publish_env(world))
             .env("PYTHONUNBUFFERED", "1")
             .env("PATH", dut_path())
             .stdin(Stdio::null())
