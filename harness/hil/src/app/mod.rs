@@ -144,6 +144,7 @@ pub(crate) fn trace_driver_event<W: DutWorld>(world: &W, keepalive_s: u16, e: &D
             }
             .into(),
         },
+        DriverEvent::SessionUncertain => Event::SessionUncertain,
         DriverEvent::AttemptFailed { reason, .. } => Event::ConnectFailed {
             reason: reason.clone(),
         },

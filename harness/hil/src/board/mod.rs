@@ -220,6 +220,7 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
             !matches!(
                 r.event,
                 Event::PublishSent { .. }
+                    | Event::SessionUncertain
                     | Event::Puback { .. }
                     | Event::Retransmit { .. }
                     | Event::PingSent

@@ -90,6 +90,7 @@ fn board_may_emit(actor: Actor, e: &Event) -> bool {
                 | Connecting { .. }
                 | Connected { .. }
                 | ConnectFailed { .. }
+                | SessionUncertain
                 | ConnectionLost { .. }
                 | PublishSent { .. }
                 | Puback { .. }

@@ -14,9 +14,12 @@
 //!   still held it (and dropped a new message).
 //!
 //! When the broker's own `client_connected` for the DUT says the session
-//! was present (the driver reports `false` after an abandoned CONNECT,
-//! when it cannot be sure the session is its own) the session was not
-//! lost, and nothing is judged.
+//! was present, or the DUT's `session_uncertain` says its CONNACK did (the
+//! driver reports `false` after an abandoned CONNECT, when it cannot be
+//! sure the session is its own, and resends its in-flight messages as the
+//! broker's word says), the session was not lost, and nothing is judged.
+//! The DUT's own word matters where the broker's log is not there to read
+//! (a broker the harness did not start).
 
 use std::collections::BTreeSet;
 
@@ -101,6 +104,7 @@ impl OracleSpec for FreshIdsAfterSessionLoss {
                         *f.incoming.entry(p).or_default() += 1;
                     }
                 }
+                (Actor::Dut, Event::SessionUncertain) => broker_says_present = Some(true),
                 (
                     Actor::Dut,
                     Event::Connected {
@@ -259,6 +263,27 @@ mod tests {
         assert_eq!(
             f[0].events.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![3, 4]
+        );
+    }
+
+    #[test]
+    fn a_session_the_connack_kept_after_an_abandoned_connect_is_not_lost() {
+        // D5: the driver reports `false` (its subscriptions are not known
+        // to be kept) but its CONNACK said present, so its DUP resend is
+        // right; no broker log here (a broker the harness did not start).
+        let t = trace(vec![
+            connected(0, false),
+            sent(10, 1, 1, false),
+            (20, Dut, Down),
+            (30, Dut, SessionUncertain),
+            connected(30, false),
+            sent(30, 1, 1, true),
+            run_end(100),
+        ]);
+        let outcome = o().check(&crate::oracle::Trace::new(&t));
+        assert!(
+            !matches!(outcome, crate::oracle::Outcome::Fail(_)),
+            "{outcome:?}"
         );
     }
 

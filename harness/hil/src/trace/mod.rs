@@ -128,6 +128,12 @@ pub enum Event {
         session_present: bool,
         keepalive_s: u16,
     },
+    /// The CONNACK said "session present" after a CONNECT the DUT had
+    /// abandoned (D5): the driver reports the next `connected` with
+    /// `session_present = false` (its subscriptions are not known to be
+    /// kept) while the broker holds a session, whose in-flight messages
+    /// it resends with their ids.
+    SessionUncertain,
     /// A connection attempt failed (refused CONNACK, TCP error, timeout).
     ConnectFailed { reason: String },
     /// An established connection ended (reset, timeout, ping unanswered...).
@@ -346,6 +352,7 @@ impl Event {
             Event::Connecting { .. } => "connecting",
             Event::Connected { .. } => "connected",
             Event::ConnectFailed { .. } => "connect_failed",
+            Event::SessionUncertain => "session_uncertain",
             Event::ConnectionLost { .. } => "connection_lost",
             Event::PublishSent { .. } => "publish_sent",
             Event::Puback { .. } => "puback",
