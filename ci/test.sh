@@ -18,11 +18,10 @@
 # - every target (--all-targets: tests, benches, examples, bins) is built
 #   first, so lint and compile errors stop the run before anything runs;
 # - the live tests, which mostly wait on real brokers and the wall clock,
-#   then start in the background at normal priority, longest first; the
-#   other tests start beside them at a lower priority, and the doc tests
-#   and the no_std and allocation-free builds (mostly one crate at a time)
-#   run in the foreground beside both, also at a lower priority, so that
-#   nothing starves the live tests' timing and both cores stay busy.
+#   then start in the background at normal priority while everything else
+#   (the other tests, the no_std and allocation-free builds) runs beside
+#   them at a lower priority, so that neither starves the live tests'
+#   timing.
 # Each step prints the seconds elapsed since the start.
 #
 # The live suite's container tests use the machine's Docker engine (they
@@ -111,56 +110,18 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "building every target of the workspace, linted by clippy (-D warnings)"
 cargo test --workspace --all-targets "${FEATURES[@]}" --no-run
 
-# Background jobs, each with its log, printed when waited for.
-bg_pids=()
-stop_bg() { for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap stop_bg EXIT
-# Waits until a background cargo-nextest run has built and listed its tests
-# (its "Starting" line, or its end): cargo holds the target directory's
-# lock until then, and the next cargo command would only queue behind it.
-started() {
-  local log=$1 pid=$2
-  for _ in $(seq 1200); do
-    grep -q "Starting" "$log" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.25
-  done
-}
-# Waits for a background job and prints its log; a failure is counted in
-# `failed` (the run fails after every job has been waited for).
-failed=0
-finish() {
-  local name=$1 log=$2 pid=$3
-  step "waiting for $name"
-  if wait "$pid"; then
-    cat "$log"
-  else
-    cat "$log"
-    echo "== $name failed"
-    failed=1
-  fi
-}
-
 live_log="$(mktemp)"
 step "the live tests start in the background (log: $live_log)"
-# They mostly sleep: six at a time, the longest first (.config/nextest.toml).
+# They mostly sleep: six at a time.
 cargo nextest run --workspace "${FEATURES[@]}" --profile ci-live -E "$LIVE" \
   --test-threads 6 >"$live_log" 2>&1 &
 live_pid=$!
-bg_pids+=("$live_pid")
-started "$live_log" "$live_pid"
+stop_live() { kill "$live_pid" 2>/dev/null || true; }
+trap stop_live EXIT
 
-other_log="$(mktemp)"
-step "the other tests start in the background (cargo nextest, niced; log: $other_log)"
-nice -n 10 cargo nextest run --workspace "${FEATURES[@]}" --profile ci -E "not ($LIVE)" \
-  >"$other_log" 2>&1 &
-other_pid=$!
-bg_pids+=("$other_pid")
-started "$other_log" "$other_pid"
+step "the other tests (cargo nextest, niced)"
+nice -n 10 cargo nextest run --workspace "${FEATURES[@]}" --profile ci -E "not ($LIVE)"
 
-# Beside them: the doc tests and the no_std and allocation-free builds,
-# which are mostly one crate's compile at a time (one core), while the
-# tests above use the other.
 step "doc tests"
 nice -n 10 cargo test --workspace "${FEATURES[@]}" --doc
 
@@ -208,8 +169,14 @@ else
   step "hil-probe with probe-rs: unchanged since ci/hil-probe.tested, skipped (HIL_PROBE_TESTS=1 runs it)"
 fi
 
-finish "the other tests" "$other_log" "$other_pid"
-finish "the live tests" "$live_log" "$live_pid"
-trap - EXIT
-[ "$failed" = 0 ] || exit 1
+step "waiting for the live tests"
+if wait "$live_pid"; then
+  trap - EXIT
+  cat "$live_log"
+else
+  trap - EXIT
+  cat "$live_log"
+  echo "== the live tests failed"
+  exit 1
+fi
 step "done"

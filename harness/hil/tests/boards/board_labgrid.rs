@@ -79,7 +79,14 @@ fn power_server(dir: PathBuf, board: Arc<Mutex<Option<Proc>>>) -> (u16, Arc<Mute
             let req = String::from_utf8_lossy(&buf[..n]).to_string();
             let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
             match path.as_str() {
-                "/outlet/0/0" => *board.lock().unwrap() = None,
+                "/outlet/0/0" => {
+                    // Power off: the board's process dies and its PTY
+                    // with it; the link to it goes too (a SIGKILLed
+                    // board cannot remove it), so that "on" waits for
+                    // the new board's own link.
+                    *board.lock().unwrap() = None;
+                    let _ = std::fs::remove_file(dir.join("tty"));
+                }
                 "/outlet/0/1" => {
                     let mut b = board.lock().unwrap();
                     if b.is_none() {
