@@ -502,15 +502,7 @@ impl RealtimeDut for BoardDut {
     }
 
     fn supports(&self, action: &crate::scenario::fault::Action) -> Result<(), String> {
-        use crate::scenario::fault::Action;
-        match (action, &self.profile.reset) {
-            (Action::DutReboot, Reset::None) => Err(format!(
-                "board profile `{}` has no reset method",
-                self.profile.name
-            )),
-            (Action::DutPowerOff | Action::DutPowerOn, _) => super::power_hooks(&self.profile),
-            _ => Ok(()),
-        }
+        super::supports(&self.profile, action, "")
     }
 
     fn failure(&mut self) -> Option<String> {

@@ -239,7 +239,13 @@ pub fn acquire(place: &str, wait: Option<Dur>) -> Result<Lease, String> {
                     .unwrap_or_else(|e| e.into_inner())
                     .retain(|p| p != place);
                 let holder = show(place).ok().and_then(|i| i.acquired);
+                let waiting = deadline.is_some_and(|d| Instant::now() < d);
                 let Some(holder) = holder else {
+                    if waiting {
+                        // Released between our acquire and `show`: again.
+                        std::thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
                     return Err(format!("cannot acquire labgrid place `{place}`: {e}"));
                 };
                 match deadline {

@@ -256,16 +256,25 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
     out.join("\n") + "\n"
 }
 
-/// `dut_power_cycle` on a board (with or without our agent) needs the
-/// profile's `[lab] power_off` / `power_on`; else the step is unsupported.
-fn power_hooks(profile: &profile::Profile) -> Result<(), String> {
-    if profile.lab.has_power() {
-        Ok(())
-    } else {
-        Err(format!(
+/// Which fault steps a board (with or without our agent) can take:
+/// `dut_reboot` needs a reset method (`no_reset_hint` follows the error),
+/// `dut_power_cycle` the profile's `[lab] power_off` / `power_on`.
+fn supports(
+    profile: &profile::Profile,
+    action: &crate::scenario::fault::Action,
+    no_reset_hint: &str,
+) -> Result<(), String> {
+    use crate::scenario::fault::Action;
+    match (action, &profile.reset) {
+        (Action::DutReboot, profile::Reset::None) => Err(format!(
+            "board profile `{}` has no reset method{no_reset_hint}",
+            profile.name
+        )),
+        (Action::DutPowerOff | Action::DutPowerOn, _) if !profile.lab.has_power() => Err(format!(
             "the board profile `{}` has no [lab] power_off/power_on",
             profile.name
-        ))
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -181,14 +181,11 @@ impl RealtimeDut for NoAgentDut {
     }
 
     fn supports(&self, action: &Action) -> Result<(), String> {
-        match (action, &self.profile.reset) {
-            (Action::DutReboot, Reset::None) => Err(format!(
-                "board profile `{}` has no reset method (its own firmware; [reset] method = \"dtr_rts\", \"console\" or \"probe\" would reboot it)",
-                self.profile.name
-            )),
-            (Action::DutPowerOff | Action::DutPowerOn, _) => super::power_hooks(&self.profile),
-            _ => Ok(()),
-        }
+        super::supports(
+            &self.profile,
+            action,
+            " (its own firmware; [reset] method = \"dtr_rts\", \"console\" or \"probe\" would reboot it)",
+        )
     }
 
     fn failure(&mut self) -> Option<String> {
