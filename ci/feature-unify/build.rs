@@ -1,0 +1,3 @@
+//! Empty: cargo resolves `[build-dependencies]` only for a crate with a
+//! build script, and this crate's are there for their features.
+fn main() {}
