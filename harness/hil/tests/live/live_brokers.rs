@@ -28,14 +28,8 @@ fn root() -> PathBuf {
 
 /// The scenario named `name` in scenarios/.
 fn scenario(name: &str) -> Scenario {
-    let files = hil::discover::scenario_files(&[root().join("scenarios")]).unwrap();
-    files
-        .iter()
-        .map(|f| {
-            hil::scenario::load(f)
-                .unwrap_or_else(|e| panic!("{e}"))
-                .scenario
-        })
+    crate::live_scenarios::repo_scenarios()
+        .into_iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no scenario {name}"))
 }

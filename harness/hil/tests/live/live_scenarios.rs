@@ -6,8 +6,10 @@
 //! chaos broker. Every oracle of the scenario must pass, and the order of
 //! states is snapshot-checked once per broker kind (the counts, which vary
 //! with the wall clock, are left to the oracles; each run's full transcript
-//! with counts is `transcript.txt` in its run directory). (~2.5 min of wall
-//! time per broker kind; the three run in parallel.)
+//! with counts is `transcript.txt` in its run directory). (~4 min of wall
+//! time per broker kind, split into two tests of about two minutes each
+//! ([`hil::partition::Partition`] over the sorted live-tagged list), so
+//! that the six pack beside the other live tests.)
 
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +17,7 @@ use std::process::Command;
 use hil::backend::Backend;
 use hil::live::{BrokerKind, ContainerSpec, LiveBackend};
 use hil::oracle::{Outcome, Trace};
+use hil::partition::Partition;
 use hil::trace::sink::VecSink;
 
 /// Broker kind and scenario whose order of states is not snapshot-checked,
@@ -58,19 +61,16 @@ fn kind_slug(broker: &BrokerKind) -> &'static str {
 /// Runs every live-tagged scenario on `broker`: its oracles must pass and
 /// its state transcript ([`hil::board::state_transcript`]: the order of the
 /// DUT's, application's and fault executor's state changes, without times
-/// or counts) must match the snapshot `live-<kind>__<scenario>`. Returns the
-/// names run.
-fn live_suite(broker: BrokerKind) -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let files = hil::discover::scenario_files(&[root]).expect("scenarios/ is readable");
-    let mut ran = Vec::new();
+/// or counts) must match the snapshot `live-<kind>__<scenario>`. Only the
+/// scenarios in `part` of the sorted live-tagged list run; every core
+/// scenario must be tagged live.
+fn live_suite(broker: BrokerKind, part: &str) {
+    let part: Partition = part.parse().expect("a partition");
+    let live = live_scenarios();
+    let names: Vec<&str> = live.iter().map(|s| s.name.as_str()).collect();
+    assert_core(&names);
     let mut failures = Vec::new();
-    for f in files {
-        let loaded = hil::scenario::load(&f).unwrap_or_else(|e| panic!("{e}"));
-        let s = loaded.scenario;
-        if !s.tags.iter().any(|t| t == "live") {
-            continue;
-        }
+    for s in part.select(live) {
         assert!(
             s.duration.as_millis() as f64 * s.live_time_scale <= 60_000.0,
             "{}: a live scenario must take at most 60 s of wall time",
@@ -111,7 +111,6 @@ fn live_suite(broker: BrokerKind) -> Vec<String> {
                 s.name,
                 broker.name()
             );
-            ran.push(s.name);
             continue;
         }
         let transcript = hil::board::state_transcript(&sink.records);
@@ -130,10 +129,30 @@ fn live_suite(broker: BrokerKind) -> Vec<String> {
                 broker.name()
             ));
         }
-        ran.push(s.name);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    ran
+}
+
+/// Every scenario in `scenarios/` tagged `live`, in path order.
+fn live_scenarios() -> Vec<hil::scenario::Scenario> {
+    repo_scenarios()
+        .into_iter()
+        .filter(|s| s.tags.iter().any(|t| t == "live"))
+        .collect()
+}
+
+/// Every scenario in `scenarios/`, in path order.
+pub fn repo_scenarios() -> Vec<hil::scenario::Scenario> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let files = hil::discover::scenario_files(&[root]).expect("scenarios/ is readable");
+    files
+        .iter()
+        .map(|f| {
+            hil::scenario::load(f)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .scenario
+        })
+        .collect()
 }
 
 /// The core scenarios the live suite must hold (issue: WiFi outage, broker
@@ -149,27 +168,45 @@ pub const CORE: [&str; 7] = [
     "field-hung-broker",
 ];
 
-fn assert_core(ran: &[String]) {
+fn assert_core(live: &[&str]) {
     for name in CORE {
-        assert!(
-            ran.iter().any(|r| r == name),
-            "{name} is not tagged live: {ran:?}"
-        );
+        assert!(live.contains(&name), "{name} is not tagged live: {live:?}");
     }
 }
 
 #[test]
-fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto() {
-    assert_core(&live_suite(BrokerKind::Mosquitto));
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_1_of_2() {
+    live_suite(BrokerKind::Mosquitto, "1/2");
 }
 
 #[test]
-fn every_live_tagged_scenario_passes_its_oracles_against_the_chaos_broker() {
-    assert_core(&live_suite(BrokerKind::Chaos));
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_2_of_2() {
+    live_suite(BrokerKind::Mosquitto, "2/2");
 }
 
 #[test]
-fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_in_a_container() {
+fn every_live_tagged_scenario_passes_its_oracles_against_the_chaos_broker_1_of_2() {
+    live_suite(BrokerKind::Chaos, "1/2");
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_the_chaos_broker_2_of_2() {
+    live_suite(BrokerKind::Chaos, "2/2");
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_in_a_container_1_of_2() {
+    in_a_container("1/2");
+}
+
+#[test]
+fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_in_a_container_2_of_2() {
+    in_a_container("2/2");
+}
+
+/// The live suite's `part` against mosquitto in a container (SKIP without
+/// a Docker engine); no container of this process is left behind.
+fn in_a_container(part: &str) {
     if let Err(e) = hil::live::container::engine_available() {
         // Visible in the test output (cargo test prints stdout of passing
         // tests only with --nocapture, so also on stderr).
@@ -182,10 +219,10 @@ fn every_live_tagged_scenario_passes_its_oracles_against_mosquitto_in_a_containe
         .status()
         .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
     assert!(status.success(), "{} failed", script.display());
-    let ran = live_suite(BrokerKind::Container(ContainerSpec::new(
-        ContainerSpec::DEFAULT_IMAGE,
-    )));
-    assert_core(&ran);
+    live_suite(
+        BrokerKind::Container(ContainerSpec::new(ContainerSpec::DEFAULT_IMAGE)),
+        part,
+    );
     // Nothing left behind: no container of this process, running or not.
     let out = Command::new("docker")
         .args([
