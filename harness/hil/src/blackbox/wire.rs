@@ -79,6 +79,11 @@ struct State {
     failed: BTreeSet<u64>,
     /// Connections on which the DUT sent DISCONNECT.
     disconnected: BTreeSet<u64>,
+    /// Connections that were up when the DUT opened a newer one (the old
+    /// boot's socket of a device that restarted, or one it abandoned):
+    /// their last bytes can still arrive after the new connection's
+    /// start, and are not the new attempt's.
+    replaced: BTreeSet<u64>,
     /// Publishes in flight: pid -> message id.
     inflight: BTreeMap<u16, String>,
     pubrels: BTreeSet<u16>,
@@ -149,7 +154,8 @@ impl WireView {
         let mut out = Vec::new();
         match ev {
             WireEvent::Opened { conn } => {
-                if s.live.take().is_some() {
+                if let Some(old) = s.live.take() {
+                    s.replaced.insert(old);
                     out.push(lost("new_connection_by_dut"));
                     out.push((Actor::Dut, Event::Down));
                 } else if std::mem::take(&mut s.unnoticed) {
@@ -159,6 +165,12 @@ impl WireView {
                 let attempt = s.attempt;
                 out.push((Actor::Dut, Event::Connecting { attempt }));
                 s.keepalive.remove(&conn);
+            }
+            WireEvent::Closed { conn, .. } if s.replaced.remove(&conn) => {
+                // Its end was already reported when the newer connection
+                // started; it was no connection attempt.
+                s.keepalive.remove(&conn);
+                s.disconnected.remove(&conn);
             }
             WireEvent::Closed { conn, by } => {
                 let reason = match by {
@@ -307,6 +319,10 @@ impl WireView {
             (Dir::Up, Packet::Disconnect) => {
                 s.disconnected.insert(conn);
             }
+            // A replaced connection's keepalive is not the new one's: a
+            // ping on it is the old connection's last breath, not a ping
+            // sent outside a connection.
+            (_, Packet::Pingreq | Packet::Pingresp) if s.replaced.contains(&conn) => {}
             (Dir::Up, Packet::Pingreq) => out.push((Actor::Dut, Event::PingSent)),
             (Dir::Down, Packet::Pingresp) => out.push((Actor::Dut, Event::Pingresp)),
             (Dir::Up, Packet::Subscribe { pid, topics }) => {
@@ -618,6 +634,42 @@ mod tests {
             }),
             vec![lost("disconnected_by_dut"), (Actor::Dut, Event::Down)]
         );
+    }
+
+    #[test]
+    fn a_replaced_connections_last_bytes_are_not_the_new_attempts() {
+        // A device that restarted (or gave up on its connection) opens a
+        // new one; the old socket's last ping and its close arrive after.
+        let view = WireView::new(None, 1.0);
+        let packet = |conn, dir, packet| WireEvent::Packet { conn, dir, packet };
+        let connack = Packet::Connack {
+            session_present: false,
+            code: 0,
+        };
+        names(&view, WireEvent::Opened { conn: 1 });
+        names(&view, packet(1, Dir::Down, connack.clone()));
+        assert_eq!(
+            names(&view, WireEvent::Opened { conn: 2 }),
+            ["dut connection_lost", "dut down", "dut connecting"]
+        );
+        assert!(names(&view, packet(1, Dir::Up, Packet::Pingreq)).is_empty());
+        assert!(names(&view, packet(1, Dir::Down, Packet::Pingresp)).is_empty());
+        let closed = |conn| WireEvent::Closed {
+            conn,
+            by: Closer::DeviceReset,
+        };
+        assert!(names(&view, closed(1)).is_empty(), "not a failed attempt");
+        // The new connection's own ping before its CONNACK is still the
+        // DUT's, and the conformance oracle judges it.
+        assert_eq!(
+            names(&view, packet(2, Dir::Up, Packet::Pingreq)),
+            ["dut ping_sent"]
+        );
+        assert_eq!(
+            names(&view, packet(2, Dir::Down, connack)),
+            ["dut connected", "dut up"]
+        );
+        assert_eq!(names(&view, closed(2)), ["dut connection_lost", "dut down"]);
     }
 
     #[test]

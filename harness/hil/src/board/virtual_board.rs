@@ -646,10 +646,6 @@ fn boot_no_agent<W: Write>(
         if reboot {
             let _ = writeln!(out, "rebooting");
             let _ = out.flush();
-            // A real board's UART sends the line before the reset; a PTY
-            // that vanishes at once takes unread output with it (the
-            // harness's console.log then lacks the line).
-            std::thread::sleep(Duration::from_millis(200));
             break BootEnd::Reboot;
         }
         let mut broken = false;
@@ -666,7 +662,14 @@ fn boot_no_agent<W: Write>(
             }
         }
     };
-    rt.shutdown_background();
+    // The firmware stops at the reset: its driver sends nothing more.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    if matches!(end, BootEnd::Reboot) {
+        // A real board's UART has sent the `rebooting` line before the
+        // reset; a PTY that vanishes at once takes unread output with it
+        // (the harness's console.log then lacks the line).
+        std::thread::sleep(Duration::from_millis(200));
+    }
     end
 }
 
