@@ -112,7 +112,8 @@ cargo test --workspace --all-targets "${FEATURES[@]}" --no-run
 
 live_log="$(mktemp)"
 step "the live tests start in the background (log: $live_log)"
-# They mostly sleep: six at a time.
+# They mostly sleep: six at a time. A live test that fails is run once
+# more and, if it then passes, reported FLAKY (.config/nextest.toml).
 cargo nextest run --workspace "${FEATURES[@]}" --profile ci-live -E "$LIVE" \
   --test-threads 6 >"$live_log" 2>&1 &
 live_pid=$!
