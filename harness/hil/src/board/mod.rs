@@ -219,25 +219,13 @@ pub fn state_transcript(records: &[crate::trace::Record]) -> String {
                 Actor::Harness | Actor::Faults | Actor::Dut | Actor::App
             )
         })
+        // What render_live counts (publishes, acks, pings...) becomes
+        // `counts:` lines, dropped below; these are not counted but are no
+        // states either.
         .filter(|r| {
             !matches!(
                 r.event,
-                Event::PublishSent { .. }
-                    | Event::SessionUncertain
-                    | Event::Puback { .. }
-                    | Event::Retransmit { .. }
-                    | Event::PingSent
-                    | Event::Pingresp
-                    | Event::Message { .. }
-                    | Event::Discarded { .. }
-                    | Event::Queued { .. }
-                    | Event::QueueDropped { .. }
-                    | Event::QueueRejected { .. }
-                    | Event::QueueRestored { .. }
-                    | Event::AppPublishStart { .. }
-                    | Event::AppPublishDone { .. }
-                    | Event::AppPublishFailed { .. }
-                    | Event::Heartbeat
+                Event::SessionUncertain | Event::AppPublishFailed { .. }
             )
         })
         .cloned()
